@@ -1,0 +1,90 @@
+#pragma once
+/// @file model.hpp
+/// fit(policy, table) -> Model; model.assign(table) -> Assignment; tier summary.
+///
+/// Thread safety: a Model is immutable after fit; assign() is const and may run
+/// from many threads at once on the same Model.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tierkit/policy.hpp"
+#include "tierkit/rules/rule.hpp"
+#include "tierkit/scoring/criterion.hpp"
+#include "tierkit/table.hpp"
+
+namespace tierkit {
+
+/// One composite score with its fitted criteria and weights.
+struct FittedScore {
+    std::string name;
+    ScoreMethod method = ScoreMethod::weighted_sum;
+    std::vector<FittedCriterion> criteria;
+    std::vector<double> weights;     ///< sum to 1
+    std::vector<double> ideal;       ///< topsis: best normalized value per criterion in the fit data
+    std::vector<double> anti_ideal;  ///< topsis: worst
+    double ahp_lambda_max = std::numeric_limits<double>::quiet_NaN();
+    double ahp_consistency_ratio = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// The result of assign: one row per customer of the table, in the table's order.
+struct Assignment {
+    std::vector<std::int64_t> ids;
+    std::vector<std::string> score_names;
+    std::vector<std::vector<double>> scores;  ///< per score, 0..100
+    /// Per score, per criterion: the criterion's share of the score (sums to the score).
+    std::vector<std::vector<std::vector<double>>> contributions;
+    std::vector<std::vector<std::string>> contribution_names;  ///< per score: criterion columns
+    std::vector<std::int32_t> tier;    ///< index into tier_names (0 = best)
+    std::vector<std::int32_t> reason;  ///< index into reasons
+    std::vector<std::string> tier_names;
+    std::vector<std::string> tier_modes;
+    std::vector<std::vector<std::string>> tier_actions;
+    std::vector<std::string> reasons;
+    std::string rule_kind;
+};
+
+class Model {
+public:
+    Model(Policy policy, std::vector<FittedScore> scores, std::shared_ptr<const Rule> rule)
+        : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)) {}
+
+    /// Score and tier every row of `table`.
+    /// @param with_contributions false skips the per-criterion contributions.
+    /// @throws UnknownColumn when a criterion's column is missing (listing the
+    ///   available ones); InvalidInput naming column and row for NaN/inf values.
+    Assignment assign(const FeatureTable& table, bool with_contributions = true) const;
+
+    const Policy& policy() const noexcept { return policy_; }
+    const std::vector<FittedScore>& scores() const noexcept { return scores_; }
+    const Rule& rule() const noexcept { return *rule_; }
+
+private:
+    Policy policy_;
+    std::vector<FittedScore> scores_;
+    std::shared_ptr<const Rule> rule_;
+};
+
+/// Learn normalizer statistics, data-driven weights and the rule's cut points.
+/// @throws UnknownColumn, InvalidInput (NaN/inf, empty table), NumericError (AHP
+///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's).
+Model fit(const Policy& policy, const FeatureTable& table);
+
+/// The Pareto view per tier.
+struct TierSummary {
+    std::vector<std::string> tier;
+    std::vector<std::int64_t> customers;
+    std::vector<double> customer_share;
+    std::vector<double> revenue;
+    std::vector<double> revenue_share;
+    std::vector<double> mean_score;  ///< of the default (first) score
+};
+
+/// Per tier: customers, share of customers, revenue, share of revenue, mean score.
+/// @param revenue one value per assignment row (e.g. the features' revenue column).
+/// @throws InvalidInput when the length differs from the assignment's.
+TierSummary summarize_tiers(const Assignment& assignment, std::span<const double> revenue);
+
+}  // namespace tierkit

@@ -1,0 +1,102 @@
+#pragma once
+/// @file policy.hpp
+/// Policy: the declarative description of how customers are scored and tiered.
+///
+/// JSON shape (every key but `tiers` and a score has a default):
+/// @code{.json}
+/// {
+///   "name": "default",
+///   "scores": [
+///     {"name": "value", "method": "weighted_sum",
+///      "criteria": [
+///        {"column": "revenue", "direction": "higher", "transform": "log1p",
+///         "clip": [0.01, 0.99], "normalizer": "percentile", "weight": 0.5},
+///        {"column": "days_since_last", "direction": "lower", "normalizer": "minmax", "weight": 0.5}],
+///      "weights": {"method": "manual"}}
+///   ],
+///   "rule": {"kind": "quantiles", "score": "value", "shares": [0.05, 0.15, 0.5]},
+///   "tiers": [
+///     {"name": "key", "mode": "strategic", "actions": ["dedicated account manager"]}, ...]
+/// }
+/// @endcode
+/// `criteria` and `weights` at the top level (instead of `scores`) define one
+/// score named "score". Weights: {"method": "manual"} (the criteria's `weight`s,
+/// normalized to sum 1), {"method": "ahp", "matrix": [[...]], "random_index":
+/// "saaty" | [..], "max_cr": 0.1, "accept_inconsistent": false}, {"method":
+/// "entropy", "variant": "minmax" | "proportion"}, {"method": "critic"}, or
+/// {"method": "combined", "subjective": {...}, "objective": {...}, "mode":
+/// "linear" | "multiplicative", "alpha": 0.5}. Score methods: "weighted_sum",
+/// "topsis".
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tierkit/rules/rule.hpp"
+#include "tierkit/scoring/criterion.hpp"
+
+namespace tierkit {
+
+enum class WeightMethod { manual, ahp, entropy, critic, combined };
+enum class ScoreMethod { weighted_sum, topsis };
+
+struct WeightSpec {
+    WeightMethod method = WeightMethod::manual;
+    std::vector<double> matrix;        ///< ahp: row-major n x n
+    std::vector<double> random_index;  ///< ahp: empty = Saaty's table
+    double max_cr = 0.1;               ///< ahp: reject above this (unless accept_inconsistent)
+    bool accept_inconsistent = false;
+    bool entropy_proportion = false;   ///< entropy: raw-proportion variant
+    std::shared_ptr<WeightSpec> subjective, objective;  ///< combined
+    bool multiplicative = false;       ///< combined: normalized product instead of alpha mix
+    double alpha = 0.5;                ///< combined: weight of the subjective vector
+};
+
+struct ScoreSpec {
+    std::string name;
+    ScoreMethod method = ScoreMethod::weighted_sum;
+    std::vector<CriterionSpec> criteria;
+    WeightSpec weights;
+};
+
+enum class RelationshipMode { transactional, cooperative, strategic, emotional };
+const char* to_string(RelationshipMode m) noexcept;
+
+struct TierSpec {
+    std::string name;
+    RelationshipMode mode = RelationshipMode::transactional;
+    std::vector<std::string> actions;
+    std::string description;
+};
+
+/// A validated policy. Build one from JSON with Policy::from_json, or the default
+/// one with Policy::default_policy(). Immutable once built.
+class Policy {
+public:
+    /// Parse and validate. @throws PolicyError whose message starts with the JSON
+    /// path of the offending value (`scores[0].criteria[2].weight: must be >= 0, got -1`).
+    static Policy from_json(const std::string& text);
+    /// The built-in policy (DOMAIN.md): key / high-value / ordinary / potential by
+    /// quotas of a value score from revenue, frequency, recency and AOV.
+    static Policy default_policy();
+
+    const std::string& name() const noexcept { return name_; }
+    const std::vector<ScoreSpec>& scores() const noexcept { return scores_; }
+    const std::vector<TierSpec>& tiers() const noexcept { return tiers_; }
+    /// A fresh, unfitted copy of the policy's rule.
+    std::unique_ptr<Rule> make_rule() const;
+    const std::string& rule_kind() const noexcept { return rule_kind_; }
+    /// The policy as JSON text (normalized: every default filled in).
+    const std::string& to_json() const noexcept { return json_; }
+    /// Every column the criteria name (in order of first use).
+    std::vector<std::string> required_columns() const;
+
+private:
+    std::string name_;
+    std::vector<ScoreSpec> scores_;
+    std::vector<TierSpec> tiers_;
+    std::string rule_kind_;
+    std::string rule_json_;
+    std::string json_;
+};
+
+}  // namespace tierkit

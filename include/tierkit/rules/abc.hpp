@@ -1,0 +1,78 @@
+#pragma once
+/// @file abc.hpp
+/// `abc`: the Pareto (ABC) cut by cumulative share of a value column.
+///
+/// Policy: {"kind": "abc", "column": "revenue", "cuts": [0.8, 0.95]}
+/// Customers are ranked by the column, highest first, and walked while adding up
+/// their share of the total: a customer is in A while the cumulative share *before*
+/// it is below 80%, in B below 95%, else C. So the customer who straddles a cut goes
+/// to the higher class, and A is the smallest set of customers holding at least 80%
+/// of the value. This is not "the top 20% of customers" (see `quantiles`).
+/// Fit stores, per class, the lowest value in it; customers tied with that value
+/// join the higher class, and new customers are classified by these thresholds.
+/// Negative values count as 0. When the total is not positive, every customer goes
+/// to the last class.
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "tierkit/rules/thresholds.hpp"
+
+namespace tierkit {
+
+class AbcRule : public Rule {
+public:
+    /// @param cuts ascending cumulative shares in (0, 1).
+    AbcRule(std::string source, std::vector<double> cuts) : source_(std::move(source)), cuts_(std::move(cuts)) {}
+    std::string kind() const override { return "abc"; }
+    std::size_t tiers() const override { return cuts_.size() + 1; }
+    void fit(const RuleInput& input) override {
+        const auto v = input.values(source_);
+        std::vector<double> sorted(v.size());
+        std::transform(v.begin(), v.end(), sorted.begin(), [](double x) { return std::max(x, 0.0); });
+        std::sort(sorted.begin(), sorted.end(), std::greater<>());
+        double total = 0;
+        for (double x : sorted) total += x;
+        thresholds_.assign(cuts_.size(), std::numeric_limits<double>::infinity());
+        if (!(total > 0)) return;
+        double before = 0;
+        std::size_t cls = 0;
+        for (double x : sorted) {
+            while (cls < cuts_.size() && !(before < cuts_[cls] * total)) ++cls;
+            if (cls == cuts_.size()) break;
+            // x is in class `cls`, so it bounds this class and every later one.
+            for (std::size_t k = cls; k < cuts_.size(); ++k) thresholds_[k] = std::min(thresholds_[k], x);
+            before += x;
+        }
+        // A value of 0 never reaches a class by share: keep thresholds > 0 so zeros fall to the last class.
+        for (auto& t : thresholds_)
+            if (t <= 0) t = std::numeric_limits<double>::min();
+    }
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
+        const auto v = input.values(source_);
+        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = tier_of(v[i], thresholds_);
+    }
+    std::vector<std::string> reasons() const override {
+        std::vector<std::string> out;
+        for (std::size_t k = 0; k < thresholds_.size(); ++k)
+            out.push_back("abc: " + source_ + " >= " + format_number(thresholds_[k]) + " (cumulative share <= " +
+                          format_number(100 * cuts_[k]) + "%)");
+        out.push_back("abc: " + source_ + " in the last " + format_number(100 * (1 - (cuts_.empty() ? 0 : cuts_.back()))) +
+                      "% of the total");
+        return out;
+    }
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override {
+        return {{"cuts", cuts_}, {"thresholds", thresholds_}};
+    }
+    std::unique_ptr<Rule> clone() const override { return std::make_unique<AbcRule>(*this); }
+    const std::vector<double>& thresholds() const noexcept { return thresholds_; }
+
+private:
+    std::string source_;
+    std::vector<double> cuts_;
+    std::vector<double> thresholds_;
+};
+
+}  // namespace tierkit

@@ -1,0 +1,56 @@
+#pragma once
+/// @file thresholds.hpp
+/// `thresholds`: fixed cut points on a score (or column) -> ordered tiers.
+///
+/// Policy: {"kind": "thresholds", "score": "value", "cuts": [80, 60, 30]}
+/// Cuts are strictly descending, one fewer than the tiers: value >= 80 -> tier 0,
+/// >= 60 -> tier 1, >= 30 -> tier 2, else tier 3. A value equal to a cut belongs to
+/// the higher tier.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tierkit/rules/rule.hpp"
+
+namespace tierkit {
+
+/// The shared step of every cut-point rule: the first k with value >= cuts[k].
+inline std::int32_t tier_of(double v, const std::vector<double>& cuts) noexcept {
+    std::int32_t k = 0;
+    for (double c : cuts) {
+        if (v >= c) return k;
+        ++k;
+    }
+    return k;
+}
+
+class ThresholdRule : public Rule {
+public:
+    /// @param source score or column name; @param cuts strictly descending.
+    ThresholdRule(std::string source, std::vector<double> cuts) : source_(std::move(source)), cuts_(std::move(cuts)) {}
+    std::string kind() const override { return "thresholds"; }
+    std::size_t tiers() const override { return cuts_.size() + 1; }
+    void fit(const RuleInput&) override {}
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
+        const auto v = input.values(source_);
+        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = tier_of(v[i], cuts_);
+    }
+    std::vector<std::string> reasons() const override {
+        std::vector<std::string> out;
+        for (double c : cuts_) out.push_back("thresholds: " + source_ + " >= " + format_number(c));
+        out.push_back("thresholds: " + source_ + " < " + format_number(cuts_.empty() ? 0.0 : cuts_.back()));
+        if (cuts_.empty()) out.back() = "thresholds: single tier";
+        return out;
+    }
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {{"cuts", cuts_}}; }
+    std::unique_ptr<Rule> clone() const override { return std::make_unique<ThresholdRule>(*this); }
+    const std::string& source() const noexcept { return source_; }
+    const std::vector<double>& cuts() const noexcept { return cuts_; }
+
+private:
+    std::string source_;
+    std::vector<double> cuts_;
+};
+
+}  // namespace tierkit

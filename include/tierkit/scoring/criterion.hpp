@@ -1,0 +1,127 @@
+#pragma once
+/// @file criterion.hpp
+/// A criterion is one column of the composite score: direction, an optional
+/// transform, and a normalizer that maps the column onto [0, 1] (1 = best).
+///
+/// Normalizers (t is the transformed value; "lower is better" flips y to 1 - y):
+/// - minmax:     y = (t - min) / (max - min), clipped to [0, 1]
+/// - zscore:     y = Phi((t - mean) / sd)            (standard normal CDF, so y is in (0, 1))
+/// - robust:     y = Phi((t - median) / (IQR / 1.349)) (IQR/1.349 estimates sd for normal data)
+/// - percentile: y = (average rank - 1) / (n - 1) in the fitted data, ties averaged;
+///               unseen values are interpolated between the fitted values
+/// - bins:       quantile bins 1..k from the percentile (ties share a bin), y = (bin - 1) / (k - 1)
+/// A constant column (or n = 1) yields y = 0.5 for every normalizer: it carries no
+/// information and shifts every customer's score by the same amount.
+///
+/// Transforms: `log1p` uses sign(x) * log(1 + |x|) so net refunds stay defined;
+/// `clip` clamps to the fitted [lower, upper] quantiles before anything else.
+///
+/// The fitted state holds aggregates only (moments, quantiles, at most
+/// max_knots distinct values of the percentile curve), never customer rows.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tierkit/error.hpp"
+#include "tierkit/scoring/direction.hpp"
+
+namespace tierkit {
+
+enum class Transform { none, log1p };
+enum class Normalizer { minmax, zscore, robust, percentile, bins };
+
+const char* to_string(Normalizer n) noexcept;
+const char* to_string(Transform t) noexcept;
+const char* to_string(Direction d) noexcept;
+
+struct CriterionSpec {
+    std::string column;
+    Direction direction = Direction::higher;
+    Transform transform = Transform::none;
+    bool clip = false;
+    double clip_lower = 0.01;  ///< quantile, used when clip
+    double clip_upper = 0.99;
+    Normalizer normalizer = Normalizer::percentile;
+    int bins = 5;
+    /// Manual weight (or NaN when weights come from a method).
+    double weight = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Linear-interpolation quantile (numpy's default) of sorted data.
+inline double sorted_quantile(std::span<const double> sorted, double q) noexcept {
+    if (sorted.empty()) return std::numeric_limits<double>::quiet_NaN();
+    const double pos = q * static_cast<double>(sorted.size() - 1);
+    const auto lo = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+    const double frac = pos - static_cast<double>(lo);
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
+}
+
+inline double standard_normal_cdf(double z) noexcept { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+/// A criterion with its statistics learned from the fit data.
+struct FittedCriterion {
+    CriterionSpec spec;
+    double n = 0;
+    double lo = -std::numeric_limits<double>::infinity();  ///< clip bounds (raw scale)
+    double hi = std::numeric_limits<double>::infinity();
+    double min = 0, max = 0, mean = 0, sd = 0, median = 0, iqr = 0;  ///< of transformed values
+    std::vector<double> knots;  ///< distinct transformed values, ascending
+    std::vector<double> knot_y; ///< percentile y at each knot
+
+    static constexpr std::size_t max_knots = 2049;
+
+    double transform(double x) const noexcept {
+        x = std::clamp(x, lo, hi);
+        if (spec.transform == Transform::log1p) return std::copysign(std::log1p(std::fabs(x)), x);
+        return x;
+    }
+
+    double percentile(double t) const noexcept {
+        if (knots.empty()) return 0.5;
+        if (t <= knots.front()) return t == knots.front() ? knot_y.front() : 0.0;
+        if (t >= knots.back()) return t == knots.back() ? knot_y.back() : 1.0;
+        const auto it = std::lower_bound(knots.begin(), knots.end(), t);
+        const std::size_t k = static_cast<std::size_t>(it - knots.begin());
+        if (*it == t) return knot_y[k];
+        const double x0 = knots[k - 1], x1 = knots[k];
+        return knot_y[k - 1] + (knot_y[k] - knot_y[k - 1]) * (t - x0) / (x1 - x0);
+    }
+
+    /// Normalized value in [0, 1], 1 = best (direction applied).
+    double normalize(double x) const noexcept {
+        const double t = transform(x);
+        double y = 0.5;
+        switch (spec.normalizer) {
+            case Normalizer::minmax:
+                y = max > min ? std::clamp((t - min) / (max - min), 0.0, 1.0) : 0.5;
+                break;
+            case Normalizer::zscore: y = sd > 0 ? standard_normal_cdf((t - mean) / sd) : 0.5; break;
+            case Normalizer::robust: y = iqr > 0 ? standard_normal_cdf((t - median) / (iqr / 1.349)) : 0.5; break;
+            case Normalizer::percentile: y = percentile(t); break;
+            case Normalizer::bins: {
+                if (max <= min) { y = 0.5; break; }
+                const int k = spec.bins;
+                const int bin = std::min(k, 1 + static_cast<int>(std::floor(k * percentile(t))));
+                y = static_cast<double>(bin - 1) / static_cast<double>(k - 1);
+                break;
+            }
+        }
+        return spec.direction == Direction::higher ? y : 1.0 - y;
+    }
+};
+
+/// Learn a criterion's statistics from its column.
+/// @throws InvalidInput naming the column and row for a NaN or infinite value, or
+///   when the column is empty.
+FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column);
+
+/// out[i] = fitted.normalize(column[i]).
+/// @throws InvalidInput naming the column and row for a NaN or infinite value.
+void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out);
+
+}  // namespace tierkit

@@ -1,0 +1,296 @@
+// fit(policy, table) -> Model and Model::assign: criteria statistics, weights,
+// composite scores, contributions and the rule.
+#include "tierkit/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "tierkit/error.hpp"
+#include "tierkit/scoring/weights.hpp"
+
+namespace tierkit {
+
+const char* to_string(Normalizer n) noexcept {
+    switch (n) {
+        case Normalizer::minmax: return "minmax";
+        case Normalizer::zscore: return "zscore";
+        case Normalizer::robust: return "robust";
+        case Normalizer::percentile: return "percentile";
+        case Normalizer::bins: return "bins";
+    }
+    return "percentile";
+}
+const char* to_string(Transform t) noexcept { return t == Transform::log1p ? "log1p" : "none"; }
+const char* to_string(Direction d) noexcept { return d == Direction::higher ? "higher" : "lower"; }
+
+namespace {
+
+void check_finite(std::span<const double> column, const std::string& name) {
+    for (std::size_t i = 0; i < column.size(); ++i)
+        if (!std::isfinite(column[i]))
+            throw InvalidInput("column '" + name + "', row " + std::to_string(i) + ": must be a finite number, got " +
+                               std::to_string(column[i]));
+}
+
+}  // namespace
+
+FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column) {
+    if (column.empty()) throw InvalidInput("column '" + spec.column + "': no rows to fit on");
+    check_finite(column, spec.column);
+    FittedCriterion f;
+    f.spec = spec;
+    f.n = static_cast<double>(column.size());
+    if (spec.clip) {
+        std::vector<double> raw(column.begin(), column.end());
+        std::sort(raw.begin(), raw.end());
+        f.lo = sorted_quantile(raw, spec.clip_lower);
+        f.hi = sorted_quantile(raw, spec.clip_upper);
+    }
+    std::vector<double> t(column.size());
+    for (std::size_t i = 0; i < column.size(); ++i) t[i] = f.transform(column[i]);
+    // Moments (two-pass for accuracy).
+    double sum = 0;
+    for (double v : t) sum += v;
+    f.mean = sum / f.n;
+    double ss = 0;
+    for (double v : t) ss += (v - f.mean) * (v - f.mean);
+    f.sd = t.size() > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
+    std::sort(t.begin(), t.end());
+    f.min = t.front();
+    f.max = t.back();
+    if (f.max == f.min) f.sd = 0;  // exactly constant: no rounding residue
+    f.median = sorted_quantile(t, 0.5);
+    f.iqr = sorted_quantile(t, 0.75) - sorted_quantile(t, 0.25);
+    // Percentile curve: y = (average rank - 1) / (n - 1) at up to max_knots distinct values.
+    const double denom = t.size() > 1 ? f.n - 1 : 1.0;
+    auto add_knot = [&](double value) {
+        const auto range = std::equal_range(t.begin(), t.end(), value);
+        const double less = static_cast<double>(range.first - t.begin());
+        const double eq = static_cast<double>(range.second - range.first);
+        f.knots.push_back(value);
+        f.knot_y.push_back(t.size() > 1 ? (less + (eq - 1) / 2) / denom : 0.5);
+    };
+    std::size_t distinct = 1;
+    for (std::size_t i = 1; i < t.size() && distinct <= FittedCriterion::max_knots; ++i) distinct += t[i] != t[i - 1];
+    if (distinct <= FittedCriterion::max_knots) {
+        for (std::size_t i = 0; i < t.size(); ++i)
+            if (i == 0 || t[i] != t[i - 1]) add_knot(t[i]);
+    } else {
+        const std::size_t k = FittedCriterion::max_knots;
+        for (std::size_t j = 0; j < k; ++j) {
+            const double v = t[static_cast<std::size_t>(std::llround(static_cast<double>(j) * (f.n - 1) / static_cast<double>(k - 1)))];
+            if (f.knots.empty() || v != f.knots.back()) add_knot(v);
+        }
+    }
+    return f;
+}
+
+void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out) {
+    check_finite(column, fitted.spec.column);
+    for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
+}
+
+namespace {
+
+std::span<const double> criterion_column(const FeatureTable& table, const std::string& score, std::size_t k,
+                                         const std::string& column) {
+    if (!table.has(column))
+        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) + "].column: " +
+                            table.unknown_message(column));
+    return table.column(column);
+}
+
+std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec, const std::vector<std::vector<double>>& transformed,
+                                 FittedScore& out) {
+    const std::size_t c = spec.criteria.size();
+    std::vector<Direction> dirs;
+    std::vector<std::span<const double>> cols;
+    for (std::size_t k = 0; k < c; ++k) {
+        dirs.push_back(spec.criteria[k].direction);
+        if (k < transformed.size()) cols.emplace_back(transformed[k]);
+    }
+    switch (w.method) {
+        case WeightMethod::manual: {
+            std::vector<double> raw;
+            for (const auto& cr : spec.criteria) raw.push_back(cr.weight);
+            return weights::manual(raw);
+        }
+        case WeightMethod::ahp: {
+            const auto r = weights::ahp(w.matrix, c, w.random_index, w.accept_inconsistent ? -1.0 : w.max_cr);
+            out.ahp_lambda_max = r.lambda_max;
+            out.ahp_consistency_ratio = r.consistency_ratio;
+            return r.weights;
+        }
+        case WeightMethod::entropy:
+            return weights::entropy(cols, dirs,
+                                    w.entropy_proportion ? weights::EntropyVariant::proportion : weights::EntropyVariant::minmax);
+        case WeightMethod::critic: return weights::critic(cols, dirs);
+        case WeightMethod::combined: {
+            const auto s = data_weights(*w.subjective, spec, transformed, out);
+            const auto o = data_weights(*w.objective, spec, transformed, out);
+            return weights::combine(s, o, w.multiplicative ? weights::CombineMode::multiplicative : weights::CombineMode::linear,
+                                    w.alpha);
+        }
+    }
+    return {};
+}
+
+bool needs_transformed(const WeightSpec& w) {
+    if (w.method == WeightMethod::entropy || w.method == WeightMethod::critic) return true;
+    return w.method == WeightMethod::combined && needs_transformed(*w.objective);
+}
+
+/// Score one block of rows for one fitted score. `y` is scratch of size c * n.
+void score_rows(const FittedScore& s, const std::vector<std::span<const double>>& cols, std::size_t n,
+                std::vector<double>& y, double* score, std::vector<double*>& contrib) {
+    const std::size_t c = s.criteria.size();
+    y.resize(c * n);
+    for (std::size_t k = 0; k < c; ++k)
+        normalize_column(s.criteria[k], cols[k], std::span<double>(y.data() + k * n, n));
+    if (s.method == ScoreMethod::weighted_sum) {
+        std::fill(score, score + n, 0.0);
+        for (std::size_t k = 0; k < c; ++k) {
+            const double w = 100.0 * s.weights[k];
+            const double* yk = y.data() + k * n;
+            for (std::size_t i = 0; i < n; ++i) score[i] += w * yk[i];
+            if (contrib[k])
+                for (std::size_t i = 0; i < n; ++i) contrib[k][i] = w * yk[i];
+        }
+        for (std::size_t i = 0; i < n; ++i) score[i] = std::clamp(score[i], 0.0, 100.0);
+        return;
+    }
+    // TOPSIS on the weighted normalized criteria: closeness = d- / (d+ + d-).
+    for (std::size_t i = 0; i < n; ++i) {
+        double dp = 0, dm = 0, ws = 0;
+        for (std::size_t k = 0; k < c; ++k) {
+            const double v = y[k * n + i];
+            const double a = s.weights[k] * (v - s.ideal[k]);
+            const double b = s.weights[k] * (v - s.anti_ideal[k]);
+            dp += a * a;
+            dm += b * b;
+            ws += s.weights[k] * v;
+        }
+        dp = std::sqrt(dp);
+        dm = std::sqrt(dm);
+        const double closeness = dp + dm > 0 ? dm / (dp + dm) : 0.5;
+        score[i] = 100.0 * closeness;
+        // Contributions: the score split in proportion to w_k * y_k.
+        for (std::size_t k = 0; k < c; ++k)
+            if (contrib[k])
+                contrib[k][i] = ws > 0 ? score[i] * s.weights[k] * y[k * n + i] / ws : score[i] / static_cast<double>(c);
+    }
+}
+
+}  // namespace
+
+Model fit(const Policy& policy, const FeatureTable& table) {
+    if (table.rows() == 0) throw InvalidInput("fit: the table has no rows");
+    std::vector<FittedScore> fitted;
+    std::vector<std::string> names;
+    std::vector<std::vector<double>> scores;
+    for (const auto& spec : policy.scores()) {
+        FittedScore s;
+        s.name = spec.name;
+        s.method = spec.method;
+        std::vector<std::span<const double>> cols;
+        for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
+            cols.push_back(criterion_column(table, spec.name, k, spec.criteria[k].column));
+            s.criteria.push_back(fit_criterion(spec.criteria[k], cols.back()));
+        }
+        std::vector<std::vector<double>> transformed;
+        if (needs_transformed(spec.weights)) {
+            for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
+                transformed.emplace_back(cols[k].size());
+                for (std::size_t i = 0; i < cols[k].size(); ++i) transformed[k][i] = s.criteria[k].transform(cols[k][i]);
+            }
+        }
+        s.weights = data_weights(spec.weights, spec, transformed, s);
+        const std::size_t n = table.rows(), c = spec.criteria.size();
+        if (spec.method == ScoreMethod::topsis) {
+            s.ideal.assign(c, 0.0);
+            s.anti_ideal.assign(c, 1.0);
+            for (std::size_t k = 0; k < c; ++k)
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double y = s.criteria[k].normalize(cols[k][i]);
+                    s.ideal[k] = std::max(s.ideal[k], y);
+                    s.anti_ideal[k] = std::min(s.anti_ideal[k], y);
+                }
+        }
+        std::vector<double> score(n), scratch;
+        std::vector<double*> no_contrib(c, nullptr);
+        score_rows(s, cols, n, scratch, score.data(), no_contrib);
+        names.push_back(s.name);
+        scores.push_back(std::move(score));
+        fitted.push_back(std::move(s));
+    }
+    std::unique_ptr<Rule> rule = policy.make_rule();
+    rule->fit(RuleInput{table, names, scores});
+    return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)));
+}
+
+Assignment Model::assign(const FeatureTable& table, bool with_contributions) const {
+    Assignment a;
+    const std::size_t n = table.rows();
+    a.ids.assign(table.ids().begin(), table.ids().end());
+    std::vector<double> scratch;
+    for (const auto& s : scores_) {
+        std::vector<std::span<const double>> cols;
+        for (std::size_t k = 0; k < s.criteria.size(); ++k)
+            cols.push_back(criterion_column(table, s.name, k, s.criteria[k].spec.column));
+        std::vector<double> score(n);
+        std::vector<std::vector<double>> contrib(with_contributions ? s.criteria.size() : 0, std::vector<double>(n));
+        std::vector<double*> contrib_ptr(s.criteria.size(), nullptr);
+        std::vector<std::string> cnames;
+        for (std::size_t k = 0; k < s.criteria.size(); ++k) {
+            if (with_contributions) contrib_ptr[k] = contrib[k].data();
+            cnames.push_back(s.criteria[k].spec.column);
+        }
+        score_rows(s, cols, n, scratch, score.data(), contrib_ptr);
+        a.score_names.push_back(s.name);
+        a.scores.push_back(std::move(score));
+        a.contributions.push_back(std::move(contrib));
+        a.contribution_names.push_back(std::move(cnames));
+    }
+    a.tier.resize(n);
+    a.reason.resize(n);
+    rule_->assign(RuleInput{table, a.score_names, a.scores}, a.tier, a.reason);
+    for (const auto& t : policy_.tiers()) {
+        a.tier_names.push_back(t.name);
+        a.tier_modes.push_back(to_string(t.mode));
+        a.tier_actions.push_back(t.actions);
+    }
+    a.reasons = rule_->reasons();
+    a.rule_kind = rule_->kind();
+    return a;
+}
+
+TierSummary summarize_tiers(const Assignment& assignment, std::span<const double> revenue) {
+    const std::size_t n = assignment.tier.size();
+    if (revenue.size() != n)
+        throw InvalidInput("revenue: expected " + std::to_string(n) + " values (one per customer), got " +
+                           std::to_string(revenue.size()));
+    const std::size_t t = assignment.tier_names.size();
+    TierSummary s;
+    s.tier = assignment.tier_names;
+    s.customers.assign(t, 0);
+    s.revenue.assign(t, 0.0);
+    s.mean_score.assign(t, 0.0);
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(assignment.tier[i]);
+        ++s.customers[k];
+        s.revenue[k] += revenue[i];
+        total += revenue[i];
+        if (!assignment.scores.empty()) s.mean_score[k] += assignment.scores[0][i];
+    }
+    for (std::size_t k = 0; k < t; ++k) {
+        s.customer_share.push_back(n ? static_cast<double>(s.customers[k]) / static_cast<double>(n) : 0.0);
+        s.revenue_share.push_back(total != 0 ? s.revenue[k] / total : 0.0);
+        s.mean_score[k] = s.customers[k] ? s.mean_score[k] / static_cast<double>(s.customers[k])
+                                         : std::numeric_limits<double>::quiet_NaN();
+    }
+    return s;
+}
+
+}  // namespace tierkit

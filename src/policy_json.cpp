@@ -1,0 +1,595 @@
+// Policy parsing and validation (nlohmann/json), the rule registry and the
+// built-in rules' factories. Every error names the JSON path of the bad value.
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tierkit/error.hpp"
+#include "tierkit/policy.hpp"
+#include "tierkit/rules/abc.hpp"
+#include "tierkit/rules/quantiles.hpp"
+#include "tierkit/rules/registry.hpp"
+#include "tierkit/rules/thresholds.hpp"
+
+namespace tierkit {
+
+using nlohmann::json;
+
+std::string format_number(double v) {
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    std::ostringstream os;
+    os.precision(6);
+    os << v;
+    return os.str();
+}
+
+const char* to_string(RelationshipMode m) noexcept {
+    switch (m) {
+        case RelationshipMode::transactional: return "transactional";
+        case RelationshipMode::cooperative: return "cooperative";
+        case RelationshipMode::strategic: return "strategic";
+        case RelationshipMode::emotional: return "emotional";
+    }
+    return "transactional";
+}
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw PolicyError(path + ": " + what); }
+
+std::string show(const json& j) {
+    std::string s = j.dump();
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+void only_keys(const json& obj, const std::string& path, std::initializer_list<const char*> keys) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        bool known = false;
+        for (const char* k : keys) known = known || it.key() == k;
+        if (!known) {
+            std::string list;
+            for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+            fail(path + "." + it.key(), "unknown key; expected one of: " + list);
+        }
+    }
+}
+
+const json& require_object(const json& j, const std::string& path) {
+    if (!j.is_object()) fail(path, "must be an object, got " + show(j));
+    return j;
+}
+
+double number(const json& j, const std::string& path) {
+    if (!j.is_number()) fail(path, "must be a number, got " + show(j));
+    const double v = j.get<double>();
+    if (!std::isfinite(v)) fail(path, "must be finite, got " + show(j));
+    return v;
+}
+
+double number_at(const json& obj, const char* key, const std::string& path, double fallback, double lo, double hi) {
+    if (!obj.contains(key)) return fallback;
+    const std::string p = path + "." + key;
+    const double v = number(obj.at(key), p);
+    if (v < lo) fail(p, "must be >= " + format_number(lo) + ", got " + format_number(v));
+    if (v > hi) fail(p, "must be <= " + format_number(hi) + ", got " + format_number(v));
+    return v;
+}
+
+std::string string_at(const json& obj, const char* key, const std::string& path, const std::string& fallback) {
+    if (!obj.contains(key)) return fallback;
+    const json& j = obj.at(key);
+    if (!j.is_string()) fail(path + "." + key, "must be a string, got " + show(j));
+    return j.get<std::string>();
+}
+
+bool bool_at(const json& obj, const char* key, const std::string& path, bool fallback) {
+    if (!obj.contains(key)) return fallback;
+    const json& j = obj.at(key);
+    if (!j.is_boolean()) fail(path + "." + key, "must be true or false, got " + show(j));
+    return j.get<bool>();
+}
+
+template <class E>
+E choice(const std::string& value, const std::string& path, std::initializer_list<std::pair<const char*, E>> options) {
+    std::string list;
+    for (const auto& [name, e] : options) {
+        if (value == name) return e;
+        list += (list.empty() ? "" : ", ") + std::string(name);
+    }
+    fail(path, "must be one of " + list + ", got '" + value + "'");
+}
+
+std::vector<double> numbers(const json& j, const std::string& path) {
+    if (!j.is_array()) fail(path, "must be an array of numbers, got " + show(j));
+    std::vector<double> out;
+    for (std::size_t k = 0; k < j.size(); ++k) out.push_back(number(j[k], path + "[" + std::to_string(k) + "]"));
+    return out;
+}
+
+WeightSpec parse_weights(const json& j, const std::string& path, std::size_t n_criteria, bool nested) {
+    require_object(j, path);
+    only_keys(j, path, {"method", "matrix", "random_index", "max_cr", "accept_inconsistent", "variant", "subjective",
+                        "objective", "mode", "alpha"});
+    WeightSpec w;
+    w.method = choice<WeightMethod>(string_at(j, "method", path, "manual"), path + ".method",
+                                    {{"manual", WeightMethod::manual},
+                                     {"ahp", WeightMethod::ahp},
+                                     {"entropy", WeightMethod::entropy},
+                                     {"critic", WeightMethod::critic},
+                                     {"combined", WeightMethod::combined}});
+    if (w.method == WeightMethod::ahp) {
+        if (!j.contains("matrix")) fail(path + ".matrix", "required for ahp: an n x n pairwise comparison matrix");
+        const json& m = j.at("matrix");
+        if (!m.is_array() || m.size() != n_criteria)
+            fail(path + ".matrix", "must have one row per criterion (" + std::to_string(n_criteria) + "), got " + show(m));
+        for (std::size_t r = 0; r < m.size(); ++r) {
+            const std::string rp = path + ".matrix[" + std::to_string(r) + "]";
+            auto row = numbers(m[r], rp);
+            if (row.size() != n_criteria)
+                fail(rp, "must have " + std::to_string(n_criteria) + " entries, got " + std::to_string(row.size()));
+            for (std::size_t c = 0; c < row.size(); ++c)
+                if (!(row[c] > 0)) fail(rp + "[" + std::to_string(c) + "]", "must be > 0, got " + format_number(row[c]));
+            w.matrix.insert(w.matrix.end(), row.begin(), row.end());
+        }
+        if (j.contains("random_index")) {
+            const json& ri = j.at("random_index");
+            if (ri.is_string()) {
+                if (ri.get<std::string>() != "saaty")
+                    fail(path + ".random_index", "must be \"saaty\" or an array of numbers (n = 1, 2, ...), got " + show(ri));
+            } else {
+                w.random_index = numbers(ri, path + ".random_index");
+                if (w.random_index.size() < n_criteria)
+                    fail(path + ".random_index", "needs at least " + std::to_string(n_criteria) + " entries, got " +
+                                                     std::to_string(w.random_index.size()));
+            }
+        }
+        w.max_cr = number_at(j, "max_cr", path, 0.1, 0.0, 1.0);
+        w.accept_inconsistent = bool_at(j, "accept_inconsistent", path, false);
+    }
+    if (w.method == WeightMethod::entropy)
+        w.entropy_proportion = choice<bool>(string_at(j, "variant", path, "minmax"), path + ".variant",
+                                            {{"minmax", false}, {"proportion", true}});
+    if (w.method == WeightMethod::combined) {
+        if (nested) fail(path + ".method", "combined weights cannot be nested");
+        if (!j.contains("subjective")) fail(path + ".subjective", "required for combined weights (manual or ahp)");
+        if (!j.contains("objective")) fail(path + ".objective", "required for combined weights (entropy or critic)");
+        w.subjective = std::make_shared<WeightSpec>(parse_weights(j.at("subjective"), path + ".subjective", n_criteria, true));
+        w.objective = std::make_shared<WeightSpec>(parse_weights(j.at("objective"), path + ".objective", n_criteria, true));
+        if (w.subjective->method != WeightMethod::manual && w.subjective->method != WeightMethod::ahp)
+            fail(path + ".subjective.method", "must be manual or ahp");
+        if (w.objective->method != WeightMethod::entropy && w.objective->method != WeightMethod::critic)
+            fail(path + ".objective.method", "must be entropy or critic");
+        w.multiplicative = choice<bool>(string_at(j, "mode", path, "linear"), path + ".mode",
+                                        {{"linear", false}, {"multiplicative", true}});
+        w.alpha = number_at(j, "alpha", path, 0.5, 0.0, 1.0);
+    }
+    return w;
+}
+
+bool uses_manual(const WeightSpec& w) {
+    if (w.method == WeightMethod::manual) return true;
+    return w.method == WeightMethod::combined && w.subjective && w.subjective->method == WeightMethod::manual;
+}
+
+CriterionSpec parse_criterion(const json& j, const std::string& path) {
+    if (j.is_string()) {
+        CriterionSpec c;
+        c.column = j.get<std::string>();
+        return c;
+    }
+    require_object(j, path);
+    only_keys(j, path, {"column", "direction", "transform", "clip", "normalizer", "bins", "weight"});
+    CriterionSpec c;
+    if (!j.contains("column")) fail(path + ".column", "required: the feature column this criterion reads");
+    c.column = string_at(j, "column", path, "");
+    if (c.column.empty()) fail(path + ".column", "must not be empty");
+    c.direction = choice<Direction>(string_at(j, "direction", path, "higher"), path + ".direction",
+                                    {{"higher", Direction::higher}, {"lower", Direction::lower}});
+    c.transform = choice<Transform>(string_at(j, "transform", path, "none"), path + ".transform",
+                                    {{"none", Transform::none}, {"log1p", Transform::log1p}});
+    if (j.contains("clip")) {
+        const json& cl = j.at("clip");
+        if (cl.is_boolean()) {
+            c.clip = cl.get<bool>();
+        } else {
+            auto q = numbers(cl, path + ".clip");
+            if (q.size() != 2 || !(q[0] >= 0 && q[0] < q[1] && q[1] <= 1))
+                fail(path + ".clip", "must be [lower, upper] quantiles with 0 <= lower < upper <= 1, got " + show(cl));
+            c.clip = true;
+            c.clip_lower = q[0];
+            c.clip_upper = q[1];
+        }
+    }
+    c.normalizer = choice<Normalizer>(string_at(j, "normalizer", path, "percentile"), path + ".normalizer",
+                                      {{"minmax", Normalizer::minmax},
+                                       {"zscore", Normalizer::zscore},
+                                       {"robust", Normalizer::robust},
+                                       {"percentile", Normalizer::percentile},
+                                       {"bins", Normalizer::bins}});
+    c.bins = static_cast<int>(number_at(j, "bins", path, 5, 2, 100));
+    if (j.contains("bins") && j.at("bins").get<double>() != c.bins) fail(path + ".bins", "must be a whole number");
+    if (j.contains("weight")) {
+        c.weight = number(j.at("weight"), path + ".weight");
+        if (c.weight < 0) fail(path + ".weight", "must be >= 0, got " + format_number(c.weight));
+    }
+    return c;
+}
+
+ScoreSpec parse_score(const json& j, const std::string& path, const std::string& default_name) {
+    require_object(j, path);
+    ScoreSpec s;
+    s.name = string_at(j, "name", path, default_name);
+    if (s.name.empty()) fail(path + ".name", "must not be empty");
+    s.method = choice<ScoreMethod>(string_at(j, "method", path, "weighted_sum"), path + ".method",
+                                   {{"weighted_sum", ScoreMethod::weighted_sum}, {"topsis", ScoreMethod::topsis}});
+    if (!j.contains("criteria")) fail(path + ".criteria", "required: a non-empty array of criteria");
+    const json& cs = j.at("criteria");
+    if (!cs.is_array() || cs.empty()) fail(path + ".criteria", "must be a non-empty array, got " + show(cs));
+    std::set<std::string> seen;
+    for (std::size_t k = 0; k < cs.size(); ++k) {
+        const std::string cp = path + ".criteria[" + std::to_string(k) + "]";
+        s.criteria.push_back(parse_criterion(cs[k], cp));
+        if (!seen.insert(s.criteria.back().column).second)
+            fail(cp + ".column", "'" + s.criteria.back().column + "' is used twice in this score");
+    }
+    s.weights = parse_weights(j.contains("weights") ? j.at("weights") : json::object(), path + ".weights",
+                              s.criteria.size(), false);
+    if (uses_manual(s.weights)) {
+        bool any = false, all = true;
+        for (const auto& c : s.criteria) {
+            any = any || !std::isnan(c.weight);
+            all = all && !std::isnan(c.weight);
+        }
+        if (!any) {
+            for (auto& c : s.criteria) c.weight = 1.0;  // equal weights
+        } else if (!all) {
+            for (std::size_t k = 0; k < s.criteria.size(); ++k)
+                if (std::isnan(s.criteria[k].weight))
+                    fail(path + ".criteria[" + std::to_string(k) + "].weight",
+                         "required: manual weights are given for some criteria, so every criterion needs one");
+        }
+        double sum = 0;
+        for (const auto& c : s.criteria) sum += c.weight;
+        if (!(sum > 0)) fail(path + ".criteria", "manual weights must not all be 0");
+    }
+    return s;
+}
+
+TierSpec parse_tier(const json& j, const std::string& path) {
+    TierSpec t;
+    if (j.is_string()) {
+        t.name = j.get<std::string>();
+    } else {
+        require_object(j, path);
+        only_keys(j, path, {"name", "mode", "actions", "description"});
+        if (!j.contains("name")) fail(path + ".name", "required");
+        t.name = string_at(j, "name", path, "");
+        t.mode = choice<RelationshipMode>(string_at(j, "mode", path, "transactional"), path + ".mode",
+                                          {{"transactional", RelationshipMode::transactional},
+                                           {"cooperative", RelationshipMode::cooperative},
+                                           {"strategic", RelationshipMode::strategic},
+                                           {"emotional", RelationshipMode::emotional}});
+        t.description = string_at(j, "description", path, "");
+        if (j.contains("actions")) {
+            const json& a = j.at("actions");
+            if (!a.is_array()) fail(path + ".actions", "must be an array of strings, got " + show(a));
+            for (std::size_t k = 0; k < a.size(); ++k) {
+                if (!a[k].is_string()) fail(path + ".actions[" + std::to_string(k) + "]", "must be a string, got " + show(a[k]));
+                t.actions.push_back(a[k].get<std::string>());
+            }
+        }
+    }
+    if (t.name.empty()) fail(path + ".name", "must not be empty");
+    return t;
+}
+
+json weights_to_json(const WeightSpec& w, std::size_t n) {
+    json j;
+    switch (w.method) {
+        case WeightMethod::manual: j["method"] = "manual"; break;
+        case WeightMethod::ahp: {
+            j["method"] = "ahp";
+            json m = json::array();
+            for (std::size_t r = 0; r < n; ++r)
+                m.push_back(std::vector<double>(w.matrix.begin() + static_cast<long>(r * n),
+                                                w.matrix.begin() + static_cast<long>((r + 1) * n)));
+            j["matrix"] = m;
+            if (w.random_index.empty()) j["random_index"] = "saaty";
+            else j["random_index"] = w.random_index;
+            j["max_cr"] = w.max_cr;
+            j["accept_inconsistent"] = w.accept_inconsistent;
+            break;
+        }
+        case WeightMethod::entropy:
+            j["method"] = "entropy";
+            j["variant"] = w.entropy_proportion ? "proportion" : "minmax";
+            break;
+        case WeightMethod::critic: j["method"] = "critic"; break;
+        case WeightMethod::combined:
+            j["method"] = "combined";
+            j["subjective"] = weights_to_json(*w.subjective, n);
+            j["objective"] = weights_to_json(*w.objective, n);
+            j["mode"] = w.multiplicative ? "multiplicative" : "linear";
+            j["alpha"] = w.alpha;
+            break;
+    }
+    return j;
+}
+
+// ---- rule registry ------------------------------------------------------------
+
+std::map<std::string, RuleFactory>& registry() {
+    static std::map<std::string, RuleFactory> r;
+    return r;
+}
+std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::string rule_source(const json& p, const std::string& path, const char* fallback_key) {
+    if (p.contains("score") && p.contains("column")) fail(path, "give either score or column, not both");
+    if (p.contains("column")) return string_at(p, "column", path, "");
+    if (p.contains("score")) return string_at(p, "score", path, "");
+    return fallback_key;
+}
+
+void expect_count(const std::vector<double>& v, std::size_t want, const std::string& path, const char* what,
+                  std::size_t tiers) {
+    if (v.size() != want)
+        fail(path, "needs " + std::to_string(want) + " " + what + " for " + std::to_string(tiers) + " tiers, got " +
+                       std::to_string(v.size()));
+}
+
+void register_builtin_rules() {
+    static const bool done = [] {
+        registry()["thresholds"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
+            only_keys(p, path, {"kind", "score", "column", "cuts"});
+            if (!p.contains("cuts")) fail(path + ".cuts", "required: descending cut points, one fewer than the tiers");
+            auto cuts = numbers(p.at("cuts"), path + ".cuts");
+            expect_count(cuts, tiers - 1, path + ".cuts", "cut points", tiers);
+            for (std::size_t k = 1; k < cuts.size(); ++k)
+                if (!(cuts[k] < cuts[k - 1]))
+                    fail(path + ".cuts[" + std::to_string(k) + "]", "must be < the previous cut " +
+                                                                        format_number(cuts[k - 1]) + ", got " + format_number(cuts[k]));
+            return std::make_unique<ThresholdRule>(rule_source(p, path, ""), std::move(cuts));
+        };
+        registry()["quantiles"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
+            only_keys(p, path, {"kind", "score", "column", "shares"});
+            if (!p.contains("shares")) fail(path + ".shares", "required: the share of customers in each tier, best first");
+            auto shares = numbers(p.at("shares"), path + ".shares");
+            if (shares.size() == tiers && tiers > 0) {
+                double total = 0;
+                for (double s : shares) total += s;
+                if (std::fabs(total - 1.0) > 1e-9)
+                    fail(path + ".shares", "shares for every tier must sum to 1, got " + format_number(total));
+                shares.pop_back();
+            }
+            expect_count(shares, tiers - 1, path + ".shares", "shares (or one per tier summing to 1)", tiers);
+            double total = 0;
+            for (std::size_t k = 0; k < shares.size(); ++k) {
+                if (!(shares[k] > 0 && shares[k] <= 1))
+                    fail(path + ".shares[" + std::to_string(k) + "]", "must be in (0, 1], got " + format_number(shares[k]));
+                total += shares[k];
+            }
+            if (total > 1 + 1e-9) fail(path + ".shares", "must sum to at most 1, got " + format_number(total));
+            return std::make_unique<QuantileRule>(rule_source(p, path, ""), std::move(shares));
+        };
+        registry()["abc"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
+            only_keys(p, path, {"kind", "score", "column", "cuts"});
+            std::vector<double> cuts = p.contains("cuts") ? numbers(p.at("cuts"), path + ".cuts") : std::vector<double>{0.8, 0.95};
+            expect_count(cuts, tiers - 1, path + ".cuts", "cumulative shares", tiers);
+            for (std::size_t k = 0; k < cuts.size(); ++k) {
+                const std::string cp = path + ".cuts[" + std::to_string(k) + "]";
+                if (!(cuts[k] > 0 && cuts[k] < 1)) fail(cp, "must be in (0, 1), got " + format_number(cuts[k]));
+                if (k && !(cuts[k] > cuts[k - 1])) fail(cp, "must be > the previous cut " + format_number(cuts[k - 1]));
+            }
+            std::string source = p.contains("column") || p.contains("score") ? rule_source(p, path, "") : "revenue";
+            return std::make_unique<AbcRule>(std::move(source), std::move(cuts));
+        };
+        return true;
+    }();
+    (void)done;
+}
+
+}  // namespace
+
+bool register_rule(const std::string& kind, RuleFactory factory) {
+    register_builtin_rules();
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    registry()[kind] = std::move(factory);
+    return true;
+}
+
+std::unique_ptr<Rule> make_rule(const std::string& kind, const json& params, const std::string& path, std::size_t tiers) {
+    register_builtin_rules();
+    RuleFactory factory;
+    {
+        std::lock_guard<std::mutex> lock(registry_mutex());
+        auto it = registry().find(kind);
+        if (it == registry().end()) {
+            std::string list;
+            for (const auto& [name, f] : registry()) list += (list.empty() ? "" : ", ") + name;
+            fail(path + ".kind", "unknown rule '" + kind + "'; registered: " + list);
+        }
+        factory = it->second;
+    }
+    auto rule = factory(params, path, tiers);
+    if (rule->tiers() != tiers)
+        fail(path, "rule '" + kind + "' makes " + std::to_string(rule->tiers()) + " tiers but the policy names " +
+                       std::to_string(tiers));
+    return rule;
+}
+
+std::vector<std::string> rule_kinds() {
+    register_builtin_rules();
+    std::lock_guard<std::mutex> lock(registry_mutex());
+    std::vector<std::string> out;
+    for (const auto& [name, f] : registry()) out.push_back(name);
+    return out;
+}
+
+// ---- Policy -----------------------------------------------------------------------
+
+Policy Policy::from_json(const std::string& text) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw PolicyError(std::string("policy: not valid JSON at byte ") + std::to_string(e.byte) + ": " + e.what());
+    }
+    const std::string root = "policy";
+    require_object(j, root);
+    // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
+    only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description"});
+    Policy p;
+    p.name_ = string_at(j, "name", root, "policy");
+    if (j.contains("scores") && j.contains("criteria"))
+        fail("criteria", "give either scores or criteria (one score), not both");
+    if (j.contains("scores")) {
+        const json& ss = j.at("scores");
+        if (!ss.is_array() || ss.empty()) fail("scores", "must be a non-empty array, got " + show(ss));
+        std::set<std::string> names;
+        for (std::size_t k = 0; k < ss.size(); ++k) {
+            const std::string sp = "scores[" + std::to_string(k) + "]";
+            only_keys(require_object(ss[k], sp), sp, {"name", "method", "criteria", "weights"});
+            p.scores_.push_back(parse_score(ss[k], sp, k == 0 ? "score" : "score" + std::to_string(k)));
+            if (!names.insert(p.scores_.back().name).second)
+                fail(sp + ".name", "'" + p.scores_.back().name + "' is used by an earlier score");
+        }
+    } else if (j.contains("criteria")) {
+        json one = json::object();
+        one["criteria"] = j.at("criteria");
+        if (j.contains("weights")) one["weights"] = j.at("weights");
+        if (j.contains("method")) one["method"] = j.at("method");
+        // Parse with root-relative paths so messages read "criteria[1].weight".
+        try {
+            p.scores_.push_back(parse_score(one, "", "score"));
+        } catch (const PolicyError& e) {
+            std::string msg = e.what();
+            if (!msg.empty() && msg[0] == '.') msg = msg.substr(1);
+            throw PolicyError(msg);
+        }
+    } else {
+        fail("scores", "required: a list of scores (or a top-level criteria list)");
+    }
+
+    if (!j.contains("tiers")) fail("tiers", "required: the ordered tiers, best first");
+    const json& ts = j.at("tiers");
+    if (!ts.is_array() || ts.empty()) fail("tiers", "must be a non-empty array, got " + show(ts));
+    std::set<std::string> tier_names;
+    for (std::size_t k = 0; k < ts.size(); ++k) {
+        const std::string tp = "tiers[" + std::to_string(k) + "]";
+        p.tiers_.push_back(parse_tier(ts[k], tp));
+        if (!tier_names.insert(p.tiers_.back().name).second)
+            fail(tp + ".name", "'" + p.tiers_.back().name + "' is used by an earlier tier");
+    }
+
+    json rule = j.contains("rule") ? j.at("rule") : json{{"kind", "quantiles"}};
+    require_object(rule, "rule");
+    if (!rule.contains("kind")) fail("rule.kind", "required; registered rules: " + [] {
+        std::string s;
+        for (const auto& k : rule_kinds()) s += (s.empty() ? "" : ", ") + k;
+        return s;
+    }());
+    p.rule_kind_ = string_at(rule, "kind", "rule", "");
+    if (!rule.contains("score") && !rule.contains("column") && p.rule_kind_ != "abc") rule["score"] = p.scores_[0].name;
+    if (rule.contains("score")) {
+        const std::string s = string_at(rule, "score", "rule", "");
+        bool found = false;
+        for (const auto& sc : p.scores_) found = found || sc.name == s;
+        if (!found) {
+            std::string list;
+            for (const auto& sc : p.scores_) list += (list.empty() ? "" : ", ") + sc.name;
+            fail("rule.score", "unknown score '" + s + "'; the policy defines: " + list);
+        }
+    }
+    (void)tierkit::make_rule(p.rule_kind_, rule, "rule", p.tiers_.size());  // validate now
+    p.rule_json_ = rule.dump();
+
+    // The normalized document.
+    json out;
+    out["name"] = p.name_;
+    if (j.contains("description")) out["description"] = j.at("description");
+    json scores = json::array();
+    for (const auto& s : p.scores_) {
+        json sj;
+        sj["name"] = s.name;
+        sj["method"] = s.method == ScoreMethod::topsis ? "topsis" : "weighted_sum";
+        json cs = json::array();
+        for (const auto& c : s.criteria) {
+            json cj;
+            cj["column"] = c.column;
+            cj["direction"] = to_string(c.direction);
+            cj["transform"] = to_string(c.transform);
+            if (c.clip) cj["clip"] = {c.clip_lower, c.clip_upper};
+            cj["normalizer"] = to_string(c.normalizer);
+            if (c.normalizer == Normalizer::bins) cj["bins"] = c.bins;
+            if (!std::isnan(c.weight)) cj["weight"] = c.weight;
+            cs.push_back(cj);
+        }
+        sj["criteria"] = cs;
+        sj["weights"] = weights_to_json(s.weights, s.criteria.size());
+        scores.push_back(sj);
+    }
+    out["scores"] = scores;
+    out["rule"] = rule;
+    json tiers = json::array();
+    for (const auto& t : p.tiers_) {
+        json tj{{"name", t.name}, {"mode", to_string(t.mode)}, {"actions", t.actions}};
+        if (!t.description.empty()) tj["description"] = t.description;
+        tiers.push_back(tj);
+    }
+    out["tiers"] = tiers;
+    p.json_ = out.dump(2);
+    return p;
+}
+
+std::unique_ptr<Rule> Policy::make_rule() const {
+    return tierkit::make_rule(rule_kind_, json::parse(rule_json_), "rule", tiers_.size());
+}
+
+std::vector<std::string> Policy::required_columns() const {
+    std::vector<std::string> out;
+    for (const auto& s : scores_)
+        for (const auto& c : s.criteria)
+            if (std::find(out.begin(), out.end(), c.column) == out.end()) out.push_back(c.column);
+    return out;
+}
+
+Policy Policy::default_policy() {
+    static const char* text = R"json({
+  "name": "default",
+  "description": "key / high-value / ordinary / potential customers by quotas of a value score",
+  "scores": [{
+    "name": "value",
+    "method": "weighted_sum",
+    "criteria": [
+      {"column": "revenue", "direction": "higher", "transform": "log1p", "normalizer": "percentile", "weight": 0.4},
+      {"column": "frequency", "direction": "higher", "normalizer": "percentile", "weight": 0.25},
+      {"column": "days_since_last", "direction": "lower", "normalizer": "percentile", "weight": 0.2},
+      {"column": "aov", "direction": "higher", "transform": "log1p", "normalizer": "percentile", "weight": 0.15}
+    ],
+    "weights": {"method": "manual"}
+  }],
+  "rule": {"kind": "quantiles", "score": "value", "shares": [0.05, 0.15, 0.5]},
+  "tiers": [
+    {"name": "key", "mode": "strategic", "description": "the few customers who carry the business",
+     "actions": ["dedicated account manager", "executive sponsor", "one-to-one service", "7x24 priority support"]},
+    {"name": "high-value", "mode": "cooperative", "description": "valuable customers to keep and grow",
+     "actions": ["account manager", "loyalty programme", "regular business reviews"]},
+    {"name": "ordinary", "mode": "transactional", "description": "regular buyers served efficiently",
+     "actions": ["periodic promotions", "self-service support"]},
+    {"name": "potential", "mode": "transactional", "description": "low value so far: develop or let go",
+     "actions": ["nurture campaign", "first-repeat-purchase incentive"]}
+  ]
+})json";
+    return from_json(text);
+}
+
+}  // namespace tierkit

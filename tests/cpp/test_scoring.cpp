@@ -1,0 +1,123 @@
+// Criterion normalizers: hand-computed values, ties, constant columns.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tierkit/error.hpp"
+#include "tierkit/scoring/criterion.hpp"
+
+using namespace tierkit;
+
+namespace {
+CriterionSpec spec(Normalizer n, Direction d = Direction::higher) {
+    CriterionSpec c;
+    c.column = "x";
+    c.normalizer = n;
+    c.direction = d;
+    return c;
+}
+std::vector<double> norm(const FittedCriterion& f, const std::vector<double>& x) {
+    std::vector<double> out(x.size());
+    normalize_column(f, x, out);
+    return out;
+}
+}  // namespace
+
+TEST(Percentile, TiesAreAveraged) {
+    // values 10, 20, 20, 30, 40: average ranks 1, 2.5, 2.5, 4, 5 -> (r - 1) / 4
+    const std::vector<double> x{20, 10, 40, 20, 30};
+    auto f = fit_criterion(spec(Normalizer::percentile), x);
+    auto y = norm(f, x);
+    EXPECT_DOUBLE_EQ(y[0], 0.375);
+    EXPECT_DOUBLE_EQ(y[1], 0.0);
+    EXPECT_DOUBLE_EQ(y[2], 1.0);
+    EXPECT_DOUBLE_EQ(y[3], 0.375);
+    EXPECT_DOUBLE_EQ(y[4], 0.75);
+    // unseen values: interpolated between neighbours, clamped outside
+    EXPECT_DOUBLE_EQ(f.normalize(25), (0.375 + 0.75) / 2);
+    EXPECT_DOUBLE_EQ(f.normalize(5), 0.0);
+    EXPECT_DOUBLE_EQ(f.normalize(99), 1.0);
+    // lower is better flips it
+    auto g = fit_criterion(spec(Normalizer::percentile, Direction::lower), x);
+    EXPECT_DOUBLE_EQ(g.normalize(10), 1.0);
+    EXPECT_DOUBLE_EQ(g.normalize(20), 0.625);
+}
+
+TEST(Percentile, ManyDistinctValuesUseKnotsWithinOneRank) {
+    std::vector<double> x(100000);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>((i * 7919) % x.size());  // a permutation of 0..n-1
+    auto f = fit_criterion(spec(Normalizer::percentile), x);
+    EXPECT_LE(f.knots.size(), FittedCriterion::max_knots);
+    for (double v : {0.0, 123.0, 5000.5, 77777.0, 99999.0})
+        EXPECT_NEAR(f.normalize(v), v / 99999.0, 1e-9);  // knots interpolate a uniform ECDF exactly
+}
+
+TEST(Normalizers, MinmaxZscoreRobustByHand) {
+    const std::vector<double> x{1, 2, 3, 4, 10};
+    auto mm = fit_criterion(spec(Normalizer::minmax), x);
+    EXPECT_DOUBLE_EQ(mm.normalize(4), 3.0 / 9.0);
+    EXPECT_DOUBLE_EQ(mm.normalize(11), 1.0);  // clipped
+    auto z = fit_criterion(spec(Normalizer::zscore), x);
+    EXPECT_DOUBLE_EQ(z.mean, 4.0);
+    EXPECT_DOUBLE_EQ(z.sd, std::sqrt(50.0 / 4.0));  // squares: 9+4+1+0+36
+    EXPECT_DOUBLE_EQ(z.normalize(4), 0.5);
+    EXPECT_NEAR(z.normalize(4 + std::sqrt(12.5)), 0.8413447460685429, 1e-12);  // Phi(1)
+    auto r = fit_criterion(spec(Normalizer::robust), x);
+    EXPECT_DOUBLE_EQ(r.median, 3.0);
+    EXPECT_DOUBLE_EQ(r.iqr, 2.0);  // q75 = 4, q25 = 2
+    EXPECT_NEAR(r.normalize(3 + 2.0 / 1.349), 0.8413447460685429, 1e-12);
+}
+
+TEST(Normalizers, BinsLikeRfmScores) {
+    std::vector<double> x{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    auto s = spec(Normalizer::bins);
+    s.bins = 5;
+    auto f = fit_criterion(s, x);
+    auto y = norm(f, x);
+    // two customers per bin: bins 1,1,2,2,3,3,4,4,5,5 -> (bin - 1) / 4
+    const double expect[] = {0, 0, .25, .25, .5, .5, .75, .75, 1, 1};
+    for (std::size_t i = 0; i < x.size(); ++i) EXPECT_DOUBLE_EQ(y[i], expect[i]) << i;
+    // ties share a bin
+    std::vector<double> t{1, 1, 1, 1, 1, 1, 2, 3, 4, 5};
+    auto ft = fit_criterion(s, t);
+    auto yt = norm(ft, t);
+    for (int i = 1; i < 6; ++i) EXPECT_EQ(yt[i], yt[0]);
+}
+
+TEST(Normalizers, ConstantColumnGivesOneHalf) {
+    const std::vector<double> x{7, 7, 7, 7};
+    for (auto n : {Normalizer::minmax, Normalizer::zscore, Normalizer::robust, Normalizer::percentile, Normalizer::bins}) {
+        auto f = fit_criterion(spec(n), x);
+        EXPECT_DOUBLE_EQ(f.normalize(7), 0.5) << to_string(n);
+        EXPECT_FALSE(std::isnan(f.normalize(8))) << to_string(n);
+    }
+    auto one = fit_criterion(spec(Normalizer::percentile), std::vector<double>{3});
+    EXPECT_DOUBLE_EQ(one.normalize(3), 0.5);
+}
+
+TEST(Transforms, Log1pIsSignSymmetricAndClipUsesQuantiles) {
+    auto s = spec(Normalizer::minmax);
+    s.transform = Transform::log1p;
+    auto f = fit_criterion(s, std::vector<double>{-10, 0, 10});
+    EXPECT_DOUBLE_EQ(f.transform(-10), -std::log1p(10.0));
+    EXPECT_DOUBLE_EQ(f.normalize(0), 0.5);
+    auto c = spec(Normalizer::minmax);
+    c.clip = true;
+    c.clip_lower = 0.25;
+    c.clip_upper = 0.75;
+    auto g = fit_criterion(c, std::vector<double>{0, 10, 20, 30, 1000});
+    EXPECT_DOUBLE_EQ(g.lo, 10);
+    EXPECT_DOUBLE_EQ(g.hi, 30);
+    EXPECT_DOUBLE_EQ(g.normalize(1000), 1.0);
+    EXPECT_DOUBLE_EQ(g.normalize(20), 0.5);
+}
+
+TEST(Normalizers, NaNNamesColumnAndRow) {
+    try {
+        fit_criterion(spec(Normalizer::minmax), std::vector<double>{1, NAN});
+        FAIL();
+    } catch (const InvalidInput& e) {
+        EXPECT_STREQ(e.what(), "column 'x', row 1: must be a finite number, got nan");
+    }
+    EXPECT_THROW(fit_criterion(spec(Normalizer::minmax), std::vector<double>{}), InvalidInput);
+}
