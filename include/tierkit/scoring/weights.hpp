@@ -49,8 +49,8 @@ const std::vector<double>& saaty_random_index();
 /// @param max_cr       largest accepted consistency ratio; negative disables the check
 ///                     (the policy's accept_inconsistent).
 /// @throws InvalidInput when n is 0, pairwise does not hold n * n values, an entry is not
-///         finite or not > 0, a diagonal entry is not 1, a_ji is not 1 / a_ij (relative
-///         tolerance 1e-6), n is larger than the random index table, a random index entry
+///         finite or not > 0, a diagonal entry is not 1 (within 1e-6), a_ji is not 1 / a_ij
+///         (relative tolerance 1e-6), n is larger than the random index table, a random index entry
 ///         is not finite or negative, or max_cr is NaN. The message names the entry, e.g.
 ///         `pairwise[1][0]: must be 1/pairwise[0][1] = 0.333333, got 0.5`.
 /// @throws NumericError when the eigen decomposition fails, or when max_cr >= 0 and the
