@@ -1,0 +1,15 @@
+# The two commands of the README: `make demo` and `make test`. Both install what
+# they need first (Debian packages, a .venv with the Python package).
+.PHONY: demo test setup bench
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	.venv/bin/tierkit demo --out out/demo
+
+test: setup
+	@scripts/test.sh
+
+bench: setup
+	@scripts/bench.sh

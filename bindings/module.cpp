@@ -1,0 +1,17 @@
+// tierkit._core: wires one register_<area> per core area; no logic here.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void register_errors(py::module_& m);
+void register_features(py::module_ m);
+void register_scoring(py::module_ m);
+void register_model(py::module_ m);
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "tierkit's C++ core (use the tierkit package, not this module)";
+    register_errors(m);
+    register_features(m.def_submodule("features"));
+    register_scoring(m.def_submodule("scoring"));
+    register_model(m.def_submodule("model"));
+}

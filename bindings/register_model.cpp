@@ -1,0 +1,151 @@
+// Policy, fit, Model.assign and the tier summary.
+#include "common.hpp"
+#include "tierkit/model.hpp"
+#include "tierkit/rules/registry.hpp"
+
+using namespace tierkit;
+using namespace tierkit::bindings;
+
+namespace {
+
+/// A FeatureTable over numpy buffers owned by the caller for the duration of the call.
+FeatureTable table_of(const py::array& ids, const std::vector<std::string>& names, const std::vector<py::array>& columns) {
+    if (names.size() != columns.size())
+        throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) + " arrays");
+    FeatureTable t(view<std::int64_t>(ids, "ids"), nullptr);
+    for (std::size_t k = 0; k < names.size(); ++k)
+        t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
+    return t;
+}
+
+py::dict assignment_to_dict(Assignment&& a) {
+    py::dict out;
+    out["score_names"] = a.score_names;
+    py::list scores, contributions;
+    for (auto& s : a.scores) scores.append(to_numpy(std::move(s)));
+    for (auto& per_score : a.contributions) {
+        py::list l;
+        for (auto& c : per_score) l.append(to_numpy(std::move(c)));
+        contributions.append(l);
+    }
+    out["scores"] = scores;
+    out["contributions"] = contributions;
+    out["contribution_names"] = a.contribution_names;
+    out["tier"] = to_numpy(std::move(a.tier));
+    out["reason"] = to_numpy(std::move(a.reason));
+    out["tier_names"] = a.tier_names;
+    out["tier_modes"] = a.tier_modes;
+    out["tier_actions"] = a.tier_actions;
+    out["reasons"] = a.reasons;
+    out["rule_kind"] = a.rule_kind;
+    return out;
+}
+
+py::dict fitted_to_dict(const Model& m) {
+    py::list scores;
+    for (const auto& s : m.scores()) {
+        py::dict d;
+        d["name"] = s.name;
+        d["method"] = s.method == ScoreMethod::topsis ? "topsis" : "weighted_sum";
+        d["weights"] = s.weights;
+        d["ahp_lambda_max"] = s.ahp_lambda_max;
+        d["ahp_consistency_ratio"] = s.ahp_consistency_ratio;
+        py::list criteria;
+        for (const auto& c : s.criteria) {
+            py::dict cd;
+            cd["column"] = c.spec.column;
+            cd["direction"] = to_string(c.spec.direction);
+            cd["transform"] = to_string(c.spec.transform);
+            cd["normalizer"] = to_string(c.spec.normalizer);
+            cd["min"] = c.min;
+            cd["max"] = c.max;
+            cd["mean"] = c.mean;
+            cd["sd"] = c.sd;
+            cd["median"] = c.median;
+            cd["iqr"] = c.iqr;
+            cd["clip_lower"] = c.lo;
+            cd["clip_upper"] = c.hi;
+            criteria.append(cd);
+        }
+        d["criteria"] = criteria;
+        scores.append(d);
+    }
+    py::dict rule;
+    rule["kind"] = m.rule().kind();
+    py::dict params;
+    for (const auto& [k, v] : m.rule().parameters()) params[py::str(k)] = v;
+    rule["parameters"] = params;
+    rule["reasons"] = m.rule().reasons();
+    py::dict out;
+    out["scores"] = scores;
+    out["rule"] = rule;
+    return out;
+}
+
+}  // namespace
+
+void register_model(py::module_ m) {
+    py::class_<Policy>(m, "Policy")
+        .def_static("from_json", &Policy::from_json, py::arg("text"))
+        .def_static("default_policy", &Policy::default_policy)
+        .def("to_json", &Policy::to_json)
+        .def_property_readonly("name", &Policy::name)
+        .def_property_readonly("rule_kind", &Policy::rule_kind)
+        .def_property_readonly("tier_names", [](const Policy& p) {
+            std::vector<std::string> out;
+            for (const auto& t : p.tiers()) out.push_back(t.name);
+            return out;
+        })
+        .def_property_readonly("score_names", [](const Policy& p) {
+            std::vector<std::string> out;
+            for (const auto& s : p.scores()) out.push_back(s.name);
+            return out;
+        })
+        .def("required_columns", &Policy::required_columns);
+
+    py::class_<Model>(m, "Model")
+        .def_property_readonly("policy", &Model::policy)
+        .def("fitted", &fitted_to_dict)
+        .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
+                          const std::vector<py::array>& columns, bool contributions) {
+            FeatureTable t = table_of(ids, names, columns);
+            Assignment a;
+            {
+                // Safe: the table views numpy buffers referenced by the arguments; Model is immutable.
+                py::gil_scoped_release release;
+                a = model.assign(t, contributions);
+            }
+            return assignment_to_dict(std::move(a));
+        }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("contributions") = true);
+
+    m.def("fit", [](const Policy& policy, const py::array& ids, const std::vector<std::string>& names,
+                    const std::vector<py::array>& columns) {
+        FeatureTable t = table_of(ids, names, columns);
+        py::gil_scoped_release release;  // the table views numpy buffers referenced by the arguments
+        return fit(policy, t);
+    }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"));
+
+    m.def("tier_summary", [](const py::array& tier, const std::vector<std::string>& tier_names, const py::array& score,
+                             const py::array& revenue) {
+        auto t = view<std::int32_t>(tier, "tier");
+        Assignment a;
+        a.tier.assign(t.begin(), t.end());
+        a.tier_names = tier_names;
+        for (auto k : a.tier)
+            if (k < 0 || static_cast<std::size_t>(k) >= tier_names.size())
+                throw InvalidInput("tier: index " + std::to_string(k) + " outside the " + std::to_string(tier_names.size()) + " tiers");
+        auto s = view<double>(score, "score");
+        a.scores.emplace_back(s.begin(), s.end());
+        if (a.scores[0].size() != a.tier.size()) throw InvalidInput("score: expected one value per customer");
+        auto r = summarize_tiers(a, view<double>(revenue, "revenue"));
+        py::dict out;
+        out["tier"] = r.tier;
+        out["customers"] = r.customers;
+        out["customer_share"] = r.customer_share;
+        out["revenue"] = r.revenue;
+        out["revenue_share"] = r.revenue_share;
+        out["mean_score"] = r.mean_score;
+        return out;
+    });
+    m.def("rule_kinds", &rule_kinds);
+}

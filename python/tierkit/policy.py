@@ -1,0 +1,104 @@
+"""Policy: how customers are scored and tiered, declared as JSON or a dict."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from . import _core
+
+__all__ = ["Policy"]
+
+
+class Policy:
+    """A validated tiering policy.
+
+    Build one from a dict, a JSON string or a path to a JSON file; it is
+    validated at once, and errors name the JSON path
+    (``criteria[2].weight: must be >= 0, got -1``). See the README for the
+    schema: scores (criteria, weights, method), rule and tiers.
+
+    Examples
+    --------
+    >>> import tierkit as tk
+    >>> p = tk.Policy({"criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}],
+    ...                "rule": {"kind": "quantiles", "shares": [0.2]},
+    ...                "tiers": ["top", "rest"]})
+    >>> p.tier_names
+    ['top', 'rest']
+    """
+
+    def __init__(self, spec: dict | str | os.PathLike | "Policy") -> None:
+        if isinstance(spec, Policy):
+            self._core = spec._core
+            return
+        if isinstance(spec, _core.model.Policy):
+            self._core = spec
+            return
+        if isinstance(spec, dict):
+            text = json.dumps(spec)
+        elif isinstance(spec, os.PathLike) or (isinstance(spec, str) and not spec.lstrip().startswith("{")):
+            path = Path(spec)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise FileNotFoundError(f"policy file {str(path)!r}: {exc.strerror}") from None
+        elif isinstance(spec, str):
+            text = spec
+        else:
+            raise TypeError(f"Policy: expected a dict, JSON text or a path, got {type(spec).__name__}")
+        self._core = _core.model.Policy.from_json(text)
+
+    @classmethod
+    def default(cls) -> "Policy":
+        """The built-in policy: key / high-value / ordinary / potential customers
+        by 5% / 15% / 50% / 30% quotas of a value score from revenue, purchase
+        frequency, recency and average order value.
+
+        >>> import tierkit as tk
+        >>> tk.Policy.default().tier_names
+        ['key', 'high-value', 'ordinary', 'potential']
+        """
+        return cls(_core.model.Policy.default_policy())
+
+    @property
+    def name(self) -> str:
+        return self._core.name
+
+    @property
+    def tier_names(self) -> list[str]:
+        """Tier names, best first."""
+        return list(self._core.tier_names)
+
+    @property
+    def score_names(self) -> list[str]:
+        """Score names; the first is the default score."""
+        return list(self._core.score_names)
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Feature columns the criteria read."""
+        return list(self._core.required_columns())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalized policy (every default filled in) as a dict."""
+        return json.loads(self._core.to_json())
+
+    def to_json(self, path: str | os.PathLike | None = None) -> str:
+        """The normalized policy as JSON text; also written to ``path`` when given."""
+        text = self._core.to_json()
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Policy) and other._core.to_json() == self._core.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self._core.to_json())
+
+    def __repr__(self) -> str:
+        d = self.to_dict()
+        scores = ", ".join(f"{s['name']}({len(s['criteria'])} criteria, {s['weights']['method']})" for s in d["scores"])
+        return f"Policy({d['name']!r}: scores {scores}; rule {d['rule']['kind']}; tiers {self.tier_names})"

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Benchmarks: Google Benchmark (C++, release) and the side-by-side pandas comparison.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERKIT_BUILD_TESTS=ON -DTIERKIT_BUILD_BENCHMARKS=ON >/dev/null
+cmake --build build/cpp -j 2 --target tierkit_bench
+build/cpp/benchmarks/cpp/tierkit_bench --benchmark_min_time=0.1 "$@"
+.venv/bin/python benchmarks/python/compare_pandas.py

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Every test: the C++ suite (release), the C++ suite under ASan+UBSan, and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS="${JOBS:-2}"
+CMAKE=.venv/bin/cmake
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== layering: the C++ core has no Python in it"
+if grep -rlE "pybind11|Python\.h" include src; then
+  echo "error: include/ or src/ mentions pybind11/Python.h" >&2
+  exit 1
+fi
+
+echo "== C++ tests (release)"
+$CMAKE -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERKIT_BUILD_TESTS=ON -DTIERKIT_BUILD_BENCHMARKS=ON >/dev/null
+$CMAKE --build build/cpp -j "$JOBS"
+(cd build/cpp && ctest --output-on-failure -j "$JOBS")
+
+echo "== C++ host: cmake --install, then find_package(tierkit) from examples/cpp_host"
+rm -rf build/install build/host
+$CMAKE --install build/cpp --prefix build/install >/dev/null
+$CMAKE -S examples/cpp_host -B build/host -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
+$CMAKE --build build/host
+build/host/tierkit_host
+
+echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+$CMAKE -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERKIT_SANITIZE=ON \
+  -DTIERKIT_BUILD_TESTS=ON -DTIERKIT_BUILD_BENCHMARKS=OFF >/dev/null
+$CMAKE --build build/asan -j "$JOBS"
+(cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j "$JOBS")
+
+echo "== Python tests"
+.venv/bin/python -m pytest tests/python --doctest-modules --pyargs tierkit -q
