@@ -14,7 +14,13 @@ py::dict table_to_dict(const FeatureTable& t) {
     py::dict columns;
     for (std::size_t j = 0; j < t.cols(); ++j) {
         auto c = t.column(j);
-        columns[py::str(t.name(j))] = to_numpy(std::vector<double>(c.begin(), c.end()));
+        // No copy: the array keeps the column's owner alive. summarize's table is
+        // discarded after this call, so the array is the memory's only user and may
+        // be writable.
+        auto* keep = new std::shared_ptr<const void>(t.owner(j));
+        py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<const void>*>(p); });
+        columns[py::str(t.name(j))] = py::array_t<double>({static_cast<py::ssize_t>(c.size())}, {static_cast<py::ssize_t>(sizeof(double))},
+                                                          const_cast<double*>(c.data()), base);
     }
     return columns;
 }

@@ -349,7 +349,7 @@ void expect_count(const std::vector<double>& v, std::size_t want, const std::str
 void register_builtin_rules() {
     static const bool done = [] {
         registry()["thresholds"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-            only_keys(p, path, {"kind", "score", "column", "cuts"});
+            only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});
             if (!p.contains("cuts")) fail(path + ".cuts", "required: descending cut points, one fewer than the tiers");
             auto cuts = numbers(p.at("cuts"), path + ".cuts");
             expect_count(cuts, tiers - 1, path + ".cuts", "cut points", tiers);
@@ -360,7 +360,7 @@ void register_builtin_rules() {
             return std::make_unique<ThresholdRule>(rule_source(p, path, ""), std::move(cuts));
         };
         registry()["quantiles"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-            only_keys(p, path, {"kind", "score", "column", "shares"});
+            only_keys(p, path, {"kind", "score", "column", "shares", "tier_names"});
             if (!p.contains("shares")) fail(path + ".shares", "required: the share of customers in each tier, best first");
             auto shares = numbers(p.at("shares"), path + ".shares");
             if (shares.size() == tiers && tiers > 0) {
@@ -381,7 +381,7 @@ void register_builtin_rules() {
             return std::make_unique<QuantileRule>(rule_source(p, path, ""), std::move(shares));
         };
         registry()["abc"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-            only_keys(p, path, {"kind", "score", "column", "cuts"});
+            only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});
             std::vector<double> cuts = p.contains("cuts") ? numbers(p.at("cuts"), path + ".cuts") : std::vector<double>{0.8, 0.95};
             expect_count(cuts, tiers - 1, path + ".cuts", "cumulative shares", tiers);
             for (std::size_t k = 0; k < cuts.size(); ++k) {
@@ -509,8 +509,12 @@ Policy Policy::from_json(const std::string& text) {
             fail("rule.score", "unknown score '" + s + "'; the policy defines: " + list);
         }
     }
-    (void)tierkit::make_rule(p.rule_kind_, rule, "rule", p.tiers_.size());  // validate now
-    p.rule_json_ = rule.dump();
+    // Factories also get the tier names (to map named tiers to indices).
+    json params = rule;
+    params["tier_names"] = json::array();
+    for (const auto& t : p.tiers_) params["tier_names"].push_back(t.name);
+    (void)tierkit::make_rule(p.rule_kind_, params, "rule", p.tiers_.size());  // validate now
+    p.rule_json_ = params.dump();
 
     // The normalized document.
     json out;

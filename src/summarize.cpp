@@ -238,7 +238,11 @@ Summary summarize(const Transactions& tx, const SummarizeOptions& options) {
                 result.rejects.push_back(Reject{-1, id, "every transaction of the customer was rejected"});
             continue;
         }
-        std::stable_sort(begin, end, [&](std::uint32_t a, std::uint32_t b) { return tx.day[a] < tx.day[b]; });
+        // Rows are usually already in date order; sort (by day, then row: stable) only when not.
+        if (!std::is_sorted(begin, end, [&](std::uint32_t a, std::uint32_t b) { return tx.day[a] < tx.day[b]; }))
+            std::sort(begin, end, [&](std::uint32_t a, std::uint32_t b) {
+                return tx.day[a] != tx.day[b] ? tx.day[a] < tx.day[b] : a < b;
+            });
         double rev = 0, mar = 0, qty = 0, gross = 0, n_orders = 0;
         double rev_recent = 0, rev_before = 0;
         std::int64_t periods = 0, first_period = 0, cur_period = 0, first_day = 0, last_day = 0;

@@ -100,10 +100,14 @@ def main() -> None:
     policy = tierkit_policy()
     t_pd2, s_pd = best_of(lambda: pandas_score_and_tier(big), args.repeat)
     t_tk2, s_tk = best_of(lambda: tk.fit(policy, big).assign(big, contributions=False), args.repeat)
-    np.testing.assert_allclose(s_tk["score"].to_numpy(), s_pd["score"].to_numpy(), atol=1e-9)
+    # tierkit's fitted percentile curve keeps at most 16385 knots per criterion (a model
+    # holds aggregates, not rows), so its ranks are within 1/16384 of pandas' exact ranks.
+    diff = float(np.max(np.abs(s_tk["score"].to_numpy() - s_pd["score"].to_numpy())))
+    assert diff <= 100 / 16384 + 1e-9, diff
     agree = float((s_tk["tier"].astype(str).to_numpy() == s_pd["tier"].to_numpy()).mean())
     print(f"  pandas  {t_pd2:8.3f} s\n  tierkit {t_tk2:8.3f} s (fit + assign)\n"
-          f"  ratio   {t_pd2 / t_tk2:8.1f}x (pandas / tierkit); tiers agree for {100 * agree:.3f}% of customers")
+          f"  ratio   {t_pd2 / t_tk2:8.1f}x (pandas / tierkit); max score difference {diff:.2e}; "
+          f"tiers agree for {100 * agree:.3f}% of customers")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,19 @@ struct FittedScore {
     std::vector<double> anti_ideal;  ///< topsis: worst
     double ahp_lambda_max = std::numeric_limits<double>::quiet_NaN();
     double ahp_consistency_ratio = std::numeric_limits<double>::quiet_NaN();
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        using boost::serialization::make_nvp;
+        ar& make_nvp("name", name);
+        ar& make_nvp("method", method);
+        ar& make_nvp("criteria", criteria);
+        ar& make_nvp("weights", weights);
+        ar& make_nvp("ideal", ideal);
+        ar& make_nvp("anti_ideal", anti_ideal);
+        ar& make_nvp("ahp_lambda_max", ahp_lambda_max);
+        ar& make_nvp("ahp_consistency_ratio", ahp_consistency_ratio);
+    }
 };
 
 /// The result of assign: one row per customer of the table, in the table's order.
@@ -60,6 +73,7 @@ public:
     const Policy& policy() const noexcept { return policy_; }
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }
     const Rule& rule() const noexcept { return *rule_; }
+    const std::shared_ptr<const Rule>& rule_ptr() const noexcept { return rule_; }
 
 private:
     Policy policy_;
@@ -88,3 +102,5 @@ struct TierSummary {
 TierSummary summarize_tiers(const Assignment& assignment, std::span<const double> revenue);
 
 }  // namespace tierkit
+
+BOOST_CLASS_VERSION(tierkit::FittedScore, 0)

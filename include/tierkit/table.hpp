@@ -73,6 +73,9 @@ public:
 
     std::span<const double> column(std::size_t j) const { return columns_.at(j).values; }
     const std::string& name(std::size_t j) const { return columns_.at(j).name; }
+    /// The object that keeps column j's memory alive (null for a borrowed column
+    /// whose lifetime the caller manages).
+    const std::shared_ptr<const void>& owner(std::size_t j) const { return columns_.at(j).owner; }
 
     std::vector<std::string> names() const {
         std::vector<std::string> out;

@@ -18,12 +18,17 @@
 #include <string>
 #include <vector>
 
+#include <boost/serialization/base_object.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
 #include "tierkit/rules/thresholds.hpp"
 
 namespace tierkit {
 
 class AbcRule : public Rule {
 public:
+    AbcRule() = default;  ///< for loading
     /// @param cuts ascending cumulative shares in (0, 1).
     AbcRule(std::string source, std::vector<double> cuts) : source_(std::move(source)), cuts_(std::move(cuts)) {}
     std::string kind() const override { return "abc"; }
@@ -69,6 +74,14 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<AbcRule>(*this); }
     const std::vector<double>& thresholds() const noexcept { return thresholds_; }
 
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& boost::serialization::make_nvp("source", source_);
+        ar& boost::serialization::make_nvp("cuts", cuts_);
+        ar& boost::serialization::make_nvp("thresholds", thresholds_);
+    }
+
 private:
     std::string source_;
     std::vector<double> cuts_;
@@ -76,3 +89,6 @@ private:
 };
 
 }  // namespace tierkit
+
+BOOST_CLASS_EXPORT_KEY2(tierkit::AbcRule, "tierkit.rule.abc")
+BOOST_CLASS_VERSION(tierkit::AbcRule, 0)

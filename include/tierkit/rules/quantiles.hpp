@@ -18,12 +18,17 @@
 #include <string>
 #include <vector>
 
+#include <boost/serialization/base_object.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
 #include "tierkit/rules/thresholds.hpp"
 
 namespace tierkit {
 
 class QuantileRule : public Rule {
 public:
+    QuantileRule() = default;  ///< for loading
     /// @param shares per-tier shares of the first tiers (each in (0, 1], sum <= 1).
     QuantileRule(std::string source, std::vector<double> shares) : source_(std::move(source)), shares_(std::move(shares)) {}
     std::string kind() const override { return "quantiles"; }
@@ -63,6 +68,14 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<QuantileRule>(*this); }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
 
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& boost::serialization::make_nvp("source", source_);
+        ar& boost::serialization::make_nvp("shares", shares_);
+        ar& boost::serialization::make_nvp("cuts", cuts_);
+    }
+
 private:
     std::string source_;
     std::vector<double> shares_;
@@ -70,3 +83,6 @@ private:
 };
 
 }  // namespace tierkit
+
+BOOST_CLASS_EXPORT_KEY2(tierkit::QuantileRule, "tierkit.rule.quantiles")
+BOOST_CLASS_VERSION(tierkit::QuantileRule, 0)

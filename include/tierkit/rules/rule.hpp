@@ -9,19 +9,39 @@
 /// fit, a rule is immutable and assign() may run from many threads at once.
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <span>
 #include <string>
 #include <vector>
 
+#include <boost/serialization/access.hpp>
+#include <boost/serialization/assume_abstract.hpp>
+#include <boost/serialization/export.hpp>
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/version.hpp>
+
 #include "tierkit/table.hpp"
 
 namespace tierkit {
+
+/// The normalized criteria of one score (each column in [0, 1], 1 = best), for
+/// rules that work on them (kmeans, grids). Only filled when the rule asks for it
+/// (Rule::needs_criteria).
+struct CriteriaBlock {
+    std::string score;                            ///< score name
+    std::vector<std::string> names;               ///< criterion columns
+    std::vector<std::vector<double>> normalized;  ///< per criterion, one value per row
+    std::vector<double> weights;                  ///< the score's weights (sum 1)
+};
 
 /// What a rule sees: the feature table and the named composite scores (0..100).
 struct RuleInput {
     const FeatureTable& table;
     const std::vector<std::string>& score_names;
     const std::vector<std::vector<double>>& scores;
+    /// Normalized criteria per score, in the policy's score order; null unless the
+    /// rule's needs_criteria() is true.
+    const std::vector<CriteriaBlock>* criteria = nullptr;
 
     /// The values a rule reads: a score by name, else a feature column.
     /// @throws UnknownColumn listing scores and columns.
@@ -55,9 +75,25 @@ public:
     /// Learned parameters for display: name -> values (e.g. "cuts").
     virtual std::vector<std::pair<std::string, std::vector<double>>> parameters() const = 0;
     virtual std::unique_ptr<Rule> clone() const = 0;
+    /// Extra per-customer output columns (e.g. RFM scores and cell), computed for
+    /// the same rows as assign(). Default: none.
+    virtual std::vector<std::pair<std::string, std::vector<double>>> extra_columns(const RuleInput&) const {
+        return {};
+    }
+    /// Whether fit/assign read RuleInput::criteria.
+    virtual bool needs_criteria() const { return false; }
+
+    /// Boost.Serialization: a rule saves and loads inside a Model through a
+    /// pointer to this base; each concrete rule serializes its base object and its
+    /// own members, and is exported under a stable name (see rules/register.hpp).
+    template <class Archive>
+    void serialize(Archive&, unsigned /*version*/) {}
 };
 
 /// Format a number for a reason text: up to 6 significant digits.
 std::string format_number(double v);
 
 }  // namespace tierkit
+
+BOOST_SERIALIZATION_ASSUME_ABSTRACT(tierkit::Rule)
+BOOST_CLASS_VERSION(tierkit::Rule, 0)

@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/serialization/base_object.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
@@ -27,6 +31,7 @@ inline std::int32_t tier_of(double v, const std::vector<double>& cuts) noexcept 
 
 class ThresholdRule : public Rule {
 public:
+    ThresholdRule() = default;  ///< for loading
     /// @param source score or column name; @param cuts strictly descending.
     ThresholdRule(std::string source, std::vector<double> cuts) : source_(std::move(source)), cuts_(std::move(cuts)) {}
     std::string kind() const override { return "thresholds"; }
@@ -48,9 +53,19 @@ public:
     const std::string& source() const noexcept { return source_; }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
 
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& boost::serialization::make_nvp("source", source_);
+        ar& boost::serialization::make_nvp("cuts", cuts_);
+    }
+
 private:
     std::string source_;
     std::vector<double> cuts_;
 };
 
 }  // namespace tierkit
+
+BOOST_CLASS_EXPORT_KEY2(tierkit::ThresholdRule, "tierkit.rule.thresholds")
+BOOST_CLASS_VERSION(tierkit::ThresholdRule, 0)

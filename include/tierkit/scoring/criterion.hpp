@@ -8,7 +8,10 @@
 /// - zscore:     y = Phi((t - mean) / sd)            (standard normal CDF, so y is in (0, 1))
 /// - robust:     y = Phi((t - median) / (IQR / 1.349)) (IQR/1.349 estimates sd for normal data)
 /// - percentile: y = (average rank - 1) / (n - 1) in the fitted data, ties averaged;
-///               unseen values are interpolated between the fitted values
+///               unseen values are interpolated between the fitted values. Exact when
+///               the column has at most max_knots distinct values; otherwise the curve
+///               keeps max_knots quantiles (exact y at each) and interpolates, so y is
+///               within 1 / (max_knots - 1) of the exact rank
 /// - bins:       quantile bins 1..k from the percentile (ties share a bin), y = (bin - 1) / (k - 1)
 /// A constant column (or n = 1) yields y = 0.5 for every normalizer: it carries no
 /// information and shifts every customer's score by the same amount.
@@ -25,6 +28,11 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 
 #include "tierkit/error.hpp"
 #include "tierkit/scoring/direction.hpp"
@@ -49,6 +57,20 @@ struct CriterionSpec {
     int bins = 5;
     /// Manual weight (or NaN when weights come from a method).
     double weight = std::numeric_limits<double>::quiet_NaN();
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        using boost::serialization::make_nvp;
+        ar& make_nvp("column", column);
+        ar& make_nvp("direction", direction);
+        ar& make_nvp("transform", transform);
+        ar& make_nvp("clip", clip);
+        ar& make_nvp("clip_lower", clip_lower);
+        ar& make_nvp("clip_upper", clip_upper);
+        ar& make_nvp("normalizer", normalizer);
+        ar& make_nvp("bins", bins);
+        ar& make_nvp("weight", weight);
+    }
 };
 
 /// Linear-interpolation quantile (numpy's default) of sorted data.
@@ -73,7 +95,24 @@ struct FittedCriterion {
     std::vector<double> knots;  ///< distinct transformed values, ascending
     std::vector<double> knot_y; ///< percentile y at each knot
 
-    static constexpr std::size_t max_knots = 2049;
+    static constexpr std::size_t max_knots = 16385;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        using boost::serialization::make_nvp;
+        ar& make_nvp("spec", spec);
+        ar& make_nvp("n", n);
+        ar& make_nvp("lo", lo);
+        ar& make_nvp("hi", hi);
+        ar& make_nvp("min", min);
+        ar& make_nvp("max", max);
+        ar& make_nvp("mean", mean);
+        ar& make_nvp("sd", sd);
+        ar& make_nvp("median", median);
+        ar& make_nvp("iqr", iqr);
+        ar& make_nvp("knots", knots);
+        ar& make_nvp("knot_y", knot_y);
+    }
 
     double transform(double x) const noexcept {
         x = std::clamp(x, lo, hi);
@@ -125,3 +164,6 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
 void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out);
 
 }  // namespace tierkit
+
+BOOST_CLASS_VERSION(tierkit::CriterionSpec, 0)
+BOOST_CLASS_VERSION(tierkit::FittedCriterion, 0)

@@ -1,0 +1,102 @@
+// A rule defined outside the library, the way a C++ host adds one: a class and one
+// registration line. It is then named in a policy, fitted, assigned, saved and
+// loaded in all three archive kinds.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tierkit/io/model_io.hpp"
+#include "tierkit/rules/register.hpp"
+#include "tierkit/tierkit.hpp"
+
+namespace host {
+
+/// Tier 0 when the column is at least `share` of the largest value seen in fit.
+class HalfOfMaxRule : public tierkit::Rule {
+public:
+    HalfOfMaxRule() = default;
+    HalfOfMaxRule(const nlohmann::json& params, const std::string& path, std::size_t tiers) {
+        if (tiers != 2) throw tierkit::PolicyError(path + ": half_of_max makes 2 tiers, the policy names " + std::to_string(tiers));
+        column_ = params.value("column", "revenue");
+        share_ = params.value("share", 0.5);
+    }
+    std::string kind() const override { return "half_of_max"; }
+    std::size_t tiers() const override { return 2; }
+    void fit(const tierkit::RuleInput& input) override {
+        cut_ = 0;
+        for (double v : input.values(column_)) cut_ = std::max(cut_, v);
+        cut_ *= share_;
+    }
+    void assign(const tierkit::RuleInput& input, std::span<std::int32_t> tier,
+                std::span<std::int32_t> reason) const override {
+        const auto v = input.values(column_);
+        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = v[i] >= cut_ ? 0 : 1;
+    }
+    std::vector<std::string> reasons() const override {
+        return {column_ + " >= " + tierkit::format_number(cut_), column_ + " < " + tierkit::format_number(cut_)};
+    }
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {{"cut", {cut_}}}; }
+    std::unique_ptr<tierkit::Rule> clone() const override { return std::make_unique<HalfOfMaxRule>(*this); }
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<tierkit::Rule>(*this));
+        ar& BOOST_SERIALIZATION_NVP(column_);
+        ar& BOOST_SERIALIZATION_NVP(share_);
+        ar& BOOST_SERIALIZATION_NVP(cut_);
+    }
+
+private:
+    std::string column_;
+    double share_ = 0.5;
+    double cut_ = 0;
+};
+
+}  // namespace host
+
+TIERKIT_REGISTER_RULE(host::HalfOfMaxRule, "half_of_max")
+
+namespace {
+
+tierkit::FeatureTable table() {
+    tierkit::FeatureTable t(std::vector<std::int64_t>{1, 2, 3, 4});
+    t.add_column("revenue", {100, 40, 60, 49.99});
+    return t;
+}
+
+const char* policy_text = R"({
+  "criteria": ["revenue"],
+  "rule": {"kind": "half_of_max", "column": "revenue", "share": 0.5},
+  "tiers": [{"name": "top", "mode": "strategic"}, "rest"]})";
+
+}  // namespace
+
+TEST(CustomRule, RegisteredByOneLineAndUsableFromAPolicy) {
+    auto kinds = tierkit::rule_kinds();
+    EXPECT_NE(std::find(kinds.begin(), kinds.end(), "half_of_max"), kinds.end());
+    const auto model = tierkit::fit(tierkit::Policy::from_json(policy_text), table());
+    const auto a = model.assign(table());
+    EXPECT_EQ(a.tier, (std::vector<std::int32_t>{0, 1, 0, 1}));
+    EXPECT_EQ(a.rule_kind, "half_of_max");
+    EXPECT_EQ(a.reasons[a.reason[0]], "revenue >= 50");
+}
+
+TEST(CustomRule, SavesAndLoadsInEveryArchiveKind) {
+    const auto model = tierkit::fit(tierkit::Policy::from_json(policy_text), table());
+    const auto expected = model.assign(table());
+    for (auto kind : {tierkit::ArchiveKind::binary, tierkit::ArchiveKind::text, tierkit::ArchiveKind::xml}) {
+        std::stringstream buffer;
+        tierkit::save(model, buffer, kind);
+        const auto loaded = tierkit::load(buffer, kind);
+        const auto got = loaded.assign(table());
+        EXPECT_EQ(got.tier, expected.tier);
+        EXPECT_EQ(got.scores, expected.scores);
+        EXPECT_EQ(loaded.rule().kind(), "half_of_max");
+        EXPECT_EQ(loaded.rule().parameters()[0].second, (std::vector<double>{50}));
+    }
+}
+
+TEST(CustomRule, FactoryErrorsReachThePolicy) {
+    EXPECT_THROW(tierkit::Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "half_of_max"}, "tiers": ["a", "b", "c"]})"),
+                 tierkit::PolicyError);
+}
