@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
 #include "tierkit/error.hpp"
 #include "tierkit/scoring/weights.hpp"
@@ -182,6 +183,23 @@ void score_rows(const FittedScore& s, const std::vector<std::span<const double>>
     }
 }
 
+std::vector<CriteriaBlock> criteria_blocks(const std::vector<FittedScore>& scores, const FeatureTable& table) {
+    std::vector<CriteriaBlock> blocks;
+    for (const auto& s : scores) {
+        CriteriaBlock b;
+        b.score = s.name;
+        b.weights = s.weights;
+        for (std::size_t k = 0; k < s.criteria.size(); ++k) {
+            const auto col = criterion_column(table, s.name, k, s.criteria[k].spec.column);
+            b.names.push_back(s.criteria[k].spec.column);
+            b.normalized.emplace_back(col.size());
+            normalize_column(s.criteria[k], col, b.normalized.back());
+        }
+        blocks.push_back(std::move(b));
+    }
+    return blocks;
+}
+
 }  // namespace
 
 Model fit(const Policy& policy, const FeatureTable& table) {
@@ -225,7 +243,9 @@ Model fit(const Policy& policy, const FeatureTable& table) {
         fitted.push_back(std::move(s));
     }
     std::unique_ptr<Rule> rule = policy.make_rule();
-    rule->fit(RuleInput{table, names, scores});
+    std::vector<CriteriaBlock> blocks;
+    if (rule->needs_criteria()) blocks = criteria_blocks(fitted, table);
+    rule->fit(RuleInput{table, names, scores, rule->needs_criteria() ? &blocks : nullptr});
     return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)));
 }
 
@@ -254,7 +274,13 @@ Assignment Model::assign(const FeatureTable& table, bool with_contributions) con
     }
     a.tier.resize(n);
     a.reason.resize(n);
-    rule_->assign(RuleInput{table, a.score_names, a.scores}, a.tier, a.reason);
+    std::vector<CriteriaBlock> blocks;
+    if (rule_->needs_criteria()) blocks = criteria_blocks(scores_, table);
+    const RuleInput input{table, a.score_names, a.scores, rule_->needs_criteria() ? &blocks : nullptr};
+    rule_->assign(input, a.tier, a.reason);
+    a.extras = rule_->extra_columns(input);
+    a.rule_reason = a.reason;
+    a.pinned.assign(n, 0);
     for (const auto& t : policy_.tiers()) {
         a.tier_names.push_back(t.name);
         a.tier_modes.push_back(to_string(t.mode));
@@ -262,6 +288,43 @@ Assignment Model::assign(const FeatureTable& table, bool with_contributions) con
     }
     a.reasons = rule_->reasons();
     a.rule_kind = rule_->kind();
+    return a;
+}
+
+Assignment Model::assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
+                         std::int64_t as_of) const {
+    Assignment a = assign(table, with_contributions);
+    const auto tiers = static_cast<std::int32_t>(policy_.tiers().size());
+    std::unordered_map<std::int64_t, std::size_t> by_customer;
+    for (std::size_t k = 0; k < overrides.size(); ++k) {
+        const auto& o = overrides[k];
+        if (o.tier < 0 || o.tier >= tiers)
+            throw InvalidInput("overrides, row " + std::to_string(k) + ": tier index " + std::to_string(o.tier) +
+                               " outside the policy's " + std::to_string(tiers) + " tiers");
+        if (!by_customer.emplace(o.customer, k).second)
+            throw InvalidInput("overrides, row " + std::to_string(k) + ": customer " + std::to_string(o.customer) +
+                               " is pinned twice");
+    }
+    std::vector<std::uint8_t> matched(overrides.size(), 0);
+    std::unordered_map<std::string, std::int32_t> reason_code;
+    const auto ids = table.ids();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        auto it = by_customer.find(ids[i]);
+        if (it == by_customer.end()) continue;
+        const auto& o = overrides[it->second];
+        matched[it->second] = 1;
+        if (as_of > o.expires) continue;
+        a.tier[i] = o.tier;
+        const std::string text = "manual: " + o.reason;
+        auto [code, added] = reason_code.emplace(text, static_cast<std::int32_t>(a.reasons.size()));
+        if (added) a.reasons.push_back(text);
+        a.reason[i] = code->second;
+        a.pinned[i] = 1;
+    }
+    for (std::size_t k = 0; k < overrides.size(); ++k) {
+        if (!matched[k]) a.overrides_unmatched.push_back(overrides[k].customer);
+        else if (as_of > overrides[k].expires) ++a.overrides_expired;
+    }
     return a;
 }
 

@@ -12,6 +12,8 @@
 #include "tierkit/error.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/abc.hpp"
+#include "tierkit/rules/compose.hpp"
+#include "tierkit/rules/matrix.hpp"
 #include "tierkit/rules/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"
 #include "tierkit/rules/thresholds.hpp"
@@ -19,6 +21,8 @@
 namespace tierkit {
 
 using nlohmann::json;
+
+std::unique_ptr<Rule> make_chain_rule(const json& p, const std::string& path, std::size_t tiers);
 
 std::string format_number(double v) {
     if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
@@ -348,6 +352,8 @@ void expect_count(const std::vector<double>& v, std::size_t want, const std::str
 
 void register_builtin_rules() {
     static const bool done = [] {
+        registry()["chain"] = make_chain_rule;
+        registry()["matrix"] = make_matrix_rule;
         registry()["thresholds"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
             only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});
             if (!p.contains("cuts")) fail(path + ".cuts", "required: descending cut points, one fewer than the tiers");
@@ -419,7 +425,23 @@ std::unique_ptr<Rule> make_rule(const std::string& kind, const json& params, con
         }
         factory = it->second;
     }
-    auto rule = factory(params, path, tiers);
+    std::unique_ptr<Rule> rule;
+    if (params.is_object() && params.contains("group_by")) {
+        // Any rule can be fitted per group of a categorical column.
+        const json& g = params.at("group_by");
+        if (!g.is_string() || g.get<std::string>().empty())
+            fail(path + ".group_by", "must be the name of a categorical column, got " + show(g));
+        const std::string unseen = string_at(params, "unseen_group", path, "error");
+        if (unseen != "error" && unseen != "global")
+            fail(path + ".unseen_group", "must be error or global, got '" + unseen + "'");
+        json inner = params;
+        inner.erase("group_by");
+        inner.erase("unseen_group");
+        rule = std::make_unique<GroupedRule>(std::shared_ptr<Rule>(factory(inner, path, tiers)), g.get<std::string>(),
+                                             unseen == "global");
+    } else {
+        rule = factory(params, path, tiers);
+    }
     if (rule->tiers() != tiers)
         fail(path, "rule '" + kind + "' makes " + std::to_string(rule->tiers()) + " tiers but the policy names " +
                        std::to_string(tiers));
@@ -498,7 +520,9 @@ Policy Policy::from_json(const std::string& text) {
         return s;
     }());
     p.rule_kind_ = string_at(rule, "kind", "rule", "");
-    if (!rule.contains("score") && !rule.contains("column") && p.rule_kind_ != "abc") rule["score"] = p.scores_[0].name;
+    // Cut-point rules read the default score unless told otherwise.
+    if (!rule.contains("score") && !rule.contains("column") && (p.rule_kind_ == "thresholds" || p.rule_kind_ == "quantiles"))
+        rule["score"] = p.scores_[0].name;
     if (rule.contains("score")) {
         const std::string s = string_at(rule, "score", "rule", "");
         bool found = false;

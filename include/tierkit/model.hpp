@@ -42,6 +42,15 @@ struct FittedScore {
     }
 };
 
+/// A tier pinned by hand (an account manager's decision), applied after the rule
+/// until it expires.
+struct ManualOverride {
+    std::int64_t customer = 0;
+    std::int32_t tier = 0;     ///< index into the policy's tiers
+    std::string reason;        ///< shown as the customer's reason
+    std::int64_t expires = std::numeric_limits<std::int64_t>::max();  ///< last day it applies (day number)
+};
+
 /// The result of assign: one row per customer of the table, in the table's order.
 struct Assignment {
     std::vector<std::int64_t> ids;
@@ -57,6 +66,13 @@ struct Assignment {
     std::vector<std::vector<std::string>> tier_actions;
     std::vector<std::string> reasons;
     std::string rule_kind;
+    /// Per rule (not override) reason: index into `reasons`; equals `reason` unless pinned.
+    std::vector<std::int32_t> rule_reason;
+    std::vector<std::uint8_t> pinned;              ///< 1 where a manual override applied
+    std::vector<std::int64_t> overrides_unmatched; ///< override customers not in the table
+    std::int64_t overrides_expired = 0;            ///< overrides ignored because expired
+    /// Rule-specific extra columns (RFM scores, cluster distances...).
+    std::vector<std::pair<std::string, std::vector<double>>> extras;
 };
 
 class Model {
@@ -69,6 +85,13 @@ public:
     /// @throws UnknownColumn when a criterion's column is missing (listing the
     ///   available ones); InvalidInput naming column and row for NaN/inf values.
     Assignment assign(const FeatureTable& table, bool with_contributions = true) const;
+
+    /// assign, then apply manual overrides that have not expired on `as_of` (a day
+    /// number): the pinned tier and its reason replace the rule's.
+    /// @throws InvalidInput for an override naming a tier outside the policy's, or a
+    ///   customer pinned twice.
+    Assignment assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
+                      std::int64_t as_of) const;
 
     const Policy& policy() const noexcept { return policy_; }
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }

@@ -77,6 +77,65 @@ public:
     /// whose lifetime the caller manages).
     const std::shared_ptr<const void>& owner(std::size_t j) const { return columns_.at(j).owner; }
 
+    /// Add a categorical column: one code per row into `labels` (-1 = missing).
+    /// Rules group by these (e.g. region). The codes are borrowed; `owner` keeps them alive.
+    /// @throws InvalidInput when the length differs, a code is out of range, or the name is taken.
+    void add_category_view(const std::string& name, std::span<const std::int32_t> codes, std::vector<std::string> labels,
+                           std::shared_ptr<const void> owner) {
+        if (codes.size() != rows())
+            throw InvalidInput("column '" + name + "': expected " + std::to_string(rows()) + " rows, got " +
+                               std::to_string(codes.size()));
+        if (index_.count(name) || category_index_.count(name)) throw InvalidInput("column '" + name + "': appears twice");
+        for (std::size_t i = 0; i < codes.size(); ++i)
+            if (codes[i] < -1 || codes[i] >= static_cast<std::int32_t>(labels.size()))
+                throw InvalidInput("column '" + name + "', row " + std::to_string(i) + ": category code " +
+                                   std::to_string(codes[i]) + " outside 0.." + std::to_string(labels.size()) + " - 1");
+        category_index_.emplace(name, categories_.size());
+        categories_.push_back(Category{name, codes, std::move(labels), std::move(owner)});
+    }
+    void add_category(const std::string& name, std::vector<std::int32_t> codes, std::vector<std::string> labels) {
+        auto owned = std::make_shared<std::vector<std::int32_t>>(std::move(codes));
+        std::span<const std::int32_t> view(owned->data(), owned->size());
+        add_category_view(name, view, std::move(labels), std::move(owned));
+    }
+    bool has_category(const std::string& name) const { return category_index_.count(name) != 0; }
+    /// Codes and labels of a categorical column.
+    /// @throws UnknownColumn listing the categorical columns.
+    std::pair<std::span<const std::int32_t>, const std::vector<std::string>*> category(const std::string& name) const {
+        auto it = category_index_.find(name);
+        if (it == category_index_.end()) {
+            std::string msg = "unknown categorical column '" + name + "'; available: ";
+            for (std::size_t j = 0; j < categories_.size(); ++j) msg += (j ? ", " : "") + categories_[j].name;
+            if (categories_.empty()) msg += "(none)";
+            throw UnknownColumn(msg);
+        }
+        const auto& c = categories_[it->second];
+        return {c.codes, &c.labels};
+    }
+    std::vector<std::string> category_names() const {
+        std::vector<std::string> out;
+        for (const auto& c : categories_) out.push_back(c.name);
+        return out;
+    }
+
+    /// A new table holding the given rows (owned copies), numeric and categorical columns alike.
+    FeatureTable subset(std::span<const std::size_t> rows_wanted) const {
+        std::vector<std::int64_t> ids(rows_wanted.size());
+        for (std::size_t k = 0; k < rows_wanted.size(); ++k) ids[k] = ids_[rows_wanted[k]];
+        FeatureTable out(std::move(ids));
+        for (const auto& c : columns_) {
+            std::vector<double> v(rows_wanted.size());
+            for (std::size_t k = 0; k < rows_wanted.size(); ++k) v[k] = c.values[rows_wanted[k]];
+            out.add_column(c.name, std::move(v));
+        }
+        for (const auto& c : categories_) {
+            std::vector<std::int32_t> v(rows_wanted.size());
+            for (std::size_t k = 0; k < rows_wanted.size(); ++k) v[k] = c.codes[rows_wanted[k]];
+            out.add_category(c.name, std::move(v), c.labels);
+        }
+        return out;
+    }
+
     std::vector<std::string> names() const {
         std::vector<std::string> out;
         out.reserve(columns_.size());
@@ -101,10 +160,18 @@ private:
         std::span<const double> values;
         std::shared_ptr<const void> owner;
     };
+    struct Category {
+        std::string name;
+        std::span<const std::int32_t> codes;
+        std::vector<std::string> labels;
+        std::shared_ptr<const void> owner;
+    };
     std::span<const std::int64_t> ids_;
     std::shared_ptr<const void> ids_owner_;
     std::vector<Column> columns_;
     std::unordered_map<std::string, std::size_t> index_;
+    std::vector<Category> categories_;
+    std::unordered_map<std::string, std::size_t> category_index_;
 };
 
 }  // namespace tierkit

@@ -1,0 +1,121 @@
+// chain, group_by, matrix and manual overrides, on tables small enough to check by hand.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "tierkit/io/model_io.hpp"
+#include "tierkit/tierkit.hpp"
+
+using namespace tierkit;
+
+namespace {
+FeatureTable ten() {
+    FeatureTable t(std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+    t.add_column("revenue", {100, 90, 80, 70, 60, 50, 40, 30, 20, 10});
+    t.add_column("trend", {1, 9, 2, 8, 3, 7, 4, 6, 5, 0});
+    t.add_category("region", {0, 1, 0, 1, 0, 1, 0, 1, 0, 1}, {"north", "south"});
+    return t;
+}
+Model fitted(const std::string& rule, const std::string& tiers) {
+    return fit(Policy::from_json(R"({"scores": [{"name": "value", "criteria": [{"column": "revenue", "normalizer": "minmax"}]},
+                                                {"name": "potential", "criteria": [{"column": "trend", "normalizer": "minmax"}]}],
+                                     "rule": )" + rule + R"(, "tiers": )" + tiers + "}"),
+               ten());
+}
+Assignment round_trip(const Model& m, const FeatureTable& t) {
+    std::stringstream buffer;
+    save(m, buffer, ArchiveKind::text);
+    return load(buffer, ArchiveKind::text).assign(t);
+}
+}  // namespace
+
+TEST(ChainRule, SplitsOneTierOfTheFirstRule) {
+    // first: top 30% of value -> "key", rest -> "rest"; then "key" split by quota of potential.
+    auto m = fitted(R"({"kind": "chain",
+        "first": {"kind": "quantiles", "score": "value", "shares": [0.3], "tiers": ["key", "rest"]},
+        "then": {"key": {"kind": "quantiles", "score": "potential", "shares": [0.34], "tiers": ["key", "high"]}}})",
+                    R"(["key", "high", "rest"])");
+    auto a = m.assign(ten());
+    // top 3 by revenue: customers 1, 2, 3 (trend 1, 9, 2). Top 34% of 3 = 1 customer by trend: customer 2.
+    EXPECT_EQ(a.tier, (std::vector<std::int32_t>{1, 0, 1, 2, 2, 2, 2, 2, 2, 2}));
+    EXPECT_EQ(a.reasons[a.reason[1]].rfind("chain: first tier 0, then quantiles: potential >= ", 0), 0u) << a.reasons[a.reason[1]];
+    EXPECT_EQ(a.reasons[a.reason[5]].rfind("chain: quantiles: value < ", 0), 0u);
+    EXPECT_EQ(round_trip(m, ten()).tier, a.tier);
+}
+
+TEST(ChainRule, ErrorsNameThePath) {
+    EXPECT_THROW(
+        {
+            try {
+                Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "chain", "first": {"kind": "quantiles", "shares": [0.5],
+                    "score": "score", "tiers": ["a", "zzz"]}}, "tiers": ["a", "b"]})");
+            } catch (const PolicyError& e) {
+                EXPECT_STREQ(e.what(), "rule.first.tiers[1]: unknown tier 'zzz'; the policy's tiers: a, b");
+                throw;
+            }
+        },
+        PolicyError);
+}
+
+TEST(GroupedRule, CutPointsPerRegion) {
+    auto m = fitted(R"({"kind": "quantiles", "score": "value", "shares": [0.2], "group_by": "region"})", R"(["top", "rest"])");
+    auto a = m.assign(ten());
+    // north: customers 1,3,5,7,9 (revenue 100..20) -> top 20% = customer 1; south: 2,4,6,8,10 -> customer 2.
+    EXPECT_EQ(a.tier, (std::vector<std::int32_t>{0, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
+    EXPECT_EQ(a.reasons[a.reason[1]], "region south: quantiles: value >= 88.8889 (top 20%)");
+    EXPECT_EQ(round_trip(m, ten()).tier, a.tier);
+    // an unseen group is an error naming it, or uses the global rule when configured
+    FeatureTable other(std::vector<std::int64_t>{1});
+    other.add_column("revenue", {55});
+    other.add_column("trend", {1});
+    other.add_category("region", {0}, {"east"});
+    try {
+        m.assign(other);
+        FAIL();
+    } catch (const InvalidInput& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("column 'region', row 0: group 'east' was not seen at fit (seen: north, south)", 0), 0u);
+    }
+    auto g = fitted(R"({"kind": "quantiles", "score": "value", "shares": [0.2], "group_by": "region", "unseen_group": "global"})",
+                    R"(["top", "rest"])");
+    auto b = g.assign(other);
+    EXPECT_EQ(b.tier[0], 1);
+    EXPECT_EQ(b.reasons[b.reason[0]].rfind("region unseen at fit: quantiles", 0), 0u);
+}
+
+TEST(MatrixRule, ValueByPotentialGrid) {
+    auto m = fitted(R"({"kind": "matrix", "x": {"score": "value", "cuts": [50]}, "y": {"score": "potential", "cuts": [50]},
+                       "cells": [["star", "cash cow"], ["question", "dog"]]})",
+                    R"(["star", "cash cow", "question", "dog"])");
+    auto a = m.assign(ten());
+    // value = (revenue - 10) / 90 * 100; potential = trend / 9 * 100
+    // 1: 100 / 11.1 -> cash cow; 2: 88.9 / 100 -> star; 6: 44.4 / 77.8 -> question; 10: 0 / 0 -> dog
+    EXPECT_EQ(a.tier[0], 1);
+    EXPECT_EQ(a.tier[1], 0);
+    EXPECT_EQ(a.tier[5], 2);
+    EXPECT_EQ(a.tier[9], 3);
+    EXPECT_EQ(a.reasons[a.reason[1]], "matrix cell (1, 1): thresholds: value >= 50; thresholds: potential >= 50");
+    EXPECT_EQ(round_trip(m, ten()).tier, a.tier);
+    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "matrix", "x": {"score": "score", "cuts": [50]},
+        "y": {"column": "trend", "cuts": [5]}, "cells": [["a", "b"], ["a", "nope"]]}, "tiers": ["a", "b"]})"),
+                 PolicyError);
+}
+
+TEST(ManualOverrides, PinnedUntilExpiry) {
+    auto m = fitted(R"({"kind": "thresholds", "score": "value", "cuts": [50]})", R"(["top", "rest"])");
+    std::vector<ManualOverride> pins{{10, 0, "strategic account, decided by J. Doe", 20000},
+                                     {3, 1, "credit hold", 19000},
+                                     {999, 0, "not a customer here", 20000}};
+    auto a = m.assign(ten(), true, pins, 19500);
+    EXPECT_EQ(a.tier[9], 0);  // pinned up
+    EXPECT_EQ(a.reasons[a.reason[9]], "manual: strategic account, decided by J. Doe");
+    EXPECT_EQ(a.pinned[9], 1);
+    EXPECT_EQ(a.reasons[a.rule_reason[9]], "thresholds: value < 50");
+    EXPECT_EQ(a.tier[2], 0);  // expired on 19000, as_of 19500: the rule's tier
+    EXPECT_EQ(a.pinned[2], 0);
+    EXPECT_EQ(a.overrides_expired, 1);
+    EXPECT_EQ(a.overrides_unmatched, (std::vector<std::int64_t>{999}));
+    std::vector<ManualOverride> twice{{1, 0, "a", 20000}, {1, 1, "b", 20000}};
+    EXPECT_THROW(m.assign(ten(), true, twice, 19500), InvalidInput);
+    std::vector<ManualOverride> bad{{1, 7, "a", 20000}};
+    EXPECT_THROW(m.assign(ten(), true, bad, 19500), InvalidInput);
+}
