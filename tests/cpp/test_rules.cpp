@@ -129,6 +129,8 @@ TEST(Registry, BuiltinsAreRegisteredAndUnknownKindIsNamed) {
         make_rule("magic", nlohmann::json::object(), "rule", 3);
         FAIL();
     } catch (const PolicyError& e) {
-        EXPECT_STREQ(e.what(), "rule.kind: unknown rule 'magic'; registered: abc, quantiles, thresholds");
+        const std::string msg = e.what();
+        EXPECT_EQ(msg.rfind("rule.kind: unknown rule 'magic'; registered: abc, chain, ", 0), 0u) << msg;
+        EXPECT_NE(msg.find("quantiles, thresholds"), std::string::npos) << msg;
     }
 }
