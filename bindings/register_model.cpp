@@ -8,13 +8,19 @@ using namespace tierkit::bindings;
 
 namespace {
 
+/// Categorical columns: name -> (int32 codes, labels).
+using Categories = std::vector<std::tuple<std::string, py::array, std::vector<std::string>>>;
+
 /// A FeatureTable over numpy buffers owned by the caller for the duration of the call.
-FeatureTable table_of(const py::array& ids, const std::vector<std::string>& names, const std::vector<py::array>& columns) {
+FeatureTable table_of(const py::array& ids, const std::vector<std::string>& names, const std::vector<py::array>& columns,
+                      const Categories& categories) {
     if (names.size() != columns.size())
         throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) + " arrays");
     FeatureTable t(view<std::int64_t>(ids, "ids"), nullptr);
     for (std::size_t k = 0; k < names.size(); ++k)
         t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
+    for (const auto& [name, codes, labels] : categories)
+        t.add_category_view(name, view<std::int32_t>(codes, name.c_str()), labels, nullptr);
     return t;
 }
 
@@ -38,6 +44,13 @@ py::dict assignment_to_dict(Assignment&& a) {
     out["tier_actions"] = a.tier_actions;
     out["reasons"] = a.reasons;
     out["rule_kind"] = a.rule_kind;
+    out["pinned"] = to_numpy(std::move(a.pinned));
+    out["rule_reason"] = to_numpy(std::move(a.rule_reason));
+    out["overrides_unmatched"] = a.overrides_unmatched;
+    out["overrides_expired"] = a.overrides_expired;
+    py::list extras;
+    for (auto& [name, values] : a.extras) extras.append(py::make_tuple(name, to_numpy(std::move(values))));
+    out["extras"] = extras;
     return out;
 }
 
@@ -107,23 +120,30 @@ void register_model(py::module_ m) {
         .def_property_readonly("policy", &Model::policy)
         .def("fitted", &fitted_to_dict)
         .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
-                          const std::vector<py::array>& columns, bool contributions) {
-            FeatureTable t = table_of(ids, names, columns);
+                          const std::vector<py::array>& columns, const Categories& categories, bool contributions,
+                          const std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>& overrides,
+                          std::int64_t as_of) {
+            FeatureTable t = table_of(ids, names, columns, categories);
+            std::vector<ManualOverride> pins;
+            for (const auto& [customer, tier, reason, expires] : overrides) pins.push_back({customer, tier, reason, expires});
             Assignment a;
             {
                 // Safe: the table views numpy buffers referenced by the arguments; Model is immutable.
+                // A Python rule re-acquires the GIL itself.
                 py::gil_scoped_release release;
-                a = model.assign(t, contributions);
+                a = model.assign(t, contributions, pins, as_of);
             }
             return assignment_to_dict(std::move(a));
-        }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("contributions") = true);
+        }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("contributions") = true,
+           py::arg("overrides") = std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>{},
+           py::arg("as_of") = 0);
 
     m.def("fit", [](const Policy& policy, const py::array& ids, const std::vector<std::string>& names,
-                    const std::vector<py::array>& columns) {
-        FeatureTable t = table_of(ids, names, columns);
+                    const std::vector<py::array>& columns, const Categories& categories) {
+        FeatureTable t = table_of(ids, names, columns, categories);
         py::gil_scoped_release release;  // the table views numpy buffers referenced by the arguments
         return fit(policy, t);
-    }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"));
+    }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"));
 
     m.def("tier_summary", [](const py::array& tier, const std::vector<std::string>& tier_names, const py::array& score,
                              const py::array& revenue) {

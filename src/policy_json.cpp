@@ -521,7 +521,7 @@ Policy Policy::from_json(const std::string& text) {
     }());
     p.rule_kind_ = string_at(rule, "kind", "rule", "");
     // Cut-point rules read the default score unless told otherwise.
-    if (!rule.contains("score") && !rule.contains("column") && (p.rule_kind_ == "thresholds" || p.rule_kind_ == "quantiles"))
+    if (!rule.contains("score") && !rule.contains("column") && (p.rule_kind_ == "thresholds" || p.rule_kind_ == "quantiles" || p.rule_kind_ == "python"))
         rule["score"] = p.scores_[0].name;
     if (rule.contains("score")) {
         const std::string s = string_at(rule, "score", "rule", "");

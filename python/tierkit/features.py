@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._arrow import as_frame, convert_output
 from ._convert import IdCodec, column, day_number, day_numbers, float_array, to_dates
 from ._errors import InvalidInputError
 
@@ -32,13 +33,16 @@ def summarize(
     trend_cap: float = 10.0,
     errors: str = "raise",
     return_rejects: bool = False,
-) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+    output: str | None = None,
+) -> Any:
     """One row per customer: RFM with lifetimes' conventions plus business measures.
 
     Parameters
     ----------
     transactions : DataFrame
-        One row per transaction.
+        One row per transaction: a pandas DataFrame, or any Arrow table (pyarrow
+        Table, polars DataFrame, DuckDB result; numeric columns are read without
+        a copy), a numpy structured array or a dict of columns.
     customer, date, amount : str
         Column names. Ids may be integers or strings; dates may be datetimes,
         strings or integer day numbers; negative amounts are refunds.
@@ -64,6 +68,8 @@ def summarize(
     return_rejects : bool
         Also return the rejects table (row, customer, reason): bad rows and
         customers with no purchase on or before ``as_of``.
+    output : {"pandas", "polars", "pyarrow"}, optional
+        Result type; polars and pyarrow get the customer id as the first column.
 
     Returns
     -------
@@ -90,8 +96,7 @@ def summarize(
         if freq != "D" or unit not in ("D", "W"):
             raise InvalidInputError(f"unit: with freq='D' use unit 'D' or 'W', got freq={freq!r}, unit={unit!r}")
         freq_multiplier = float(_FREQ_DAYS[unit])
-    if not isinstance(transactions, pd.DataFrame):
-        raise InvalidInputError(f"transactions: expected a pandas DataFrame, got {type(transactions).__name__}")
+    transactions = as_frame(transactions, "transactions", index=None)
     ids = IdCodec(column(transactions, customer, "customer"), name=customer)
     days, dated = day_numbers(column(transactions, date, "date"), date)
     amounts = float_array(column(transactions, amount, "amount"), amount)
@@ -114,7 +119,7 @@ def summarize(
     report["as_of"] = str(np.datetime64(report["as_of"], "D")) if dated else report["as_of"]
     features.attrs["report"] = report
     if not return_rejects:
-        return features
+        return convert_output(features, output)
     rj = out["rejects"]
     rejects = pd.DataFrame(
         {
@@ -123,7 +128,7 @@ def summarize(
             "reason": _name_columns_all(rj["reason"], customer, date, amount, margin, quantity),
         }
     )
-    return features, rejects
+    return convert_output(features, output), convert_output(rejects, output)
 
 
 def _name_columns(message: str, customer: str, date: str, amount: str, margin: str | None, quantity: str | None) -> str:

@@ -37,6 +37,7 @@ class Policy:
             self._core = spec
             return
         if isinstance(spec, dict):
+            spec = self._register_callable(spec)
             text = json.dumps(spec)
         elif isinstance(spec, os.PathLike) or (isinstance(spec, str) and not spec.lstrip().startswith("{")):
             path = Path(spec)
@@ -49,6 +50,25 @@ class Policy:
         else:
             raise TypeError(f"Policy: expected a dict, JSON text or a path, got {type(spec).__name__}")
         self._core = _core.model.Policy.from_json(text)
+
+    def _register_callable(self, spec: dict) -> dict:
+        """A callable rule (``"rule": fn`` or ``{"kind": "python", "function": fn}``)
+        is kept in tierkit._callable and named in the policy by its key."""
+        from . import _callable
+
+        rule = spec.get("rule")
+        fn = rule if callable(rule) else rule.get("function") if isinstance(rule, dict) else None
+        if fn is None:
+            return spec
+        if not callable(fn):
+            raise TypeError(f"rule.function: expected a callable, got {type(fn).__name__}")
+        tiers = [t["name"] if isinstance(t, dict) else t for t in spec.get("tiers", [])]
+        key = _callable.register(fn, tiers)
+        self._callable = fn  # the policy keeps its rule alive
+        new_rule = {"kind": "python", "name": key}
+        if isinstance(rule, dict) and "score" in rule:
+            new_rule["score"] = rule["score"]
+        return {**spec, "rule": new_rule}
 
     @classmethod
     def default(cls) -> "Policy":
@@ -97,6 +117,15 @@ class Policy:
 
     def __hash__(self) -> int:
         return hash(self._core.to_json())
+
+    def __reduce__(self) -> tuple:
+        # Pickled (and deep-copied, as sklearn's clone does) through its normalized JSON.
+        return (Policy, (self._core.to_json(),))
+
+    def _repr_html_(self) -> str:
+        from ._repr import policy_html
+
+        return policy_html(self)
 
     def __repr__(self) -> str:
         d = self.to_dict()

@@ -1,0 +1,64 @@
+// Python callables as tiering rules: {"kind": "python", "name": "<key>"} in a
+// policy refers to a callable registered in tierkit._callable. The rule only
+// translates: it hands the table and score to Python and takes tier indices back
+// (validation lives in tierkit._callable).
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+#include "tierkit/rules/registry.hpp"
+
+using namespace tierkit;
+using namespace tierkit::bindings;
+
+namespace {
+
+class PythonRule : public Rule {
+public:
+    PythonRule(std::string name, std::string score, std::size_t tiers)
+        : name_(std::move(name)), score_(std::move(score)), tiers_(tiers) {}
+    std::string kind() const override { return "python"; }
+    std::size_t tiers() const override { return tiers_; }
+    void fit(const RuleInput&) override {}
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
+        py::gil_scoped_acquire gil;  // assign may run with the GIL released
+        const auto& t = input.table;
+        std::vector<std::int64_t> ids(t.ids().begin(), t.ids().end());
+        py::dict columns;
+        for (std::size_t j = 0; j < t.cols(); ++j) {
+            auto c = t.column(j);
+            // Copies: the callable may keep what it is given beyond this call.
+            columns[py::str(t.name(j))] = to_numpy(std::vector<double>(c.begin(), c.end()));
+        }
+        auto score = input.values(score_);
+        py::object result = py::module_::import("tierkit._callable")
+                                .attr("call")(name_, to_numpy(std::move(ids)), columns,
+                                              to_numpy(std::vector<double>(score.begin(), score.end())));
+        auto out = view<std::int32_t>(result, "rule result");
+        if (out.size() != tier.size()) throw InvalidInput("python rule: returned the wrong number of tiers");
+        for (std::size_t i = 0; i < out.size(); ++i) tier[i] = reason[i] = out[i];
+    }
+    std::vector<std::string> reasons() const override {
+        py::gil_scoped_acquire gil;
+        auto names = py::module_::import("tierkit._callable").attr("reasons")(name_).cast<std::vector<std::string>>();
+        return names;
+    }
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {}; }
+    std::unique_ptr<Rule> clone() const override { return std::make_unique<PythonRule>(*this); }
+
+private:
+    std::string name_, score_;
+    std::size_t tiers_;
+};
+
+}  // namespace
+
+void register_rules(py::module_ m) {
+    register_rule("python", [](const nlohmann::json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
+        if (!p.contains("name") || !p.at("name").is_string())
+            throw PolicyError(path + ".name: required: the key of a callable registered from Python");
+        if (!p.contains("score") || !p.at("score").is_string()) throw PolicyError(path + ".score: must be a score name");
+        const std::string score = p.at("score").get<std::string>();
+        return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
+    });
+    m.def("rule_kinds", &rule_kinds);
+}

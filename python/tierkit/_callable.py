@@ -1,0 +1,83 @@
+"""Python callables as tiering rules.
+
+A policy built in Python may give a vectorized callable as its rule::
+
+    def rule(features: pd.DataFrame, score: np.ndarray) -> np.ndarray: ...
+
+returning one tier per customer, as tier indices (0 = best) or tier names. The
+policy stores ``{"kind": "python", "name": <key>}``; the C++ rule calls back
+into :func:`call` here, which checks what the callable returned.
+"""
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ._errors import InvalidInputError
+
+_REGISTRY: dict[str, tuple[Callable[..., Any], list[str]]] = {}
+# The id codec of the table being scored, so the callable sees the caller's ids.
+current_codec: contextvars.ContextVar[Any] = contextvars.ContextVar("tierkit_codec", default=None)
+
+
+def register(fn: Callable[..., Any], tier_names: list[str]) -> str:
+    """Keep ``fn`` under a key for the policy to name."""
+    if not callable(fn):
+        raise TypeError(f"rule: expected a callable, got {type(fn).__name__}")
+    key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', 'rule')}@{id(fn):x}"
+    _REGISTRY[key] = (fn, list(tier_names))
+    return key
+
+
+def lookup(key: str) -> Callable[..., Any]:
+    return _REGISTRY[key][0]
+
+
+def reasons(key: str) -> list[str]:
+    fn, tiers = _REGISTRY[key]
+    name = getattr(fn, "__name__", "rule")
+    return [f"python rule {name}: {t}" for t in tiers]
+
+
+def call(key: str, ids: np.ndarray, columns: dict[str, np.ndarray], score: np.ndarray) -> np.ndarray:
+    if key not in _REGISTRY:
+        raise InvalidInputError(f"python rule '{key}': the callable is not registered in this process")
+    fn, tiers = _REGISTRY[key]
+    codec = current_codec.get()
+    index = codec.decode(ids) if codec is not None else pd.Index(ids, name="customer")
+    features = pd.DataFrame(columns, index=index, copy=False)
+    name = getattr(fn, "__name__", "rule")
+    result = fn(features, score)
+    arr = np.asarray(result.to_numpy() if isinstance(result, (pd.Series, pd.Index)) else result)
+    if arr.ndim != 1 or len(arr) != len(ids):
+        raise InvalidInputError(
+            f"python rule {name}: returned {arr.shape[0] if arr.ndim else 'a scalar'} values for {len(ids)} customers; "
+            "return one tier (index or name) per customer")
+    if arr.dtype.kind in "OUS":
+        lookup_index = {t: k for k, t in enumerate(tiers)}
+        out = np.empty(len(arr), dtype=np.int32)
+        for i, v in enumerate(arr):
+            k = lookup_index.get(v)
+            if k is None:
+                raise InvalidInputError(
+                    f"python rule {name}: row {i}: unknown tier {str(v)!r}; tiers: {', '.join(tiers)}")
+            out[i] = k
+        return out
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if len(bad):
+            raise InvalidInputError(f"python rule {name}: row {bad[0]}: tier is {arr[bad[0]]}; expected a tier index or name")
+        if np.any(arr != np.round(arr)):
+            i = int(np.flatnonzero(arr != np.round(arr))[0])
+            raise InvalidInputError(f"python rule {name}: row {i}: tier index {arr[i]} is not a whole number")
+    elif arr.dtype.kind not in "iub":
+        raise InvalidInputError(f"python rule {name}: returned dtype {arr.dtype}; expected tier indices or names")
+    out = arr.astype(np.int32)
+    bad = np.flatnonzero((out < 0) | (out >= len(tiers)))
+    if len(bad):
+        raise InvalidInputError(
+            f"python rule {name}: row {bad[0]}: tier index {out[bad[0]]} outside 0..{len(tiers) - 1}")
+    return np.ascontiguousarray(out)
