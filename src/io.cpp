@@ -1,9 +1,15 @@
 // Model archives with Boost.Serialization, and the export of the built-in rules.
 #include "tierkit/io/model_io.hpp"
 
+#include <array>
+#include <cstring>
 #include <istream>
+#include <iterator>
 #include <locale>
 #include <ostream>
+#include <sstream>
+
+#include <boost/crc.hpp>
 
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 
@@ -78,32 +84,118 @@ ArchiveKind parse_archive_kind(const std::string& text) {
     throw InvalidInput("archive kind: expected binary, text or xml, got '" + text + "'");
 }
 
+namespace {
+
+// The envelope: 32 bytes before the Boost archive payload, little-endian.
+//   0  magic "TIERKIT\0"         8  format version (u32)      12  archive kind (u32)
+//  16  library version (u32: major << 16 | minor << 8 | patch)
+//  20  payload length (u64)       28  CRC-32 of the payload (u32)
+constexpr std::array<char, 8> magic{'T', 'I', 'E', 'R', 'K', 'I', 'T', '\0'};
+constexpr std::uint32_t library_version = (0u << 16) | (1u << 8) | 0u;
+constexpr std::size_t header_size = 32;
+
+void put_u32(char* p, std::uint32_t v) {
+    for (int k = 0; k < 4; ++k) p[k] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+void put_u64(char* p, std::uint64_t v) {
+    for (int k = 0; k < 8; ++k) p[k] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+std::uint32_t get_u32(const char* p) {
+    std::uint32_t v = 0;
+    for (int k = 0; k < 4; ++k) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[k])) << (8 * k);
+    return v;
+}
+std::uint64_t get_u64(const char* p) {
+    std::uint64_t v = 0;
+    for (int k = 0; k < 8; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[k])) << (8 * k);
+    return v;
+}
+std::uint32_t crc32(const std::string& bytes) {
+    boost::crc_32_type crc;
+    crc.process_bytes(bytes.data(), bytes.size());
+    return crc.checksum();
+}
+const char* kind_name(ArchiveKind k) {
+    return k == ArchiveKind::binary ? "binary" : k == ArchiveKind::text ? "text" : "xml";
+}
+
+}  // namespace
+
 void save(const Model& model, std::ostream& out, ArchiveKind kind) {
     ModelRecord record{model.policy().to_json(), model.scores(), std::const_pointer_cast<Rule>(model.rule_ptr())};
+    std::ostringstream payload;
     try {
         switch (kind) {
-            case ArchiveKind::binary: write<boost::archive::binary_oarchive>(record, out); break;
-            case ArchiveKind::text: write<boost::archive::text_oarchive>(record, out); break;
-            case ArchiveKind::xml: write<boost::archive::xml_oarchive>(record, out); break;
+            case ArchiveKind::binary: write<boost::archive::binary_oarchive>(record, payload); break;
+            case ArchiveKind::text: write<boost::archive::text_oarchive>(record, payload); break;
+            case ArchiveKind::xml: write<boost::archive::xml_oarchive>(record, payload); break;
         }
     } catch (const boost::archive::archive_exception& e) {
         throw FormatError(std::string("save: cannot serialize the model (rule '") + model.rule().kind() + "'): " + e.what());
     }
+    const std::string bytes = payload.str();
+    std::array<char, header_size> header{};
+    std::memcpy(header.data(), magic.data(), magic.size());
+    put_u32(header.data() + 8, format_version);
+    put_u32(header.data() + 12, static_cast<std::uint32_t>(kind));
+    put_u32(header.data() + 16, library_version);
+    put_u64(header.data() + 20, bytes.size());
+    put_u32(header.data() + 28, crc32(bytes));
+    out.write(header.data(), header.size());
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) throw FormatError("save: the output stream failed");
 }
 
-Model load(std::istream& in, ArchiveKind kind) {
+Model load(std::istream& in, std::optional<ArchiveKind> expected) {
+    std::array<char, header_size> header{};
+    in.read(header.data(), header.size());
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (got < magic.size() || std::memcmp(header.data(), magic.data(), magic.size()) != 0)
+        throw FormatError("load: not a tierkit model: bad magic at byte 0 (expected \"TIERKIT\")");
+    if (got < header_size)
+        throw FormatError("load: truncated header: " + std::to_string(got) + " of " + std::to_string(header_size) + " bytes");
+    const std::uint32_t version = get_u32(header.data() + 8);
+    if (version == 0 || version > format_version)
+        throw FormatError("load: format version " + std::to_string(version) + " at byte 8 is not one this tierkit reads (1.." +
+                          std::to_string(format_version) + ")");
+    const std::uint32_t kind_code = get_u32(header.data() + 12);
+    if (kind_code > 2) throw FormatError("load: unknown archive kind " + std::to_string(kind_code) + " at byte 12");
+    const auto kind = static_cast<ArchiveKind>(kind_code);
+    if (expected && *expected != kind)
+        throw FormatError(std::string("load: the file holds a ") + kind_name(kind) + " archive, not " + kind_name(*expected));
+    const std::uint64_t length = get_u64(header.data() + 20);
+    if (length > max_payload_bytes)
+        throw FormatError("load: payload length " + std::to_string(length) + " at byte 20 exceeds the cap of " +
+                          std::to_string(max_payload_bytes) + " bytes");
+    std::string bytes;
+    bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 20)));
+    std::size_t have = 0;
+    while (have < length) {
+        if (bytes.size() < have + 1) bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(length, 2 * bytes.size())));
+        in.read(bytes.data() + have, static_cast<std::streamsize>(bytes.size() - have));
+        const auto n = static_cast<std::size_t>(in.gcount());
+        if (n == 0) break;
+        have += n;
+    }
+    if (have < length)
+        throw FormatError("load: truncated: the header announces " + std::to_string(length) + " payload bytes, the file has " +
+                          std::to_string(have));
+    bytes.resize(static_cast<std::size_t>(length));
+    if (crc32(bytes) != get_u32(header.data() + 28))
+        throw FormatError("load: checksum mismatch: the payload (bytes " + std::to_string(header_size) + ".." +
+                          std::to_string(header_size + length) + ") is corrupted");
+    std::istringstream payload(bytes);
     ModelRecord record;
     try {
         switch (kind) {
-            case ArchiveKind::binary: record = read<boost::archive::binary_iarchive>(in); break;
-            case ArchiveKind::text: record = read<boost::archive::text_iarchive>(in); break;
-            case ArchiveKind::xml: record = read<boost::archive::xml_iarchive>(in); break;
+            case ArchiveKind::binary: record = read<boost::archive::binary_iarchive>(payload); break;
+            case ArchiveKind::text: record = read<boost::archive::text_iarchive>(payload); break;
+            case ArchiveKind::xml: record = read<boost::archive::xml_iarchive>(payload); break;
         }
     } catch (const boost::archive::archive_exception& e) {
-        throw FormatError(std::string("load: not a readable tierkit model archive: ") + e.what());
+        throw FormatError(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what());
     } catch (const std::bad_alloc&) {
-        throw FormatError("load: the archive claims more memory than is available");
+        throw FormatError("load: the payload claims more memory than is available");
     }
     if (!record.rule) throw FormatError("load: the archive holds no rule");
     Policy policy = Policy::from_json(record.policy);

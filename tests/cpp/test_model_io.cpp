@@ -52,16 +52,40 @@ TEST(ModelIo, EveryBuiltinRuleRoundTripsBitIdentically) {
     }
 }
 
-TEST(ModelIo, GarbageAndTruncationAreFormatErrors) {
+namespace {
+std::string format_error_of(const std::string& bytes) {
+    std::stringstream in(bytes);
+    try {
+        load(in);
+    } catch (const FormatError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+}  // namespace
+
+TEST(ModelIo, BrokenFilesAreFormatErrors) {
     const Model model = fit(Policy::from_json(policies[0]), features());
     for (auto kind : {ArchiveKind::binary, ArchiveKind::text, ArchiveKind::xml}) {
-        std::stringstream garbage("this is not a model");
-        EXPECT_THROW(load(garbage, kind), FormatError);
         std::stringstream buffer;
         save(model, buffer, kind);
         const std::string bytes = buffer.str();
-        std::stringstream truncated(bytes.substr(0, bytes.size() / 2));
-        EXPECT_THROW(load(truncated, kind), Error);
+        EXPECT_EQ(format_error_of("this is not a model"), "load: not a tierkit model: bad magic at byte 0 (expected \"TIERKIT\")");
+        EXPECT_EQ(format_error_of(bytes.substr(0, 20)), "load: truncated header: 20 of 32 bytes");
+        const std::string cut = format_error_of(bytes.substr(0, bytes.size() / 2));
+        EXPECT_EQ(cut.rfind("load: truncated: the header announces ", 0), 0u) << cut;
+        std::string flipped = bytes;
+        flipped[bytes.size() / 2] ^= 0x20;
+        EXPECT_EQ(format_error_of(flipped).rfind("load: checksum mismatch", 0), 0u);
+        std::string future = bytes;
+        future[8] = 9;
+        EXPECT_EQ(format_error_of(future), "load: format version 9 at byte 8 is not one this tierkit reads (1..1)");
+        std::string huge = bytes;
+        for (int k = 20; k < 28; ++k) huge[k] = '\x7f';
+        EXPECT_EQ(format_error_of(huge).rfind("load: payload length 9187201950435737471 at byte 20 exceeds the cap", 0), 0u);
+        std::stringstream again(bytes);
+        const auto other = kind == ArchiveKind::xml ? ArchiveKind::text : ArchiveKind::xml;
+        EXPECT_THROW(load(again, other), FormatError);
     }
     EXPECT_EQ(parse_archive_kind("xml"), ArchiveKind::xml);
     EXPECT_THROW(parse_archive_kind("yaml"), InvalidInput);

@@ -7,7 +7,9 @@
 /// polymorphic pointer, so a host's own rule round-trips as long as it was
 /// registered with TIERKIT_REGISTER_RULE in the loading program too. A model holds
 /// parameters and aggregates, never customer ids or rows.
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
 
 #include "tierkit/model.hpp"
@@ -16,14 +18,25 @@ namespace tierkit {
 
 enum class ArchiveKind { binary, text, xml };
 
+/// The envelope format this version writes (and the newest it reads).
+inline constexpr std::uint32_t format_version = 1;
+/// Largest payload load() accepts (1 GiB): a header claiming more is rejected
+/// before anything is allocated.
+inline constexpr std::uint64_t max_payload_bytes = 1ULL << 30;
+
 /// Parse "binary" / "text" / "xml". @throws InvalidInput otherwise.
 ArchiveKind parse_archive_kind(const std::string& text);
 
-/// Write `model` to `out`. @throws FormatError when the stream fails or a rule
-/// cannot be serialized (not registered for serialization).
+/// Write `model` to `out`: a 32-byte envelope (magic "TIERKIT\0", format version,
+/// archive kind, library version, payload length, CRC-32 of the payload), then the
+/// Boost archive. @throws FormatError when the stream fails or a rule cannot be
+/// serialized (not registered for serialization).
 void save(const Model& model, std::ostream& out, ArchiveKind kind = ArchiveKind::binary);
 
-/// Read a model written by save(). @throws FormatError with what was wrong.
-Model load(std::istream& in, ArchiveKind kind = ArchiveKind::binary);
+/// Read a model written by save(); the archive kind comes from the envelope (and
+/// must equal `expected` when given). Checks magic, version, length (capped at
+/// max_payload_bytes) and checksum before parsing.
+/// @throws FormatError saying what was wrong and at which byte.
+Model load(std::istream& in, std::optional<ArchiveKind> expected = std::nullopt);
 
 }  // namespace tierkit
