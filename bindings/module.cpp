@@ -8,6 +8,7 @@ void register_features(py::module_ m);
 void register_scoring(py::module_ m);
 void register_model(py::module_ m);
 void register_rules(py::module_ m);
+void register_clv(py::module_ m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "tierkit's C++ core (use the tierkit package, not this module)";
@@ -16,4 +17,5 @@ PYBIND11_MODULE(_core, m) {
     register_scoring(m.def_submodule("scoring"));
     register_model(m.def_submodule("model"));
     register_rules(m.def_submodule("rules"));
+    register_clv(m.def_submodule("clv"));
 }

@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - only without a built extension
         "Boost.Serialization and nlohmann-json)"
     ) from exc
 
-from . import datasets, weights
+from . import clv, datasets, weights
 from ._errors import (
     ColumnNotFoundError,
     FormatError,
@@ -43,6 +43,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "TierkitError",
+    "clv",
     "datasets",
     "fit",
     "join",

@@ -1,0 +1,117 @@
+#pragma once
+/// @file bg_nbd.hpp
+/// BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way", Marketing
+/// Science 24(2)) and MBG/NBD (Batislam, Denizel & Filiztekin 2007, IJRM 24(3), with the
+/// erratum of Wagner & Hoppe 2008).
+///
+/// While alive a customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha);
+/// after each purchase (BG/NBD), or also at time 0 (MBG/NBD), they drop out with
+/// probability p ~ Beta(a, b). Times are in the unit of the data (TimeUnit).
+///
+/// Every function is a pure function of its arguments and safe to call from many threads.
+/// Arguments (x, t_x, T) are checked as validate_rfm does; horizons t must be finite and
+/// >= 0; parameters must be finite and > 0 (InvalidInput otherwise).
+#include <array>
+#include <span>
+#include <string_view>
+
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/version.hpp>
+
+#include "tierkit/clv/fit.hpp"
+#include "tierkit/clv/histogram.hpp"
+#include "tierkit/clv/time_unit.hpp"
+
+namespace tierkit::clv {
+
+namespace detail {
+template <class Archive>
+void serialize_time_unit(Archive& ar, TimeUnit& unit) {
+    int code = static_cast<int>(unit);
+    ar& boost::make_nvp("time_unit", code);
+    unit = static_cast<TimeUnit>(code);
+}
+}  // namespace detail
+
+/// BG/NBD parameters.
+struct BgNbdParams {
+    double r = 0, alpha = 0, a = 0, b = 0;
+    TimeUnit time_unit = TimeUnit::unspecified;
+
+    static constexpr std::string_view model = "bg/nbd";
+    static constexpr std::array<std::string_view, 4> names{"r", "alpha", "a", "b"};
+    std::array<double, 4> values() const noexcept { return {r, alpha, a, b}; }
+    /// @throws InvalidInput if a parameter is not finite and > 0.
+    void validate() const;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& boost::make_nvp("r", r);
+        ar& boost::make_nvp("alpha", alpha);
+        ar& boost::make_nvp("a", a);
+        ar& boost::make_nvp("b", b);
+        detail::serialize_time_unit(ar, time_unit);
+    }
+};
+
+/// MBG/NBD parameters (same names and meaning as BG/NBD).
+struct MbgNbdParams {
+    double r = 0, alpha = 0, a = 0, b = 0;
+    TimeUnit time_unit = TimeUnit::unspecified;
+
+    static constexpr std::string_view model = "mbg/nbd";
+    static constexpr std::array<std::string_view, 4> names{"r", "alpha", "a", "b"};
+    std::array<double, 4> values() const noexcept { return {r, alpha, a, b}; }
+    void validate() const;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& boost::make_nvp("r", r);
+        ar& boost::make_nvp("alpha", alpha);
+        ar& boost::make_nvp("a", a);
+        ar& boost::make_nvp("b", b);
+        detail::serialize_time_unit(ar, time_unit);
+    }
+};
+
+// ---- likelihood ---------------------------------------------------------------------
+
+/// Log-likelihood of one customer (x, t_x, T).
+double log_likelihood(const BgNbdParams& p, double x, double t_x, double T);
+double log_likelihood(const MbgNbdParams& p, double x, double t_x, double T);
+
+/// Total log-likelihood of the patterns (each weighted by its count); when `gradient` has 4
+/// elements it receives d LL / d (r, alpha, a, b).
+double log_likelihood(const BgNbdParams& p, const RfmPatterns& data, std::span<double> gradient = {});
+double log_likelihood(const MbgNbdParams& p, const RfmPatterns& data, std::span<double> gradient = {});
+
+// ---- fitting ------------------------------------------------------------------------
+
+/// Maximum-likelihood fit (see fit.hpp).
+/// @throws InvalidInput for empty data; NumericError when the data have no repeat purchase,
+/// or the fit does not converge.
+Fitted<BgNbdParams> fit_bg_nbd(const RfmPatterns& data, const FitOptions& options = {});
+Fitted<MbgNbdParams> fit_mbg_nbd(const RfmPatterns& data, const FitOptions& options = {});
+
+// ---- predictions --------------------------------------------------------------------
+
+/// E[X(t)]: expected repeat purchases in (0, t] of a customer who just made a first purchase.
+double expected_purchases(const BgNbdParams& p, double t);
+double expected_purchases(const MbgNbdParams& p, double t);
+
+/// E[X(T, T + t] | x, t_x, T]: expected purchases in the next t periods.
+double conditional_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T);
+double conditional_expected_purchases(const MbgNbdParams& p, double t, double x, double t_x, double T);
+
+/// P(alive at T | x, t_x, T). For BG/NBD it is 1 when x = 0.
+double p_alive(const BgNbdParams& p, double x, double t_x, double T);
+double p_alive(const MbgNbdParams& p, double x, double t_x, double T);
+
+/// P(X(t) = n) for a customer who just made a first purchase.
+double probability_of_purchases(const BgNbdParams& p, double t, int n);
+double probability_of_purchases(const MbgNbdParams& p, double t, int n);
+
+}  // namespace tierkit::clv
+
+BOOST_CLASS_VERSION(tierkit::clv::BgNbdParams, 0)
+BOOST_CLASS_VERSION(tierkit::clv::MbgNbdParams, 0)
