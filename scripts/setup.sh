@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(g++ make ccache libeigen3-dev libboost-serialization-dev libboost-math-dev nlohmann-json3-dev
-              libgtest-dev libgmock-dev libbenchmark-dev liblbfgspp-dev)
+              libgtest-dev libgmock-dev libbenchmark-dev liblbfgspp-dev
+              clang libclang-rt-14-dev  # libFuzzer for the parser fuzz targets
+              chromium)  # chromium: the HTML report test renders the report headless
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,6 +29,8 @@ fi
 # between runs (an isolated build would point CMake at a temporary folder).
 .venv/bin/python -m pip install -q --disable-pip-version-check \
   "scikit-build-core>=0.10" "pybind11>=2.13" "cmake>=3.20" ninja \
-  "numpy>=1.23" "pandas>=1.5" "pytest>=7" "hypothesis>=6" pyarrow
+  "numpy>=1.23" "pandas>=1.5" "pytest>=7" "hypothesis>=6" pyarrow \
+  "scikit-learn>=1.6" "matplotlib>=3.9" tqdm "polars>=1.0" nbclient nbformat ipykernel \
+  lifetimes  # the peer library the CLV tests compare against
 echo "setup: building the tierkit Python package"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .

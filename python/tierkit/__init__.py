@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - only without a built extension
         "Boost.Serialization and nlohmann-json)"
     ) from exc
 
-from . import clv, datasets, weights
+from . import clv, datasets, plot, progress, weights
 from ._errors import (
     ColumnNotFoundError,
     FormatError,
@@ -31,6 +31,7 @@ from ._errors import (
 from .features import join, summarize
 from .model import Model, fit, summary
 from .policy import Policy
+from .report import report
 
 __version__ = "0.1.0"
 
@@ -47,7 +48,20 @@ __all__ = [
     "datasets",
     "fit",
     "join",
+    "plot",
+    "progress",
+    "report",
+    "sklearn",
     "summarize",
     "summary",
     "weights",
 ]
+
+
+def __getattr__(name: str):
+    # tierkit.sklearn imports scikit-learn: load it on first use, not with the package.
+    if name == "sklearn":
+        import importlib
+
+        return importlib.import_module(".sklearn", __name__)
+    raise AttributeError(f"module 'tierkit' has no attribute {name!r}")

@@ -261,9 +261,12 @@ _DICTIONARY_ORDERED = 1
 _NUMERIC = {"c": np.int8, "C": np.uint8, "s": np.int16, "S": np.uint16, "i": np.int32, "I": np.uint32,
             "l": np.int64, "L": np.uint64, "e": np.float16, "f": np.float32, "g": np.float64}
 _TIME_UNITS = {"s": "s", "m": "ms", "u": "us", "n": "ns"}
+_STRINGS = ("u", "U", "vu")
+# pandas' own dtype for strings ("str" from pandas 3, object before), as pyarrow's to_pandas gives.
+_STRING_DTYPE = pd.Series(np.array(["a"], dtype=object)).dtype
 
 
-def _move(capsule: Any, name: bytes, struct: type) -> Any:
+def _move(capsule: Any, name: bytes, struct: Any) -> Any:
     """Take the struct out of a capsule (bitwise move, then mark the source
     released so the capsule's destructor leaves it alone), as the PyCapsule
     interface asks of a consumer that keeps the data."""
@@ -364,6 +367,8 @@ def _convert_empty(schema: _ArrowSchema, name: str) -> Any:
     fmt = schema.format.decode()
     if fmt in _NUMERIC:
         return np.empty(0, dtype=_NUMERIC[fmt])
+    if fmt in _STRINGS:
+        return pd.Series([], dtype=_STRING_DTYPE).array
     return pd.Series([], dtype=object)
 
 
@@ -427,11 +432,11 @@ def _convert_plain(fmt: str, array: _ArrowArray, start: int, length: int, owner:
         return obj
     if fmt == "n":
         return np.full(length, None, dtype=object)
-    if fmt in ("u", "U", "vu"):
+    if fmt in _STRINGS:
         strings = _strings(fmt, array, start, length, owner)
         if valid is not None:
             strings[~valid] = None
-        return pd.Series(strings).array
+        return pd.Series(strings, dtype=_STRING_DTYPE).array
     if fmt in ("tdD", "tdm"):
         raw = _buffer(array, 1, owner, np.int32 if fmt == "tdD" else np.int64, start, length)
         values = raw.astype("datetime64[D]" if fmt == "tdD" else "datetime64[ms]").astype("datetime64[ms]")
@@ -472,7 +477,7 @@ def _strings(fmt: str, array: _ArrowArray, start: int, length: int, owner: _Owne
     buffer_index = views[:, 8:12].copy().view(np.int32).ravel()
     buffer_offset = views[:, 12:16].copy().view(np.int32).ravel()
     n_data = array.n_buffers - 3
-    sizes = _buffer(array, array.n_buffers - 1, owner, np.int64, 0, n_data) if n_data > 0 else []
+    sizes: Any = _buffer(array, array.n_buffers - 1, owner, np.int64, 0, n_data) if n_data > 0 else []
     data_buffers = [ctypes.string_at(array.buffers[2 + b], int(sizes[b])) if sizes[b] else b""
                     for b in range(n_data)]
     for k in range(length):

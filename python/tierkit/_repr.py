@@ -21,7 +21,8 @@ STYLE = """<style>
 .tk table{border-collapse:collapse;margin:2px 0 6px 0}
 .tk th,.tk td{border-bottom:1px solid #d8dee4;padding:3px 8px;text-align:left;vertical-align:top}
 .tk th{background:#f3f6f9;font-weight:600}.tk td.num{text-align:right;font-variant-numeric:tabular-nums}
-.tk .muted{color:#636c76}.tk .bar{display:inline-block;height:9px;background:#2f6f9f;margin-right:6px;vertical-align:middle}
+.tk .muted{color:#636c76}
+.tk .bar{display:inline-block;height:9px;background:#2f6f9f;margin-right:6px;vertical-align:middle}
 .tk .bar.rev{background:#d08a2e}.tk code{background:#f3f6f9;padding:0 3px}
 </style>"""
 
@@ -37,7 +38,9 @@ def _num(value: Any, digits: int = 4) -> str:
         return "-" if math.isnan(value) else _e(value)
     if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
         return f"{int(value):,}"
-    return f"{value:,.{digits}g}"
+    if abs(value) >= 1000:
+        return f"{value:,.2f}"
+    return f"{value:.{digits}g}"
 
 
 def table_html(header: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Sequence[bool] | None = None) -> str:

@@ -1,0 +1,198 @@
+"""``tk.report``: a self-contained HTML report of a tier assignment.
+
+One file a manager opens in any browser: the tier summary (the Pareto view),
+charts as embedded PNG images, the tiers with their relationship modes and
+service actions, why customers are where they are, and, when given, the fitted
+weights and cut points, migration from a previous assignment, value (CLV,
+P(alive)) by tier and a backtest's lift. No scripts, no external files.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import io
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import plot
+from . import progress as _progress
+from ._arrow import as_frame
+from ._errors import InvalidInputError
+from ._repr import STYLE, summary_html, table_html
+
+__all__ = ["report"]
+
+_PAGE_STYLE = """<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f6f8fa;color:#1f2328}
+header{background:#2f6f9f;color:#fff;padding:18px 32px}header h1{margin:0 0 4px 0;font-size:26px}
+header p{margin:0;opacity:.9}nav{padding:8px 32px;background:#fff;border-bottom:1px solid #d8dee4;font-size:13px}
+nav a{margin-right:14px;color:#2f6f9f;text-decoration:none}
+main{padding:8px 32px 32px 32px;max-width:1100px}
+section{background:#fff;border:1px solid #d8dee4;border-radius:6px;padding:12px 20px;margin:16px 0}
+section h2{font-size:19px;margin:4px 0 10px 0;color:#1f2328}
+figure{margin:8px 0}figure img{max-width:100%;height:auto}figcaption{font-size:12px;color:#636c76}
+footer{padding:12px 32px;font-size:12px;color:#636c76}
+section table{border-collapse:collapse;font-size:13px;margin:4px 0 8px 0}
+section th,section td{border-bottom:1px solid #d8dee4;padding:4px 10px;text-align:left;vertical-align:top}
+section th{background:#f3f6f9}section td.num{text-align:right;font-variant-numeric:tabular-nums}
+</style>"""
+
+
+def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (7.2, 3.9)) -> str:
+    """Draw on a fresh Figure (not pyplot: nothing global, nothing left open) and
+    return it as an <img> with a data URI."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=96, layout="constrained")
+    draw(fig.add_subplot())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<figure><img alt="chart" src="data:image/png;base64,{data}"></figure>'
+
+
+def _tiers_table(assignment: pd.DataFrame, model: Any) -> str:
+    if model is not None:
+        tiers = model.policy.to_dict()["tiers"]
+        rows = [[t["name"], t.get("mode", ""), "; ".join(t.get("actions", [])), t.get("description", "")]
+                for t in tiers]
+    else:
+        first = assignment.groupby("tier", observed=True).first()
+        rows = [[t, first.loc[t, "mode"] if "mode" in first else "", first.loc[t, "actions"] if "actions" in first
+                 else "", ""] for t in first.index]
+    return table_html(["tier", "relationship mode", "service actions", "description"], rows,
+                      numeric=[False] * 4)
+
+
+def _reasons_table(assignment: pd.DataFrame) -> str:
+    counts = assignment.groupby(["tier", "reason"], observed=True).size().reset_index(name="customers")
+    rows = [[r.tier, r.reason, int(r.customers)] for r in counts.itertuples(index=False)]
+    return table_html(["tier", "reason", "customers"], rows, numeric=[False, False, True])
+
+
+def _model_table(model: Any) -> str:
+    p = model.params
+    rows = [[k, ", ".join(f"{x:.4g}" for x in v) if isinstance(v, list) else v]
+            for k, v in p["rule"].get("parameters", {}).items()]
+    parts = [f"<p>Rule <code>{html.escape(p['rule']['kind'])}</code></p>"]
+    if rows:
+        parts.append(table_html(["parameter", "fitted value"], rows, numeric=[False, False]))
+    for s in p["scores"]:
+        cr = s.get("ahp_consistency_ratio")
+        if isinstance(cr, float) and not np.isnan(cr):
+            parts.append(f"<p>Score {html.escape(s['name'])}: AHP consistency ratio {cr:.4f}</p>")
+    return "".join(parts)
+
+
+def _distribution_section(assignment: pd.DataFrame, values: Any, name: str) -> Callable[[], str]:
+    return lambda: _png(lambda ax: plot.distribution_by_tier(assignment, values, label=name, ax=ax))
+
+
+def report(assignment: Any, features: Any = None, *, model: Any = None, previous: Any = None,
+           values: Mapping[str, Any] | None = None, lift: pd.DataFrame | None = None, revenue: str = "revenue",
+           title: str = "Customer tiers", path: str | os.PathLike | None = None,
+           progress: bool | None = None) -> str:
+    """A self-contained HTML report (tables and embedded PNG charts) of an assignment.
+
+    Parameters
+    ----------
+    assignment : DataFrame from ``Model.assign`` (or an Arrow table of it).
+    features : DataFrame, optional
+        Features with the ``revenue`` column, aligned by customer id; without it
+        ``assignment`` must hold ``revenue``.
+    model : tierkit.Model, optional
+        Adds the fitted weights, cut points and the cut lines on the score chart;
+        the tiers' modes and actions come from its policy.
+    previous : DataFrame or Series, optional
+        An earlier assignment: adds the migration heat map.
+    values : mapping of str to Series, optional
+        Per-customer values to show by tier, e.g. ``{"CLV (12 months)": clv,
+        "P(alive)": p_alive}``.
+    lift : DataFrame, optional
+        A table indexed by tier with a ``lift`` column (a backtest's result).
+    revenue : str
+        Revenue column.
+    title : str
+        Page title and heading.
+    path : str or path, optional
+        Also write the page there (UTF-8).
+    progress : bool, optional
+        Show a progress bar over the sections (see ``tierkit.progress``).
+
+    Returns
+    -------
+    str: the HTML page.
+
+    Raises
+    ------
+    tierkit.InvalidInputError
+        When ``assignment`` has no categorical ``tier`` column.
+    tierkit.ColumnNotFoundError
+        When the revenue column is missing.
+
+    Examples
+    --------
+    >>> import tierkit as tk
+    >>> f = tk.summarize(tk.datasets.synthetic(500, seed=1))
+    >>> m = tk.fit(tk.Policy.default(), f)
+    >>> page = tk.report(m.assign(f), f, model=m, title="Q4 tiers")
+    >>> page.startswith("<!DOCTYPE html>"), "<h2>Tier summary</h2>" in page
+    (True, True)
+    """
+    from .model import summary as tier_summary
+
+    assignment = as_frame(assignment, "assignment")
+    if "tier" not in assignment.columns or not isinstance(assignment["tier"].dtype, pd.CategoricalDtype):
+        raise InvalidInputError("assignment: expected the DataFrame returned by Model.assign (a categorical 'tier' "
+                                "column)")
+    features = None if features is None else as_frame(features, "features")
+    summary = tier_summary(assignment, features, revenue=revenue)
+    n = len(assignment)
+
+    sections: list[tuple[str, str, Callable[[], str]]] = [
+        ("summary", "Tier summary",
+         lambda: summary_html(summary, title="Customers and revenue per tier")
+         + _png(lambda ax: plot.tier_sizes(summary, ax=ax))),
+        ("pareto", "Revenue concentration",
+         lambda: _png(lambda ax: plot.pareto_curve(assignment, features, revenue=revenue, ax=ax), (7.2, 4.4))),
+        ("scores", "Scores",
+         lambda: _png(lambda ax: plot.score_histogram(assignment, model, ax=ax))),
+    ]
+    if model is not None:
+        sections.append(("model", "Weights and cut points",
+                         lambda: _model_table(model) + _png(lambda ax: plot.weights(model, ax=ax),
+                                                            (7.2, 0.45 * len(model.weights) + 1.4))))
+    sections.append(("tiers", "Tiers and service", lambda: _tiers_table(assignment, model)))
+    if "reason" in assignment.columns:
+        sections.append(("reasons", "Why customers are in their tier", lambda: _reasons_table(assignment)))
+    if previous is not None:
+        sections.append(("migration", "Migration from the previous assignment",
+                         lambda: _png(lambda ax: plot.migration_heatmap(previous, assignment, ax=ax), (7.2, 4.6))))
+    for k, (name, series) in enumerate((values or {}).items()):
+        sections.append((f"value{k}", f"{name} by tier", _distribution_section(assignment, series, str(name))))
+    if lift is not None:
+        sections.append(("lift", "Backtest lift by tier", lambda: _png(lambda ax: plot.lift_by_tier(lift, ax=ax))))
+
+    body = []
+    for anchor, heading, build in _progress.progress(sections, desc="report", unit="section", enabled=progress):
+        body.append(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>{build()}</section>')
+    policy_name = model.policy.name if model is not None else None
+    meta = f"{n:,} customers in {len(summary)} tiers"
+    if policy_name:
+        meta += f" &middot; policy {html.escape(repr(policy_name))}"
+    meta += f" &middot; generated {_dt.date.today().isoformat()}"
+    nav = "".join(f'<a href="#{a}">{html.escape(h)}</a>' for a, h, _ in sections)
+    from . import __version__
+
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'{_PAGE_STYLE}{STYLE}</head><body><header><h1>{html.escape(title)}</h1><p>{meta}</p></header>'
+            f'<nav>{nav}</nav><main>{"".join(body)}</main>'
+            f'<footer>made with tierkit {html.escape(__version__)}</footer></body></html>')
+    if path is not None:
+        Path(path).write_text(page, encoding="utf-8")
+    return page

@@ -1,0 +1,645 @@
+"""scikit-learn estimators over the tierkit core.
+
+``TierClassifier`` (fit a policy, predict tiers, transform to scores),
+``ValueScorer`` (transform to the composite scores and each criterion's
+contribution) and ``RFMSegmenter`` (R, F, M scores 1..k and named segments).
+They follow scikit-learn's conventions: parameters only in ``__init__`` and
+validated in ``fit``, learned attributes ending in ``_``, ``get_params`` /
+``set_params`` / ``clone``, ``NotFittedError`` before ``fit``,
+``set_output(transform="pandas"|"polars")``, and they work inside ``Pipeline`` and
+``ColumnTransformer``.
+
+Input: numpy arrays (columns are then named ``x0``, ``x1``, ...), pandas
+DataFrames (numeric columns are used; dates, strings and categoricals are skipped,
+as ``tk.fit`` does) and Arrow tables (pyarrow, polars; a ``customer`` column becomes
+the index). The policy names its criteria by column, so with a numpy array a
+policy refers to ``x0``, ``x1``, ...; without a policy every column is a criterion.
+
+Errors are tierkit's: :class:`tierkit.InvalidInputError` (a ``ValueError``) naming
+the column and row, :class:`tierkit.ColumnNotFoundError` listing the columns.
+
+Examples
+--------
+>>> import numpy as np
+>>> from tierkit.sklearn import TierClassifier
+>>> X = np.array([[1.0, 10], [2, 20], [3, 30], [4, 40]])
+>>> clf = TierClassifier({"criteria": ["x0", "x1"], "rule": {"kind": "quantiles", "shares": [0.25]},
+...                       "tiers": ["top", "rest"]}).fit(X)
+>>> clf.predict(X).tolist()
+['rest', 'rest', 'rest', 'top']
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
+
+from ._arrow import as_frame, convert_output, is_arrow
+from ._errors import InvalidInputError, PolicyError
+from .model import fit
+from .policy import Policy
+
+__all__ = ["TierClassifier", "ValueScorer", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS"]
+
+
+class _TierkitEstimator(BaseEstimator):
+    """Input handling shared by the estimators."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = False
+        tags.requires_fit = True
+        return tags
+
+    def _validate(self, X: Any, *, reset: bool) -> tuple[pd.DataFrame, pd.Index | None]:
+        """X as a float DataFrame with one contiguous column per feature, and the
+        index of X when it was a DataFrame (for ``assign``)."""
+        # scipy's dok sparse format is a dict: leave sparse input to validate_data's error.
+        if not issparse(X) and (is_arrow(X) or isinstance(X, dict) or (isinstance(X, np.ndarray) and X.dtype.names)):
+            X = as_frame(X, "X")
+        index = None
+        if isinstance(X, pd.DataFrame):
+            index = X.index
+            X = X[[c for c in X.columns if getattr(X[c].dtype, "kind", "O") in "biuf"
+                   and not isinstance(X[c].dtype, pd.CategoricalDtype)]]
+        try:
+            array = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False, order="F")
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+        names = self._feature_names()
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            value = array[row, col]
+            raise InvalidInputError(f"X: column '{names[col]}', row {row}: must be a finite number, got "
+                                    f"{'NaN' if np.isnan(value) else value}")
+        frame = pd.DataFrame({name: array[:, j] for j, name in enumerate(names)}, copy=False)
+        return frame, index
+
+    def _feature_names(self) -> list[str]:
+        if hasattr(self, "feature_names_in_"):
+            return [str(c) for c in self.feature_names_in_]
+        return [f"x{j}" for j in range(self.n_features_in_)]
+
+    def _resolve_policy(self, names: list[str]) -> Policy:
+        if self.policy is None:
+            return _auto_policy(names)
+        return Policy(self.policy)
+
+    def _fit_model(self, X: Any) -> pd.DataFrame:
+        frame, _ = self._validate(X, reset=True)
+        self.policy_ = self._resolve_policy(list(frame.columns))
+        self.model_ = fit(self.policy_, frame)
+        return frame
+
+
+def _auto_policy(names: list[str]) -> Policy:
+    """Every column a criterion (percentile, equal weights) with the default
+    policy's tiers and quotas."""
+    spec = Policy.default().to_dict()
+    spec["name"] = "auto"
+    spec["description"] = "every column a criterion, equal weights, default tiers and quotas"
+    spec["scores"] = [{"name": "score", "criteria": [{"column": n, "normalizer": "percentile"} for n in names]}]
+    spec["rule"] = {k: v for k, v in spec["rule"].items() if k != "score"}
+    return Policy(spec)
+
+
+class TierClassifier(TransformerMixin, _TierkitEstimator):
+    """Fit a tiering policy; predict tiers, transform to scores.
+
+    Unsupervised: ``y`` is ignored. ``classes_`` holds the tier names, best
+    first, and ``predict`` returns them.
+
+    Parameters
+    ----------
+    policy : dict, str, path or tierkit.Policy, optional
+        The policy (see ``tk.Policy``). Its criteria name columns of ``X``
+        (``x0``, ``x1``, ... for numpy input). By default every column is a
+        criterion with equal weight, and the default tiers and quotas apply
+        (key 5%, high-value 15%, ordinary 50%, potential 30%).
+
+    Attributes
+    ----------
+    policy_ : tierkit.Policy
+        The policy used.
+    model_ : tierkit.Model
+        The fitted model (``model_.params``, ``model_.weights``).
+    classes_ : ndarray of str
+        Tier names, best first.
+    n_features_in_, feature_names_in_
+        As in scikit-learn.
+
+    Notes
+    -----
+    ``predict_proba`` is not offered: none of the current rules (thresholds,
+    quantiles, abc) assigns probabilities.
+
+    scikit-learn's estimator checks that do not apply (expected failures in
+    ``tests/python/test_sklearn.py``):
+
+    - ``check_methods_subset_invariance``, ``check_methods_sample_order_invariance``,
+      ``check_fit_idempotent``: they compare ``predict`` outputs with
+      ``assert_allclose``, which takes numbers only, and tiers are names. The same
+      invariances are tested on the names.
+    - ``check_estimators_pickle`` (and its read-only memmap variant): a fitted
+      ``tierkit.Model`` cannot be pickled until model files land (issue 6); an
+      unfitted estimator pickles and clones.
+
+    Examples
+    --------
+    >>> import tierkit as tk
+    >>> from tierkit.sklearn import TierClassifier
+    >>> features = tk.summarize(tk.datasets.synthetic(1000, seed=3))
+    >>> clf = TierClassifier(tk.Policy.default()).fit(features)
+    >>> clf.classes_.tolist()
+    ['key', 'high-value', 'ordinary', 'potential']
+    >>> tiers = clf.predict(features)
+    >>> round(float((tiers == "key").mean()), 2)
+    0.05
+    """
+
+    def __init__(self, policy: Any = None) -> None:
+        self.policy = policy
+
+    def fit(self, X: Any, y: Any = None) -> "TierClassifier":
+        """Fit the policy on ``X`` (normalizer statistics, weights, cut points).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or Arrow table of shape (n_customers, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        tierkit.InvalidInputError
+            For NaN/inf (naming column and row), empty or non-2-d input.
+        tierkit.ColumnNotFoundError
+            When a criterion's column is not in ``X``.
+        tierkit.PolicyError
+            For an invalid policy.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import TierClassifier
+        >>> TierClassifier().fit(np.arange(20.0).reshape(10, 2)).n_features_in_
+        2
+        """
+        self._fit_model(X)
+        self.classes_ = np.asarray(self.policy_.tier_names, dtype=object)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The tier name of every row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import TierClassifier
+        >>> X = np.arange(40.0).reshape(20, 2)
+        >>> TierClassifier().fit(X).predict(X[-1:]).tolist()
+        ['key']
+        """
+        out = self._assign(X, contributions=False)
+        return self.classes_[out["tier_index"].to_numpy()]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """The policy's scores (0..100), one column per score.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import TierClassifier
+        >>> X = np.array([[1.0], [2.0], [3.0]])
+        >>> TierClassifier().fit(X).transform(X).ravel().tolist()
+        [0.0, 50.0, 100.0]
+        """
+        out = self._assign(X, contributions=False)
+        return np.column_stack([out[s].to_numpy(dtype=np.float64) for s in self.policy_.score_names])
+
+    def assign(self, X: Any, *, contributions: bool = True, output: str | None = None) -> Any:
+        """The full assignment (scores, tier, mode, actions, reason, contributions),
+        indexed like ``X`` when it is a DataFrame; see ``tk.Model.assign``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import TierClassifier
+        >>> X = np.arange(40.0).reshape(20, 2)
+        >>> TierClassifier().fit(X).assign(X)["mode"].iloc[-1]
+        'strategic'
+        """
+        out = self._assign(X, contributions=contributions)
+        return convert_output(out, output)
+
+    def _assign(self, X: Any, *, contributions: bool) -> pd.DataFrame:
+        check_is_fitted(self)
+        frame, index = self._validate(X, reset=False)
+        out = self.model_.assign(frame, contributions=contributions)
+        if index is not None:
+            out.index = index
+        return out
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the ``transform`` columns: the policy's score names.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import TierClassifier
+        >>> TierClassifier().fit(np.ones((3, 2))).get_feature_names_out().tolist()
+        ['score']
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        return np.asarray(self.policy_.score_names, dtype=object)
+
+
+class ValueScorer(TransformerMixin, _TierkitEstimator):
+    """Transform to the composite value score(s) and each criterion's contribution.
+
+    Parameters
+    ----------
+    policy : dict, str, path or tierkit.Policy, optional
+        As for :class:`TierClassifier`; only its scores matter here.
+    contributions : bool, default True
+        Also output each criterion's contribution: ``contrib_<criterion>`` for the
+        first score (they sum to it), ``contrib_<score>_<criterion>`` for others.
+
+    Attributes
+    ----------
+    policy_, model_, n_features_in_, feature_names_in_
+        As for :class:`TierClassifier`.
+
+    Notes
+    -----
+    scikit-learn's ``check_estimators_pickle`` does not apply yet: a fitted
+    ``tierkit.Model`` cannot be pickled until model files land (issue 6).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tierkit.sklearn import ValueScorer
+    >>> X = np.array([[1.0, 4.0], [2.0, 2.0], [3.0, 0.0]])
+    >>> vs = ValueScorer({"criteria": [{"column": "x0", "normalizer": "minmax", "weight": 3},
+    ...                                {"column": "x1", "normalizer": "minmax", "weight": 1}],
+    ...                   "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]}).fit(X)
+    >>> vs.get_feature_names_out().tolist()
+    ['score', 'contrib_x0', 'contrib_x1']
+    >>> vs.transform(X).tolist()
+    [[25.0, 0.0, 25.0], [50.0, 37.5, 12.5], [75.0, 75.0, 0.0]]
+    """
+
+    def __init__(self, policy: Any = None, contributions: bool = True) -> None:
+        self.policy = policy
+        self.contributions = contributions
+
+    def fit(self, X: Any, y: Any = None) -> "ValueScorer":
+        """Fit the policy's scores on ``X``; raises as :meth:`TierClassifier.fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import ValueScorer
+        >>> ValueScorer().fit(np.ones((3, 2))).model_.weights["weight"].tolist()
+        [0.5, 0.5]
+        """
+        if not isinstance(self.contributions, (bool, np.bool_)):
+            raise InvalidInputError(f"contributions: must be True or False, got {self.contributions!r}")
+        self._fit_model(X)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Scores (0..100) then, with ``contributions``, the contributions.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import ValueScorer
+        >>> X = np.array([[1.0], [3.0]])
+        >>> ValueScorer(contributions=False).fit(X).transform(X).ravel().tolist()
+        [0.0, 100.0]
+        """
+        check_is_fitted(self)
+        frame, _ = self._validate(X, reset=False)
+        out = self.model_.assign(frame, contributions=bool(self.contributions))
+        return np.column_stack([out[c].to_numpy(dtype=np.float64) for c in self._output_names()])
+
+    def _output_names(self) -> list[str]:
+        names = list(self.policy_.score_names)
+        if self.contributions:
+            for k, score in enumerate(self.model_.params["scores"]):
+                prefix = "contrib_" if k == 0 else f"contrib_{score['name']}_"
+                names += [prefix + c["column"] for c in score["criteria"]]
+        return names
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the ``transform`` columns: scores, then contributions.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from tierkit.sklearn import ValueScorer
+        >>> X = pd.DataFrame({"revenue": [1.0, 2.0], "orders": [3.0, 1.0]})
+        >>> ValueScorer().fit(X).get_feature_names_out().tolist()
+        ['score', 'contrib_revenue', 'contrib_orders']
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        return np.asarray(self._output_names(), dtype=object)
+
+
+#: The default segment table of the core ``rfm_segments`` rule (5 bins): the
+#: 11-segment map of R against (F + M) / 2 (Putler's grid), spelled as disjoint
+#: rectangles so each of the 125 (R, F, M) cells has exactly one segment. The
+#: core rule documents its sources and how the published overlaps are resolved
+#: (include/tierkit/rules/rfm_segments.hpp). Ordered best first.
+DEFAULT_RFM_SEGMENTS = (
+    {"name": "Champions", "r": [5, 5], "fm": [4.5, 5]},
+    {"name": "Loyal Customers", "r": [5, 5], "fm": [3.5, 4]},
+    {"name": "Loyal Customers", "r": [3, 4], "fm": [3.5, 5]},
+    {"name": "Potential Loyalist", "r": [4, 5], "fm": [1.5, 3]},
+    {"name": "New Customers", "r": [5, 5], "fm": [1, 1]},
+    {"name": "Promising", "r": [4, 4], "fm": [1, 1]},
+    {"name": "Need Attention", "r": [3, 3], "fm": [2.5, 3]},
+    {"name": "About To Sleep", "r": [3, 3], "fm": [1, 2]},
+    {"name": "At Risk", "r": [2, 2], "fm": [2.5, 5]},
+    {"name": "At Risk", "r": [1, 1], "fm": [2.5, 4]},
+    {"name": "Can't Lose Them", "r": [1, 1], "fm": [4.5, 5]},
+    {"name": "Hibernating", "r": [2, 2], "fm": [1.5, 2]},
+    {"name": "Lost", "r": [1, 1], "fm": [1, 2]},
+    {"name": "Lost", "r": [2, 2], "fm": [1, 1]},
+)
+
+
+def _core_has_rfm_rule() -> bool:
+    from . import _core
+
+    return "rfm_segments" in _core.model.rule_kinds()
+
+
+def _segment_lookup(table: Any, k: int, fallback: str | None) -> tuple[np.ndarray, list[str]]:
+    """Segment index of every (R, F, M) cell (first matching rule wins), and the
+    segment names in table order (then the fallback)."""
+    names: list[str] = []
+    lut = np.full((k, k, k), -1, dtype=np.int64)
+    r, f, m = np.meshgrid(np.arange(1, k + 1), np.arange(1, k + 1), np.arange(1, k + 1), indexing="ij")
+    fm = (f + m) / 2.0
+    for i, rule in enumerate(table):
+        if not isinstance(rule, dict) or "name" not in rule:
+            raise PolicyError(f"segments[{i}]: expected an object with a name and r/f/m/fm ranges, got {rule!r}")
+        if rule["name"] not in names:
+            names.append(str(rule["name"]))
+        hit = np.ones_like(r, dtype=bool)
+        for key, axis in (("r", r), ("f", f), ("m", m), ("fm", fm)):
+            if key in rule:
+                lo, hi = rule[key]
+                hit &= (axis >= lo) & (axis <= hi)
+        lut[(lut < 0) & hit] = names.index(str(rule["name"]))
+    if (lut < 0).any():
+        if fallback is None:
+            cell = np.argwhere(lut < 0)[0] + 1
+            raise PolicyError(f"segments: no rule matches the cell R={cell[0]}, F={cell[1]}, M={cell[2]}; add a rule "
+                              "or a fallback")
+        names.append(fallback)
+        lut[lut < 0] = len(names) - 1
+    return lut, names
+
+
+class RFMSegmenter(TransformerMixin, _TierkitEstimator):
+    """R, F and M scores 1..k by quantiles, the RFM cell and a named segment.
+
+    R scores recency (the most recent customers get k), F purchase frequency and
+    M spend; each customer's rank p = (rank - 1) / (n - 1) among the fitted
+    customers (ties averaged) gives the score min(k, 1 + floor(k p)), so 10
+    distinct customers make 2 per quintile. New customers are scored against the
+    fitted data. The segment comes from an ordered table of score ranges (first
+    match wins); the default is the 11-segment map (Champions ... Lost).
+
+    The work is done by the core's ``rfm_segments`` rule (issue 3). Builds of the
+    core without that rule compute the same scores with the ``bins`` normalizer
+    and the same table here (ties "average" only); that fallback goes once every
+    supported build has the rule.
+
+    Parameters
+    ----------
+    bins : int, default 5
+        Number of score levels k (2..9).
+    recency, frequency, monetary : str or int
+        The columns (names, or positions in ``X``): recency in days (lower is
+        better), frequency and monetary (higher is better). Monetary defaults to
+        ``revenue`` (total spend): lifetimes' ``monetary_value`` is 0 for every
+        one-time buyer.
+    ties : {"average", "min", "max", "dense", "first"}
+        Rank of tied values (see the core rule's documentation).
+    segments : "default" or list of dict
+        Ordered rules ``{"name": ..., "r": [lo, hi], "f": [lo, hi], "m": [lo, hi]}``
+        or with ``"fm": [lo, hi]`` on (F + M) / 2; inclusive ranges, an omitted
+        key matches any score. ``"default"`` is :data:`DEFAULT_RFM_SEGMENTS`.
+    fallback : str, optional
+        Segment for cells no rule matches; without it such a table is a
+        PolicyError naming the first unmatched cell.
+
+    Attributes
+    ----------
+    policy_, model_
+        The tierkit policy (an ``rfm_segments`` rule whose tiers are the
+        segments) and its fit.
+    classes_ : ndarray of str
+        Segment names in table order.
+
+    Notes
+    -----
+    scikit-learn's estimator checks that do not apply (expected failures in
+    ``tests/python/test_sklearn.py``): ``check_estimators_pickle`` (a fitted
+    ``tierkit.Model`` cannot be pickled until model files reach Python, issue 6);
+    ``check_methods_subset_invariance``, ``check_methods_sample_order_invariance``
+    and ``check_fit_idempotent`` compare ``predict`` outputs with
+    ``assert_allclose`` (numbers only) while segments are names; the same
+    invariances are tested on the names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from tierkit.sklearn import RFMSegmenter
+    >>> f = pd.DataFrame({"days_since_last": [1.0, 5, 30, 90, 300],
+    ...                   "frequency": [20.0, 8, 3, 1, 0],
+    ...                   "revenue": [500.0, 80, 60, 20, 10]})
+    >>> rfm = RFMSegmenter().fit(f)
+    >>> rfm.transform(f).astype(int).tolist()
+    [[5, 5, 5], [4, 4, 4], [3, 3, 3], [2, 2, 2], [1, 1, 1]]
+    >>> rfm.predict(f).tolist()
+    ['Champions', 'Loyal Customers', 'Need Attention', 'Hibernating', 'Lost']
+    """
+
+    def __init__(self, bins: int = 5, recency: Any = "days_since_last", frequency: Any = "frequency",
+                 monetary: Any = "revenue", ties: str = "average", segments: Any = "default",
+                 fallback: str | None = None) -> None:
+        self.bins = bins
+        self.recency = recency
+        self.frequency = frequency
+        self.monetary = monetary
+        self.ties = ties
+        self.segments = segments
+        self.fallback = fallback
+
+    def fit(self, X: Any, y: Any = None) -> "RFMSegmenter":
+        """Fit the R, F and M quantiles on ``X``.
+
+        Raises
+        ------
+        tierkit.InvalidInputError
+            For a bad ``bins`` or ``ties``, NaN/inf in ``X`` (naming column and
+            row), or a column position out of range.
+        tierkit.ColumnNotFoundError
+            When a named column is not in ``X``.
+        tierkit.PolicyError
+            For a malformed segment table, or one leaving cells unmatched without
+            a fallback.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import RFMSegmenter
+        >>> X = np.array([[10.0, 1, 5], [2, 3, 9]])
+        >>> RFMSegmenter(recency=0, frequency=1, monetary=2).fit(X).classes_[0]
+        'Champions'
+        """
+        k = self.bins
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= 9:
+            raise InvalidInputError(f"bins: must be an integer in 2..9, got {k!r}")
+        if self.ties not in ("average", "min", "max", "dense", "first"):
+            raise InvalidInputError(f"ties: must be average, min, max, dense or first, got {self.ties!r}")
+        if isinstance(self.segments, str) and self.segments != "default":
+            raise PolicyError(f"segments: 'default' or a list of rules, got {self.segments!r}")
+        default = isinstance(self.segments, str)
+        if default and k != 5:
+            raise PolicyError(f"segments: the default table is for bins=5; give a table for bins={k}")
+        table = [dict(r) for r in (DEFAULT_RFM_SEGMENTS if default else self.segments)]
+        lut, names = _segment_lookup(table, int(k), self.fallback)
+        frame, _ = self._validate(X, reset=True)
+        columns = [self._column(p, list(frame.columns), role) for p, role in
+                   ((self.recency, "recency"), (self.frequency, "frequency"), (self.monetary, "monetary"))]
+        self._use_core_rule = _core_has_rfm_rule()
+        if self._use_core_rule:
+            rule = {"kind": "rfm_segments", "recency": columns[0], "frequency": columns[1], "monetary": columns[2],
+                    "bins": int(k), "ties": self.ties}
+            if not default:
+                rule["segments"] = table
+            if self.fallback is not None:
+                rule["fallback"] = self.fallback
+            spec: dict[str, Any] = {"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names}
+        else:
+            if self.ties != "average":
+                raise InvalidInputError(f"ties={self.ties!r} needs the core rfm_segments rule, which this build "
+                                        "lacks; use ties='average'")
+            spec = {
+                "name": "rfm",
+                "scores": [{"name": s, "criteria": [{"column": c, "normalizer": "bins", "bins": int(k),
+                                                     "direction": "lower" if s == "R" else "higher"}]}
+                           for s, c in zip("RFM", columns)],
+                "rule": {"kind": "thresholds", "cuts": []},
+                "tiers": ["all"],
+            }
+        self.policy_ = Policy(spec)
+        self.model_ = fit(self.policy_, frame)
+        self._lut = lut
+        self.classes_ = np.asarray(names, dtype=object)
+        return self
+
+    @staticmethod
+    def _column(position: Any, names: list[str], role: str) -> str:
+        if isinstance(position, (int, np.integer)) and not isinstance(position, bool):
+            if not 0 <= position < len(names):
+                raise InvalidInputError(f"{role}: column position {position} out of range for "
+                                        f"{len(names)} feature(s)")
+            return names[int(position)]
+        return str(position)
+
+    def _levels(self, X: Any) -> tuple[np.ndarray, np.ndarray, pd.Index | None]:
+        """R, F, M scores (n x 3 floats), segment codes and X's index."""
+        check_is_fitted(self)
+        frame, index = self._validate(X, reset=False)
+        out = self.model_.assign(frame, contributions=False)
+        if self._use_core_rule:
+            levels = np.column_stack([out[c].to_numpy(dtype=np.float64) for c in ("r_score", "f_score", "m_score")])
+            codes = out["tier_index"].to_numpy()
+        else:
+            k = int(self.bins)
+            levels = np.column_stack([1 + np.rint(out[s].to_numpy() / 100.0 * (k - 1)) for s in "RFM"])
+            ints = levels.astype(np.int64) - 1
+            codes = self._lut[ints[:, 0], ints[:, 1], ints[:, 2]]
+        return levels, codes, index
+
+    def transform(self, X: Any) -> np.ndarray:
+        """R, F and M scores (1..k) as floats, shape (n, 3).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import RFMSegmenter
+        >>> X = np.array([[1.0, 5, 5], [9.0, 1, 1]])
+        >>> RFMSegmenter(bins=2, recency=0, frequency=1, monetary=2,
+        ...              segments=[{"name": "any"}]).fit(X).transform(X).tolist()
+        [[2.0, 2.0, 2.0], [1.0, 1.0, 1.0]]
+        """
+        return self._levels(X)[0]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The segment name of every row.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import RFMSegmenter
+        >>> X = np.array([[1.0, 5, 5], [9.0, 1, 1]])
+        >>> table = [{"name": "best", "r": [2, 2], "fm": [2, 2]}, {"name": "gone", "r": [1, 1]}]
+        >>> RFMSegmenter(bins=2, recency=0, frequency=1, monetary=2, segments=table,
+        ...              fallback="other").fit(X).predict(X).tolist()
+        ['best', 'gone']
+        """
+        codes = self._levels(X)[1]  # checks fitted first
+        return self.classes_[codes]
+
+    def assign(self, X: Any, *, output: str | None = None) -> Any:
+        """R, F, M (int), the cell (``545`` = 100 R + 10 F + M) and the segment,
+        indexed like ``X`` when it is a DataFrame.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from tierkit.sklearn import RFMSegmenter
+        >>> f = pd.DataFrame({"days_since_last": [1.0, 300], "frequency": [9.0, 0],
+        ...                   "revenue": [90.0, 1]}, index=pd.Index(["a", "b"], name="customer"))
+        >>> RFMSegmenter().fit(f).assign(f)[["cell", "segment"]].to_dict("index")
+        {'a': {'cell': 555, 'segment': 'Champions'}, 'b': {'cell': 111, 'segment': 'Lost'}}
+        """
+        levels, codes, index = self._levels(X)
+        ints = levels.astype(np.int64)
+        out = pd.DataFrame({"R": ints[:, 0], "F": ints[:, 1], "M": ints[:, 2]}, index=index)
+        out["cell"] = 100 * ints[:, 0] + 10 * ints[:, 1] + ints[:, 2]
+        out["segment"] = pd.Categorical.from_codes(codes, categories=list(self.classes_))
+        return convert_output(out, output)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the ``transform`` columns: ``R``, ``F``, ``M``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import RFMSegmenter
+        >>> RFMSegmenter(recency=0, frequency=1, monetary=2).fit(np.eye(3)).get_feature_names_out().tolist()
+        ['R', 'F', 'M']
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        return np.asarray(["R", "F", "M"], dtype=object)
