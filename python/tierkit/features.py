@@ -175,7 +175,7 @@ def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = N
         column(attributes, on, "on")
         attributes = attributes.set_index(on)
     if attributes.index.has_duplicates:
-        dup = attributes.index[attributes.index.duplicated()][0]
+        dup = attributes.index[attributes.index.duplicated()].tolist()[0]
         raise InvalidInputError(f"attributes: customer id {dup!r} appears more than once")
     clash = [c for c in attributes.columns if c in features.columns]
     if clash:

@@ -30,7 +30,7 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
     if not isinstance(features, pd.DataFrame):
         raise InvalidInputError(f"features: expected a pandas DataFrame, got {type(features).__name__}")
     if features.index.has_duplicates:
-        dup = features.index[features.index.duplicated()][0]
+        dup = features.index[features.index.duplicated()].tolist()[0]
         raise InvalidInputError(f"features: customer id {dup!r} appears more than once in the index")
     codec = IdCodec(features.index, name=features.index.name or "customer")
     names, arrays = [], []
