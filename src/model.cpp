@@ -71,6 +71,8 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
         const double eq = static_cast<double>(range.second - range.first);
         f.knots.push_back(value);
         f.knot_y.push_back(t.size() > 1 ? (less + (eq - 1) / 2) / denom : 0.5);
+        f.knot_lo.push_back(t.size() > 1 ? (less - 0.5) / denom : 0.5);
+        f.knot_hi.push_back(t.size() > 1 ? (less + eq - 0.5) / denom : 0.5);
     };
     std::size_t distinct = 1;
     for (std::size_t i = 1; i < t.size() && distinct <= FittedCriterion::max_knots; ++i) distinct += t[i] != t[i - 1];
@@ -202,8 +204,17 @@ std::vector<CriteriaBlock> criteria_blocks(const std::vector<FittedScore>& score
 
 }  // namespace
 
-Model fit(const Policy& policy, const FeatureTable& table) {
-    if (table.rows() == 0) throw InvalidInput("fit: the table has no rows");
+Model fit(const Policy& policy, const FeatureTable& features) {
+    if (features.rows() == 0) throw InvalidInput("fit: the table has no rows");
+    // The clv section's models are fitted first; criteria and the rule then read their
+    // columns (p_alive, expected_purchases, clv) like any feature column.
+    std::optional<clv::FittedClv> fitted_clv;
+    FeatureTable with_clv;
+    if (policy.clv()) {
+        fitted_clv = clv::FittedClv::fit(*policy.clv(), features);
+        with_clv = fitted_clv->add_columns(features);
+    }
+    const FeatureTable& table = fitted_clv ? with_clv : features;
     std::vector<FittedScore> fitted;
     std::vector<std::string> names;
     std::vector<std::vector<double>> scores;
@@ -246,10 +257,19 @@ Model fit(const Policy& policy, const FeatureTable& table) {
     std::vector<CriteriaBlock> blocks;
     if (rule->needs_criteria()) blocks = criteria_blocks(fitted, table);
     rule->fit(RuleInput{table, names, scores, rule->needs_criteria() ? &blocks : nullptr});
-    return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)));
+    return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv));
 }
 
-Assignment Model::assign(const FeatureTable& table, bool with_contributions) const {
+Assignment Model::assign(const FeatureTable& features, bool with_contributions) const {
+    // The clv columns, from the stored parameters: seen by criteria and rule as in fit,
+    // and returned as extras.
+    clv::ClvColumns clv_columns;
+    FeatureTable with_clv;
+    if (clv_) {
+        clv_columns = clv_->columns(features);
+        with_clv = clv::FittedClv::add_columns(features, clv_columns);
+    }
+    const FeatureTable& table = clv_ ? with_clv : features;
     Assignment a;
     const std::size_t n = table.rows();
     a.ids.assign(table.ids().begin(), table.ids().end());
@@ -279,6 +299,7 @@ Assignment Model::assign(const FeatureTable& table, bool with_contributions) con
     const RuleInput input{table, a.score_names, a.scores, rule_->needs_criteria() ? &blocks : nullptr};
     rule_->assign(input, a.tier, a.reason);
     a.extras = rule_->extra_columns(input);
+    for (auto& column : clv_columns) a.extras.push_back(std::move(column));
     a.rule_reason = a.reason;
     a.pinned.assign(n, 0);
     for (const auto& t : policy_.tiers()) {

@@ -33,8 +33,10 @@ TEST(Percentile, TiesAreAveraged) {
     EXPECT_DOUBLE_EQ(y[2], 1.0);
     EXPECT_DOUBLE_EQ(y[3], 0.375);
     EXPECT_DOUBLE_EQ(y[4], 0.75);
-    // unseen values: interpolated between neighbours, clamped outside
-    EXPECT_DOUBLE_EQ(f.normalize(25), (0.375 + 0.75) / 2);
+    // unseen values: between the upper edge of 20's ties ((3 - 0.5) / 4) and the lower
+    // edge of 30 ((3 - 0.5) / 4): both 0.625, so 25 sits at the rank between them
+    EXPECT_DOUBLE_EQ(f.normalize(25), 0.625);
+    EXPECT_DOUBLE_EQ(f.normalize(35), (3.5 / 4 + 3.5 / 4) / 2);
     EXPECT_DOUBLE_EQ(f.normalize(5), 0.0);
     EXPECT_DOUBLE_EQ(f.normalize(99), 1.0);
     // lower is better flips it
@@ -43,13 +45,27 @@ TEST(Percentile, TiesAreAveraged) {
     EXPECT_DOUBLE_EQ(g.normalize(20), 0.625);
 }
 
+TEST(Percentile, TieBlockDoesNotDragItsNeighbours) {
+    // 60% zeros, then 40,000 distinct values: more than max_knots distinct, so knots.
+    std::vector<double> x(100000, 0.0);
+    for (std::size_t i = 60000; i < x.size(); ++i) x[i] = static_cast<double>(i - 59999);
+    auto f = fit_criterion(spec(Normalizer::percentile), x);
+    ASSERT_GT(40000u, FittedCriterion::max_knots);
+    const double n1 = 99999.0;
+    EXPECT_DOUBLE_EQ(f.normalize(0), 29999.5 / n1);  // average rank of the zeros
+    for (double v : {1.0, 2.0, 17.0, 20000.0, 39999.0, 40000.0}) {
+        const double exact = (60000.0 + v - 1.0) / n1;  // rank of value v is 60000 + v
+        EXPECT_NEAR(f.normalize(v), exact, 1.0 / (FittedCriterion::max_knots - 1)) << v;
+    }
+}
+
 TEST(Percentile, ManyDistinctValuesUseKnotsWithinOneRank) {
     std::vector<double> x(100000);
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>((i * 7919) % x.size());  // a permutation of 0..n-1
     auto f = fit_criterion(spec(Normalizer::percentile), x);
     EXPECT_LE(f.knots.size(), FittedCriterion::max_knots);
     for (double v : {0.0, 123.0, 5000.5, 77777.0, 99999.0})
-        EXPECT_NEAR(f.normalize(v), v / 99999.0, 1e-9);  // knots interpolate a uniform ECDF exactly
+        EXPECT_NEAR(f.normalize(v), v / 99999.0, 1.0 / 99999.0);  // within one rank of the exact ECDF
 }
 
 TEST(Normalizers, MinmaxZscoreRobustByHand) {

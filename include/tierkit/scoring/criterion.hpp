@@ -94,6 +94,11 @@ struct FittedCriterion {
     double min = 0, max = 0, mean = 0, sd = 0, median = 0, iqr = 0;  ///< of transformed values
     std::vector<double> knots;  ///< distinct transformed values, ascending
     std::vector<double> knot_y; ///< percentile y at each knot
+    /// y just below and just above each knot: (#less - 0.5) / (n - 1) and
+    /// (#less-or-equal - 0.5) / (n - 1). Values between two knots interpolate from
+    /// the upper edge of one to the lower edge of the next, so a large tie block (many
+    /// customers with 0) does not drag its neighbours towards its middle rank.
+    std::vector<double> knot_lo, knot_hi;
 
     static constexpr std::size_t max_knots = 16385;
 
@@ -112,6 +117,8 @@ struct FittedCriterion {
         ar& make_nvp("iqr", iqr);
         ar& make_nvp("knots", knots);
         ar& make_nvp("knot_y", knot_y);
+        ar& make_nvp("knot_lo", knot_lo);
+        ar& make_nvp("knot_hi", knot_hi);
     }
 
     double transform(double x) const noexcept {
@@ -128,7 +135,8 @@ struct FittedCriterion {
         const std::size_t k = static_cast<std::size_t>(it - knots.begin());
         if (*it == t) return knot_y[k];
         const double x0 = knots[k - 1], x1 = knots[k];
-        return knot_y[k - 1] + (knot_y[k] - knot_y[k - 1]) * (t - x0) / (x1 - x0);
+        const double y0 = knot_hi[k - 1], y1 = knot_lo[k];
+        return std::clamp(y0 + (y1 - y0) * (t - x0) / (x1 - x0), 0.0, 1.0);
     }
 
     /// Normalized value in [0, 1], 1 = best (direction applied).
