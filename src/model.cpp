@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "tierkit/error.hpp"
+#include "tierkit/parallel.hpp"
 #include "tierkit/scoring/weights.hpp"
 
 namespace tierkit {
@@ -86,6 +87,7 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
             if (f.knots.empty() || v != f.knots.back()) add_knot(v);
         }
     }
+    f.build_index();
     return f;
 }
 
@@ -93,6 +95,14 @@ void normalize_column(const FittedCriterion& fitted, std::span<const double> col
     check_finite(column, fitted.spec.column);
     for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
 }
+
+namespace {
+/// out[i] = normalize(column[i]) for i in [begin, end); the column was checked finite.
+void normalize_rows(const FittedCriterion& fitted, std::span<const double> column, double* out, std::size_t begin,
+                    std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) out[i] = fitted.normalize(column[i]);
+}
+}  // namespace
 
 namespace {
 
@@ -149,8 +159,11 @@ void score_rows(const FittedScore& s, const std::vector<std::span<const double>>
                 std::vector<double>& y, double* score, std::vector<double*>& contrib) {
     const std::size_t c = s.criteria.size();
     y.resize(c * n);
-    for (std::size_t k = 0; k < c; ++k)
-        normalize_column(s.criteria[k], cols[k], std::span<double>(y.data() + k * n, n));
+    for (std::size_t k = 0; k < c; ++k) check_finite(cols[k], s.criteria[k].spec.column);  // errors in criterion, row order
+    parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t k = 0; k < c; ++k)
+            normalize_rows(s.criteria[k], cols[k], y.data() + k * n, begin, end);
+    });
     if (s.method == ScoreMethod::weighted_sum) {
         std::fill(score, score + n, 0.0);
         for (std::size_t k = 0; k < c; ++k) {
@@ -223,10 +236,16 @@ Model fit(const Policy& policy, const FeatureTable& features) {
         s.name = spec.name;
         s.method = spec.method;
         std::vector<std::span<const double>> cols;
-        for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
+        for (std::size_t k = 0; k < spec.criteria.size(); ++k)
             cols.push_back(criterion_column(table, spec.name, k, spec.criteria[k].column));
-            s.criteria.push_back(fit_criterion(spec.criteria[k], cols.back()));
-        }
+        // Criteria are independent: fit them in parallel (each sorts its column).
+        s.criteria.resize(spec.criteria.size());
+        parallel_for(
+            spec.criteria.size(),
+            [&](std::size_t begin, std::size_t end) {
+                for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k]);
+            },
+            1);
         std::vector<std::vector<double>> transformed;
         if (needs_transformed(spec.weights)) {
             for (std::size_t k = 0; k < spec.criteria.size(); ++k) {

@@ -195,3 +195,22 @@ TEST(Synthetic, DeterministicAndIndependentOfThreads) {
     }
     EXPECT_THROW(synthetic(SyntheticOptions{.customers = -1}), InvalidInput);
 }
+
+TEST(Model, BitIdenticalAtAnyThreadCount) {
+    SyntheticOptions o;
+    o.customers = 200000;  // several 65,536-row ranges
+    auto d = synthetic(o);
+    auto s = summarize(Transactions{d.customer, d.day, d.amount, d.margin, d.quantity});
+    std::vector<Assignment> runs;
+    for (const char* threads : {"1", "2", "4"}) {
+        setenv("TIERKIT_NUM_THREADS", threads, 1);
+        const Model m = fit(Policy::default_policy(), s.features);
+        runs.push_back(m.assign(s.features));
+    }
+    unsetenv("TIERKIT_NUM_THREADS");
+    for (std::size_t r = 1; r < runs.size(); ++r) {
+        EXPECT_EQ(runs[r].scores, runs[0].scores);
+        EXPECT_EQ(runs[r].contributions, runs[0].contributions);
+        EXPECT_EQ(runs[r].tier, runs[0].tier);
+    }
+}

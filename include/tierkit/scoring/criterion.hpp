@@ -119,6 +119,7 @@ struct FittedCriterion {
         ar& make_nvp("knot_y", knot_y);
         ar& make_nvp("knot_lo", knot_lo);
         ar& make_nvp("knot_hi", knot_hi);
+        if constexpr (Archive::is_loading::value) build_index();
     }
 
     double transform(double x) const noexcept {
@@ -127,11 +128,39 @@ struct FittedCriterion {
         return x;
     }
 
+    /// Bucket index over [knots.front(), knots.back()]: bucket b holds the knots from
+    /// bucket_start[b]; built by build_index() (derived data, rebuilt on load).
+    std::vector<std::uint32_t> bucket_start;
+    double bucket_scale = 0;
+    static constexpr std::size_t buckets = 4096;
+
+    void build_index() {
+        bucket_start.clear();
+        bucket_scale = 0;
+        if (knots.size() < 64) return;  // a plain binary search is as fast
+        const double lo = knots.front(), span = knots.back() - knots.front();
+        if (!(span > 0)) return;
+        bucket_scale = static_cast<double>(buckets) / span;
+        bucket_start.resize(buckets + 2);
+        for (std::size_t b = 0; b <= buckets + 1; ++b) {
+            const double edge = lo + static_cast<double>(b) / bucket_scale;
+            bucket_start[b] = static_cast<std::uint32_t>(std::lower_bound(knots.begin(), knots.end(), edge) - knots.begin());
+        }
+    }
+
     double percentile(double t) const noexcept {
         if (knots.empty()) return 0.5;
         if (t <= knots.front()) return t == knots.front() ? knot_y.front() : 0.0;
         if (t >= knots.back()) return t == knots.back() ? knot_y.back() : 1.0;
-        const auto it = std::lower_bound(knots.begin(), knots.end(), t);
+        auto first = knots.begin(), last = knots.end();
+        if (!bucket_start.empty()) {
+            // The bucket narrows the search; one bucket of slack on each side absorbs
+            // rounding in the bucket arithmetic, so the result equals a full search.
+            const auto b = static_cast<std::size_t>((t - knots.front()) * bucket_scale);
+            first = knots.begin() + bucket_start[b == 0 ? 0 : std::min(b, buckets) - 1];
+            last = knots.begin() + std::min<std::size_t>(bucket_start[std::min(b + 2, buckets + 1)] + 1, knots.size());
+        }
+        const auto it = std::lower_bound(first, last, t);
         const std::size_t k = static_cast<std::size_t>(it - knots.begin());
         if (*it == t) return knot_y[k];
         const double x0 = knots[k - 1], x1 = knots[k];

@@ -1,0 +1,51 @@
+#pragma once
+/// @file parallel.hpp
+/// A minimal fork-join over row ranges with std::thread. Work is split into fixed
+/// contiguous ranges and each range writes only its own output rows, so results
+/// are bit-identical at any thread count. The thread count is
+/// TIERKIT_NUM_THREADS when set (>= 1), else std::thread::hardware_concurrency().
+/// Exceptions thrown by a range are rethrown in the caller after every thread joined
+/// (the first one by range order).
+#include <algorithm>
+#include <cstdlib>
+#include <exception>
+#include <thread>
+#include <vector>
+
+namespace tierkit {
+
+/// Threads tierkit uses for row-parallel work.
+inline unsigned num_threads() {
+    if (const char* env = std::getenv("TIERKIT_NUM_THREADS")) {
+        const long v = std::strtol(env, nullptr, 10);
+        if (v >= 1) return static_cast<unsigned>(std::min<long>(v, 256));
+    }
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Call fn(begin, end) over [0, n) in contiguous ranges of at least `grain` rows.
+template <class Fn>
+void parallel_for(std::size_t n, Fn&& fn, std::size_t grain = 1 << 16) {
+    const std::size_t ranges = std::min<std::size_t>(num_threads(), (n + grain - 1) / std::max<std::size_t>(grain, 1));
+    if (ranges <= 1) {
+        fn(std::size_t{0}, n);
+        return;
+    }
+    std::vector<std::exception_ptr> errors(ranges);
+    std::vector<std::thread> pool;
+    pool.reserve(ranges - 1);
+    auto run = [&](std::size_t r) {
+        try {
+            fn(n * r / ranges, n * (r + 1) / ranges);
+        } catch (...) {
+            errors[r] = std::current_exception();
+        }
+    };
+    for (std::size_t r = 1; r < ranges; ++r) pool.emplace_back(run, r);
+    run(0);
+    for (auto& t : pool) t.join();
+    for (auto& e : errors)
+        if (e) std::rethrow_exception(e);
+}
+
+}  // namespace tierkit
