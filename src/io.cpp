@@ -6,6 +6,7 @@
 #include <istream>
 #include <iterator>
 #include <locale>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
@@ -31,15 +32,35 @@ struct ModelRecord {
     std::string policy;
     std::vector<FittedScore> scores;
     std::shared_ptr<Rule> rule;
+    std::optional<clv::FittedClv> clv;  ///< since version 1
 
     template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
+    void serialize(Archive& ar, unsigned version) {
         using boost::serialization::make_nvp;
         ar& make_nvp("policy", policy);
         ar& make_nvp("scores", scores);
         ar& make_nvp("rule", rule);
+        // Version 1 added the CLV models of the policy's clv section; a version-0 record
+        // has none (its policy cannot have a clv section).
+        if (version >= 1) {
+            bool has_clv = clv.has_value();
+            ar& make_nvp("has_clv", has_clv);
+            if (has_clv) {
+                if (!clv) clv.emplace();
+                ar& make_nvp("clv", *clv);
+            }
+        }
     }
 };
+
+}  // namespace
+}  // namespace tierkit
+
+// The version must be known before the archives below are instantiated.
+BOOST_CLASS_VERSION(tierkit::ModelRecord, 1)
+
+namespace tierkit {
+namespace {
 
 // Text and XML archives write doubles through the stream's locale, which cannot
 // read back inf or nan (fitted cut points and clip bounds may be infinite). Boost.Math's
@@ -122,7 +143,8 @@ const char* kind_name(ArchiveKind k) {
 }  // namespace
 
 void save(const Model& model, std::ostream& out, ArchiveKind kind) {
-    ModelRecord record{model.policy().to_json(), model.scores(), std::const_pointer_cast<Rule>(model.rule_ptr())};
+    ModelRecord record{model.policy().to_json(), model.scores(), std::const_pointer_cast<Rule>(model.rule_ptr()),
+                       model.clv()};
     std::ostringstream payload;
     try {
         switch (kind) {
@@ -205,7 +227,13 @@ Model load(std::istream& in, std::optional<ArchiveKind> expected) {
     if (record.scores.size() != policy.scores().size())
         throw FormatError("load: the archive has " + std::to_string(record.scores.size()) + " fitted scores for " +
                           std::to_string(policy.scores().size()) + " in the policy");
-    return Model(std::move(policy), std::move(record.scores), std::shared_ptr<const Rule>(std::move(record.rule)));
+    if (policy.clv().has_value() != record.clv.has_value())
+        throw FormatError(policy.clv() ? "load: the policy has a clv section but the archive holds no fitted clv models"
+                                       : "load: the archive holds fitted clv models but the policy has no clv section");
+    if (record.clv && !(record.clv->spec() == *policy.clv()))
+        throw FormatError("load: the archived clv models were fitted for another clv section than the policy's");
+    return Model(std::move(policy), std::move(record.scores), std::shared_ptr<const Rule>(std::move(record.rule)),
+                 std::move(record.clv));
 }
 
 }  // namespace tierkit

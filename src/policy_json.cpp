@@ -468,9 +468,10 @@ Policy Policy::from_json(const std::string& text) {
     const std::string root = "policy";
     require_object(j, root);
     // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
-    only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description"});
+    only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv"});
     Policy p;
     p.name_ = string_at(j, "name", root, "policy");
+    if (j.contains("clv")) p.clv_ = clv::ClvSpec::from_json(j.at("clv"), "clv");
     if (j.contains("scores") && j.contains("criteria"))
         fail("criteria", "give either scores or criteria (one score), not both");
     if (j.contains("scores")) {
@@ -574,6 +575,7 @@ Policy Policy::from_json(const std::string& text) {
         tiers.push_back(tj);
     }
     out["tiers"] = tiers;
+    if (p.clv_) out["clv"] = p.clv_->to_json();
     p.json_ = out.dump(2);
     return p;
 }

@@ -6,10 +6,12 @@
 /// from many threads at once on the same Model.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "tierkit/clv/engine.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
@@ -71,16 +73,19 @@ struct Assignment {
     std::vector<std::uint8_t> pinned;              ///< 1 where a manual override applied
     std::vector<std::int64_t> overrides_unmatched; ///< override customers not in the table
     std::int64_t overrides_expired = 0;            ///< overrides ignored because expired
-    /// Rule-specific extra columns (RFM scores, cluster distances...).
+    /// Rule-specific extra columns (RFM scores, cluster distances...), then the policy's
+    /// clv columns (p_alive, expected_purchases[, clv]) when it has a clv section.
     std::vector<std::pair<std::string, std::vector<double>>> extras;
 };
 
 class Model {
 public:
-    Model(Policy policy, std::vector<FittedScore> scores, std::shared_ptr<const Rule> rule)
-        : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)) {}
+    Model(Policy policy, std::vector<FittedScore> scores, std::shared_ptr<const Rule> rule,
+          std::optional<clv::FittedClv> clv = std::nullopt)
+        : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)), clv_(std::move(clv)) {}
 
-    /// Score and tier every row of `table`.
+    /// Score and tier every row of `table`. With a clv section, the clv columns are
+    /// computed first from the fitted CLV parameters (see clv/engine.hpp).
     /// @param with_contributions false skips the per-criterion contributions.
     /// @throws UnknownColumn when a criterion's column is missing (listing the
     ///   available ones); InvalidInput naming column and row for NaN/inf values.
@@ -97,14 +102,18 @@ public:
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }
     const Rule& rule() const noexcept { return *rule_; }
     const std::shared_ptr<const Rule>& rule_ptr() const noexcept { return rule_; }
+    /// The CLV models fitted for the policy's clv section (empty without one).
+    const std::optional<clv::FittedClv>& clv() const noexcept { return clv_; }
 
 private:
     Policy policy_;
     std::vector<FittedScore> scores_;
     std::shared_ptr<const Rule> rule_;
+    std::optional<clv::FittedClv> clv_;
 };
 
-/// Learn normalizer statistics, data-driven weights and the rule's cut points.
+/// Learn normalizer statistics, data-driven weights and the rule's cut points; with a
+/// clv section, first fit the CLV models and add their columns for criteria and rule.
 /// @throws UnknownColumn, InvalidInput (NaN/inf, empty table), NumericError (AHP
 ///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's).
 Model fit(const Policy& policy, const FeatureTable& table);

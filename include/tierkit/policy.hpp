@@ -27,10 +27,16 @@
 /// {"method": "combined", "subjective": {...}, "objective": {...}, "mode":
 /// "linear" | "multiplicative", "alpha": 0.5}. Score methods: "weighted_sum",
 /// "topsis".
+/// An optional `"clv": {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12,
+/// "time_unit": "W", ...}` section fits a CLV model before the scores and adds the
+/// columns p_alive, expected_purchases and clv for criteria and rules to read (see
+/// clv/engine.hpp).
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tierkit/clv/engine.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
@@ -89,6 +95,8 @@ public:
     const std::string& to_json() const noexcept { return json_; }
     /// Every column the criteria name (in order of first use).
     std::vector<std::string> required_columns() const;
+    /// The `clv` section, if any: the CLV models fit() fits and the columns they add.
+    const std::optional<clv::ClvSpec>& clv() const noexcept { return clv_; }
 
 private:
     std::string name_;
@@ -97,6 +105,7 @@ private:
     std::string rule_kind_;
     std::string rule_json_;
     std::string json_;
+    std::optional<clv::ClvSpec> clv_;
 };
 
 }  // namespace tierkit

@@ -241,7 +241,9 @@ class Model:
         contrib = {c[len('contrib_'):]: float(r[c]) for c in row.columns
                    if c.startswith("contrib_") and not any(c.startswith(f"contrib_{s}_") for s in policy.score_names[1:])}
         for name, value in sorted(contrib.items(), key=lambda kv: -kv[1])[:3]:
-            lines.append(f"  {name} = {features.loc[customer, name]:.6g} adds {value:.1f} points")
+            # a derived criterion (the policy's clv columns) is in the assignment, not the features
+            shown = features.loc[customer, name] if name in features.columns else r[name]
+            lines.append(f"  {name} = {shown:.6g} adds {value:.1f} points")
         if r["actions"]:
             lines.append(f"  actions: {r['actions']}")
         return "\n".join(lines)

@@ -41,6 +41,7 @@
 /// declares. FittedClv holds parameters and fit summaries only, never customer rows, is
 /// immutable after fit, and its const members may run from many threads at once.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -94,6 +95,9 @@ struct ClvSpec {
     static ClvSpec from_json(const nlohmann::json& j, const std::string& path = "clv");
     /// The section as JSON with every default filled in (from_json reads it back equal).
     nlohmann::json to_json() const;
+    /// Checks the ranges from_json checks, for a spec built in code.
+    /// @throws PolicyError naming `path` + the field.
+    void validate(const std::string& path = "clv") const;
 
     /// The horizon handed to customer_lifetime_value.
     ClvHorizon horizon() const noexcept {
