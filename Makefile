@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both install what
 # they need first (Debian packages, a .venv with the Python package).
-.PHONY: demo test setup bench
+.PHONY: demo test setup bench fuzz
 
 setup:
 	@scripts/setup.sh
@@ -13,3 +13,6 @@ test: setup
 
 bench: setup
 	@scripts/bench.sh
+
+fuzz: setup
+	@FUZZ_SECONDS=600 scripts/fuzz.sh

@@ -31,5 +31,8 @@ $CMAKE --build build/asan -j "$JOBS"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j "$JOBS")
 
+echo "== fuzz targets, briefly (make fuzz runs them for 10 minutes each)"
+scripts/fuzz.sh
+
 echo "== Python tests"
 .venv/bin/python -m pytest tests/python --doctest-modules --pyargs tierkit -q

@@ -13,6 +13,10 @@
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/abc.hpp"
 #include "tierkit/rules/compose.hpp"
+#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/kmeans.hpp"
+#include "tierkit/rules/override.hpp"
+#include "tierkit/rules/rfm_segments.hpp"
 #include "tierkit/rules/matrix.hpp"
 #include "tierkit/rules/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"
@@ -353,6 +357,10 @@ void expect_count(const std::vector<double>& v, std::size_t want, const std::str
 void register_builtin_rules() {
     static const bool done = [] {
         registry()["chain"] = make_chain_rule;
+        registry()["expression"] = make_expression_rule;
+        registry()["override"] = make_override_rule;
+        registry()["rfm_segments"] = make_rfm_segments_rule;
+        registry()["kmeans"] = make_kmeans_rule;
         registry()["matrix"] = make_matrix_rule;
         registry()["thresholds"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
             only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});

@@ -16,7 +16,6 @@
 #include "tierkit/clv/clv.hpp"
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/io/model_io.hpp"
-#include "tierkit/rules/expression.hpp"
 #include "tierkit/tierkit.hpp"
 
 using namespace tierkit;
@@ -184,17 +183,13 @@ TEST(ClvEngine, QuantilesOnAValueScoreBuiltFromClv) {
     EXPECT_GE(lowest[1], highest[2]);
 }
 
-TEST(ClvEngine, ExpressionRuleReadsPAlive) {
-    register_rule("expression", make_expression_rule);  // as test_expression does
+TEST(ClvEngine, RuleReadsPAliveAsAColumn) {
     const FeatureTable& t = weekly_features();
     const Model m = fit(Policy::from_json(R"({
       "clv": {"model": "paretonbd", "time_unit": "W"},
       "criteria": ["revenue"],
-      "rule": {"kind": "expression", "branches": [
-        {"when": "p_alive < 0.3", "tier": "lapsed"},
-        {"when": "expected_purchases >= 5", "tier": "active"},
-        {"else": "quiet"}]},
-      "tiers": ["active", "quiet", "lapsed"]})"),
+      "rule": {"kind": "thresholds", "column": "p_alive", "cuts": [0.7, 0.3]},
+      "tiers": ["active", "at-risk", "lapsed"]})"),
                         t);
     const Assignment a = m.assign(t);
     // Without a spend model there is no clv column.
@@ -207,11 +202,11 @@ TEST(ClvEngine, ExpressionRuleReadsPAlive) {
     EXPECT_EQ(extra(a, "expected_purchases"), purchases);
     std::vector<std::size_t> count(3, 0);
     for (std::size_t i = 0; i < t.rows(); ++i) {
-        const int expected = alive[i] < 0.3 ? 2 : purchases[i] >= 5 ? 0 : 1;
+        const int expected = alive[i] >= 0.7 ? 0 : alive[i] >= 0.3 ? 1 : 2;
         ASSERT_EQ(a.tier[i], expected) << i;
         ++count[static_cast<std::size_t>(expected)];
     }
-    for (std::size_t k = 0; k < 3; ++k) EXPECT_GT(count[k], 0u) << k;  // every branch is used
+    for (std::size_t k = 0; k < 3; ++k) EXPECT_GT(count[k], 0u) << k;  // every tier is used
 }
 
 TEST(ClvEngine, SaveLoadGivesIdenticalTiersAndColumns) {

@@ -119,3 +119,28 @@ TEST(ManualOverrides, PinnedUntilExpiry) {
     std::vector<ManualOverride> bad{{1, 7, "a", 20000}};
     EXPECT_THROW(m.assign(ten(), true, bad, 19500), InvalidInput);
 }
+
+TEST(OverrideRule, RiskControlWinsOverTheScore) {
+    FeatureTable t = ten();
+    t.add_column("credit_risk", {0.9, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.95});
+    const auto policy = Policy::from_json(R"({"criteria": [{"column": "revenue", "normalizer": "minmax"}],
+        "rule": {"kind": "override",
+                 "base": {"kind": "quantiles", "score": "score", "shares": [0.2], "tiers": ["key", "ordinary"]},
+                 "overrides": [{"when": "credit_risk >= 0.8 and revenue > 50", "tier": "watch", "reason": "credit risk"},
+                               {"when": "credit_risk >= 0.8", "tier": "ordinary"}]},
+        "tiers": ["key", "ordinary", "watch"]})");
+    const Model m = fit(policy, t);
+    const auto a = m.assign(t);
+    // customer 1 is the top spender but risky -> watch; customer 2 takes no quota from it: the
+    // base rule still puts the top 20% (customers 1 and 2) in key.
+    EXPECT_EQ(a.tier, (std::vector<std::int32_t>{2, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
+    EXPECT_EQ(a.reasons[a.reason[0]], "override: credit risk");
+    EXPECT_EQ(a.reasons[a.reason[9]], "override: credit_risk >= 0.8");
+    EXPECT_EQ(a.reasons[a.reason[1]].rfind("quantiles: score >= ", 0), 0u);
+    std::stringstream buffer;
+    save(m, buffer, ArchiveKind::xml);
+    EXPECT_EQ(load(buffer).assign(t).tier, a.tier);
+    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "override", "base": {"kind": "abc"},
+        "overrides": [{"when": "revenue >", "tier": "a"}]}, "tiers": ["a", "b", "c"]})"),
+                 PolicyError);
+}

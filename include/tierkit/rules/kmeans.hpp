@@ -1,0 +1,288 @@
+#pragma once
+/// @file kmeans.hpp
+/// `kmeans`: k-means clustering of the normalized criteria of one score; clusters
+/// ordered by the composite score of their centroid and mapped onto the policy's
+/// ordered tiers.
+///
+/// @code{.json}
+/// {"kind": "kmeans", "score": "value", "k": 4, "seed": 0,
+///  "max_iter": 300, "tol": 1e-4, "n_init": 1}
+/// {"kind": "kmeans", "k": "auto", "k_range": [4, 8], "select": "silhouette"}
+/// {"kind": "kmeans", "init": [[0.9, 0.8], [0.6, 0.5], [0.3, 0.2], [0.1, 0.1]]}
+/// @endcode
+///
+/// ## Data
+/// The points are the score's criteria after their normalizers (each in [0, 1],
+/// 1 = best; RuleInput::criteria), one dimension per criterion. `score` defaults to
+/// the policy's first score.
+///
+/// ## Algorithm (the conventions of scikit-learn's KMeans, algorithm="lloyd")
+/// - Seeding: greedy k-means++ (2 + floor(ln k) candidates per centre, the one that
+///   lowers the potential most is kept), drawn from xoshiro256** seeded through
+///   splitmix64 from `seed`: our own generator, so results do not change with the
+///   standard library. `n_init` seedings run one after another from that stream and
+///   the lowest inertia wins (the first on a tie). `init` gives the initial centroids
+///   instead (then n_init must be 1).
+/// - Lloyd iterations: assign every point to its nearest centroid (the lowest index
+///   on an exact tie), move each centroid to the mean of its points; a cluster left
+///   empty takes the point farthest from its centroid (as scikit-learn relocates).
+///   Stop when the labels no longer change, or when the summed squared centroid
+///   shift is <= tol * (mean over dimensions of the data's variance), or after
+///   max_iter iterations. If stopped by the tolerance or the cap, the labels are
+///   recomputed for the final centroids.
+/// - Inertia: the sum of squared distances of the points to their centroid.
+/// - Distances are computed directly as sum_d (x_d - c_d)^2 (not through
+///   ||x||^2 - 2 x.c + ||c||^2, which cancels badly for points near a centroid), in
+///   blocks of rows with Eigen arrays over the contiguous criterion columns.
+/// - Fitting runs the blocks on all hardware threads; every sum is accumulated per
+///   fixed block and the blocks are added in order, so results are bit-identical at
+///   any thread count. assign() runs on the calling thread.
+///
+/// ## Clusters -> tiers
+/// Clusters are sorted by the composite score of their centroid (the score's
+/// weights . centroid), highest first (equal scores: k-means++ order), so cluster 0
+/// is the best and names stay stable when the clustering is re-run on new data.
+/// With a fixed k (an integer; it must equal the number of tiers, the default), the
+/// j-th cluster is the j-th tier.
+///
+/// With `"k": "auto"`, every k in `k_range` (default [max(2, tiers), max(8, tiers)];
+/// its lower end must be >= the number of tiers) is fitted and one is chosen:
+/// - `silhouette` (default): the highest mean silhouette (Euclidean) on a sample of
+///   at most `silhouette_sample` rows (default 2000) drawn with the seed; the
+///   smallest k on a tie. A cluster of one point has silhouette 0 (scikit-learn).
+/// - `elbow`: the k whose inertia lies farthest below the chord from the first to the
+///   last candidate, both axes scaled to [0, 1] (the "kneedle" point); the smallest
+///   k on a tie, so with only two candidates the smaller.
+/// The chosen k's clusters, in score order, are then merged into the tiers by
+/// cutting the ordered list at the tiers - 1 widest gaps between consecutive
+/// centroid scores (one-dimensional single linkage; equal gaps: the better one
+/// first). So every tier is a run of neighbouring clusters in score order, and a
+/// cluster is never split.
+///
+/// ## Output
+/// Reason code = cluster (in score order): "kmeans: cluster 1 of 4, centroid score
+/// 0.812 (revenue 0.93, frequency 0.71)". extra_columns(): `cluster_distance`
+/// (Euclidean distance to the own centroid) and `distance_<t>` for every tier t
+/// (0-based tier index): the distance to the nearest centroid of that tier. The
+/// fitted centroids, their scores and the inertia are in parameters() and saved
+/// with the model.
+///
+/// Thread safety: immutable after fit; assign() and extra_columns() are const and
+/// may run concurrently.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/serialization/base_object.hpp>
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "tierkit/rules/rule.hpp"
+
+namespace tierkit {
+
+/// xoshiro256** (Blackman & Vigna), its state filled by splitmix64 from one 64-bit
+/// seed. Same sequence on every platform and standard library.
+class Xoshiro256 {
+public:
+    explicit Xoshiro256(std::uint64_t seed = 0) noexcept {
+        for (auto& s : s_) {
+            seed += 0x9e3779b97f4a7c15ULL;  // splitmix64
+            std::uint64_t z = seed;
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+            s = z ^ (z >> 31);
+        }
+    }
+    std::uint64_t next() noexcept {
+        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+        const std::uint64_t t = s_[1] << 17;
+        s_[2] ^= s_[0];
+        s_[3] ^= s_[1];
+        s_[1] ^= s_[2];
+        s_[0] ^= s_[3];
+        s_[2] ^= t;
+        s_[3] = rotl(s_[3], 45);
+        return result;
+    }
+    /// Uniform in [0, 1) with 53 random bits.
+    double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    /// Uniform integer in [0, n) (Lemire's multiply-shift; n > 0).
+    std::uint64_t below(std::uint64_t n) noexcept { return mul_high(next(), n); }
+
+private:
+    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+    /// The high 64 bits of a * b, portably (no 128-bit integer type needed).
+    static std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) noexcept {
+        const std::uint64_t a_lo = a & 0xffffffffULL, a_hi = a >> 32, b_lo = b & 0xffffffffULL, b_hi = b >> 32;
+        const std::uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+        const std::uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffULL) + lo_hi;
+        return hi_hi + (hi_lo >> 32) + (cross >> 32);
+    }
+    std::uint64_t s_[4];
+};
+
+/// n points of d dimensions stored as d contiguous columns of n values.
+struct PointColumns {
+    std::size_t rows = 0;
+    std::vector<const double*> columns;
+    std::size_t dims() const noexcept { return columns.size(); }
+};
+
+/// The result of a k-means run. Centroids are k x d, row-major.
+struct KMeansResult {
+    std::vector<double> centroids;
+    std::vector<std::int32_t> labels;
+    double inertia = 0;
+    int iterations = 0;
+    bool converged = false;  ///< stopped by unchanged labels or the tolerance (not the cap)
+};
+
+// The building blocks below take `threads` (0 = all hardware threads). Sums are
+// accumulated per fixed block of rows and the blocks added in order, so the
+// results do not depend on the thread count.
+
+/// Greedy k-means++ seeding; k x d row-major centroids taken from the points.
+/// @throws InvalidInput when k is 0 or larger than the number of points.
+std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshiro256& rng, unsigned threads = 0);
+
+/// One Lloyd iteration: labels[i] = nearest of `centers`, new_centers = the means
+/// of the clusters (an empty cluster relocated to the farthest point).
+/// @param changed if not null, receives how many labels differ from the values
+///   `labels` held before the call.
+/// @returns the summed squared shift sum_j ||new_j - old_j||^2.
+double lloyd_iteration(const PointColumns& x, std::span<const double> centers, std::span<double> new_centers,
+                       std::span<std::int32_t> labels, unsigned threads = 0, std::size_t* changed = nullptr);
+
+/// Lloyd iterations from `init` (k x d row-major) until the labels stop changing,
+/// the squared shift is <= tol * mean variance, or max_iter.
+/// @throws InvalidInput when init's size is not a multiple of d or there are fewer
+///   points than centroids.
+KMeansResult kmeans_lloyd(const PointColumns& x, std::vector<double> init, int max_iter, double tol,
+                          unsigned threads = 0);
+
+/// Sum of squared distances of every point to centroids[labels[i]].
+double kmeans_inertia(const PointColumns& x, std::span<const double> centroids, std::span<const std::int32_t> labels,
+                      unsigned threads = 0);
+
+/// Mean silhouette (Euclidean) of the labelled points at `rows` (all when empty).
+/// A point alone in its cluster scores 0; fewer than 2 clusters give 0.
+double mean_silhouette(const PointColumns& x, std::span<const std::int32_t> labels, std::size_t k,
+                       std::span<const std::size_t> rows = {});
+
+/// How `"k": "auto"` picks k.
+enum class KSelect { silhouette, elbow };
+
+/// The policy's options of the kmeans rule (see the file comment).
+struct KMeansOptions {
+    std::string score;        ///< criteria block; empty = the first score
+    std::size_t k = 0;        ///< clusters; 0 = auto
+    std::size_t k_min = 2, k_max = 8;
+    KSelect select = KSelect::silhouette;
+    std::uint64_t seed = 0;
+    int max_iter = 300;
+    double tol = 1e-4;
+    int n_init = 1;
+    std::vector<double> init;  ///< explicit initial centroids, row-major (k rows), or empty
+    std::size_t silhouette_sample = 2000;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        using boost::serialization::make_nvp;
+        ar& make_nvp("score", score);
+        ar& make_nvp("k", k);
+        ar& make_nvp("k_min", k_min);
+        ar& make_nvp("k_max", k_max);
+        ar& make_nvp("select", select);
+        ar& make_nvp("seed", seed);
+        ar& make_nvp("max_iter", max_iter);
+        ar& make_nvp("tol", tol);
+        ar& make_nvp("n_init", n_init);
+        ar& make_nvp("init", init);
+        ar& make_nvp("silhouette_sample", silhouette_sample);
+    }
+};
+
+class KMeansRule : public Rule {
+public:
+    KMeansRule() = default;  ///< for loading
+    /// @throws PolicyError for options that cannot work (k = 0 without auto, an
+    ///   auto range below the tiers, init with n_init > 1 or a size that is not k rows).
+    KMeansRule(KMeansOptions options, std::size_t tiers);
+
+    std::string kind() const override { return "kmeans"; }
+    std::size_t tiers() const override { return tiers_; }
+    bool needs_criteria() const override { return true; }
+    /// @throws InvalidInput when the criteria are missing, init's width is not the
+    ///   number of criteria, or there are fewer rows than clusters.
+    void fit(const RuleInput& input) override;
+    /// @throws InvalidInput when the criteria are missing or differ from the fitted ones.
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override;
+    std::vector<std::string> reasons() const override;
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
+    std::unique_ptr<Rule> clone() const override { return std::make_unique<KMeansRule>(*this); }
+    /// cluster_distance and distance_<t> per tier. @throws as assign().
+    std::vector<std::pair<std::string, std::vector<double>>> extra_columns(const RuleInput& input) const override;
+
+    const KMeansOptions& options() const noexcept { return options_; }
+    std::size_t clusters() const noexcept { return centroid_score_.size(); }
+    /// Fitted centroids in score order, clusters() x dims() row-major.
+    const std::vector<double>& centroids() const noexcept { return centroids_; }
+    const std::vector<double>& centroid_scores() const noexcept { return centroid_score_; }
+    /// Per cluster (score order): its tier.
+    const std::vector<std::int32_t>& cluster_tiers() const noexcept { return cluster_tier_; }
+    const std::vector<std::string>& criteria() const noexcept { return names_; }
+    double inertia() const noexcept { return inertia_; }
+    int iterations() const noexcept { return iterations_; }
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        using boost::serialization::make_nvp;
+        ar& make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& make_nvp("options", options_);
+        ar& make_nvp("tiers", tiers_);
+        ar& make_nvp("criteria", names_);
+        ar& make_nvp("weights", weights_);
+        ar& make_nvp("centroids", centroids_);
+        ar& make_nvp("centroid_scores", centroid_score_);
+        ar& make_nvp("cluster_tiers", cluster_tier_);
+        ar& make_nvp("inertia", inertia_);
+        ar& make_nvp("iterations", iterations_);
+        ar& make_nvp("candidates", candidates_);
+        ar& make_nvp("selection", selection_);
+    }
+
+private:
+    /// The criteria block of the score, checked.
+    const CriteriaBlock& block(const RuleInput& input) const;
+    /// Nearest centroid per row; optionally the distance to it and to every tier.
+    void nearest(const CriteriaBlock& b, std::span<std::int32_t> cluster, double* own_distance,
+                 std::vector<std::vector<double>>* tier_distance) const;
+
+    KMeansOptions options_;
+    std::size_t tiers_ = 0;
+    std::vector<std::string> names_;      ///< criteria, fitted order
+    std::vector<double> weights_;
+    std::vector<double> centroids_;       ///< score order, row-major
+    std::vector<double> centroid_score_;  ///< weights . centroid, descending
+    std::vector<std::int32_t> cluster_tier_;
+    double inertia_ = 0;
+    int iterations_ = 0;
+    std::vector<double> candidates_;  ///< auto: the k tried
+    std::vector<double> selection_;   ///< auto: silhouette or inertia per candidate
+};
+
+/// Registry factory for {"kind": "kmeans", ...} (keys in the file comment).
+/// @throws PolicyError naming the JSON path of the bad value.
+std::unique_ptr<Rule> make_kmeans_rule(const nlohmann::json& params, const std::string& path, std::size_t tiers);
+
+}  // namespace tierkit
+
+BOOST_CLASS_VERSION(tierkit::KMeansOptions, 0)
+BOOST_CLASS_EXPORT_KEY2(tierkit::KMeansRule, "tierkit.rule.kmeans")
+BOOST_CLASS_VERSION(tierkit::KMeansRule, 0)

@@ -1,0 +1,540 @@
+// The rfm_segments rule: rank-based R/F/M scores, the segment table, its
+// validator and the registry factory.
+#include "tierkit/rules/rfm_segments.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "tierkit/error.hpp"
+#include "tierkit/io/archives.hpp"
+
+BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::RfmSegmentRule)
+
+namespace tierkit {
+
+using nlohmann::json;
+
+const char* to_string(RankTies t) noexcept {
+    switch (t) {
+        case RankTies::average: return "average";
+        case RankTies::min: return "min";
+        case RankTies::max: return "max";
+        case RankTies::dense: return "dense";
+        case RankTies::first: return "first";
+    }
+    return "average";
+}
+
+// ---- RankBins ----------------------------------------------------------------------
+
+namespace {
+
+/// min(k, 1 + floor(k * p)) with p = (r - 1) / (n - 1), for a rank given as twice
+/// its value (so average ranks stay integers); p = 1/2 when n = 1.
+int score_of_rank2(std::int64_t rank2, std::int64_t n, int k) {
+    if (n <= 1) return std::min(k, 1 + k / 2);
+    const std::int64_t q = static_cast<std::int64_t>(k) * (rank2 - 2) / (2 * (n - 1));
+    return static_cast<int>(std::min<std::int64_t>(k, 1 + q));
+}
+
+std::string join(const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
+}  // namespace
+
+RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, bool lower_is_better) {
+    if (bins < 2 || bins > 9) throw PolicyError("bins: must be in 2..9, got " + std::to_string(bins));
+    if (values.empty()) throw InvalidInput("no rows to fit the scores on");
+    RankBins b;
+    b.bins_ = bins;
+    b.sign_ = lower_is_better ? -1.0 : 1.0;
+    std::vector<double> sorted(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (!std::isfinite(values[i]))
+            throw InvalidInput("row " + std::to_string(i) + ": must be finite, got " + format_number(values[i]));
+        sorted[i] = b.sign_ * values[i];
+    }
+    std::sort(sorted.begin(), sorted.end());
+    const auto n = static_cast<std::int64_t>(sorted.size());
+    std::int64_t distinct = 0;
+    for (std::int64_t i = 0; i < n; ++i) distinct += (i == 0 || sorted[i] != sorted[i - 1]) ? 1 : 0;
+
+    b.thresholds_.assign(static_cast<std::size_t>(bins - 1), std::numeric_limits<double>::infinity());
+    b.below_.assign(static_cast<std::size_t>(bins - 1), 0.0);
+    int reached = 1;  // highest score seen so far
+    std::int64_t group = 0;  // dense rank of the current group, 1-based
+    for (std::int64_t a = 0; a < n;) {
+        std::int64_t e = a + 1;
+        while (e < n && sorted[e] == sorted[a]) ++e;
+        ++group;
+        // Scores within the group [a, e): constant except in `first` mode.
+        for (std::int64_t i = a; i < e; ++i) {
+            int s = 0;
+            switch (ties) {
+                case RankTies::average: s = score_of_rank2(a + 1 + e, n, bins); break;
+                case RankTies::min: s = score_of_rank2(2 * (a + 1), n, bins); break;
+                case RankTies::max: s = score_of_rank2(2 * e, n, bins); break;
+                case RankTies::dense: s = score_of_rank2(2 * group, distinct, bins); break;
+                case RankTies::first: s = score_of_rank2(2 * (i + 1), n, bins); break;
+            }
+            for (; reached < s; ++reached) {
+                b.thresholds_[static_cast<std::size_t>(reached - 1)] = sorted[a];
+                b.below_[static_cast<std::size_t>(reached - 1)] = static_cast<double>(i - a) / static_cast<double>(e - a);
+            }
+            if (ties != RankTies::first) break;
+        }
+        a = e;
+    }
+    return b;
+}
+
+std::size_t RankBins::score(std::span<const double> values, std::span<std::uint8_t> out) const {
+    const std::size_t n = values.size();
+    const std::size_t t = thresholds_.size();
+    std::size_t bad = n;
+    bool split = false;
+    for (double v : below_) split = split || v > 0;
+    // Plain thresholds: score = 1 + #{s : x >= t_s}.
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = sign_ * values[i];
+        if (!std::isfinite(x)) {
+            if (bad == n) bad = i;
+            out[i] = 0;
+            continue;
+        }
+        int s = 1;
+        for (std::size_t j = 0; j < t; ++j) s += x >= thresholds_[j] ? 1 : 0;
+        out[i] = static_cast<std::uint8_t>(s);
+    }
+    if (!split || bad != n) return bad;
+    // `first` ties: rows equal to a split threshold are split in the fitted
+    // proportion, earlier rows below. Count them, then walk in row order.
+    std::vector<double> split_values;
+    for (std::size_t j = 0; j < t; ++j)
+        if (below_[j] > 0 && std::find(split_values.begin(), split_values.end(), thresholds_[j]) == split_values.end())
+            split_values.push_back(thresholds_[j]);
+    std::vector<std::int64_t> total(split_values.size(), 0), seen(split_values.size(), 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = sign_ * values[i];
+        for (std::size_t v = 0; v < split_values.size(); ++v) total[v] += x == split_values[v] ? 1 : 0;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = sign_ * values[i];
+        for (std::size_t v = 0; v < split_values.size(); ++v) {
+            if (x != split_values[v]) continue;
+            const std::int64_t j = seen[v]++;
+            int s = 1;
+            for (std::size_t u = 0; u < t; ++u) {
+                if (x > thresholds_[u]) ++s;
+                else if (x == thresholds_[u] && j >= std::llround(below_[u] * static_cast<double>(total[v]))) ++s;
+            }
+            out[i] = static_cast<std::uint8_t>(s);
+        }
+    }
+    return bad;
+}
+
+std::vector<double> RankBins::thresholds() const {
+    std::vector<double> out(thresholds_.size());
+    for (std::size_t j = 0; j < out.size(); ++j) out[j] = sign_ * thresholds_[j];
+    return out;
+}
+
+// ---- segment tables -----------------------------------------------------------------
+
+namespace {
+
+std::string range_text(const char* label, const ScoreRange& r) {
+    std::string s = std::string(label) + " " + format_number(r.lo);
+    if (r.hi != r.lo) s += "-" + format_number(r.hi);
+    return s;
+}
+
+SegmentRange rule_fm(const char* name, double r_lo, double r_hi, double fm_lo, double fm_hi) {
+    SegmentRange s;
+    s.name = name;
+    s.r = {r_lo, r_hi};
+    s.uses_fm = true;
+    s.fm = {fm_lo, fm_hi};
+    return s;
+}
+
+}  // namespace
+
+std::string SegmentRange::describe() const {
+    std::vector<std::string> parts;
+    if (!r.any()) parts.push_back(range_text("R", r));
+    if (uses_fm) {
+        if (!fm.any()) parts.push_back(range_text("(F+M)/2", fm));
+    } else {
+        if (!f.any()) parts.push_back(range_text("F", f));
+        if (!m.any()) parts.push_back(range_text("M", m));
+    }
+    return parts.empty() ? "any cell" : join(parts);
+}
+
+const std::vector<SegmentRange>& default_segment_table() {
+    static const std::vector<SegmentRange> table = {
+        rule_fm("Champions", 5, 5, 4.5, 5),
+        rule_fm("Loyal Customers", 5, 5, 3.5, 4),
+        rule_fm("Loyal Customers", 3, 4, 3.5, 5),
+        rule_fm("Potential Loyalist", 4, 5, 1.5, 3),
+        rule_fm("New Customers", 5, 5, 1, 1),
+        rule_fm("Promising", 4, 4, 1, 1),
+        rule_fm("Need Attention", 3, 3, 2.5, 3),
+        rule_fm("About To Sleep", 3, 3, 1, 2),
+        rule_fm("At Risk", 2, 2, 2.5, 5),
+        rule_fm("At Risk", 1, 1, 2.5, 4),
+        rule_fm("Can't Lose Them", 1, 1, 4.5, 5),
+        rule_fm("Hibernating", 2, 2, 1.5, 2),
+        rule_fm("Lost", 1, 1, 1, 2),
+        rule_fm("Lost", 2, 2, 1, 1),
+    };
+    return table;
+}
+
+std::vector<std::string> default_segment_names() {
+    std::vector<std::string> out;
+    for (const auto& s : default_segment_table())
+        if (std::find(out.begin(), out.end(), s.name) == out.end()) out.push_back(s.name);
+    return out;
+}
+
+SegmentReport validate_segments(const std::vector<SegmentRange>& table, int bins) {
+    if (bins < 2 || bins > 9) throw PolicyError("bins: must be in 2..9, got " + std::to_string(bins));
+    SegmentReport rep;
+    rep.bins = bins;
+    rep.cells_matched.assign(table.size(), 0);
+    rep.cells_won.assign(table.size(), 0);
+    rep.winner.assign(static_cast<std::size_t>(bins * bins * bins), -1);
+    std::size_t cell = 0;
+    for (int r = 1; r <= bins; ++r)
+        for (int f = 1; f <= bins; ++f)
+            for (int m = 1; m <= bins; ++m, ++cell) {
+                std::vector<std::size_t> hits;
+                for (std::size_t k = 0; k < table.size(); ++k)
+                    if (table[k].matches(r, f, m)) hits.push_back(k);
+                for (auto k : hits) ++rep.cells_matched[k];
+                if (hits.empty()) {
+                    rep.gaps.push_back({r, f, m});
+                    continue;
+                }
+                rep.winner[cell] = static_cast<std::int32_t>(hits.front());
+                ++rep.cells_won[hits.front()];
+                if (hits.size() > 1) rep.overlaps.push_back({{r, f, m}, std::move(hits)});
+            }
+    for (std::size_t k = 0; k < table.size(); ++k)
+        if (rep.cells_won[k] == 0) rep.unreachable.push_back(k);
+    return rep;
+}
+
+std::string SegmentReport::describe(const std::vector<SegmentRange>& table, std::size_t max_cells) const {
+    const std::size_t cells = static_cast<std::size_t>(bins * bins * bins);
+    std::string s = std::to_string(cells) + " cells, " + std::to_string(table.size()) + " rules: " +
+                    std::to_string(gaps.size()) + " cells match no rule, " + std::to_string(overlaps.size()) +
+                    " cells match several rules, " + std::to_string(unreachable.size()) + " rules win no cell";
+    if (!gaps.empty()) {
+        s += "\nno rule:";
+        for (std::size_t j = 0; j < gaps.size() && j < max_cells; ++j) s += " " + std::to_string(gaps[j].code());
+        if (gaps.size() > max_cells) s += " ...";
+    }
+    if (!overlaps.empty()) {
+        s += "\nseveral rules (the first wins):";
+        for (std::size_t j = 0; j < overlaps.size() && j < max_cells; ++j) {
+            s += " " + std::to_string(overlaps[j].cell.code()) + " [";
+            for (std::size_t q = 0; q < overlaps[j].rules.size(); ++q)
+                s += (q ? ", " : "") + table[overlaps[j].rules[q]].name;
+            s += "]";
+        }
+        if (overlaps.size() > max_cells) s += " ...";
+    }
+    for (auto k : unreachable)
+        s += "\nrule " + std::to_string(k) + " (" + table[k].name + ": " + table[k].describe() + ") " +
+             (cells_matched[k] == 0 ? "matches no cell" : "loses every cell it matches to earlier rules");
+    return s;
+}
+
+// ---- the rule -----------------------------------------------------------------------
+
+RfmSegmentRule::RfmSegmentRule(RfmColumns columns, int bins, RankTies ties, std::vector<SegmentRange> table,
+                               std::string fallback, std::vector<std::string> tier_names, const std::string& path)
+    : columns_(std::move(columns)),
+      bins_(bins),
+      ties_(ties),
+      table_(std::move(table)),
+      fallback_(std::move(fallback)),
+      tier_names_(std::move(tier_names)) {
+    build(path);
+}
+
+void RfmSegmentRule::build(const std::string& path) {
+    if (bins_ < 2 || bins_ > 9) throw PolicyError(path + ".bins: must be in 2..9, got " + std::to_string(bins_));
+    if (table_.empty()) throw PolicyError(path + ".segments: must name at least one segment");
+    report_ = validate_segments(table_, bins_);
+    if (!report_.gaps.empty() && fallback_.empty()) {
+        std::string cells;
+        for (std::size_t j = 0; j < report_.gaps.size() && j < 10; ++j)
+            cells += (j ? ", " : "") + std::to_string(report_.gaps[j].code());
+        if (report_.gaps.size() > 10) cells += ", ...";
+        throw PolicyError(path + ".segments: " + std::to_string(report_.gaps.size()) + " of " +
+                          std::to_string(bins_ * bins_ * bins_) + " cells match no segment: " + cells +
+                          "; add segments or name a \"fallback\" segment");
+    }
+    // The segments, each once, in table order; then the fallback.
+    std::vector<std::string> segments;
+    for (const auto& s : table_)
+        if (std::find(segments.begin(), segments.end(), s.name) == segments.end()) segments.push_back(s.name);
+    if (!fallback_.empty() && std::find(segments.begin(), segments.end(), fallback_) == segments.end())
+        segments.push_back(fallback_);
+    const std::set<std::string> a(segments.begin(), segments.end()), b(tier_names_.begin(), tier_names_.end());
+    if (a != b || tier_names_.size() != b.size())
+        throw PolicyError(path + ".segments: the policy's tiers must be the segment names, one tier per segment; segments: " +
+                          join(segments) + "; tiers: " + join(tier_names_));
+    auto tier_of_name = [&](const std::string& name) {
+        return static_cast<std::int32_t>(std::find(tier_names_.begin(), tier_names_.end(), name) - tier_names_.begin());
+    };
+    reason_tier_.clear();
+    for (const auto& s : table_) reason_tier_.push_back(tier_of_name(s.name));
+    reason_tier_.push_back(fallback_.empty() ? 0 : tier_of_name(fallback_));
+    const auto fallback_reason = static_cast<std::int32_t>(table_.size());
+    cell_reason_.resize(report_.winner.size());
+    for (std::size_t c = 0; c < cell_reason_.size(); ++c)
+        cell_reason_[c] = report_.winner[c] < 0 ? fallback_reason : report_.winner[c];
+}
+
+namespace {
+
+std::span<const double> checked_column(const RuleInput& input, const std::string& name) {
+    auto v = input.values(name);
+    if (v.size() != input.table.rows())
+        throw InvalidInput("column '" + name + "': expected " + std::to_string(input.table.rows()) + " rows, got " +
+                           std::to_string(v.size()));
+    return v;
+}
+
+void score_column(const RankBins& bins, const RuleInput& input, const std::string& name, std::vector<std::uint8_t>& out) {
+    const auto v = checked_column(input, name);
+    out.resize(v.size());
+    const std::size_t bad = bins.score(v, out);
+    if (bad != v.size())
+        throw InvalidInput("column '" + name + "', row " + std::to_string(bad) + ": must be finite, got " +
+                           format_number(v[bad]));
+}
+
+RankBins fit_column(const RuleInput& input, const std::string& name, int bins, RankTies ties, bool lower) {
+    const auto v = checked_column(input, name);
+    try {
+        return RankBins::fit(v, bins, ties, lower);
+    } catch (const InvalidInput& e) {
+        throw InvalidInput("column '" + name + "', " + e.what());
+    }
+}
+
+}  // namespace
+
+void RfmSegmentRule::fit(const RuleInput& input) {
+    bins_r_ = fit_column(input, columns_.recency, bins_, ties_, columns_.recency_lower_is_better);
+    bins_f_ = fit_column(input, columns_.frequency, bins_, ties_, false);
+    bins_m_ = fit_column(input, columns_.monetary, bins_, ties_, false);
+}
+
+void RfmSegmentRule::scores(const RuleInput& input, std::vector<std::uint8_t>& r, std::vector<std::uint8_t>& f,
+                            std::vector<std::uint8_t>& m) const {
+    if (bins_r_.split_below().empty()) throw InvalidInput("rfm_segments: assign before fit");
+    score_column(bins_r_, input, columns_.recency, r);
+    score_column(bins_f_, input, columns_.frequency, f);
+    score_column(bins_m_, input, columns_.monetary, m);
+}
+
+void RfmSegmentRule::assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const {
+    std::vector<std::uint8_t> r, f, m;
+    scores(input, r, f, m);
+    const int k = bins_;
+    const std::int32_t* cells = cell_reason_.data();
+    const std::int32_t* tiers = reason_tier_.data();
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        const std::int32_t code = cells[((r[i] - 1) * k + (f[i] - 1)) * k + (m[i] - 1)];
+        reason[i] = code;
+        tier[i] = tiers[code];
+    }
+}
+
+std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::extra_columns(const RuleInput& input) const {
+    std::vector<std::uint8_t> r, f, m;
+    scores(input, r, f, m);
+    const std::size_t n = r.size();
+    std::vector<double> rs(n), fs(n), ms(n), cell(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        rs[i] = r[i];
+        fs[i] = f[i];
+        ms[i] = m[i];
+        cell[i] = 100.0 * r[i] + 10.0 * f[i] + m[i];
+    }
+    return {{"r_score", std::move(rs)}, {"f_score", std::move(fs)}, {"m_score", std::move(ms)}, {"rfm_cell", std::move(cell)}};
+}
+
+std::vector<std::string> RfmSegmentRule::reasons() const {
+    std::vector<std::string> out;
+    for (const auto& s : table_) out.push_back("rfm_segments: " + s.name + " (" + s.describe() + ")");
+    out.push_back(fallback_.empty() ? "rfm_segments: no segment (the table covers every cell)"
+                                    : "rfm_segments: " + fallback_ + " (fallback: the cell matches no segment)");
+    return out;
+}
+
+std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::parameters() const {
+    std::vector<double> won(report_.cells_won.begin(), report_.cells_won.end());
+    won.push_back(static_cast<double>(report_.gaps.size()));
+    std::vector<double> gaps, overlaps;
+    for (const auto& c : report_.gaps) gaps.push_back(c.code());
+    for (const auto& o : report_.overlaps) overlaps.push_back(o.cell.code());
+    std::vector<std::pair<std::string, std::vector<double>>> out = {
+        {"bins", {static_cast<double>(bins_)}},
+        {"r_thresholds", bins_r_.thresholds()},
+        {"f_thresholds", bins_f_.thresholds()},
+        {"m_thresholds", bins_m_.thresholds()},
+        {"segment_cells", std::move(won)},
+        {"fallback_cells", std::move(gaps)},
+        {"overlap_cells", std::move(overlaps)},
+    };
+    if (ties_ == RankTies::first) {
+        out.emplace_back("r_split_below", bins_r_.split_below());
+        out.emplace_back("f_split_below", bins_f_.split_below());
+        out.emplace_back("m_split_below", bins_m_.split_below());
+    }
+    return out;
+}
+
+// ---- factory ------------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw PolicyError(path + ": " + what); }
+
+std::string show(const json& j) {
+    std::string s = j.dump();
+    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+void only_keys(const json& obj, const std::string& path, std::initializer_list<const char*> keys) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        bool known = false;
+        for (const char* k : keys) known = known || it.key() == k;
+        if (!known) {
+            std::string list;
+            for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
+            fail(path + "." + it.key(), "unknown key; expected one of: " + list);
+        }
+    }
+}
+
+std::string string_at(const json& obj, const char* key, const std::string& path, const std::string& fallback) {
+    if (!obj.contains(key)) return fallback;
+    const json& j = obj.at(key);
+    if (!j.is_string() || j.get<std::string>().empty()) fail(path + "." + key, "must be a non-empty string, got " + show(j));
+    return j.get<std::string>();
+}
+
+/// [lo, hi] with 0 <= lo <= hi <= k, lo and hi multiples of `step`. 0 is allowed
+/// because published maps write "0-1" for "at most 1".
+ScoreRange range_at(const json& j, const std::string& path, int k, double step) {
+    const std::string need = "must be [lo, hi] with 0 <= lo <= hi <= " + std::to_string(k) +
+                             (step == 1 ? " (whole numbers)" : " (in steps of 0.5)") + ", got ";
+    if (!j.is_array() || j.size() != 2 || !j[0].is_number() || !j[1].is_number()) fail(path, need + show(j));
+    const double lo = j[0].get<double>(), hi = j[1].get<double>();
+    auto on_grid = [step](double v) { return std::isfinite(v) && std::floor(v / step) * step == v; };
+    if (!on_grid(lo) || !on_grid(hi) || lo < 0 || lo > hi || hi > k) fail(path, need + show(j));
+    return {lo, hi};
+}
+
+}  // namespace
+
+std::unique_ptr<Rule> make_rfm_segments_rule(const json& p, const std::string& path, std::size_t tiers) {
+    if (!p.is_object()) fail(path, "must be an object, got " + show(p));
+    only_keys(p, path, {"kind", "recency", "frequency", "monetary", "recency_direction", "bins", "ties", "segments",
+                        "fallback", "tier_names"});
+    RfmColumns columns;
+    columns.recency = string_at(p, "recency", path, columns.recency);
+    columns.frequency = string_at(p, "frequency", path, columns.frequency);
+    columns.monetary = string_at(p, "monetary", path, columns.monetary);
+    const std::string dir = string_at(p, "recency_direction", path, "lower");
+    if (dir != "lower" && dir != "higher")
+        fail(path + ".recency_direction", "must be one of lower, higher, got '" + dir + "'");
+    columns.recency_lower_is_better = dir == "lower";
+
+    int bins = 5;
+    if (p.contains("bins")) {
+        const json& b = p.at("bins");
+        if (!b.is_number_integer() || b.get<std::int64_t>() < 2 || b.get<std::int64_t>() > 9)
+            fail(path + ".bins", "must be a whole number in 2..9, got " + show(b));
+        bins = static_cast<int>(b.get<std::int64_t>());
+    }
+    const std::string ties_text = string_at(p, "ties", path, "average");
+    RankTies ties = RankTies::average;
+    bool known = false;
+    for (auto t : {RankTies::average, RankTies::min, RankTies::max, RankTies::dense, RankTies::first})
+        if (ties_text == to_string(t)) {
+            ties = t;
+            known = true;
+        }
+    if (!known) fail(path + ".ties", "must be one of average, min, max, dense, first, got '" + ties_text + "'");
+
+    std::vector<SegmentRange> table;
+    if (!p.contains("segments")) {
+        if (bins != 5)
+            fail(path + ".segments", "required when bins is not 5 (the default table is for 5 bins), got bins = " +
+                                         std::to_string(bins));
+        table = default_segment_table();
+    } else {
+        const json& ss = p.at("segments");
+        if (!ss.is_array() || ss.empty()) fail(path + ".segments", "must be a non-empty array of segments, got " + show(ss));
+        for (std::size_t q = 0; q < ss.size(); ++q) {
+            const std::string sp = path + ".segments[" + std::to_string(q) + "]";
+            const json& s = ss[q];
+            if (!s.is_object()) fail(sp, "must be an object {\"name\", \"r\", \"f\", \"m\"} or {\"name\", \"r\", \"fm\"}, got " + show(s));
+            only_keys(s, sp, {"name", "r", "f", "m", "fm"});
+            if (!s.contains("name")) fail(sp + ".name", "required: the segment (and tier) name");
+            SegmentRange seg;
+            seg.name = string_at(s, "name", sp, "");
+            if (s.contains("fm") && (s.contains("f") || s.contains("m")))
+                fail(sp, "give fm (on (F+M)/2), or f and m, not both");
+            if (s.contains("r")) seg.r = range_at(s.at("r"), sp + ".r", bins, 1);
+            if (s.contains("f")) seg.f = range_at(s.at("f"), sp + ".f", bins, 1);
+            if (s.contains("m")) seg.m = range_at(s.at("m"), sp + ".m", bins, 1);
+            if (s.contains("fm")) {
+                seg.uses_fm = true;
+                seg.fm = range_at(s.at("fm"), sp + ".fm", bins, 0.5);
+            }
+            table.push_back(std::move(seg));
+        }
+    }
+    const std::string fallback = string_at(p, "fallback", path, "");
+
+    std::vector<std::string> tier_names;
+    if (p.contains("tier_names")) {
+        const json& t = p.at("tier_names");
+        if (!t.is_array()) fail(path + ".tier_names", "must be an array of strings, got " + show(t));
+        for (const auto& name : t) {
+            if (!name.is_string()) fail(path + ".tier_names", "must be an array of strings, got " + show(t));
+            tier_names.push_back(name.get<std::string>());
+        }
+    } else {
+        for (const auto& s : table)
+            if (std::find(tier_names.begin(), tier_names.end(), s.name) == tier_names.end()) tier_names.push_back(s.name);
+        if (!fallback.empty() && std::find(tier_names.begin(), tier_names.end(), fallback) == tier_names.end())
+            tier_names.push_back(fallback);
+    }
+    auto rule = std::make_unique<RfmSegmentRule>(std::move(columns), bins, ties, std::move(table), fallback,
+                                                 std::move(tier_names), path);
+    if (rule->tiers() != tiers)
+        fail(path + ".segments", "names " + std::to_string(rule->tiers()) + " segments but the policy has " +
+                                     std::to_string(tiers) + " tiers");
+    return rule;
+}
+
+}  // namespace tierkit
