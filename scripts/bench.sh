@@ -7,3 +7,4 @@ cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERKIT_BUILD_TEST
 cmake --build build/cpp -j 2 --target tierkit_bench
 build/cpp/benchmarks/cpp/tierkit_bench --benchmark_min_time=0.1 "$@"
 .venv/bin/python benchmarks/python/compare_pandas.py
+.venv/bin/python benchmarks/python/compare_sklearn_kmeans.py

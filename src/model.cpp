@@ -58,10 +58,18 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
     double ss = 0;
     for (double v : t) ss += (v - f.mean) * (v - f.mean);
     f.sd = t.size() > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
-    std::sort(t.begin(), t.end());
-    f.min = t.front();
-    f.max = t.back();
+    const auto [lo_it, hi_it] = std::minmax_element(t.begin(), t.end());
+    f.min = *lo_it;
+    f.max = *hi_it;
     if (f.max == f.min) f.sd = 0;  // exactly constant: no rounding residue
+    // Order statistics only for the normalizers that use them: sorting is most of a fit.
+    const bool needs_order = spec.normalizer == Normalizer::percentile || spec.normalizer == Normalizer::bins ||
+                             spec.normalizer == Normalizer::robust;
+    if (!needs_order) {
+        f.median = f.iqr = std::numeric_limits<double>::quiet_NaN();
+        return f;
+    }
+    std::sort(t.begin(), t.end());
     f.median = sorted_quantile(t, 0.5);
     f.iqr = sorted_quantile(t, 0.75) - sorted_quantile(t, 0.25);
     // Percentile curve: y = (average rank - 1) / (n - 1) at up to max_knots distinct values.

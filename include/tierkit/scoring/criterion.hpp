@@ -91,7 +91,9 @@ struct FittedCriterion {
     double n = 0;
     double lo = -std::numeric_limits<double>::infinity();  ///< clip bounds (raw scale)
     double hi = std::numeric_limits<double>::infinity();
-    double min = 0, max = 0, mean = 0, sd = 0, median = 0, iqr = 0;  ///< of transformed values
+    /// Of the transformed values. median and iqr are NaN (and there are no knots)
+    /// unless the normalizer is robust, percentile or bins.
+    double min = 0, max = 0, mean = 0, sd = 0, median = 0, iqr = 0;
     std::vector<double> knots;  ///< distinct transformed values, ascending
     std::vector<double> knot_y; ///< percentile y at each knot
     /// y just below and just above each knot: (#less - 0.5) / (n - 1) and
