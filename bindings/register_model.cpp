@@ -1,5 +1,8 @@
 // Policy, fit, Model.assign and the tier summary.
+#include <sstream>
+
 #include "common.hpp"
+#include "tierkit/io/model_io.hpp"
 #include "tierkit/model.hpp"
 #include "tierkit/rules/registry.hpp"
 
@@ -119,6 +122,16 @@ void register_model(py::module_ m) {
     py::class_<Model>(m, "Model")
         .def_property_readonly("policy", &Model::policy)
         .def("fitted", &fitted_to_dict)
+        .def("to_bytes", [](const Model& model, const std::string& kind) {
+            std::ostringstream out;
+            save(model, out, parse_archive_kind(kind));
+            return py::bytes(out.str());
+        }, py::arg("kind") = "binary")
+        .def_static("from_bytes", [](const py::bytes& data) {
+            std::istringstream in{static_cast<std::string>(data)};
+            py::gil_scoped_release release;  // parses C++-owned bytes only
+            return load(in);
+        })
         .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories, bool contributions,
                           const std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>& overrides,

@@ -29,7 +29,7 @@ from ._errors import (
     TierkitError,
 )
 from .features import join, summarize
-from .model import Model, fit, summary
+from .model import Model, fit, load, save, summary
 from .policy import Policy
 from .report import report
 
@@ -48,9 +48,11 @@ __all__ = [
     "datasets",
     "fit",
     "join",
+    "load",
     "plot",
     "progress",
     "report",
+    "save",
     "sklearn",
     "summarize",
     "summary",

@@ -13,7 +13,7 @@ from ._errors import ColumnNotFoundError, InvalidInputError
 from ._repr import TierSummary
 from .policy import Policy
 
-__all__ = ["Model", "fit", "summary"]
+__all__ = ["Model", "fit", "load", "save", "summary"]
 
 
 def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -216,6 +216,35 @@ class Model:
             frame.attrs["overrides"] = {"expired": int(out["overrides_expired"]), "unmatched": unmatched}
         return convert_output(frame, output)
 
+    def to_bytes(self, kind: str = "binary") -> bytes:
+        """The model as bytes: a checked envelope (magic, format version, length,
+        CRC-32) around a Boost.Serialization archive, ``kind`` "binary" (fast, not
+        portable across platforms), "text" or "xml" (portable, readable). Holds
+        parameters and aggregates only, never customer rows.
+
+        Raises FormatError for a model whose rule is a Python callable (save the
+        policy and refit instead).
+
+        >>> import tierkit as tk
+        >>> f = tk.summarize(tk.datasets.synthetic(500, seed=2))
+        >>> m = tk.fit(tk.Policy.default(), f)
+        >>> tk.Model.from_bytes(m.to_bytes("xml")).assign(f)["tier"].equals(m.assign(f)["tier"])
+        True
+        """
+        if kind not in ("binary", "text", "xml"):
+            raise InvalidInputError(f"kind: expected binary, text or xml, got {kind!r}")
+        return self._core.to_bytes(kind)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Model":
+        """A model from :meth:`to_bytes` output (the archive kind is read from the
+        envelope). Raises FormatError saying what is wrong and at which byte."""
+        return cls(_core.model.Model.from_bytes(bytes(data)))
+
+    def __reduce__(self) -> tuple:
+        # pickle, copy.deepcopy and joblib go through the same bytes as model files.
+        return (Model.from_bytes, (self.to_bytes("binary"),))
+
     def explain(self, customer: Any, features: pd.DataFrame) -> str:
         """Why a customer is in its tier: the rule branch, the score and the top
         contributing criteria with the customer's values.
@@ -274,6 +303,29 @@ def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     categories = list(dict.fromkeys(labels))
     remap = np.array([categories.index(label) for label in labels], dtype=np.int32)
     return pd.Categorical.from_codes(remap[codes], categories=categories)
+
+
+def save(model: Model, path: Any, kind: str = "binary") -> None:
+    """Write a fitted model to a file (see :meth:`Model.to_bytes`).
+
+    >>> import tempfile, os, tierkit as tk
+    >>> f = tk.summarize(tk.datasets.synthetic(300, seed=4))
+    >>> m = tk.fit(tk.Policy.default(), f)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.tk")
+    >>> tk.save(m, path); tk.load(path).policy == m.policy
+    True
+    """
+    from pathlib import Path
+
+    Path(path).write_bytes(model.to_bytes(kind))
+
+
+def load(path: Any) -> Model:
+    """Read a model written by :func:`save`. Raises FormatError for a file that is
+    not a tierkit model or is truncated or corrupted."""
+    from pathlib import Path
+
+    return Model.from_bytes(Path(path).read_bytes())
 
 
 def fit(policy: Policy | dict | str, features: pd.DataFrame) -> Model:

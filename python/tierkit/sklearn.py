@@ -143,12 +143,9 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
     ``tests/python/test_sklearn.py``):
 
     - ``check_methods_subset_invariance``, ``check_methods_sample_order_invariance``,
-      ``check_fit_idempotent``: they compare ``predict`` outputs with
+      ``check_fit_idempotent``, ``check_estimators_pickle``: they compare ``predict`` outputs with
       ``assert_allclose``, which takes numbers only, and tiers are names. The same
       invariances are tested on the names.
-    - ``check_estimators_pickle`` (and its read-only memmap variant): a fitted
-      ``tierkit.Model`` cannot be pickled until model files land (issue 6); an
-      unfitted estimator pickles and clones.
 
     Examples
     --------
@@ -279,11 +276,6 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):
     ----------
     policy_, model_, n_features_in_, feature_names_in_
         As for :class:`TierClassifier`.
-
-    Notes
-    -----
-    scikit-learn's ``check_estimators_pickle`` does not apply yet: a fitted
-    ``tierkit.Model`` cannot be pickled until model files land (issue 6).
 
     Examples
     --------
@@ -460,9 +452,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
     Notes
     -----
     scikit-learn's estimator checks that do not apply (expected failures in
-    ``tests/python/test_sklearn.py``): ``check_estimators_pickle`` (a fitted
-    ``tierkit.Model`` cannot be pickled until model files reach Python, issue 6);
-    ``check_methods_subset_invariance``, ``check_methods_sample_order_invariance``
+    ``tests/python/test_sklearn.py``): ``check_estimators_pickle``, ``check_methods_subset_invariance``, ``check_methods_sample_order_invariance``
     and ``check_fit_idempotent`` compare ``predict`` outputs with
     ``assert_allclose`` (numbers only) while segments are names; the same
     invariances are tested on the names.

@@ -125,3 +125,31 @@ def test_synthetic_is_deterministic():
     tx, customers = tk.datasets.synthetic(100, seed=5, return_customers=True)
     assert len(customers) == 100
     assert set(customers["type"].cat.categories) == {"occasional", "regular", "loyal", "whale"}
+
+
+def test_save_load_pickle_round_trip(features, tmp_path):
+    import copy
+    import pickle
+
+    p = tk.Policy({"criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}],
+                   "weights": {"method": "entropy"}, "rule": {"kind": "quantiles", "shares": [0.1, 0.3]},
+                   "tiers": ["a", "b", "c"]})
+    m = tk.fit(p, features)
+    expected = m.assign(features)
+    for kind in ("binary", "text", "xml"):
+        tk.save(m, tmp_path / f"m.{kind}", kind=kind)
+        pd.testing.assert_frame_equal(tk.load(tmp_path / f"m.{kind}").assign(features), expected)
+    for clone in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
+        pd.testing.assert_frame_equal(clone.assign(features), expected)
+    # model files hold aggregates, never customer ids
+    assert b"customer" not in m.to_bytes("xml")
+    with pytest.raises(tk.FormatError, match="bad magic at byte 0"):
+        tk.Model.from_bytes(b"not a model at all, clearly not one")
+    data = bytearray(m.to_bytes())
+    data[len(data) // 2] ^= 0xFF
+    with pytest.raises(tk.FormatError, match="checksum mismatch"):
+        tk.Model.from_bytes(bytes(data))
+    python_rule = tk.fit(tk.Policy({"criteria": ["revenue"], "rule": lambda f, s: np.zeros(len(f), dtype=int),
+                                    "tiers": ["x", "y"]}), features)
+    with pytest.raises(tk.FormatError, match="cannot serialize the model \\(rule 'python'\\)"):
+        python_rule.to_bytes()

@@ -24,15 +24,12 @@ _NAME_CHECKS = {
     "check_methods_subset_invariance": "predict returns tier names; assert_allclose takes numbers only",
     "check_methods_sample_order_invariance": "predict returns tier names; assert_allclose takes numbers only",
     "check_fit_idempotent": "predict returns tier names; assert_allclose takes numbers only",
+    "check_estimators_pickle": "predict returns tier names; assert_allclose takes numbers only",
 }
-# Goes when a fitted tierkit.Model pickles (model files reaching Python, issue 6).
-_PICKLE = {"check_estimators_pickle": "a fitted tierkit.Model cannot be pickled yet (issue 6)"}
-
-
 def expected_failures(estimator) -> dict[str, str]:
     if isinstance(estimator, ValueScorer):
-        return dict(_PICKLE)
-    return {**_PICKLE, **_NAME_CHECKS}
+        return {}
+    return dict(_NAME_CHECKS)
 
 
 @parametrize_with_checks(
@@ -262,3 +259,10 @@ def test_rfm_core_rule_and_fallback_agree(features, monkeypatch):
     monkeypatch.setattr(tks, "_core_has_rfm_rule", lambda: False)
     fallback = RFMSegmenter().fit(features).assign(features)
     pd.testing.assert_frame_equal(core, fallback)
+
+
+def test_fitted_estimators_pickle(features):
+    for est in (TierClassifier(POLICY), RFMSegmenter()):
+        fitted = est.fit(features)
+        again = pickle.loads(pickle.dumps(fitted))
+        assert (again.predict(features) == fitted.predict(features)).all()
