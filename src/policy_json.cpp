@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_checks.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/abc.hpp"
@@ -48,24 +49,10 @@ const char* to_string(RelationshipMode m) noexcept {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) { throw PolicyError(path + ": " + what); }
+using json_checks::fail;
+using json_checks::show;
 
-std::string show(const json& j) {
-    std::string s = j.dump();
-    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
-}
-
-void only_keys(const json& obj, const std::string& path, std::initializer_list<const char*> keys) {
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-        bool known = false;
-        for (const char* k : keys) known = known || it.key() == k;
-        if (!known) {
-            std::string list;
-            for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
-            fail(path + "." + it.key(), "unknown key; expected one of: " + list);
-        }
-    }
-}
+using json_checks::only_keys;
 
 const json& require_object(const json& j, const std::string& path) {
     if (!j.is_object()) fail(path, "must be an object, got " + show(j));

@@ -1,5 +1,6 @@
 // The rfm_segments rule: rank-based R/F/M scores, the segment table, its
 // validator and the registry factory.
+#include "json_checks.hpp"
 #include "tierkit/rules/rfm_segments.hpp"
 
 #include <algorithm>
@@ -414,24 +415,10 @@ std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::paramet
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) { throw PolicyError(path + ": " + what); }
+using json_checks::fail;
+using json_checks::show;
 
-std::string show(const json& j) {
-    std::string s = j.dump();
-    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
-}
-
-void only_keys(const json& obj, const std::string& path, std::initializer_list<const char*> keys) {
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-        bool known = false;
-        for (const char* k : keys) known = known || it.key() == k;
-        if (!known) {
-            std::string list;
-            for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
-            fail(path + "." + it.key(), "unknown key; expected one of: " + list);
-        }
-    }
-}
+using json_checks::only_keys;
 
 std::string string_at(const json& obj, const char* key, const std::string& path, const std::string& fallback) {
     if (!obj.contains(key)) return fallback;
