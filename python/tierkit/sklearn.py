@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from ._arrow import as_frame, convert_output, is_arrow
@@ -98,6 +99,35 @@ class _TierkitEstimator(BaseEstimator):
         return frame
 
 
+def _rule_kind(policy: Any) -> str | None:
+    try:
+        return Policy(policy).to_dict()["rule"].get("kind")
+    except Exception:  # an invalid policy: fit reports it
+        return None
+
+
+def _has_memberships(est: "TierClassifier") -> bool:
+    """predict_proba exists for a kmeans rule (the fitted policy when fitted)."""
+    policy = getattr(est, "policy_", None)
+    if policy is None:
+        policy = est.policy
+    return policy is not None and _rule_kind(policy) == "kmeans"
+
+
+def _fuzzy_memberships(d: np.ndarray) -> np.ndarray:
+    """Fuzzy c-means memberships (m = 2) from distances (n x t); a tier with no
+    centre has an infinite distance and membership 0; rows at distance 0 of some
+    tiers share 1 among those."""
+    zero = d == 0
+    with np.errstate(divide="ignore"):
+        inv = np.where(zero, 0.0, 1.0 / (d * d))
+    out = inv / inv.sum(axis=1, keepdims=True)
+    on_centre = zero.any(axis=1)
+    if on_centre.any():
+        out[on_centre] = zero[on_centre] / zero[on_centre].sum(axis=1, keepdims=True)
+    return out
+
+
 def _auto_policy(names: list[str]) -> Policy:
     """Every column a criterion (percentile, equal weights) with the default
     policy's tiers and quotas."""
@@ -136,8 +166,13 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
 
     Notes
     -----
-    ``predict_proba`` is not offered: none of the current rules (thresholds,
-    quantiles, abc) assigns probabilities.
+    ``predict_proba`` exists when the policy's rule is ``kmeans``: it gives
+    fuzzy c-means memberships (fuzzifier m = 2) from the distance of each row to
+    the nearest centre of every tier, u_t = d_t^-2 / sum_s d_s^-2 (a row on a
+    centre belongs to its tier with 1). The other rules (thresholds, quantiles,
+    abc, matrix, expression, ...) assign a tier without a graded membership, so
+    they have no ``predict_proba`` (``hasattr`` is False, as scikit-learn does
+    for estimators without probabilities).
 
     scikit-learn's estimator checks that do not apply (expected failures in
     ``tests/python/test_sklearn.py``):
@@ -146,6 +181,9 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
       ``check_fit_idempotent``, ``check_estimators_pickle``: they compare ``predict`` outputs with
       ``assert_allclose``, which takes numbers only, and tiers are names. The same
       invariances are tested on the names.
+    - ``check_fit2d_1sample`` with a ``kmeans`` rule: fitting k clusters on one row
+      fails with "needs at least as many rows as clusters", not the "1 sample"
+      wording the check looks for.
 
     Examples
     --------
@@ -208,6 +246,28 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
         """
         out = self._assign(X, contributions=False)
         return self.classes_[out["tier_index"].to_numpy()]
+
+    @available_if(_has_memberships)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Tier memberships, shape (n, n_tiers), rows summing to 1, columns in
+        ``classes_`` order; only for a ``kmeans`` rule (see Notes).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from tierkit.sklearn import TierClassifier
+        >>> X = np.array([[0.0], [1.0], [9.0], [10.0]])
+        >>> clf = TierClassifier({"criteria": [{"column": "x0", "normalizer": "minmax"}],
+        ...                       "rule": {"kind": "kmeans", "k": 2, "seed": 1},
+        ...                       "tiers": ["high", "low"]}).fit(X)
+        >>> clf.predict(X).tolist()
+        ['low', 'low', 'high', 'high']
+        >>> np.round(clf.predict_proba(X[1:2]), 4).tolist()
+        [[0.0034, 0.9966]]
+        """
+        out = self._assign(X, contributions=False)
+        d = np.column_stack([out[f"distance_{t}"].to_numpy(dtype=np.float64) for t in range(len(self.classes_))])
+        return _fuzzy_memberships(d)
 
     def transform(self, X: Any) -> np.ndarray:
         """The policy's scores (0..100), one column per score.
@@ -373,38 +433,18 @@ DEFAULT_RFM_SEGMENTS = (
 )
 
 
-def _core_has_rfm_rule() -> bool:
-    from . import _core
-
-    return "rfm_segments" in _core.model.rule_kinds()
-
-
-def _segment_lookup(table: Any, k: int, fallback: str | None) -> tuple[np.ndarray, list[str]]:
-    """Segment index of every (R, F, M) cell (first matching rule wins), and the
-    segment names in table order (then the fallback)."""
+def _segment_names(table: Any, fallback: str | None) -> list[str]:
+    """Segment names in table order (each once), then the fallback. The core rule
+    validates the ranges and reports cells that no segment matches."""
     names: list[str] = []
-    lut = np.full((k, k, k), -1, dtype=np.int64)
-    r, f, m = np.meshgrid(np.arange(1, k + 1), np.arange(1, k + 1), np.arange(1, k + 1), indexing="ij")
-    fm = (f + m) / 2.0
     for i, rule in enumerate(table):
         if not isinstance(rule, dict) or "name" not in rule:
             raise PolicyError(f"segments[{i}]: expected an object with a name and r/f/m/fm ranges, got {rule!r}")
-        if rule["name"] not in names:
+        if str(rule["name"]) not in names:
             names.append(str(rule["name"]))
-        hit = np.ones_like(r, dtype=bool)
-        for key, axis in (("r", r), ("f", f), ("m", m), ("fm", fm)):
-            if key in rule:
-                lo, hi = rule[key]
-                hit &= (axis >= lo) & (axis <= hi)
-        lut[(lut < 0) & hit] = names.index(str(rule["name"]))
-    if (lut < 0).any():
-        if fallback is None:
-            cell = np.argwhere(lut < 0)[0] + 1
-            raise PolicyError(f"segments: no rule matches the cell R={cell[0]}, F={cell[1]}, M={cell[2]}; add a rule "
-                              "or a fallback")
+    if fallback is not None and fallback not in names:
         names.append(fallback)
-        lut[lut < 0] = len(names) - 1
-    return lut, names
+    return names
 
 
 class RFMSegmenter(TransformerMixin, _TierkitEstimator):
@@ -417,10 +457,8 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
     fitted data. The segment comes from an ordered table of score ranges (first
     match wins); the default is the 11-segment map (Champions ... Lost).
 
-    The work is done by the core's ``rfm_segments`` rule (issue 3). Builds of the
-    core without that rule compute the same scores with the ``bins`` normalizer
-    and the same table here (ties "average" only); that fallback goes once every
-    supported build has the rule.
+    The work is done by the core's ``rfm_segments`` rule, so the same segments
+    come from a policy with that rule in C++ or in ``tk.fit``.
 
     Parameters
     ----------
@@ -439,7 +477,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
         key matches any score. ``"default"`` is :data:`DEFAULT_RFM_SEGMENTS`.
     fallback : str, optional
         Segment for cells no rule matches; without it such a table is a
-        PolicyError naming the first unmatched cell.
+        PolicyError listing the unmatched cells (as RFM codes, e.g. 111).
 
     Attributes
     ----------
@@ -515,34 +553,18 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
         if default and k != 5:
             raise PolicyError(f"segments: the default table is for bins=5; give a table for bins={k}")
         table = [dict(r) for r in (DEFAULT_RFM_SEGMENTS if default else self.segments)]
-        lut, names = _segment_lookup(table, int(k), self.fallback)
+        names = _segment_names(table, self.fallback)
         frame, _ = self._validate(X, reset=True)
         columns = [self._column(p, list(frame.columns), role) for p, role in
                    ((self.recency, "recency"), (self.frequency, "frequency"), (self.monetary, "monetary"))]
-        self._use_core_rule = _core_has_rfm_rule()
-        if self._use_core_rule:
-            rule = {"kind": "rfm_segments", "recency": columns[0], "frequency": columns[1], "monetary": columns[2],
-                    "bins": int(k), "ties": self.ties}
-            if not default:
-                rule["segments"] = table
-            if self.fallback is not None:
-                rule["fallback"] = self.fallback
-            spec: dict[str, Any] = {"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names}
-        else:
-            if self.ties != "average":
-                raise InvalidInputError(f"ties={self.ties!r} needs the core rfm_segments rule, which this build "
-                                        "lacks; use ties='average'")
-            spec = {
-                "name": "rfm",
-                "scores": [{"name": s, "criteria": [{"column": c, "normalizer": "bins", "bins": int(k),
-                                                     "direction": "lower" if s == "R" else "higher"}]}
-                           for s, c in zip("RFM", columns)],
-                "rule": {"kind": "thresholds", "cuts": []},
-                "tiers": ["all"],
-            }
-        self.policy_ = Policy(spec)
+        rule: dict[str, Any] = {"kind": "rfm_segments", "recency": columns[0], "frequency": columns[1],
+                                "monetary": columns[2], "bins": int(k), "ties": self.ties}
+        if not default:
+            rule["segments"] = table
+        if self.fallback is not None:
+            rule["fallback"] = self.fallback
+        self.policy_ = Policy({"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names})
         self.model_ = fit(self.policy_, frame)
-        self._lut = lut
         self.classes_ = np.asarray(names, dtype=object)
         return self
 
@@ -560,14 +582,8 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
         check_is_fitted(self)
         frame, index = self._validate(X, reset=False)
         out = self.model_.assign(frame, contributions=False)
-        if self._use_core_rule:
-            levels = np.column_stack([out[c].to_numpy(dtype=np.float64) for c in ("r_score", "f_score", "m_score")])
-            codes = out["tier_index"].to_numpy()
-        else:
-            k = int(self.bins)
-            levels = np.column_stack([1 + np.rint(out[s].to_numpy() / 100.0 * (k - 1)) for s in "RFM"])
-            ints = levels.astype(np.int64) - 1
-            codes = self._lut[ints[:, 0], ints[:, 1], ints[:, 2]]
+        levels = np.column_stack([out[c].to_numpy(dtype=np.float64) for c in ("r_score", "f_score", "m_score")])
+        codes = out["tier_index"].to_numpy()
         return levels, codes, index
 
     def transform(self, X: Any) -> np.ndarray:
