@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both install what
 # they need first (Debian packages, a .venv with the Python package).
-.PHONY: demo test setup bench fuzz
+.PHONY: demo test setup bench fuzz tsan
 
 setup:
 	@scripts/setup.sh
@@ -16,3 +16,6 @@ bench: setup
 
 fuzz: setup
 	@FUZZ_SECONDS=600 scripts/fuzz.sh
+
+tsan: setup
+	@scripts/tsan.sh

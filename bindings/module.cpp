@@ -9,6 +9,8 @@ void register_scoring(py::module_ m);
 void register_model(py::module_ m);
 void register_rules(py::module_ m);
 void register_clv(py::module_ m);
+void register_fitting(py::module_ m);
+void register_lifecycle_migration(py::module_ m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "tierkit's C++ core (use the tierkit package, not this module)";
@@ -18,4 +20,6 @@ PYBIND11_MODULE(_core, m) {
     register_model(m.def_submodule("model"));
     register_rules(m.def_submodule("rules"));
     register_clv(m.def_submodule("clv"));
+    register_fitting(m.def_submodule("fitting"));
+    register_lifecycle_migration(m.def_submodule("lifecycle"));
 }

@@ -54,6 +54,15 @@ py::dict assignment_to_dict(Assignment&& a) {
     py::list extras;
     for (auto& [name, values] : a.extras) extras.append(py::make_tuple(name, to_numpy(std::move(values))));
     out["extras"] = extras;
+    out["below_count"] = to_numpy(std::move(a.below_count));
+    out["has_stages"] = !a.stage.empty();
+    out["stage"] = to_numpy(std::move(a.stage));
+    out["stage_reason"] = to_numpy(std::move(a.stage_reason));
+    out["stage_reasons"] = a.stage_reasons;
+    out["next_action"] = to_numpy(std::move(a.next_action));
+    out["next_actions"] = a.next_actions;
+    out["new_to_book"] = a.new_to_book;
+    out["previous_dropped"] = a.previous_dropped;
     return out;
 }
 
@@ -117,7 +126,8 @@ void register_model(py::module_ m) {
             for (const auto& s : p.scores()) out.push_back(s.name);
             return out;
         })
-        .def("required_columns", &Policy::required_columns);
+        .def("required_columns", &Policy::required_columns)
+        .def_property_readonly("requires_stages", &Policy::requires_stages);
 
     py::class_<Model>(m, "Model")
         .def_property_readonly("policy", &Model::policy)
@@ -135,21 +145,31 @@ void register_model(py::module_ m) {
         .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories, bool contributions,
                           const std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>& overrides,
-                          std::int64_t as_of) {
+                          std::int64_t as_of, const std::optional<std::tuple<py::array, py::array, py::array, py::array>>& previous) {
             FeatureTable t = table_of(ids, names, columns, categories);
             std::vector<ManualOverride> pins;
             for (const auto& [customer, tier, reason, expires] : overrides) pins.push_back({customer, tier, reason, expires});
+            // previous: (ids int64, tier int32 with -1 = not on the book, below_count int32, stage int8 with -1 = unknown).
+            lifecycle::PreviousAssignment prev;
+            if (previous) {
+                const auto& [p_ids, p_tier, p_below, p_stage] = *previous;
+                auto copy = [](auto span) { return std::vector<typename decltype(span)::value_type>(span.begin(), span.end()); };
+                prev.ids = copy(view<std::int64_t>(p_ids, "previous ids"));
+                prev.tier = copy(view<std::int32_t>(p_tier, "previous tier"));
+                prev.below_count = copy(view<std::int32_t>(p_below, "previous below_count"));
+                prev.stage = copy(view<std::int8_t>(p_stage, "previous stage"));
+            }
             Assignment a;
             {
                 // Safe: the table views numpy buffers referenced by the arguments; Model is immutable.
                 // A Python rule re-acquires the GIL itself.
                 py::gil_scoped_release release;
-                a = model.assign(t, contributions, pins, as_of);
+                a = previous ? model.assign(t, contributions, pins, as_of, prev) : model.assign(t, contributions, pins, as_of);
             }
             return assignment_to_dict(std::move(a));
         }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("contributions") = true,
            py::arg("overrides") = std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>{},
-           py::arg("as_of") = 0);
+           py::arg("as_of") = 0, py::arg("previous") = py::none());
 
     m.def("fit", [](const Policy& policy, const py::array& ids, const std::vector<std::string>& names,
                     const std::vector<py::array>& columns, const Categories& categories) {
@@ -181,4 +201,5 @@ void register_model(py::module_ m) {
         return out;
     });
     m.def("rule_kinds", &rule_kinds);
+    m.attr("stage_names") = std::vector<std::string>(lifecycle::stage_names.begin(), lifecycle::stage_names.end());
 }

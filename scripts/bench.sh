@@ -8,3 +8,7 @@ cmake --build build/cpp -j 2 --target tierkit_bench
 build/cpp/benchmarks/cpp/tierkit_bench --benchmark_min_time=0.1 "$@"
 .venv/bin/python benchmarks/python/compare_pandas.py
 .venv/bin/python benchmarks/python/compare_sklearn_kmeans.py
+# The side-by-side table (pandas, polars, DuckDB, scikit-learn, lifetimes): the
+# peers are the pyproject "bench" extras.
+.venv/bin/python -m pip install -q "polars>=0.20" "duckdb>=0.9"
+.venv/bin/python benchmarks/compare.py

@@ -20,6 +20,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Java for the PySpark tests (tierkit.spark runs in local mode); any java on PATH will do.
+if ! command -v java >/dev/null 2>&1; then
+  echo "setup: installing openjdk-17-jre-headless (for PySpark)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
+
 PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
@@ -31,6 +39,7 @@ fi
   "scikit-build-core>=0.10" "pybind11>=2.13" "cmake>=3.20" ninja \
   "numpy>=1.23" "pandas>=1.5" "pytest>=7" "hypothesis>=6" pyarrow \
   "scikit-learn>=1.6" "matplotlib>=3.9" tqdm "polars>=1.0" nbclient nbformat ipykernel \
+  "dask[dataframe]>=2025.1" "distributed>=2025.1" "pyspark>=4.0" \
   lifetimes  # the peer library the CLV tests compare against
 echo "setup: building the tierkit Python package"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .

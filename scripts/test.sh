@@ -22,7 +22,10 @@ rm -rf build/install build/host
 $CMAKE --install build/cpp --prefix build/install >/dev/null
 $CMAKE -S examples/cpp_host -B build/host -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
 $CMAKE --build build/host
-build/host/tierkit_host
+build/host/tierkit_host tests/data/golden/kmeans.text.tkm tests/data/golden/features.csv >/dev/null
+build/host/tierkit_host tests/data/golden/kmeans.text.tkm tests/data/golden/features.csv --one >/dev/null
+# tests/python/test_cpp_host.py runs the host on models saved by Python.
+export TIERKIT_CPP_HOST="$PWD/build/host/tierkit_host"
 
 echo "== C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 $CMAKE -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIERKIT_SANITIZE=ON \

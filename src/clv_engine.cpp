@@ -261,25 +261,37 @@ FittedClv FittedClv::fit(const ClvSpec& spec, const FeatureTable& table) {
     check_names_free(spec, table);
     const Inputs in = inputs(spec, table);
     if (table.rows() == 0) throw InvalidInput("clv: the table has no rows");
+    RfmPatterns rfm;
+    std::optional<SpendPatterns> spend;
+    in_clv([&] {
+        rfm = compress_rfm(in.frequency, in.recency, in.T);
+        if (spec.gamma_gamma) spend = compress_spend(in.frequency, in.monetary_value);
+    });
+    return fit_patterns(spec, rfm, spend);
+}
+
+FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend) {
+    if (spec.gamma_gamma != spend.has_value())
+        throw InvalidInput(spec.gamma_gamma ? "clv: the spend model needs spend patterns" : "clv: spend patterns without a spend model");
+    if (rfm.size() == 0) throw InvalidInput("clv: the table has no rows");
     Transactions transactions;
-    std::optional<Fitted<GammaGammaParams>> spend;
+    std::optional<Fitted<GammaGammaParams>> fitted_spend;
     in_clv([&] {
         FitOptions options;
         options.penalizer = spec.penalizer;
         options.time_unit = spec.time_unit;
-        const RfmPatterns patterns = compress_rfm(in.frequency, in.recency, in.T);
         switch (spec.model) {
-            case TransactionModel::bg_nbd: transactions = fit_bg_nbd(patterns, options); break;
-            case TransactionModel::mbg_nbd: transactions = fit_mbg_nbd(patterns, options); break;
-            case TransactionModel::pareto_nbd: transactions = fit_pareto_nbd(patterns, options); break;
+            case TransactionModel::bg_nbd: transactions = fit_bg_nbd(rfm, options); break;
+            case TransactionModel::mbg_nbd: transactions = fit_mbg_nbd(rfm, options); break;
+            case TransactionModel::pareto_nbd: transactions = fit_pareto_nbd(rfm, options); break;
         }
         if (spec.gamma_gamma) {
             FitOptions spend_options;
             spend_options.penalizer = spec.spend_penalizer;
-            spend = fit_gamma_gamma(compress_spend(in.frequency, in.monetary_value), spend_options);
+            fitted_spend = fit_gamma_gamma(*spend, spend_options);
         }
     });
-    return FittedClv(spec, std::move(transactions), std::move(spend));
+    return FittedClv(spec, std::move(transactions), std::move(fitted_spend));
 }
 
 ClvColumns FittedClv::columns(const FeatureTable& table) const {

@@ -2,6 +2,7 @@
 #include "tierkit/io/model_io.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <istream>
 #include <iterator>
@@ -82,11 +83,11 @@ void write(const ModelRecord& record, std::ostream& out) {
 }
 
 template <class IArchive>
-ModelRecord read(std::istream& in) {
+ModelRecord read(std::istream& in, std::size_t size) {
     ModelRecord record;
     const std::locale previous = in.imbue(nonfinite_locale(in.getloc()));
     try {
-        IArchive ar(in, boost::archive::no_codecvt);
+        IArchive ar(in, size, boost::archive::no_codecvt);
         ar >> boost::serialization::make_nvp("model", record);
     } catch (...) {
         in.imbue(previous);
@@ -138,6 +139,59 @@ std::uint32_t crc32(const std::string& bytes) {
 }
 const char* kind_name(ArchiveKind k) {
     return k == ArchiveKind::binary ? "binary" : k == ArchiveKind::text ? "text" : "xml";
+}
+
+}  // namespace
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& where, const std::string& what) {
+    throw FormatError("load: " + where + ": " + what);
+}
+
+bool same_spec(const CriterionSpec& a, const CriterionSpec& b) {
+    auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+    return a.column == b.column && a.direction == b.direction && a.transform == b.transform && a.clip == b.clip &&
+           same(a.clip_lower, b.clip_lower) && same(a.clip_upper, b.clip_upper) && a.normalizer == b.normalizer &&
+           a.bins == b.bins && same(a.weight, b.weight);
+}
+
+/// The fitted scores must fit the policy they were saved with, and hold the invariants
+/// assign() relies on (sizes, sorted finite knots, finite weights): anything else in a
+/// file is corruption or tampering.
+void check_scores(const std::vector<FittedScore>& scores, const Policy& policy) {
+    for (std::size_t i = 0; i < scores.size(); ++i) {
+        const FittedScore& s = scores[i];
+        const ScoreSpec& spec = policy.scores()[i];
+        const std::string at = "scores[" + std::to_string(i) + "]";
+        if (s.name != spec.name || s.method != spec.method || s.criteria.size() != spec.criteria.size())
+            invalid(at, "does not match the policy's score '" + spec.name + "'");
+        const std::size_t c = s.criteria.size();
+        if (s.weights.size() != c) invalid(at + ".weights", std::to_string(s.weights.size()) + " for " + std::to_string(c) + " criteria");
+        for (double w : s.weights)
+            if (!std::isfinite(w)) invalid(at + ".weights", "not finite");
+        if (s.method == ScoreMethod::topsis) {
+            if (s.ideal.size() != c || s.anti_ideal.size() != c) invalid(at + ".ideal", "sizes differ from the criteria");
+            for (std::size_t k = 0; k < c; ++k)
+                if (!std::isfinite(s.ideal[k]) || !std::isfinite(s.anti_ideal[k])) invalid(at + ".ideal", "not finite");
+        }
+        for (std::size_t k = 0; k < c; ++k) {
+            const FittedCriterion& f = s.criteria[k];
+            const std::string cat = at + ".criteria[" + std::to_string(k) + "]";
+            if (!same_spec(f.spec, spec.criteria[k])) invalid(cat, "does not match the policy's criterion '" + spec.criteria[k].column + "'");
+            if (std::isnan(f.lo) || std::isnan(f.hi) || f.lo > f.hi) invalid(cat, "clip bounds are not an interval");
+            const std::size_t m = f.knots.size();
+            if (f.knot_y.size() != m || f.knot_lo.size() != m || f.knot_hi.size() != m)
+                invalid(cat, "percentile knots and values differ in length");
+            for (std::size_t j = 0; j < m; ++j) {
+                if (!std::isfinite(f.knots[j]) || (j > 0 && !(f.knots[j] > f.knots[j - 1])))
+                    invalid(cat + ".knots[" + std::to_string(j) + "]", "not finite and strictly ascending");
+                if (!(f.knot_y[j] >= 0 && f.knot_y[j] <= 1) || !(f.knot_lo[j] >= -1 && f.knot_lo[j] <= 2) ||
+                    !(f.knot_hi[j] >= -1 && f.knot_hi[j] <= 2))
+                    invalid(cat + ".knot_y[" + std::to_string(j) + "]", "outside the percentile range");
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -210,23 +264,36 @@ Model load(std::istream& in, std::optional<ArchiveKind> expected) {
     ModelRecord record;
     try {
         switch (kind) {
-            case ArchiveKind::binary: record = read<boost::archive::binary_iarchive>(payload); break;
-            case ArchiveKind::text: record = read<boost::archive::text_iarchive>(payload); break;
-            case ArchiveKind::xml: record = read<boost::archive::xml_iarchive>(payload); break;
+            case ArchiveKind::binary: record = read<io::checked_binary_iarchive>(payload, bytes.size()); break;
+            case ArchiveKind::text: record = read<io::checked_text_iarchive>(payload, bytes.size()); break;
+            case ArchiveKind::xml: record = read<io::checked_xml_iarchive>(payload, bytes.size()); break;
         }
     } catch (const boost::archive::archive_exception& e) {
         throw FormatError(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what());
+    } catch (const FormatError&) {
+        throw;
+    } catch (const Error& e) {
+        throw FormatError(std::string("load: the ") + kind_name(kind) + " payload holds an invalid object: " + e.what());
     } catch (const std::bad_alloc&) {
         throw FormatError("load: the payload claims more memory than is available");
+    } catch (const std::exception& e) {
+        throw FormatError(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what());
     }
     if (!record.rule) throw FormatError("load: the archive holds no rule");
-    Policy policy = Policy::from_json(record.policy);
+    Policy policy = [&] {
+        try {
+            return Policy::from_json(record.policy);
+        } catch (const Error& e) {
+            throw FormatError(std::string("load: the archived policy is invalid: ") + e.what());
+        }
+    }();
     if (record.rule->tiers() != policy.tiers().size())
         throw FormatError("load: the rule makes " + std::to_string(record.rule->tiers()) + " tiers but the policy names " +
                           std::to_string(policy.tiers().size()));
     if (record.scores.size() != policy.scores().size())
         throw FormatError("load: the archive has " + std::to_string(record.scores.size()) + " fitted scores for " +
                           std::to_string(policy.scores().size()) + " in the policy");
+    check_scores(record.scores, policy);
     if (policy.clv().has_value() != record.clv.has_value())
         throw FormatError(policy.clv() ? "load: the policy has a clv section but the archive holds no fitted clv models"
                                        : "load: the archive holds fitted clv models but the policy has no clv section");

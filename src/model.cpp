@@ -288,6 +288,32 @@ Model fit(const Policy& policy, const FeatureTable& features) {
 }
 
 Assignment Model::assign(const FeatureTable& features, bool with_contributions) const {
+    Assignment a = assign_impl(features, with_contributions, nullptr);
+    set_next_actions(a);
+    return a;
+}
+
+Assignment Model::assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
+                         std::int64_t as_of, const lifecycle::PreviousAssignment& previous) const {
+    Assignment a = assign_impl(table, with_contributions, &previous);
+    apply_overrides(a, table, overrides, as_of);
+    set_next_actions(a);
+    return a;
+}
+
+void Model::set_next_actions(Assignment& a) const {
+    if (a.stage.empty()) return;
+    const auto actions = lifecycle::action_table(policy_.lifecycle(), policy_.tiers());
+    const std::size_t n = a.stage.size();
+    a.next_action.resize(n);
+    for (std::size_t i = 0; i < n; ++i)
+        a.next_action[i] =
+            actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count + static_cast<std::size_t>(a.stage[i])];
+    a.next_actions = actions.actions;
+}
+
+Assignment Model::assign_impl(const FeatureTable& features, bool with_contributions,
+                              const lifecycle::PreviousAssignment* previous) const {
     // The clv columns, from the stored parameters: seen by criteria and rule as in fit,
     // and returned as extras.
     clv::ClvColumns clv_columns;
@@ -327,8 +353,6 @@ Assignment Model::assign(const FeatureTable& features, bool with_contributions) 
     rule_->assign(input, a.tier, a.reason);
     a.extras = rule_->extra_columns(input);
     for (auto& column : clv_columns) a.extras.push_back(std::move(column));
-    a.rule_reason = a.reason;
-    a.pinned.assign(n, 0);
     for (const auto& t : policy_.tiers()) {
         a.tier_names.push_back(t.name);
         a.tier_modes.push_back(to_string(t.mode));
@@ -336,12 +360,48 @@ Assignment Model::assign(const FeatureTable& features, bool with_contributions) 
     }
     a.reasons = rule_->reasons();
     a.rule_kind = rule_->kind();
+    a.below_count.assign(n, 0);
+    std::vector<std::int8_t> previous_stage;
+    if (previous) {
+        const auto match = lifecycle::match_previous(a.ids, *previous, a.tier_names.size());
+        const auto cuts = rule_->score_cuts();
+        const auto values = cuts.source.empty() ? std::span<const double>{} : input.values(cuts.source);
+        lifecycle::retier(policy_.lifecycle().hysteresis, cuts, values, match, *previous, a.tier_names, a.tier, a.reason,
+                          a.reasons, a.below_count);
+        std::vector<std::uint8_t> seen(previous->ids.size(), 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::int64_t j = match[i];
+            if (j >= 0) seen[static_cast<std::size_t>(j)] = 1;
+            a.new_to_book += j < 0 || previous->tier[static_cast<std::size_t>(j)] < 0;
+        }
+        for (std::size_t j = 0; j < seen.size(); ++j) a.previous_dropped += !seen[j] && previous->tier[j] >= 0;
+        if (!previous->stage.empty()) {
+            previous_stage.assign(n, -1);
+            for (std::size_t i = 0; i < n; ++i)
+                if (match[i] >= 0) previous_stage[i] = previous->stage[static_cast<std::size_t>(match[i])];
+        }
+    }
+    a.rule_reason = a.reason;
+    a.pinned.assign(n, 0);
+    if (policy_.requires_stages() || lifecycle::has_stage_columns(table)) {
+        auto stages = lifecycle::compute_stages(policy_.lifecycle(), table, previous_stage);
+        a.stage = std::move(stages.stage);
+        a.stage_reason = std::move(stages.reason);
+        a.stage_reasons = std::move(stages.reasons);
+    }
     return a;
 }
 
 Assignment Model::assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
                          std::int64_t as_of) const {
-    Assignment a = assign(table, with_contributions);
+    Assignment a = assign_impl(table, with_contributions, nullptr);
+    apply_overrides(a, table, overrides, as_of);
+    set_next_actions(a);
+    return a;
+}
+
+void Model::apply_overrides(Assignment& a, const FeatureTable& table, std::span<const ManualOverride> overrides,
+                            std::int64_t as_of) const {
     const auto tiers = static_cast<std::int32_t>(policy_.tiers().size());
     std::unordered_map<std::int64_t, std::size_t> by_customer;
     for (std::size_t k = 0; k < overrides.size(); ++k) {
@@ -373,7 +433,6 @@ Assignment Model::assign(const FeatureTable& table, bool with_contributions, std
         if (!matched[k]) a.overrides_unmatched.push_back(overrides[k].customer);
         else if (as_of > overrides[k].expires) ++a.overrides_expired;
     }
-    return a;
 }
 
 TierSummary summarize_tiers(const Assignment& assignment, std::span<const double> revenue) {
@@ -402,6 +461,25 @@ TierSummary summarize_tiers(const Assignment& assignment, std::span<const double
                                          : std::numeric_limits<double>::quiet_NaN();
     }
     return s;
+}
+
+std::vector<std::vector<double>> score_columns(const std::vector<FittedScore>& scores, const FeatureTable& table) {
+    std::vector<std::vector<double>> out;
+    std::vector<double> scratch;
+    for (const auto& s : scores) {
+        std::vector<std::span<const double>> cols;
+        for (std::size_t k = 0; k < s.criteria.size(); ++k)
+            cols.push_back(criterion_column(table, s.name, k, s.criteria[k].spec.column));
+        std::vector<double> score(table.rows());
+        std::vector<double*> no_contrib(s.criteria.size(), nullptr);
+        score_rows(s, cols, table.rows(), scratch, score.data(), no_contrib);
+        out.push_back(std::move(score));
+    }
+    return out;
+}
+
+std::vector<CriteriaBlock> normalized_criteria(const std::vector<FittedScore>& scores, const FeatureTable& table) {
+    return criteria_blocks(scores, table);
 }
 
 }  // namespace tierkit

@@ -2,6 +2,7 @@
 // built-in rules' factories. Every error names the JSON path of the bad value.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -283,6 +284,119 @@ TierSpec parse_tier(const json& j, const std::string& path) {
     return t;
 }
 
+std::vector<std::string> string_list(const json& obj, const char* key, const std::string& path) {
+    std::vector<std::string> out;
+    if (!obj.contains(key)) return out;
+    const json& j = obj.at(key);
+    const std::string p = path + "." + key;
+    if (j.is_string()) return {j.get<std::string>()};
+    if (!j.is_array() || j.empty()) fail(p, "must be a string or a non-empty array of strings, got " + show(j));
+    for (std::size_t k = 0; k < j.size(); ++k) {
+        if (!j[k].is_string()) fail(p + "[" + std::to_string(k) + "]", "must be a string, got " + show(j[k]));
+        out.push_back(j[k].get<std::string>());
+    }
+    return out;
+}
+
+/// The `lifecycle` section (may be null when only `strategies` is given).
+lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies, const std::vector<TierSpec>& tiers) {
+    lifecycle::LifecycleSpec s;
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    if (lc) {
+        const std::string path = "lifecycle";
+        require_object(*lc, path);
+        only_keys(*lc, path, {"new_days", "growing_trend", "declining_trend", "declining_p_alive", "lost_p_alive",
+                              "lost_days", "hysteresis"});
+        s.new_days = number_at(*lc, "new_days", path, s.new_days, 0, inf);
+        s.growing_trend = number_at(*lc, "growing_trend", path, s.growing_trend, 0, inf);
+        s.declining_trend = number_at(*lc, "declining_trend", path, s.declining_trend, 0, inf);
+        if (!(s.declining_trend < s.growing_trend))
+            fail(path + ".declining_trend", "must be < growing_trend " + format_number(s.growing_trend) + ", got " +
+                                                format_number(s.declining_trend));
+        s.declining_p_alive = number_at(*lc, "declining_p_alive", path, s.declining_p_alive, 0, 1);
+        s.lost_p_alive = number_at(*lc, "lost_p_alive", path, s.lost_p_alive, 0, 1);
+        if (s.lost_p_alive > s.declining_p_alive)
+            fail(path + ".lost_p_alive", "must be <= declining_p_alive " + format_number(s.declining_p_alive) + ", got " +
+                                             format_number(s.lost_p_alive));
+        s.lost_days = number_at(*lc, "lost_days", path, s.lost_days, 0, inf);
+        if (lc->contains("hysteresis")) {
+            const std::string hp = path + ".hysteresis";
+            const json& h = require_object(lc->at("hysteresis"), hp);
+            only_keys(h, hp, {"up_margin", "down_margin", "k", "max_demotion"});
+            s.hysteresis.up_margin = number_at(h, "up_margin", hp, 0, 0, inf);
+            s.hysteresis.down_margin = number_at(h, "down_margin", hp, 0, 0, inf);
+            const double k = number_at(h, "k", hp, 1, 1, 1000000);
+            if (k != std::floor(k)) fail(hp + ".k", "must be a whole number, got " + format_number(k));
+            s.hysteresis.k = static_cast<int>(k);
+            const double d = number_at(h, "max_demotion", hp, 1, 1, 1000000);
+            if (d != std::floor(d)) fail(hp + ".max_demotion", "must be a whole number, got " + format_number(d));
+            s.hysteresis.max_demotion = static_cast<int>(d);
+        }
+    }
+    if (strategies) {
+        const std::string path = "strategies";
+        if (!strategies->is_array()) fail(path, "must be an array of {tier, mode, stage, action} entries, got " + show(*strategies));
+        for (std::size_t k = 0; k < strategies->size(); ++k) {
+            const std::string ep = path + "[" + std::to_string(k) + "]";
+            const json& e = require_object((*strategies)[k], ep);
+            only_keys(e, ep, {"tier", "mode", "stage", "action"});
+            lifecycle::StrategyEntry entry;
+            entry.tiers = string_list(e, "tier", ep);
+            entry.modes = string_list(e, "mode", ep);
+            entry.stages = string_list(e, "stage", ep);
+            for (std::size_t q = 0; q < entry.tiers.size(); ++q)
+                if (std::none_of(tiers.begin(), tiers.end(), [&](const TierSpec& t) { return t.name == entry.tiers[q]; })) {
+                    std::string list;
+                    for (const auto& t : tiers) list += (list.empty() ? "" : ", ") + t.name;
+                    fail(ep + ".tier", "unknown tier '" + entry.tiers[q] + "'; the policy's tiers: " + list);
+                }
+            for (const auto& m : entry.modes)
+                (void)choice<RelationshipMode>(m, ep + ".mode",
+                                               {{"transactional", RelationshipMode::transactional},
+                                                {"cooperative", RelationshipMode::cooperative},
+                                                {"strategic", RelationshipMode::strategic},
+                                                {"emotional", RelationshipMode::emotional}});
+            for (const auto& st : entry.stages)
+                if (std::find_if(lifecycle::stage_names.begin(), lifecycle::stage_names.end(),
+                                 [&](const char* name) { return st == name; }) == lifecycle::stage_names.end())
+                    fail(ep + ".stage", "must be one of potential, new, growing, mature, declining, lost, won_back, got '" +
+                                            st + "'");
+            if (!e.contains("action")) fail(ep + ".action", "required: the next action for matching customers");
+            entry.action = string_at(e, "action", ep, "");
+            if (entry.action.empty()) fail(ep + ".action", "must not be empty");
+            s.strategies.push_back(std::move(entry));
+        }
+    }
+    return s;
+}
+
+json lifecycle_to_json(const lifecycle::LifecycleSpec& s) {
+    return json{{"new_days", s.new_days},
+                {"growing_trend", s.growing_trend},
+                {"declining_trend", s.declining_trend},
+                {"declining_p_alive", s.declining_p_alive},
+                {"lost_p_alive", s.lost_p_alive},
+                {"lost_days", s.lost_days},
+                {"hysteresis",
+                 {{"up_margin", s.hysteresis.up_margin},
+                  {"down_margin", s.hysteresis.down_margin},
+                  {"k", s.hysteresis.k},
+                  {"max_demotion", s.hysteresis.max_demotion}}}};
+}
+
+json strategies_to_json(const std::vector<lifecycle::StrategyEntry>& entries) {
+    json out = json::array();
+    for (const auto& e : entries) {
+        json j;
+        if (!e.tiers.empty()) j["tier"] = e.tiers;
+        if (!e.modes.empty()) j["mode"] = e.modes;
+        if (!e.stages.empty()) j["stage"] = e.stages;
+        j["action"] = e.action;
+        out.push_back(j);
+    }
+    return out;
+}
+
 json weights_to_json(const WeightSpec& w, std::size_t n) {
     json j;
     switch (w.method) {
@@ -459,11 +573,14 @@ Policy Policy::from_json(const std::string& text) {
         j = json::parse(text);
     } catch (const json::parse_error& e) {
         throw PolicyError(std::string("policy: not valid JSON at byte ") + std::to_string(e.byte) + ": " + e.what());
+    } catch (const json::exception& e) {  // e.g. a number too large for a double (out_of_range)
+        throw PolicyError(std::string("policy: not valid JSON: ") + e.what());
     }
     const std::string root = "policy";
     require_object(j, root);
     // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
-    only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv"});
+    only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv",
+                        "lifecycle", "strategies"});
     Policy p;
     p.name_ = string_at(j, "name", root, "policy");
     if (j.contains("clv")) p.clv_ = clv::ClvSpec::from_json(j.at("clv"), "clv");
@@ -507,6 +624,14 @@ Policy Policy::from_json(const std::string& text) {
         if (!tier_names.insert(p.tiers_.back().name).second)
             fail(tp + ".name", "'" + p.tiers_.back().name + "' is used by an earlier tier");
     }
+
+    p.has_lifecycle_ = j.contains("lifecycle");
+    p.requires_stages_ = j.contains("strategies") ||
+                         (p.has_lifecycle_ && j.at("lifecycle").is_object() &&
+                          std::any_of(j.at("lifecycle").items().begin(), j.at("lifecycle").items().end(),
+                                      [](const auto& kv) { return kv.key() != "hysteresis"; }));
+    p.lifecycle_ = parse_lifecycle(p.has_lifecycle_ ? &j.at("lifecycle") : nullptr,
+                                   j.contains("strategies") ? &j.at("strategies") : nullptr, p.tiers_);
 
     json rule = j.contains("rule") ? j.at("rule") : json{{"kind", "quantiles"}};
     require_object(rule, "rule");
@@ -571,6 +696,8 @@ Policy Policy::from_json(const std::string& text) {
     }
     out["tiers"] = tiers;
     if (p.clv_) out["clv"] = p.clv_->to_json();
+    if (p.has_lifecycle_) out["lifecycle"] = lifecycle_to_json(p.lifecycle_);
+    if (j.contains("strategies")) out["strategies"] = strategies_to_json(p.lifecycle_.strategies);
     p.json_ = out.dump(2);
     return p;
 }

@@ -2,6 +2,8 @@
 // conventions), k selection, cluster -> tier mapping and the registry factory.
 #include "tierkit/rules/kmeans.hpp"
 
+#include "tierkit/parallel.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,9 +32,9 @@ constexpr std::size_t block_rows = 256;
 
 std::size_t block_count(std::size_t n) { return (n + block_rows - 1) / block_rows; }
 
-/// How many threads for_blocks uses (0 = hardware).
+/// How many threads for_blocks uses (0 = num_threads()).
 unsigned worker_count(std::size_t blocks, unsigned threads) {
-    if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+    if (threads == 0) threads = num_threads();
     return static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(threads, blocks)));
 }
 
@@ -518,13 +520,27 @@ void KMeansRule::fit(const RuleInput& input) {
         chosen = std::move(results[pick]);
     }
 
+    set_centroids(b.names, b.weights, chosen.centroids, chosen.inertia, chosen.iterations);
+}
+
+void KMeansRule::set_centroids(std::vector<std::string> names, std::vector<double> weights,
+                               const std::vector<double>& centroids, double inertia, int iterations) {
+    const std::size_t d = names.size();
+    if (d == 0 || weights.size() != d || centroids.empty() || centroids.size() % d != 0)
+        throw InvalidInput("kmeans: centroids need " + std::to_string(d) + " values each and one weight per criterion");
+    if (options_.k != 0 && centroids.size() / d != options_.k)
+        throw InvalidInput("kmeans: expected " + std::to_string(options_.k) + " centroids, got " +
+                           std::to_string(centroids.size() / d));
+    if (centroids.size() / d < tiers_)
+        throw InvalidInput("kmeans: " + std::to_string(centroids.size() / d) + " centroids cannot make " +
+                           std::to_string(tiers_) + " tiers");
     // Order the clusters by the composite score of their centroid, best first.
-    const std::size_t k = chosen.centroids.size() / d;
-    names_ = b.names;
-    weights_ = b.weights;
+    const std::size_t k = centroids.size() / d;
+    names_ = std::move(names);
+    weights_ = std::move(weights);
     std::vector<double> score(k, 0.0);
     for (std::size_t j = 0; j < k; ++j)
-        for (std::size_t f = 0; f < d; ++f) score[j] += weights_[f] * chosen.centroids[j * d + f];
+        for (std::size_t f = 0; f < d; ++f) score[j] += weights_[f] * centroids[j * d + f];
     std::vector<std::size_t> order(k);
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t c) { return score[a] > score[c]; });
@@ -532,7 +548,7 @@ void KMeansRule::fit(const RuleInput& input) {
     centroid_score_.assign(k, 0.0);
     for (std::size_t j = 0; j < k; ++j) {
         centroid_score_[j] = score[order[j]];
-        for (std::size_t f = 0; f < d; ++f) centroids_[j * d + f] = chosen.centroids[order[j] * d + f];
+        for (std::size_t f = 0; f < d; ++f) centroids_[j * d + f] = centroids[order[j] * d + f];
     }
     // Clusters -> tiers: one to one, or cut at the tiers - 1 widest score gaps.
     cluster_tier_.assign(k, 0);
@@ -552,8 +568,8 @@ void KMeansRule::fit(const RuleInput& input) {
             if (cut[j]) ++t;
         }
     }
-    inertia_ = chosen.inertia;
-    iterations_ = chosen.iterations;
+    inertia_ = inertia;
+    iterations_ = iterations;
 }
 
 void KMeansRule::nearest(const CriteriaBlock& b, std::span<std::int32_t> cluster, double* own_distance,

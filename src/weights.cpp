@@ -349,7 +349,6 @@ std::vector<double> critic(const std::vector<std::span<const double>>& columns,
         }
     }
 
-    std::vector<double> sigma(v, 0.0);
     std::vector<double> covariance(v * v, 0.0);
     for (std::size_t a = 0; a < v; ++a)
         for (std::size_t b = a; b < v; ++b) {
@@ -357,6 +356,17 @@ std::vector<double> critic(const std::vector<std::span<const double>>& columns,
             covariance[a * v + b] = c;
             covariance[b * v + a] = c;
         }
+    return critic_from_covariance(k, varying, covariance);
+}
+
+std::vector<double> critic_from_covariance(std::size_t k, const std::vector<std::size_t>& varying,
+                                           const std::vector<double>& covariance) {
+    const std::size_t v = varying.size();
+    if (k == 0 || v > k || covariance.size() != v * v)
+        throw InvalidInput("critic: expected a " + std::to_string(v) + " x " + std::to_string(v) +
+                           " covariance for at most " + std::to_string(k) + " columns, got " +
+                           std::to_string(covariance.size()) + " values");
+    std::vector<double> sigma(v, 0.0);
     for (std::size_t a = 0; a < v; ++a) sigma[a] = std::sqrt(std::max(0.0, covariance[a * v + a]));
 
     // C_j = sigma_j * sum_{k != j} (1 - r_jk); a constant column k has r_jk = 0, so it

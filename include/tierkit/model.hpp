@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tierkit/clv/engine.hpp"
+#include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
@@ -76,6 +77,19 @@ struct Assignment {
     /// Rule-specific extra columns (RFM scores, cluster distances...), then the policy's
     /// clv columns (p_alive, expected_purchases[, clv]) when it has a clv section.
     std::vector<std::pair<std::string, std::vector<double>>> extras;
+    /// Consecutive evaluations below the held tier's cut (lifecycle/lifecycle.hpp,
+    /// retier); all 0 without a previous assignment.
+    std::vector<std::int32_t> below_count;
+    /// Lifecycle stage per row (lifecycle::Stage code), its reason (index into
+    /// stage_reasons) and the next action (index into next_actions). Empty when the
+    /// table lacks the stage columns and Policy::requires_stages() is false.
+    std::vector<std::int8_t> stage;
+    std::vector<std::int32_t> stage_reason;
+    std::vector<std::string> stage_reasons;
+    std::vector<std::int32_t> next_action;
+    std::vector<std::string> next_actions;
+    std::int64_t new_to_book = 0;       ///< rows without a previous tier (re-tiering only)
+    std::int64_t previous_dropped = 0;  ///< previous rows whose customer is not in the table
 };
 
 class Model {
@@ -98,6 +112,14 @@ public:
     Assignment assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
                       std::int64_t as_of) const;
 
+    /// Re-tier against the previous evaluation (lifecycle/lifecycle.hpp): the plain
+    /// rule, then hysteresis per the policy's lifecycle.hysteresis, then the stages
+    /// (won_back needs the previous stage), then the manual overrides as above.
+    /// @throws InvalidInput (from lifecycle::match_previous) naming column and row for
+    ///   duplicate ids, tier indices outside the policy's, negative counters.
+    Assignment assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
+                      std::int64_t as_of, const lifecycle::PreviousAssignment& previous) const;
+
     const Policy& policy() const noexcept { return policy_; }
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }
     const Rule& rule() const noexcept { return *rule_; }
@@ -106,6 +128,12 @@ public:
     const std::optional<clv::FittedClv>& clv() const noexcept { return clv_; }
 
 private:
+    Assignment assign_impl(const FeatureTable& table, bool with_contributions,
+                           const lifecycle::PreviousAssignment* previous) const;
+    void apply_overrides(Assignment& a, const FeatureTable& table, std::span<const ManualOverride> overrides,
+                         std::int64_t as_of) const;
+    void set_next_actions(Assignment& a) const;
+
     Policy policy_;
     std::vector<FittedScore> scores_;
     std::shared_ptr<const Rule> rule_;
@@ -117,6 +145,16 @@ private:
 /// @throws UnknownColumn, InvalidInput (NaN/inf, empty table), NumericError (AHP
 ///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's).
 Model fit(const Policy& policy, const FeatureTable& table);
+
+/// The composite scores (0..100, one vector per fitted score) of every row of
+/// `table`, as assign() computes them before the rule. (The out-of-core Fitter,
+/// fit_state.hpp, feeds the rule's statistics with them.)
+/// @throws as Model::assign.
+std::vector<std::vector<double>> score_columns(const std::vector<FittedScore>& scores, const FeatureTable& table);
+
+/// The normalized criteria of every fitted score, as rules with needs_criteria() see them.
+/// @throws as Model::assign.
+std::vector<CriteriaBlock> normalized_criteria(const std::vector<FittedScore>& scores, const FeatureTable& table);
 
 /// The Pareto view per tier.
 struct TierSummary {

@@ -2,11 +2,13 @@
 /// @file parallel.hpp
 /// A minimal fork-join over row ranges with std::thread. Work is split into fixed
 /// contiguous ranges and each range writes only its own output rows, so results
-/// are bit-identical at any thread count. The thread count is
-/// TIERKIT_NUM_THREADS when set (>= 1), else std::thread::hardware_concurrency().
+/// are bit-identical at any thread count. The thread count is, in order: the
+/// process-wide set_num_threads(n) override when set, TIERKIT_NUM_THREADS when set
+/// (>= 1), else std::thread::hardware_concurrency().
 /// Exceptions thrown by a range are rethrown in the caller after every thread joined
 /// (the first one by range order).
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <thread>
@@ -14,14 +16,28 @@
 
 namespace tierkit {
 
+namespace detail {
+/// The set_num_threads override; 0 = none.
+inline std::atomic<unsigned> thread_override{0};
+}  // namespace detail
+
+/// Set the threads tierkit uses for row-parallel work, for the whole process (it
+/// takes precedence over TIERKIT_NUM_THREADS); 0 removes the override. Values above
+/// 256 are capped. Results do not depend on it, only the speed does.
+inline void set_num_threads(unsigned n) noexcept { detail::thread_override.store(std::min(n, 256u)); }
+
 /// Threads tierkit uses for row-parallel work.
 inline unsigned num_threads() {
+    if (const unsigned forced = detail::thread_override.load()) return forced;
     if (const char* env = std::getenv("TIERKIT_NUM_THREADS")) {
         const long v = std::strtol(env, nullptr, 10);
         if (v >= 1) return static_cast<unsigned>(std::min<long>(v, 256));
     }
     return std::max(1u, std::thread::hardware_concurrency());
 }
+
+/// The same as num_threads() (the name the Python API uses).
+inline unsigned get_num_threads() { return num_threads(); }
 
 /// Call fn(begin, end) over [0, n) in contiguous ranges of at least `grain` rows.
 template <class Fn>

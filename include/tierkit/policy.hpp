@@ -31,12 +31,16 @@
 /// "time_unit": "W", ...}` section fits a CLV model before the scores and adds the
 /// columns p_alive, expected_purchases and clv for criteria and rules to read (see
 /// clv/engine.hpp).
+/// Optional `"lifecycle": {...}` (stage thresholds and re-tiering hysteresis) and
+/// `"strategies": [...]` (tier x stage -> next action) sections: see
+/// lifecycle/spec.hpp for the keys and their defaults.
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tierkit/clv/engine.hpp"
+#include "tierkit/lifecycle/spec.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
@@ -97,6 +101,14 @@ public:
     std::vector<std::string> required_columns() const;
     /// The `clv` section, if any: the CLV models fit() fits and the columns they add.
     const std::optional<clv::ClvSpec>& clv() const noexcept { return clv_; }
+    /// Lifecycle thresholds, hysteresis and strategies (the defaults when the policy
+    /// has neither a `lifecycle` nor a `strategies` section).
+    const lifecycle::LifecycleSpec& lifecycle() const noexcept { return lifecycle_; }
+    /// Whether the policy has a `lifecycle` section.
+    bool has_lifecycle() const noexcept { return has_lifecycle_; }
+    /// Whether the policy sets a stage threshold (a `lifecycle` key other than
+    /// `hysteresis`) or `strategies`: Model::assign then requires the stage columns.
+    bool requires_stages() const noexcept { return requires_stages_; }
 
 private:
     std::string name_;
@@ -106,6 +118,9 @@ private:
     std::string rule_json_;
     std::string json_;
     std::optional<clv::ClvSpec> clv_;
+    lifecycle::LifecycleSpec lifecycle_;
+    bool has_lifecycle_ = false;
+    bool requires_stages_ = false;
 };
 
 }  // namespace tierkit

@@ -19,5 +19,6 @@
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/rules/thresholds.hpp"
 #include "tierkit/scoring/criterion.hpp"
+#include "tierkit/scorer.hpp"
 #include "tierkit/scoring/weights.hpp"
 #include "tierkit/table.hpp"

@@ -19,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - only without a built extension
         "Boost.Serialization and nlohmann-json)"
     ) from exc
 
-from . import clv, datasets, plot, progress, weights
+from . import clv, datasets, lifecycle, plot, progress, weights
 from ._errors import (
     ColumnNotFoundError,
     FormatError,
@@ -28,7 +28,9 @@ from ._errors import (
     PolicyError,
     TierkitError,
 )
-from .features import join, summarize
+from .features import Summarizer, join, summarize, summarize_files
+from .fitting import Fitter, PartialState, get_num_threads, set_num_threads
+from .lifecycle import backtest, events, migration, project, revenue_at_risk, win_back
 from .model import Model, fit, load, save, summary
 from .policy import Policy
 from .report import report
@@ -37,33 +39,46 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ColumnNotFoundError",
+    "Fitter",
     "FormatError",
     "InvalidInputError",
     "Model",
     "NumericError",
+    "PartialState",
     "Policy",
     "PolicyError",
+    "Summarizer",
     "TierkitError",
+    "backtest",
     "clv",
     "datasets",
+    "events",
     "fit",
+    "get_num_threads",
     "join",
+    "lifecycle",
     "load",
+    "migration",
     "plot",
     "progress",
+    "project",
     "report",
+    "revenue_at_risk",
     "save",
+    "set_num_threads",
     "sklearn",
     "summarize",
+    "summarize_files",
     "summary",
     "weights",
+    "win_back",
 ]
 
 
 def __getattr__(name: str):
     # tierkit.sklearn imports scikit-learn: load it on first use, not with the package.
-    if name == "sklearn":
+    if name in ("sklearn", "dask", "spark"):
         import importlib
 
-        return importlib.import_module(".sklearn", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'tierkit' has no attribute {name!r}")

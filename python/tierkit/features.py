@@ -1,17 +1,20 @@
 """Per-customer features from transactions, and joining attribute tables."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import _core
 from ._arrow import as_frame, convert_output
-from ._convert import IdCodec, column, day_number, day_numbers, float_array, to_dates
+from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, day_numbers, float_array, to_dates
 from ._errors import InvalidInputError
+from .progress import bar
 
-__all__ = ["summarize", "join"]
+__all__ = ["summarize", "Summarizer", "summarize_files", "join"]
 
 _FREQ_DAYS = {"D": 1, "W": 7, "M": None}
 
@@ -88,6 +91,22 @@ def summarize(
     >>> f.loc["a", ["frequency", "recency", "T", "monetary_value"]].tolist()
     [1.0, 1.0, 2.0, 20.0]
     """
+    options = _core_options(as_of, freq, freq_multiplier, unit, trend_window, windows, trend_cap, errors)
+    names = _Names(customer, date, amount, margin, quantity)
+    transactions = as_frame(transactions, "transactions", index=None)
+    ids = IdCodec(column(transactions, customer, "customer"), name=customer)
+    days, dated = day_numbers(column(transactions, date, "date"), date)
+    amounts, margins, quantities = names.numbers(transactions)
+    try:
+        out = _core.features.summarize(ids.codes, days, amounts, margins, quantities, *options)
+    except InvalidInputError as exc:
+        raise InvalidInputError(names.rename(str(exc))) from None
+    return _result(out, ids.decode, ids.decode_one, dated, names, return_rejects, output)
+
+
+def _core_options(as_of: Any, freq: str, freq_multiplier: float, unit: str | None, trend_window: int,
+                  windows: Sequence[int], trend_cap: float, errors: str) -> tuple:
+    """The checked options, in the order the core's summarize and Summarizer take them."""
     if errors not in ("raise", "reject"):
         raise InvalidInputError(f"errors: must be 'raise' or 'reject', got {errors!r}")
     if freq not in ("D", "W", "M"):
@@ -96,22 +115,40 @@ def summarize(
         if freq != "D" or unit not in ("D", "W"):
             raise InvalidInputError(f"unit: with freq='D' use unit 'D' or 'W', got freq={freq!r}, unit={unit!r}")
         freq_multiplier = float(_FREQ_DAYS[unit])
-    transactions = as_frame(transactions, "transactions", index=None)
-    ids = IdCodec(column(transactions, customer, "customer"), name=customer)
-    days, dated = day_numbers(column(transactions, date, "date"), date)
-    amounts = float_array(column(transactions, amount, "amount"), amount)
-    margins = float_array(column(transactions, margin, "margin"), margin) if margin else None
-    quantities = float_array(column(transactions, quantity, "quantity"), quantity) if quantity else None
     as_of_day = None if as_of is None else day_number(as_of, "as_of")
-    try:
-        out = _core.features.summarize(
-            ids.codes, days, amounts, margins, quantities, as_of_day, freq, float(freq_multiplier),
-            int(trend_window), [int(w) for w in windows], float(trend_cap), errors == "reject",
-        )
-    except InvalidInputError as exc:
-        raise InvalidInputError(_name_columns(str(exc), customer, date, amount, margin, quantity)) from None
+    return (as_of_day, freq, float(freq_multiplier), int(trend_window), [int(w) for w in windows], float(trend_cap),
+            errors == "reject")
+
+
+class _Names:
+    """The caller's column names."""
+
+    def __init__(self, customer: str, date: str, amount: str, margin: str | None, quantity: str | None) -> None:
+        self.customer, self.date, self.amount, self.margin, self.quantity = customer, date, amount, margin, quantity
+
+    def numbers(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        amounts = float_array(column(frame, self.amount, "amount"), self.amount)
+        margins = float_array(column(frame, self.margin, "margin"), self.margin) if self.margin else None
+        quantities = float_array(column(frame, self.quantity, "quantity"), self.quantity) if self.quantity else None
+        return amounts, margins, quantities
+
+    def used(self) -> list[str]:
+        return [c for c in (self.customer, self.date, self.amount, self.margin, self.quantity) if c]
+
+    def rename(self, message: str) -> str:
+        return _name_columns(message, self.customer, self.date, self.amount, self.margin, self.quantity)
+
+
+def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
+            output: str | None, sort_ids: bool = False) -> Any:
+    """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
+    the core's ids are codes in first-seen order, so sort the rows (and the
+    customer-level rejects) by the decoded id."""
     cols = out["columns"]
-    features = pd.DataFrame({name: cols[name] for name in out["names"]}, index=ids.decode(out["ids"]), copy=False)
+    index = decode(out["ids"])
+    features = pd.DataFrame({name: cols[name] for name in out["names"]}, index=index, copy=False)
+    if sort_ids and len(index) > 1:
+        features = features.iloc[index.argsort(kind="stable")]
     if dated:
         features["first_purchase"] = to_dates(features["first_purchase"].to_numpy())
         features["last_purchase"] = to_dates(features["last_purchase"].to_numpy())
@@ -124,11 +161,326 @@ def summarize(
     rejects = pd.DataFrame(
         {
             "row": rj["row"],
-            "customer": [ids.decode_one(int(c)) for c in rj["customer"]],
-            "reason": _name_columns_all(rj["reason"], customer, date, amount, margin, quantity),
+            "customer": [decode_one(int(c)) for c in rj["customer"]],
+            "reason": [names.rename(r) for r in rj["reason"]],
         }
     )
+    if sort_ids:
+        rows = rejects[rejects["row"] >= 0]
+        customers = rejects[rejects["row"] < 0]
+        customers = customers.iloc[pd.Index(customers["customer"]).argsort(kind="stable")]
+        rejects = pd.concat([rows, customers], ignore_index=True)
     return convert_output(features, output), convert_output(rejects, output)
+
+
+class _StreamIds:
+    """Customer ids across chunks: integers pass through; other ids (strings...) get
+    codes in first-seen order that stay fixed from chunk to chunk."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.labels: list[Any] | None = None  # None: integer ids (or none seen yet)
+        self.codes: dict[Any, int] = {}
+        self.kind: str | None = None  # "int" or "labels" once a chunk was seen
+
+    def _set_kind(self, kind: str) -> None:
+        if self.kind is not None and self.kind != kind:
+            raise InvalidInputError(
+                f"column '{self.name}': integer ids in some chunks and other ids (strings...) in others; "
+                f"read the column with one type (e.g. dtype={{'{self.name}': str}})")
+        self.kind = kind
+        if kind == "labels" and self.labels is None:
+            self.labels = []
+
+    def encode(self, values: pd.Series) -> np.ndarray:
+        codec = IdCodec(values, name=self.name)
+        if codec.uniques is None:
+            self._set_kind("int")
+            return codec.codes
+        self._set_kind("labels")
+        lut = np.fromiter((self.code(u) for u in codec.uniques), dtype=np.int64, count=len(codec.uniques))
+        missing = codec.codes == MISSING_ID
+        return np.where(missing, MISSING_ID, lut[np.where(missing, 0, codec.codes)]).astype(np.int64)
+
+    def known(self) -> int:
+        return len(self.codes)
+
+    def forget(self, kind: str | None, known: int) -> None:
+        """Back to ``known`` labels and ``kind`` (undo a failed chunk)."""
+        if self.labels is not None:
+            for label in self.labels[known:]:
+                del self.codes[label]
+            del self.labels[known:]
+            if kind is None:
+                self.labels = None
+        self.kind = kind
+
+    def code(self, label: Any) -> int:
+        code = self.codes.get(label)
+        if code is None:
+            code = self.codes[label] = len(self.codes)
+            self.labels.append(label)
+        return code
+
+    def decode(self, codes: np.ndarray) -> pd.Index:
+        if self.labels is None:
+            return pd.Index(codes, name=self.name)
+        return pd.Index(pd.Index(self.labels).take(codes), name=self.name)
+
+    def decode_one(self, code: int) -> Any:
+        if code == MISSING_ID:
+            return None
+        return code if self.labels is None else self.labels[code]
+
+
+class Summarizer:
+    """:func:`summarize` in chunks: ``update`` with each chunk of transactions (files,
+    partitions), ``merge`` the summarizers of several workers, and ``finalize`` into
+    the same table ``summarize`` gives on all rows at once.
+
+    Takes the same arguments as :func:`summarize` (without the transactions). Rows
+    are numbered across chunks: the first row of a chunk follows the last row of the
+    previous one, and ``merge`` puts the other summarizer's rows after this one's, so
+    reject row numbers and error messages refer to the concatenation. Memory grows
+    with customers (one cell per customer and active day), not with transactions.
+    A Summarizer pickles (its state travels as bytes with a checksum), so Dask or
+    Spark workers can ship it.
+
+    Examples
+    --------
+    >>> import pandas as pd, tierkit as tk
+    >>> tx = pd.DataFrame({"customer": ["a", "b", "a"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-08"]),
+    ...                    "amount": [10.0, 5.0, 20.0]})
+    >>> s = tk.Summarizer(as_of="2024-01-15", unit="W")
+    >>> for part in (tx.iloc[:2], tx.iloc[2:]):
+    ...     _ = s.update(part)
+    >>> s.finalize().equals(tk.summarize(tx, as_of="2024-01-15", unit="W"))
+    True
+    """
+
+    def __init__(
+        self,
+        customer: str = "customer",
+        date: str = "date",
+        amount: str = "amount",
+        *,
+        margin: str | None = None,
+        quantity: str | None = None,
+        as_of: Any = None,
+        freq: str = "D",
+        freq_multiplier: float = 1.0,
+        unit: str | None = None,
+        trend_window: int = 90,
+        windows: Sequence[int] = (30, 90, 365),
+        trend_cap: float = 10.0,
+        errors: str = "raise",
+        return_rejects: bool = False,
+        output: str | None = None,
+    ) -> None:
+        self._options = _core_options(as_of, freq, freq_multiplier, unit, trend_window, windows, trend_cap, errors)
+        self._names = _Names(customer, date, amount, margin, quantity)
+        self._return_rejects = bool(return_rejects)
+        self._output = output
+        self._core = _core.features.Summarizer(*self._options)
+        self._ids = _StreamIds(customer)
+        self._dated: bool | None = None
+
+    @property
+    def transactions(self) -> int:
+        """Rows seen so far."""
+        return int(self._core.transactions)
+
+    @property
+    def customers(self) -> int:
+        """Distinct customer ids seen so far."""
+        return int(self._core.customers)
+
+    def update(self, transactions: Any) -> "Summarizer":
+        """Add a chunk of transactions (a pandas DataFrame or an Arrow table / record
+        batch, polars DataFrame...). On an error (a bad row with ``errors="raise"``,
+        a missing column) the summarizer is unchanged. Returns ``self``."""
+        frame = as_frame(transactions, "transactions", index=None)
+        names = self._names
+        if len(frame) == 0:
+            for c in names.used():
+                column(frame, c, c)
+            return self
+        ids = self._ids
+        kind, known = ids.kind, ids.known()
+        try:
+            codes = ids.encode(column(frame, names.customer, "customer"))
+            days, dated = day_numbers(column(frame, names.date, "date"), names.date)
+            if np.all(days == MISSING_DAY):
+                dated = self._dated  # an all-missing date column (a CSV chunk of blanks) has no type
+            if self._dated is not None and dated != self._dated:
+                raise InvalidInputError(f"column '{names.date}': dates in some chunks and day numbers in others")
+            amounts, margins, quantities = names.numbers(frame)
+            try:
+                self._core.update(codes, days, amounts, margins, quantities)
+            except InvalidInputError as exc:
+                raise InvalidInputError(names.rename(str(exc))) from None
+        except BaseException:
+            ids.forget(kind, known)  # the chunk's new ids: the state is as before the call
+            raise
+        self._dated = dated if dated is not None else self._dated
+        return self
+
+    def merge(self, other: "Summarizer") -> "Summarizer":
+        """Add ``other``'s state (same arguments) after this one's rows; ``other`` is
+        unchanged. Associative, so partial results combine in any grouping. Returns
+        ``self`` (the merged summarizer)."""
+        if not isinstance(other, Summarizer):
+            raise InvalidInputError(f"merge: expected a tierkit Summarizer, got {type(other).__name__}")
+        if (self._options, vars(self._names), self._return_rejects, self._output) != \
+                (other._options, vars(other._names), other._return_rejects, other._output):
+            raise InvalidInputError("merge: the summarizers were made with different arguments")
+        if self._dated is not None and other._dated is not None and self._dated != other._dated:
+            raise InvalidInputError(f"column '{self._names.date}': dates in one summarizer, day numbers in the other")
+        state = other._core
+        if other._ids.kind is not None:
+            self._ids._set_kind(other._ids.kind)
+        if other._ids.labels:
+            mapping = np.fromiter((self._ids.code(u) for u in other._ids.labels), dtype=np.int64,
+                                  count=len(other._ids.labels))
+            state = state.copy()
+            state.map_ids(mapping)
+        self._core.merge(state)
+        if self._dated is None:
+            self._dated = other._dated
+        return self
+
+    def finalize(self) -> Any:
+        """The table :func:`summarize` returns for every row seen (with the rejects
+        when ``return_rejects=True``). The summarizer stays usable."""
+        out = self._core.finalize()
+        return _result(out, self._ids.decode, self._ids.decode_one, bool(self._dated), self._names,
+                       self._return_rejects, self._output, sort_ids=self._ids.labels is not None)
+
+    def to_bytes(self) -> bytes:
+        """The core state as bytes (envelope with magic, version, length and CRC-32);
+        the Python-side settings travel with ``pickle``."""
+        return self._core.to_bytes()
+
+    def __reduce__(self) -> tuple:
+        settings = (self._options, vars(self._names), self._return_rejects, self._output, self._ids.kind,
+                    self._ids.labels, self._dated)
+        return (_restore_summarizer, (self._core.to_bytes(), settings))
+
+    def __repr__(self) -> str:
+        return f"<tierkit.Summarizer: {self.transactions} transactions, {self.customers} customers>"
+
+
+def _restore_summarizer(state: bytes, settings: tuple) -> Summarizer:
+    options, names, return_rejects, output, kind, labels, dated = settings
+    s = Summarizer.__new__(Summarizer)
+    s._options = tuple(options)
+    s._names = _Names(**names)
+    s._return_rejects = return_rejects
+    s._output = output
+    s._core = _core.features.Summarizer.from_bytes(state)
+    s._ids = _StreamIds(s._names.customer)
+    s._ids.kind = kind
+    if labels is not None:
+        s._ids.labels = list(labels)
+        s._ids.codes = {label: i for i, label in enumerate(labels)}
+    s._dated = dated
+    return s
+
+
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".txt", ".tsv")
+
+
+def summarize_files(
+    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    customer: str = "customer",
+    date: str = "date",
+    amount: str = "amount",
+    *,
+    chunksize: int = 1_000_000,
+    progress: bool | None = None,
+    read_csv: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """:func:`summarize` over CSV and Parquet files read in chunks, so the
+    transactions never have to fit in memory at once (the per-customer state does).
+
+    Parameters
+    ----------
+    paths : path or list of paths
+        ``.csv`` (also compressed, ``.tsv``/``.txt`` with ``read_csv={"sep": ...}``)
+        read with ``pandas.read_csv(chunksize=...)``; ``.parquet``/``.pq`` read with
+        ``pyarrow.parquet.ParquetFile.iter_batches``. Rows are numbered across the
+        files in the order given, as if the files were one table.
+    customer, date, amount, **kwargs
+        As for :func:`summarize` (``margin``, ``as_of``, ``freq``, ``errors``,
+        ``return_rejects``, ``output``...).
+    chunksize : int
+        Rows per chunk.
+    progress : bool, optional
+        Show a progress bar (rows read); by default only in an interactive session
+        (see :mod:`tierkit.progress`).
+    read_csv : dict, optional
+        Extra keyword arguments for ``pandas.read_csv`` (``sep``, ``dtype``...).
+
+    Returns
+    -------
+    The same table as ``summarize`` on the concatenated files.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd, tierkit as tk
+    >>> tx = pd.DataFrame({"customer": [1, 2, 1], "date": ["2024-01-01", "2024-01-02", "2024-01-09"],
+    ...                    "amount": [10.0, 5.0, 20.0]})
+    >>> d = tempfile.mkdtemp()
+    >>> tx.iloc[:2].to_csv(os.path.join(d, "a.csv"), index=False)
+    >>> tx.iloc[2:].to_csv(os.path.join(d, "b.csv"), index=False)
+    >>> f = tk.summarize_files([os.path.join(d, "a.csv"), os.path.join(d, "b.csv")], chunksize=1)
+    >>> f.loc[1, ["frequency", "recency", "revenue"]].tolist()
+    [1.0, 8.0, 30.0]
+    """
+    if isinstance(chunksize, bool) or not isinstance(chunksize, (int, np.integer)) or chunksize < 1:
+        raise InvalidInputError(f"chunksize: must be a positive integer, got {chunksize!r}")
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not _suffix_in(p, _PARQUET + _CSV):
+            raise InvalidInputError(f"paths: {str(p)!r} is neither CSV ({', '.join(_CSV)}) nor Parquet "
+                                    f"({', '.join(_PARQUET)})")
+        if not p.exists():
+            raise InvalidInputError(f"paths: {str(p)!r} does not exist")
+    s = Summarizer(customer, date, amount, **kwargs)
+    columns = s._names.used()
+    with bar(None, desc="summarize", unit="rows", enabled=progress) as b:
+        for p in paths:
+            for chunk in _chunks(p, columns, int(chunksize), read_csv or {}):
+                s.update(chunk)
+                b.update(len(chunk))
+    return s.finalize()
+
+
+def _suffix_in(path: Path, suffixes: tuple[str, ...]) -> bool:
+    name = path.name.lower()
+    return any(name.endswith(x) for x in suffixes)
+
+
+def _chunks(path: Path, columns: list[str], chunksize: int, read_csv: dict[str, Any]) -> Iterator[Any]:
+    if _suffix_in(path, _PARQUET):
+        import pyarrow.parquet as pq
+
+        f = pq.ParquetFile(path)
+        missing = [c for c in columns if c not in f.schema_arrow.names]
+        if missing:
+            raise InvalidInputError(f"{path}: unknown column '{missing[0]}'; available: "
+                                    f"{', '.join(f.schema_arrow.names)}")
+        yield from f.iter_batches(batch_size=chunksize, columns=columns)
+        return
+    options = {"usecols": lambda c: c in columns, **read_csv}
+    with pd.read_csv(path, chunksize=chunksize, **options) as reader:
+        for chunk in reader:
+            yield chunk
 
 
 def _name_columns(message: str, customer: str, date: str, amount: str, margin: str | None, quantity: str | None) -> str:
@@ -138,10 +490,6 @@ def _name_columns(message: str, customer: str, date: str, amount: str, margin: s
         if actual and actual != canonical:
             message = message.replace(f"column '{canonical}'", f"column '{actual}'")
     return message
-
-
-def _name_columns_all(reasons: list[str], *names: Any) -> list[str]:
-    return [_name_columns(r, *names) for r in reasons]
 
 
 def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = None, how: str = "left") -> pd.DataFrame:

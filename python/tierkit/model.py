@@ -13,7 +13,7 @@ from ._errors import ColumnNotFoundError, InvalidInputError
 from ._repr import TierSummary
 from .policy import Policy
 
-__all__ = ["Model", "fit", "load", "save", "summary"]
+__all__ = ["STAGES", "Model", "fit", "load", "save", "summary"]
 
 
 def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -24,6 +24,9 @@ def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray
             names.append(str(name))
             arrays.append(float_array(s, str(name)))
     return names, arrays
+
+
+_DATE_COLUMNS = ("first_purchase", "last_purchase")
 
 
 def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[str], list[np.ndarray], IdCodec]:
@@ -43,6 +46,13 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
         if name not in names:
             names.append(name)
             arrays.append(arr)
+    # The lifecycle stages read the purchase dates as day numbers (NaT -> NaN).
+    for name in _DATE_COLUMNS:
+        if name in features.columns and name not in names and features[name].dtype.kind == "M":
+            days = features[name].to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
+            days[features[name].isna().to_numpy()] = np.nan
+            names.append(name)
+            arrays.append(days)
     return codec.codes, names, arrays, codec
 
 
@@ -104,6 +114,59 @@ def _overrides(overrides: pd.DataFrame | None, policy: Policy, codec: IdCodec) -
     return out
 
 
+#: Lifecycle stage names, in code order: the categories of the ``stage`` column.
+STAGES: list[str] = list(_core.model.stage_names)
+
+
+def _previous(previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
+              ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
+    """A previous assignment aligned to ``index``: (ids, tier index or -1, below_count,
+    stage code or -1), and the number of its customers not in ``index``."""
+    previous = as_frame(previous, "previous")
+    if "tier" not in previous.columns:
+        raise ColumnNotFoundError(
+            "previous: unknown column 'tier'; expected tier and optionally below_count and stage (as Model.assign "
+            f"returns them); available: {', '.join(map(str, previous.columns))}")
+    if previous.index.has_duplicates:
+        row = int(np.flatnonzero(previous.index.duplicated())[0])
+        raise InvalidInputError(f"previous: row {row}: customer id {previous.index[[row]].tolist()[0]!r} appears more than once")
+
+    def codes_of(column: str, labels: list[str]) -> np.ndarray:
+        values = previous[column].astype(object)
+        codes = pd.Index(labels).get_indexer(values)
+        bad = (codes < 0) & values.notna().to_numpy()
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(f"previous: column '{column}', row {row}: unknown value {values.iloc[row]!r}; "
+                                    f"expected one of: {', '.join(labels)}")
+        return codes
+
+    tier = codes_of("tier", policy.tier_names)  # a missing tier (NaN): not on the book
+    below = np.zeros(len(previous), dtype=np.int64)
+    if "below_count" in previous.columns:
+        raw = pd.to_numeric(previous["below_count"], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(raw) | (raw < 0) | (raw != np.floor(raw))
+        bad &= ~((tier < 0) & np.isnan(raw))  # customers without a tier may lack a counter
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(f"previous: column 'below_count', row {row}: must be a whole number >= 0, "
+                                    f"got {previous['below_count'].iloc[row]}")
+        below = np.where(np.isnan(raw), 0, raw).astype(np.int64)
+    stage = codes_of("stage", STAGES) if "stage" in previous.columns else np.full(len(previous), -1)
+    at = previous.index.get_indexer(index)  # -1 picks the appended "not on the book" entry
+    found = at >= 0
+    aligned = (
+        np.ascontiguousarray(ids, dtype=np.int64),
+        np.append(tier, -1)[at].astype(np.int32),
+        np.append(below, 0)[at].astype(np.int32),
+        np.append(stage, -1)[at].astype(np.int8),
+    )
+    on_book = np.zeros(len(previous), dtype=bool)
+    on_book[at[found]] = True
+    dropped = int(((tier >= 0) & ~on_book).sum())
+    return aligned, dropped
+
+
 class Model:
     """A fitted policy: normalizer statistics, weights and cut points.
 
@@ -134,7 +197,7 @@ class Model:
         return self._core.fitted()
 
     def assign(self, features: pd.DataFrame, *, contributions: bool = True, overrides: pd.DataFrame | None = None,
-               as_of: Any = None, output: str | None = None) -> Any:
+               as_of: Any = None, previous: Any = None, output: str | None = None) -> Any:
         """Score and tier customers.
 
         Parameters
@@ -151,6 +214,24 @@ class Model:
             pins and lists pinned ids not in ``features``.
         as_of : date-like, optional
             The day on which expiry is judged (default: today).
+        previous : DataFrame, optional
+            The previous evaluation's assignment, indexed by customer id: a
+            ``tier`` column (names or the categorical ``assign`` returns), and
+            optionally ``below_count`` and ``stage`` (as ``assign`` returns them;
+            also after a CSV round trip). Re-tiers with hysteresis per the
+            policy's ``lifecycle.hysteresis``: a promotion needs the score to clear
+            the better tier's cut by ``up_margin``, a demotion needs it below the
+            held tier's cut by ``down_margin`` for ``k`` evaluations in a row and
+            moves at most ``max_demotion`` tiers. Rules without score cuts
+            (kmeans, rfm_segments, expression, matrix, grouped rules...) apply
+            ``k`` and ``max_demotion`` to tier indices; margins do not apply.
+            Customers not in ``previous`` (or with a missing tier) enter by the
+            plain rule. ``attrs["previous"]`` counts them (``new_to_book``) and
+            the customers of ``previous`` no longer in ``features``
+            (``dropped``). A stage of ``lost`` in ``previous`` lets a customer who
+            bought again become ``won_back``. Raises InvalidInputError naming
+            column and row for unknown tier or stage names, duplicate ids and
+            negative or fractional counters.
         output : {"pandas", "polars", "pyarrow"}, optional
             Result type; polars and pyarrow get the customer id as the first column.
             ``features`` may also be a pyarrow Table or a polars DataFrame (the
@@ -162,7 +243,17 @@ class Model:
         DataFrame with the same index: one column per score (0..100), ``tier``
         (ordered categorical, best first), ``tier_index`` (0 = best), ``mode``
         (relationship mode), ``actions`` (service actions), ``reason`` (the rule
-        branch) and the contributions.
+        branch, or the hysteresis step that held or moved the customer), the
+        rule's extra columns, ``below_count`` (int: consecutive evaluations below
+        the held tier's cut; 0 without ``previous``) and the contributions.
+        Lifecycle columns, whenever ``features`` has orders, days_since_last,
+        first_purchase, last_purchase and trend (as ``summarize`` makes them;
+        required when the policy sets a lifecycle threshold or strategies):
+        ``stage`` (categorical with the categories :data:`STAGES`: potential, new,
+        growing, mature, declining, lost, won_back), ``stage_reason``
+        (categorical) and ``next_action`` (categorical: the policy's
+        ``strategies`` for the customer's tier and stage, then the built-in
+        table). A customer with 0 or missing ``orders`` is ``potential``.
 
         Examples
         --------
@@ -171,11 +262,21 @@ class Model:
         >>> out = tk.fit(tk.Policy.default(), f).assign(f)
         >>> list(out.columns[:4])
         ['value', 'tier', 'tier_index', 'mode']
+        >>> list(out["stage"].cat.categories)
+        ['potential', 'new', 'growing', 'mature', 'declining', 'lost', 'won_back']
+
+        Re-tiering against the previous evaluation (the same features here, so
+        nobody moves):
+
+        >>> again = tk.fit(tk.Policy.default(), f).assign(f, previous=out)
+        >>> int((again["tier"] != out["tier"]).sum()), again.attrs["previous"]
+        (0, {'new_to_book': 0, 'dropped': 0})
         """
         features = as_frame(features, "features")
         policy = self.policy
         ids, names, arrays, codec = _table(features, policy.required_columns)
         pins = _overrides(overrides, policy, codec)
+        prev, dropped = (None, 0) if previous is None else _previous(previous, policy, features.index, ids)
         as_of_day = 0
         if pins:
             from ._convert import day_number
@@ -183,7 +284,8 @@ class Model:
             as_of_day = day_number(pd.Timestamp.today().normalize() if as_of is None else as_of, "as_of")
         token = _callable.current_codec.set(codec)
         try:
-            out = self._core.assign(ids, names, arrays, _categories(features, policy), contributions, pins, as_of_day)
+            out = self._core.assign(ids, names, arrays, _categories(features, policy), contributions, pins, as_of_day,
+                                    prev)
         finally:
             _callable.current_codec.reset(token)
         index = features.index
@@ -202,6 +304,11 @@ class Model:
         if overrides is not None:
             data["pinned"] = out["pinned"].astype(bool)
             data["rule_reason"] = _per_tier(out["rule_reason"], list(out["reasons"]))
+        if out["has_stages"]:
+            data["stage"] = pd.Categorical.from_codes(out["stage"], categories=STAGES)
+            data["stage_reason"] = _per_tier(out["stage_reason"], list(out["stage_reasons"]))
+            data["next_action"] = _per_tier(out["next_action"], list(out["next_actions"]))
+        data["below_count"] = out["below_count"]
         if contributions:
             for k, (cnames, cols) in enumerate(zip(out["contribution_names"], out["contributions"])):
                 prefix = "contrib_" if k == 0 else f"contrib_{out['score_names'][k]}_"
@@ -214,6 +321,8 @@ class Model:
             unmatched = [codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
                          for c in out["overrides_unmatched"]]
             frame.attrs["overrides"] = {"expired": int(out["overrides_expired"]), "unmatched": unmatched}
+        if previous is not None:
+            frame.attrs["previous"] = {"new_to_book": int(out["new_to_book"]), "dropped": dropped}
         return convert_output(frame, output)
 
     def to_bytes(self, kind: str = "binary") -> bytes:
@@ -245,6 +354,12 @@ class Model:
         # pickle, copy.deepcopy and joblib go through the same bytes as model files.
         return (Model.from_bytes, (self.to_bytes("binary"),))
 
+    def __dask_tokenize__(self) -> str:
+        """Dask's deterministic token: a hash of the model's bytes (equal models, equal tokens)."""
+        import hashlib
+
+        return hashlib.sha256(self.to_bytes("binary")).hexdigest()
+
     def explain(self, customer: Any, features: pd.DataFrame) -> str:
         """Why a customer is in its tier: the rule branch, the score and the top
         contributing criteria with the customer's values.
@@ -275,6 +390,8 @@ class Model:
             lines.append(f"  {name} = {shown:.6g} adds {value:.1f} points")
         if r["actions"]:
             lines.append(f"  actions: {r['actions']}")
+        if "stage" in row.columns:
+            lines.append(f"  stage: {r['stage']} ({r['stage_reason']}); next action: {r['next_action']}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -534,7 +534,8 @@ def lift_by_tier(data: Any, outcome: Any = None, *, ax: Any = None) -> Any:
     data : DataFrame
         An assignment (with ``outcome``: what each customer did next, e.g. the
         following period's revenue in a backtest), or, without ``outcome``, a
-        table indexed by tier with a ``lift`` column (as a backtest reports).
+        table indexed by tier with a ``lift`` column, or indexed by (cutoff, tier)
+        as ``tk.backtest(...).tiers`` (bars are then the mean lift over cut-offs).
     outcome : Series aligned by customer id or array, optional
 
     Returns
@@ -553,6 +554,8 @@ def lift_by_tier(data: Any, outcome: Any = None, *, ax: Any = None) -> Any:
     if outcome is None:
         if not isinstance(data, pd.DataFrame) or "lift" not in data.columns:
             raise InvalidInputError("data: without outcome, expected a table indexed by tier with a 'lift' column")
+        if isinstance(data.index, pd.MultiIndex) and "tier" in data.index.names:
+            data = data.groupby(level="tier", observed=True, sort=False)[["lift"]].mean()
         names = [str(t) for t in data.index]
         lift = data["lift"].to_numpy(dtype=np.float64)
     else:

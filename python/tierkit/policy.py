@@ -17,7 +17,17 @@ class Policy:
     Build one from a dict, a JSON string or a path to a JSON file; it is
     validated at once, and errors name the JSON path
     (``criteria[2].weight: must be >= 0, got -1``). See the README for the
-    schema: scores (criteria, weights, method), rule and tiers.
+    schema: scores (criteria, weights, method), rule and tiers, and the optional
+    ``clv``, ``lifecycle`` and ``strategies`` sections.
+
+    ``lifecycle`` (every key optional, defaults shown): ``{"new_days": 90,
+    "growing_trend": 1.2, "declining_trend": 0.8, "declining_p_alive": 0.5,
+    "lost_p_alive": 0.2, "lost_days": 365, "hysteresis": {"up_margin": 0,
+    "down_margin": 0, "k": 1, "max_demotion": 1}}`` sets the stage thresholds
+    and the re-tiering hysteresis (``Model.assign(..., previous=...)``).
+    ``strategies`` is a list of ``{"tier", "mode", "stage", "action"}`` entries
+    (each of tier, mode, stage a name or a list; missing = any) tried in order
+    before the built-in table to pick each customer's ``next_action``.
 
     Examples
     --------
@@ -27,6 +37,11 @@ class Policy:
     ...                "tiers": ["top", "rest"]})
     >>> p.tier_names
     ['top', 'rest']
+    >>> q = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.2]},
+    ...                "tiers": ["top", "rest"], "lifecycle": {"hysteresis": {"k": 2}},
+    ...                "strategies": [{"tier": "top", "stage": "declining", "action": "call"}]})
+    >>> q.to_dict()["lifecycle"]["hysteresis"]
+    {'down_margin': 0.0, 'k': 2, 'max_demotion': 1, 'up_margin': 0.0}
     """
 
     def __init__(self, spec: dict | str | os.PathLike | "Policy") -> None:

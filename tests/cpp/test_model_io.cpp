@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include <boost/crc.hpp>
+
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/tierkit.hpp"
 
@@ -89,4 +91,85 @@ TEST(ModelIo, BrokenFilesAreFormatErrors) {
     }
     EXPECT_EQ(parse_archive_kind("xml"), ArchiveKind::xml);
     EXPECT_THROW(parse_archive_kind("yaml"), InvalidInput);
+}
+
+namespace {
+/// `payload` (the archive after the 32-byte envelope) re-wrapped with a matching
+/// length and CRC-32, so that load() reaches the archive reader.
+std::string rewrap(const std::string& file, const std::string& payload) {
+    std::string out = file.substr(0, 32) + payload;
+    for (int k = 0; k < 8; ++k) out[20 + k] = static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * k)) & 0xff);
+    boost::crc_32_type crc;
+    crc.process_bytes(payload.data(), payload.size());
+    for (int k = 0; k < 4; ++k) out[28 + k] = static_cast<char>((crc.checksum() >> (8 * k)) & 0xff);
+    return out;
+}
+std::string saved(ArchiveKind kind) {
+    std::stringstream buffer;
+    save(fit(Policy::from_json(policies[1]), features()), buffer, kind);
+    return buffer.str();
+}
+}  // namespace
+
+// A length read from the file is checked against the bytes left before anything is
+// allocated: Boost itself would reserve whatever a crafted count asks for.
+TEST(ModelIo, HugeLengthsInThePayloadAreFormatErrorsNotAllocations) {
+    const std::string binary = saved(ArchiveKind::binary);
+    std::string payload = binary.substr(32);
+    const std::string policy = fit(Policy::from_json(policies[1]), features()).policy().to_json();
+    const std::size_t at = payload.find(policy);
+    ASSERT_NE(at, std::string::npos);
+    std::string huge_string = payload;
+    for (int k = 0; k < 8; ++k) huge_string[at - 8 + k] = k == 5 ? '\x01' : '\0';  // 2^40 characters
+    EXPECT_EQ(format_error_of(rewrap(binary, huge_string)),
+              "load: a string of 1099511627776 elements at payload byte " + std::to_string(at) + " is longer than the " +
+                  std::to_string(payload.size() - at) + " bytes left");
+    // The count of fitted scores follows the policy text and the vector's class
+    // information (1 byte tracking, 4 bytes version).
+    std::string huge_vector = payload;
+    for (int k = 0; k < 8; ++k) huge_vector[at + policy.size() + 5 + k] = k == 6 ? '\x01' : '\0';  // 2^48 scores
+    EXPECT_EQ(format_error_of(rewrap(binary, huge_vector)).rfind("load: a collection of 281474976710656 elements at payload byte ", 0), 0u)
+        << format_error_of(rewrap(binary, huge_vector));
+
+    const std::string text = saved(ArchiveKind::text);
+    std::string text_payload = text.substr(32);
+    const std::string length = std::to_string(policy.size()) + " {";
+    const std::size_t t_at = text_payload.find(length);
+    ASSERT_NE(t_at, std::string::npos);
+    text_payload.replace(t_at, length.size() - 2, "99999999999999");
+    EXPECT_EQ(format_error_of(rewrap(text, text_payload)).rfind("load: a string of 99999999999999 elements at payload byte ", 0), 0u)
+        << format_error_of(rewrap(text, text_payload));
+}
+
+// The fitted scores must match the policy they were saved with and keep assign()'s
+// invariants; a file that breaks them is rejected by load, not trusted by assign.
+TEST(ModelIo, InconsistentFittedStateIsAFormatError) {
+    const std::string text = saved(ArchiveKind::text);
+    const Model model = fit(Policy::from_json(policies[1]), features());
+    // Re-save with a policy whose JSON differs from the fitted scores: a hand-edited file.
+    const Model edited(Policy::from_json(policies[0]), model.scores(), model.rule_ptr(), model.clv());
+    std::stringstream buffer;
+    save(edited, buffer, ArchiveKind::text);
+    EXPECT_EQ(format_error_of(buffer.str()).rfind("load: scores[0]: does not match the policy's score", 0), 0u)
+        << format_error_of(buffer.str());
+    // An archived policy that is not a valid policy.
+    std::string payload = text.substr(32);
+    const std::string needle = "\"topsis\"";
+    const std::size_t at = payload.find(needle);
+    ASSERT_NE(at, std::string::npos);
+    payload.replace(at, needle.size(), "\"tOpsis\"");
+    EXPECT_EQ(format_error_of(rewrap(text, payload)).rfind("load: the archived policy is invalid: ", 0), 0u)
+        << format_error_of(rewrap(text, payload));
+}
+
+// An end tag longer than the expected name: Boost 1.74's check read past the expected
+// name (found by fuzz_model_io, a global-buffer-overflow under ASan); now a FormatError.
+TEST(ModelIo, XmlEndTagLongerThanExpectedIsAFormatError) {
+    const std::string xml = saved(ArchiveKind::xml);
+    std::string payload = xml.substr(32);
+    const std::size_t at = payload.find("</weights>");
+    ASSERT_NE(at, std::string::npos);
+    payload.replace(at, 10, "</weightsandmanymorecharactersthanthetagname>");
+    const std::string error = format_error_of(rewrap(xml, payload));
+    EXPECT_EQ(error, "load: the xml payload cannot be read: XML start/end tag mismatch - weights") << error;
 }

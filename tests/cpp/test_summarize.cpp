@@ -1,7 +1,12 @@
 // summarize on hand-made transaction lists, checked by hand, and on CDNOW.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <boost/crc.hpp>
 #include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,6 +14,7 @@
 
 #include "tierkit/error.hpp"
 #include "tierkit/features/summarize.hpp"
+#include "tierkit/features/synthetic.hpp"
 
 using namespace tierkit;
 
@@ -287,4 +293,302 @@ TEST(SummarizeCdnow, ReproducesLifetimesSummary) {
     EXPECT_EQ(checked, 2357u);
     EXPECT_EQ(sum_x, 2457);  // README: sum of frequency
     EXPECT_EQ(s.report.used, 4960);
+}
+
+// ---- Summarizer: chunks, merges and bytes give exactly summarize() on all rows. ----
+
+namespace {
+
+/// Synthetic transactions shuffled (ids and days out of order, customers spread over
+/// every chunk), with a few bad rows for the rejects.
+struct Shuffled {
+    std::vector<std::int64_t> customer, day;
+    std::vector<double> amount, margin, quantity;
+    explicit Shuffled(bool with_bad) {
+        SyntheticOptions o;
+        o.customers = 800;
+        o.seed = 7;
+        o.threads = 1;
+        auto d = synthetic(o);
+        std::vector<std::size_t> perm(d.customer.size());
+        std::iota(perm.begin(), perm.end(), 0);
+        std::mt19937_64 rng(3);
+        std::shuffle(perm.begin(), perm.end(), rng);
+        for (std::size_t i : perm) {
+            customer.push_back(d.customer[i] * 1000003);  // wide, unsorted ids
+            day.push_back(d.day[i]);
+            amount.push_back(d.amount[i]);
+            margin.push_back(d.margin[i]);
+            quantity.push_back(d.quantity[i]);
+        }
+        if (with_bad) {
+            for (std::size_t i = 5; i < customer.size(); i += 401) amount[i] = std::nan("");
+            for (std::size_t i = 9; i < customer.size(); i += 613) customer[i] = missing_id;
+            for (std::size_t i = 11; i < customer.size(); i += 797) day[i] = missing_day;
+            customer.push_back(42);  // a customer whose only row is bad
+            day.push_back(missing_day);
+            amount.push_back(1);
+            margin.push_back(0);
+            quantity.push_back(1);
+        }
+    }
+    std::size_t size() const { return customer.size(); }
+    Transactions rows(std::size_t from, std::size_t to) const {
+        auto part = [&](const auto& v) { return std::span(v).subspan(from, to - from); };
+        return Transactions{part(customer), part(day), part(amount), part(margin), part(quantity)};
+    }
+    Transactions all() const { return rows(0, size()); }
+};
+
+void expect_same(const Summary& a, const Summary& b) {
+    ASSERT_EQ(a.features.rows(), b.features.rows());
+    ASSERT_EQ(a.features.names(), b.features.names());
+    for (std::size_t i = 0; i < a.features.rows(); ++i) ASSERT_EQ(a.features.ids()[i], b.features.ids()[i]);
+    for (const auto& name : a.features.names()) {
+        auto x = a.features.column(name), y = b.features.column(name);
+        for (std::size_t i = 0; i < x.size(); ++i)
+            ASSERT_EQ(x[i], y[i]) << name << " of customer " << a.features.ids()[i];  // bit for bit
+    }
+    ASSERT_EQ(a.rejects.size(), b.rejects.size());
+    for (std::size_t i = 0; i < a.rejects.size(); ++i) {
+        EXPECT_EQ(a.rejects[i].row, b.rejects[i].row);
+        EXPECT_EQ(a.rejects[i].customer, b.rejects[i].customer);
+        EXPECT_EQ(a.rejects[i].reason, b.rejects[i].reason);
+    }
+    const auto &p = a.report, &q = b.report;
+    EXPECT_EQ(p.transactions, q.transactions);
+    EXPECT_EQ(p.used, q.used);
+    EXPECT_EQ(p.after_as_of, q.after_as_of);
+    EXPECT_EQ(p.refunds, q.refunds);
+    EXPECT_EQ(p.rejected_rows, q.rejected_rows);
+    EXPECT_EQ(p.customers, q.customers);
+    EXPECT_EQ(p.rejected_customers, q.rejected_customers);
+    EXPECT_EQ(p.as_of, q.as_of);
+}
+
+std::vector<SummarizeOptions> streaming_options() {
+    std::vector<SummarizeOptions> out(3);
+    out[0].reject_invalid = true;  // as_of = last day
+    out[1].reject_invalid = true;
+    out[1].as_of = days_from_civil(2024, 3, 1);  // inside the data: some rows after it
+    out[1].period = Period::week;
+    out[1].freq_multiplier = 7;
+    out[2].reject_invalid = true;
+    out[2].period = Period::month;
+    out[2].windows_days = {7, 60};
+    return out;
+}
+
+}  // namespace
+
+TEST(Summarizer, ChunkedEqualsWhole) {
+    const Shuffled data(true);
+    for (const auto& o : streaming_options()) {
+        const Summary whole = summarize(data.all(), o);
+        ASSERT_GT(whole.features.rows(), 400u);
+        ASSERT_GT(whole.rejects.size(), 10u);
+        for (std::size_t chunk : {1ul, 7ul, 500ul, 100000ul}) {
+            Summarizer s(o);
+            for (std::size_t from = 0; from < data.size(); from += chunk)
+                s.update(data.rows(from, std::min(data.size(), from + chunk)));
+            SCOPED_TRACE("chunk " + std::to_string(chunk));
+            expect_same(s.finalize(), whole);
+        }
+    }
+}
+
+TEST(Summarizer, MergeInAnyGroupingEqualsWhole) {
+    const Shuffled data(true);
+    for (const auto& o : streaming_options()) {
+        const Summary whole = summarize(data.all(), o);
+        const std::size_t n = data.size();
+        const std::size_t cut[5] = {0, n / 5, n / 2, n / 2 + 3, n};
+        auto part = [&](int k) {
+            Summarizer s(o);
+            s.update(data.rows(cut[k], cut[k + 1]));
+            return s;
+        };
+        Summarizer left = part(0);  // ((a+b)+c)+d
+        left.merge(part(1)).merge(part(2)).merge(part(3));
+        expect_same(left.finalize(), whole);
+        Summarizer c = part(2);  // a+(b+(c+d))
+        c.merge(part(3));
+        Summarizer b = part(1);
+        b.merge(c);
+        Summarizer right = part(0);
+        right.merge(b);
+        expect_same(right.finalize(), whole);
+        Summarizer ab = part(0), cd = part(2);  // (a+b)+(c+d), into an empty summarizer
+        ab.merge(part(1));
+        cd.merge(part(3));
+        Summarizer tree(o);
+        tree.merge(ab).merge(cd);
+        expect_same(tree.finalize(), whole);
+    }
+}
+
+TEST(Summarizer, MergeOrderOnlyRenumbersRows) {
+    // b+a: the same features; rows of a come after b's.
+    const Shuffled data(true);
+    const SummarizeOptions o = streaming_options()[0];
+    const std::size_t half = data.size() / 2;
+    Summarizer a(o), b(o);
+    a.update(data.rows(0, half));
+    b.update(data.rows(half, data.size()));
+    Summarizer ba = b;
+    ba.merge(a);
+    const Summary x = ba.finalize(), whole = summarize(data.all(), o);
+    ASSERT_EQ(x.features.rows(), whole.features.rows());
+    for (const auto& name : whole.features.names())
+        for (std::size_t i = 0; i < whole.features.rows(); ++i)
+            ASSERT_EQ(x.features.column(name)[i], whole.features.column(name)[i]) << name;
+    const auto nb = static_cast<std::int64_t>(data.size() - half);
+    for (std::size_t i = 0; i < whole.rejects.size(); ++i)
+        if (whole.rejects[i].row >= 0) {
+            const std::int64_t r = whole.rejects[i].row;
+            const std::int64_t expected = r < static_cast<std::int64_t>(half) ? r + nb : r - static_cast<std::int64_t>(half);
+            bool found = false;
+            for (const auto& rj : x.rejects) found = found || (rj.row == expected && rj.reason == whole.rejects[i].reason);
+            EXPECT_TRUE(found) << "row " << r;
+        }
+}
+
+TEST(Summarizer, GlobalRowNumbersAndUnchangedStateOnError) {
+    Tx tx;
+    tx.add(1, d(2024, 1, 1), 10);
+    tx.add(2, d(2024, 1, 2), 5);
+    tx.add(1, d(2024, 1, 3), std::nan(""));
+    Summarizer s;
+    s.update(Transactions{std::span(tx.customer).first(2), std::span(tx.day).first(2), std::span(tx.amount).first(2), {}, {}});
+    try {
+        s.update(Transactions{std::span(tx.customer).subspan(2), std::span(tx.day).subspan(2),
+                              std::span(tx.amount).subspan(2), {}, {}});
+        FAIL() << "expected InvalidInput";
+    } catch (const InvalidInput& e) {
+        EXPECT_STREQ(e.what(), "row 2: column 'amount': must be a finite number, got nan");
+    }
+    EXPECT_EQ(s.transactions(), 2);
+    const Summary out = s.finalize();
+    ASSERT_EQ(out.features.rows(), 2u);
+    EXPECT_EQ(out.features.column("revenue")[0], 10);
+    // margin given now but not before
+    std::vector<double> m{1.0};
+    EXPECT_THROW(s.update(Transactions{std::span(tx.customer).first(1), std::span(tx.day).first(1),
+                                       std::span(tx.amount).first(1), m, {}}),
+                 InvalidInput);
+    SummarizeOptions other;
+    other.windows_days = {30};
+    Summarizer t(other);
+    EXPECT_THROW(s.merge(t), InvalidInput);
+}
+
+TEST(Summarizer, HandCheckedAcrossChunks) {
+    // customer 7 over two chunks: 01-01 10 | 01-01 5, 01-11 20, refund -8 on 01-11; as_of 01-31, daily.
+    Tx a, b;
+    a.add(7, d(2024, 1, 1), 10);
+    b.add(7, d(2024, 1, 1), 5);
+    b.add(7, d(2024, 1, 11), 20);
+    b.add(7, d(2024, 1, 11), -8);
+    SummarizeOptions o;
+    o.as_of = d(2024, 1, 31);
+    o.windows_days = {25};
+    o.trend_window_days = 15;
+    Summarizer s(o);
+    s.update(a.view());
+    s.update(b.view());
+    const Summary out = s.finalize();
+    ASSERT_EQ(out.features.rows(), 1u);
+    EXPECT_EQ(col(out, "frequency", 0), 1);       // periods 01-01 and 01-11
+    EXPECT_EQ(col(out, "recency", 0), 10);
+    EXPECT_EQ(col(out, "T", 0), 30);
+    EXPECT_EQ(col(out, "monetary_value", 0), 20);  // the repeat period's purchases
+    EXPECT_EQ(col(out, "orders", 0), 3);
+    EXPECT_EQ(col(out, "revenue", 0), 27);
+    EXPECT_EQ(col(out, "aov", 0), 35.0 / 3);
+    EXPECT_EQ(col(out, "revenue_25d", 0), 12);     // 01-11: 20 - 8
+    EXPECT_EQ(col(out, "orders_25d", 0), 1);
+    EXPECT_EQ(col(out, "trend", 0), 0);            // nothing in (01-16, 01-31], 12 in (01-01, 01-16]
+    EXPECT_EQ(out.report.refunds, 1);
+}
+
+TEST(Summarizer, BytesRoundTripThenContinue) {
+    const Shuffled data(true);
+    for (const auto& o : streaming_options()) {
+        const Summary whole = summarize(data.all(), o);
+        const std::size_t half = data.size() / 3;
+        Summarizer s(o);
+        s.update(data.rows(0, half / 2));
+        s.update(data.rows(half / 2, half));
+        const std::string bytes = s.to_bytes();
+        Summarizer back = Summarizer::from_bytes(bytes);
+        EXPECT_EQ(back.to_bytes(), bytes);
+        EXPECT_EQ(back.transactions(), static_cast<std::int64_t>(half));
+        back.update(data.rows(half, data.size()));
+        expect_same(back.finalize(), whole);
+    }
+    Summarizer empty;
+    expect_same(Summarizer::from_bytes(empty.to_bytes()).finalize(), summarize(Transactions{}));
+}
+
+namespace {
+
+void expect_format_error(const std::string& bytes, const std::string& part) {
+    try {
+        Summarizer::from_bytes(bytes);
+    } catch (const FormatError& e) {
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what() << " lacks '" << part << "'";
+        return;
+    }
+    ADD_FAILURE() << "expected FormatError with '" << part << "'";
+}
+
+void put32(std::string& b, std::size_t at, std::uint32_t v) {
+    for (int k = 0; k < 4; ++k) b[at + k] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+
+void fix_crc(std::string& b) {
+    boost::crc_32_type crc;
+    crc.process_bytes(b.data() + 32, b.size() - 32);
+    put32(b, 28, crc.checksum());
+}
+
+}  // namespace
+
+TEST(Summarizer, BadBytesAreFormatErrors) {
+    const Shuffled data(false);
+    Summarizer s;
+    s.update(data.rows(0, 200));
+    const std::string good = s.to_bytes();
+    expect_format_error("", "bad magic");
+    expect_format_error("TIERKIT" + std::string(40, '\0'), "bad magic");
+    expect_format_error(good.substr(0, 20), "truncated header");
+    std::string b = good;
+    put32(b, 8, 99);
+    expect_format_error(b, "format version 99");
+    b = good;
+    put32(b, 12, 5);
+    expect_format_error(b, "unknown state kind 5");
+    b = good;
+    b[27] = 0x7f;  // length far above the cap
+    expect_format_error(b, "exceeds the cap");
+    expect_format_error(good.substr(0, good.size() - 1), "announces");
+    b = good;
+    b[good.size() / 2] ^= 0x10;
+    expect_format_error(b, "checksum mismatch");
+    // Valid checksum, inconsistent content: the first customer id repeated.
+    b = good;
+    const std::size_t windows = 3, ids_at = 32 + 1 + 8 + 1 + 8 + 8 + 8 + 8 + 8 * windows + 1 + 2 + 5 * 8 + 8;
+    std::memcpy(b.data() + ids_at + 48, b.data() + ids_at, 8);  // 48 bytes per customer with margin and quantity
+    fix_crc(b);
+    expect_format_error(b, "missing or repeated");
+    // Valid checksum, a count larger than the bytes left.
+    b = good;
+    b[ids_at - 1] = 0x7f;
+    fix_crc(b);
+    expect_format_error(b, "do not fit");
+    // Truncated payload with a matching header and checksum.
+    b = good.substr(0, 32 + 30);  // inside the options
+    for (int k = 0; k < 8; ++k) b[20 + k] = static_cast<char>(((b.size() - 32) >> (8 * k)) & 0xff);
+    fix_crc(b);
+    expect_format_error(b, "truncated payload");
 }

@@ -78,7 +78,8 @@ def test_tier_classifier_matches_fit_assign(features):
     assert "first_purchase" not in clf.feature_names_in_
     full = clf.assign(features)
     assert full.index.equals(features.index)
-    pd.testing.assert_frame_equal(full, expected)
+    # Without the purchase dates the estimator's assignment has no lifecycle stages.
+    pd.testing.assert_frame_equal(full, expected.drop(columns=["stage", "stage_reason", "next_action"]))
 
 
 def test_value_scorer_columns_and_contributions(features):

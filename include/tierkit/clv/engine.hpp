@@ -140,6 +140,11 @@ public:
     ///   NumericError when a fit does not converge, the data have no repeat purchase, or
     ///   Gamma-Gamma's q <= 1 (mean spend undefined). Every message starts with "clv".
     static FittedClv fit(const ClvSpec& spec, const FeatureTable& table);
+    /// The same fit from compressed patterns (RfmHistogram / SpendHistogram states merged
+    /// over chunks, see histogram.hpp): fit() compresses the table's rows and calls this,
+    /// so equal patterns give bit-identical models. `spend` is given exactly when the spec
+    /// has a spend model. @throws as fit(), InvalidInput for missing patterns.
+    static FittedClv fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend);
 
     /// The derived columns for every row of `table`, in spec().output_columns() order.
     /// @throws as fit() for a taken name, a missing column or an invalid row.

@@ -19,6 +19,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tierkit/table.hpp"
@@ -89,7 +91,7 @@ struct Summary {
     SummarizeReport report;
 };
 
-/// Build the per-customer feature table.
+/// Build the per-customer feature table (a Summarizer fed with one chunk).
 ///
 /// Output columns: frequency, recency, T, monetary_value, days_since_last, orders,
 /// revenue, aov, [margin], [quantity], first_purchase, last_purchase (day numbers),
@@ -101,6 +103,113 @@ struct Summary {
 ///   row has a missing id, a missing day, or a NaN/infinite amount, margin or
 ///   quantity; the message names the column and row.
 Summary summarize(const Transactions& tx, const SummarizeOptions& options = {});
+
+/// Streaming summarize: feed transactions in chunks (files, partitions), combine the
+/// states of several workers, and finalize into the Summary that summarize() would
+/// give on all rows at once (same features, rejects, reasons and report).
+///
+/// Row numbers: every update() numbers its rows after the rows already seen, so row
+/// i of a chunk is row (transactions() + i) of the whole stream; merge() appends
+/// `other`'s rows after this summarizer's (as if its chunks came next). Reject row
+/// numbers and error messages use these global numbers.
+///
+/// State (memory): per customer the flags and sums that do not depend on as_of
+/// (margin, quantity, rows after as_of), plus one cell per distinct day with a used
+/// transaction (purchase sum, refund sum, purchase count). Frequency counts distinct
+/// purchase periods and the windows and trend are measured back from as_of, which by
+/// default is only known at the end, so day cells are kept; their number is bounded by
+/// the customer's active days, never by the number of transactions. Cells from later
+/// chunks are appended and compacted (grouped by customer and day) whenever their
+/// count doubles, and before finalize() and to_bytes().
+///
+/// Sums are double-double (about 106 bits, error-free TwoSum steps) and rounded to a
+/// double at the end, so chunking and merge order do not change the result (barring an
+/// exact sum within about 2^-100 relative of a rounding tie).
+///
+/// Not thread-safe: one Summarizer per worker, then merge().
+class Summarizer {
+public:
+    /// @throws InvalidInput for a bad option (freq_multiplier, trend_window, windows).
+    explicit Summarizer(SummarizeOptions options = {});
+
+    /// Add a chunk. Validates the whole chunk first: on an exception the state is
+    /// unchanged. margin/quantity must be given in every non-empty chunk or in none.
+    /// @throws InvalidInput as summarize() does, naming the global row.
+    void update(const Transactions& chunk);
+
+    /// Add the state of another summarizer (same options) after this one's rows.
+    /// Associative: (a+b)+c == a+(b+c). @throws InvalidInput when the options or the
+    /// margin/quantity columns differ.
+    Summarizer& merge(const Summarizer& other);
+
+    /// Replace customer id k by to[k] for each id 0 <= k < to.size() (other ids stay):
+    /// for hosts that code string ids per worker and merge into one code space.
+    /// @throws InvalidInput when two customers would get the same id (state unchanged).
+    void map_ids(std::span<const std::int64_t> to);
+
+    /// The Summary of every row seen. The summarizer stays usable.
+    Summary finalize() const;
+
+    /// The state as bytes: a 32-byte envelope (magic "TKSTATE\0", format version,
+    /// kind, library version, payload length, CRC-32), then a little-endian payload.
+    std::string to_bytes() const;
+    /// @throws FormatError naming what is wrong and the byte offset (bad magic,
+    ///   version, length over max_state_bytes, checksum, truncated or inconsistent payload).
+    static Summarizer from_bytes(std::string_view bytes);
+
+    const SummarizeOptions& options() const noexcept { return options_; }
+    std::int64_t transactions() const noexcept { return rows_; }  ///< rows seen
+    std::size_t customers() const noexcept { return ids_.size(); }  ///< distinct valid ids seen
+    std::size_t cells() const noexcept { return cells_.size(); }    ///< day cells held
+
+    /// Exact-enough sum: hi + lo with error-free accumulation (see the class notes).
+    struct Sum {
+        double hi = 0, lo = 0;
+        void add(double x) noexcept {
+            const double s = hi + x;
+            const double bp = s - hi;
+            lo += (hi - (s - bp)) + (x - bp);
+            hi = s;
+        }
+        void add(const Sum& o) noexcept {
+            add(o.hi);
+            lo += o.lo;
+        }
+        double value() const noexcept { return hi + lo; }
+    };
+    /// One customer's used transactions on one day.
+    struct Cell {
+        std::uint32_t slot;       ///< customer slot (index into the ids seen)
+        std::int64_t day;
+        Sum gross;                ///< purchases (amount >= 0)
+        Sum refund;               ///< refunds (amount < 0)
+        std::int64_t purchases;   ///< purchase rows
+    };
+
+private:
+    void compact() const;
+    std::uint32_t slot_for(std::int64_t id);
+    void add_slot(std::int64_t id);
+
+    SummarizeOptions options_;
+    int has_margin_ = -1;  ///< -1: no non-empty chunk yet
+    int has_quantity_ = -1;
+    std::int64_t rows_ = 0, used_ = 0, after_ = 0, refunds_ = 0;
+    std::int64_t max_day_ = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
+    std::vector<std::int64_t> ids_;  ///< slot -> customer id
+    bool ids_sorted_ = true;
+    std::unordered_map<std::int64_t, std::uint32_t> slot_of_;  ///< built on the second chunk
+    std::vector<std::int64_t> after_of_;  ///< per slot: rows after as_of
+    std::vector<Sum> margin_, quantity_;  ///< per slot, when the columns are given
+    std::vector<Reject> row_rejects_;
+    mutable std::vector<Cell> cells_;
+    mutable std::vector<std::size_t> cell_start_;  ///< per slot + 1 when compact
+    mutable bool compact_ = true;
+    mutable std::size_t compacted_size_ = 0;
+};
+
+/// Largest state payload Summarizer::from_bytes accepts (64 GiB).
+inline constexpr std::uint64_t max_state_bytes = 1ULL << 36;
 
 /// Day number -> (year, month 1..12, day 1..31) and back (proleptic Gregorian).
 void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) noexcept;

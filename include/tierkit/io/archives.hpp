@@ -4,7 +4,8 @@
 /// headers for the standard containers it uses. Include this in a .cpp before
 /// BOOST_CLASS_EXPORT_IMPLEMENT (or TIERKIT_REGISTER_RULE) so a polymorphic type is
 /// registered with all three archive kinds. Binary archives are not portable
-/// across platforms; text and XML are.
+/// across platforms; text and XML are. tierkit::load reads through the checked
+/// input archives of checked_archives.hpp, registered here too.
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/archive/text_iarchive.hpp>
@@ -19,3 +20,5 @@
 #include <boost/serialization/unique_ptr.hpp>
 #include <boost/serialization/utility.hpp>
 #include <boost/serialization/vector.hpp>
+
+#include "tierkit/io/checked_archives.hpp"

@@ -5,8 +5,22 @@
 /// What is saved: the policy (as its normalized JSON, re-validated on load), every
 /// fitted score (criteria statistics, weights) and the fitted rule through a
 /// polymorphic pointer, so a host's own rule round-trips as long as it was
-/// registered with TIERKIT_REGISTER_RULE in the loading program too. A model holds
-/// parameters and aggregates, never customer ids or rows.
+/// registered with TIERKIT_REGISTER_RULE in the loading program too.
+///
+/// What a model file reveals about the data it was fitted on: no customer ids and no
+/// rows, but some fitted statistics are values taken from the data: per criterion the
+/// minimum and maximum of its (transformed) column, the clip bounds and the median
+/// (quantiles, which can equal one customer's value), and for percentile, bins and
+/// robust criteria the percentile curve: up to FittedCriterion::max_knots distinct
+/// values of the column (every distinct value of a smaller column); the cut points of
+/// quantiles and abc rules (score values), rfm_segments' thresholds (column values),
+/// the fitted distributions of an expression rule's pct() columns, kmeans centroids
+/// (means). Share a model file as you would share aggregates of that data.
+///
+/// Loading untrusted files: the envelope is checked first (magic, version, length cap,
+/// CRC-32), then the archive is read with the checked archives of
+/// checked_archives.hpp (no collection or string longer than the bytes left), and the
+/// fitted scores are checked against the archived policy. Any failure is a FormatError.
 #include <cstdint>
 #include <iosfwd>
 #include <optional>

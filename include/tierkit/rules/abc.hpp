@@ -72,7 +72,18 @@ public:
         return {{"cuts", cuts_}, {"thresholds", thresholds_}};
     }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<AbcRule>(*this); }
+    ScoreCuts score_cuts() const override { return {source_, thresholds_}; }
     const std::vector<double>& thresholds() const noexcept { return thresholds_; }
+    /// Install thresholds learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per cut.
+    /// @throws InvalidInput when their number differs from the cuts'.
+    void set_thresholds(std::vector<double> thresholds) {
+        if (thresholds.size() != cuts_.size())
+            throw InvalidInput("abc: expected " + std::to_string(cuts_.size()) + " thresholds, got " +
+                               std::to_string(thresholds.size()));
+        thresholds_ = std::move(thresholds);
+    }
+    const std::string& source() const noexcept { return source_; }
+    const std::vector<double>& cuts() const noexcept { return cuts_; }
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {

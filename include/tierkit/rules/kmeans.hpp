@@ -143,7 +143,7 @@ struct KMeansResult {
     bool converged = false;  ///< stopped by unchanged labels or the tolerance (not the cap)
 };
 
-// The building blocks below take `threads` (0 = all hardware threads). Sums are
+// The building blocks below take `threads` (0 = tierkit::num_threads()). Sums are
 // accumulated per fixed block of rows and the blocks added in order, so the
 // results do not depend on the thread count.
 
@@ -237,6 +237,12 @@ public:
     /// Per cluster (score order): its tier.
     const std::vector<std::int32_t>& cluster_tiers() const noexcept { return cluster_tier_; }
     const std::vector<std::string>& criteria() const noexcept { return names_; }
+    /// Install centroids found elsewhere (fit() ends here; the out-of-core Fitter's
+    /// distributed Lloyd iterations too): order them by score and map them to tiers.
+    /// @param centroids k x d row-major, any order. @throws InvalidInput when the sizes
+    ///   do not fit (k must equal the fixed k, and be at least the tiers).
+    void set_centroids(std::vector<std::string> names, std::vector<double> weights, const std::vector<double>& centroids,
+                       double inertia, int iterations);
     double inertia() const noexcept { return inertia_; }
     int iterations() const noexcept { return iterations_; }
 

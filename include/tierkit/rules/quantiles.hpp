@@ -66,7 +66,17 @@ public:
         return {{"shares", shares_}, {"cuts", cuts_}};
     }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<QuantileRule>(*this); }
+    ScoreCuts score_cuts() const override { return {source_, cuts_}; }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
+    /// Install cuts learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per share.
+    /// @throws InvalidInput when their number differs from the shares'.
+    void set_cuts(std::vector<double> cuts) {
+        if (cuts.size() != shares_.size())
+            throw InvalidInput("quantiles: expected " + std::to_string(shares_.size()) + " cuts, got " + std::to_string(cuts.size()));
+        cuts_ = std::move(cuts);
+    }
+    const std::string& source() const noexcept { return source_; }
+    const std::vector<double>& shares() const noexcept { return shares_; }
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {

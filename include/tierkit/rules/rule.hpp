@@ -58,6 +58,14 @@ struct RuleInput {
     }
 };
 
+/// Cut points on one score or column: a value v is in tier k for the first k with
+/// v >= cuts[k], else in the last tier (cuts descending). Re-tiering with hysteresis
+/// applies its margins to these cuts. An empty source means the rule has none.
+struct ScoreCuts {
+    std::string source;
+    std::vector<double> cuts;
+};
+
 class Rule {
 public:
     virtual ~Rule() = default;
@@ -82,6 +90,9 @@ public:
     }
     /// Whether fit/assign read RuleInput::criteria.
     virtual bool needs_criteria() const { return false; }
+    /// The score cut points the rule tiers by (after fit), when it is such a rule
+    /// (thresholds, quantiles, abc). Default: none (empty source).
+    virtual ScoreCuts score_cuts() const { return {}; }
 
     /// Boost.Serialization: a rule saves and loads inside a Model through a
     /// pointer to this base; each concrete rule serializes its base object and its

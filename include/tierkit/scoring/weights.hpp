@@ -11,9 +11,10 @@
 ///   mean, then once more in row blocks for the centred cross-products. Work is
 ///   O(rows * columns) for entropy and O(rows * columns^2) for CRITIC, with memory
 ///   independent of the number of rows.
-/// - The data-driven methods need the whole sample: they are exact functions of the
-///   columns, not mergeable states. A fit over chunks gathers the criterion columns
-///   (or a sample of them) first.
+/// - The data-driven methods are exact functions of the columns. A fit over chunks
+///   (fit_state.hpp, sketch mode) merges their sums instead: entropy from sum y and
+///   sum y ln y per column, CRITIC from centred sums and cross-products
+///   (critic_from_covariance); equal to these up to the rounding of the sums.
 /// - All functions are pure: safe to call from many threads at once.
 #include <cstddef>
 #include <span>
@@ -104,6 +105,15 @@ std::vector<double> entropy(const std::vector<std::span<const double>>& columns,
 ///         infinite (`columns[1][7]: must be finite, got nan`).
 std::vector<double> critic(const std::vector<std::span<const double>>& columns,
                            const std::vector<Direction>& directions);
+
+/// The last step of critic(): weights from the covariance of the min-max normalized,
+/// direction-signed columns. `varying` lists the non-constant columns (ascending
+/// indices into the k columns); `covariance` is their v x v sample covariance,
+/// row-major. Constant columns get weight 0 and add 1 to every other column's
+/// conflict. Lets a fit over chunks (fit_state.hpp) merge cross-products first.
+/// @throws InvalidInput when the sizes do not fit.
+std::vector<double> critic_from_covariance(std::size_t k, const std::vector<std::size_t>& varying,
+                                           const std::vector<double>& covariance);
 
 /// Manual weights, normalized to sum 1.
 /// @throws InvalidInput when raw is empty, a weight is not finite or negative

@@ -1,0 +1,576 @@
+"""tierkit side by side with the usual Python tools, on the same in-memory data.
+
+    python benchmarks/compare.py [--quick] [--big] [--threads 2] [--repeat 3] [--no-memory]
+                                 [--only rfm,score,kmeans,clv,scaling] [--json out.json]
+
+Rows (times are best of --repeat; ratios are peer time / tierkit time, same run):
+  rfm        RFM features from synthetic transactions (10^7; 10^8 with --big):
+             tierkit.summarize vs pandas groupby, polars group_by, DuckDB SQL. The
+             peers compute the lifetimes columns (frequency, recency, T,
+             monetary_value) plus revenue and orders; tierkit computes those and 14
+             more. A few customers' values are checked to agree across engines.
+  score      score + tier of 10^7 customers x 8 criteria (min-max normalized,
+             weighted sum, quota tiers): tierkit fit+assign and assign vs the same in
+             numpy, and a memory-bandwidth floor: one numpy pass summing every column
+             (the bytes any scorer must read).
+  kmeans     10^6 x 8, k = 8, the same k-means++ start, a fixed number of Lloyd
+             iterations: tierkit vs scikit-learn (time per iteration, inertia).
+  clv        BG/NBD + Gamma-Gamma fits: CDNOW (when /work/shared/data has it) and
+             10^6 synthetic customers: tierkit vs lifetimes (when installed).
+  scaling    tierkit.summarize from 10^5 to 10^7 transactions (10^8 with --big);
+             writes benchmarks/scaling.png (time and memory against size).
+
+Memory: each "peak MB" is measured in a fresh subprocess that builds the same
+data, resets the kernel's peak-RSS counter (writing 5 to /proc/self/clear_refs
+resets VmHWM), runs the step once and reports VmHWM minus the RSS before the step:
+the extra resident memory the step needed at its peak, C++ allocations included
+(tracemalloc only sees Python's). Where clear_refs is not writable it falls back to
+the growth of ru_maxrss over the step.
+
+--quick uses small sizes (well under a minute) and checks the same things; the
+test suite runs it so the script keeps working.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+HERE = Path(__file__).resolve().parent
+SHARED = HERE.parent.parent / "shared" / "data"
+CDNOW = SHARED / "cdnow" / "cdnow_customers_summary_with_transactions.csv"
+
+
+def _threads_from_argv() -> int:
+    if "--threads" in sys.argv:
+        return int(sys.argv[sys.argv.index("--threads") + 1])
+    return 2
+
+
+# Engines read their thread count when imported.
+_T = str(_threads_from_argv())
+os.environ.setdefault("POLARS_MAX_THREADS", _T)
+os.environ.setdefault("TIERKIT_NUM_THREADS", _T)
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, _T)
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import tierkit as tk  # noqa: E402
+
+
+def optional(name: str) -> Any:
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
+pl = optional("polars")
+duckdb = optional("duckdb")
+
+# ------------------------------------------------------------------ sizes
+
+
+def sizes(args: argparse.Namespace) -> dict[str, Any]:
+    if args.quick:
+        return {"rfm": 100_000, "score": 200_000, "kmeans": 50_000, "kmeans_iter": 5, "clv": 10_000,
+                "scaling": [10_000, 30_000, 100_000]}
+    return {"rfm": 100_000_000 if args.big else 10_000_000, "score": 10_000_000, "kmeans": 1_000_000,
+            "kmeans_iter": 20, "clv": 1_000_000,
+            "scaling": [100_000, 1_000_000, 10_000_000] + ([100_000_000] if args.big else [])}
+
+
+# ------------------------------------------------------------------ RFM
+
+
+def make_tx(n: int) -> pd.DataFrame:
+    """About n synthetic transactions (5 per customer on average)."""
+    return tk.datasets.synthetic(max(n // 5, 10), seed=1)[["customer", "date", "amount"]]
+
+
+def rfm_tierkit(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    return tk.summarize(tx, as_of=as_of)
+
+
+def rfm_pandas(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    tx = tx[tx["date"] <= as_of]
+    buys = tx[tx["amount"] >= 0]
+    per_day = buys.groupby(["customer", "date"], sort=True)["amount"].sum().reset_index()
+    g = per_day.groupby("customer", sort=True)
+    first, last, periods = g["date"].min(), g["date"].max(), g["date"].size()
+    repeat = g["amount"].sum() - g["amount"].first()
+    out = pd.DataFrame(index=first.index)
+    out["frequency"] = (periods - 1).astype(float)
+    out["recency"] = (last - first).dt.days.astype(float)
+    out["T"] = (as_of - first).dt.days.astype(float)
+    out["monetary_value"] = np.where(periods > 1, repeat / (periods - 1).where(periods > 1, 1), 0.0)
+    out["revenue"] = tx.groupby("customer", sort=True)["amount"].sum()
+    out["orders"] = buys.groupby("customer", sort=True)["amount"].size().astype(float)
+    return out
+
+
+def rfm_polars(df: Any, as_of: Any) -> Any:
+    as_of = as_of.date()  # a Date literal: comparing the Date column with a Datetime one casts the column
+    tx = df.filter(pl.col("date") <= as_of)
+    buys = tx.filter(pl.col("amount") >= 0)
+    per_day = buys.group_by("customer", "date").agg(pl.col("amount").sum())
+    g = per_day.group_by("customer").agg(
+        first=pl.col("date").min(), last=pl.col("date").max(), periods=pl.len(), total=pl.col("amount").sum(),
+        first_spend=pl.col("amount").get(pl.col("date").arg_min()))
+    o = tx.group_by("customer").agg(revenue=pl.col("amount").sum(), orders=(pl.col("amount") >= 0).sum())
+    periods = pl.col("periods")
+    return g.join(o, on="customer").select(
+        "customer",
+        frequency=(periods - 1).cast(pl.Float64),
+        recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
+        T=(pl.lit(as_of) - pl.col("first")).dt.total_days().cast(pl.Float64),
+        monetary_value=pl.when(periods > 1).then((pl.col("total") - pl.col("first_spend")) / (periods - 1))
+        .otherwise(0.0),
+        revenue="revenue", orders=pl.col("orders").cast(pl.Float64),
+    ).sort("customer")
+
+
+RFM_SQL = """
+WITH tx AS (SELECT * FROM t WHERE date <= DATE '{as_of}'),
+buys AS (SELECT customer, date, sum(amount) AS spend FROM tx WHERE amount >= 0 GROUP BY customer, date),
+g AS (SELECT customer, min(date) AS first, max(date) AS last, count(*) AS periods, sum(spend) AS total,
+             arg_min(spend, date) AS first_spend FROM buys GROUP BY customer),
+o AS (SELECT customer, sum(amount) AS revenue, count(*) FILTER (WHERE amount >= 0) AS orders
+      FROM tx GROUP BY customer)
+SELECT g.customer, (periods - 1)::DOUBLE AS frequency, date_diff('day', first, last)::DOUBLE AS recency,
+       date_diff('day', first, DATE '{as_of}')::DOUBLE AS T,
+       CASE WHEN periods > 1 THEN (total - first_spend) / (periods - 1) ELSE 0 END AS monetary_value,
+       revenue, orders::DOUBLE AS orders
+FROM g JOIN o USING (customer) ORDER BY customer
+"""
+
+
+def rfm_duckdb(con: Any, as_of: Any) -> pd.DataFrame:
+    return con.execute(RFM_SQL.format(as_of=str(as_of.date()))).df()
+
+
+def rfm_inputs(engine: str, tx: pd.DataFrame, threads: int) -> Any:
+    """The engine's own form of the same data (built before timing)."""
+    if engine == "polars":
+        return pl.from_pandas(tx).with_columns(pl.col("date").cast(pl.Date))
+    if engine == "duckdb":
+        con = duckdb.connect()
+        con.execute(f"SET threads = {threads}")
+        con.register("t", pl.from_pandas(tx).with_columns(pl.col("date").cast(pl.Date)).to_arrow()
+                     if pl is not None else tx)
+        return con
+    return tx
+
+
+RFM = {"tierkit": rfm_tierkit, "pandas": rfm_pandas, "polars": rfm_polars, "duckdb": rfm_duckdb}
+
+
+def rfm_engines() -> list[str]:
+    return ["tierkit", "pandas"] + (["polars"] if pl is not None else []) + (["duckdb"] if duckdb is not None else [])
+
+
+def rfm_check(results: dict[str, Any]) -> str:
+    """Values of a few customers agree across engines."""
+    ref = results["tierkit"]
+    ids = ref.index.to_numpy()[np.linspace(0, len(ref) - 1, 7).astype(int)]
+    cols = ["frequency", "recency", "T", "monetary_value", "revenue", "orders"]
+    for name, out in results.items():
+        if name == "tierkit":
+            continue
+        if pl is not None and isinstance(out, pl.DataFrame):
+            out = out.to_pandas()
+        if "customer" in out.columns:
+            out = out.set_index("customer")
+        if len(out) != len(ref):
+            raise AssertionError(f"rfm: {name} has {len(out)} customers, tierkit {len(ref)}")
+        np.testing.assert_allclose(out.loc[ids, cols].to_numpy(float), ref.loc[ids, cols].to_numpy(float),
+                                   rtol=1e-9, atol=1e-6, err_msg=f"rfm: {name} vs tierkit")
+    return f"{len(ids)} customers agree"
+
+
+# ------------------------------------------------------------------ score + tier
+
+CRITERIA = 8
+WEIGHTS = np.arange(1, CRITERIA + 1, dtype=float) / np.arange(1, CRITERIA + 1).sum()
+SHARES = [0.05, 0.15, 0.5]
+TIERS = ["key", "high-value", "ordinary", "potential"]
+
+
+def make_scores(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    return pd.DataFrame({f"c{j}": rng.gamma(2.0 + j, 3.0, n) for j in range(CRITERIA)},
+                        index=pd.RangeIndex(n, name="customer"))
+
+
+def score_policy() -> tk.Policy:
+    return tk.Policy({
+        "criteria": [{"column": f"c{j}", "normalizer": "minmax", "weight": float(WEIGHTS[j])} for j in range(CRITERIA)],
+        "rule": {"kind": "quantiles", "shares": SHARES},
+        "tiers": TIERS,
+    })
+
+
+def numpy_fit(f: pd.DataFrame) -> dict[str, Any]:
+    x = [f[c].to_numpy() for c in f.columns]
+    lo = np.array([v.min() for v in x])
+    hi = np.array([v.max() for v in x])
+    score = numpy_score(f, lo, hi)
+    n = len(score)
+    ks = [int(np.floor(s * n + 0.5)) - 1 for s in np.cumsum(SHARES)]
+    part = -np.partition(-score, ks)  # descending order statistics at ks
+    return {"lo": lo, "hi": hi, "cuts": [part[k] for k in ks]}
+
+
+def numpy_score(f: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    score = np.zeros(len(f))
+    for j, c in enumerate(f.columns):
+        score += (100 * WEIGHTS[j] / (hi[j] - lo[j])) * (f[c].to_numpy() - lo[j])
+    return score
+
+
+def numpy_assign(f: pd.DataFrame, fitted: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    score = numpy_score(f, fitted["lo"], fitted["hi"])
+    tier = np.full(len(score), len(TIERS) - 1, dtype=np.int8)
+    for t, cut in reversed(list(enumerate(fitted["cuts"]))):
+        tier[score >= cut] = t
+    return score, tier
+
+
+def column_floor(f: pd.DataFrame) -> float:
+    """One pass over every byte a scorer has to read."""
+    return float(sum(f[c].to_numpy().sum() for c in f.columns))
+
+
+def score_check(f: pd.DataFrame) -> str:
+    model = tk.fit(score_policy(), f)
+    a = model.assign(f, contributions=False)
+    score, tier = numpy_assign(f, numpy_fit(f))
+    diff = float(np.max(np.abs(a["score"].to_numpy() - score)))
+    names = np.asarray(TIERS)[tier]
+    agree = float((a["tier"].astype(str).to_numpy() == names).mean())
+    if diff > 1e-6 or agree < 0.999:
+        raise AssertionError(f"score: max difference {diff}, tiers agree {agree}")
+    return f"max score diff {diff:.1e}, tiers agree {100 * agree:.2f}%"
+
+
+# ------------------------------------------------------------------ kmeans
+
+
+def make_kmeans(n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    from sklearn.cluster import kmeans_plusplus
+
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(rng.gamma(2.0, 3.0, (n, CRITERIA)), columns=[f"c{j}" for j in range(CRITERIA)])
+    x = features.to_numpy()
+    x = (x - x.min(axis=0)) / (x.max(axis=0) - x.min(axis=0))
+    init, _ = kmeans_plusplus(x, 8, random_state=1)
+    return features, np.ascontiguousarray(x), init
+
+
+def kmeans_tierkit(data: Any, iterations: int) -> Any:
+    features, _, init = data
+    policy = tk.Policy({
+        "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in features.columns],
+        "rule": {"kind": "kmeans", "init": init.tolist(), "max_iter": iterations, "tol": 0.0},
+        "tiers": [f"t{k}" for k in range(len(init))],
+    })
+    return tk.fit(policy, features)
+
+
+def kmeans_sklearn(data: Any, iterations: int) -> Any:
+    from sklearn.cluster import KMeans
+
+    _, x, init = data
+    return KMeans(n_clusters=len(init), init=init, n_init=1, max_iter=iterations, tol=0.0, algorithm="lloyd").fit(x)
+
+
+# ------------------------------------------------------------------ CLV
+
+
+def make_clv(n: int | str) -> pd.DataFrame:
+    if n == "cdnow":
+        df = pd.read_csv(CDNOW)
+        return df.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})[
+            ["frequency", "recency", "T", "monetary_value"]]
+    f = tk.summarize(tk.datasets.synthetic(int(n), seed=4), unit="W")
+    return f[["frequency", "recency", "T", "monetary_value"]].reset_index(drop=True)
+
+
+def clv_tierkit(df: pd.DataFrame) -> tuple[list[float], list[float]]:
+    bg = tk.clv.BGNBD().fit(df["frequency"], df["recency"], df["T"])
+    rep = df[df["frequency"] > 0]
+    gg = tk.clv.GammaGamma().fit(rep["frequency"], rep["monetary_value"])
+    return list(bg.params_.values) if hasattr(bg.params_, "values") else list(bg.params_), \
+        list(gg.params_.values) if hasattr(gg.params_, "values") else list(gg.params_)
+
+
+def clv_lifetimes(df: pd.DataFrame) -> tuple[list[float], list[float]]:
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    bg = BetaGeoFitter().fit(df["frequency"], df["recency"], df["T"])
+    rep = df[df["frequency"] > 0]
+    gg = GammaGammaFitter().fit(rep["frequency"], rep["monetary_value"])
+    return list(bg.params_.values), list(gg.params_.values)
+
+
+def clv_engines() -> list[str]:
+    return ["tierkit"] + (["lifetimes"] if optional("lifetimes") is not None else [])
+
+
+def clv_sets(n: int) -> list[Any]:
+    return (["cdnow"] if CDNOW.exists() else []) + [n]
+
+
+# ------------------------------------------------------------------ measuring
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _rss_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def measure_peak(fn: Callable[[], Any]) -> float:
+    """Extra resident memory (MB) of fn() at its peak (see the module notes)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = _rss_kb("VmRSS")
+        fn()
+        return max(0, _rss_kb("VmHWM") - before) / 1024
+    except OSError:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        fn()
+        return max(0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+
+
+def step(task: str, engine: str, size: Any, args: argparse.Namespace) -> Callable[[], Any]:
+    """Build the data of (task, size) and return the engine's step on it."""
+    if task == "rfm" or task == "scaling":
+        tx = make_tx(int(size))
+        as_of = tx["date"].max()
+        data = rfm_inputs(engine, tx, args.threads)
+        return lambda: RFM[engine](data, as_of)
+    if task in ("score", "assign"):
+        f = make_scores(int(size))
+        if engine == "floor":
+            return lambda: column_floor(f)
+        if engine == "tierkit":
+            if task == "score":
+                return lambda: tk.fit(score_policy(), f).assign(f, contributions=False)
+            model = tk.fit(score_policy(), f)
+            return lambda: model.assign(f, contributions=False)
+        if task == "score":
+            return lambda: numpy_assign(f, numpy_fit(f))
+        fitted = numpy_fit(f)
+        return lambda: numpy_assign(f, fitted)
+    if task == "kmeans":
+        data = make_kmeans(int(size))
+        fn = kmeans_tierkit if engine == "tierkit" else kmeans_sklearn
+        return lambda: fn(data, args.kmeans_iter)
+    if task == "clv":
+        df = make_clv(size)
+        fn = clv_tierkit if engine == "tierkit" else clv_lifetimes
+        return lambda: fn(df)
+    raise ValueError(task)
+
+
+def peak_in_subprocess(task: str, engine: str, size: Any, args: argparse.Namespace) -> float:
+    if args.no_memory:
+        return float("nan")
+    cmd = [sys.executable, __file__, "--worker", task, engine, str(size), "--threads", str(args.threads),
+           "--kmeans-iter", str(args.kmeans_iter)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode != 0:
+        raise RuntimeError(f"memory worker {task}/{engine} failed:\n{out.stderr[-2000:]}")
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"])
+
+
+# ------------------------------------------------------------------ main
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, task: str, engine: str, seconds: float, peak: float, ref: float | None, note: str = "") -> None:
+        self.rows.append({"task": task, "engine": engine, "seconds": seconds, "peak_mb": peak,
+                          "ratio": (seconds / ref) if ref else float("nan"), "note": note})
+        r = self.rows[-1]
+        print(f"  {task:<28} {engine:<10} {seconds:10.4f} s {peak:9.1f} MB  {r['ratio']:7.2f}x  {note}", flush=True)
+
+    def markdown(self) -> str:
+        lines = ["| task | engine | time (s) | peak MB | time / tierkit | note |", "|---|---|---:|---:|---:|---|"]
+        for r in self.rows:
+            lines.append(f"| {r['task']} | {r['engine']} | {r['seconds']:.4f} | {r['peak_mb']:.1f} | "
+                         f"{r['ratio']:.2f} | {r['note']} |")
+        return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
+    ap.add_argument("--big", action="store_true", help="also 10^8 transactions (needs several GB)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=None, help="best of N (default 3, 1 with --quick)")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    ap.add_argument("--kmeans-iter", type=int, default=None)
+    ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
+    ap.add_argument("--json", default="", help="also write the rows as JSON here")
+    ap.add_argument("--only", default="rfm,score,kmeans,clv,scaling", help="comma-separated rows to run")
+    ap.add_argument("--worker", nargs=3, metavar=("TASK", "ENGINE", "SIZE"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    size = sizes(args)
+    args.kmeans_iter = args.kmeans_iter or size["kmeans_iter"]
+    tk.set_num_threads(args.threads)
+    if args.worker:
+        task, engine, n = args.worker
+        fn = step(task, engine, n if n == "cdnow" else int(n), args)
+        print(json.dumps({"peak_mb": measure_peak(fn)}))
+        return
+    repeat = args.repeat or (1 if args.quick else 3)
+    only = set(args.only.split(","))
+    load = os.getloadavg()[0]
+    print(f"tierkit compare: {os.cpu_count()} CPUs, {args.threads} threads per engine, load average {load:.2f}, "
+          f"best of {repeat}")
+    print(f"  {'task':<28} {'engine':<10} {'time':>12} {'peak':>12}  {'ratio':>8}  note")
+    table = Table()
+
+    # RFM
+    if "rfm" in only:
+        n = size["rfm"]
+        tx = make_tx(n)
+        as_of = tx["date"].max()
+        task = f"rfm {len(tx):.0e} tx"
+        results, times = {}, {}
+        for engine in rfm_engines():
+            data = rfm_inputs(engine, tx, args.threads)
+            times[engine], results[engine] = best_of(lambda: RFM[engine](data, as_of), repeat)
+            del data
+        note = rfm_check(results)
+        del results
+        for engine in rfm_engines():
+            table.add(task, engine, times[engine], peak_in_subprocess("rfm", engine, n, args), times["tierkit"],
+                      note if engine == "tierkit" else "")
+        del tx
+
+    # score + tier
+    if "score" in only:
+        n = size["score"]
+        f = make_scores(n)
+        note = score_check(f)
+        policy = score_policy()
+        t_fa, _ = best_of(lambda: tk.fit(policy, f).assign(f, contributions=False), repeat)
+        t_np_fa, _ = best_of(lambda: numpy_assign(f, numpy_fit(f)), repeat)
+        model, fitted = tk.fit(policy, f), numpy_fit(f)
+        t_a, _ = best_of(lambda: model.assign(f, contributions=False), repeat)
+        t_np_a, _ = best_of(lambda: numpy_assign(f, fitted), repeat)
+        t_floor, _ = best_of(lambda: column_floor(f), repeat)
+        del f, model
+        label = f"score+tier {n:.0e} x {CRITERIA}"
+        table.add(label + " fit+assign", "tierkit", t_fa, peak_in_subprocess("score", "tierkit", n, args), t_fa, note)
+        table.add(label + " fit+assign", "numpy", t_np_fa, peak_in_subprocess("score", "numpy", n, args), t_fa)
+        table.add(label + " assign", "tierkit", t_a, peak_in_subprocess("assign", "tierkit", n, args), t_a,
+                  f"{t_a / t_floor:.1f}x the floor")
+        table.add(label + " assign", "numpy", t_np_a, peak_in_subprocess("assign", "numpy", n, args), t_a)
+        table.add(label + " assign", "floor", t_floor, peak_in_subprocess("assign", "floor", n, args), t_a,
+                  "numpy sum of each column")
+
+    # kmeans
+    if "kmeans" in only:
+        n = size["kmeans"]
+        data = make_kmeans(n)
+        t_tk, model = best_of(lambda: kmeans_tierkit(data, args.kmeans_iter), repeat)
+        t_sk, km = best_of(lambda: kmeans_sklearn(data, args.kmeans_iter), repeat)
+        params = model.params["rule"]["parameters"]
+        it_tk, it_sk = int(params["iterations"][0]), int(km.n_iter_)
+        inertia_tk, inertia_sk = float(params["inertia"][0]), float(km.inertia_)
+        if it_tk != it_sk or abs(inertia_tk - inertia_sk) > 1e-9 * inertia_sk:
+            raise AssertionError(f"kmeans: tierkit {it_tk} iterations inertia {inertia_tk}, "
+                                 f"scikit-learn {it_sk} inertia {inertia_sk}")
+        del data
+        label = f"kmeans {n:.0e} x {CRITERIA} k=8 ({it_sk} it)"
+        table.add(label, "tierkit", t_tk, peak_in_subprocess("kmeans", "tierkit", n, args), t_tk,
+                  f"{1000 * t_tk / it_tk:.2f} ms/it incl. normalizing; inertia {inertia_tk:.6g}")
+        table.add(label, "sklearn", t_sk, peak_in_subprocess("kmeans", "sklearn", n, args), t_tk,
+                  f"{1000 * t_sk / it_sk:.2f} ms/it; inertia {inertia_sk:.6g}")
+
+    # CLV
+    if "clv" in only:
+        for which in clv_sets(size["clv"]):
+            df = make_clv(which)
+            label = f"bgnbd+gg {'CDNOW' if which == 'cdnow' else f'{which:.0e} cust'}"
+            res, t = {}, {}
+            for engine in clv_engines():
+                fn = clv_tierkit if engine == "tierkit" else clv_lifetimes
+                t[engine], res[engine] = best_of(lambda: fn(df), 1 if engine == "lifetimes" else repeat)
+            for engine in clv_engines():
+                bg, gg = res[engine]
+                note = "BG/NBD " + ", ".join(f"{v:.4g}" for v in bg) + "; GG " + ", ".join(f"{v:.4g}" for v in gg)
+                table.add(label, engine, t[engine], peak_in_subprocess("clv", engine, which, args), t["tierkit"], note)
+
+    # scaling
+    if "scaling" in only:
+        points = []
+        for n in size["scaling"]:
+            tx = make_tx(n)
+            as_of = tx["date"].max()
+            secs, _ = best_of(lambda: rfm_tierkit(tx, as_of), repeat)
+            rows = len(tx)
+            del tx
+            peak = peak_in_subprocess("scaling", "tierkit", n, args)
+            points.append((rows, secs, peak))
+            table.add(f"scaling {rows:.0e} tx", "tierkit", secs, peak, None,
+                      f"{1e9 * secs / rows:.1f} ns/tx, {peak * 2**20 / rows:.1f} B/tx")
+        if args.plot:
+            plot_scaling(points, args.plot)
+            print(f"scaling plot: {args.plot}")
+    print()
+    print(table.markdown())
+    if args.json:
+        Path(args.json).write_text(json.dumps({"load": load, "threads": args.threads, "rows": table.rows}, indent=1))
+
+
+def plot_scaling(points: list[tuple[int, float, float]], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = np.array([p[0] for p in points], float)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, y, label in ((axes[0], [p[1] for p in points], "time (s)"), (axes[1], [p[2] for p in points], "peak extra RSS (MB)")):
+        y = np.asarray(y, float)
+        ax.loglog(n, y, "o-", label="tierkit.summarize")
+        ax.loglog(n, y[-1] * n / n[-1], "--", color="grey", label="linear")
+        ax.set_xlabel("transactions")
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle("tierkit.summarize scaling")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+// The out-of-core Fitter, its PartialState and the process-wide thread count.
+#include <sstream>
+
+#include "common.hpp"
+#include "tierkit/fit_state.hpp"
+#include "tierkit/parallel.hpp"
+
+using namespace tierkit;
+using namespace tierkit::bindings;
+
+namespace {
+
+using Categories = std::vector<std::tuple<std::string, py::array, std::vector<std::string>>>;
+
+/// A FeatureTable over numpy buffers the arguments keep alive for the call.
+FeatureTable chunk_of(const py::array& ids, const std::vector<std::string>& names, const std::vector<py::array>& columns,
+                      const Categories& categories) {
+    if (names.size() != columns.size())
+        throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) + " arrays");
+    FeatureTable t(view<std::int64_t>(ids, "ids"), nullptr);
+    for (std::size_t k = 0; k < names.size(); ++k) t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
+    for (const auto& [name, codes, labels] : categories)
+        t.add_category_view(name, view<std::int32_t>(codes, name.c_str()), labels, nullptr);
+    return t;
+}
+
+FitMode parse_mode(const std::string& mode) {
+    if (mode == "exact") return FitMode::exact;
+    if (mode == "sketch") return FitMode::sketch;
+    throw InvalidInput("mode: expected 'exact' or 'sketch', got '" + mode + "'");
+}
+
+}  // namespace
+
+void register_fitting(py::module_ m) {
+    m.def("set_num_threads", [](long n) {
+        if (n < 0) throw InvalidInput("set_num_threads: n must be >= 0 (0 removes the override), got " + std::to_string(n));
+        set_num_threads(static_cast<unsigned>(std::min<long>(n, 256)));
+    }, py::arg("n"));
+    m.def("get_num_threads", &get_num_threads);
+
+    py::class_<PartialState>(m, "PartialState")
+        .def(py::init<>())
+        .def_property_readonly("stage", [](const PartialState& s) { return s.stage; })
+        .def("to_bytes", [](const PartialState& s) {
+            std::string b;
+            {
+                py::gil_scoped_release release;
+                b = s.to_bytes();
+            }
+            return py::bytes(b);
+        })
+        .def_static("from_bytes", [](const py::bytes& data) {
+            std::string b = data;
+            py::gil_scoped_release release;  // parses C++-owned bytes only
+            return PartialState::from_bytes(b);
+        });
+
+    py::class_<Fitter>(m, "Fitter")
+        .def(py::init([](const Policy& policy, const std::string& mode, std::uint32_t sketch_k, std::uint32_t kmeans_sample) {
+                 return Fitter(policy, FitOptions{parse_mode(mode), sketch_k, kmeans_sample});
+             }),
+             py::arg("policy"), py::arg("mode") = "exact", py::arg("sketch_k") = QuantileSketch::default_k,
+             py::arg("kmeans_sample") = 4096)
+        .def_property_readonly("done", &Fitter::done)
+        .def_property_readonly("stage", &Fitter::stage)
+        .def_property_readonly("passes", &Fitter::passes)
+        .def_property_readonly("policy", &Fitter::policy)
+        .def_property_readonly("mode", [](const Fitter& f) { return f.options().mode == FitMode::exact ? "exact" : "sketch"; })
+        .def("update", [](const Fitter& f, const py::array& ids, const std::vector<std::string>& names,
+                          const std::vector<py::array>& columns, const Categories& categories) {
+            FeatureTable t = chunk_of(ids, names, columns, categories);
+            py::gil_scoped_release release;  // the table views numpy buffers referenced by the arguments
+            return f.update(t);
+        }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"))
+        .def_static("merge", [](const PartialState& a, const PartialState& b) {
+            py::gil_scoped_release release;
+            return Fitter::merge(a, b);
+        })
+        .def("advance", [](Fitter& f, const PartialState& total) {
+            py::gil_scoped_release release;
+            f.advance(total);
+        })
+        .def("model", [](const Fitter& f) {
+            py::gil_scoped_release release;
+            return f.model();
+        })
+        .def("to_bytes", [](const Fitter& f) { return py::bytes(f.to_bytes()); })
+        .def_static("from_bytes", [](const py::bytes& data) {
+            std::string b = data;
+            py::gil_scoped_release release;
+            return Fitter::from_bytes(b);
+        });
+}

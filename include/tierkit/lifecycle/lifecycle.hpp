@@ -1,0 +1,104 @@
+#pragma once
+/// @file lifecycle.hpp
+/// Lifecycle stages, re-tiering with hysteresis and next actions.
+///
+/// Stages (evaluated in this order; the first that applies wins, with its reason):
+/// 1. potential: `orders` is 0 or missing (NaN): a customer known from the
+///    attributes (e.g. after an outer join of features and attributes, with the
+///    feature columns filled) who has not bought yet;
+/// 2. lost: p_alive < lifecycle.lost_p_alive when the table (or the policy's clv
+///    section) has a `p_alive` column, else days_since_last > lifecycle.lost_days;
+/// 3. won_back: not lost now, but lost in the previous evaluation (previous stage);
+/// 4. new: first purchase at most lifecycle.new_days days before the evaluation
+///    day (last_purchase + days_since_last - first_purchase <= new_days);
+/// 5. declining: trend <= lifecycle.declining_trend, or p_alive <
+///    lifecycle.declining_p_alive (with a p_alive column);
+/// 6. growing: trend >= lifecycle.growing_trend;
+/// 7. mature: everything else (a stable trend).
+/// Columns read: orders, days_since_last, first_purchase, last_purchase, trend (as
+/// features::summarize makes them) and p_alive when present. Model::assign computes
+/// stages whenever these columns are there, and requires them (UnknownColumn) when
+/// the policy sets a stage threshold or strategies (Policy::requires_stages).
+///
+/// Re-tiering (retier): given the customer's previous tier p and counter c, and the
+/// rule's plain tier r,
+/// - rules with score cuts (thresholds, quantiles, abc; Rule::score_cuts), value v:
+///   promotion to the best tier t < p with v >= cuts[t] + up_margin (t = r when
+///   up_margin = 0); demotion only when v < cuts[p] - down_margin: the counter
+///   becomes c + 1, and when it reaches k the customer moves down to
+///   min(tier_of(v + down_margin), p + max_demotion); otherwise the counter is 0;
+/// - rules without score cuts (kmeans, rfm_segments, expression, matrix, grouped
+///   rules, ...): margins do not apply; promotion (r < p) is immediate, a demotion
+///   (r > p) needs k consecutive evaluations with r > p and moves at most
+///   max_demotion tiers, to min(r, p + max_demotion);
+/// - the counter returned (below_count) is the number of consecutive evaluations,
+///   this one included, in which the customer was below the tier it now holds: it
+///   stays > 0 after a demotion cut short by max_demotion (the next evaluation may
+///   demote again) and is 0 once the customer has landed;
+/// - a customer without a previous tier (new to the book) gets the plain rule's tier.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tierkit/lifecycle/spec.hpp"
+#include "tierkit/policy.hpp"
+#include "tierkit/rules/rule.hpp"
+#include "tierkit/table.hpp"
+
+namespace tierkit::lifecycle {
+
+/// The previous evaluation's assignment, what re-tiering needs.
+struct PreviousAssignment {
+    std::vector<std::int64_t> ids;
+    /// Index into the policy's tiers; -1 = not on the book (enters by the plain rule).
+    std::vector<std::int32_t> tier;
+    /// Consecutive evaluations below the held tier's cut; empty = all 0.
+    std::vector<std::int32_t> below_count;
+    /// Stage code (Stage), -1 = unknown; empty = all unknown.
+    std::vector<std::int8_t> stage;
+};
+
+/// For each row of `ids`, the row of `previous` with the same id, or -1.
+/// @throws InvalidInput naming the column and row for differing lengths, duplicate
+///   ids, a tier outside [-1, tiers), a negative below_count or a stage code outside
+///   [-1, 7).
+std::vector<std::int64_t> match_previous(std::span<const std::int64_t> ids, const PreviousAssignment& previous,
+                                         std::size_t tiers);
+
+/// Apply hysteresis to the rule's plain tiers (see the file comment). `cuts` has an
+/// empty source for rules without score cuts; `values` are then unused.
+/// Writes the final tier, the reason (new reason texts are appended to `reasons`)
+/// and below_count for every row; `match` comes from match_previous.
+void retier(const HysteresisSpec& spec, const ScoreCuts& cuts, std::span<const double> values,
+            std::span<const std::int64_t> match, const PreviousAssignment& previous,
+            const std::vector<std::string>& tier_names, std::span<std::int32_t> tier, std::span<std::int32_t> reason,
+            std::vector<std::string>& reasons, std::span<std::int32_t> below_count);
+
+/// Whether `table` has every column stages need.
+bool has_stage_columns(const FeatureTable& table);
+
+/// Stage codes and reasons per row.
+struct Stages {
+    std::vector<std::int8_t> stage;
+    std::vector<std::int32_t> reason;  ///< index into reasons
+    std::vector<std::string> reasons;
+};
+
+/// Stages for every row of `table` (see the file comment).
+/// @param previous_stage per row: the previous evaluation's stage code, or -1;
+///   empty = all unknown.
+/// @throws UnknownColumn for a missing column; InvalidInput naming column and row for
+///   a non-finite value of a customer with orders > 0.
+Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std::span<const std::int8_t> previous_stage);
+
+/// The next action per tier and stage: code[tier * stage_count + stage] indexes actions.
+struct ActionTable {
+    std::vector<std::int32_t> code;
+    std::vector<std::string> actions;
+};
+
+/// The policy's strategies, then default_strategies(), resolved for every tier x stage.
+ActionTable action_table(const LifecycleSpec& spec, const std::vector<TierSpec>& tiers);
+
+}  // namespace tierkit::lifecycle

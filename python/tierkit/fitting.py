@@ -1,0 +1,167 @@
+"""Fitting over chunks (mergeable states) and the process-wide thread count.
+
+A :class:`Fitter` runs the fit in passes; each pass reads every chunk once::
+
+    f = tk.Fitter(policy, mode="exact")        # or mode="sketch" (out of core)
+    while not f.done:
+        total = None
+        for chunk in chunks:                   # pandas frames indexed by customer
+            s = f.update(chunk)                # on the worker holding the chunk
+            total = s if total is None else tk.Fitter.merge(total, s)
+        f.advance(total)                       # on the client
+    model = f.model()
+
+``mode="exact"`` gathers the feature rows (one pass) and equals ``tk.fit`` on
+their concatenation bit for bit; ``mode="sketch"`` keeps aggregates only
+(moments, a quantile sketch with a rank error of at most 0.5% of the rows,
+per-cluster sums for kmeans). See include/tierkit/fit_state.hpp for the passes
+and which rules each mode supports. Fitter and PartialState pickle (as bytes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from . import _core
+from ._arrow import as_frame
+from .model import Model, _categories, _table
+from .policy import Policy
+
+__all__ = ["Fitter", "PartialState", "get_num_threads", "set_num_threads"]
+
+
+def set_num_threads(n: int | None) -> None:
+    """Threads tierkit's C++ core uses for summarize, fit and assign, for the whole
+    process; it takes precedence over the TIERKIT_NUM_THREADS environment variable.
+    ``None`` or 0 removes the override. Results are bit-identical at any count."""
+    _core.fitting.set_num_threads(0 if n is None else int(n))
+
+
+def get_num_threads() -> int:
+    """The threads the core uses: set_num_threads, else TIERKIT_NUM_THREADS, else
+    the hardware's."""
+    return int(_core.fitting.get_num_threads())
+
+
+class PartialState:
+    """What one pass of a :class:`Fitter` learned from some chunks."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+
+    def to_bytes(self) -> bytes:
+        return self._core.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "PartialState":
+        return cls(_core.fitting.PartialState.from_bytes(bytes(data)))
+
+    def __reduce__(self) -> tuple:
+        return (PartialState.from_bytes, (self.to_bytes(),))
+
+    def merge(self, other: "PartialState") -> "PartialState":
+        return Fitter.merge(self, other)
+
+
+class Fitter:
+    """The multi-pass fitter of ``policy`` (see the module docstring).
+
+    Parameters
+    ----------
+    policy : Policy, dict or JSON text.
+    mode : {"exact", "sketch"}
+    sketch_k : int
+        Capacity of each quantile sketch level (sketch mode); 1024 keeps the rank
+        error of the quantile cuts within 0.5% of the rows.
+    kmeans_sample : int
+        Rows of the hashed-id sample that seeds k-means++ (sketch mode).
+
+    Raises PolicyError in sketch mode for a rule that needs every row at once
+    (naming it).
+    """
+
+    def __init__(self, policy: Policy | dict | str, *, mode: str = "exact", sketch_k: int = 1024,
+                 kmeans_sample: int = 4096) -> None:
+        self._policy = Policy(policy)
+        self._core = _core.fitting.Fitter(self._policy._core, mode, int(sketch_k), int(kmeans_sample))
+
+    @property
+    def done(self) -> bool:
+        return bool(self._core.done)
+
+    @property
+    def stage(self) -> str:
+        """The current pass ("gather", "clv", "clip", "criteria", "weights", "rule",
+        "abc_mass", "kmeans_seed", "lloyd" or "done")."""
+        return str(self._core.stage)
+
+    @property
+    def passes(self) -> int:
+        return int(self._core.passes)
+
+    @property
+    def mode(self) -> str:
+        return str(self._core.mode)
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    def update(self, features: pd.DataFrame) -> PartialState:
+        """What the current pass learns from one chunk of customer features (a frame
+        indexed by customer id, as for ``tk.fit``)."""
+        features = as_frame(features, "features")
+        ids, names, arrays, _ = _table(features, self._policy.required_columns)
+        return PartialState(self._core.update(ids, names, arrays, _categories(features, self._policy)))
+
+    @staticmethod
+    def merge(a: PartialState, b: PartialState) -> PartialState:
+        """Combine two states of the same pass (a's rows first in exact mode)."""
+        return PartialState(_core.fitting.Fitter.merge(a._core, b._core))
+
+    def advance(self, total: PartialState) -> None:
+        """Finish the current pass with the merged state of every chunk."""
+        self._core.advance(total._core)
+
+    def model(self) -> Model:
+        """The fitted model (after ``done``)."""
+        model = Model(self._core.model())
+        model._policy = self._policy
+        return model
+
+    def fit(self, chunks: Any) -> Model:
+        """Run every pass over ``chunks`` (an iterable that can be read once per
+        pass, e.g. a list of frames) and return the model."""
+        while not self.done:
+            total = None
+            for chunk in chunks:
+                s = self.update(chunk)
+                total = s if total is None else Fitter.merge(total, s)
+            if total is None:
+                raise _core_error("fit: no chunks")
+            self.advance(total)
+        return self.model()
+
+    def to_bytes(self) -> bytes:
+        return self._core.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "Fitter":
+        f = cls.__new__(cls)
+        f._core = _core.fitting.Fitter.from_bytes(bytes(data))
+        f._policy = Policy(f._core.policy)
+        return f
+
+    def __reduce__(self) -> tuple:
+        return (Fitter.from_bytes, (self.to_bytes(),))
+
+    def __repr__(self) -> str:
+        return f"Fitter(mode={self.mode!r}, stage={self.stage!r}, passes={self.passes})"
+
+
+def _core_error(message: str) -> Exception:
+    from ._errors import InvalidInputError
+
+    return InvalidInputError(message)
+

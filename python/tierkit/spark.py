@@ -1,0 +1,147 @@
+"""tierkit on Spark: fit and assign over the partitions of a PySpark DataFrame.
+
+With a SparkSession ``spark`` (tests/python/test_spark.py runs this in local[2])::
+
+    import tierkit as tk
+    sdf = spark.createDataFrame(features.reset_index())   # a `customer` column
+    model = tk.spark.fit(tk.Policy.default(), sdf)           # exact: equals tk.fit on the rows
+    tiers = tk.spark.assign(model, sdf)                      # a Spark DataFrame
+
+Spark DataFrames have no index: the customer id is a column (``customer=``).
+``fit`` runs a :class:`tierkit.Fitter`: each pass broadcasts the fitter as bytes,
+maps every partition to a PartialState with ``mapInPandas``, and merges the states
+on the driver in partition order (a tree of ``split_every``), so the exact mode
+gives the single-machine model bit for bit for a frame whose partitions hold the
+rows in order (as ``createDataFrame`` of a pandas frame does). ``mode="sketch"``
+keeps aggregates only (see tierkit.fitting). ``assign`` broadcasts the model's
+bytes and scores each Arrow batch with ``mapInPandas``; the output schema comes
+from the model's output on the first real row (categorical columns as strings).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ._errors import InvalidInputError
+from .fitting import Fitter, PartialState
+from .model import Model
+from .policy import Policy
+from .progress import bar
+
+__all__ = ["assign", "fit", "summarize"]
+
+
+def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
+    items = [PartialState.from_bytes(s) for s in states]
+    while len(items) > 1:
+        merged = []
+        for i in range(0, len(items), split_every):
+            group = items[i:i + split_every]
+            total = group[0]
+            for s in group[1:]:
+                total = Fitter.merge(total, s)
+            merged.append(total)
+        items = merged
+    return items[0]
+
+
+def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mode: str = "exact",
+        sketch_k: int = 1024, kmeans_sample: int = 4096, split_every: int = 8,
+        progress: bool | None = None) -> Model:
+    """Fit ``policy`` on a PySpark DataFrame of customer features with a ``customer``
+    id column. Returns a Model on the driver.
+
+    ``progress`` shows a bar with one step per pass over the partitions (the
+    number of passes is known only as they finish: kmeans adds one per Lloyd
+    iteration); by default only in an interactive session (see tierkit.progress).
+
+    Raises PolicyError in sketch mode for rules that need every row at once.
+    """
+    if customer not in sdf.columns:
+        raise InvalidInputError(f"sdf: no customer id column '{customer}'; columns: {', '.join(sdf.columns)}")
+    if split_every < 2:
+        raise InvalidInputError(f"split_every: must be >= 2, got {split_every}")
+    fitter = Fitter(policy, mode=mode, sketch_k=sketch_k, kmeans_sample=kmeans_sample)
+    spark_context = sdf.sparkSession.sparkContext
+    with bar(None, desc="fit passes", unit="pass", enabled=progress) as passes:
+        while not fitter.done:
+            shipped = spark_context.broadcast(fitter.to_bytes())
+
+            def states(batches, shipped=shipped):
+                from pyspark import TaskContext
+
+                worker = Fitter.from_bytes(shipped.value)
+                total = None
+                for frame in batches:
+                    s = worker.update(frame.set_index(customer))
+                    total = s if total is None else Fitter.merge(total, s)
+                if total is not None:
+                    yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [total.to_bytes()]})
+
+            rows = sdf.mapInPandas(states, schema="part long, state binary").collect()
+            shipped.unpersist()
+            if not rows:
+                raise InvalidInputError("fit: the table has no rows")
+            rows.sort(key=lambda r: r["part"])
+            fitter.advance(_merge_ordered([bytes(r["state"]) for r in rows], split_every))
+            passes.update(1)
+    return fitter.model()
+
+
+def _as_plain(frame: pd.DataFrame, customer: str) -> pd.DataFrame:
+    """An assign result as Spark can hold it: the id as a column, categories as strings."""
+    out = frame.reset_index()
+    out = out.rename(columns={out.columns[0]: customer})
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any) -> Any:
+    """Assign tiers batch by batch: a Spark DataFrame with ``customer`` and the
+    columns ``model.assign`` returns (``options`` are passed to it)."""
+    if not isinstance(model, Model):
+        raise InvalidInputError(f"model: expected a tierkit Model, got {type(model).__name__}")
+    if customer not in sdf.columns:
+        raise InvalidInputError(f"sdf: no customer id column '{customer}'; columns: {', '.join(sdf.columns)}")
+    spark = sdf.sparkSession
+    head = sdf.limit(1).toPandas()
+    if head.empty:
+        raise InvalidInputError("sdf: has no rows to derive the output schema from")
+    schema = spark.createDataFrame(_as_plain(model.assign(head.set_index(customer), **options), customer)).schema
+    shipped = spark.sparkContext.broadcast(model.to_bytes())
+
+    def run(batches):
+        local = Model.from_bytes(shipped.value)
+        for frame in batches:
+            if len(frame):
+                yield _as_plain(local.assign(frame.set_index(customer), **options), customer)
+
+    return sdf.mapInPandas(run, schema=schema)
+
+
+def summarize(sdf: Any, **options: Any) -> Any:
+    """Customer features from a PySpark DataFrame of transactions: what
+    ``tk.summarize`` gives on all the rows at once (``options`` are its keyword
+    arguments; give ``as_of``, or it is the last date seen). Each partition feeds a
+    streaming ``tk.Summarizer`` (pickled back to the driver); the driver merges them
+    in partition order and finalizes."""
+    import pickle
+
+    from .features import Summarizer
+
+    def states(batches):
+        from pyspark import TaskContext
+
+        s = Summarizer(**options)
+        for frame in batches:
+            s.update(frame)
+        yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [pickle.dumps(s)]})
+
+    rows = sorted(sdf.mapInPandas(states, schema="part long, state binary").collect(), key=lambda r: r["part"])
+    total = Summarizer(**options)
+    for r in rows:
+        total.merge(pickle.loads(bytes(r["state"])))
+    return total.finalize()

@@ -1,0 +1,1087 @@
+// The out-of-core Fitter: the quantile sketch, mergeable moments, the passes of the
+// sketch mode and the exact (gathering) mode. See include/tierkit/fit_state.hpp.
+#include "tierkit/fit_state.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <numeric>
+#include <sstream>
+#include <tuple>
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/crc.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+
+#include "tierkit/error.hpp"
+#include "tierkit/io/model_io.hpp"
+#include "tierkit/rules/abc.hpp"
+#include "tierkit/rules/kmeans.hpp"
+#include "tierkit/rules/quantiles.hpp"
+#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/scoring/weights.hpp"
+
+namespace tierkit {
+
+// ---- QuantileSketch -------------------------------------------------------------------
+
+namespace {
+std::uint64_t mix64(std::uint64_t z) noexcept {  // splitmix64's finalizer
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+}  // namespace
+
+QuantileSketch::QuantileSketch(std::uint32_t k) : k_(k) {
+    if (k < 8) throw InvalidInput("sketch_k: must be >= 8, got " + std::to_string(k));
+}
+
+void QuantileSketch::add(double x) {
+    if (levels_.empty()) levels_.emplace_back();
+    levels_[0].push_back(x);
+    ++n_;
+    if (levels_[0].size() >= k_) compress();
+}
+
+void QuantileSketch::compress() {
+    for (std::size_t h = 0; h < levels_.size(); ++h) {
+        auto& level = levels_[h];
+        if (level.size() < k_) continue;
+        std::sort(level.begin(), level.end());
+        // An odd item stays behind (the largest), so the total weight is kept exactly.
+        const std::size_t pairs = level.size() / 2;
+        coin_ = mix64(coin_ ^ (static_cast<std::uint64_t>(h) << 32) ^ level.size());
+        const std::size_t offset = coin_ & 1;
+        if (h + 1 == levels_.size()) levels_.emplace_back();
+        auto& up = levels_[h + 1];  // (emplace_back may have moved `level`: index again)
+        auto& here = levels_[h];
+        for (std::size_t p = 0; p < pairs; ++p) up.push_back(here[2 * p + offset]);
+        if (here.size() % 2) {
+            const double last = here.back();
+            here.assign(1, last);
+        } else {
+            here.clear();
+        }
+    }
+}
+
+void QuantileSketch::merge(const QuantileSketch& other) {
+    if (other.k_ != k_)
+        throw InvalidInput("sketch merge: capacities differ (" + std::to_string(k_) + " and " + std::to_string(other.k_) + ")");
+    if (levels_.size() < other.levels_.size()) levels_.resize(other.levels_.size());
+    for (std::size_t h = 0; h < other.levels_.size(); ++h)
+        levels_[h].insert(levels_[h].end(), other.levels_[h].begin(), other.levels_[h].end());
+    n_ += other.n_;
+    coin_ = mix64(coin_ + 0x632be59bd9b4e019ULL * other.coin_);
+    compress();
+}
+
+std::vector<std::pair<double, double>> QuantileSketch::items() const {
+    std::vector<std::pair<double, double>> all;
+    for (std::size_t h = 0; h < levels_.size(); ++h)
+        for (double v : levels_[h]) all.emplace_back(v, std::ldexp(1.0, static_cast<int>(h)));
+    std::sort(all.begin(), all.end());
+    std::vector<std::pair<double, double>> out;
+    for (const auto& [v, w] : all) {
+        if (!out.empty() && out.back().first == v) out.back().second += w;
+        else out.emplace_back(v, w);
+    }
+    return out;
+}
+
+double QuantileSketch::at_rank(double r) const {
+    const auto it = items();
+    if (it.empty()) return std::numeric_limits<double>::quiet_NaN();
+    double below = 0;
+    for (const auto& [v, w] : it) {
+        if (r < below + w) return v;
+        below += w;
+    }
+    return it.back().first;
+}
+
+double QuantileSketch::quantile(double q) const {
+    if (n_ == 0) return std::numeric_limits<double>::quiet_NaN();
+    const double pos = q * static_cast<double>(n_ - 1);
+    const double lo = std::floor(pos);
+    const double a = at_rank(lo), b = at_rank(std::min(lo + 1, static_cast<double>(n_ - 1)));
+    return a + (b - a) * (pos - lo);
+}
+
+// ---- Moments ------------------------------------------------------------------------
+
+void Moments::add(double x) noexcept {
+    n += 1;
+    const double delta = x - mean;
+    mean += delta / n;
+    m2 += delta * (x - mean);
+    min = std::min(min, x);
+    max = std::max(max, x);
+}
+
+void Moments::merge(const Moments& o) noexcept {
+    if (o.n == 0) return;
+    if (n == 0) {
+        *this = o;
+        return;
+    }
+    const double total = n + o.n, delta = o.mean - mean;
+    mean += delta * o.n / total;
+    m2 += o.m2 + delta * delta * n * o.n / total;
+    n = total;
+    min = std::min(min, o.min);
+    max = std::max(max, o.max);
+}
+
+// ---- the byte envelope ----------------------------------------------------------------
+
+namespace {
+
+constexpr std::uint32_t state_format_version = 1;
+constexpr std::size_t envelope_size = 24;
+
+std::string seal(const char (&magic)[9], const std::string& payload) {
+    std::string out(envelope_size, '\0');
+    std::memcpy(out.data(), magic, 8);
+    auto put = [&](std::size_t at, std::uint64_t v, int bytes) {
+        for (int k = 0; k < bytes; ++k) out[at + k] = static_cast<char>((v >> (8 * k)) & 0xff);
+    };
+    boost::crc_32_type crc;
+    crc.process_bytes(payload.data(), payload.size());
+    put(8, state_format_version, 4);
+    put(12, payload.size(), 8);
+    put(20, crc.checksum(), 4);
+    return out + payload;
+}
+
+std::string unseal(const char (&magic)[9], const std::string& bytes, const char* what) {
+    auto get = [&](std::size_t at, int n) {
+        std::uint64_t v = 0;
+        for (int k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[at + k])) << (8 * k);
+        return v;
+    };
+    if (bytes.size() < 8 || std::memcmp(bytes.data(), magic, 8) != 0)
+        throw FormatError(std::string(what) + ": bad magic at byte 0 (expected \"" + std::string(magic, 7) + "\")");
+    if (bytes.size() < envelope_size)
+        throw FormatError(std::string(what) + ": truncated header: " + std::to_string(bytes.size()) + " of " +
+                          std::to_string(envelope_size) + " bytes");
+    const auto version = get(8, 4);
+    if (version == 0 || version > state_format_version)
+        throw FormatError(std::string(what) + ": format version " + std::to_string(version) +
+                          " at byte 8 is not one this tierkit reads (1.." + std::to_string(state_format_version) + ")");
+    const auto length = get(12, 8);
+    if (length != bytes.size() - envelope_size)
+        throw FormatError(std::string(what) + ": payload length " + std::to_string(length) + " at byte 12, but " +
+                          std::to_string(bytes.size() - envelope_size) + " bytes follow the header");
+    std::string payload = bytes.substr(envelope_size);
+    boost::crc_32_type crc;
+    crc.process_bytes(payload.data(), payload.size());
+    if (crc.checksum() != get(20, 4))
+        throw FormatError(std::string(what) + ": checksum mismatch: the payload (bytes 24.." + std::to_string(bytes.size()) +
+                          ") is corrupted");
+    return payload;
+}
+
+template <class T>
+std::string archive_bytes(const T& value) {
+    std::ostringstream out;
+    {
+        boost::archive::binary_oarchive ar(out, boost::archive::no_header);
+        ar << value;
+    }
+    return out.str();
+}
+
+template <class T>
+void read_archive(const std::string& payload, T& value, const char* what) {
+    std::istringstream in(payload);
+    try {
+        boost::archive::binary_iarchive ar(in, boost::archive::no_header);
+        ar >> value;
+    } catch (const boost::archive::archive_exception& e) {
+        throw FormatError(std::string(what) + ": the payload cannot be read: " + e.what());
+    } catch (const std::bad_alloc&) {
+        throw FormatError(std::string(what) + ": the payload claims more memory than is available");
+    }
+}
+
+constexpr char state_magic[9] = "TKSTATE";
+constexpr char fitter_magic[9] = "TKFITTR";
+
+}  // namespace
+
+std::string PartialState::to_bytes() const { return seal(state_magic, archive_bytes(*this)); }
+
+PartialState PartialState::from_bytes(const std::string& bytes) {
+    PartialState s;
+    read_archive(unseal(state_magic, bytes, "PartialState.from_bytes"), s, "PartialState.from_bytes");
+    return s;
+}
+
+// ---- the stages -----------------------------------------------------------------------
+
+namespace {
+
+enum Stage : std::uint32_t { gather, clv_pass, clip, criteria, weights_pass, rule_pass, abc_mass, kmeans_seed, lloyd, finished };
+
+const char* stage_name(std::uint32_t s) {
+    static const char* names[] = {"gather", "clv", "clip", "criteria", "weights", "rule", "abc_mass", "kmeans_seed", "lloyd", "done"};
+    return s <= finished ? names[s] : "unknown";
+}
+
+bool needs_order(const CriterionSpec& c) {
+    return c.normalizer == Normalizer::percentile || c.normalizer == Normalizer::bins || c.normalizer == Normalizer::robust;
+}
+
+/// The data-driven part of a weight spec (entropy or critic), or null.
+const WeightSpec* objective_of(const WeightSpec& w) {
+    if (w.method == WeightMethod::entropy || w.method == WeightMethod::critic) return &w;
+    if (w.method == WeightMethod::combined) return objective_of(*w.objective);
+    return nullptr;
+}
+
+bool needs_weights_pass(const ScoreSpec& s) { return objective_of(s.weights) || s.method == ScoreMethod::topsis; }
+
+std::span<const double> chunk_column(const FeatureTable& t, const std::string& score, std::size_t k, const std::string& column) {
+    if (!t.has(column))
+        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) + "].column: " + t.unknown_message(column));
+    const auto v = t.column(column);
+    for (std::size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i]))
+            throw InvalidInput("column '" + column + "', row " + std::to_string(i) + ": must be a finite number, got " +
+                               std::to_string(v[i]));
+    return v;
+}
+
+/// The kmeans rule's criteria block among `blocks`.
+const CriteriaBlock& kmeans_block(const std::vector<CriteriaBlock>& blocks, const std::string& score) {
+    for (const auto& b : blocks)
+        if (score.empty() || b.score == score) return b;
+    throw InvalidInput("kmeans: no criteria for score '" + score + "'");
+}
+
+/// Offsets of each score's sums in the weights pass: entropy 2 per criterion, critic
+/// c + c * c (centred sums, cross-products of all criteria; constant ones stay 0).
+std::vector<std::size_t> weight_sum_offsets(const Policy& p) {
+    std::vector<std::size_t> off{0};
+    for (const auto& s : p.scores()) {
+        const WeightSpec* o = objective_of(s.weights);
+        const std::size_t c = s.criteria.size();
+        off.push_back(off.back() + (!o ? 0 : o->method == WeightMethod::entropy ? 2 * c : c + c * c));
+    }
+    return off;
+}
+
+/// y = scale * (offset + sign * t) of the entropy variant, from the criterion's range.
+struct EntropyMap {
+    double offset = 0, sign = 1, scale = 0;  // scale 0: constant column (no information)
+};
+EntropyMap entropy_map(const FittedCriterion& f, bool proportion, std::size_t j) {
+    EntropyMap m;
+    const bool lower = f.spec.direction == Direction::lower;
+    if (proportion && f.min < 0)
+        throw InvalidInput("columns[" + std::to_string(j) + "] ('" + f.spec.column +
+                           "'): must be >= 0 for the proportion variant, got a minimum of " + std::to_string(f.min));
+    if (f.max == f.min) return m;
+    m.sign = lower ? -1.0 : 1.0;
+    if (proportion) {
+        m.offset = lower ? f.max + f.min : 0.0;
+        m.scale = 1.0 / f.max;
+    } else {
+        m.offset = lower ? f.max : -f.min;
+        m.scale = 1.0 / (f.max - f.min);
+    }
+    return m;
+}
+
+std::vector<double> merged_weights(const WeightSpec& w, const ScoreSpec& spec, FittedScore& out, const double* sums) {
+    const std::size_t c = spec.criteria.size();
+    switch (w.method) {
+        case WeightMethod::manual: {
+            std::vector<double> raw;
+            for (const auto& cr : spec.criteria) raw.push_back(cr.weight);
+            return weights::manual(raw);
+        }
+        case WeightMethod::ahp: {
+            const auto r = weights::ahp(w.matrix, c, w.random_index, w.accept_inconsistent ? -1.0 : w.max_cr);
+            out.ahp_lambda_max = r.lambda_max;
+            out.ahp_consistency_ratio = r.consistency_ratio;
+            return r.weights;
+        }
+        case WeightMethod::entropy: {
+            const double rows = out.criteria.front().n;
+            if (rows < 2) throw InvalidInput("columns: must have at least 2 rows, got " + std::to_string(rows));
+            std::vector<double> d(c, 0.0);
+            double total = 0;
+            for (std::size_t j = 0; j < c; ++j) {
+                const double sy = sums[2 * j], sylogy = sums[2 * j + 1];
+                if (!(sy > 0) || out.criteria[j].max == out.criteria[j].min) continue;
+                const double e = (std::log(sy) - sylogy / sy) / std::log(rows);
+                d[j] = std::clamp(1.0 - e, 0.0, 1.0);
+                total += d[j];
+            }
+            if (!(total > 0)) return std::vector<double>(c, 1.0 / static_cast<double>(c));
+            for (double& x : d) x /= total;
+            return d;
+        }
+        case WeightMethod::critic: {
+            const double rows = out.criteria.front().n;
+            if (rows < 2) throw InvalidInput("columns: must have at least 2 rows, got " + std::to_string(rows));
+            std::vector<std::size_t> varying;
+            for (std::size_t j = 0; j < c; ++j)
+                if (out.criteria[j].max > out.criteria[j].min) varying.push_back(j);
+            const std::size_t v = varying.size();
+            std::vector<double> cov(v * v);
+            for (std::size_t a = 0; a < v; ++a)
+                for (std::size_t b = 0; b < v; ++b) {
+                    const std::size_t ja = varying[a], jb = varying[b];
+                    cov[a * v + b] = (sums[c + ja * c + jb] - sums[ja] * sums[jb] / rows) / (rows - 1);
+                }
+            return weights::critic_from_covariance(c, varying, cov);
+        }
+        case WeightMethod::combined: {
+            const auto s = merged_weights(*w.subjective, spec, out, sums);
+            const auto o = merged_weights(*w.objective, spec, out, sums);
+            return weights::combine(s, o, w.multiplicative ? weights::CombineMode::multiplicative : weights::CombineMode::linear,
+                                    w.alpha);
+        }
+    }
+    return {};
+}
+
+FeatureTable gathered_table(const PartialState& s) {
+    FeatureTable t(s.ids);
+    for (std::size_t j = 0; j < s.names.size(); ++j) t.add_column(s.names[j], s.columns[j]);
+    for (std::size_t j = 0; j < s.category_names.size(); ++j)
+        t.add_category(s.category_names[j], s.category_codes[j], s.category_labels[j]);
+    return t;
+}
+
+}  // namespace
+
+// ---- Fitter ---------------------------------------------------------------------------
+
+Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), options_(options) {
+    QuantileSketch check(options_.sketch_k);  // validates sketch_k
+    (void)check;
+    for (const auto& spec : policy_.scores()) {
+        FittedScore s;
+        s.name = spec.name;
+        s.method = spec.method;
+        for (const auto& c : spec.criteria) {
+            FittedCriterion f;
+            f.spec = c;
+            s.criteria.push_back(std::move(f));
+        }
+        scores_.push_back(std::move(s));
+    }
+    if (options_.mode == FitMode::exact) {
+        stage_ = gather;
+        return;
+    }
+    const auto rule = policy_.make_rule();
+    const std::string kind = rule->kind();
+    const bool supported = dynamic_cast<const ThresholdRule*>(rule.get()) || dynamic_cast<const QuantileRule*>(rule.get()) ||
+                           dynamic_cast<const AbcRule*>(rule.get()) || dynamic_cast<const KMeansRule*>(rule.get());
+    if (!supported)
+        throw PolicyError("rule: kind '" + kind +
+                          "' (or group_by) cannot be fitted in sketch mode, it needs every row at once; use the exact mode");
+    if (const auto* km = dynamic_cast<const KMeansRule*>(rule.get()); km && km->options().k == 0)
+        throw PolicyError("rule.k: \"auto\" cannot be fitted in sketch mode (silhouette and elbow need every row); "
+                          "give k or use the exact mode");
+    if (options_.kmeans_sample < 1) throw InvalidInput("kmeans_sample: must be >= 1, got 0");
+    stage_ = gather;
+    next_stage();
+}
+
+void Fitter::next_stage() {
+    const auto rule = policy_.make_rule();
+    while (stage_ < finished) {
+        ++stage_;
+        bool needed = false;
+        switch (stage_) {
+            case clv_pass: needed = policy_.clv().has_value(); break;
+            case clip:
+                for (const auto& s : policy_.scores())
+                    for (const auto& c : s.criteria) needed = needed || c.clip;
+                break;
+            case criteria: needed = true; break;
+            case weights_pass:
+                for (const auto& s : policy_.scores()) needed = needed || needs_weights_pass(s);
+                if (!needed) finish_weights(nullptr);
+                break;
+            case rule_pass:
+                needed = dynamic_cast<const QuantileRule*>(rule.get()) || dynamic_cast<const AbcRule*>(rule.get());
+                break;
+            case abc_mass: needed = dynamic_cast<const AbcRule*>(rule.get()) != nullptr; break;
+            case kmeans_seed: needed = dynamic_cast<const KMeansRule*>(rule.get()) != nullptr; break;
+            case lloyd: needed = !centroids_.empty() && iterations_ < dynamic_cast<const KMeansRule&>(*rule).options().max_iter; break;
+            default: needed = true;
+        }
+        if (needed) return;
+    }
+}
+
+bool Fitter::done() const noexcept { return stage_ == finished; }
+std::string Fitter::stage() const { return stage_name(stage_); }
+
+PartialState Fitter::update(const FeatureTable& input) const {
+    if (done()) throw PolicyError("Fitter.update: the fit is done; call model()");
+    // After the clv pass, criteria and rules read the clv columns like any feature column.
+    FeatureTable with_clv;
+    if (clv_ && stage_ > clv_pass) with_clv = clv_->add_columns(input);
+    const FeatureTable& chunk = clv_ && stage_ > clv_pass ? with_clv : input;
+    PartialState out;
+    out.stage = stage_;
+    out.mode = options_.mode;
+    const auto& specs = policy_.scores();
+    switch (stage_) {
+        case gather: {
+            out.ids.assign(chunk.ids().begin(), chunk.ids().end());
+            out.names = chunk.names();
+            for (std::size_t j = 0; j < chunk.cols(); ++j) out.columns.emplace_back(chunk.column(j).begin(), chunk.column(j).end());
+            for (const auto& name : chunk.category_names()) {
+                const auto [codes, labels] = chunk.category(name);
+                out.category_names.push_back(name);
+                out.category_codes.emplace_back(codes.begin(), codes.end());
+                out.category_labels.push_back(*labels);
+            }
+            break;
+        }
+        case clv_pass: {
+            const auto& spec = *policy_.clv();
+            clv::RfmHistogram rfm;
+            rfm.update(chunk.column(spec.frequency), chunk.column(spec.recency), chunk.column(spec.T));
+            out.rfm.push_back(rfm.finalize());
+            if (spec.gamma_gamma) {
+                clv::SpendHistogram spend;
+                spend.update(chunk.column(spec.frequency), chunk.column(spec.monetary_value));
+                out.spend.push_back(spend.finalize());
+            }
+            break;
+        }
+        case clip:
+        case criteria: {
+            for (std::size_t s = 0; s < specs.size(); ++s)
+                for (std::size_t k = 0; k < specs[s].criteria.size(); ++k) {
+                    const auto& spec = specs[s].criteria[k];
+                    const auto col = chunk_column(chunk, specs[s].name, k, spec.column);
+                    if (stage_ == clip) {
+                        QuantileSketch q(options_.sketch_k);
+                        if (spec.clip)
+                            for (double x : col) q.add(x);
+                        out.sketches.push_back(std::move(q));
+                        continue;
+                    }
+                    const FittedCriterion& f = scores_[s].criteria[k];
+                    Moments m;
+                    QuantileSketch q(options_.sketch_k);
+                    const bool order = needs_order(spec);
+                    for (double x : col) {
+                        const double t = f.transform(x);
+                        m.add(t);
+                        if (order) q.add(t);
+                    }
+                    out.moments.push_back(m);
+                    out.sketches.push_back(std::move(q));
+                }
+            break;
+        }
+        case weights_pass: {
+            const auto off = weight_sum_offsets(policy_);
+            out.sums.assign(off.back(), 0.0);
+            for (std::size_t s = 0; s < specs.size(); ++s) {
+                const std::size_t c = specs[s].criteria.size();
+                const FittedScore& fs = scores_[s];
+                std::vector<std::span<const double>> cols;
+                for (std::size_t k = 0; k < c; ++k) cols.push_back(chunk_column(chunk, specs[s].name, k, specs[s].criteria[k].column));
+                if (specs[s].method == ScoreMethod::topsis)
+                    for (std::size_t k = 0; k < c; ++k) {
+                        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+                        for (double x : cols[k]) {
+                            const double y = fs.criteria[k].normalize(x);
+                            lo = std::min(lo, y);
+                            hi = std::max(hi, y);
+                        }
+                        out.lows.push_back(lo);
+                        out.highs.push_back(hi);
+                    }
+                const WeightSpec* o = objective_of(specs[s].weights);
+                if (!o) continue;
+                double* sums = out.sums.data() + off[s];
+                if (o->method == WeightMethod::entropy) {
+                    for (std::size_t k = 0; k < c; ++k) {
+                        const EntropyMap e = entropy_map(fs.criteria[k], o->entropy_proportion, k);
+                        if (e.scale == 0) continue;
+                        for (double x : cols[k]) {
+                            const double y = (e.offset + e.sign * fs.criteria[k].transform(x)) * e.scale;
+                            if (y > 0) {
+                                sums[2 * k] += y;
+                                sums[2 * k + 1] += y * std::log(y);
+                            }
+                        }
+                    }
+                } else {
+                    // Centred, direction-signed, min-max scaled: (t - mean) * sign / (max - min).
+                    std::vector<double> factor(c, 0.0), centred(c);
+                    for (std::size_t k = 0; k < c; ++k) {
+                        const auto& f = fs.criteria[k];
+                        if (f.max > f.min) factor[k] = (f.spec.direction == Direction::lower ? -1.0 : 1.0) / (f.max - f.min);
+                    }
+                    for (std::size_t i = 0; i < chunk.rows(); ++i) {
+                        for (std::size_t k = 0; k < c; ++k) {
+                            centred[k] = (fs.criteria[k].transform(cols[k][i]) - fs.criteria[k].mean) * factor[k];
+                            sums[k] += centred[k];
+                        }
+                        for (std::size_t a = 0; a < c; ++a)
+                            for (std::size_t b = 0; b < c; ++b) sums[c + a * c + b] += centred[a] * centred[b];
+                    }
+                }
+            }
+            break;
+        }
+        case rule_pass:
+        case abc_mass: {
+            const auto scores = score_columns(scores_, chunk);
+            std::vector<std::string> names;
+            for (const auto& s : scores_) names.push_back(s.name);
+            const RuleInput input{chunk, names, scores, nullptr};
+            const auto rule = policy_.make_rule();
+            const bool abc = dynamic_cast<const AbcRule*>(rule.get()) != nullptr;
+            const std::string source =
+                abc ? dynamic_cast<const AbcRule&>(*rule).source() : dynamic_cast<const QuantileRule&>(*rule).source();
+            const auto v = input.values(source);
+            QuantileSketch q(options_.sketch_k);
+            if (stage_ == abc_mass) {
+                out.sums.assign(grid_.size(), 0.0);
+                out.lows.assign(grid_.size(), std::numeric_limits<double>::infinity());
+                out.highs.assign(grid_.size(), -std::numeric_limits<double>::infinity());
+            }
+            for (std::size_t i = 0; i < v.size(); ++i) {
+                if (!std::isfinite(v[i]))
+                    throw InvalidInput("column '" + source + "', row " + std::to_string(i) + ": must be a finite number, got " +
+                                       std::to_string(v[i]));
+                const double x = abc ? std::max(v[i], 0.0) : v[i];
+                if (stage_ == rule_pass) {
+                    q.add(x);
+                    continue;
+                }
+                // The bin whose lower edge is the largest grid value <= x (the first bin below the grid).
+                const auto up = std::upper_bound(grid_.begin(), grid_.end(), x);
+                const std::size_t b = up == grid_.begin() ? 0 : static_cast<std::size_t>(up - grid_.begin()) - 1;
+                out.sums[b] += x;
+                out.lows[b] = std::min(out.lows[b], x);
+                out.highs[b] = std::max(out.highs[b], x);
+            }
+            if (stage_ == rule_pass) out.sketches.push_back(std::move(q));
+            break;
+        }
+        case kmeans_seed:
+        case lloyd: {
+            const auto rule = policy_.make_rule();
+            const auto& km = dynamic_cast<const KMeansRule&>(*rule);
+            const auto blocks = normalized_criteria(scores_, chunk);
+            const CriteriaBlock& b = kmeans_block(blocks, km.options().score);
+            const std::size_t d = b.names.size(), n = chunk.rows();
+            if (stage_ == kmeans_seed) {
+                out.moments.resize(d);
+                std::vector<std::pair<std::uint64_t, std::size_t>> keyed(n);
+                for (std::size_t i = 0; i < n; ++i) {
+                    for (std::size_t f = 0; f < d; ++f) out.moments[f].add(b.normalized[f][i]);
+                    keyed[i] = {mix64(static_cast<std::uint64_t>(chunk.ids()[i]) ^ mix64(km.options().seed)), i};
+                }
+                out.sample_capacity = options_.kmeans_sample;
+                const std::size_t keep = std::min<std::size_t>(n, options_.kmeans_sample);
+                std::partial_sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(keep), keyed.end());
+                for (std::size_t r = 0; r < keep; ++r) {
+                    const std::size_t i = keyed[r].second;
+                    out.sample_keys.push_back(keyed[r].first);
+                    out.sample_ids.push_back(chunk.ids()[i]);
+                    for (std::size_t f = 0; f < d; ++f) out.sample_points.push_back(b.normalized[f][i]);
+                }
+                break;
+            }
+            const std::size_t k = centroids_.size() / d;
+            out.sums.assign(k * d + k + 1, 0.0);
+            for (std::size_t i = 0; i < n; ++i) {
+                std::size_t best = 0;
+                double best_d = std::numeric_limits<double>::infinity();
+                for (std::size_t j = 0; j < k; ++j) {
+                    double dist = 0;
+                    for (std::size_t f = 0; f < d; ++f) {
+                        const double diff = b.normalized[f][i] - centroids_[j * d + f];
+                        dist += diff * diff;
+                    }
+                    if (dist < best_d) {
+                        best_d = dist;
+                        best = j;
+                    }
+                }
+                for (std::size_t f = 0; f < d; ++f) out.sums[best * d + f] += b.normalized[f][i];
+                out.sums[k * d + best] += 1;
+                out.sums[k * d + k] += best_d;
+            }
+            break;
+        }
+        default: break;
+    }
+    return out;
+}
+
+PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
+    const auto empty = [](const PartialState& s) {
+        return s.ids.empty() && s.names.empty() && s.moments.empty() && s.sketches.empty() && s.sums.empty() &&
+               s.lows.empty() && s.sample_keys.empty() && s.category_names.empty();
+    };
+    if (empty(b) && b.stage == 0) return a;
+    if (empty(a) && a.stage == 0) return b;
+    if (a.stage != b.stage || a.mode != b.mode)
+        throw InvalidInput(std::string("merge: states of different passes ('") + stage_name(a.stage) + "' and '" +
+                           stage_name(b.stage) + "')");
+    PartialState out = a;
+    if (a.stage == gather) {
+        if (a.names.empty() && a.ids.empty()) return b;
+        if (b.names.empty() && b.ids.empty()) return a;
+        for (std::size_t j = 0; j < b.names.size(); ++j) {
+            const auto it = std::find(a.names.begin(), a.names.end(), b.names[j]);
+            if (it == a.names.end() || a.names.size() != b.names.size())
+                throw InvalidInput("merge: the chunks have different columns ('" + b.names[j] + "' is not in both)");
+            auto& col = out.columns[static_cast<std::size_t>(it - a.names.begin())];
+            col.insert(col.end(), b.columns[j].begin(), b.columns[j].end());
+        }
+        out.ids.insert(out.ids.end(), b.ids.begin(), b.ids.end());
+        if (a.category_names.size() != b.category_names.size())
+            throw InvalidInput("merge: the chunks have different categorical columns");
+        for (std::size_t j = 0; j < b.category_names.size(); ++j) {
+            const auto it = std::find(a.category_names.begin(), a.category_names.end(), b.category_names[j]);
+            if (it == a.category_names.end())
+                throw InvalidInput("merge: categorical column '" + b.category_names[j] + "' is not in both chunks");
+            const auto at = static_cast<std::size_t>(it - a.category_names.begin());
+            auto& labels = out.category_labels[at];
+            std::map<std::string, std::int32_t> code;
+            for (std::size_t l = 0; l < labels.size(); ++l) code.emplace(labels[l], static_cast<std::int32_t>(l));
+            std::vector<std::int32_t> remap;
+            for (const auto& label : b.category_labels[j]) {
+                auto [pos, added] = code.emplace(label, static_cast<std::int32_t>(labels.size()));
+                if (added) labels.push_back(label);
+                remap.push_back(pos->second);
+            }
+            for (std::int32_t c : b.category_codes[j]) out.category_codes[at].push_back(c < 0 ? c : remap[static_cast<std::size_t>(c)]);
+        }
+        return out;
+    }
+    if (a.moments.size() != b.moments.size() || a.sketches.size() != b.sketches.size() || a.sums.size() != b.sums.size() ||
+        a.lows.size() != b.lows.size() || a.rfm.size() != b.rfm.size() || a.spend.size() != b.spend.size())
+        throw InvalidInput("merge: the states have different layouts (were they made by the same Fitter pass?)");
+    // CLV patterns: re-counted with their counts as weights, then sorted (exact, any order).
+    for (std::size_t j = 0; j < b.rfm.size(); ++j) {
+        clv::RfmHistogram h;
+        for (const auto* p : {&a.rfm[j], &b.rfm[j]}) h.update(p->frequency, p->recency, p->T, p->count);
+        out.rfm[j] = h.finalize();
+    }
+    for (std::size_t j = 0; j < b.spend.size(); ++j) {
+        clv::SpendHistogram h;
+        for (const auto* p : {&a.spend[j], &b.spend[j]}) {
+            h.update(p->frequency, p->monetary_value, p->count);
+            const std::vector<double> zero{0.0}, weight{p->zero_repeat_customers};
+            if (p->zero_repeat_customers > 0) h.update(zero, zero, weight);
+        }
+        out.spend[j] = h.finalize();
+    }
+    for (std::size_t j = 0; j < b.moments.size(); ++j) out.moments[j].merge(b.moments[j]);
+    for (std::size_t j = 0; j < b.sketches.size(); ++j) out.sketches[j].merge(b.sketches[j]);
+    for (std::size_t j = 0; j < b.sums.size(); ++j) out.sums[j] += b.sums[j];
+    for (std::size_t j = 0; j < b.lows.size(); ++j) {
+        out.lows[j] = std::min(out.lows[j], b.lows[j]);
+        out.highs[j] = std::max(out.highs[j], b.highs[j]);
+    }
+    if (!b.sample_keys.empty() || !a.sample_keys.empty()) {
+        // Bottom-k by (key, id, point): the same sample whatever the merge order.
+        const std::size_t d = a.sample_keys.empty() ? (b.sample_points.size() / b.sample_keys.size())
+                                                    : (a.sample_points.size() / a.sample_keys.size());
+        struct Row {
+            std::uint64_t key;
+            std::int64_t id;
+            std::vector<double> point;
+            bool operator<(const Row& o) const { return std::tie(key, id, point) < std::tie(o.key, o.id, o.point); }
+        };
+        std::vector<Row> rows;
+        for (const PartialState* s : {&a, &b})
+            for (std::size_t r = 0; r < s->sample_keys.size(); ++r)
+                rows.push_back({s->sample_keys[r], s->sample_ids[r],
+                                std::vector<double>(s->sample_points.begin() + static_cast<std::ptrdiff_t>(r * d),
+                                                    s->sample_points.begin() + static_cast<std::ptrdiff_t>((r + 1) * d))});
+        std::sort(rows.begin(), rows.end());
+        // Each side kept its own bottom-`capacity`: the union's bottom-`capacity` is the answer.
+        rows.resize(std::min<std::size_t>(rows.size(), std::max(a.sample_capacity, b.sample_capacity)));
+        out.sample_keys.clear();
+        out.sample_ids.clear();
+        out.sample_points.clear();
+        for (const auto& r : rows) {
+            out.sample_keys.push_back(r.key);
+            out.sample_ids.push_back(r.id);
+            out.sample_points.insert(out.sample_points.end(), r.point.begin(), r.point.end());
+        }
+    }
+    return out;
+}
+
+void Fitter::finish_weights(const PartialState* total) {
+    const auto& specs = policy_.scores();
+    const auto off = weight_sum_offsets(policy_);
+    std::size_t topsis_at = 0;
+    for (std::size_t s = 0; s < specs.size(); ++s) {
+        FittedScore& fs = scores_[s];
+        fs.weights = merged_weights(specs[s].weights, specs[s], fs, total ? total->sums.data() + off[s] : nullptr);
+        if (specs[s].method == ScoreMethod::topsis) {
+            const std::size_t c = specs[s].criteria.size();
+            fs.ideal.assign(c, 0.0);
+            fs.anti_ideal.assign(c, 1.0);
+            for (std::size_t k = 0; k < c; ++k, ++topsis_at) {
+                fs.ideal[k] = std::max(fs.ideal[k], total->highs[topsis_at]);
+                fs.anti_ideal[k] = std::min(fs.anti_ideal[k], total->lows[topsis_at]);
+            }
+        }
+    }
+}
+
+void Fitter::check_layout(const PartialState& total) const {
+    // A state read from bytes is checked against what this pass makes before use.
+    std::size_t criteria_count = 0, topsis = 0;
+    for (const auto& s : policy_.scores()) {
+        criteria_count += s.criteria.size();
+        if (s.method == ScoreMethod::topsis) topsis += s.criteria.size();
+    }
+    bool ok = true;
+    switch (stage_) {
+        case gather:
+            ok = total.columns.size() == total.names.size() && total.category_codes.size() == total.category_names.size() &&
+                 total.category_labels.size() == total.category_names.size();
+            for (const auto& c : total.columns) ok = ok && c.size() == total.ids.size();
+            for (const auto& c : total.category_codes) ok = ok && c.size() == total.ids.size();
+            for (std::size_t j = 0; ok && j < total.category_codes.size(); ++j)
+                for (std::int32_t code : total.category_codes[j])
+                    ok = ok && code >= -1 && code < static_cast<std::int32_t>(total.category_labels[j].size());
+            break;
+        case clv_pass: ok = total.rfm.size() == 1 && total.spend.size() == (policy_.clv()->gamma_gamma ? 1u : 0u); break;
+        case clip: ok = total.sketches.size() == criteria_count; break;
+        case criteria: ok = total.sketches.size() == criteria_count && total.moments.size() == criteria_count; break;
+        case weights_pass:
+            ok = total.sums.size() == weight_sum_offsets(policy_).back() && total.lows.size() == topsis &&
+                 total.highs.size() == topsis;
+            break;
+        case rule_pass: ok = total.sketches.size() == 1; break;
+        case abc_mass: ok = total.sums.size() == grid_.size() && total.lows.size() == grid_.size() && total.highs.size() == grid_.size(); break;
+        case kmeans_seed:
+            ok = total.sample_ids.size() == total.sample_keys.size() &&
+                 total.sample_points.size() == total.sample_keys.size() * total.moments.size();
+            break;
+        case lloyd:
+            ok = !kmeans_names_.empty() && centroids_.size() % kmeans_names_.size() == 0 &&
+                 total.sums.size() == centroids_.size() + centroids_.size() / kmeans_names_.size() + 1;
+            break;
+        default: break;
+    }
+    if (!ok)
+        throw InvalidInput(std::string("Fitter.advance: the state does not have the layout of pass '") + stage_name(stage_) +
+                           "' of this policy");
+}
+
+void Fitter::advance(const PartialState& total) {
+    if (done()) throw PolicyError("Fitter.advance: the fit is done; call model()");
+    if (total.stage != stage_)
+        throw InvalidInput(std::string("Fitter.advance: the state belongs to pass '") + stage_name(total.stage) +
+                           "', the fitter is at '" + stage_name(stage_) + "'");
+    const auto& specs = policy_.scores();
+    check_layout(total);
+    switch (stage_) {
+        case gather: {
+            if (total.ids.empty()) throw InvalidInput("fit: the table has no rows");
+            const Model m = fit(policy_, gathered_table(total));
+            std::ostringstream out;
+            save(m, out);
+            model_bytes_ = out.str();
+            stage_ = finished;
+            ++passes_;
+            return;
+        }
+        case clv_pass: {
+            std::optional<clv::SpendPatterns> spend;
+            if (!total.spend.empty()) spend = total.spend[0];
+            clv_ = clv::FittedClv::fit_patterns(*policy_.clv(), total.rfm.at(0), spend);
+            break;
+        }
+        case clip:
+        case criteria: {
+            std::size_t j = 0;
+            for (std::size_t s = 0; s < specs.size(); ++s)
+                for (std::size_t k = 0; k < specs[s].criteria.size(); ++k, ++j) {
+                    FittedCriterion& f = scores_[s].criteria[k];
+                    const QuantileSketch& q = total.sketches.at(j);
+                    if (stage_ == clip) {
+                        if (!f.spec.clip) continue;
+                        if (q.count() == 0) throw InvalidInput("column '" + f.spec.column + "': no rows to fit on");
+                        f.lo = q.quantile(f.spec.clip_lower);
+                        f.hi = q.quantile(f.spec.clip_upper);
+                        continue;
+                    }
+                    const Moments& m = total.moments.at(j);
+                    if (m.n == 0) throw InvalidInput("fit: the table has no rows");
+                    f.n = m.n;
+                    f.mean = m.mean;
+                    f.sd = m.n > 1 ? std::sqrt(std::max(0.0, m.m2) / (m.n - 1)) : 0.0;
+                    f.min = m.min;
+                    f.max = m.max;
+                    if (f.max == f.min) f.sd = 0;
+                    f.knots.clear();
+                    f.knot_y.clear();
+                    f.knot_lo.clear();
+                    f.knot_hi.clear();
+                    if (!needs_order(f.spec)) {
+                        f.median = f.iqr = std::numeric_limits<double>::quiet_NaN();
+                        continue;
+                    }
+                    f.median = q.quantile(0.5);
+                    f.iqr = q.quantile(0.75) - q.quantile(0.25);
+                    // Percentile knots as fit_criterion makes them, ranks from the sketch's weights.
+                    const auto items = q.items();
+                    const double denom = f.n > 1 ? f.n - 1 : 1.0;
+                    std::vector<double> less(items.size());
+                    double below = 0;
+                    for (std::size_t i = 0; i < items.size(); ++i) {
+                        less[i] = below;
+                        below += items[i].second;
+                    }
+                    auto add_knot = [&](std::size_t i) {
+                        const double eq = items[i].second;
+                        f.knots.push_back(items[i].first);
+                        f.knot_y.push_back(f.n > 1 ? (less[i] + (eq - 1) / 2) / denom : 0.5);
+                        f.knot_lo.push_back(f.n > 1 ? (less[i] - 0.5) / denom : 0.5);
+                        f.knot_hi.push_back(f.n > 1 ? (less[i] + eq - 0.5) / denom : 0.5);
+                    };
+                    if (items.size() <= FittedCriterion::max_knots) {
+                        for (std::size_t i = 0; i < items.size(); ++i) add_knot(i);
+                    } else {
+                        const std::size_t kk = FittedCriterion::max_knots;
+                        std::size_t i = 0, last = items.size();
+                        for (std::size_t r = 0; r < kk; ++r) {
+                            const double rank = std::round(static_cast<double>(r) * (f.n - 1) / static_cast<double>(kk - 1));
+                            while (i + 1 < items.size() && less[i] + items[i].second <= rank) ++i;
+                            if (i != last) add_knot(i);
+                            last = i;
+                        }
+                    }
+                    f.build_index();
+                }
+            break;
+        }
+        case weights_pass: finish_weights(&total); break;
+        case rule_pass: {
+            const auto rule = policy_.make_rule();
+            const QuantileSketch& q = total.sketches.at(0);
+            const double n = static_cast<double>(q.count());
+            if (q.count() == 0) throw InvalidInput("fit: the table has no rows");
+            rule_values_.clear();
+            if (const auto* qr = dynamic_cast<const QuantileRule*>(rule.get())) {
+                double cumulative = 0;
+                for (double s : qr->shares()) {
+                    cumulative += s;
+                    const double count = std::min(n, std::floor(cumulative * n + 0.5));
+                    rule_values_.push_back(count == 0 ? std::numeric_limits<double>::infinity() : q.at_rank(n - count));
+                }
+            } else {
+                // abc: the sketch's distinct values become the lower edges of bins; the next
+                // pass adds up each bin's exact value mass and minimum.
+                grid_.clear();
+                for (const auto& item : q.items()) grid_.push_back(item.first);
+            }
+            break;
+        }
+        case abc_mass: {
+            // Walk the bins from the highest, each as one block of customers, as AbcRule::fit
+            // walks the sorted column: a bin whose first customer starts below a cut's share
+            // is in that class, and its minimum bounds the class. Exact when every bin holds
+            // one distinct value; otherwise a bin straddling a cut joins the higher class.
+            const auto rule = policy_.make_rule();
+            const auto& cuts = dynamic_cast<const AbcRule&>(*rule).cuts();
+            double sum = 0;
+            for (double m : total.sums) sum += m;
+            rule_values_.assign(cuts.size(), std::numeric_limits<double>::infinity());
+            if (sum > 0) {
+                double before = 0;
+                std::size_t cls = 0;
+                for (std::size_t b = grid_.size(); b-- > 0 && cls < cuts.size();) {
+                    if (!(total.lows[b] <= total.highs[b])) continue;  // empty bin
+                    while (cls < cuts.size() && !(before < cuts[cls] * sum)) ++cls;
+                    if (cls == cuts.size()) break;
+                    for (std::size_t k = cls; k < cuts.size(); ++k) rule_values_[k] = std::min(rule_values_[k], total.lows[b]);
+                    before += total.sums[b];
+                }
+                for (auto& t : rule_values_)
+                    if (t <= 0) t = std::numeric_limits<double>::min();
+            }
+            grid_.clear();
+            break;
+        }
+        case kmeans_seed: {
+            const auto rule = policy_.make_rule();
+            const auto& km = dynamic_cast<const KMeansRule&>(*rule);
+            const auto& o = km.options();
+            const std::size_t d = total.moments.size(), rows = total.sample_keys.size(), k = o.k;
+            if (d == 0 || total.moments[0].n == 0) throw InvalidInput("fit: the table has no rows");
+            if (static_cast<double>(k) > total.moments[0].n)
+                throw InvalidInput("kmeans: needs at least as many rows as clusters (" + std::to_string(k) + "), got " +
+                                   std::to_string(static_cast<std::size_t>(total.moments[0].n)));
+            mean_variance_ = 0;
+            for (const auto& m : total.moments) mean_variance_ += m.m2 / m.n / static_cast<double>(d);
+            for (std::size_t s = 0; s < scores_.size(); ++s)
+                if (o.score.empty() || scores_[s].name == o.score) {
+                    kmeans_names_.clear();
+                    for (const auto& c : scores_[s].criteria) kmeans_names_.push_back(c.spec.column);
+                    kmeans_weights_ = scores_[s].weights;
+                    break;
+                }
+            if (!o.init.empty()) {
+                if (o.init.size() != k * d)
+                    throw InvalidInput("kmeans: init centroids have " + std::to_string(o.init.size() / k) +
+                                       " values each but the score has " + std::to_string(d) + " criteria");
+                centroids_ = o.init;
+            } else {
+                std::vector<std::vector<double>> cols(d, std::vector<double>(rows));
+                for (std::size_t r = 0; r < rows; ++r)
+                    for (std::size_t f = 0; f < d; ++f) cols[f][r] = total.sample_points[r * d + f];
+                PointColumns x{rows, {}};
+                for (const auto& c : cols) x.columns.push_back(c.data());
+                Xoshiro256 rng(o.seed);
+                KMeansResult best;
+                for (int r = 0; r < o.n_init; ++r) {
+                    KMeansResult res = kmeans_lloyd(x, kmeans_plus_plus(x, k, rng), o.max_iter, o.tol);
+                    if (r == 0 || res.inertia < best.inertia) best = std::move(res);
+                }
+                centroids_ = best.centroids;
+            }
+            iterations_ = 0;
+            break;
+        }
+        case lloyd: {
+            const auto rule = policy_.make_rule();
+            const auto& o = dynamic_cast<const KMeansRule&>(*rule).options();
+            const std::size_t d = kmeans_names_.size(), k = centroids_.size() / d;
+            if (total.sums.size() != k * d + k + 1) throw InvalidInput("Fitter.advance: the Lloyd state has the wrong size");
+            double shift = 0;
+            for (std::size_t j = 0; j < k; ++j) {
+                const double count = total.sums[k * d + j];
+                if (count == 0) continue;  // an empty cluster keeps its centroid
+                for (std::size_t f = 0; f < d; ++f) {
+                    const double c = total.sums[j * d + f] / count;
+                    shift += (c - centroids_[j * d + f]) * (c - centroids_[j * d + f]);
+                    centroids_[j * d + f] = c;
+                }
+            }
+            inertia_ = total.sums[k * d + k];
+            ++iterations_;
+            ++passes_;
+            if (shift <= o.tol * mean_variance_ || iterations_ >= o.max_iter) stage_ = finished;
+            return;
+        }
+        default: break;
+    }
+    ++passes_;
+    next_stage();
+}
+
+Model Fitter::model() const {
+    if (!done()) throw PolicyError("Fitter.model: the fit is not done (pass '" + stage() + "' is next)");
+    if (!model_bytes_.empty()) {
+        std::istringstream in(model_bytes_);
+        return load(in);
+    }
+    std::unique_ptr<Rule> rule = policy_.make_rule();
+    if (auto* q = dynamic_cast<QuantileRule*>(rule.get())) q->set_cuts(rule_values_);
+    if (auto* a = dynamic_cast<AbcRule*>(rule.get())) a->set_thresholds(rule_values_);
+    if (auto* km = dynamic_cast<KMeansRule*>(rule.get())) km->set_centroids(kmeans_names_, kmeans_weights_, centroids_, inertia_, iterations_);
+    return Model(policy_, scores_, std::shared_ptr<const Rule>(std::move(rule)), clv_);
+}
+
+// ---- Fitter bytes -----------------------------------------------------------------------
+
+struct FitterAccess {
+    struct Record {
+        std::string policy;
+        std::uint32_t mode = 0, sketch_k = 0, kmeans_sample = 0, stage = 0, passes = 0;
+        std::vector<FittedScore> scores;
+        std::vector<double> rule_values, centroids;
+        std::vector<std::string> kmeans_names;
+        std::vector<double> kmeans_weights;
+        double mean_variance = 0, inertia = 0;
+        std::int32_t iterations = 0;
+        std::string model_bytes;
+        std::vector<double> grid;
+        bool has_clv = false;
+        clv::FittedClv clv;
+
+        template <class Archive>
+        void serialize(Archive& ar, unsigned /*version*/) {
+            ar& policy& mode& sketch_k& kmeans_sample& stage& passes& scores& rule_values& centroids& kmeans_names&
+                kmeans_weights& mean_variance& inertia& iterations& model_bytes& grid& has_clv;
+            if (has_clv) ar& clv;
+        }
+    };
+};
+
+std::string Fitter::to_bytes() const {
+    FitterAccess::Record r{policy_.to_json(), static_cast<std::uint32_t>(options_.mode), options_.sketch_k,
+                           options_.kmeans_sample, stage_, passes_, scores_, rule_values_, centroids_, kmeans_names_,
+                           kmeans_weights_, mean_variance_, inertia_, iterations_, model_bytes_, grid_, clv_.has_value(),
+                           clv_ ? *clv_ : clv::FittedClv{}};
+    return seal(fitter_magic, archive_bytes(r));
+}
+
+Fitter Fitter::from_bytes(const std::string& bytes) {
+    FitterAccess::Record r;
+    read_archive(unseal(fitter_magic, bytes, "Fitter.from_bytes"), r, "Fitter.from_bytes");
+    if (r.mode > 1 || r.stage > finished) throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
+    Fitter f;
+    f.policy_ = Policy::from_json(r.policy);
+    f.options_ = FitOptions{static_cast<FitMode>(r.mode), r.sketch_k, r.kmeans_sample};
+    if (f.options_.sketch_k < 8) throw FormatError("Fitter.from_bytes: sketch_k " + std::to_string(r.sketch_k) + " < 8");
+    if (r.scores.size() != f.policy_.scores().size())
+        throw FormatError("Fitter.from_bytes: " + std::to_string(r.scores.size()) + " fitted scores for " +
+                          std::to_string(f.policy_.scores().size()) + " in the policy");
+    f.stage_ = r.stage;
+    f.passes_ = r.passes;
+    f.scores_ = std::move(r.scores);
+    f.rule_values_ = std::move(r.rule_values);
+    f.centroids_ = std::move(r.centroids);
+    f.kmeans_names_ = std::move(r.kmeans_names);
+    f.kmeans_weights_ = std::move(r.kmeans_weights);
+    f.mean_variance_ = r.mean_variance;
+    f.inertia_ = r.inertia;
+    f.iterations_ = r.iterations;
+    f.model_bytes_ = std::move(r.model_bytes);
+    f.grid_ = std::move(r.grid);
+    if (r.has_clv) {
+        if (!f.policy_.clv() || !(r.clv.spec() == *f.policy_.clv()))
+            throw FormatError("Fitter.from_bytes: the fitted clv models do not match the policy's clv section");
+        f.clv_ = std::move(r.clv);
+    }
+    return f;
+}
+
+Model fit_chunks(const Policy& policy, std::span<const FeatureTable> chunks, FitOptions options) {
+    Fitter f(policy, options);
+    while (!f.done()) {
+        PartialState total;
+        for (const auto& c : chunks) total = Fitter::merge(total, f.update(c));
+        f.advance(total);
+    }
+    return f.model();
+}
+
+}  // namespace tierkit

@@ -1,0 +1,65 @@
+// The checked input archives of io/checked_archives.hpp: Boost's archive
+// implementations instantiated for them.
+#include "tierkit/io/checked_archives.hpp"
+
+#include <cstring>
+
+#include <boost/archive/impl/archive_serializer_map.ipp>
+#include <boost/archive/impl/basic_xml_grammar.hpp>
+#include <boost/archive/xml_archive_exception.hpp>
+#include <boost/archive/impl/basic_binary_iarchive.ipp>
+#include <boost/archive/impl/basic_binary_iprimitive.ipp>
+#include <boost/archive/impl/basic_text_iarchive.ipp>
+#include <boost/archive/impl/basic_xml_iarchive.ipp>
+#include <boost/archive/impl/text_iarchive_impl.ipp>
+#include <boost/archive/impl/xml_iarchive_impl.ipp>
+
+#include "tierkit/error.hpp"
+
+namespace boost::archive {
+template class detail::archive_serializer_map<tierkit::io::checked_binary_iarchive>;
+template class basic_binary_iarchive<tierkit::io::checked_binary_iarchive>;
+template class basic_binary_iprimitive<tierkit::io::checked_binary_iarchive, std::istream::char_type, std::istream::traits_type>;
+template class binary_iarchive_impl<tierkit::io::checked_binary_iarchive, std::istream::char_type, std::istream::traits_type>;
+template class detail::archive_serializer_map<tierkit::io::checked_text_iarchive>;
+template class basic_text_iarchive<tierkit::io::checked_text_iarchive>;
+template class text_iarchive_impl<tierkit::io::checked_text_iarchive>;
+template class detail::archive_serializer_map<tierkit::io::checked_xml_iarchive>;
+template class basic_xml_iarchive<tierkit::io::checked_xml_iarchive>;
+template class xml_iarchive_impl<tierkit::io::checked_xml_iarchive>;
+}  // namespace boost::archive
+
+namespace tierkit::io {
+
+void checked_xml_iarchive::load_end(const char* name) {
+    if (name == nullptr) return;
+    if (!gimpl->parse_end_tag(get_is()))
+        boost::serialization::throw_exception(boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
+    if (0 == --depth_) return;  // the top-level tag is not checked
+    if (0 == (get_flags() & boost::archive::no_xml_tag_checking)) {
+        const std::string& got = gimpl->rv.object_name;
+        if (got.size() != std::strlen(name) || got.compare(0, got.size(), name) != 0)
+            boost::serialization::throw_exception(boost::archive::xml_archive_exception(
+                boost::archive::xml_archive_exception::xml_archive_tag_mismatch, name));
+    }
+}
+
+void collection_too_long(std::size_t count, std::size_t offset, std::size_t left, const char* what) {
+    throw FormatError("load: a " + std::string(what) + " of " + std::to_string(count) + " elements at payload byte " +
+                      std::to_string(offset) + " is longer than the " + std::to_string(left) + " bytes left");
+}
+
+void class_id_out_of_range(int id) {
+    throw FormatError("load: class id " + std::to_string(id) + " is out of range (-1 is a null pointer, classes count from 0)");
+}
+
+void object_id_out_of_order(unsigned got, unsigned expected) {
+    throw FormatError("load: object id " + std::to_string(got) + " where the next new object's (" +
+                      std::to_string(expected) + ") was expected: tierkit files hold no back-references");
+}
+
+void bool_out_of_range(unsigned value) {
+    throw FormatError("load: a bool in the payload holds " + std::to_string(value) + ", not 0 or 1");
+}
+
+}  // namespace tierkit::io

@@ -1,0 +1,315 @@
+// Lifecycle stages, re-tiering with hysteresis and the next-action table.
+#include "tierkit/lifecycle/lifecycle.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "tierkit/error.hpp"
+#include "tierkit/parallel.hpp"
+#include "tierkit/rules/thresholds.hpp"
+
+namespace tierkit::lifecycle {
+
+const std::vector<StrategyEntry>& default_strategies() {
+    // DOMAIN.md: lost and declining high-value customers first; key customers get
+    // executive contact, high-value (cooperative) ones their account manager,
+    // ordinary (transactional) ones campaigns; potential customers are nurtured.
+    static const std::vector<StrategyEntry> table{
+        {{}, {}, {"potential"}, "nurture campaign"},
+        {{}, {"strategic"}, {"lost"}, "executive win-back visit"},
+        {{}, {"cooperative", "emotional"}, {"lost"}, "account manager win-back call"},
+        {{}, {}, {"lost"}, "win-back campaign"},
+        {{}, {}, {"won_back"}, "welcome-back offer"},
+        {{}, {"strategic"}, {"declining"}, "executive retention call"},
+        {{}, {"cooperative", "emotional"}, {"declining"}, "account manager retention review"},
+        {{}, {}, {"declining"}, "retention offer"},
+        {{}, {"strategic"}, {"growing"}, "strategic partnership review"},
+        {{}, {"cooperative", "emotional"}, {"growing"}, "upsell review"},
+        {{}, {}, {"growing"}, "cross-sell offer"},
+        {{}, {"strategic", "cooperative"}, {"new"}, "onboarding by account manager"},
+        {{}, {}, {"new"}, "second-purchase incentive"},
+        {{}, {"strategic"}, {"mature"}, "executive business review"},
+        {{}, {"cooperative"}, {"mature"}, "loyalty programme review"},
+        {{}, {"emotional"}, {"mature"}, "loyalty appreciation"},
+        {{}, {}, {}, "periodic promotions"},
+    };
+    return table;
+}
+
+std::vector<std::int64_t> match_previous(std::span<const std::int64_t> ids, const PreviousAssignment& previous,
+                                         std::size_t tiers) {
+    const std::size_t m = previous.ids.size();
+    auto check_length = [&](std::size_t size, const char* column) {
+        if (size != m && size != 0)
+            throw InvalidInput(std::string("previous: column '") + column + "' has " + std::to_string(size) +
+                               " rows, expected " + std::to_string(m) + " (one per id)");
+    };
+    if (previous.tier.size() != m)
+        throw InvalidInput("previous: column 'tier' has " + std::to_string(previous.tier.size()) + " rows, expected " +
+                           std::to_string(m) + " (one per id)");
+    check_length(previous.below_count.size(), "below_count");
+    check_length(previous.stage.size(), "stage");
+    const auto t = static_cast<std::int32_t>(tiers);
+    for (std::size_t j = 0; j < m; ++j) {
+        if (previous.tier[j] < -1 || previous.tier[j] >= t)
+            throw InvalidInput("previous: column 'tier', row " + std::to_string(j) + ": tier index must be in [-1, " +
+                               std::to_string(t) + "), got " + std::to_string(previous.tier[j]));
+        if (!previous.below_count.empty() && previous.below_count[j] < 0)
+            throw InvalidInput("previous: column 'below_count', row " + std::to_string(j) + ": must be >= 0, got " +
+                               std::to_string(previous.below_count[j]));
+        if (!previous.stage.empty() &&
+            (previous.stage[j] < -1 || previous.stage[j] >= static_cast<std::int8_t>(stage_count)))
+            throw InvalidInput("previous: column 'stage', row " + std::to_string(j) + ": stage code must be in [-1, " +
+                               std::to_string(stage_count) + "), got " + std::to_string(previous.stage[j]));
+    }
+    std::vector<std::int64_t> match(ids.size(), -1);
+    // The common case: the same customers in the same order.
+    if (m == ids.size() && std::equal(ids.begin(), ids.end(), previous.ids.begin())) {
+        for (std::size_t i = 0; i < m; ++i) match[i] = static_cast<std::int64_t>(i);
+        return match;
+    }
+    // Open addressing with linear probing on a power-of-two table at most 2/3 full;
+    // each slot holds its key, so a probe touches one cache line.
+    struct Slot {
+        std::int64_t key;
+        std::int64_t row;  // -1 = empty
+    };
+    std::size_t cap = 16;
+    while (2 * cap < 3 * m) cap <<= 1;
+    const std::size_t mask = cap - 1;
+    std::vector<Slot> slots(cap, Slot{0, -1});
+    auto hash = [](std::int64_t key) {
+        auto x = static_cast<std::uint64_t>(key) + 0x9e3779b97f4a7c15ULL;  // splitmix64 finalizer
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        return static_cast<std::size_t>(x ^ (x >> 31));
+    };
+    // Keys are hashed and their slots prefetched a batch ahead: the table is far
+    // larger than the cache, so each first probe is a memory access.
+    constexpr std::size_t batch = 16;
+    for (std::size_t j0 = 0; j0 < m; j0 += batch) {
+        const std::size_t j1 = std::min(m, j0 + batch);
+        std::size_t start[batch];
+        for (std::size_t j = j0; j < j1; ++j) {
+            start[j - j0] = hash(previous.ids[j]) & mask;
+            __builtin_prefetch(&slots[start[j - j0]]);
+        }
+        for (std::size_t j = j0; j < j1; ++j) {
+            const std::int64_t key = previous.ids[j];
+            std::size_t h = start[j - j0];
+            while (slots[h].row >= 0) {
+                if (slots[h].key == key)
+                    throw InvalidInput("previous: ids, row " + std::to_string(j) + ": customer " + std::to_string(key) +
+                                       " appears more than once (first at row " + std::to_string(slots[h].row) + ")");
+                h = (h + 1) & mask;
+            }
+            slots[h] = Slot{key, static_cast<std::int64_t>(j)};
+        }
+    }
+    parallel_for(ids.size(), [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i0 = begin; i0 < end; i0 += batch) {
+            const std::size_t i1 = std::min(end, i0 + batch);
+            std::size_t start[batch];
+            for (std::size_t i = i0; i < i1; ++i) {
+                start[i - i0] = hash(ids[i]) & mask;
+                __builtin_prefetch(&slots[start[i - i0]]);
+            }
+            for (std::size_t i = i0; i < i1; ++i)
+                for (std::size_t h = start[i - i0]; slots[h].row >= 0; h = (h + 1) & mask)
+                    if (slots[h].key == ids[i]) {
+                        match[i] = slots[h].row;
+                        break;
+                    }
+        }
+    });
+    return match;
+}
+
+void retier(const HysteresisSpec& spec, const ScoreCuts& cuts, std::span<const double> values,
+            std::span<const std::int64_t> match, const PreviousAssignment& previous,
+            const std::vector<std::string>& tier_names, std::span<std::int32_t> tier, std::span<std::int32_t> reason,
+            std::vector<std::string>& reasons, std::span<std::int32_t> below_count) {
+    const auto n_tiers = static_cast<std::int32_t>(tier_names.size());
+    const bool has_cuts = !cuts.source.empty();
+    // Reason texts, added on first use: per tier, a promotion short of up_margin
+    // (kept_up), a demotion still waiting for k evaluations or within down_margin
+    // (kept_down), a demotion cut short by max_demotion (soft).
+    enum Kind { kept_up, kept_down, soft };
+    std::vector<std::int32_t> codes(3 * tier_names.size(), -1);
+    auto code = [&](Kind kind, std::int32_t t) {
+        auto& c = codes[static_cast<std::size_t>(kind) * tier_names.size() + static_cast<std::size_t>(t)];
+        if (c >= 0) return c;
+        const std::string& name = tier_names[static_cast<std::size_t>(t)];
+        c = static_cast<std::int32_t>(reasons.size());
+        if (kind == kept_up)
+            reasons.push_back("hysteresis: " + name + ": a better tier needs " + cuts.source + " >= its cut + " +
+                              format_number(spec.up_margin));
+        else if (kind == kept_down)
+            reasons.push_back(has_cuts ? "hysteresis: kept " + name + ": demotion needs " + cuts.source + " < its cut - " +
+                                             format_number(spec.down_margin) + " for " + std::to_string(spec.k) +
+                                             " evaluations in a row"
+                                       : "hysteresis: kept " + name + ": demotion needs " + std::to_string(spec.k) +
+                                             " evaluations in a row below it");
+        else
+            reasons.push_back("hysteresis: down to " + name + " (at most " + std::to_string(spec.max_demotion) +
+                              " tier(s) per evaluation)");
+        return c;
+    };
+    const bool has_counter = !previous.below_count.empty();
+    const std::size_t n = tier.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        below_count[i] = 0;
+        const std::int64_t j = match[i];
+        if (j < 0) continue;
+        const std::int32_t p = previous.tier[static_cast<std::size_t>(j)];
+        if (p < 0) continue;
+        const std::int32_t r = tier[i];
+        const std::int32_t c = has_counter ? previous.below_count[static_cast<std::size_t>(j)] : 0;
+        std::int32_t up = r, down = r;
+        if (has_cuts) {
+            up = std::min(tier_of(values[i] - spec.up_margin, cuts.cuts), n_tiers - 1);
+            down = std::min(tier_of(values[i] + spec.down_margin, cuts.cuts), n_tiers - 1);
+        }
+        if (up < p) {  // promotion clears the margin (maybe not all the way to r)
+            if (up != r) reason[i] = code(kept_up, up);
+            tier[i] = up;
+            continue;
+        }
+        if (down <= p) {  // at or above the held tier, or within the margins
+            if (r != p) reason[i] = code(r < p ? kept_up : kept_down, p);
+            tier[i] = p;
+            continue;
+        }
+        const std::int32_t count = c == std::numeric_limits<std::int32_t>::max() ? c : c + 1;
+        if (count < spec.k) {
+            tier[i] = p;
+            reason[i] = code(kept_down, p);
+            below_count[i] = count;
+            continue;
+        }
+        const std::int32_t step = static_cast<std::int32_t>(std::min<std::int64_t>(down, std::int64_t{p} + spec.max_demotion));
+        tier[i] = step;
+        if (step < down) {
+            reason[i] = code(soft, step);
+            below_count[i] = count;
+        } else if (step != r) {
+            reason[i] = code(soft, step);
+        }
+    }
+}
+
+namespace {
+const char* const stage_columns[] = {"orders", "days_since_last", "first_purchase", "last_purchase", "trend"};
+}
+
+bool has_stage_columns(const FeatureTable& table) {
+    for (const char* c : stage_columns)
+        if (!table.has(c)) return false;
+    return true;
+}
+
+Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std::span<const std::int8_t> previous_stage) {
+    for (const char* c : stage_columns)
+        if (!table.has(c)) throw UnknownColumn(std::string("lifecycle: ") + table.unknown_message(c));
+    const std::size_t n = table.rows();
+    if (!previous_stage.empty() && previous_stage.size() != n)
+        throw InvalidInput("previous stage: expected " + std::to_string(n) + " values, got " +
+                           std::to_string(previous_stage.size()));
+    const auto orders = table.column("orders");
+    const auto dsl = table.column("days_since_last");
+    const auto first = table.column("first_purchase");
+    const auto last = table.column("last_purchase");
+    const auto trend = table.column("trend");
+    const bool with_p = table.has("p_alive");
+    const auto p_alive = with_p ? table.column("p_alive") : std::span<const double>{};
+    Stages s;
+    const auto num = format_number;
+    // Reason codes.
+    enum : std::int32_t { r_potential, r_lost, r_won_back, r_new, r_declining_trend, r_declining_p, r_growing, r_mature };
+    s.reasons = {"potential: no purchase yet (orders 0 or missing)",
+                 with_p ? "lost: p_alive < " + num(spec.lost_p_alive)
+                        : "lost: no purchase for more than " + num(spec.lost_days) + " days",
+                 "won_back: bought again after being lost in the previous evaluation",
+                 "new: first purchase within " + num(spec.new_days) + " days",
+                 "declining: trend <= " + num(spec.declining_trend),
+                 "declining: p_alive < " + num(spec.declining_p_alive),
+                 "growing: trend >= " + num(spec.growing_trend),
+                 "mature: trend between " + num(spec.declining_trend) + " and " + num(spec.growing_trend)};
+    s.stage.resize(n);
+    s.reason.resize(n);
+    auto check = [](std::span<const double> col, const char* name, std::size_t i) {
+        if (!std::isfinite(col[i]))
+            throw InvalidInput(std::string("lifecycle: column '") + name + "', row " + std::to_string(i) +
+                               ": must be a finite number for a customer with orders > 0, got " + std::to_string(col[i]));
+    };
+    for (std::size_t i = 0; i < n; ++i) {
+        Stage st;
+        std::int32_t why;
+        if (!(orders[i] > 0)) {
+            st = Stage::potential;
+            why = r_potential;
+        } else {
+            check(dsl, "days_since_last", i);
+            check(first, "first_purchase", i);
+            check(last, "last_purchase", i);
+            check(trend, "trend", i);
+            if (with_p) check(p_alive, "p_alive", i);
+            const bool lost = with_p ? p_alive[i] < spec.lost_p_alive : dsl[i] > spec.lost_days;
+            const bool was_lost = !previous_stage.empty() && previous_stage[i] == static_cast<std::int8_t>(Stage::lost);
+            if (lost) {
+                st = Stage::lost;
+                why = r_lost;
+            } else if (was_lost) {
+                st = Stage::won_back;
+                why = r_won_back;
+            } else if (last[i] + dsl[i] - first[i] <= spec.new_days) {
+                st = Stage::new_customer;
+                why = r_new;
+            } else if (trend[i] <= spec.declining_trend) {
+                st = Stage::declining;
+                why = r_declining_trend;
+            } else if (with_p && p_alive[i] < spec.declining_p_alive) {
+                st = Stage::declining;
+                why = r_declining_p;
+            } else if (trend[i] >= spec.growing_trend) {
+                st = Stage::growing;
+                why = r_growing;
+            } else {
+                st = Stage::mature;
+                why = r_mature;
+            }
+        }
+        s.stage[i] = static_cast<std::int8_t>(st);
+        s.reason[i] = why;
+    }
+    return s;
+}
+
+ActionTable action_table(const LifecycleSpec& spec, const std::vector<TierSpec>& tiers) {
+    auto matches = [](const std::vector<std::string>& list, const std::string& value) {
+        return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+    };
+    ActionTable out;
+    out.code.resize(tiers.size() * stage_count);
+    for (std::size_t t = 0; t < tiers.size(); ++t) {
+        const std::string mode = to_string(tiers[t].mode);
+        for (std::size_t s = 0; s < stage_count; ++s) {
+            const StrategyEntry* hit = nullptr;
+            for (const auto* table : {&spec.strategies, &default_strategies()}) {
+                for (const auto& e : *table)
+                    if (matches(e.tiers, tiers[t].name) && matches(e.modes, mode) && matches(e.stages, stage_names[s])) {
+                        hit = &e;
+                        break;
+                    }
+                if (hit) break;
+            }
+            auto it = std::find(out.actions.begin(), out.actions.end(), hit->action);
+            if (it == out.actions.end()) it = out.actions.insert(out.actions.end(), hit->action);
+            out.code[t * stage_count + s] = static_cast<std::int32_t>(it - out.actions.begin());
+        }
+    }
+    return out;
+}
+
+}  // namespace tierkit::lifecycle

@@ -1,0 +1,106 @@
+"""tierkit.dask on a LocalCluster with 2 worker processes: exact fits equal the
+single-machine fit bit for bit, sketch fits keep exact statistics and put the
+quantile cuts within the sketch's rank error, assign equals Model.assign."""
+from __future__ import annotations
+
+import pickle
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tierkit as tk
+
+dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed")
+distributed = pytest.importorskip("distributed", reason="distributed is not installed")
+
+KMEANS = {"criteria": ["revenue", "frequency"], "rule": {"kind": "kmeans", "k": 3, "seed": 1},
+          "tiers": ["a", "b", "c"]}
+
+
+@pytest.fixture(scope="module")
+def client():
+    import dask
+
+    # Generous start-up timeouts: worker processes start slowly on a busy 2-core machine.
+    with dask.config.set({"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s",
+                          "distributed.nanny.environ": {"TIERKIT_NUM_THREADS": "1"}}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                     silence_logs=40, death_timeout=120) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    tx = tk.datasets.synthetic(4000, seed=3)
+    return tk.summarize(tx, customer="customer", date="date", amount="amount")
+
+
+def test_exact_fit_equals_single_machine(client, features):
+    ddf = dd.from_pandas(features, npartitions=7)
+    for policy in (tk.Policy.default(), tk.Policy(KMEANS)):
+        model = tk.dask.fit(policy, ddf, split_every=3)
+        assert model.to_bytes() == tk.fit(policy, features).to_bytes()
+
+
+def test_fit_progress_counts_the_passes(client, features, capsys):
+    ddf = dd.from_pandas(features, npartitions=3)
+    model = tk.dask.fit(tk.Policy(KMEANS), ddf, mode="sketch", progress=True)
+    err = capsys.readouterr().err
+    passes = int(re.findall(r"fit passes: (\d+)pass", err)[-1])
+    assert passes >= 3  # criteria, the kmeans++ sample, then one per Lloyd iteration
+    assert model.assign(features)["tier"].notna().all()
+
+
+def test_sketch_fit_within_the_rank_error(client, features):
+    ddf = dd.from_pandas(features, npartitions=5)
+    policy = tk.Policy.default()
+    exact = tk.fit(policy, features)
+    sketch = tk.dask.fit(policy, ddf, mode="sketch")
+    for e, s in zip(exact.params["scores"][0]["criteria"], sketch.params["scores"][0]["criteria"]):
+        assert (s["min"], s["max"]) == (e["min"], e["max"])  # exact statistics
+        assert s["mean"] == pytest.approx(e["mean"], rel=1e-12)
+    score = np.sort(exact.assign(features)["value"].to_numpy())
+    n = len(score)
+    for ce, cs in zip(exact.params["rule"]["parameters"]["cuts"], sketch.params["rule"]["parameters"]["cuts"]):
+        rank_e, rank_s = np.searchsorted(score, ce), np.searchsorted(score, cs)
+        assert abs(rank_e - rank_s) / n <= 0.005
+
+
+def test_assign_equals_model_assign(client, features):
+    ddf = dd.from_pandas(features, npartitions=4)
+    model = tk.fit(tk.Policy.default(), features)
+    lazy = tk.dask.assign(model, ddf)
+    assert list(lazy.columns) == list(model.assign(features).columns)
+    got, want = lazy.compute(), model.assign(features)
+    # top_criteria's categories are the union over partitions: compare the labels.
+    for frame in (got, want):
+        frame["top_criteria"] = frame["top_criteria"].astype(str)
+        frame["reason"] = frame["reason"].astype(str)
+    pd.testing.assert_frame_equal(got, want)
+    assert list(got["tier"].cat.categories) == list(want["tier"].cat.categories)
+
+
+def test_models_pickle_and_tokenize(features):
+    from dask.base import tokenize
+
+    model = tk.fit(tk.Policy.default(), features)
+    again = pickle.loads(pickle.dumps(model, protocol=2))
+    assert tokenize(model) == tokenize(again)
+    assert tokenize(model) != tokenize(tk.fit(tk.Policy(KMEANS), features))
+
+
+def test_sketch_mode_names_the_rule_it_cannot_fit(features):
+    ddf = dd.from_pandas(features, npartitions=2)
+    policy = {"criteria": ["revenue"], "tiers": ["a", "b"],
+              "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]}}
+    with pytest.raises(tk.PolicyError, match="rule: kind 'expression'.*sketch mode"):
+        tk.dask.fit(policy, ddf, mode="sketch")
+
+
+def test_summarize_equals_single_machine(client):
+    tx = tk.datasets.synthetic(800, seed=6)
+    options = dict(customer="customer", date="date", amount="amount", margin="margin", as_of="2024-12-31")
+    got = tk.dask.summarize(dd.from_pandas(tx, npartitions=5), split_every=2, **options)
+    pd.testing.assert_frame_equal(got, tk.summarize(tx, **options))

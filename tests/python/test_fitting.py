@@ -1,0 +1,91 @@
+"""tk.Fitter over chunks and tk.set_num_threads: results bit-identical at 1, 2 and 4
+threads (summarize, fit, assign), exact chunked fits equal tk.fit, states pickle."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tierkit as tk
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    return tk.summarize(tk.datasets.synthetic(3000, seed=8), customer="customer", date="date", amount="amount")
+
+
+def _chunks(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
+    n = len(frame)
+    return [frame.iloc[n * p // parts: n * (p + 1) // parts] for p in range(parts)]
+
+
+def test_thread_count_does_not_change_a_byte():
+    # 70,000 customers: more rows than one parallel range (65,536), so the threads split the work.
+    tx = tk.datasets.synthetic(70000, seed=2)
+    policy = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "percentile"},
+                                     {"column": "frequency", "normalizer": "minmax"}],
+                        "rule": {"kind": "kmeans", "k": 3, "seed": 2}, "tiers": ["a", "b", "c"]})
+    seen = []
+    try:
+        for n in (1, 2, 4):
+            tk.set_num_threads(n)
+            assert tk.get_num_threads() == n
+            f = tk.summarize(tx, customer="customer", date="date", amount="amount")
+            model = tk.fit(policy, f)
+            out = model.assign(f)
+            blob = b"".join([pd.util.hash_pandas_object(f).to_numpy().tobytes(), model.to_bytes(),
+                             out["score"].to_numpy().tobytes(), out["tier_index"].to_numpy().tobytes(),
+                             out["cluster_distance"].to_numpy().tobytes()])
+            seen.append(blob)
+    finally:
+        tk.set_num_threads(None)
+    assert seen[0] == seen[1] == seen[2]
+
+
+def test_set_num_threads_overrides_the_environment(monkeypatch):
+    monkeypatch.setenv("TIERKIT_NUM_THREADS", "3")
+    try:
+        tk.set_num_threads(None)
+        assert tk.get_num_threads() == 3
+        tk.set_num_threads(2)
+        assert tk.get_num_threads() == 2
+        with pytest.raises(tk.InvalidInputError, match="must be >= 0"):
+            tk.set_num_threads(-1)
+    finally:
+        tk.set_num_threads(None)
+
+
+@pytest.mark.parametrize("parts", [1, 16])
+def test_exact_chunked_fit_equals_fit(features, parts):
+    policy = tk.Policy.default()
+    model = tk.Fitter(policy).fit(_chunks(features, parts))
+    assert model.to_bytes() == tk.fit(policy, features).to_bytes()
+
+
+def test_sketch_fit_runs_passes_and_states_pickle(features):
+    fitter = tk.Fitter(tk.Policy.default(), mode="sketch")
+    assert (fitter.mode, fitter.stage) == ("sketch", "criteria")
+    while not fitter.done:
+        states = [pickle.loads(pickle.dumps(fitter.update(c))) for c in _chunks(features, 4)]
+        total = states[0]
+        for s in states[1:]:
+            total = total.merge(s)
+        fitter = pickle.loads(pickle.dumps(fitter))
+        fitter.advance(total)
+    assert fitter.passes == 2  # criteria, then the quantile sketch of the score
+    exact = tk.fit(tk.Policy.default(), features).assign(features)["tier"]
+    agree = (fitter.model().assign(features)["tier"] == exact).mean()
+    assert agree >= 0.99
+
+
+def test_states_of_different_passes_do_not_merge(features):
+    a = tk.Fitter(tk.Policy.default(), mode="sketch").update(features)
+    b = tk.Fitter(tk.Policy.default()).update(features)
+    with pytest.raises(tk.InvalidInputError, match="different passes"):
+        tk.Fitter.merge(a, b)
+    with pytest.raises(tk.FormatError, match="bad magic"):
+        tk.PartialState.from_bytes(b"not a state")
+    with pytest.raises(tk.PolicyError, match="not done"):
+        tk.Fitter(tk.Policy.default()).model()

@@ -1,0 +1,80 @@
+"""tierkit.spark in local[2] mode: exact fits equal the single-machine fit bit for
+bit, sketch fits put the quantile cuts within the sketch's rank error, assign
+equals Model.assign. One SparkSession for the whole run."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tierkit as tk
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed")
+if shutil.which("java") is None:
+    pytest.skip("no java on PATH (scripts/setup.sh installs openjdk-17-jre-headless)", allow_module_level=True)
+
+# PySpark warns that its pandas >= 3 support is partial, and its toPandas passes pandas
+# a deprecated keyword; the paths used here work.
+pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from pyspark.sql import SparkSession
+
+    # Python workers run this interpreter (with tierkit and pandas), not the system's.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (SparkSession.builder.master("local[2]").appName("tierkit-tests")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def features() -> pd.DataFrame:
+    tx = tk.datasets.synthetic(3000, seed=4)
+    return tk.summarize(tx, customer="customer", date="date", amount="amount")
+
+
+def test_fit_exact_and_sketch_and_assign(spark, features):
+    sdf = spark.createDataFrame(features.reset_index())  # 2 slices, rows in order
+    assert sdf.rdd.getNumPartitions() >= 2
+    policy = tk.Policy.default()
+    exact = tk.fit(policy, features)
+    assert tk.spark.fit(policy, sdf).to_bytes() == exact.to_bytes()
+
+    sketch = tk.spark.fit(policy, sdf, mode="sketch")
+    score = np.sort(exact.assign(features)["value"].to_numpy())
+    for ce, cs in zip(exact.params["rule"]["parameters"]["cuts"], sketch.params["rule"]["parameters"]["cuts"]):
+        assert abs(np.searchsorted(score, ce) - np.searchsorted(score, cs)) / len(score) <= 0.005
+    for e, s in zip(exact.params["scores"][0]["criteria"], sketch.params["scores"][0]["criteria"]):
+        assert (s["min"], s["max"]) == (e["min"], e["max"])
+
+    got = tk.spark.assign(exact, sdf).toPandas().set_index("customer").sort_index()
+    want = exact.assign(features).sort_index()
+    assert list(got.columns) == list(want.columns)
+    np.testing.assert_array_equal(got["value"].to_numpy(), want["value"].to_numpy())
+    assert got["tier"].tolist() == want["tier"].astype(str).tolist()
+    assert got["reason"].tolist() == want["reason"].astype(str).tolist()
+
+
+def test_sketch_mode_names_the_rule_it_cannot_fit(spark, features):
+    sdf = spark.createDataFrame(features.reset_index().head(50))
+    policy = {"criteria": ["revenue"], "tiers": ["a", "b"],
+              "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]}}
+    with pytest.raises(tk.PolicyError, match="rule: kind 'expression'"):
+        tk.spark.fit(policy, sdf, mode="sketch")
+
+
+def test_summarize_equals_single_machine(spark):
+    tx = tk.datasets.synthetic(500, seed=7)
+    options = dict(customer="customer", date="date", amount="amount", as_of="2024-12-31")
+    got = tk.spark.summarize(spark.createDataFrame(tx), **options)
+    pd.testing.assert_frame_equal(got, tk.summarize(tx, **options))
