@@ -29,11 +29,11 @@ for exe in "$DIR"/fuzz_*; do
   # (FUZZ_SECONDS set) mutates it like the other targets.
   if [ "$area" = model_io ] && [ -z "${FUZZ_SECONDS:-}" ]; then
     echo "fuzz: $name replays its corpus (see tests/fuzz/known_issues)"
-    (cd "$DIR" && "./$name" -runs=0 -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
+    (cd "$DIR" && ASAN_OPTIONS=detect_leaks=0 "./$name" -runs=0 -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
         "$ROOT/tests/fuzz/corpus/$area" 2>&1 | tail -2)
     continue
   fi
   echo "fuzz: $name for ${SECONDS_EACH}s"
-  (cd "$DIR" && "./$name" -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks="$leaks" \
+  (cd "$DIR" && ASAN_OPTIONS=detect_leaks="$leaks" "./$name" -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks="$leaks" \
       -print_final_stats=1 "${dict[@]}" "corpus-$area" "$ROOT/tests/fuzz/corpus/$area" 2>&1 | tail -3)
 done
