@@ -25,6 +25,8 @@
 #include "tierkit/rules/thresholds.hpp"
 #include "tierkit/scoring/weights.hpp"
 
+#include "preset_weights.hpp"
+
 namespace tierkit {
 
 // ---- QuantileSketch -------------------------------------------------------------------
@@ -302,18 +304,10 @@ EntropyMap entropy_map(const FittedCriterion& f, bool proportion, std::size_t j)
 
 std::vector<double> merged_weights(const WeightSpec& w, const ScoreSpec& spec, FittedScore& out, const double* sums) {
     const std::size_t c = spec.criteria.size();
+    if (auto preset = detail::preset_weights(w, spec, out)) return *std::move(preset);
     switch (w.method) {
-        case WeightMethod::manual: {
-            std::vector<double> raw;
-            for (const auto& cr : spec.criteria) raw.push_back(cr.weight);
-            return weights::manual(raw);
-        }
-        case WeightMethod::ahp: {
-            const auto r = weights::ahp(w.matrix, c, w.random_index, w.accept_inconsistent ? -1.0 : w.max_cr);
-            out.ahp_lambda_max = r.lambda_max;
-            out.ahp_consistency_ratio = r.consistency_ratio;
-            return r.weights;
-        }
+        case WeightMethod::manual:
+        case WeightMethod::ahp: break;  // preset_weights above
         case WeightMethod::entropy: {
             const double rows = out.criteria.front().n;
             if (rows < 2) throw InvalidInput("columns: must have at least 2 rows, got " + std::to_string(rows));

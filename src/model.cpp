@@ -11,6 +11,8 @@
 #include "tierkit/parallel.hpp"
 #include "tierkit/scoring/weights.hpp"
 
+#include "preset_weights.hpp"
+
 namespace tierkit {
 
 const char* to_string(Normalizer n) noexcept {
@@ -131,18 +133,10 @@ std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec, con
         dirs.push_back(spec.criteria[k].direction);
         if (k < transformed.size()) cols.emplace_back(transformed[k]);
     }
+    if (auto preset = detail::preset_weights(w, spec, out)) return *std::move(preset);
     switch (w.method) {
-        case WeightMethod::manual: {
-            std::vector<double> raw;
-            for (const auto& cr : spec.criteria) raw.push_back(cr.weight);
-            return weights::manual(raw);
-        }
-        case WeightMethod::ahp: {
-            const auto r = weights::ahp(w.matrix, c, w.random_index, w.accept_inconsistent ? -1.0 : w.max_cr);
-            out.ahp_lambda_max = r.lambda_max;
-            out.ahp_consistency_ratio = r.consistency_ratio;
-            return r.weights;
-        }
+        case WeightMethod::manual:
+        case WeightMethod::ahp: break;  // preset_weights above
         case WeightMethod::entropy:
             return weights::entropy(cols, dirs,
                                     w.entropy_proportion ? weights::EntropyVariant::proportion : weights::EntropyVariant::minmax);
