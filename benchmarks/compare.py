@@ -415,14 +415,19 @@ class Table:
     def add(self, task: str, engine: str, seconds: float, peak: float, ref: float | None, note: str = "") -> None:
         self.rows.append({"task": task, "engine": engine, "seconds": seconds, "peak_mb": peak,
                           "ratio": (seconds / ref) if ref else float("nan"), "note": note})
-        r = self.rows[-1]
-        print(f"  {task:<28} {engine:<10} {seconds:10.4f} s {peak:9.1f} MB  {r['ratio']:7.2f}x  {note}", flush=True)
+        print(f"  {task:<28} {engine:<10} {seconds:10.4f} s {peak:9.1f} MB  {self.ratio(self.rows[-1]):>8}  {note}",
+              flush=True)
+
+    @staticmethod
+    def ratio(row: dict[str, Any]) -> str:
+        """Peer time / tierkit time, or '-' for rows without a tierkit reference."""
+        return "-" if row["ratio"] != row["ratio"] else f"{row['ratio']:.2f}x"
 
     def markdown(self) -> str:
         lines = ["| task | engine | time (s) | peak MB | time / tierkit | note |", "|---|---|---:|---:|---:|---|"]
         for r in self.rows:
             lines.append(f"| {r['task']} | {r['engine']} | {r['seconds']:.4f} | {r['peak_mb']:.1f} | "
-                         f"{r['ratio']:.2f} | {r['note']} |")
+                         f"{self.ratio(r).rstrip('x')} | {r['note']} |")
         return "\n".join(lines)
 
 

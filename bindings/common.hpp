@@ -1,6 +1,7 @@
 #pragma once
-// Binding-only helpers (never installed): numpy <-> std::span without copies, and
-// std::vector -> numpy by moving the vector into a capsule.
+// Binding-only helpers (never installed): numpy <-> std::span without copies,
+// std::vector -> numpy by moving the vector into a capsule, a FeatureTable over numpy
+// columns, and a Python callable as a tierkit::Progress.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -8,9 +9,12 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tierkit/error.hpp"
+#include "tierkit/progress.hpp"
+#include "tierkit/table.hpp"
 
 namespace tierkit::bindings {
 namespace py = pybind11;
@@ -41,6 +45,44 @@ py::array_t<T> to_numpy(std::vector<T>&& v) {
 template <class T>
 py::array_t<T> to_numpy(const std::vector<T>& v) {
     return to_numpy(std::vector<T>(v));
+}
+
+/// Categorical columns: name -> (int32 codes, labels).
+using Categories = std::vector<std::tuple<std::string, py::array, std::vector<std::string>>>;
+
+/// A FeatureTable over numpy buffers that the arguments keep alive for the call.
+inline FeatureTable table_of(const py::array& ids, const std::vector<std::string>& names,
+                             const std::vector<py::array>& columns, const Categories& categories) {
+    if (names.size() != columns.size())
+        throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) +
+                           " arrays");
+    FeatureTable t(view<std::int64_t>(ids, "ids"), nullptr);
+    for (std::size_t k = 0; k < names.size(); ++k)
+        t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
+    for (const auto& [name, codes, labels] : categories)
+        t.add_category_view(name, view<std::int32_t>(codes, name.c_str()), labels, nullptr);
+    return t;
+}
+
+/// `callback(stage, done, total, values)` (values: a dict name -> float) as a
+/// Progress; an empty Progress for None. Build it while holding the GIL and let it
+/// outlive the gil_scoped_release around the fit (declare it first): it holds a
+/// reference to the callable. Each call takes the GIL (reports come only from the
+/// thread that runs the fit) and first runs pending signal handlers, so Ctrl-C
+/// stops the fit; a Python exception leaves as error_already_set, which stops the
+/// fit and reaches Python unchanged.
+inline Progress progress_of(const py::object& callback) {
+    if (callback.is_none()) return {};
+    if (!PyCallable_Check(callback.ptr()))
+        throw InvalidInput("progress: expected a callable or None, got " +
+                           std::string(py::str(py::type::of(callback).attr("__name__"))));
+    return [callback](const ProgressStep& step) {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        py::dict values;
+        for (const auto& v : step.values) values[py::str(v.name.data(), v.name.size())] = v.value;
+        callback(py::str(step.stage.data(), step.stage.size()), step.done, step.total, values);
+    };
 }
 
 }  // namespace tierkit::bindings

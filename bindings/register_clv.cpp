@@ -17,6 +17,7 @@
 
 namespace py = pybind11;
 using namespace tierkit::clv;
+using tierkit::bindings::progress_of;
 using tierkit::bindings::to_numpy;
 using tierkit::bindings::view;
 
@@ -167,15 +168,20 @@ template <class Params, class Fit>
 void bind_fit(py::module_& m, const char* name, Fit fit) {
     m.def(name,
           [fit](const RfmPatterns& data, double penalizer, int max_iterations, double gradient_tolerance,
-                const std::string& time_unit, std::optional<std::vector<double>> initial_params) {
-              const FitOptions o = options(penalizer, max_iterations, gradient_tolerance, time_unit, initial_params);
-              py::gil_scoped_release release;
+                const std::string& time_unit, std::optional<std::vector<double>> initial_params,
+                const py::object& progress) {
+              const tierkit::Progress report = progress_of(progress);  // outlives the release below
+              FitOptions o = options(penalizer, max_iterations, gradient_tolerance, time_unit, initial_params);
+              o.progress = report ? &report : nullptr;
+              py::gil_scoped_release release;  // the callable takes the GIL for each report
               Fitted<Params> f = fit(data, o);
               return std::make_pair(f.params, f.summary);
           },
           py::arg("patterns"), py::arg("penalizer") = 0.0, py::arg("max_iterations") = 2000,
           py::arg("gradient_tolerance") = 1e-6, py::arg("time_unit") = "", py::arg("initial_params") = py::none(),
-          "Maximum-likelihood fit; returns (params, FitSummary). Releases the GIL.");
+          py::arg("progress") = py::none(),
+          "Maximum-likelihood fit; returns (params, FitSummary). Releases the GIL; progress(stage, done, total, "
+          "values) is called after every optimizer iteration.");
 }
 
 }  // namespace
@@ -304,14 +310,16 @@ void register_clv(py::module_ m) {
                         }));
     m.def("fit_gamma_gamma",
           [](const SpendPatterns& data, double penalizer, int max_iterations, double gradient_tolerance,
-             std::optional<std::vector<double>> initial_params) {
-              const FitOptions o = options(penalizer, max_iterations, gradient_tolerance, "", initial_params);
-              py::gil_scoped_release release;
+             std::optional<std::vector<double>> initial_params, const py::object& progress) {
+              const tierkit::Progress report = progress_of(progress);  // outlives the release below
+              FitOptions o = options(penalizer, max_iterations, gradient_tolerance, "", initial_params);
+              o.progress = report ? &report : nullptr;
+              py::gil_scoped_release release;  // the callable takes the GIL for each report
               Fitted<GammaGammaParams> f = fit_gamma_gamma(data, o);
               return std::make_pair(f.params, f.summary);
           },
           py::arg("patterns"), py::arg("penalizer") = 0.0, py::arg("max_iterations") = 2000,
-          py::arg("gradient_tolerance") = 1e-6, py::arg("initial_params") = py::none());
+          py::arg("gradient_tolerance") = 1e-6, py::arg("initial_params") = py::none(), py::arg("progress") = py::none());
     m.def("log_likelihood", [](const GammaGammaParams& p, const SpendPatterns& data) {
         py::gil_scoped_release release;
         return log_likelihood(p, data);

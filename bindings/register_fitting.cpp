@@ -10,20 +10,6 @@ using namespace tierkit::bindings;
 
 namespace {
 
-using Categories = std::vector<std::tuple<std::string, py::array, std::vector<std::string>>>;
-
-/// A FeatureTable over numpy buffers the arguments keep alive for the call.
-FeatureTable chunk_of(const py::array& ids, const std::vector<std::string>& names, const std::vector<py::array>& columns,
-                      const Categories& categories) {
-    if (names.size() != columns.size())
-        throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) + " arrays");
-    FeatureTable t(view<std::int64_t>(ids, "ids"), nullptr);
-    for (std::size_t k = 0; k < names.size(); ++k) t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
-    for (const auto& [name, codes, labels] : categories)
-        t.add_category_view(name, view<std::int32_t>(codes, name.c_str()), labels, nullptr);
-    return t;
-}
-
 FitMode parse_mode(const std::string& mode) {
     if (mode == "exact") return FitMode::exact;
     if (mode == "sketch") return FitMode::sketch;
@@ -69,7 +55,7 @@ void register_fitting(py::module_ m) {
         .def_property_readonly("mode", [](const Fitter& f) { return f.options().mode == FitMode::exact ? "exact" : "sketch"; })
         .def("update", [](const Fitter& f, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories) {
-            FeatureTable t = chunk_of(ids, names, columns, categories);
+            FeatureTable t = table_of(ids, names, columns, categories);
             py::gil_scoped_release release;  // the table views numpy buffers referenced by the arguments
             return f.update(t);
         }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"))

@@ -11,22 +11,6 @@ using namespace tierkit::bindings;
 
 namespace {
 
-/// Categorical columns: name -> (int32 codes, labels).
-using Categories = std::vector<std::tuple<std::string, py::array, std::vector<std::string>>>;
-
-/// A FeatureTable over numpy buffers owned by the caller for the duration of the call.
-FeatureTable table_of(const py::array& ids, const std::vector<std::string>& names, const std::vector<py::array>& columns,
-                      const Categories& categories) {
-    if (names.size() != columns.size())
-        throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) + " arrays");
-    FeatureTable t(view<std::int64_t>(ids, "ids"), nullptr);
-    for (std::size_t k = 0; k < names.size(); ++k)
-        t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
-    for (const auto& [name, codes, labels] : categories)
-        t.add_category_view(name, view<std::int32_t>(codes, name.c_str()), labels, nullptr);
-    return t;
-}
-
 py::dict assignment_to_dict(Assignment&& a) {
     py::dict out;
     out["score_names"] = a.score_names;
@@ -144,11 +128,12 @@ void register_model(py::module_ m) {
         })
         .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories, bool contributions,
-                          const std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>& overrides,
+                          const std::optional<std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>>& overrides,
                           std::int64_t as_of, const std::optional<std::tuple<py::array, py::array, py::array, py::array>>& previous) {
             FeatureTable t = table_of(ids, names, columns, categories);
             std::vector<ManualOverride> pins;
-            for (const auto& [customer, tier, reason, expires] : overrides) pins.push_back({customer, tier, reason, expires});
+            if (overrides)
+                for (const auto& [customer, tier, reason, expires] : *overrides) pins.push_back({customer, tier, reason, expires});
             // previous: (ids int64, tier int32 with -1 = not on the book, below_count int32, stage int8 with -1 = unknown).
             lifecycle::PreviousAssignment prev;
             if (previous) {
@@ -164,19 +149,26 @@ void register_model(py::module_ m) {
                 // Safe: the table views numpy buffers referenced by the arguments; Model is immutable.
                 // A Python rule re-acquires the GIL itself.
                 py::gil_scoped_release release;
-                a = previous ? model.assign(t, contributions, pins, as_of, prev) : model.assign(t, contributions, pins, as_of);
+                // Without overrides (None) the plain assign leaves rule_reason and pinned empty.
+                a = previous    ? model.assign(t, contributions, pins, as_of, prev)
+                    : overrides ? model.assign(t, contributions, pins, as_of)
+                                : model.assign(t, contributions);
             }
             return assignment_to_dict(std::move(a));
         }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("contributions") = true,
-           py::arg("overrides") = std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>{},
+           py::arg("overrides") = py::none(),
            py::arg("as_of") = 0, py::arg("previous") = py::none());
 
     m.def("fit", [](const Policy& policy, const py::array& ids, const std::vector<std::string>& names,
-                    const std::vector<py::array>& columns, const Categories& categories) {
+                    const std::vector<py::array>& columns, const Categories& categories, const py::object& progress) {
         FeatureTable t = table_of(ids, names, columns, categories);
-        py::gil_scoped_release release;  // the table views numpy buffers referenced by the arguments
-        return fit(policy, t);
-    }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"));
+        const Progress report = progress_of(progress);  // outlives the release below
+        // Safe: the table views numpy buffers referenced by the arguments; the progress
+        // callable takes the GIL for each report.
+        py::gil_scoped_release release;
+        return fit(policy, t, report ? &report : nullptr);
+    }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"),
+       py::arg("progress") = py::none());
 
     m.def("tier_summary", [](const py::array& tier, const std::vector<std::string>& tier_names, const py::array& score,
                              const py::array& revenue) {

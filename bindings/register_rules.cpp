@@ -1,19 +1,23 @@
 // Python callables as tiering rules: {"kind": "python", "name": "<key>"} in a
 // policy refers to a callable registered in tierkit._callable. The rule only
 // translates: it hands the table and score to Python and takes tier indices back
-// (validation lives in tierkit._callable).
+// (validation lives in tierkit._callable). It serializes its key, score and tier
+// count only, for pickling (tierkit.model.Model.__reduce__ carries the callable
+// beside the bytes); tk.save refuses such a model.
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "tierkit/io/archives.hpp"
 #include "tierkit/rules/registry.hpp"
 
 using namespace tierkit;
 using namespace tierkit::bindings;
 
-namespace {
+namespace tierkit::bindings {
 
 class PythonRule : public Rule {
 public:
+    PythonRule() = default;  // for loading
     PythonRule(std::string name, std::string score, std::size_t tiers)
         : name_(std::move(name)), score_(std::move(score)), tiers_(tiers) {}
     std::string kind() const override { return "python"; }
@@ -45,12 +49,23 @@ public:
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {}; }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<PythonRule>(*this); }
 
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& boost::serialization::make_nvp("name", name_);
+        ar& boost::serialization::make_nvp("score", score_);
+        ar& boost::serialization::make_nvp("tiers", tiers_);
+    }
+
 private:
     std::string name_, score_;
-    std::size_t tiers_;
+    std::size_t tiers_ = 0;
 };
 
-}  // namespace
+}  // namespace tierkit::bindings
+
+BOOST_CLASS_EXPORT_GUID(tierkit::bindings::PythonRule, "tierkit.rule.python")
+BOOST_CLASS_VERSION(tierkit::bindings::PythonRule, 0)
 
 void register_rules(py::module_ m) {
     register_rule("python", [](const nlohmann::json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {

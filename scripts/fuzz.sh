@@ -23,16 +23,6 @@ for exe in "$DIR"/fuzz_*; do
   # throws (pointer_iserializer::load_object_ptr): a corrupt nested rule leaks a few
   # hundred bytes per failed load. Leak checks would stop the loader's fuzzer there.
   [ "$area" = model_io ] && max_len=65536 && leaks=0
-  # Mutating model files still reaches an open Boost class-table finding
-  # (tests/fuzz/known_issues/README.md): the brief run of `make test` replays the
-  # model_io corpus (golden files and regressions) without mutating it; `make fuzz`
-  # (FUZZ_SECONDS set) mutates it like the other targets.
-  if [ "$area" = model_io ] && [ -z "${FUZZ_SECONDS:-}" ]; then
-    echo "fuzz: $name replays its corpus (see tests/fuzz/known_issues)"
-    (cd "$DIR" && ASAN_OPTIONS=detect_leaks=0 "./$name" -runs=0 -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
-        "$ROOT/tests/fuzz/corpus/$area" 2>&1 | tail -2)
-    continue
-  fi
   echo "fuzz: $name for ${SECONDS_EACH}s"
   (cd "$DIR" && ASAN_OPTIONS=detect_leaks="$leaks" "./$name" -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks="$leaks" \
       -print_final_stats=1 "${dict[@]}" "corpus-$area" "$ROOT/tests/fuzz/corpus/$area" 2>&1 | tail -3)

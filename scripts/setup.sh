@@ -39,7 +39,7 @@ fi
   "scikit-build-core>=0.10" "pybind11>=2.13" "cmake>=3.20" ninja \
   "numpy>=1.23" "pandas>=1.5" "pytest>=7" "hypothesis>=6" pyarrow \
   "scikit-learn>=1.6" "matplotlib>=3.9" tqdm "polars>=1.0" nbclient nbformat ipykernel \
-  "dask[dataframe]>=2025.1" "distributed>=2025.1" "pyspark>=4.0" \
-  lifetimes  # the peer library the CLV tests compare against
+  "dask[dataframe]>=2025.1" "distributed>=2025.1" "pyspark>=4.0" cloudpickle \
+  duckdb lifetimes  # peers: DuckDB for benchmarks/compare.py, lifetimes for the CLV tests
 echo "setup: building the tierkit Python package"
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .

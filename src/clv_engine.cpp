@@ -257,7 +257,7 @@ FittedClv::FittedClv(ClvSpec spec, Transactions transactions, std::optional<Fitt
     });
 }
 
-FittedClv FittedClv::fit(const ClvSpec& spec, const FeatureTable& table) {
+FittedClv FittedClv::fit(const ClvSpec& spec, const FeatureTable& table, const Progress* progress) {
     check_names_free(spec, table);
     const Inputs in = inputs(spec, table);
     if (table.rows() == 0) throw InvalidInput("clv: the table has no rows");
@@ -267,10 +267,11 @@ FittedClv FittedClv::fit(const ClvSpec& spec, const FeatureTable& table) {
         rfm = compress_rfm(in.frequency, in.recency, in.T);
         if (spec.gamma_gamma) spend = compress_spend(in.frequency, in.monetary_value);
     });
-    return fit_patterns(spec, rfm, spend);
+    return fit_patterns(spec, rfm, spend, progress);
 }
 
-FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend) {
+FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend,
+                                  const Progress* progress) {
     if (spec.gamma_gamma != spend.has_value())
         throw InvalidInput(spec.gamma_gamma ? "clv: the spend model needs spend patterns" : "clv: spend patterns without a spend model");
     if (rfm.size() == 0) throw InvalidInput("clv: the table has no rows");
@@ -280,6 +281,7 @@ FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, c
         FitOptions options;
         options.penalizer = spec.penalizer;
         options.time_unit = spec.time_unit;
+        options.progress = progress;
         switch (spec.model) {
             case TransactionModel::bg_nbd: transactions = fit_bg_nbd(rfm, options); break;
             case TransactionModel::mbg_nbd: transactions = fit_mbg_nbd(rfm, options); break;
@@ -288,6 +290,7 @@ FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, c
         if (spec.gamma_gamma) {
             FitOptions spend_options;
             spend_options.penalizer = spec.spend_penalizer;
+            spend_options.progress = progress;
             fitted_spend = fit_gamma_gamma(*spend, spend_options);
         }
     });

@@ -14,6 +14,7 @@
 
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/error.hpp"
+#include "tierkit/progress.hpp"
 
 namespace tierkit::clv {
 namespace {
@@ -43,6 +44,7 @@ public:
         } catch (const NumericError&) {
             ll = -kInfinity;
         }
+        last_ll_ = ll;
         bool finite = std::isfinite(ll);
         for (std::size_t i = 0; i < n && finite; ++i) finite = std::isfinite(grad_[i]) && std::isfinite(theta_[i]);
         if (!finite) {
@@ -58,6 +60,7 @@ public:
         }
         if (f < best_f_) {
             best_f_ = f;
+            best_ll_ = ll;
             best_u_ = u;
             best_g_ = g;
         }
@@ -70,7 +73,10 @@ public:
         return problem_.log_likelihood(theta_.data(), grad_.data());
     }
 
+    /// The log-likelihood of the latest evaluation.
+    double last_log_likelihood() const { return last_ll_; }
     double best_f() const { return best_f_; }
+    double best_log_likelihood() const { return best_ll_; }
     const Vector& best_u() const { return best_u_; }
     const Vector& best_g() const { return best_g_; }
     int evaluations() const { return evaluations_; }
@@ -82,6 +88,70 @@ private:
     double best_f_ = kInfinity;
     Vector best_u_, best_g_;
     int evaluations_ = 0;
+    double last_ll_ = -kInfinity, best_ll_ = -kInfinity;
+};
+
+// Progress of one fit over all its starting points (FitOptions::progress). The total
+// grows by one start's most iterations as each start is tried: usually the first
+// converges and the others never run.
+class Reporter {
+public:
+    Reporter(const LikelihoodProblem& problem, const FitOptions& options)
+        : progress_(options.progress && *options.progress ? options.progress : nullptr),
+          per_start_(options.max_iterations + kNewtonSteps) {
+        if (progress_) stage_ = "clv " + problem.model;
+    }
+    /// A starting point is about to be tried.
+    void start() { total_ += per_start_; }
+    /// One more iteration, which reached `log_likelihood`. Rethrows what the callable
+    /// throws, after noting it (failed()).
+    void step(double log_likelihood) {
+        if (!progress_) return;
+        ++done_;
+        const ProgressValue values[] = {{"log_likelihood", log_likelihood}};
+        try {
+            (*progress_)(ProgressStep{stage_, done_, total_, values});
+        } catch (...) {
+            failed_ = true;
+            throw;
+        }
+    }
+    /// Whether the callable threw (so an exception is the caller's to see, not the
+    /// optimizer's own).
+    bool failed() const { return failed_; }
+    /// Iterations reported so far (0 without a callable).
+    double done() const { return done_; }
+
+    static constexpr int kNewtonSteps = 20;
+
+private:
+    const Progress* progress_;
+    double per_start_;
+    double total_ = 0;
+    double done_ = 0;
+    std::string stage_;
+    bool failed_ = false;
+};
+
+// The objective as LBFGSpp's solver sees it: the Objective, plus a report after each
+// L-BFGS iteration (LBFGSpp calls the line search exactly once per iteration).
+struct ReportingObjective {
+    Objective& objective;
+    Reporter& reporter;
+    double operator()(const Vector& u, Vector& g) { return objective(u, g); }
+};
+
+// LBFGSpp's backtracking line search, then the report of the iteration it ends. The
+// line search's last evaluation is the point it accepted.
+template <class Scalar>
+class ReportingLineSearch {
+public:
+    template <class Foo>
+    static void LineSearch(Foo& f, Scalar& fx, Vector& x, Vector& grad, Scalar& step, const Vector& drt,
+                           const Vector& xp, const LBFGSpp::LBFGSParam<Scalar>& param) {
+        LBFGSpp::LineSearchBacktracking<Scalar>::LineSearch(f, fx, x, grad, step, drt, xp, param);
+        f.reporter.step(f.objective.last_log_likelihood());
+    }
 };
 
 // Finite differences of the analytic gradient, symmetrized: central (error ~1e-10) for the
@@ -137,7 +207,8 @@ struct Attempt {
     int iterations = 0;
 };
 
-Attempt run_from(const LikelihoodProblem& problem, const FitOptions& options, const std::vector<double>& start) {
+Attempt run_from(const LikelihoodProblem& problem, const FitOptions& options, const std::vector<double>& start,
+                 Reporter& reporter) {
     Objective objective(problem, options.penalizer);
     const auto n = static_cast<Eigen::Index>(problem.names.size());
     Vector u(n);
@@ -155,11 +226,17 @@ Attempt run_from(const LikelihoodProblem& problem, const FitOptions& options, co
     param.max_iterations = options.max_iterations;
     param.max_linesearch = 60;
     param.linesearch = LBFGSpp::LBFGS_LINESEARCH_BACKTRACKING_WOLFE;
-    LBFGSpp::LBFGSSolver<double, LBFGSpp::LineSearchBacktracking> solver(param);
+    LBFGSpp::LBFGSSolver<double, ReportingLineSearch> solver(param);
+    ReportingObjective reporting{objective, reporter};
     double fx = 0;
     try {
-        attempt.iterations = solver.minimize(objective, u, fx);
+        const double reported = reporter.done();
+        attempt.iterations = solver.minimize(reporting, u, fx);
+        // LBFGSpp counts a start that is already optimal as one iteration, without a
+        // line search: report it too.
+        if (reporter.done() == reported && attempt.iterations == 1) reporter.step(objective.best_log_likelihood());
     } catch (const std::exception&) {
+        if (reporter.failed()) throw;  // the progress callable's: stop the fit
         // The line search gave up (usually at the optimum, limited by rounding); continue
         // from the best point seen.
         attempt.iterations = objective.evaluations();
@@ -172,7 +249,8 @@ Attempt run_from(const LikelihoodProblem& problem, const FitOptions& options, co
     // gradient ~1e-8 usually lands at ~1e-14; the last Hessian is kept for the standard
     // errors when the point moved by less than kReuseHessian since it was computed.
     if (g.norm() < 1e-3) {
-        for (int step = 0; step < 20 && g.norm() > 1e-11; ++step) {
+        double log_likelihood = objective.best_log_likelihood();  // at u
+        for (int step = 0; step < Reporter::kNewtonSteps && g.norm() > 1e-11; ++step) {
             const Matrix h = hessian(objective, u, &g);
             if (!h.allFinite()) break;
             Eigen::LLT<Matrix> llt(h);
@@ -191,11 +269,13 @@ Attempt run_from(const LikelihoodProblem& problem, const FitOptions& options, co
                     u = trial;
                     g = trial_g;
                     f = trial_f;
+                    log_likelihood = objective.last_log_likelihood();  // of the accepted trial
                     improved = true;
                     break;
                 }
             }
             ++attempt.iterations;
+            reporter.step(log_likelihood);
             if (!improved) break;
         }
     }
@@ -228,8 +308,10 @@ FitSummary maximize_likelihood(const LikelihoodProblem& problem, const FitOption
     }
 
     Attempt best;
+    Reporter reporter(problem, options);
     for (const auto& start : starts) {
-        Attempt attempt = run_from(problem, options, start);
+        reporter.start();
+        Attempt attempt = run_from(problem, options, start, reporter);
         if (attempt.u.size() == 0) continue;
         if (best.u.size() == 0 || attempt.gradient_norm < best.gradient_norm ||
             (attempt.gradient_norm <= options.gradient_tolerance && attempt.f < best.f))

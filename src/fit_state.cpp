@@ -379,6 +379,9 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
         stage_ = gather;
         return;
     }
+    if (policy_.min_group() > 1)
+        throw PolicyError("privacy.min_group: " + std::to_string(policy_.min_group()) +
+                          " needs the exact mode (the sketch's values are single rows, not groups of that many)");
     const auto rule = policy_.make_rule();
     const std::string kind = rule->kind();
     const bool supported = dynamic_cast<const ThresholdRule*>(rule.get()) || dynamic_cast<const QuantileRule*>(rule.get()) ||

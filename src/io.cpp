@@ -180,16 +180,7 @@ void check_scores(const std::vector<FittedScore>& scores, const Policy& policy) 
             const std::string cat = at + ".criteria[" + std::to_string(k) + "]";
             if (!same_spec(f.spec, spec.criteria[k])) invalid(cat, "does not match the policy's criterion '" + spec.criteria[k].column + "'");
             if (std::isnan(f.lo) || std::isnan(f.hi) || f.lo > f.hi) invalid(cat, "clip bounds are not an interval");
-            const std::size_t m = f.knots.size();
-            if (f.knot_y.size() != m || f.knot_lo.size() != m || f.knot_hi.size() != m)
-                invalid(cat, "percentile knots and values differ in length");
-            for (std::size_t j = 0; j < m; ++j) {
-                if (!std::isfinite(f.knots[j]) || (j > 0 && !(f.knots[j] > f.knots[j - 1])))
-                    invalid(cat + ".knots[" + std::to_string(j) + "]", "not finite and strictly ascending");
-                if (!(f.knot_y[j] >= 0 && f.knot_y[j] <= 1) || !(f.knot_lo[j] >= -1 && f.knot_lo[j] <= 2) ||
-                    !(f.knot_hi[j] >= -1 && f.knot_hi[j] <= 2))
-                    invalid(cat + ".knot_y[" + std::to_string(j) + "]", "outside the percentile range");
-            }
+            f.check_curve("load: " + cat);  // also checked when the criterion loads (any criterion, e.g. pct() curves)
         }
     }
 }

@@ -14,6 +14,8 @@
 #include <boost/archive/impl/text_iarchive_impl.ipp>
 #include <boost/archive/impl/xml_iarchive_impl.ipp>
 
+#include <boost/serialization/extended_type_info.hpp>
+
 #include "tierkit/error.hpp"
 
 namespace boost::archive {
@@ -56,6 +58,52 @@ void class_id_out_of_range(int id) {
 void object_id_out_of_order(unsigned got, unsigned expected) {
     throw FormatError("load: object id " + std::to_string(got) + " where the next new object's (" +
                       std::to_string(expected) + ") was expected: tierkit files hold no back-references");
+}
+
+void class_id_past_table(int id, std::size_t classes) {
+    throw FormatError("load: a pointer's class id " + std::to_string(id) + " is past the " + std::to_string(classes) +
+                      " classes introduced so far (a new class takes the next id, " + std::to_string(classes) + ")");
+}
+
+void class_read_twice(int id, const char* name) {
+    throw FormatError("load: class id " + std::to_string(id) + " introduces class '" + std::string(name ? name : "?") +
+                      "', which the archive already has under an earlier id");
+}
+
+void class_not_loadable(const char* name) {
+    throw FormatError("load: class '" + std::string(name) + "' is not registered for loading with this archive kind");
+}
+
+void ArchiveIds::check_class(int id) {
+    if (id < -1) class_id_out_of_range(id);
+    const bool pointer = in_pointer_;
+    in_pointer_ = false;
+    if (!pointer || id == -1) return;
+    const std::size_t known = classes_.size();
+    if (static_cast<std::size_t>(id) < known) return;
+    if (static_cast<std::size_t>(id) > known) class_id_past_table(id, known);
+    // A new class. Boost reads its name next when the pointer's type is abstract or
+    // polymorphic; else it is the pointer's own type.
+    if (pointer_type_ == nullptr || pointer_type_->get_basic_serializer().is_polymorphic()) {
+        named_next_ = id;
+        return;
+    }
+    add_new(pointer_type_->get_basic_serializer(), id);
+}
+
+void ArchiveIds::check_class_name(const char* name) {
+    const int id = named_next_;
+    named_next_ = -1;
+    if (id < 0 || name == nullptr || *name == 0) return;  // Boost refuses an empty name itself
+    const auto* type = boost::serialization::extended_type_info::find(name);
+    if (type == nullptr) return;  // Boost throws unregistered_class
+    const auto* loader = finder_ ? finder_(*type) : nullptr;
+    if (loader == nullptr) class_not_loadable(name);
+    add_new(loader->get_basic_serializer(), id);
+}
+
+void ArchiveIds::add_new(const boost::archive::detail::basic_serializer& type, int id) {
+    if (!classes_.insert(&type).second) class_read_twice(id, type.get_eti().get_key());
 }
 
 void bool_out_of_range(unsigned value) {

@@ -85,7 +85,7 @@ void Transitions::validate() const {
                 throw InvalidInput(row_text("tier_after", i) + ": absent without a previous assignment");
     auto check_stage = [&](std::span<const std::int32_t> col, const char* name) {
         for (std::size_t i = 0; i < col.size(); ++i)
-            if (col[i] != absent && (col[i] < 0 || col[i] >= stage_code::count))
+            if (col[i] != absent && (col[i] < 0 || col[i] >= static_cast<std::int32_t>(stage_count)))
                 throw InvalidInput(row_text(name, i) + ": must be a stage code in [0, 7) or absent (-1), got " +
                                    std::to_string(col[i]));
     };
@@ -265,8 +265,8 @@ std::int8_t event_kind(const Transitions& t, std::size_t i) {
     if (to == absent) return static_cast<std::int8_t>(EventKind::lost);
     const bool stages = t.has_stages();
     const std::int32_t s0 = stages ? t.stage_before[i] : absent, s1 = stages ? t.stage_after[i] : absent;
-    if (stages && s1 == stage_code::lost && s0 != stage_code::lost) return static_cast<std::int8_t>(EventKind::lost);
-    if (stages && s1 == stage_code::won_back && s0 != stage_code::won_back)
+    if (stages && s1 == stage_code(Stage::lost) && s0 != stage_code(Stage::lost)) return static_cast<std::int8_t>(EventKind::lost);
+    if (stages && s1 == stage_code(Stage::won_back) && s0 != stage_code(Stage::won_back))
         return static_cast<std::int8_t>(EventKind::won_back);
     if (to < from) return static_cast<std::int8_t>(EventKind::upgrade);
     if (to > from) return static_cast<std::int8_t>(EventKind::downgrade);
@@ -319,9 +319,9 @@ std::int8_t risk_kind(const Transitions& t, std::size_t i) {
     const bool stages = !t.stage_after.empty();
     if (!t.tier_before.empty() && t.tier_before[i] != absent && t.tier_after[i] == absent)
         return static_cast<std::int8_t>(RiskKind::lost);
-    if (stages && t.stage_after[i] == stage_code::lost) return static_cast<std::int8_t>(RiskKind::lost);
+    if (stages && t.stage_after[i] == stage_code(Stage::lost)) return static_cast<std::int8_t>(RiskKind::lost);
     if (is_downgrade(t, i)) return static_cast<std::int8_t>(RiskKind::downgraded);
-    if (stages && t.stage_after[i] == stage_code::declining) return static_cast<std::int8_t>(RiskKind::declining);
+    if (stages && t.stage_after[i] == stage_code(Stage::declining)) return static_cast<std::int8_t>(RiskKind::declining);
     return no_risk;
 }
 
@@ -390,7 +390,7 @@ std::vector<std::int64_t> win_back(const Transitions& t, std::span<const double>
         // without stages a downgrade is the decline that can be seen.
         const std::int8_t r = risk_kind(t, i);
         if (r == static_cast<std::int8_t>(RiskKind::lost) ||
-            (stages && t.stage_after[i] == stage_code::declining) ||
+            (stages && t.stage_after[i] == stage_code(Stage::declining)) ||
             (!stages && r == static_cast<std::int8_t>(RiskKind::downgraded)))
             rows.push_back(static_cast<std::int64_t>(i));
     }

@@ -3,12 +3,14 @@
 #include "tierkit/model.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <unordered_map>
 
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
+#include "tierkit/privacy.hpp"
 #include "tierkit/scoring/weights.hpp"
 
 #include "preset_weights.hpp"
@@ -39,80 +41,13 @@ void check_finite(std::span<const double> column, const std::string& name) {
 
 }  // namespace
 
-FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column) {
-    if (column.empty()) throw InvalidInput("column '" + spec.column + "': no rows to fit on");
-    check_finite(column, spec.column);
-    FittedCriterion f;
-    f.spec = spec;
-    f.n = static_cast<double>(column.size());
-    if (spec.clip) {
-        std::vector<double> raw(column.begin(), column.end());
-        std::sort(raw.begin(), raw.end());
-        f.lo = sorted_quantile(raw, spec.clip_lower);
-        f.hi = sorted_quantile(raw, spec.clip_upper);
-    }
-    std::vector<double> t(column.size());
-    for (std::size_t i = 0; i < column.size(); ++i) t[i] = f.transform(column[i]);
-    // Moments (two-pass for accuracy).
-    double sum = 0;
-    for (double v : t) sum += v;
-    f.mean = sum / f.n;
-    double ss = 0;
-    for (double v : t) ss += (v - f.mean) * (v - f.mean);
-    f.sd = t.size() > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
-    const auto [lo_it, hi_it] = std::minmax_element(t.begin(), t.end());
-    f.min = *lo_it;
-    f.max = *hi_it;
-    if (f.max == f.min) f.sd = 0;  // exactly constant: no rounding residue
-    // Order statistics only for the normalizers that use them: sorting is most of a fit.
-    const bool needs_order = spec.normalizer == Normalizer::percentile || spec.normalizer == Normalizer::bins ||
-                             spec.normalizer == Normalizer::robust;
-    if (!needs_order) {
-        f.median = f.iqr = std::numeric_limits<double>::quiet_NaN();
-        return f;
-    }
-    std::sort(t.begin(), t.end());
-    f.median = sorted_quantile(t, 0.5);
-    f.iqr = sorted_quantile(t, 0.75) - sorted_quantile(t, 0.25);
-    // Percentile curve: y = (average rank - 1) / (n - 1) at up to max_knots distinct values.
-    const double denom = t.size() > 1 ? f.n - 1 : 1.0;
-    auto add_knot = [&](double value) {
-        const auto range = std::equal_range(t.begin(), t.end(), value);
-        const double less = static_cast<double>(range.first - t.begin());
-        const double eq = static_cast<double>(range.second - range.first);
-        f.knots.push_back(value);
-        f.knot_y.push_back(t.size() > 1 ? (less + (eq - 1) / 2) / denom : 0.5);
-        f.knot_lo.push_back(t.size() > 1 ? (less - 0.5) / denom : 0.5);
-        f.knot_hi.push_back(t.size() > 1 ? (less + eq - 0.5) / denom : 0.5);
-    };
-    std::size_t distinct = 1;
-    for (std::size_t i = 1; i < t.size() && distinct <= FittedCriterion::max_knots; ++i) distinct += t[i] != t[i - 1];
-    if (distinct <= FittedCriterion::max_knots) {
-        for (std::size_t i = 0; i < t.size(); ++i)
-            if (i == 0 || t[i] != t[i - 1]) add_knot(t[i]);
-    } else {
-        const std::size_t k = FittedCriterion::max_knots;
-        for (std::size_t j = 0; j < k; ++j) {
-            const double v = t[static_cast<std::size_t>(std::llround(static_cast<double>(j) * (f.n - 1) / static_cast<double>(k - 1)))];
-            if (f.knots.empty() || v != f.knots.back()) add_knot(v);
-        }
-    }
-    f.build_index();
-    return f;
-}
+// fit_criterion is in criterion_fit.cpp.
 
 void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out) {
     check_finite(column, fitted.spec.column);
     for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
 }
 
-namespace {
-/// out[i] = normalize(column[i]) for i in [begin, end); the column was checked finite.
-void normalize_rows(const FittedCriterion& fitted, std::span<const double> column, double* out, std::size_t begin,
-                    std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) out[i] = fitted.normalize(column[i]);
-}
-}  // namespace
 
 namespace {
 
@@ -156,47 +91,88 @@ bool needs_transformed(const WeightSpec& w) {
     return w.method == WeightMethod::combined && needs_transformed(*w.objective);
 }
 
-/// Score one block of rows for one fitted score. `y` is scratch of size c * n.
-void score_rows(const FittedScore& s, const std::vector<std::span<const double>>& cols, std::size_t n,
-                std::vector<double>& y, double* score, std::vector<double*>& contrib) {
+// The scoring kernel is compiled twice on x86-64 with GCC or Clang, for AVX2 and for
+// the baseline, and the loader picks one for the CPU (an ifunc). No FMA is enabled, so
+// both give the same bits. Sanitizer builds keep one version (ifunc resolvers run
+// before the sanitizer runtime is up).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if defined(__has_feature)
+#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && !__has_feature(memory_sanitizer)
+#define TIERKIT_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#else
+#define TIERKIT_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef TIERKIT_SIMD_CLONES
+#define TIERKIT_SIMD_CLONES
+#endif
+
+constexpr std::size_t score_block_rows = 2048;
+
+/// Score rows [b, b + m) (m <= score_block_rows) of one fitted score into out[0, m)
+/// and the contributions; y is scratch of criteria x score_block_rows values.
+/// @return whether every input value was finite.
+TIERKIT_SIMD_CLONES bool score_block(const FittedScore& s, const std::vector<std::span<const double>>& cols, std::size_t b,
+                                     std::size_t m, double* y, double* out, const std::vector<double*>& contrib) {
     const std::size_t c = s.criteria.size();
-    y.resize(c * n);
-    for (std::size_t k = 0; k < c; ++k) check_finite(cols[k], s.criteria[k].spec.column);  // errors in criterion, row order
-    parallel_for(n, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t k = 0; k < c; ++k)
-            normalize_rows(s.criteria[k], cols[k], y.data() + k * n, begin, end);
-    });
+    bool finite = true;
     if (s.method == ScoreMethod::weighted_sum) {
-        std::fill(score, score + n, 0.0);
+        std::fill(out, out + m, 0.0);
         for (std::size_t k = 0; k < c; ++k) {
+            finite &= s.criteria[k].normalize_block(cols[k].data() + b, y, m);
             const double w = 100.0 * s.weights[k];
-            const double* yk = y.data() + k * n;
-            for (std::size_t i = 0; i < n; ++i) score[i] += w * yk[i];
+            for (std::size_t i = 0; i < m; ++i) out[i] += w * y[i];
             if (contrib[k])
-                for (std::size_t i = 0; i < n; ++i) contrib[k][i] = w * yk[i];
+                for (std::size_t i = 0; i < m; ++i) contrib[k][b + i] = w * y[i];
         }
-        for (std::size_t i = 0; i < n; ++i) score[i] = std::clamp(score[i], 0.0, 100.0);
-        return;
+        for (std::size_t i = 0; i < m; ++i) out[i] = out[i] < 0.0 ? 0.0 : (100.0 < out[i] ? 100.0 : out[i]);  // clamp
+        return finite;
     }
+    constexpr std::size_t stride = score_block_rows;
+    for (std::size_t k = 0; k < c; ++k) finite &= s.criteria[k].normalize_block(cols[k].data() + b, y + k * stride, m);
     // TOPSIS on the weighted normalized criteria: closeness = d- / (d+ + d-).
-    for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t i = 0; i < m; ++i) {
         double dp = 0, dm = 0, ws = 0;
         for (std::size_t k = 0; k < c; ++k) {
-            const double v = y[k * n + i];
-            const double a = s.weights[k] * (v - s.ideal[k]);
-            const double b = s.weights[k] * (v - s.anti_ideal[k]);
-            dp += a * a;
-            dm += b * b;
+            const double v = y[k * stride + i];
+            const double p = s.weights[k] * (v - s.ideal[k]);
+            const double q = s.weights[k] * (v - s.anti_ideal[k]);
+            dp += p * p;
+            dm += q * q;
             ws += s.weights[k] * v;
         }
         dp = std::sqrt(dp);
         dm = std::sqrt(dm);
         const double closeness = dp + dm > 0 ? dm / (dp + dm) : 0.5;
-        score[i] = 100.0 * closeness;
+        out[i] = 100.0 * closeness;
         // Contributions: the score split in proportion to w_k * y_k.
         for (std::size_t k = 0; k < c; ++k)
             if (contrib[k])
-                contrib[k][i] = ws > 0 ? score[i] * s.weights[k] * y[k * n + i] / ws : score[i] / static_cast<double>(c);
+                contrib[k][b + i] = ws > 0 ? out[i] * s.weights[k] * y[k * stride + i] / ws : out[i] / static_cast<double>(c);
+    }
+    return finite;
+}
+
+/// Score every row for one fitted score: one parallel pass over blocks of rows,
+/// each criterion normalized into a per-thread buffer of one block and folded into
+/// the score (and contributions) at once, so no criteria x rows scratch is made.
+/// The per-row arithmetic and its order are those of the scalar definitions, so the
+/// bits do not depend on the block size or the thread count.
+/// @throws InvalidInput for the first non-finite value in criterion, row order.
+void score_rows(const FittedScore& s, const std::vector<std::span<const double>>& cols, std::size_t n, double* score,
+                const std::vector<double*>& contrib) {
+    const std::size_t c = s.criteria.size();
+    std::atomic<bool> bad{false};
+    parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        std::vector<double> y(std::max<std::size_t>(c, 1) * score_block_rows);
+        for (std::size_t b = begin; b < end; b += score_block_rows) {
+            const std::size_t m = std::min(score_block_rows, end - b);
+            if (!score_block(s, cols, b, m, y.data(), score + b, contrib)) bad.store(true, std::memory_order_relaxed);
+        }
+    }, 4 * score_block_rows);
+    if (bad.load()) {
+        for (std::size_t k = 0; k < c; ++k) check_finite(cols[k], s.criteria[k].spec.column);  // names the first one
     }
 }
 
@@ -219,14 +195,14 @@ std::vector<CriteriaBlock> criteria_blocks(const std::vector<FittedScore>& score
 
 }  // namespace
 
-Model fit(const Policy& policy, const FeatureTable& features) {
+Model fit(const Policy& policy, const FeatureTable& features, const Progress* progress) {
     if (features.rows() == 0) throw InvalidInput("fit: the table has no rows");
     // The clv section's models are fitted first; criteria and the rule then read their
     // columns (p_alive, expected_purchases, clv) like any feature column.
     std::optional<clv::FittedClv> fitted_clv;
     FeatureTable with_clv;
     if (policy.clv()) {
-        fitted_clv = clv::FittedClv::fit(*policy.clv(), features);
+        fitted_clv = clv::FittedClv::fit(*policy.clv(), features, progress);
         with_clv = fitted_clv->add_columns(features);
     }
     const FeatureTable& table = fitted_clv ? with_clv : features;
@@ -245,7 +221,7 @@ Model fit(const Policy& policy, const FeatureTable& features) {
         parallel_for(
             spec.criteria.size(),
             [&](std::size_t begin, std::size_t end) {
-                for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k]);
+                for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k], policy.min_group());
             },
             1);
         std::vector<std::vector<double>> transformed;
@@ -260,16 +236,24 @@ Model fit(const Policy& policy, const FeatureTable& features) {
         if (spec.method == ScoreMethod::topsis) {
             s.ideal.assign(c, 0.0);
             s.anti_ideal.assign(c, 1.0);
-            for (std::size_t k = 0; k < c; ++k)
+            for (std::size_t k = 0; k < c; ++k) {
+                if (policy.min_group() > 1) {
+                    // privacy.hpp: the means of the min_group best and worst values.
+                    std::vector<double> y(n);
+                    for (std::size_t i = 0; i < n; ++i) y[i] = s.criteria[k].normalize(cols[k][i]);
+                    s.ideal[k] = mean_of_highest(y, policy.min_group());
+                    s.anti_ideal[k] = mean_of_lowest(y, policy.min_group());
+                    continue;
+                }
                 for (std::size_t i = 0; i < n; ++i) {
                     const double y = s.criteria[k].normalize(cols[k][i]);
                     s.ideal[k] = std::max(s.ideal[k], y);
                     s.anti_ideal[k] = std::min(s.anti_ideal[k], y);
                 }
+            }
         }
-        std::vector<double> score(n), scratch;
-        std::vector<double*> no_contrib(c, nullptr);
-        score_rows(s, cols, n, scratch, score.data(), no_contrib);
+        std::vector<double> score(n);
+        score_rows(s, cols, n, score.data(), std::vector<double*>(c, nullptr));
         names.push_back(s.name);
         scores.push_back(std::move(score));
         fitted.push_back(std::move(s));
@@ -277,7 +261,7 @@ Model fit(const Policy& policy, const FeatureTable& features) {
     std::unique_ptr<Rule> rule = policy.make_rule();
     std::vector<CriteriaBlock> blocks;
     if (rule->needs_criteria()) blocks = criteria_blocks(fitted, table);
-    rule->fit(RuleInput{table, names, scores, rule->needs_criteria() ? &blocks : nullptr});
+    rule->fit(RuleInput{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, policy.min_group(), progress});
     return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv));
 }
 
@@ -320,20 +304,20 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
     Assignment a;
     const std::size_t n = table.rows();
     a.ids.assign(table.ids().begin(), table.ids().end());
-    std::vector<double> scratch;
     for (const auto& s : scores_) {
         std::vector<std::span<const double>> cols;
         for (std::size_t k = 0; k < s.criteria.size(); ++k)
             cols.push_back(criterion_column(table, s.name, k, s.criteria[k].spec.column));
         std::vector<double> score(n);
-        std::vector<std::vector<double>> contrib(with_contributions ? s.criteria.size() : 0, std::vector<double>(n));
+        std::vector<std::vector<double>> contrib;
+        for (std::size_t k = 0; with_contributions && k < s.criteria.size(); ++k) contrib.emplace_back(n);
         std::vector<double*> contrib_ptr(s.criteria.size(), nullptr);
         std::vector<std::string> cnames;
         for (std::size_t k = 0; k < s.criteria.size(); ++k) {
             if (with_contributions) contrib_ptr[k] = contrib[k].data();
             cnames.push_back(s.criteria[k].spec.column);
         }
-        score_rows(s, cols, n, scratch, score.data(), contrib_ptr);
+        score_rows(s, cols, n, score.data(), contrib_ptr);
         a.score_names.push_back(s.name);
         a.scores.push_back(std::move(score));
         a.contributions.push_back(std::move(contrib));
@@ -375,8 +359,6 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
                 if (match[i] >= 0) previous_stage[i] = previous->stage[static_cast<std::size_t>(match[i])];
         }
     }
-    a.rule_reason = a.reason;
-    a.pinned.assign(n, 0);
     if (policy_.requires_stages() || lifecycle::has_stage_columns(table)) {
         auto stages = lifecycle::compute_stages(policy_.lifecycle(), table, previous_stage);
         a.stage = std::move(stages.stage);
@@ -396,6 +378,8 @@ Assignment Model::assign(const FeatureTable& table, bool with_contributions, std
 
 void Model::apply_overrides(Assignment& a, const FeatureTable& table, std::span<const ManualOverride> overrides,
                             std::int64_t as_of) const {
+    a.rule_reason = a.reason;
+    a.pinned.assign(a.tier.size(), 0);
     const auto tiers = static_cast<std::int32_t>(policy_.tiers().size());
     std::unordered_map<std::int64_t, std::size_t> by_customer;
     for (std::size_t k = 0; k < overrides.size(); ++k) {
@@ -459,14 +443,12 @@ TierSummary summarize_tiers(const Assignment& assignment, std::span<const double
 
 std::vector<std::vector<double>> score_columns(const std::vector<FittedScore>& scores, const FeatureTable& table) {
     std::vector<std::vector<double>> out;
-    std::vector<double> scratch;
     for (const auto& s : scores) {
         std::vector<std::span<const double>> cols;
         for (std::size_t k = 0; k < s.criteria.size(); ++k)
             cols.push_back(criterion_column(table, s.name, k, s.criteria[k].spec.column));
         std::vector<double> score(table.rows());
-        std::vector<double*> no_contrib(s.criteria.size(), nullptr);
-        score_rows(s, cols, table.rows(), scratch, score.data(), no_contrib);
+        score_rows(s, cols, table.rows(), score.data(), std::vector<double*>(s.criteria.size(), nullptr));
         out.push_back(std::move(score));
     }
     return out;

@@ -580,9 +580,16 @@ Policy Policy::from_json(const std::string& text) {
     require_object(j, root);
     // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
     only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv",
-                        "lifecycle", "strategies"});
+                        "lifecycle", "strategies", "privacy"});
     Policy p;
     p.name_ = string_at(j, "name", root, "policy");
+    if (j.contains("privacy")) {
+        const json& pj = require_object(j.at("privacy"), "privacy");
+        only_keys(pj, "privacy", {"min_group"});
+        const double k = number_at(pj, "min_group", "privacy", 1, 1, 1000000);
+        if (k != std::floor(k)) fail("privacy.min_group", "must be a whole number, got " + format_number(k));
+        p.min_group_ = static_cast<std::size_t>(k);
+    }
     if (j.contains("clv")) p.clv_ = clv::ClvSpec::from_json(j.at("clv"), "clv");
     if (j.contains("scores") && j.contains("criteria"))
         fail("criteria", "give either scores or criteria (one score), not both");
@@ -698,6 +705,7 @@ Policy Policy::from_json(const std::string& text) {
     if (p.clv_) out["clv"] = p.clv_->to_json();
     if (p.has_lifecycle_) out["lifecycle"] = lifecycle_to_json(p.lifecycle_);
     if (j.contains("strategies")) out["strategies"] = strategies_to_json(p.lifecycle_.strategies);
+    if (j.contains("privacy")) out["privacy"] = json{{"min_group", p.min_group_}};
     p.json_ = out.dump(2);
     return p;
 }

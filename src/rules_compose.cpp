@@ -19,6 +19,7 @@ RuleSubset subset_input(const RuleInput& input, std::span<const std::size_t> row
     RuleSubset s;
     s.table = input.table.subset(rows);
     s.score_names = input.score_names;
+    s.min_group = input.min_group;
     for (const auto& sc : input.scores) {
         std::vector<double> v(rows.size());
         for (std::size_t k = 0; k < rows.size(); ++k) v[k] = sc[rows[k]];

@@ -1005,7 +1005,7 @@ void ExpressionRule::fit(const RuleInput& input) {
         CriterionSpec spec;
         spec.column = name;
         spec.normalizer = Normalizer::percentile;
-        curves.push_back(fit_criterion(spec, present));
+        curves.push_back(fit_criterion(spec, present, input.min_group));
     }
     curves_ = std::move(curves);
     fitted_ = true;

@@ -3,6 +3,7 @@
 #include "tierkit/rules/kmeans.hpp"
 
 #include "tierkit/parallel.hpp"
+#include "tierkit/progress.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -122,6 +123,28 @@ double squared_distance(const PointColumns& x, std::size_t i, const double* c) {
     return s;
 }
 
+/// privacy.hpp: a centroid is the mean of its members, so every cluster (the rows
+/// nearest its centroid) must hold at least min_group of them.
+/// @throws PolicyError naming the cluster, its size and the remedies.
+void check_cluster_sizes(const PointColumns& x, const std::vector<double>& centroids, std::size_t min_group) {
+    const std::size_t d = x.dims(), k = centroids.size() / d;
+    std::vector<std::size_t> members(k, 0);
+    for (std::size_t i = 0; i < x.rows; ++i) {
+        std::size_t nearest = 0;
+        double best = std::numeric_limits<double>::infinity();
+        for (std::size_t j = 0; j < k; ++j) {
+            const double dist = squared_distance(x, i, centroids.data() + j * d);
+            if (dist < best) best = dist, nearest = j;
+        }
+        ++members[nearest];
+    }
+    for (std::size_t j = 0; j < k; ++j)
+        if (members[j] < min_group)
+            throw PolicyError("rule: kmeans cluster " + std::to_string(j) + " has " + std::to_string(members[j]) +
+                              " customers, fewer than privacy.min_group " + std::to_string(min_group) +
+                              " (its centroid would be the mean of too few rows); use fewer clusters or a smaller min_group");
+}
+
 void check_points(const PointColumns& x, std::size_t centers_size, const char* what) {
     const std::size_t d = x.dims();
     if (d == 0) throw InvalidInput(std::string(what) + ": the points have no dimensions");
@@ -216,14 +239,14 @@ std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshi
 }
 
 double lloyd_iteration(const PointColumns& x, std::span<const double> centers, std::span<double> new_centers,
-                       std::span<std::int32_t> labels, unsigned threads, std::size_t* changed) {
+                       std::span<std::int32_t> labels, unsigned threads, std::size_t* changed, double* inertia) {
     const std::size_t n = x.rows, d = x.dims();
     check_points(x, centers.size(), "lloyd");
     const std::size_t k = centers.size() / d;
     if (new_centers.size() != centers.size() || labels.size() != n)
         throw InvalidInput("lloyd: new_centers must have the size of centers and labels one entry per point");
-    const std::size_t blocks = block_count(n), stride = k * d + k + 1;
-    // Per block: k x d sums, k counts, changed labels.
+    const std::size_t blocks = block_count(n), stride = k * d + k + 2;
+    // Per block: k x d sums, k counts, changed labels, squared distances (when asked).
     std::vector<double> partial(blocks * stride, 0.0);
     std::vector<BlockScratch> scratches(worker_count(blocks, threads), BlockScratch(k));
     for_blocks(blocks, threads, [&](std::size_t blk, unsigned w) {
@@ -242,16 +265,23 @@ double lloyd_iteration(const PointColumns& x, std::span<const double> centers, s
             for (std::size_t f = 0; f < d; ++f) s[f] += x.columns[f][i0 + i];
         }
         counts[k] = moved;
+        if (inertia) {
+            double near = 0;
+            for (std::size_t i = 0; i < b; ++i) near += scratch.best[i];
+            counts[k + 1] = near;
+        }
     });
     std::vector<double> sums(k * d, 0.0), counts(k, 0.0);
-    double moved = 0;
+    double moved = 0, near = 0;
     for (std::size_t blk = 0; blk < blocks; ++blk) {
         const double* p = partial.data() + blk * stride;
         for (std::size_t q = 0; q < k * d; ++q) sums[q] += p[q];
         for (std::size_t j = 0; j < k; ++j) counts[j] += p[k * d + j];
         moved += p[k * d + k];
+        near += p[k * d + k + 1];
     }
     if (changed) *changed = static_cast<std::size_t>(moved);
+    if (inertia) *inertia = near;
 
     // Empty clusters take the points farthest from their centres (scikit-learn's
     // relocation): the farthest goes to the lowest-numbered empty cluster.
@@ -307,7 +337,8 @@ double kmeans_inertia(const PointColumns& x, std::span<const double> centroids, 
     return total;
 }
 
-KMeansResult kmeans_lloyd(const PointColumns& x, std::vector<double> init, int max_iter, double tol, unsigned threads) {
+KMeansResult kmeans_lloyd(const PointColumns& x, std::vector<double> init, int max_iter, double tol, unsigned threads,
+                          const Progress* progress) {
     check_points(x, init.size(), "k-means");
     const std::size_t n = x.rows, d = x.dims(), k = init.size() / d;
     if (k == 0 || k > n)
@@ -333,11 +364,18 @@ KMeansResult kmeans_lloyd(const PointColumns& x, std::vector<double> init, int m
     r.labels.assign(n, -1);
     std::vector<double> next(r.centroids.size());
     bool strict = false;
+    const bool reporting = progress && *progress;
     for (int it = 0; it < max_iter; ++it) {
         std::size_t changed = 0;
-        const double shift = lloyd_iteration(x, r.centroids, next, r.labels, threads, &changed);
+        double inertia = 0;
+        const double shift = lloyd_iteration(x, r.centroids, next, r.labels, threads, &changed,
+                                             reporting ? &inertia : nullptr);
         r.centroids.swap(next);
         r.iterations = it + 1;
+        if (reporting) {
+            const ProgressValue values[] = {{"inertia", inertia}, {"shift", shift}};
+            (*progress)(ProgressStep{"kmeans", static_cast<double>(it + 1), static_cast<double>(max_iter), values});
+        }
         if (changed == 0) {
             strict = true;
             break;
@@ -453,15 +491,34 @@ void KMeansRule::fit(const RuleInput& input) {
         throw InvalidInput("kmeans: init centroids have " + std::to_string(options_.init.size() / options_.k) +
                            " values each but the score has " + std::to_string(d) + " criteria");
 
+    // Progress: the iterations of every run (n_init seedings per k, every k tried)
+    // on one count, so `done` keeps increasing from run to run.
+    const std::size_t k_last = std::min(options_.k_max, n);
+    const std::size_t ks = options_.k != 0 || k_last < options_.k_min ? 1 : k_last - options_.k_min + 1;
+    const double total =
+        static_cast<double>(options_.max_iter) * static_cast<double>(options_.n_init) * static_cast<double>(ks);
+    double done_before = 0;
+    Progress relay;
+    if (input.progress && *input.progress)
+        relay = [&](const ProgressStep& step) {
+            (*input.progress)(ProgressStep{step.stage, done_before + step.done, total, step.values});
+        };
+    const Progress* progress = relay ? &relay : nullptr;
+    auto lloyd = [&](std::vector<double> init) {
+        KMeansResult res = kmeans_lloyd(x, std::move(init), options_.max_iter, options_.tol, 0, progress);
+        done_before += res.iterations;
+        return res;
+    };
+
     auto run = [&](std::size_t k) {
         if (k > n)
             throw InvalidInput("kmeans: needs at least as many rows as clusters (" + std::to_string(k) + "), got " +
                                std::to_string(n));
-        if (!options_.init.empty()) return kmeans_lloyd(x, options_.init, options_.max_iter, options_.tol);
+        if (!options_.init.empty()) return lloyd(options_.init);
         Xoshiro256 rng(options_.seed);
         KMeansResult best;
         for (int r = 0; r < options_.n_init; ++r) {
-            KMeansResult res = kmeans_lloyd(x, kmeans_plus_plus(x, k, rng), options_.max_iter, options_.tol);
+            KMeansResult res = lloyd(kmeans_plus_plus(x, k, rng));
             if (r == 0 || res.inertia < best.inertia) best = std::move(res);
         }
         return best;
@@ -520,6 +577,7 @@ void KMeansRule::fit(const RuleInput& input) {
         chosen = std::move(results[pick]);
     }
 
+    if (input.min_group > 1) check_cluster_sizes(x, chosen.centroids, input.min_group);
     set_centroids(b.names, b.weights, chosen.centroids, chosen.inertia, chosen.iterations);
 }
 

@@ -11,6 +11,7 @@
 
 #include "tierkit/error.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/privacy.hpp"
 
 BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::RfmSegmentRule)
 
@@ -49,7 +50,8 @@ std::string join(const std::vector<std::string>& names) {
 
 }  // namespace
 
-RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, bool lower_is_better) {
+RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, bool lower_is_better,
+                       std::size_t min_group) {
     if (bins < 2 || bins > 9) throw PolicyError("bins: must be in 2..9, got " + std::to_string(bins));
     if (values.empty()) throw InvalidInput("no rows to fit the scores on");
     RankBins b;
@@ -92,6 +94,7 @@ RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, 
         }
         a = e;
     }
+    to_group_values(b.thresholds_, sorted, min_group);  // privacy.hpp
     return b;
 }
 
@@ -331,7 +334,7 @@ void score_column(const RankBins& bins, const RuleInput& input, const std::strin
 RankBins fit_column(const RuleInput& input, const std::string& name, int bins, RankTies ties, bool lower) {
     const auto v = checked_column(input, name);
     try {
-        return RankBins::fit(v, bins, ties, lower);
+        return RankBins::fit(v, bins, ties, lower, input.min_group);
     } catch (const InvalidInput& e) {
         throw InvalidInput("column '" + name + "', " + e.what());
     }

@@ -1,7 +1,11 @@
-// summarize on 10^6 and 10^7 transactions; fit and assign on 10^6 customers x 6 criteria.
+// summarize on 10^6 and 10^7 transactions; fit and assign on 10^6 customers x 6 criteria;
+// score + tier of 10^7 customers x 8 min-max criteria next to a plain pass over the
+// same bytes (the memory-bandwidth floor of benchmarks/compare.py).
 #include <benchmark/benchmark.h>
 
 #include <map>
+#include <random>
+#include <string>
 
 #include "tierkit/tierkit.hpp"
 
@@ -73,6 +77,69 @@ void BM_Assign(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(t.rows()));
 }
 BENCHMARK(BM_Assign)->Arg(0)->Arg(1)->ArgName("contributions")->Unit(benchmark::kMillisecond);
+
+/// 10^7 customers x 8 gamma-distributed columns c0..c7 (as benchmarks/compare.py).
+const tierkit::FeatureTable& wide_table() {
+    static const tierkit::FeatureTable table = [] {
+        constexpr std::size_t n = 10'000'000;
+        std::vector<std::int64_t> ids(n);
+        for (std::size_t i = 0; i < n; ++i) ids[i] = static_cast<std::int64_t>(i);
+        tierkit::FeatureTable t(std::move(ids));
+        std::mt19937_64 rng(2);
+        for (int j = 0; j < 8; ++j) {
+            std::gamma_distribution<double> gamma(2.0 + j, 3.0);
+            std::vector<double> v(n);
+            for (auto& x : v) x = gamma(rng);
+            t.add_column("c" + std::to_string(j), std::move(v));
+        }
+        return t;
+    }();
+    return table;
+}
+
+tierkit::Policy wide_policy() {
+    std::string criteria;
+    for (int j = 0; j < 8; ++j)
+        criteria += std::string(j ? "," : "") + R"({"column": "c)" + std::to_string(j) +
+                    R"(", "normalizer": "minmax", "weight": )" + std::to_string((j + 1) / 36.0) + "}";
+    return tierkit::Policy::from_json(R"({"criteria": [)" + criteria +
+                                      R"(], "rule": {"kind": "quantiles", "shares": [0.05, 0.15, 0.5]},
+        "tiers": ["key", "high-value", "ordinary", "potential"]})");
+}
+
+void BM_WideFloor(benchmark::State& state) {
+    const auto& t = wide_table();
+    for (auto _ : state) {
+        double total = 0;
+        for (int j = 0; j < 8; ++j)
+            for (double x : t.column("c" + std::to_string(j))) total += x;
+        benchmark::DoNotOptimize(total);
+    }
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(t.rows() * 8 * sizeof(double)));
+}
+BENCHMARK(BM_WideFloor)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_WideFit(benchmark::State& state) {
+    const auto& t = wide_table();
+    const auto policy = wide_policy();
+    for (auto _ : state) {
+        auto m = tierkit::fit(policy, t);
+        benchmark::DoNotOptimize(&m);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(t.rows()));
+}
+BENCHMARK(BM_WideFit)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_WideAssign(benchmark::State& state) {
+    const auto& t = wide_table();
+    const auto model = tierkit::fit(wide_policy(), t);
+    for (auto _ : state) {
+        auto a = model.assign(t, false);
+        benchmark::DoNotOptimize(a.tier.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(t.rows()));
+}
+BENCHMARK(BM_WideAssign)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Synthetic(benchmark::State& state) {
     tierkit::SyntheticOptions o;

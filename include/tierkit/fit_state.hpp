@@ -45,6 +45,13 @@
 ///   Rules that need every row (rfm_segments, expression with pct(), chain, matrix,
 ///   override, group_by, kmeans with "k": "auto") cannot be fitted in sketch mode:
 ///   the Fitter's constructor throws a PolicyError naming them (use the exact mode).
+///   So does a policy with privacy.min_group > 1 (privacy.hpp).
+///
+/// ## What the bytes hold
+/// A Fitter and a PartialState are working state shipped between a client and its
+/// workers, not model files: in exact mode a PartialState carries the gathered rows
+/// (ids included) and the sketches hold single values of the data. Keep them inside
+/// the cluster; save and share the Model (model_io.hpp) instead.
 ///
 /// ## The quantile sketch and its rank error
 /// QuantileSketch is a compactor sketch in the manner of KLL (Karnin, Lang &

@@ -14,6 +14,7 @@
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/policy.hpp"
+#include "tierkit/progress.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
 #include "tierkit/table.hpp"
@@ -69,7 +70,9 @@ struct Assignment {
     std::vector<std::vector<std::string>> tier_actions;
     std::vector<std::string> reasons;
     std::string rule_kind;
-    /// Per rule (not override) reason: index into `reasons`; equals `reason` unless pinned.
+    /// Per rule (not override) reason: index into `reasons`; equals `reason` unless
+    /// pinned. This and `pinned` are filled by the assign overloads that take
+    /// overrides (even an empty list) and are empty otherwise.
     std::vector<std::int32_t> rule_reason;
     std::vector<std::uint8_t> pinned;              ///< 1 where a manual override applied
     std::vector<std::int64_t> overrides_unmatched; ///< override customers not in the table
@@ -142,9 +145,13 @@ private:
 
 /// Learn normalizer statistics, data-driven weights and the rule's cut points; with a
 /// clv section, first fit the CLV models and add their columns for criteria and rule.
+/// @param progress if given, gets the iterations of the long parts (the CLV
+///   optimizers, the kmeans rule's Lloyd iterations), from this thread; see
+///   progress.hpp. The model does not depend on it.
 /// @throws UnknownColumn, InvalidInput (NaN/inf, empty table), NumericError (AHP
-///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's).
-Model fit(const Policy& policy, const FeatureTable& table);
+///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's);
+///   whatever `progress` throws (the fit stops there).
+Model fit(const Policy& policy, const FeatureTable& table, const Progress* progress = nullptr);
 
 /// The composite scores (0..100, one vector per fitted score) of every row of
 /// `table`, as assign() computes them before the rule. (The out-of-core Fitter,

@@ -34,6 +34,12 @@
 /// Optional `"lifecycle": {...}` (stage thresholds and re-tiering hysteresis) and
 /// `"strategies": [...]` (tier x stage -> next action) sections: see
 /// lifecycle/spec.hpp for the keys and their defaults.
+/// Optional `"privacy": {"min_group": K}` (a whole number >= 1, default 1): every
+/// value a fitted model stores that comes from the rows (percentile knots, min, max,
+/// median, IQR, clip bounds, cut points, k-means centroids) is shared by, or is the
+/// mean of, at least K customers (see privacy.hpp). The default 1 keeps single
+/// customers' values (exact order statistics); set K (e.g. 5 or 10) for model files
+/// that leave the team.
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +115,8 @@ public:
     /// Whether the policy sets a stage threshold (a `lifecycle` key other than
     /// `hysteresis`) or `strategies`: Model::assign then requires the stage columns.
     bool requires_stages() const noexcept { return requires_stages_; }
+    /// privacy.min_group: rows behind every stored order statistic (1 = exact values).
+    std::size_t min_group() const noexcept { return min_group_; }
 
 private:
     std::string name_;
@@ -121,6 +129,7 @@ private:
     lifecycle::LifecycleSpec lifecycle_;
     bool has_lifecycle_ = false;
     bool requires_stages_ = false;
+    std::size_t min_group_ = 1;
 };
 
 }  // namespace tierkit

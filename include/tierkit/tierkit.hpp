@@ -6,6 +6,7 @@
 #include "tierkit/features/synthetic.hpp"
 #include "tierkit/model.hpp"
 #include "tierkit/policy.hpp"
+#include "tierkit/progress.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/rules/abc.hpp"
 #include "tierkit/rules/compose.hpp"

@@ -32,6 +32,20 @@ def register(fn: Callable[..., Any], tier_names: list[str]) -> str:
     return key
 
 
+def adopt(key: str, fn: Callable[..., Any], tier_names: list[str]) -> None:
+    """Register an unpickled callable under the key its model names. A key already
+    registered in this process (a deep copy, or a pickle read back where it was
+    made) keeps its callable, as ``copy.deepcopy`` shares functions."""
+    if not callable(fn):
+        raise TypeError(f"rule: expected a callable, got {type(fn).__name__}")
+    _REGISTRY.setdefault(key, (fn, list(tier_names)))
+
+
+def entry(key: str) -> tuple[Callable[..., Any], list[str]] | None:
+    """The callable and tier names registered under ``key``, if any."""
+    return _REGISTRY.get(key)
+
+
 def lookup(key: str) -> Callable[..., Any]:
     return _REGISTRY[key][0]
 

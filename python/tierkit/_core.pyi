@@ -1,7 +1,11 @@
 # Type stubs for the C++ extension (the public API is the tierkit package).
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+
+#: ``progress(stage, done, total, values)``: called after every iteration of a long
+#: fit (see tierkit/progress.hpp and tierkit.progress.StageBars); raising stops the fit.
+ProgressCallback = Callable[[str, float, float, dict[str, float]], None]
 
 class TierkitError(ValueError): ...
 class InvalidInputError(TierkitError): ...
@@ -72,14 +76,15 @@ class model:
         def fitted(self) -> dict[str, Any]: ...
         def assign(self, ids: np.ndarray, names: list[str], columns: list[np.ndarray],
                    categories: list[tuple[str, np.ndarray, list[str]]], contributions: bool = ...,
-                   overrides: list[tuple[int, int, str, int]] = ..., as_of: int = ...,
+                   overrides: list[tuple[int, int, str, int]] | None = ..., as_of: int = ...,
                    previous: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = ...) -> dict[str, Any]: ...
         def to_bytes(self, kind: str = ...) -> bytes: ...
         @staticmethod
         def from_bytes(data: bytes) -> model.Model: ...
     @staticmethod
     def fit(policy: model.Policy, ids: np.ndarray, names: list[str], columns: list[np.ndarray],
-            categories: list[tuple[str, np.ndarray, list[str]]]) -> model.Model: ...
+            categories: list[tuple[str, np.ndarray, list[str]]],
+            progress: ProgressCallback | None = ...) -> model.Model: ...
     @staticmethod
     def tier_summary(tier: np.ndarray, tier_names: list[str], score: np.ndarray, revenue: np.ndarray) -> dict[str, Any]: ...
     @staticmethod
@@ -148,3 +153,47 @@ class lifecycle:
     def win_back(customers: np.ndarray, tier_before: np.ndarray | None, tier_after: np.ndarray,
                  stage_after: np.ndarray | None, tiers: int, values: np.ndarray,
                  n: int | None = ...) -> np.ndarray: ...
+
+class clv:
+    class FitSummary:
+        model: str
+        names: list[str]
+        coef: np.ndarray
+        se: np.ndarray
+        lower: np.ndarray
+        upper: np.ndarray
+        covariance: np.ndarray
+        log_likelihood: float
+        customers: float
+        patterns: int
+        iterations: int
+        gradient_norm: float
+        penalizer: float
+    RfmPatterns: Any
+    RfmHistogram: Any
+    SpendPatterns: Any
+    SpendHistogram: Any
+    BgNbdParams: Any
+    MbgNbdParams: Any
+    ParetoNbdParams: Any
+    GammaGammaParams: Any
+    @staticmethod
+    def fit_bg_nbd(patterns: Any, penalizer: float = ..., max_iterations: int = ..., gradient_tolerance: float = ...,
+                   time_unit: str = ..., initial_params: list[float] | None = ...,
+                   progress: ProgressCallback | None = ...) -> tuple[Any, clv.FitSummary]: ...
+    fit_mbg_nbd = fit_bg_nbd
+    fit_pareto_nbd = fit_bg_nbd
+    @staticmethod
+    def fit_gamma_gamma(patterns: Any, penalizer: float = ..., max_iterations: int = ..., gradient_tolerance: float = ...,
+                        initial_params: list[float] | None = ...,
+                        progress: ProgressCallback | None = ...) -> tuple[Any, clv.FitSummary]: ...
+    p_alive: Any
+    conditional_expected_purchases: Any
+    expected_purchases: Any
+    probability_of_purchases: Any
+    customer_lifetime_value: Any
+    log_likelihood: Any
+    log_likelihood_gradient: Any
+    frequency_spend_correlation: Any
+    mean_spend: Any
+    conditional_expected_average_spend: Any

@@ -34,6 +34,7 @@ import pandas as pd
 from . import _core
 from ._convert import float_array
 from ._errors import ColumnNotFoundError, InvalidInputError
+from .progress import StageBars, bar
 
 _clv = _core.clv
 
@@ -121,6 +122,7 @@ class _TransactionModel:
         initial_params: Optional[Sequence[float]] = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
+        progress: Optional[bool] = None,
     ) -> "_TransactionModel":
         """Fit by maximum likelihood.
 
@@ -140,6 +142,11 @@ class _TransactionModel:
         tol : float
             Convergence tolerance on the gradient norm of the mean negative
             log-likelihood with respect to the log-parameters.
+        progress : bool, optional
+            Show a bar with one step per optimizer iteration (L-BFGS, then Newton
+            steps) and the log-likelihood reached as its postfix. By default only in
+            an interactive session or with ``TIERKIT_PROGRESS=1`` (see
+            :mod:`tierkit.progress`). Ctrl-C stops the fit at the next iteration.
 
         Returns
         -------
@@ -156,7 +163,7 @@ class _TransactionModel:
         state = _clv.RfmHistogram()
         state.update(f, r, t, w)
         return self.fit_patterns(state.finalize(), initial_params=initial_params,
-                                 max_iterations=max_iterations, tol=tol)
+                                 max_iterations=max_iterations, tol=tol, progress=progress)
 
     def fit_patterns(
         self,
@@ -165,18 +172,31 @@ class _TransactionModel:
         initial_params: Optional[Sequence[float]] = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
+        progress: Optional[bool] = None,
     ) -> "_TransactionModel":
         """Fit on finalized patterns (``RfmHistogram().update(...)`` per chunk or
-        partition, ``merge``, then ``finalize()``)."""
+        partition, ``merge``, then ``finalize()``); the options are :meth:`fit`'s.
+
+        >>> import tierkit as tk
+        >>> from tierkit import clv
+        >>> f = tk.summarize(tk.datasets.synthetic(2000, seed=1))
+        >>> state = clv.RfmHistogram()
+        >>> state.update(*(f[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T")))
+        >>> bg = clv.BGNBD().fit_patterns(state.finalize(), progress=False)  # True: a bar per iteration
+        >>> bg.params_.index.tolist()
+        ['r', 'alpha', 'a', 'b']
+        """
         fit = type(self)._fit_function
-        self.params_object_, self._summary = fit(
-            patterns,
-            penalizer=float(self.penalizer_coef),
-            max_iterations=int(max_iterations),
-            gradient_tolerance=float(tol),
-            time_unit=_unit(self.time_unit),
-            initial_params=None if initial_params is None else [float(v) for v in initial_params],
-        )
+        with StageBars(progress, make=bar) as bars:
+            self.params_object_, self._summary = fit(
+                patterns,
+                penalizer=float(self.penalizer_coef),
+                max_iterations=int(max_iterations),
+                gradient_tolerance=float(tol),
+                time_unit=_unit(self.time_unit),
+                initial_params=None if initial_params is None else [float(v) for v in initial_params],
+                progress=bars.callback,
+            )
         return self
 
     @classmethod
@@ -380,9 +400,11 @@ class GammaGamma:
         initial_params: Optional[Sequence[float]] = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
+        progress: Optional[bool] = None,
     ) -> "GammaGamma":
         """Fit on a summary DataFrame (columns ``frequency``, ``monetary_value``) or on
-        the two columns.
+        the two columns. ``progress`` shows a bar per optimizer iteration with the
+        log-likelihood, as for :meth:`BGNBD.fit`.
 
         Raises
         ------
@@ -410,7 +432,7 @@ class GammaGamma:
             None if weights is None else _column(weights, "weights"),
         )
         return self.fit_patterns(state.finalize(), initial_params=initial_params,
-                                 max_iterations=max_iterations, tol=tol)
+                                 max_iterations=max_iterations, tol=tol, progress=progress)
 
     def fit_patterns(
         self,
@@ -419,15 +441,18 @@ class GammaGamma:
         initial_params: Optional[Sequence[float]] = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
+        progress: Optional[bool] = None,
     ) -> "GammaGamma":
-        """Fit on finalized ``SpendHistogram`` patterns."""
-        self.params_object_, self._summary = _clv.fit_gamma_gamma(
-            patterns,
-            penalizer=float(self.penalizer_coef),
-            max_iterations=int(max_iterations),
-            gradient_tolerance=float(tol),
-            initial_params=None if initial_params is None else [float(v) for v in initial_params],
-        )
+        """Fit on finalized ``SpendHistogram`` patterns; the options are :meth:`fit`'s."""
+        with StageBars(progress, make=bar) as bars:
+            self.params_object_, self._summary = _clv.fit_gamma_gamma(
+                patterns,
+                penalizer=float(self.penalizer_coef),
+                max_iterations=int(max_iterations),
+                gradient_tolerance=float(tol),
+                initial_params=None if initial_params is None else [float(v) for v in initial_params],
+                progress=bars.callback,
+            )
         self.zero_repeat_customers_ = float(patterns.zero_repeat_customers)
         try:
             self.frequency_spend_correlation_ = float(_clv.frequency_spend_correlation(patterns))

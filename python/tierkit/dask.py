@@ -24,6 +24,7 @@ fake sample rows. A Dask client, when one is active, runs everything.
 from __future__ import annotations
 
 import functools
+import pickle
 from typing import Any
 
 import pandas as pd
@@ -98,7 +99,7 @@ def fit(policy: Policy | dict | str, ddf: Any, *, mode: str = "exact", sketch_k:
 
 @functools.lru_cache(maxsize=4)
 def _model(model_bytes: bytes) -> Model:
-    return Model.from_bytes(model_bytes)
+    return pickle.loads(model_bytes)
 
 
 def _assign(frame: pd.DataFrame, model_bytes: bytes, options: dict) -> pd.DataFrame:
@@ -117,7 +118,8 @@ def assign(model: Model, ddf: Any, *, meta: pd.DataFrame | None = None, **option
     """
     if not isinstance(model, Model):
         raise InvalidInputError(f"model: expected a tierkit Model, got {type(model).__name__}")
-    model_bytes = model.to_bytes()
+    # A pickle: the model's bytes, plus the cloudpickled function of a Python rule.
+    model_bytes = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     if meta is None:
         head = ddf.head(1, npartitions=1, compute=True)
         if len(head) == 0:  # an empty first partition: look further

@@ -34,12 +34,12 @@ import pandas as pd
 from . import _core
 from ._convert import MISSING_DAY, column, day_number, day_numbers
 from ._errors import ColumnNotFoundError, InvalidInputError, NumericError
+from .model import STAGES
 from .progress import progress as _progress
 
 __all__ = ["STAGES", "EVENT_KINDS", "Migration", "Backtest", "migration", "project", "events", "revenue_at_risk",
            "win_back", "backtest"]
 
-STAGES = ["potential", "new", "growing", "mature", "declining", "lost", "won_back"]
 EVENT_KINDS = list(_core.lifecycle.event_kinds)
 RISK_KINDS = list(_core.lifecycle.risk_kinds)
 NEW, GONE = "(new)", "(gone)"
@@ -672,7 +672,7 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
         cutoff = pd.Timestamp(np.datetime64(cut, "D"))
         history = transactions.loc[days <= cut]
         features = summarize(history, customer, date, amount, as_of=cutoff, **summarize_options)
-        model = fit(policy, features)
+        model = fit(policy, features, progress=False)  # one bar: the cut-offs
         if retier and prior is not None:
             assigned = model.assign(features, contributions=False, previous=prior)
         else:

@@ -1,6 +1,9 @@
 """fit, Model.assign and the tier summary."""
 from __future__ import annotations
 
+import json
+import pickle
+import inspect
 from typing import Any
 
 import numpy as np
@@ -9,8 +12,9 @@ import pandas as pd
 from . import _callable, _core
 from ._arrow import as_frame, convert_output
 from ._convert import IdCodec, float_array
-from ._errors import ColumnNotFoundError, InvalidInputError
+from ._errors import ColumnNotFoundError, FormatError, InvalidInputError
 from ._repr import TierSummary
+from .progress import StageBars, bar
 from .policy import Policy
 
 __all__ = ["STAGES", "Model", "fit", "load", "save", "summary"]
@@ -83,10 +87,11 @@ def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.nd
     return out
 
 
-def _overrides(overrides: pd.DataFrame | None, policy: Policy, codec: IdCodec) -> list[tuple[int, int, str, int]]:
-    """Manual overrides -> (customer code, tier index, reason, expiry day)."""
+def _overrides(overrides: pd.DataFrame | None, policy: Policy,
+               codec: IdCodec) -> list[tuple[int, int, str, int]] | None:
+    """Manual overrides -> (customer code, tier index, reason, expiry day); None without."""
     if overrides is None:
-        return []
+        return None
     from ._convert import day_numbers
 
     for col in ("customer", "tier", "reason"):
@@ -294,7 +299,7 @@ class Model:
             data[name] = score
         tier_names = list(out["tier_names"])
         tier = out["tier"]
-        data["tier"] = pd.Categorical.from_codes(tier, categories=tier_names, ordered=True)
+        data["tier"] = _from_codes(tier, tier_names, ordered=True)
         data["tier_index"] = tier
         data["mode"] = _per_tier(tier, list(out["tier_modes"]))
         data["actions"] = _per_tier(tier, ["; ".join(a) for a in out["tier_actions"]])
@@ -305,7 +310,7 @@ class Model:
             data["pinned"] = out["pinned"].astype(bool)
             data["rule_reason"] = _per_tier(out["rule_reason"], list(out["reasons"]))
         if out["has_stages"]:
-            data["stage"] = pd.Categorical.from_codes(out["stage"], categories=STAGES)
+            data["stage"] = _from_codes(out["stage"], list(STAGES))
             data["stage_reason"] = _per_tier(out["stage_reason"], list(out["stage_reasons"]))
             data["next_action"] = _per_tier(out["next_action"], list(out["next_actions"]))
         data["below_count"] = out["below_count"]
@@ -331,8 +336,10 @@ class Model:
         portable across platforms), "text" or "xml" (portable, readable). Holds
         parameters and aggregates only, never customer rows.
 
-        Raises FormatError for a model whose rule is a Python callable (save the
-        policy and refit instead).
+        Raises FormatError for a model whose rule is a Python callable: a model
+        file cannot hold Python code. Pickle such a model instead (``pickle``,
+        ``copy.deepcopy`` and joblib work when cloudpickle is installed), or save
+        a policy with a built-in rule.
 
         >>> import tierkit as tk
         >>> f = tk.summarize(tk.datasets.synthetic(500, seed=2))
@@ -342,7 +349,20 @@ class Model:
         """
         if kind not in ("binary", "text", "xml"):
             raise InvalidInputError(f"kind: expected binary, text or xml, got {kind!r}")
+        key = self._python_rule_key()
+        if key is not None:
+            fn = _callable.entry(key)
+            name = getattr(fn[0], "__qualname__", "rule") if fn else key
+            raise FormatError(
+                f"save: cannot serialize the model (rule 'python'): its rule is the Python callable {name!r}, which "
+                "a model file cannot hold; pickle the model instead (with cloudpickle installed), or save a policy "
+                "with a built-in rule")
         return self._core.to_bytes(kind)
+
+    def _python_rule_key(self) -> str | None:
+        """The registry key of the model's Python callable rule, if it has one."""
+        rule = json.loads(self._core.policy.to_json()).get("rule", {})
+        return rule.get("name") if rule.get("kind") == "python" else None
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Model":
@@ -352,13 +372,30 @@ class Model:
 
     def __reduce__(self) -> tuple:
         # pickle, copy.deepcopy and joblib go through the same bytes as model files.
-        return (Model.from_bytes, (self.to_bytes("binary"),))
+        key = self._python_rule_key()
+        if key is None:
+            return (Model.from_bytes, (self.to_bytes("binary"),))
+        # A Python callable rule: the archive names it by its registry key only;
+        # the callable travels beside it, pickled by value with cloudpickle.
+        entry = _callable.entry(key)
+        if entry is None:
+            raise pickle.PicklingError(f"tierkit.Model: python rule '{key}': the callable is not registered in this process")
+        fn, tiers = entry
+        try:
+            import cloudpickle
+        except ImportError:
+            raise pickle.PicklingError(
+                f"tierkit.Model: the rule is the Python callable {getattr(fn, '__qualname__', 'rule')!r}; pickling it "
+                "needs cloudpickle (pip install cloudpickle), which is not installed") from None
+        return (_model_with_callable, (self._core.to_bytes("binary"), key, cloudpickle.dumps(fn), tiers))
 
     def __dask_tokenize__(self) -> str:
         """Dask's deterministic token: a hash of the model's bytes (equal models, equal tokens)."""
         import hashlib
 
-        return hashlib.sha256(self.to_bytes("binary")).hexdigest()
+        key = self._python_rule_key()
+        data = self._core.to_bytes("binary") if key is not None else self.to_bytes("binary")
+        return hashlib.sha256(data).hexdigest()
 
     def explain(self, customer: Any, features: pd.DataFrame) -> str:
         """Why a customer is in its tier: the rule branch, the score and the top
@@ -405,6 +442,12 @@ class Model:
         return model_html(self)
 
 
+def _model_with_callable(data: bytes, key: str, fn_bytes: bytes, tiers: list[str]) -> Model:
+    """Unpickle a model whose rule is a Python callable (see Model.__reduce__)."""
+    _callable.adopt(key, pickle.loads(fn_bytes), tiers)
+    return Model.from_bytes(data)
+
+
 def _top_criteria(names: list[str], contributions: list[np.ndarray], top: int = 3) -> pd.Categorical:
     """Per customer, the criteria that add most to the default score, best first."""
     matrix = np.column_stack(contributions)
@@ -415,11 +458,30 @@ def _top_criteria(names: list[str], contributions: list[np.ndarray], top: int = 
     return pd.Categorical.from_codes(codes.reshape(-1), categories=labels)
 
 
+_FROM_CODES_VALIDATES = "validate" in inspect.signature(pd.Categorical.from_codes).parameters
+
+
+def _small_codes(codes: np.ndarray, n_categories: int) -> np.ndarray:
+    """Codes in the integer type pandas keeps for ``n_categories`` (no copy when they are)."""
+    dtype = np.int8 if n_categories < 128 else np.int16 if n_categories < 32768 else np.int32
+    return codes.astype(dtype, copy=False)
+
+
+def _from_codes(codes: np.ndarray, categories: list[str], ordered: bool = False) -> pd.Categorical:
+    """A categorical from codes the core made (each in range by construction, so unchecked)."""
+    codes = _small_codes(codes, len(categories))
+    if _FROM_CODES_VALIDATES:
+        return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered, validate=False)
+    return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+
+
 def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     """A categorical of labels[code]; labels may repeat (two tiers, one mode)."""
     categories = list(dict.fromkeys(labels))
-    remap = np.array([categories.index(label) for label in labels], dtype=np.int32)
-    return pd.Categorical.from_codes(remap[codes], categories=categories)
+    if len(categories) == len(labels):
+        return _from_codes(codes, categories)
+    remap = _small_codes(np.array([categories.index(label) for label in labels]), len(categories))
+    return _from_codes(np.take(remap, codes), categories)
 
 
 def save(model: Model, path: Any, kind: str = "binary") -> None:
@@ -445,13 +507,35 @@ def load(path: Any) -> Model:
     return Model.from_bytes(Path(path).read_bytes())
 
 
-def fit(policy: Policy | dict | str, features: pd.DataFrame) -> Model:
+def fit(policy: Policy | dict | str, features: pd.DataFrame, *, progress: bool | None = None) -> Model:
     """Fit a policy on customer features: normalizer statistics, data-driven
-    weights (AHP, entropy, CRITIC) and the rule's cut points.
+    weights (AHP, entropy, CRITIC) and the rule's cut points; with a ``clv``
+    section, first the CLV models.
 
-    Raises ColumnNotFoundError (listing the available columns) when a criterion's
+    Parameters
+    ----------
+    policy : Policy, dict, JSON text or path
+    features : DataFrame indexed by customer id (or an Arrow table / polars
+        DataFrame with a ``customer`` column) with the policy's columns.
+    progress : bool, optional
+        Show a bar per long part of the fit: one step per optimizer iteration of
+        each CLV model (stages ``clv bg/nbd``..., postfix the log-likelihood) and
+        per Lloyd iteration of a ``kmeans`` rule (out of ``max_iter``, postfix the
+        inertia and centroid shift). By default only in an interactive session or
+        with ``TIERKIT_PROGRESS=1`` (see :mod:`tierkit.progress`). The model does
+        not depend on it. Ctrl-C (KeyboardInterrupt) stops the fit at the next
+        iteration when the bar is shown.
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ColumnNotFoundError (listing the available columns) when a criterion's
     column is missing, InvalidInputError for NaN/inf values (naming column and
-    row), NumericError when an AHP matrix is too inconsistent.
+    row), NumericError when an AHP matrix is too inconsistent or a CLV fit does
+    not converge.
 
     Examples
     --------
@@ -460,13 +544,19 @@ def fit(policy: Policy | dict | str, features: pd.DataFrame) -> Model:
     >>> m = tk.fit(tk.Policy.default(), f)
     >>> m.weights["weight"].round(2).tolist()
     [0.4, 0.25, 0.2, 0.15]
+    >>> kmeans = {"scores": [{"name": "value", "criteria": [{"column": "revenue"}, {"column": "frequency"}]}],
+    ...           "rule": {"kind": "kmeans", "k": 3}, "tiers": ["a", "b", "c"]}
+    >>> m = tk.fit(kmeans, f, progress=False)  # progress=True: a bar of Lloyd iterations
+    >>> m.params["rule"]["parameters"]["iterations"][0] > 0
+    True
     """
     policy = Policy(policy)
     features = as_frame(features, "features")
     ids, names, arrays, codec = _table(features, policy.required_columns)
     token = _callable.current_codec.set(codec)
     try:
-        core = _core.model.fit(policy._core, ids, names, arrays, _categories(features, policy))
+        with StageBars(progress, make=bar) as bars:
+            core = _core.model.fit(policy._core, ids, names, arrays, _categories(features, policy), bars.callback)
     finally:
         _callable.current_codec.reset(token)
     model = Model(core)

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ._errors import InvalidInputError
 
-__all__ = ["ENV", "enabled", "progress", "bar"]
+__all__ = ["ENV", "enabled", "progress", "bar", "StageBars"]
 
 ENV = "TIERKIT_PROGRESS"
 _TRUE = {"1", "true", "yes", "on"}
@@ -179,3 +179,85 @@ def bar(total: int | float | None = None, *, desc: str | None = None, unit: str 
 
 def _resolve(flag: bool | None) -> bool:
     return enabled(flag)
+
+
+class StageBars:
+    """Bars for the reports of a fit running in the C++ core: the ``progress``
+    callable of ``tierkit._core`` fits, called after every iteration as
+    ``callback(stage, done, total, values)``. Each stage (``"clv bg/nbd"``,
+    ``"clv gamma-gamma"``, ``"kmeans"``) gets its own bar, advanced to ``done``
+    out of ``total`` (the most iterations the stage may take: iterative fits
+    usually stop earlier, when they converge), with ``values`` (the inertia and
+    centroid shift of k-means, the log-likelihood of a CLV fit) as its postfix.
+
+    Parameters
+    ----------
+    enabled : bool, optional
+        Show the bars; by default see :func:`enabled`. When off, :attr:`callback`
+        is None and the core makes no reports at all.
+    make : callable, optional
+        Builds a bar as :func:`bar` does (the default); ``make(total, desc=...,
+        unit=..., enabled=True)``.
+
+    Attributes
+    ----------
+    bars : list
+        The bars made so far, one per stage, in order.
+
+    Examples
+    --------
+    >>> from tierkit.progress import StageBars
+    >>> with StageBars(enabled=False) as bars:
+    ...     bars.callback is None
+    True
+    >>> with StageBars(enabled=True, make=lambda total, **kw: bar(total, enabled=False)) as bars:
+    ...     for k in range(1, 4):
+    ...         bars.callback("kmeans", k, 300, {"inertia": 10.0 / k, "shift": 0.0})
+    >>> [b.n for b in bars.bars]
+    [3]
+    """
+
+    def __init__(self, enabled: bool | None = None, *, make: Callable[..., Any] | None = None) -> None:
+        self.enabled = _resolve(enabled)
+        self._make = make if make is not None else bar
+        self._stage: str | None = None
+        self.bars: list[Any] = []
+
+    @property
+    def callback(self) -> Callable[[str, float, float, dict[str, float]], None] | None:
+        """What to pass as ``progress=`` to the core: this object when enabled, else None."""
+        return self if self.enabled else None
+
+    def __call__(self, stage: str, done: float, total: float, values: dict[str, float]) -> None:
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self.bars.append(self._make(int(total) if total else None, desc=stage, unit="it", enabled=True))
+        current = self.bars[-1]
+        if total and getattr(current, "total", None) != int(total):
+            current.total = int(total)  # a CLV fit moved on to another starting point
+        if values:
+            current.set_postfix_str(", ".join(f"{name}={value:.6g}" for name, value in values.items()), refresh=False)
+        step = int(done) - current.n
+        if step > 0:
+            current.update(step)
+
+    def close(self) -> None:
+        """Close the bar of the current stage (the next report opens a new one).
+
+        >>> bars = StageBars(enabled=True, make=lambda total, **kw: bar(total, enabled=False))
+        >>> bars("kmeans", 1, 300, {})
+        >>> bars.close()
+        >>> bars("kmeans", 1, 300, {})
+        >>> len(bars.bars)
+        2
+        """
+        if self.bars and self._stage is not None:
+            self.bars[-1].close()
+        self._stage = None
+
+    def __enter__(self) -> "StageBars":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

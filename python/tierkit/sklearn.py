@@ -95,7 +95,7 @@ class _TierkitEstimator(BaseEstimator):
     def _fit_model(self, X: Any) -> pd.DataFrame:
         frame, _ = self._validate(X, reset=True)
         self.policy_ = self._resolve_policy(list(frame.columns))
-        self.model_ = fit(self.policy_, frame)
+        self.model_ = fit(self.policy_, frame, progress=getattr(self, "progress", None))
         return frame
 
 
@@ -152,6 +152,10 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
         (``x0``, ``x1``, ... for numpy input). By default every column is a
         criterion with equal weight, and the default tiers and quotas apply
         (key 5%, high-value 15%, ordinary 50%, potential 30%).
+    progress : bool, optional
+        Show progress bars while fitting (a ``kmeans`` rule's Lloyd iterations,
+        a ``clv`` section's optimizer iterations; see ``tk.fit``). By default
+        only in an interactive session or with ``TIERKIT_PROGRESS=1``.
 
     Attributes
     ----------
@@ -198,8 +202,9 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
     0.05
     """
 
-    def __init__(self, policy: Any = None) -> None:
+    def __init__(self, policy: Any = None, progress: bool | None = None) -> None:
         self.policy = policy
+        self.progress = progress
 
     def fit(self, X: Any, y: Any = None) -> "TierClassifier":
         """Fit the policy on ``X`` (normalizer statistics, weights, cut points).
@@ -331,6 +336,8 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):
     contributions : bool, default True
         Also output each criterion's contribution: ``contrib_<criterion>`` for the
         first score (they sum to it), ``contrib_<score>_<criterion>`` for others.
+    progress : bool, optional
+        As for :class:`TierClassifier`.
 
     Attributes
     ----------
@@ -351,9 +358,10 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):
     [[25.0, 0.0, 25.0], [50.0, 37.5, 12.5], [75.0, 75.0, 0.0]]
     """
 
-    def __init__(self, policy: Any = None, contributions: bool = True) -> None:
+    def __init__(self, policy: Any = None, contributions: bool = True, progress: bool | None = None) -> None:
         self.policy = policy
         self.contributions = contributions
+        self.progress = progress
 
     def fit(self, X: Any, y: Any = None) -> "ValueScorer":
         """Fit the policy's scores on ``X``; raises as :meth:`TierClassifier.fit`.

@@ -19,6 +19,7 @@ from the model's output on the first real row (categorical columns as strings).
 """
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pandas as pd
@@ -111,10 +112,11 @@ def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any
     if head.empty:
         raise InvalidInputError("sdf: has no rows to derive the output schema from")
     schema = spark.createDataFrame(_as_plain(model.assign(head.set_index(customer), **options), customer)).schema
-    shipped = spark.sparkContext.broadcast(model.to_bytes())
+    # A pickle: the model's bytes, plus the cloudpickled function of a Python rule.
+    shipped = spark.sparkContext.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
     def run(batches):
-        local = Model.from_bytes(shipped.value)
+        local = pickle.loads(shipped.value)
         for frame in batches:
             if len(frame):
                 yield _as_plain(local.assign(frame.set_index(customer), **options), customer)

@@ -17,6 +17,7 @@
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/tierkit.hpp"
+#include "weekly_features.hpp"
 
 using namespace tierkit;
 
@@ -24,15 +25,7 @@ namespace {
 
 /// Synthetic customers summarized with daily periods and times in weeks (days / 7).
 const FeatureTable& weekly_features() {
-    static const FeatureTable t = [] {
-        SyntheticOptions o;
-        o.customers = 4000;
-        o.seed = 11;
-        const auto d = synthetic(o);
-        SummarizeOptions s;
-        s.freq_multiplier = 7;
-        return summarize({d.customer, d.day, d.amount, d.margin, {}}, s).features;
-    }();
+    static const FeatureTable t = test_data::weekly_synthetic_features(4000, 11);
     return t;
 }
 

@@ -77,6 +77,9 @@ TEST(FuzzRegressions, LoaderThrowsOnlyFormatErrors) {
                 if (input == &fixed && name == "regression_object_reference_type_confusion")
                     EXPECT_NE(std::string(e.what()).find("tierkit files hold no back-references"), std::string::npos)
                         << e.what();
+                // A pointer's class id past Boost's class table is refused when it is read.
+                if (input == &fixed && name == "regression_class_id_past_table")
+                    EXPECT_NE(std::string(e.what()).find("is past the"), std::string::npos) << e.what();
             } catch (const std::exception& e) {
                 ADD_FAILURE() << name << ": " << e.what();
             }

@@ -14,7 +14,6 @@ using namespace tierkit::lifecycle;
 
 namespace {
 constexpr std::int32_t A = 0, B = 1, C = 2, none = absent;
-namespace sc = stage_code;
 
 // Ten customers over tiers A > B > C:
 //  id  before after  stage before -> after   value
@@ -32,10 +31,16 @@ struct Example {
     std::vector<std::int64_t> ids{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     std::vector<std::int32_t> before{A, A, B, B, B, C, none, C, A, none};
     std::vector<std::int32_t> after{A, B, A, B, C, none, C, C, none, A};
-    std::vector<std::int32_t> stage_before{sc::mature, sc::mature, sc::lost, sc::growing, sc::mature,
-                                           sc::declining, none, sc::declining, sc::mature, none};
-    std::vector<std::int32_t> stage_after{sc::mature, sc::declining, sc::won_back, sc::mature, sc::lost,
-                                          none, sc::new_customer, sc::declining, none, sc::won_back};
+    std::vector<std::int32_t> stage_before{stage_code(Stage::mature),  stage_code(Stage::mature),
+                                           stage_code(Stage::lost),    stage_code(Stage::growing),
+                                           stage_code(Stage::mature),  stage_code(Stage::declining),
+                                           none,                       stage_code(Stage::declining),
+                                           stage_code(Stage::mature),  none};
+    std::vector<std::int32_t> stage_after{stage_code(Stage::mature),       stage_code(Stage::declining),
+                                          stage_code(Stage::won_back),     stage_code(Stage::mature),
+                                          stage_code(Stage::lost),         none,
+                                          stage_code(Stage::new_customer), stage_code(Stage::declining),
+                                          none,                            stage_code(Stage::won_back)};
     std::vector<double> value{100, 50, 30, 20, 10, 5, 1, 2, 80, 40};
 
     Transitions plain() const { return Transitions{ids, before, after, {}, {}, 3}; }

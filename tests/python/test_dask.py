@@ -111,3 +111,15 @@ def test_summarize_equals_single_machine(client):
     options = dict(customer="customer", date="date", amount="amount", margin="margin", as_of="2024-12-31")
     got = tk.dask.summarize(dd.from_pandas(tx, npartitions=5), split_every=2, **options)
     pd.testing.assert_frame_equal(got, tk.summarize(tx, **options))
+
+
+def test_assign_ships_a_python_rule(client, features):
+    # A model file cannot hold a Python callable; the pickle sent to the workers does.
+    pytest.importorskip("cloudpickle")
+    cut = float(features["revenue"].median())
+    rule = lambda f, score: np.where(f["revenue"] >= cut, 0, 1)  # noqa: E731
+    model = tk.fit(tk.Policy({"criteria": ["revenue", "frequency"], "rule": rule, "tiers": ["top", "rest"]}), features)
+    got = tk.dask.assign(model, dd.from_pandas(features, npartitions=3)).compute()
+    want = model.assign(features)
+    assert got["tier"].astype(str).tolist() == want["tier"].astype(str).tolist()
+    assert (got["tier"] == "top").sum() == (features["revenue"] >= cut).sum()

@@ -78,3 +78,14 @@ def test_summarize_equals_single_machine(spark):
     options = dict(customer="customer", date="date", amount="amount", as_of="2024-12-31")
     got = tk.spark.summarize(spark.createDataFrame(tx), **options)
     pd.testing.assert_frame_equal(got, tk.summarize(tx, **options))
+
+
+def test_assign_ships_a_python_rule(spark, features):
+    # A model file cannot hold a Python callable; the pickle broadcast to the executors does.
+    pytest.importorskip("cloudpickle")
+    cut = float(features["revenue"].median())
+    rule = lambda f, score: np.where(f["revenue"] >= cut, 0, 1)  # noqa: E731
+    model = tk.fit(tk.Policy({"criteria": ["revenue", "frequency"], "rule": rule, "tiers": ["top", "rest"]}), features)
+    got = tk.spark.assign(model, spark.createDataFrame(features.reset_index())).toPandas().set_index("customer")
+    want = model.assign(features)
+    assert got.sort_index()["tier"].tolist() == want.sort_index()["tier"].astype(str).tolist()

@@ -139,12 +139,16 @@ public:
     ///   input column is missing (`clv.columns.T: unknown column 'T'; available: ...`),
     ///   NumericError when a fit does not converge, the data have no repeat purchase, or
     ///   Gamma-Gamma's q <= 1 (mean spend undefined). Every message starts with "clv".
-    static FittedClv fit(const ClvSpec& spec, const FeatureTable& table);
+    ///   Whatever `progress` throws, unchanged.
+    /// @param progress if given, gets every optimizer iteration of each model fitted
+    ///   (FitOptions::progress: stages "clv bg/nbd" etc., then "clv gamma-gamma").
+    static FittedClv fit(const ClvSpec& spec, const FeatureTable& table, const Progress* progress = nullptr);
     /// The same fit from compressed patterns (RfmHistogram / SpendHistogram states merged
     /// over chunks, see histogram.hpp): fit() compresses the table's rows and calls this,
     /// so equal patterns give bit-identical models. `spend` is given exactly when the spec
     /// has a spend model. @throws as fit(), InvalidInput for missing patterns.
-    static FittedClv fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend);
+    static FittedClv fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend,
+                                  const Progress* progress = nullptr);
 
     /// The derived columns for every row of `table`, in spec().output_columns() order.
     /// @throws as fit() for a taken name, a missing column or an invalid row.

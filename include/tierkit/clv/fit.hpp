@@ -23,6 +23,7 @@
 #include <boost/serialization/version.hpp>
 
 #include "tierkit/clv/time_unit.hpp"
+#include "tierkit/progress.hpp"
 
 namespace tierkit::clv {
 
@@ -40,6 +41,14 @@ struct FitOptions {
     TimeUnit time_unit = TimeUnit::unspecified;
     /// Optional starting point in natural parameters (model order); empty for the defaults.
     std::vector<double> initial_params;
+    /// If given, called after every optimizer iteration (L-BFGS iterations, then Newton
+    /// steps; see progress.hpp) from the fitting thread: stage "clv " + the model name
+    /// ("clv bg/nbd"), done = iterations so far over the starting points tried, total =
+    /// their most (max_iterations + 20 Newton steps each; it grows when a fit moves on to
+    /// another starting point), value "log_likelihood" (the
+    /// sum over customers, without the penalty, at the point reached). Whatever it
+    /// throws stops the fit and reaches the caller. Not owned; results do not depend on it.
+    const Progress* progress = nullptr;
 };
 
 /// What a fit reports besides the parameters.

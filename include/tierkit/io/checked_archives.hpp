@@ -12,9 +12,12 @@
 /// tierkit/io/archives.hpp (TIERKIT_REGISTER_RULE) loads through them.
 #include <cstddef>
 #include <istream>
+#include <set>
 #include <string>
 
 #include <boost/archive/binary_iarchive_impl.hpp>
+#include <boost/archive/detail/basic_iserializer.hpp>
+#include <boost/archive/detail/basic_pointer_iserializer.hpp>
 #include <boost/archive/detail/register_archive.hpp>
 #include <boost/archive/text_iarchive.hpp>
 #include <boost/archive/xml_iarchive.hpp>
@@ -30,6 +33,12 @@ namespace tierkit::io {
 [[noreturn]] void class_id_out_of_range(int id);
 /// Throws FormatError for an object id that is not the next new object's.
 [[noreturn]] void object_id_out_of_order(unsigned got, unsigned expected);
+/// Throws FormatError for a pointer's class id past the classes introduced so far.
+[[noreturn]] void class_id_past_table(int id, std::size_t classes);
+/// Throws FormatError for a "new" class id naming a class the archive already has.
+[[noreturn]] void class_read_twice(int id, const char* name);
+/// Throws FormatError for a class name this archive kind cannot load.
+[[noreturn]] void class_not_loadable(const char* name);
 
 /// The payload bytes not yet consumed by an archive reading from `buf`, and the check
 /// of a length read from it.
@@ -47,32 +56,119 @@ private:
     std::size_t size_;
 };
 
+/// Boost's pointer loaders: a pointer's serializer, and how Boost finds the loader of
+/// a class named in the file.
+using PointerFinder = const boost::archive::detail::basic_pointer_iserializer* (*)(
+    const boost::serialization::extended_type_info&);
+
 /// Class and object ids as read from the payload, checked before Boost uses them.
-/// Boost refers to the classes of a file by their number in front of every pointer:
-/// -1 is a null pointer and classes count from 0, so a lower id is a crafted file
-/// from which Boost would index before its class table. Boost gives every tracked
-/// object an id and writes a back-reference as an earlier id; tierkit never saves an
-/// object twice, so every object id is the next new one (0, 1, 2, ...). Anything
-/// else is a crafted file, for which Boost would hand out the address of an earlier
-/// object, possibly of another type, for the pointer being read.
-/// Not checked (tests/fuzz/known_issues): a class id past the classes read so far.
+///
+/// Classes: Boost numbers the classes of an archive in the order it meets them
+/// (0, 1, 2, ...) and writes that number in front of every pointer; -1 is a null
+/// pointer. While loading it keeps a table of the classes introduced so far and
+/// indexes it with the number read, trusting the file: a number past the table (or
+/// a "new" number for a class already in it) reads past its end. ArchiveIds mirrors
+/// that table exactly - it sees every registration Boost makes (load_object,
+/// register_basic_serializer and a pointer's new class, with or without class
+/// information), keyed by type as Boost keys it - and refuses a pointer's class id
+/// unless it is -1, an id already introduced, or the next one for a class not yet
+/// in the table.
+///
+/// Objects: Boost gives every tracked object an id and writes a back-reference as an
+/// earlier id; tierkit never saves an object twice, so every object id is the next
+/// new one (0, 1, 2, ...). Anything else is a crafted file, for which Boost would
+/// hand out the address of an earlier object, possibly of another type.
 class ArchiveIds {
 public:
-    void check_class(int id) const {
-        if (id < -1) class_id_out_of_range(id);
+    /// A pointer is about to be read: its static serializer (null for an abstract
+    /// base) and Boost's finder for a class named in the file.
+    void begin_pointer(const boost::archive::detail::basic_pointer_iserializer* static_type, PointerFinder finder) noexcept {
+        pointer_type_ = static_type;
+        finder_ = finder;
+        in_pointer_ = true;
     }
+    /// Boost registers a class (as its basic_iarchive does).
+    void registered(const boost::archive::detail::basic_serializer& type) { classes_.insert(&type); }
+    void check_class(int id);
+    void check_class_name(const char* name);
     void check_object(unsigned id) {
         if (id != next_object_) object_id_out_of_order(id, next_object_);
         ++next_object_;
     }
 
 private:
+    struct ByType {  // Boost's own order: by extended type info, not by address
+        bool operator()(const boost::archive::detail::basic_serializer* a,
+                        const boost::archive::detail::basic_serializer* b) const {
+            return *a < *b;
+        }
+    };
+    void add_new(const boost::archive::detail::basic_serializer& type, int id);
+
+    std::set<const boost::archive::detail::basic_serializer*, ByType> classes_;
+    const boost::archive::detail::basic_pointer_iserializer* pointer_type_ = nullptr;
+    PointerFinder finder_ = nullptr;
+    bool in_pointer_ = false;
+    int named_next_ = -1;  ///< a new polymorphic class's id, whose name comes next
     unsigned next_object_ = 0;
 };
 
+/// The checks every checked archive shares (CRTP over the archive `Derived` and its
+/// Boost implementation `Impl`): collection sizes against the bytes left, class and
+/// object ids, and the class table mirror.
+template <class Derived, class Impl>
+class checked_iarchive : public Impl {
+protected:
+    checked_iarchive(std::istream& is, std::size_t size, unsigned flags) : Impl(is, flags), budget_(*is.rdbuf(), size) {}
+
+public:
+    using Impl::load;
+    void load(boost::serialization::collection_size_type& t) {
+        Impl::load(t);
+        budget_.check(static_cast<std::size_t>(t), "collection");
+    }
+
+    using Impl::load_override;
+    void load_override(boost::archive::object_id_type& t) {
+        Impl::load_override(t);
+        ids_.check_object(static_cast<unsigned>(t));
+    }
+    void load_override(boost::archive::class_id_type& t) {
+        Impl::load_override(t);
+        ids_.check_class(static_cast<int>(t));
+    }
+    void load_override(boost::archive::class_name_type& t) {
+        Impl::load_override(t);
+        ids_.check_class_name(t.t);
+    }
+
+    // Boost's basic_iarchive members, which its loaders call on the derived archive.
+    void register_basic_serializer(const boost::archive::detail::basic_iserializer& type) {
+        ids_.registered(type);
+        Impl::register_basic_serializer(type);
+    }
+    void load_object(void* t, const boost::archive::detail::basic_iserializer& type) {
+        ids_.registered(type);
+        Impl::load_object(t, type);
+    }
+    const boost::archive::detail::basic_pointer_iserializer* load_pointer(
+        void*& t, const boost::archive::detail::basic_pointer_iserializer* static_type, PointerFinder finder) {
+        ids_.begin_pointer(static_type, finder);
+        return Impl::load_pointer(t, static_type, finder);
+    }
+
+protected:
+    LengthBudget budget_;
+    ArchiveIds ids_;
+};
+
 class checked_binary_iarchive
-    : public boost::archive::binary_iarchive_impl<checked_binary_iarchive, std::istream::char_type, std::istream::traits_type> {
-    using base = boost::archive::binary_iarchive_impl<checked_binary_iarchive, std::istream::char_type, std::istream::traits_type>;
+    : public checked_iarchive<checked_binary_iarchive,
+                              boost::archive::binary_iarchive_impl<checked_binary_iarchive, std::istream::char_type,
+                                                                   std::istream::traits_type>> {
+    using base = checked_iarchive<checked_binary_iarchive,
+                                  boost::archive::binary_iarchive_impl<checked_binary_iarchive, std::istream::char_type,
+                                                                       std::istream::traits_type>>;
     friend class boost::archive::detail::interface_iarchive<checked_binary_iarchive>;
     friend class boost::archive::basic_binary_iarchive<checked_binary_iarchive>;
     friend class boost::archive::basic_binary_iprimitive<checked_binary_iarchive, std::istream::char_type,
@@ -81,16 +177,11 @@ class checked_binary_iarchive
 
 public:
     /// @param size the payload's total length (for byte offsets in messages).
-    checked_binary_iarchive(std::istream& is, std::size_t size, unsigned flags = 0)
-        : base(is, flags), budget_(*is.rdbuf(), size) {
+    checked_binary_iarchive(std::istream& is, std::size_t size, unsigned flags = 0) : base(is, size, flags) {
         init(flags);
     }
 
     using base::load;
-    void load(boost::serialization::collection_size_type& t) {
-        base::load(t);
-        budget_.check(static_cast<std::size_t>(t), "collection");
-    }
     void load(std::string& s) {
         std::size_t length = 0;
         base::load(length);
@@ -105,39 +196,21 @@ public:
         if (byte > 1) bool_out_of_range(byte);
         t = byte == 1;
     }
-
-    using base::load_override;
-    void load_override(boost::archive::object_id_type& t) {
-        base::load_override(t);
-        ids_.check_object(static_cast<unsigned>(t));
-    }
-    void load_override(boost::archive::class_id_type& t) {
-        base::load_override(t);
-        ids_.check_class(static_cast<int>(t));
-    }
-
-private:
-    LengthBudget budget_;
-    ArchiveIds ids_;
 };
 
-class checked_text_iarchive : public boost::archive::text_iarchive_impl<checked_text_iarchive> {
-    using base = boost::archive::text_iarchive_impl<checked_text_iarchive>;
+class checked_text_iarchive
+    : public checked_iarchive<checked_text_iarchive, boost::archive::text_iarchive_impl<checked_text_iarchive>> {
+    using base = checked_iarchive<checked_text_iarchive, boost::archive::text_iarchive_impl<checked_text_iarchive>>;
     friend class boost::archive::detail::interface_iarchive<checked_text_iarchive>;
     friend class boost::archive::basic_text_iarchive<checked_text_iarchive>;
     friend class boost::archive::load_access;
 
 public:
-    checked_text_iarchive(std::istream& is, std::size_t size, unsigned flags = 0)
-        : base(is, flags), budget_(*is.rdbuf(), size) {
+    checked_text_iarchive(std::istream& is, std::size_t size, unsigned flags = 0) : base(is, size, flags) {
         if (!(flags & boost::archive::no_header)) init();
     }
 
     using base::load;
-    void load(boost::serialization::collection_size_type& t) {
-        base::load(t);
-        budget_.check(static_cast<std::size_t>(t), "collection");
-    }
     void load(std::string& s) {
         std::size_t length = 0;
         base::load(length);
@@ -146,39 +219,20 @@ public:
         s.resize(length);
         if (length) is.read(s.data(), static_cast<std::streamsize>(length));
     }
-
-    using base::load_override;
-    void load_override(boost::archive::object_id_type& t) {
-        base::load_override(t);
-        ids_.check_object(static_cast<unsigned>(t));
-    }
-    void load_override(boost::archive::class_id_type& t) {
-        base::load_override(t);
-        ids_.check_class(static_cast<int>(t));
-    }
-
-private:
-    LengthBudget budget_;
-    ArchiveIds ids_;
 };
 
-class checked_xml_iarchive : public boost::archive::xml_iarchive_impl<checked_xml_iarchive> {
-    using base = boost::archive::xml_iarchive_impl<checked_xml_iarchive>;
+class checked_xml_iarchive
+    : public checked_iarchive<checked_xml_iarchive, boost::archive::xml_iarchive_impl<checked_xml_iarchive>> {
+    using base = checked_iarchive<checked_xml_iarchive, boost::archive::xml_iarchive_impl<checked_xml_iarchive>>;
     friend class boost::archive::detail::interface_iarchive<checked_xml_iarchive>;
     friend class boost::archive::basic_xml_iarchive<checked_xml_iarchive>;
     friend class boost::archive::load_access;
 
 public:
-    checked_xml_iarchive(std::istream& is, std::size_t size, unsigned flags = 0)
-        : base(is, flags), budget_(*is.rdbuf(), size) {
+    checked_xml_iarchive(std::istream& is, std::size_t size, unsigned flags = 0) : base(is, size, flags) {
         if (!(flags & boost::archive::no_header)) init();
     }
 
-    using base::load;
-    void load(boost::serialization::collection_size_type& t) {
-        base::load(t);
-        budget_.check(static_cast<std::size_t>(t), "collection");
-    }
     /// Boost's own end-tag check reads past the expected name when the file's tag is
     /// longer; this one compares lengths first (else the same behaviour).
     void load_end(const char* name);
@@ -187,20 +241,8 @@ public:
         if (name) ++depth_;
     }
 
-    using base::load_override;
-    void load_override(boost::archive::object_id_type& t) {
-        base::load_override(t);
-        ids_.check_object(static_cast<unsigned>(t));
-    }
-    void load_override(boost::archive::class_id_type& t) {
-        base::load_override(t);
-        ids_.check_class(static_cast<int>(t));
-    }
-
 private:
     friend class boost::archive::xml_iarchive_impl<checked_xml_iarchive>;
-    LengthBudget budget_;
-    ArchiveIds ids_;
     unsigned depth_ = 0;
 };
 

@@ -15,7 +15,9 @@
 /// values of the column (every distinct value of a smaller column); the cut points of
 /// quantiles and abc rules (score values), rfm_segments' thresholds (column values),
 /// the fitted distributions of an expression rule's pct() columns, kmeans centroids
-/// (means). Share a model file as you would share aggregates of that data.
+/// (means). Share a model file as you would share aggregates of that data. With the
+/// policy's `"privacy": {"min_group": K}` each of these is shared by, or is the mean
+/// of, at least K customers instead (privacy.hpp).
 ///
 /// Loading untrusted files: the envelope is checked first (magic, version, length cap,
 /// CRC-32), then the archive is read with the checked archives of

@@ -21,22 +21,16 @@
 #include <string_view>
 #include <vector>
 
+#include "tierkit/lifecycle/spec.hpp"
+
 namespace tierkit::lifecycle {
 
 /// Tier index (or stage code) of a customer missing from one side of the join.
 inline constexpr std::int32_t absent = -1;
 
-/// Stage codes: the positions of the assignment's `stage` categories.
-namespace stage_code {
-inline constexpr std::int32_t potential = 0;
-inline constexpr std::int32_t new_customer = 1;
-inline constexpr std::int32_t growing = 2;
-inline constexpr std::int32_t mature = 3;
-inline constexpr std::int32_t declining = 4;
-inline constexpr std::int32_t lost = 5;
-inline constexpr std::int32_t won_back = 6;
-inline constexpr std::int32_t count = 7;
-}  // namespace stage_code
+/// The code of a stage in Transitions' stage columns: its position among the
+/// assignment's `stage` categories (stage_names, spec.hpp).
+constexpr std::int32_t stage_code(Stage stage) noexcept { return static_cast<std::int32_t>(stage); }
 
 /// Two assignments joined by customer id, as column views (nothing is copied).
 struct Transitions {
@@ -55,7 +49,7 @@ struct Transitions {
     /// Checks lengths and codes.
     /// @throws InvalidInput naming the column and row: a length that differs from
     ///   tier_after's, a tier outside [0, tiers) other than `absent`, a row absent
-    ///   on both sides, a stage code outside [0, 7) other than `absent`, tiers == 0.
+    ///   on both sides, a stage code outside [0, stage_count) other than `absent`, tiers == 0.
     void validate() const;
 };
 

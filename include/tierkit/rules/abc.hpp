@@ -22,6 +22,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "tierkit/privacy.hpp"
 #include "tierkit/rules/thresholds.hpp"
 
 namespace tierkit {
@@ -51,13 +52,17 @@ public:
             for (std::size_t k = cls; k < cuts_.size(); ++k) thresholds_[k] = std::min(thresholds_[k], x);
             before += x;
         }
+        if (input.min_group > 1) {
+            // privacy.hpp: a threshold is the value of the group of >= min_group rows holding it.
+            std::reverse(sorted.begin(), sorted.end());
+            to_group_values(thresholds_, sorted, input.min_group);
+        }
         // A value of 0 never reaches a class by share: keep thresholds > 0 so zeros fall to the last class.
         for (auto& t : thresholds_)
             if (t <= 0) t = std::numeric_limits<double>::min();
     }
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
-        const auto v = input.values(source_);
-        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = tier_of(v[i], thresholds_);
+        assign_by_cuts(input.values(source_), thresholds_, tier, reason);
     }
     std::vector<std::string> reasons() const override {
         std::vector<std::string> out;

@@ -47,7 +47,8 @@ struct RuleSubset {
     std::vector<std::vector<double>> scores;
     std::vector<CriteriaBlock> criteria;
     bool has_criteria = false;
-    RuleInput input() const { return RuleInput{table, score_names, scores, has_criteria ? &criteria : nullptr}; }
+    std::size_t min_group = 1;
+    RuleInput input() const { return RuleInput{table, score_names, scores, has_criteria ? &criteria : nullptr, min_group}; }
 };
 RuleSubset subset_input(const RuleInput& input, std::span<const std::size_t> rows);
 

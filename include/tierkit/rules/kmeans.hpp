@@ -65,7 +65,9 @@
 /// (Euclidean distance to the own centroid) and `distance_<t>` for every tier t
 /// (0-based tier index): the distance to the nearest centroid of that tier. The
 /// fitted centroids, their scores and the inertia are in parameters() and saved
-/// with the model.
+/// with the model. With the policy's privacy.min_group K > 1 (privacy.hpp) a
+/// centroid must be the mean of at least K customers: fit() throws a PolicyError
+/// naming the cluster when fewer rows are nearest to its centroid.
 ///
 /// Thread safety: immutable after fit; assign() and extra_columns() are const and
 /// may run concurrently.
@@ -82,6 +84,8 @@
 #include <boost/serialization/version.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "tierkit/error.hpp"
+#include "tierkit/progress.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
@@ -155,16 +159,23 @@ std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshi
 /// of the clusters (an empty cluster relocated to the farthest point).
 /// @param changed if not null, receives how many labels differ from the values
 ///   `labels` held before the call.
+/// @param inertia if not null, receives the sum of squared distances of the points
+///   to their nearest centre of `centers` (the inertia of the new labels against the
+///   centres before the move, as scikit-learn's verbose output shows it).
 /// @returns the summed squared shift sum_j ||new_j - old_j||^2.
 double lloyd_iteration(const PointColumns& x, std::span<const double> centers, std::span<double> new_centers,
-                       std::span<std::int32_t> labels, unsigned threads = 0, std::size_t* changed = nullptr);
+                       std::span<std::int32_t> labels, unsigned threads = 0, std::size_t* changed = nullptr,
+                       double* inertia = nullptr);
 
 /// Lloyd iterations from `init` (k x d row-major) until the labels stop changing,
 /// the squared shift is <= tol * mean variance, or max_iter.
+/// @param progress if given, called after every iteration (from this thread) with
+///   stage "kmeans", done = iterations so far, total = max_iter and the values
+///   "inertia" and "shift" of lloyd_iteration; results do not depend on it.
 /// @throws InvalidInput when init's size is not a multiple of d or there are fewer
-///   points than centroids.
+///   points than centroids; whatever `progress` throws (the run stops there).
 KMeansResult kmeans_lloyd(const PointColumns& x, std::vector<double> init, int max_iter, double tol,
-                          unsigned threads = 0);
+                          unsigned threads = 0, const Progress* progress = nullptr);
 
 /// Sum of squared distances of every point to centroids[labels[i]].
 double kmeans_inertia(const PointColumns& x, std::span<const double> centroids, std::span<const std::int32_t> labels,
@@ -218,8 +229,12 @@ public:
     std::string kind() const override { return "kmeans"; }
     std::size_t tiers() const override { return tiers_; }
     bool needs_criteria() const override { return true; }
+    /// Reports every Lloyd iteration to input.progress when given: stage "kmeans",
+    /// done counting the iterations of all runs (n_init seedings, every k tried by
+    /// "auto"), total = max_iter x the number of runs.
     /// @throws InvalidInput when the criteria are missing, init's width is not the
-    ///   number of criteria, or there are fewer rows than clusters.
+    ///   number of criteria, or there are fewer rows than clusters; whatever the
+    ///   progress callable throws.
     void fit(const RuleInput& input) override;
     /// @throws InvalidInput when the criteria are missing or differ from the fitted ones.
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override;
@@ -261,9 +276,26 @@ public:
         ar& make_nvp("iterations", iterations_);
         ar& make_nvp("candidates", candidates_);
         ar& make_nvp("selection", selection_);
+        if constexpr (Archive::is_loading::value) check_loaded();
     }
 
 private:
+    /// A loaded rule's sizes agree (k centroids of one value per criterion, one tier
+    /// per cluster, each below the tiers): assign indexes by them.
+    /// @throws FormatError otherwise.
+    void check_loaded() const {
+        const std::size_t d = names_.size(), k = centroid_score_.size();
+        bool ok = d > 0 && k > 0 && tiers_ > 0 && weights_.size() == d && centroids_.size() / d == k &&
+                  centroids_.size() % d == 0 && cluster_tier_.size() == k;
+        for (std::size_t j = 0; ok && j < k; ++j)
+            ok = cluster_tier_[j] >= 0 && static_cast<std::size_t>(cluster_tier_[j]) < tiers_;
+        if (!ok)
+            throw FormatError("kmeans: the archived rule's sizes disagree (" + std::to_string(d) + " criteria, " +
+                              std::to_string(weights_.size()) + " weights, " + std::to_string(centroids_.size()) +
+                              " centroid values, " + std::to_string(k) + " clusters, " +
+                              std::to_string(cluster_tier_.size()) + " cluster tiers for " + std::to_string(tiers_) +
+                              " tiers)");
+    }
     /// The criteria block of the score, checked.
     const CriteriaBlock& block(const RuleInput& input) const;
     /// Nearest centroid per row; optionally the distance to it and to every tier.

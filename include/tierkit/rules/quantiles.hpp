@@ -12,6 +12,9 @@
 /// quota that rounds to no customer gives an empty tier (cut = +infinity). The cuts
 /// then apply unchanged to new customers.
 #include <algorithm>
+#include <cstdint>
+#include <span>
+#include <utility>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -22,9 +25,95 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "tierkit/privacy.hpp"
 #include "tierkit/rules/thresholds.hpp"
 
 namespace tierkit {
+
+namespace detail {
+
+/// The r-th largest value of v for each r in `ranks` (1-based, each in 1..v.size()),
+/// the same value a full descending sort would put at position r - 1. One parallel
+/// pass for the range, one for a histogram over 2^16 equal-width value buckets (the
+/// bucket of a value never decreases with the value), then a selection among the
+/// values of the one bucket that holds each rank. Non-finite values, or a range wider
+/// than a double holds, fall back to a selection over all rows.
+inline std::vector<double> largest_at_ranks(std::span<const double> v, const std::vector<std::size_t>& ranks) {
+    const std::size_t n = v.size();
+    std::vector<double> out(ranks.size(), std::numeric_limits<double>::quiet_NaN());
+    if (n == 0 || ranks.empty()) return out;
+    const std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(num_threads(), n >> 16));
+    auto rows = [&](std::size_t c) { return std::pair{n * c / chunks, n * (c + 1) / chunks}; };
+    std::vector<double> lo(chunks, std::numeric_limits<double>::infinity()), hi(chunks, -std::numeric_limits<double>::infinity());
+    std::vector<std::uint8_t> finite(chunks, 1);
+    parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const auto [b, e] = rows(c);
+            for (std::size_t i = b; i < e; ++i) {
+                if (!std::isfinite(v[i])) finite[c] = 0;
+                lo[c] = std::min(lo[c], v[i]);
+                hi[c] = std::max(hi[c], v[i]);
+            }
+        }
+    }, 1);
+    const double min = *std::min_element(lo.begin(), lo.end()), max = *std::max_element(hi.begin(), hi.end());
+    // Non-finite values, or a range too wide for a double (max - min overflows): select
+    // among all rows.
+    if (std::find(finite.begin(), finite.end(), 0) != finite.end() || !std::isfinite(max - min)) {
+        std::vector<double> all(v.begin(), v.end());
+        for (std::size_t j = 0; j < ranks.size(); ++j) {
+            std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(ranks[j] - 1), all.end(), std::greater<>());
+            out[j] = all[ranks[j] - 1];
+        }
+        return out;
+    }
+    if (!(max > min)) return std::vector<double>(ranks.size(), min);
+    constexpr std::size_t buckets = std::size_t{1} << 16;
+    const double scale = static_cast<double>(buckets) / (max - min);
+    auto bucket = [&](double x) { return std::min(buckets - 1, static_cast<std::size_t>((x - min) * scale)); };
+    std::vector<std::vector<std::uint32_t>> partial(chunks, std::vector<std::uint32_t>(buckets, 0));
+    parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const auto [b, e] = rows(c);
+            auto& h = partial[c];
+            for (std::size_t i = b; i < e; ++i) ++h[bucket(v[i])];
+        }
+    }, 1);
+    std::vector<std::size_t> count(buckets, 0);
+    for (const auto& h : partial)
+        for (std::size_t b = 0; b < buckets; ++b) count[b] += h[b];
+    // The bucket of each rank and the rank within it (from the top).
+    std::vector<std::size_t> at(ranks.size()), within(ranks.size());
+    for (std::size_t j = 0; j < ranks.size(); ++j) {
+        std::size_t above = 0, b = buckets;
+        while (b > 0 && above + count[b - 1] < ranks[j]) above += count[--b];
+        at[j] = b - 1;
+        within[j] = ranks[j] - above;
+    }
+    std::vector<std::size_t> wanted(at);
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+    std::vector<std::vector<std::vector<double>>> gathered(chunks, std::vector<std::vector<double>>(wanted.size()));
+    parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
+        for (std::size_t c = c0; c < c1; ++c) {
+            const auto [b, e] = rows(c);
+            for (std::size_t i = b; i < e; ++i) {
+                const auto it = std::lower_bound(wanted.begin(), wanted.end(), bucket(v[i]));
+                if (it != wanted.end() && *it == bucket(v[i])) gathered[c][static_cast<std::size_t>(it - wanted.begin())].push_back(v[i]);
+            }
+        }
+    }, 1);
+    for (std::size_t j = 0; j < ranks.size(); ++j) {
+        const auto w = static_cast<std::size_t>(std::lower_bound(wanted.begin(), wanted.end(), at[j]) - wanted.begin());
+        std::vector<double> values;
+        for (const auto& g : gathered) values.insert(values.end(), g[w].begin(), g[w].end());
+        std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(within[j] - 1), values.end(), std::greater<>());
+        out[j] = values[within[j] - 1];
+    }
+    return out;
+}
+
+}  // namespace detail
 
 class QuantileRule : public Rule {
 public:
@@ -35,20 +124,30 @@ public:
     std::size_t tiers() const override { return shares_.size() + 1; }
     void fit(const RuleInput& input) override {
         const auto v = input.values(source_);
-        std::vector<double> sorted(v.begin(), v.end());
-        std::sort(sorted.begin(), sorted.end(), std::greater<>());
-        cuts_.clear();
+        // Only the order statistics at the cuts are needed (no sort).
+        std::vector<std::size_t> ranks;
         double cumulative = 0;
         for (double s : shares_) {
             cumulative += s;
-            const auto count = static_cast<std::size_t>(
-                std::min<double>(static_cast<double>(sorted.size()), std::floor(cumulative * static_cast<double>(sorted.size()) + 0.5)));
-            cuts_.push_back(count == 0 ? std::numeric_limits<double>::infinity() : sorted[count - 1]);
+            ranks.push_back(static_cast<std::size_t>(
+                std::min<double>(static_cast<double>(v.size()), std::floor(cumulative * static_cast<double>(v.size()) + 0.5))));
+        }
+        std::vector<std::size_t> positive;
+        for (auto r : ranks)
+            if (r > 0) positive.push_back(r);
+        const auto values = detail::largest_at_ranks(v, positive);
+        cuts_.clear();
+        for (std::size_t j = 0, k = 0; j < ranks.size(); ++j)
+            cuts_.push_back(ranks[j] == 0 ? std::numeric_limits<double>::infinity() : values[k++]);
+        if (input.min_group > 1) {
+            // privacy.hpp: a cut is the value of the group of >= min_group rows holding it.
+            std::vector<double> order(v.begin(), v.end());
+            std::sort(order.begin(), order.end());
+            to_group_values(cuts_, order, input.min_group);
         }
     }
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
-        const auto v = input.values(source_);
-        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = tier_of(v[i], cuts_);
+        assign_by_cuts(input.values(source_), cuts_, tier, reason);
     }
     std::vector<std::string> reasons() const override {
         std::vector<std::string> out;

@@ -143,9 +143,12 @@ public:
 
     /// Learn the thresholds from `values`.
     /// @param lower_is_better true for recency in days: the smallest value scores k.
-    /// @throws InvalidInput when `values` is empty or holds a NaN or infinite value
-    ///   (the message names the row; the caller adds the column).
-    static RankBins fit(std::span<const double> values, int bins, RankTies ties, bool lower_is_better = false);
+    /// @param min_group privacy.min_group (privacy.hpp): a threshold is the value of the
+    ///   group of >= min_group rows holding the exact one (exact for a tie group that large).
+    /// @throws InvalidInput when `values` is empty, has fewer than min_group rows or holds
+    ///   a NaN or infinite value (the message names the row; the caller adds the column).
+    static RankBins fit(std::span<const double> values, int bins, RankTies ties, bool lower_is_better = false,
+                        std::size_t min_group = 1);
 
     /// Score every value into out (1..k).
     /// @returns the row of the first NaN or infinite value (its score is left 0), or

@@ -20,6 +20,7 @@
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/version.hpp>
 
+#include "tierkit/progress.hpp"
 #include "tierkit/table.hpp"
 
 namespace tierkit {
@@ -42,6 +43,12 @@ struct RuleInput {
     /// Normalized criteria per score, in the policy's score order; null unless the
     /// rule's needs_criteria() is true.
     const std::vector<CriteriaBlock>* criteria = nullptr;
+    /// The policy's privacy.min_group (privacy.hpp): rows behind every value a rule
+    /// learns from the data and stores (cut points, centroids). 1 = exact values.
+    std::size_t min_group = 1;
+    /// Where fit() reports the iterations of an iterative rule (kmeans); null = no
+    /// reports (see progress.hpp). assign() ignores it.
+    const Progress* progress = nullptr;
 
     /// The values a rule reads: a score by name, else a feature column.
     /// @throws UnknownColumn listing scores and columns.

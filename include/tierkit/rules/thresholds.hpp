@@ -15,6 +15,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "tierkit/parallel.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
@@ -29,6 +30,14 @@ inline std::int32_t tier_of(double v, const std::vector<double>& cuts) noexcept 
     return k;
 }
 
+/// tier[i] = reason[i] = tier_of(values[i], cuts) for every row, in parallel.
+inline void assign_by_cuts(std::span<const double> values, const std::vector<double>& cuts, std::span<std::int32_t> tier,
+                           std::span<std::int32_t> reason) {
+    parallel_for(values.size(), [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) tier[i] = reason[i] = tier_of(values[i], cuts);
+    });
+}
+
 class ThresholdRule : public Rule {
 public:
     ThresholdRule() = default;  ///< for loading
@@ -38,8 +47,7 @@ public:
     std::size_t tiers() const override { return cuts_.size() + 1; }
     void fit(const RuleInput&) override {}
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
-        const auto v = input.values(source_);
-        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = tier_of(v[i], cuts_);
+        assign_by_cuts(input.values(source_), cuts_, tier, reason);
     }
     std::vector<std::string> reasons() const override {
         std::vector<std::string> out;

@@ -20,7 +20,10 @@
 /// `clip` clamps to the fitted [lower, upper] quantiles before anything else.
 ///
 /// The fitted state holds aggregates only (moments, quantiles, at most
-/// max_knots distinct values of the percentile curve), never customer rows.
+/// max_knots distinct values of the percentile curve), never customer rows. With
+/// the policy's privacy.min_group K > 1, knots, min, max, median, IQR and clip
+/// bounds are values shared by, or means of, at least K rows (privacy.hpp); with
+/// K = 1 (the default) they are single values of the data.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -36,6 +39,13 @@
 
 #include "tierkit/error.hpp"
 #include "tierkit/scoring/direction.hpp"
+
+/// Inlined into every caller, including the scorer's per-CPU versions (model.cpp).
+#if defined(__GNUC__)
+#define TIERKIT_ALWAYS_INLINE [[gnu::always_inline]] inline
+#else
+#define TIERKIT_ALWAYS_INLINE inline
+#endif
 
 namespace tierkit {
 
@@ -121,7 +131,26 @@ struct FittedCriterion {
         ar& make_nvp("knot_y", knot_y);
         ar& make_nvp("knot_lo", knot_lo);
         ar& make_nvp("knot_hi", knot_hi);
-        if constexpr (Archive::is_loading::value) build_index();
+        if constexpr (Archive::is_loading::value) {
+            check_curve("load: criterion '" + spec.column + "'");
+            build_index();
+        }
+    }
+
+    /// The percentile curve's invariants that percentile() relies on: one y, lower and
+    /// upper edge per knot, knots finite and strictly ascending, y values in range.
+    /// @throws FormatError naming `where` (a loaded file is corrupt or tampered with).
+    void check_curve(const std::string& where) const {
+        const std::size_t m = knots.size();
+        if (knot_y.size() != m || knot_lo.size() != m || knot_hi.size() != m)
+            throw FormatError(where + ": percentile knots and values differ in length");
+        for (std::size_t j = 0; j < m; ++j) {
+            if (!std::isfinite(knots[j]) || (j > 0 && !(knots[j] > knots[j - 1])))
+                throw FormatError(where + ".knots[" + std::to_string(j) + "]: not finite and strictly ascending");
+            if (!(knot_y[j] >= 0 && knot_y[j] <= 1) || !(knot_lo[j] >= -1 && knot_lo[j] <= 2) ||
+                !(knot_hi[j] >= -1 && knot_hi[j] <= 2))
+                throw FormatError(where + ".knot_y[" + std::to_string(j) + "]: outside the percentile range");
+        }
     }
 
     double transform(double x) const noexcept {
@@ -170,6 +199,46 @@ struct FittedCriterion {
         return std::clamp(y0 + (y1 - y0) * (t - x0) / (x1 - x0), 0.0, 1.0);
     }
 
+    /// y[i] = normalize(x[i]) for i < n, the same bits as the scalar call; the
+    /// normalizer is chosen once per block so the minmax loop vectorizes.
+    /// @return whether every x[i] was finite (y is meaningless where it was not).
+    TIERKIT_ALWAYS_INLINE bool normalize_block(const double* x, double* y, std::size_t n) const noexcept {
+        if (spec.normalizer == Normalizer::minmax && spec.transform == Transform::none) {
+            if (max > min) {
+                const double a = lo, b = hi, mn = min, range = max - min;
+                // std::clamp(v, l, h) is (v < l ? l : h < v ? h : v); spelled out so it vectorizes.
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double v = x[i];
+                    const double t = v < a ? a : (b < v ? b : v);
+                    const double r = (t - mn) / range;
+                    y[i] = r < 0.0 ? 0.0 : (1.0 < r ? 1.0 : r);
+                }
+            } else {
+                std::fill(y, y + n, 0.5);
+            }
+            if (spec.direction != Direction::higher)
+                for (std::size_t i = 0; i < n; ++i) y[i] = 1.0 - y[i];
+        } else {
+            for (std::size_t i = 0; i < n; ++i) y[i] = normalize(x[i]);
+        }
+        return all_finite(x, n);
+    }
+
+    /// Whether no x[i] is NaN or infinite: v - v is 0 exactly for finite v. Four
+    /// running sums so the loop vectorizes without reassociating.
+    TIERKIT_ALWAYS_INLINE static bool all_finite(const double* x, std::size_t n) noexcept {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += x[i] - x[i];
+            s1 += x[i + 1] - x[i + 1];
+            s2 += x[i + 2] - x[i + 2];
+            s3 += x[i + 3] - x[i + 3];
+        }
+        for (; i < n; ++i) s0 += x[i] - x[i];
+        return s0 + s1 + s2 + s3 == 0;
+    }
+
     /// Normalized value in [0, 1], 1 = best (direction applied).
     double normalize(double x) const noexcept {
         const double t = transform(x);
@@ -193,10 +262,12 @@ struct FittedCriterion {
     }
 };
 
-/// Learn a criterion's statistics from its column.
+/// Learn a criterion's statistics from its column. With min_group > 1 (the policy's
+/// privacy.min_group) every stored order statistic is a value shared by, or the mean
+/// of, at least min_group rows (privacy.hpp).
 /// @throws InvalidInput naming the column and row for a NaN or infinite value, or
-///   when the column is empty.
-FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column);
+///   when the column is empty or has fewer than min_group rows.
+FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column, std::size_t min_group = 1);
 
 /// out[i] = fitted.normalize(column[i]).
 /// @throws InvalidInput naming the column and row for a NaN or infinite value.
