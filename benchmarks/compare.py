@@ -1,7 +1,8 @@
 """tierkit side by side with the usual Python tools, on the same in-memory data.
 
     python benchmarks/compare.py [--quick] [--big] [--threads 2] [--repeat 3] [--no-memory]
-                                 [--only rfm,score,kmeans,clv,scaling] [--json out.json]
+                                 [--only rfm,score,kmeans,clv,scaling] [--rfm-engines pandas,duckdb]
+                                 [--json out.json]
 
 Rows (times are best of --repeat; ratios are peer time / tierkit time, same run):
   rfm        RFM features from synthetic transactions (10^7; 10^8 with --big):
@@ -173,8 +174,12 @@ def rfm_inputs(engine: str, tx: pd.DataFrame, threads: int) -> Any:
 RFM = {"tierkit": rfm_tierkit, "pandas": rfm_pandas, "polars": rfm_polars, "duckdb": rfm_duckdb}
 
 
-def rfm_engines() -> list[str]:
-    return ["tierkit", "pandas"] + (["polars"] if pl is not None else []) + (["duckdb"] if duckdb is not None else [])
+def rfm_engines(wanted: str = "") -> list[str]:
+    """The RFM engines installed, limited to the comma-separated `wanted` when given
+    (tierkit always runs: it is the reference of the ratios)."""
+    engines = ["tierkit", "pandas"] + (["polars"] if pl is not None else []) + (["duckdb"] if duckdb is not None else [])
+    keep = set(wanted.split(",")) | {"tierkit"} if wanted else set(engines)
+    return [e for e in engines if e in keep]
 
 
 def rfm_check(results: dict[str, Any]) -> str:
@@ -442,6 +447,8 @@ def main() -> None:
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
     ap.add_argument("--only", default="rfm,score,kmeans,clv,scaling", help="comma-separated rows to run")
+    ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
+                                                       "at 10^8 rows polars needs about 20 GB)")
     ap.add_argument("--worker", nargs=3, metavar=("TASK", "ENGINE", "SIZE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     size = sizes(args)
@@ -467,13 +474,13 @@ def main() -> None:
         as_of = tx["date"].max()
         task = f"rfm {len(tx):.0e} tx"
         results, times = {}, {}
-        for engine in rfm_engines():
+        for engine in rfm_engines(args.rfm_engines):
             data = rfm_inputs(engine, tx, args.threads)
             times[engine], results[engine] = best_of(lambda: RFM[engine](data, as_of), repeat)
             del data
         note = rfm_check(results)
         del results
-        for engine in rfm_engines():
+        for engine in rfm_engines(args.rfm_engines):
             table.add(task, engine, times[engine], peak_in_subprocess("rfm", engine, n, args), times["tierkit"],
                       note if engine == "tierkit" else "")
         del tx
