@@ -33,18 +33,18 @@ std::span<const T> view(const py::array& a, const char* name) {
     return std::span<const T>(static_cast<const T*>(a.data()), static_cast<std::size_t>(a.shape(0)));
 }
 
-/// Move a vector into a numpy array without copying its data.
-template <class T>
-py::array_t<T> to_numpy(std::vector<T>&& v) {
-    auto* owned = new std::vector<T>(std::move(v));
-    py::capsule base(owned, [](void* p) { delete static_cast<std::vector<T>*>(p); });
+/// Move a vector (std::vector or Column) into a numpy array without copying its data.
+template <class T, class A>
+py::array_t<T> to_numpy(std::vector<T, A>&& v) {
+    auto* owned = new std::vector<T, A>(std::move(v));
+    py::capsule base(owned, [](void* p) { delete static_cast<std::vector<T, A>*>(p); });
     return py::array_t<T>({static_cast<py::ssize_t>(owned->size())}, {static_cast<py::ssize_t>(sizeof(T))},
                           owned->data(), base);
 }
 
-template <class T>
-py::array_t<T> to_numpy(const std::vector<T>& v) {
-    return to_numpy(std::vector<T>(v));
+template <class T, class A>
+py::array_t<T> to_numpy(const std::vector<T, A>& v) {
+    return to_numpy(std::vector<T, A>(v));
 }
 
 /// Categorical columns: name -> (int32 codes, labels).

@@ -170,6 +170,13 @@ void register_model(py::module_ m) {
     }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"),
        py::arg("progress") = py::none());
 
+    m.def("set_buffer_cache_limit", [](long long bytes) {
+        if (bytes < 0) throw InvalidInput("set_buffer_cache_limit: bytes must be >= 0 (0 turns the cache off), got " + std::to_string(bytes));
+        set_buffer_cache_limit(static_cast<std::size_t>(bytes));
+    }, py::arg("bytes"));
+    m.def("buffer_cache_limit", [] { return buffer_cache_limit(); });
+    m.def("buffer_cache_held", [] { return buffer_cache_held(); });
+
     m.def("tier_summary", [](const py::array& tier, const std::vector<std::string>& tier_names, const py::array& score,
                              const py::array& revenue) {
         auto t = view<std::int32_t>(tier, "tier");

@@ -208,7 +208,7 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     const FeatureTable& table = fitted_clv ? with_clv : features;
     std::vector<FittedScore> fitted;
     std::vector<std::string> names;
-    std::vector<std::vector<double>> scores;
+    std::vector<Column<double>> scores;
     for (const auto& spec : policy.scores()) {
         FittedScore s;
         s.name = spec.name;
@@ -252,7 +252,7 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
                 }
             }
         }
-        std::vector<double> score(n);
+        Column<double> score(n);  // every row written by score_rows
         score_rows(s, cols, n, score.data(), std::vector<double*>(c, nullptr));
         names.push_back(s.name);
         scores.push_back(std::move(score));
@@ -303,13 +303,14 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
     const FeatureTable& table = clv_ ? with_clv : features;
     Assignment a;
     const std::size_t n = table.rows();
-    a.ids.assign(table.ids().begin(), table.ids().end());
+    a.ids = column_copy(table.ids());
     for (const auto& s : scores_) {
         std::vector<std::span<const double>> cols;
         for (std::size_t k = 0; k < s.criteria.size(); ++k)
             cols.push_back(criterion_column(table, s.name, k, s.criteria[k].spec.column));
-        std::vector<double> score(n);
-        std::vector<std::vector<double>> contrib;
+        // Written once by score_rows's threads (Column: no zeroing first).
+        Column<double> score(n);
+        std::vector<Column<double>> contrib;
         for (std::size_t k = 0; with_contributions && k < s.criteria.size(); ++k) contrib.emplace_back(n);
         std::vector<double*> contrib_ptr(s.criteria.size(), nullptr);
         std::vector<std::string> cnames;
@@ -323,8 +324,9 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
         a.contributions.push_back(std::move(contrib));
         a.contribution_names.push_back(std::move(cnames));
     }
-    a.tier.resize(n);
-    a.reason.resize(n);
+    // Set by parallel ranges (a rule may leave rows to the defaults).
+    a.tier = filled_column<std::int32_t>(n, 0);
+    a.reason = filled_column<std::int32_t>(n, 0);
     std::vector<CriteriaBlock> blocks;
     if (rule_->needs_criteria()) blocks = criteria_blocks(scores_, table);
     const RuleInput input{table, a.score_names, a.scores, rule_->needs_criteria() ? &blocks : nullptr};
@@ -338,7 +340,7 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
     }
     a.reasons = rule_->reasons();
     a.rule_kind = rule_->kind();
-    a.below_count.assign(n, 0);
+    a.below_count = filled_column<std::int32_t>(n, 0);
     std::vector<std::int8_t> previous_stage;
     if (previous) {
         const auto match = lifecycle::match_previous(a.ids, *previous, a.tier_names.size());
@@ -378,7 +380,7 @@ Assignment Model::assign(const FeatureTable& table, bool with_contributions, std
 
 void Model::apply_overrides(Assignment& a, const FeatureTable& table, std::span<const ManualOverride> overrides,
                             std::int64_t as_of) const {
-    a.rule_reason = a.reason;
+    a.rule_reason.assign(a.reason.begin(), a.reason.end());
     a.pinned.assign(a.tier.size(), 0);
     const auto tiers = static_cast<std::int32_t>(policy_.tiers().size());
     std::unordered_map<std::int64_t, std::size_t> by_customer;

@@ -72,7 +72,7 @@ tierkit::lifecycle::PreviousAssignment previous(bool shuffled) {
     std::uniform_int_distribution<int> move(-1, 1), count(0, 2), stage(0, 6);
     const auto tiers = static_cast<int>(plain.tier_names.size());
     tierkit::lifecycle::PreviousAssignment p;
-    p.ids = plain.ids;
+    p.ids.assign(plain.ids.begin(), plain.ids.end());
     p.tier.resize(customers);
     p.below_count.resize(customers);
     p.stage.resize(customers);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tierkit/clv/engine.hpp"
+#include "tierkit/column.hpp"
 #include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/progress.hpp"
@@ -56,15 +57,17 @@ struct ManualOverride {
 };
 
 /// The result of assign: one row per customer of the table, in the table's order.
+/// The per-row columns are Column<T> (column.hpp): std::vectors whose rows assign
+/// writes once, in parallel.
 struct Assignment {
-    std::vector<std::int64_t> ids;
+    Column<std::int64_t> ids;
     std::vector<std::string> score_names;
-    std::vector<std::vector<double>> scores;  ///< per score, 0..100
+    std::vector<Column<double>> scores;  ///< per score, 0..100
     /// Per score, per criterion: the criterion's share of the score (sums to the score).
-    std::vector<std::vector<std::vector<double>>> contributions;
+    std::vector<std::vector<Column<double>>> contributions;
     std::vector<std::vector<std::string>> contribution_names;  ///< per score: criterion columns
-    std::vector<std::int32_t> tier;    ///< index into tier_names (0 = best)
-    std::vector<std::int32_t> reason;  ///< index into reasons
+    Column<std::int32_t> tier;    ///< index into tier_names (0 = best)
+    Column<std::int32_t> reason;  ///< index into reasons
     std::vector<std::string> tier_names;
     std::vector<std::string> tier_modes;
     std::vector<std::vector<std::string>> tier_actions;
@@ -82,7 +85,7 @@ struct Assignment {
     std::vector<std::pair<std::string, std::vector<double>>> extras;
     /// Consecutive evaluations below the held tier's cut (lifecycle/lifecycle.hpp,
     /// retier); all 0 without a previous assignment.
-    std::vector<std::int32_t> below_count;
+    Column<std::int32_t> below_count;
     /// Lifecycle stage per row (lifecycle::Stage code), its reason (index into
     /// stage_reasons) and the next action (index into next_actions). Empty when the
     /// table lacks the stage columns and Policy::requires_stages() is false.

@@ -31,7 +31,7 @@ from ._errors import (
 from .features import Summarizer, join, summarize, summarize_files
 from .fitting import Fitter, PartialState, get_num_threads, set_num_threads
 from .lifecycle import backtest, events, migration, project, revenue_at_risk, win_back
-from .model import Model, fit, load, save, summary
+from .model import Model, buffer_cache, fit, load, save, set_buffer_cache_limit, summary
 from .policy import Policy
 from .report import report
 
@@ -50,6 +50,7 @@ __all__ = [
     "Summarizer",
     "TierkitError",
     "backtest",
+    "buffer_cache",
     "clv",
     "datasets",
     "events",
@@ -65,6 +66,7 @@ __all__ = [
     "report",
     "revenue_at_risk",
     "save",
+    "set_buffer_cache_limit",
     "set_num_threads",
     "sklearn",
     "summarize",

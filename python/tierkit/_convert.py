@@ -53,7 +53,7 @@ class IdCodec:
     """
 
     def __init__(self, ids: pd.Series | pd.Index | np.ndarray, name: str = "customer") -> None:
-        values = pd.Series(np.asarray(ids)) if not isinstance(ids, pd.Series) else ids
+        values = pd.Series(np.asarray(ids), copy=False) if not isinstance(ids, pd.Series) else ids
         self.name = name
         self.uniques: pd.Index | None = None
         if values.dtype.kind in "iu":

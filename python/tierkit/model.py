@@ -17,7 +17,7 @@ from ._repr import TierSummary
 from .progress import StageBars, bar
 from .policy import Policy
 
-__all__ = ["STAGES", "Model", "fit", "load", "save", "summary"]
+__all__ = ["STAGES", "Model", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
 
 
 def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -299,10 +299,11 @@ class Model:
             data[name] = score
         tier_names = list(out["tier_names"])
         tier = out["tier"]
-        data["tier"] = _from_codes(tier, tier_names, ordered=True)
+        tier_codes = _small_codes(tier, len(tier_names))  # narrowed once for the three categoricals
+        data["tier"] = _from_codes(tier_codes, tier_names, ordered=True)
         data["tier_index"] = tier
-        data["mode"] = _per_tier(tier, list(out["tier_modes"]))
-        data["actions"] = _per_tier(tier, ["; ".join(a) for a in out["tier_actions"]])
+        data["mode"] = _per_tier(tier_codes, list(out["tier_modes"]))
+        data["actions"] = _per_tier(tier_codes, ["; ".join(a) for a in out["tier_actions"]])
         data["reason"] = _per_tier(out["reason"], list(out["reasons"]))
         for name, values in out["extras"]:
             data[name] = values
@@ -482,6 +483,32 @@ def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
         return _from_codes(codes, categories)
     remap = _small_codes(np.array([categories.index(label) for label in labels]), len(categories))
     return _from_codes(np.take(remap, codes), categories)
+
+
+def set_buffer_cache_limit(nbytes: int | None) -> None:
+    """The most bytes of freed result columns the core keeps for reuse, for the
+    whole process. ``assign`` writes its scores, tiers and reasons into fresh memory;
+    on first touch the operating system maps such memory page by page, which at
+    10^7 customers costs as much as the scoring itself. Blocks of 1 MiB or more
+    that a result frees (when its DataFrame is garbage collected) are kept, up to
+    this limit, and reused by the next results of about the same size. The default
+    is 1 GiB, or the ``TIERKIT_BUFFER_CACHE_MB`` environment variable; ``0`` or
+    ``None`` frees the kept blocks and turns the cache off.
+
+    >>> import tierkit as tk
+    >>> old = tk.buffer_cache()["limit"]
+    >>> tk.set_buffer_cache_limit(0)
+    >>> tk.buffer_cache()
+    {'limit': 0, 'held': 0}
+    >>> tk.set_buffer_cache_limit(old)
+    """
+    _core.model.set_buffer_cache_limit(0 if nbytes is None else int(nbytes))
+
+
+def buffer_cache() -> dict[str, int]:
+    """The result-column cache: ``limit`` (bytes it may keep, see
+    :func:`set_buffer_cache_limit`) and ``held`` (bytes it keeps now)."""
+    return {"limit": int(_core.model.buffer_cache_limit()), "held": int(_core.model.buffer_cache_held())}
 
 
 def save(model: Model, path: Any, kind: str = "binary") -> None:

@@ -221,7 +221,8 @@ TEST(Fitter, SketchModeWithinTheRankErrorAndExactStatistics) {
             EXPECT_LE(differ / n, i == 3 ? 0.02 : 0.01) << "policy " << i << ", " << parts << " chunks";
             if (i == 0) {
                 // Quantile cuts: the rank of each sketch cut within 0.5% of n of the exact cut's.
-                std::vector<double> score = whole.assign(t, false).scores[0];
+                const auto assigned = whole.assign(t, false);
+                std::vector<double> score(assigned.scores[0].begin(), assigned.scores[0].end());
                 std::sort(score.begin(), score.end());
                 const auto& exact = dynamic_cast<const QuantileRule&>(whole.rule()).cuts();
                 const auto& approx = dynamic_cast<const QuantileRule&>(m.rule()).cuts();

@@ -134,6 +134,12 @@ PreviousAssignment previous(const FeatureTable& t, std::vector<std::int32_t> tie
     return p;
 }
 
+/// The previous evaluation taken from an assignment's tier and below_count.
+PreviousAssignment previous_of(const FeatureTable& t, const Assignment& a) {
+    return previous(t, std::vector<std::int32_t>(a.tier.begin(), a.tier.end()),
+                    std::vector<std::int32_t>(a.below_count.begin(), a.below_count.end()));
+}
+
 }  // namespace
 
 TEST(Hysteresis, MarginsAndConsecutiveEvaluations) {
@@ -170,15 +176,15 @@ TEST(Hysteresis, SoftLandingOverTwoEvaluations) {
     auto a1 = m.assign(t, false, {}, 0, previous(t, {0}, {0}));
     EXPECT_EQ(a1.tier[0], 0);  // first evaluation below: kept
     EXPECT_EQ(a1.below_count[0], 1);
-    auto a2 = m.assign(t, false, {}, 0, previous(t, a1.tier, a1.below_count));
+    auto a2 = m.assign(t, false, {}, 0, previous_of(t, a1));
     EXPECT_EQ(a2.tier[0], 1);  // second: one step down, still below b
     EXPECT_EQ(a2.below_count[0], 2);
-    auto a3 = m.assign(t, false, {}, 0, previous(t, a2.tier, a2.below_count));
+    auto a3 = m.assign(t, false, {}, 0, previous_of(t, a2));
     EXPECT_EQ(a3.tier[0], 2);  // third: lands in c
     EXPECT_EQ(a3.below_count[0], 0);
     // With max_demotion 2 it falls both tiers once k is reached.
     Model fast = threshold_model(R"({"k": 2, "max_demotion": 2})");
-    auto b2 = fast.assign(t, false, {}, 0, previous(t, a1.tier, a1.below_count));
+    auto b2 = fast.assign(t, false, {}, 0, previous_of(t, a1));
     EXPECT_EQ(b2.tier[0], 2);
     EXPECT_EQ(b2.below_count[0], 0);
 }

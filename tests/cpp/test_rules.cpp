@@ -1,6 +1,8 @@
 // thresholds, quantiles and abc: cut points, ties and the straddling customer.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "tierkit/error.hpp"
@@ -42,6 +44,30 @@ TEST(ThresholdRule, EqualToACutIsTheHigherTier) {
     EXPECT_EQ(run.tier, (std::vector<std::int32_t>{0, 0, 1, 2, 3}));
     EXPECT_EQ(r.reasons()[1], "thresholds: score >= 60");
     EXPECT_EQ(r.reasons()[3], "thresholds: score < 30");
+}
+
+TEST(ThresholdRule, BlockedCountEqualsFirstCutReached) {
+    // assign_by_cuts counts the cuts a value is not >= (vectorized); tier_of returns
+    // the first cut it is >=. They agree on non-increasing cuts (ties between cuts,
+    // infinities, NaN values), and non-monotone cuts fall back to tier_of.
+    const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> values;
+    for (int i = 0; i < 5000; ++i) values.push_back(((i * 7919) % 1000) / 10.0);  // 0.0 .. 99.9, each cut hit exactly
+    values.insert(values.end(), {nan, inf, -inf, 50.0, 49.999999999999993, -0.0});
+    const std::vector<std::vector<double>> cut_sets = {
+        {}, {50}, {90, 50, 50, 10}, {inf, 50, -inf}, {80, 60, 40, 20, 0}, {20, 60, 40} /* not monotone */};
+    for (const auto& cuts : cut_sets) {
+        std::vector<std::int32_t> tier(values.size(), -9), reason(values.size(), -9);
+        assign_by_cuts(values, cuts, tier, reason);
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            ASSERT_EQ(tier[i], tier_of(values[i], cuts)) << "value " << values[i] << ", " << cuts.size() << " cuts";
+            ASSERT_EQ(reason[i], tier[i]);
+        }
+    }
+    // Hand-checked rows: NaN is below every cut, equal cuts skip the empty tier.
+    std::vector<std::int32_t> tier(4), reason(4);
+    assign_by_cuts(std::vector<double>{nan, 50.0, 49.0, 95.0}, {90, 50, 50, 10}, tier, reason);
+    EXPECT_EQ(tier, (std::vector<std::int32_t>{4, 1, 3, 0}));
 }
 
 TEST(QuantileRule, TopSharesOnDistinctScores) {

@@ -20,6 +20,7 @@
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/version.hpp>
 
+#include "tierkit/column.hpp"
 #include "tierkit/progress.hpp"
 #include "tierkit/table.hpp"
 
@@ -39,7 +40,8 @@ struct CriteriaBlock {
 struct RuleInput {
     const FeatureTable& table;
     const std::vector<std::string>& score_names;
-    const std::vector<std::vector<double>>& scores;
+    /// The scores' columns (views of the caller's vectors, which outlive the input).
+    ScoreViews scores;
     /// Normalized criteria per score, in the policy's score order; null unless the
     /// rule's needs_criteria() is true.
     const std::vector<CriteriaBlock>* criteria = nullptr;
