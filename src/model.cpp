@@ -12,6 +12,7 @@
 #include "tierkit/parallel.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/scoring/weights.hpp"
+#include "simd_clones.hpp"
 
 #include "preset_weights.hpp"
 
@@ -91,22 +92,7 @@ bool needs_transformed(const WeightSpec& w) {
     return w.method == WeightMethod::combined && needs_transformed(*w.objective);
 }
 
-// The scoring kernel is compiled twice on x86-64 with GCC or Clang, for AVX2 and for
-// the baseline, and the loader picks one for the CPU (an ifunc). No FMA is enabled, so
-// both give the same bits. Sanitizer builds keep one version (ifunc resolvers run
-// before the sanitizer runtime is up).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#if defined(__has_feature)
-#if !__has_feature(address_sanitizer) && !__has_feature(thread_sanitizer) && !__has_feature(memory_sanitizer)
-#define TIERKIT_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#else
-#define TIERKIT_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef TIERKIT_SIMD_CLONES
-#define TIERKIT_SIMD_CLONES
-#endif
+// The scoring kernel is compiled for AVX2 and the baseline (simd_clones.hpp).
 
 constexpr std::size_t score_block_rows = 2048;
 

@@ -1,5 +1,6 @@
-// rfm_segments and kmeans: assign on 10^6 and 10^7 customers; one Lloyd iteration
-// and the k-means++ seeding on 10^6 points x 6 criteria.
+// rfm_segments and kmeans: assign on 10^6 and 10^7 customers; one Lloyd iteration,
+// a 20-iteration Lloyd run (10^6 x 8) and the k-means++ seeding on 10^6 points x 6
+// criteria.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -134,6 +135,27 @@ BENCHMARK(BM_KMeansLloydIteration)
     ->Args({8, 1})
     ->ArgNames({"k", "threads"})
     ->Unit(benchmark::kMillisecond);
+
+/// kmeans_lloyd: 20 Lloyd iterations on 10^6 x 8, k = 8, tol = 0, from one k-means++
+/// start, and the final labelling with the inertia (the fit's run as
+/// benchmarks/compare.py times it, without the normalizing); arg: threads (0 = all).
+/// Counter per_lloyd_iteration: seconds per Lloyd iteration (the run's time / 20).
+void BM_KMeansLloydRun(benchmark::State& state) {
+    const auto& data = criteria(1'000'000, 8);
+    const auto x = points(data);
+    const auto threads = static_cast<unsigned>(state.range(0));
+    Xoshiro256 rng(0);
+    const auto init = tierkit::kmeans_plus_plus(x, 8, rng);
+    constexpr int iterations = 20;
+    for (auto _ : state) {
+        const auto r = tierkit::kmeans_lloyd(x, init, iterations, 0.0, threads);
+        benchmark::DoNotOptimize(r.inertia);
+    }
+    state.counters["per_lloyd_iteration"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * iterations,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_KMeansLloydRun)->Arg(2)->Arg(1)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// k-means++ seeding on 10^6 x 6 (all threads).
 void BM_KMeansPlusPlus(benchmark::State& state) {

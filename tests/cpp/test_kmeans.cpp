@@ -13,6 +13,7 @@
 
 #include "tierkit/error.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/progress.hpp"
 #include "tierkit/rules/kmeans.hpp"
 
 using namespace tierkit;
@@ -176,6 +177,141 @@ TEST(KMeansLloyd, BitIdenticalAtAnyThreadCount) {
     EXPECT_EQ(a.iterations, b.iterations);
     EXPECT_GT(a.iterations, 1);
     EXPECT_DOUBLE_EQ(a.inertia, kmeans_inertia(x, a.centroids, a.labels, 2));
+}
+
+namespace {
+
+/// The run kmeans_lloyd documents, written with lloyd_iteration calls: labels,
+/// centres, iterations, inertia and the reported inertia per iteration.
+KMeansResult step_by_step(const PointColumns& x, std::vector<double> centres, int max_iter, double tol_abs,
+                          std::vector<double>& reported) {
+    KMeansResult r;
+    r.centroids = std::move(centres);
+    r.labels.assign(x.rows, -1);
+    std::vector<double> next(r.centroids.size());
+    bool strict = false;
+    for (int it = 0; it < max_iter; ++it) {
+        std::size_t changed = 0;
+        double inertia = 0;
+        const double shift = lloyd_iteration(x, r.centroids, next, r.labels, 1, &changed, &inertia);
+        reported.push_back(inertia);
+        r.centroids.swap(next);
+        r.iterations = it + 1;
+        if (changed == 0) {
+            strict = true;
+            break;
+        }
+        if (shift <= tol_abs) break;
+    }
+    if (!strict) lloyd_iteration(x, r.centroids, next, r.labels, 1);  // labels of the final centres
+    r.inertia = kmeans_inertia(x, r.centroids, r.labels, 1);
+    return r;
+}
+
+/// The nearest centre by the definition: sum_f (x_f - c_f)^2 in the order of f, the
+/// lowest index on a tie, one row and one centre at a time.
+std::vector<std::int32_t> nearest_by_definition(const std::vector<std::vector<double>>& cols,
+                                                const std::vector<double>& centres) {
+    const std::size_t d = cols.size(), k = centres.size() / d, n = cols.front().size();
+    std::vector<std::int32_t> out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double best = 0;
+        for (std::size_t j = 0; j < k; ++j) {
+            double s = 0;
+            for (std::size_t f = 0; f < d; ++f) s += (cols[f][i] - centres[j * d + f]) * (cols[f][i] - centres[j * d + f]);
+            if (j == 0 || s < best) {
+                best = s;
+                out[i] = static_cast<std::int32_t>(j);
+            }
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST(KMeansLloyd, RunEqualsLloydIterationsAndTheDefinition) {
+    // kmeans_lloyd fuses the last labelling with the inertia and lloyd_iteration
+    // takes the centres four at a time (padded with +inf centres); every result must
+    // be the one of the definition, bit for bit. Grid data (multiples of 1/4, many
+    // duplicates) makes exact ties between centres, which go to the lowest index;
+    // 3001 rows leave a partial block and a partial group of four rows; d = 11 takes
+    // the kernel for any dimension count; k = 1, 5, 6, 7, 9 pad the last group.
+    struct Case {
+        std::size_t d, k;
+        bool grid;
+    };
+    for (const Case c : {Case{1, 3, true}, Case{2, 4, true}, Case{3, 5, false}, Case{8, 8, false}, Case{8, 6, true},
+                         Case{11, 9, false}, Case{4, 1, false}, Case{5, 7, true}}) {
+        Xoshiro256 gen(c.d * 100 + c.k);
+        const std::size_t n = 3001;
+        std::vector<std::vector<double>> cols(c.d, std::vector<double>(n));
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t f = 0; f < c.d; ++f) {
+                const double u = gen.uniform();
+                // Two overlapping clouds in the uniform case, so the labels keep moving for a while.
+                cols[f][i] = c.grid ? std::floor(u * 5) / 4 : u * u + (i % 3 == 0 ? 0.3 : 0.0);
+            }
+        const auto x = points(cols);
+        std::vector<double> init(c.k * c.d);
+        for (std::size_t j = 0; j < c.k; ++j)  // rows 0, 7, 14, ... (duplicates are likely on the grid)
+            for (std::size_t f = 0; f < c.d; ++f) init[j * c.d + f] = cols[f][j * 7];
+        const std::string what = "d " + std::to_string(c.d) + " k " + std::to_string(c.k);
+
+        std::vector<double> next(init.size());
+        std::vector<std::int32_t> labels(n, -1);
+        lloyd_iteration(x, init, next, labels, 2);
+        EXPECT_EQ(labels, nearest_by_definition(cols, init)) << what;
+
+        std::vector<double> plain_reported, reported;
+        const auto want = step_by_step(x, init, 60, 0.0, plain_reported);
+        EXPECT_EQ(want.labels, nearest_by_definition(cols, want.centroids)) << what;
+        if (c.k > 1) EXPECT_GT(want.iterations, 2) << what;
+        const Progress record = [&](const ProgressStep& s) { reported.push_back(s.values[0].value); };
+        for (unsigned threads : {1u, 2u, 3u}) {
+            reported.clear();
+            const auto got = kmeans_lloyd(x, init, 60, 0.0, threads, &record);
+            const auto quiet = kmeans_lloyd(x, init, 60, 0.0, threads);
+            const auto capped = kmeans_lloyd(x, init, 2, 0.0, threads);  // ends by the cap: the fused last pass
+            std::vector<double> capped_reported;
+            const auto capped_want = step_by_step(x, init, 2, 0.0, capped_reported);
+            const std::string at = what + " threads " + std::to_string(threads);
+            EXPECT_EQ(got.labels, want.labels) << at;
+            EXPECT_EQ(got.centroids, want.centroids) << at;
+            EXPECT_EQ(got.iterations, want.iterations) << at;
+            EXPECT_EQ(got.inertia, want.inertia) << at;
+            EXPECT_EQ(reported, plain_reported) << at;
+            EXPECT_EQ(quiet.labels, want.labels) << at;
+            EXPECT_EQ(quiet.centroids, want.centroids) << at;
+            EXPECT_EQ(quiet.inertia, want.inertia) << at;
+            EXPECT_EQ(capped.labels, capped_want.labels) << at;
+            EXPECT_EQ(capped.centroids, capped_want.centroids) << at;
+            EXPECT_EQ(capped.inertia, capped_want.inertia) << at;
+        }
+    }
+}
+
+TEST(KMeansLloyd, NearestCentreTakesTheLowestIndexOnATie) {
+    // Points 0..4 on a line, three times (15 rows: groups of four and a tail), centres
+    // at 1, 3 and again 1: point 2 is as near to 1 as to 3, and centres 0 and 2
+    // coincide, so every tie goes to the lower index and centre 2 gets no point.
+    std::vector<std::vector<double>> cols(2);
+    for (int rep = 0; rep < 3; ++rep)
+        for (int v = 0; v < 5; ++v) {
+            cols[0].push_back(v);
+            cols[1].push_back(0.5);
+        }
+    const std::vector<double> centres{1, 0.5, 3, 0.5, 1, 0.5};
+    std::vector<double> next(6);
+    std::vector<std::int32_t> labels(15, -1);
+    std::size_t changed = 0;
+    double inertia = 0;
+    lloyd_iteration(points(cols), centres, next, labels, 1, &changed, &inertia);
+    std::vector<std::int32_t> want;
+    for (int rep = 0; rep < 3; ++rep) want.insert(want.end(), {0, 0, 0, 1, 1});
+    EXPECT_EQ(labels, want);
+    EXPECT_EQ(changed, 15u);
+    EXPECT_EQ(inertia, 3 * (1.0 + 0 + 1 + 0 + 1));
 }
 
 TEST(Silhouette, TwoPairsByHand) {

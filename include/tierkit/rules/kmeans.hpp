@@ -28,12 +28,17 @@
 ///   empty takes the point farthest from its centroid (as scikit-learn relocates).
 ///   Stop when the labels no longer change, or when the summed squared centroid
 ///   shift is <= tol * (mean over dimensions of the data's variance), or after
-///   max_iter iterations. If stopped by the tolerance or the cap, the labels are
+///   max_iter iterations (with tol = 0 the variance is not computed, as in
+///   scikit-learn). If stopped by the tolerance or the cap, the labels are
 ///   recomputed for the final centroids.
 /// - Inertia: the sum of squared distances of the points to their centroid.
 /// - Distances are computed directly as sum_d (x_d - c_d)^2 (not through
 ///   ||x||^2 - 2 x.c + ||c||^2, which cancels badly for points near a centroid), in
-///   blocks of rows with Eigen arrays over the contiguous criterion columns.
+///   blocks of 256 rows, adding the terms in the order of the dimensions. Fitting
+///   takes four rows and four centroids at a time (one AVX2 register per four rows
+///   when the CPU has AVX2; no FMA, so the same bits as the baseline build); assign()
+///   uses Eigen arrays over the criterion columns. Both round alike, so a point's
+///   distances and nearest centroid are the same bits in fit and assign.
 /// - Fitting runs the blocks on all hardware threads; every sum is accumulated per
 ///   fixed block and the blocks are added in order, so results are bit-identical at
 ///   any thread count. assign() runs on the calling thread.
