@@ -102,7 +102,12 @@ bool ChainRule::needs_criteria() const {
 }
 
 void ChainRule::fit(const RuleInput& input) {
-    first_.rule->fit(input);
+    // The rules' reports continue one another (a kmeans first, then kmeans sub-rules).
+    SequentialProgress progress(input.progress);
+    RuleInput first = input;
+    first.progress = progress.get();
+    first_.rule->fit(first);
+    progress.next();
     const std::size_t n = input.table.rows();
     std::vector<std::int32_t> tier(n), reason(n);
     first_.rule->assign(input, tier, reason);
@@ -114,8 +119,10 @@ void ChainRule::fit(const RuleInput& input) {
         if (rows.empty())
             throw InvalidInput("chain: no customer is in tier '" + std::to_string(k) +
                                "' of the first rule, so its sub-rule cannot be fitted");
-        const RuleSubset sub = subset_input(input, rows);
+        RuleSubset sub = subset_input(input, rows);
+        sub.progress = progress.get();
         then_[k].rule->fit(sub.input());
+        progress.next();
     }
 }
 
@@ -187,16 +194,22 @@ void GroupedRule::fit(const RuleInput& input) {
             throw InvalidInput("column '" + column_ + "', row " + std::to_string(i) + ": group is missing");
         rows[static_cast<std::size_t>(codes[i])].push_back(i);
     }
+    // One rule per group, then the global one: their reports continue one another.
+    SequentialProgress progress(input.progress);
     for (std::size_t g = 0; g < labels->size(); ++g) {
         if (rows[g].empty()) continue;
         std::shared_ptr<Rule> r = prototype_->clone();
-        const RuleSubset sub = subset_input(input, rows[g]);
+        RuleSubset sub = subset_input(input, rows[g]);
+        sub.progress = progress.get();
         r->fit(sub.input());
+        progress.next();
         fitted_[(*labels)[g]] = std::move(r);
     }
     if (global_fallback_) {
         global_ = prototype_->clone();
-        global_->fit(input);
+        RuleInput all = input;
+        all.progress = progress.get();
+        global_->fit(all);
     }
 }
 

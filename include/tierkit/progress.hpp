@@ -24,7 +24,9 @@
 /// @endcode
 #include <functional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace tierkit {
 
@@ -52,5 +54,52 @@ using Progress = std::function<void(const ProgressStep&)>;
 inline void report(const Progress* progress, const ProgressStep& step) {
     if (progress && *progress) (*progress)(step);
 }
+
+/// Reports of several fits run one after another (the sub-rules of a chain, one
+/// rule per group of a group_by) shown as one run per stage: each fit's done and
+/// total continue from those the earlier fits of the same stage reached, so done
+/// keeps increasing and total only grows. Call next() after each fit.
+class SequentialProgress {
+public:
+    explicit SequentialProgress(const Progress* outer) : outer_(outer) {
+        if (outer_ && *outer_) inner_ = [this](const ProgressStep& s) { forward(s); };
+    }
+    SequentialProgress(const SequentialProgress&) = delete;
+    SequentialProgress& operator=(const SequentialProgress&) = delete;
+
+    /// What to hand the next fit: null when the outer one is.
+    const Progress* get() const noexcept { return inner_ ? &inner_ : nullptr; }
+
+    /// The fit handed get() has returned: later fits continue after it.
+    void next() {
+        for (auto& stage : stages_) {
+            stage.offset_done += stage.last_done;
+            stage.offset_total += stage.last_total;
+            stage.last_done = stage.last_total = 0;
+        }
+    }
+
+private:
+    struct Stage {
+        std::string name;
+        double offset_done = 0, offset_total = 0, last_done = 0, last_total = 0;
+    };
+    void forward(const ProgressStep& s) {
+        Stage* stage = nullptr;
+        for (auto& st : stages_)
+            if (st.name == s.stage) stage = &st;
+        if (!stage) stage = &stages_.emplace_back(Stage{std::string(s.stage)});
+        stage->last_done = s.done;
+        stage->last_total = s.total;
+        ProgressStep out = s;
+        out.done = stage->offset_done + s.done;
+        out.total = stage->offset_total + s.total;
+        report(outer_, out);
+    }
+
+    const Progress* outer_;
+    Progress inner_;
+    std::vector<Stage> stages_;
+};
 
 }  // namespace tierkit

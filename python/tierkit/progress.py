@@ -235,7 +235,7 @@ class StageBars:
             self.bars.append(self._make(int(total) if total else None, desc=stage, unit="it", enabled=True))
         current = self.bars[-1]
         if total and getattr(current, "total", None) != int(total):
-            current.total = int(total)  # a CLV fit moved on to another starting point
+            current.total = int(total)  # a CLV fit moved on to another starting point, or the next group's kmeans
         if values:
             current.set_postfix_str(", ".join(f"{name}={value:.6g}" for name, value in values.items()), refresh=False)
         step = int(done) - current.n

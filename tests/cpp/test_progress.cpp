@@ -238,3 +238,32 @@ TEST(Progress, ThrowingCallableStopsTheKMeansFit) {
     const Progress empty;  // an empty std::function: no reports
     EXPECT_EQ(bytes_of(fit(Policy::from_json(j.dump()), t, &empty)), bytes_of(fit(Policy::from_json(j.dump()), t)));
 }
+
+TEST(Progress, GroupedKMeansReportsContinueFromGroupToGroup) {
+    // group_by: one kmeans per group, run one after another; the reports read as one
+    // run: done counts every group's iterations, total grows by each group's max_iter.
+    FeatureTable t = weekly_features();
+    std::vector<std::int32_t> codes(t.rows());
+    for (std::size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<std::int32_t>(i % 3 == 0);
+    t.add_category("region", std::move(codes), {"north", "south"});
+    nlohmann::json j = nlohmann::json::parse(kPolicy);
+    j.erase("clv");
+    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}}, {{"column", "frequency"}, {"weight", 0.4}}};
+    j["rule"] = {{"kind", "kmeans"}, {"k", 3}, {"max_iter", 50}, {"group_by", "region"}};
+    std::vector<Seen> seen;
+    const Progress p = recorder(seen);
+    const Model m = fit(Policy::from_json(j.dump()), t, &p);
+    double iterations = 0, first = 0;
+    for (const auto& [name, v] : m.rule().parameters()) {
+        if (name == "north.iterations") first = v.at(0);
+        if (name.ends_with(".iterations")) iterations += v.at(0);
+    }
+    ASSERT_GT(first, 0);
+    ASSERT_EQ(seen.size(), static_cast<std::size_t>(iterations));
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        EXPECT_EQ(seen[i].stage, "kmeans");
+        EXPECT_EQ(seen[i].done, static_cast<double>(i + 1));
+        EXPECT_EQ(seen[i].total, i < static_cast<std::size_t>(first) ? 50 : 100);  // north's run, then south's
+    }
+    EXPECT_EQ(bytes_of(m), bytes_of(fit(Policy::from_json(j.dump()), t)));
+}

@@ -48,7 +48,11 @@ struct RuleSubset {
     std::vector<CriteriaBlock> criteria;
     bool has_criteria = false;
     std::size_t min_group = 1;
-    RuleInput input() const { return RuleInput{table, score_names, scores, has_criteria ? &criteria : nullptr, min_group}; }
+    /// Where the sub-rule's fit reports (see SequentialProgress); null = no reports.
+    const Progress* progress = nullptr;
+    RuleInput input() const {
+        return RuleInput{table, score_names, scores, has_criteria ? &criteria : nullptr, min_group, progress};
+    }
 };
 RuleSubset subset_input(const RuleInput& input, std::span<const std::size_t> rows);
 
