@@ -13,7 +13,8 @@ namespace {
 FitMode parse_mode(const std::string& mode) {
     if (mode == "exact") return FitMode::exact;
     if (mode == "sketch") return FitMode::sketch;
-    throw InvalidInput("mode: expected 'exact' or 'sketch', got '" + mode + "'");
+    if (mode == "refine") return FitMode::refine;
+    throw InvalidInput("mode: expected 'exact', 'sketch' or 'refine', got '" + mode + "'");
 }
 
 }  // namespace
@@ -43,16 +44,21 @@ void register_fitting(py::module_ m) {
         });
 
     py::class_<Fitter>(m, "Fitter")
-        .def(py::init([](const Policy& policy, const std::string& mode, std::uint32_t sketch_k, std::uint32_t kmeans_sample) {
-                 return Fitter(policy, FitOptions{parse_mode(mode), sketch_k, kmeans_sample});
+        .def(py::init([](const Policy& policy, const std::string& mode, std::uint32_t sketch_k, std::uint32_t kmeans_sample,
+                         std::uint32_t refine_buckets) {
+                 return Fitter(policy, FitOptions{parse_mode(mode), sketch_k, kmeans_sample, refine_buckets});
              }),
              py::arg("policy"), py::arg("mode") = "exact", py::arg("sketch_k") = QuantileSketch::default_k,
-             py::arg("kmeans_sample") = 4096)
+             py::arg("kmeans_sample") = 4096, py::arg("refine_buckets") = FitOptions{}.refine_buckets)
         .def_property_readonly("done", &Fitter::done)
         .def_property_readonly("stage", &Fitter::stage)
         .def_property_readonly("passes", &Fitter::passes)
         .def_property_readonly("policy", &Fitter::policy)
-        .def_property_readonly("mode", [](const Fitter& f) { return f.options().mode == FitMode::exact ? "exact" : "sketch"; })
+        .def_property_readonly("mode", [](const Fitter& f) {
+            const FitMode m = f.options().mode;
+            return m == FitMode::exact ? "exact" : m == FitMode::sketch ? "sketch" : "refine";
+        })
+        .def_property_readonly("collected_rows", &Fitter::collected_rows)
         .def("update", [](const Fitter& f, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories) {
             FeatureTable t = table_of(ids, names, columns, categories);

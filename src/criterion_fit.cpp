@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tierkit/error.hpp"
+#include "tierkit/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
@@ -39,12 +40,10 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
         for (std::size_t i = 0; i < column.size(); ++i) t[i] = f.transform(column[i]);
         tv = t;
     }
-    // Moments (two-pass for accuracy).
-    double sum = 0;
-    for (double v : tv) sum += v;
-    f.mean = sum / f.n;
-    double ss = 0;
-    for (double v : tv) ss += (v - f.mean) * (v - f.mean);
+    // Moments, two-pass: the exactly rounded sum (exact_sum.hpp, the same bits in any
+    // row order or chunking), then that of the squared deviations from the mean.
+    f.mean = exact_sum(tv, [](double v) { return v; }) / f.n;
+    const double ss = exact_sum(tv, [m = f.mean](double v) { return (v - m) * (v - m); });
     f.sd = tv.size() > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
     const auto [lo_it, hi_it] = std::minmax_element(tv.begin(), tv.end());
     if (*hi_it == *lo_it) f.sd = 0;  // exactly constant: no rounding residue

@@ -141,6 +141,59 @@ void Moments::merge(const Moments& o) noexcept {
     max = std::max(max, o.max);
 }
 
+// ---- ValueCounts ----------------------------------------------------------------------
+
+ValueCounts ValueCounts::of(std::vector<double> values, std::uint32_t cap) {
+    ValueCounts out;
+    out.cap = cap;
+    std::sort(values.begin(), values.end());
+    for (double v : values) {
+        if (!out.values.empty() && out.values.back() == v) {
+            out.counts.back() += 1;
+            continue;
+        }
+        if (cap && out.values.size() == cap) {
+            out.overflow = true;
+            out.values.clear();
+            out.counts.clear();
+            return out;
+        }
+        out.values.push_back(v);
+        out.counts.push_back(1);
+    }
+    return out;
+}
+
+void ValueCounts::merge(const ValueCounts& o) {
+    cap = std::max(cap, o.cap);
+    if (overflow || o.overflow) {
+        *this = ValueCounts{{}, {}, cap, true};
+        return;
+    }
+    std::vector<double> v, c;
+    v.reserve(values.size() + o.values.size());
+    c.reserve(values.size() + o.values.size());
+    std::size_t i = 0, j = 0;
+    while (i < values.size() || j < o.values.size()) {
+        const bool take_a = j == o.values.size() || (i < values.size() && values[i] <= o.values[j]);
+        const double x = take_a ? values[i] : o.values[j];
+        const double n = take_a ? counts[i++] : o.counts[j++];
+        if (!v.empty() && v.back() == x) c.back() += n;
+        else {
+            v.push_back(x);
+            c.push_back(n);
+        }
+    }
+    if (cap && v.size() > cap) {
+        *this = ValueCounts{{}, {}, cap, true};
+        return;
+    }
+    values = std::move(v);
+    counts = std::move(c);
+}
+
+double ValueCounts::rows() const noexcept { return std::accumulate(counts.begin(), counts.end(), 0.0); }
+
 // ---- the byte envelope ----------------------------------------------------------------
 
 namespace {
@@ -230,11 +283,192 @@ PartialState PartialState::from_bytes(const std::string& bytes) {
 
 namespace {
 
-enum Stage : std::uint32_t { gather, clv_pass, clip, criteria, weights_pass, rule_pass, abc_mass, kmeans_seed, lloyd, finished };
+enum Stage : std::uint32_t {
+    gather, clv_pass, clip, clip_count, clip_values, criteria, criteria_count, criteria_values, weights_pass,
+    rule_pass, rule_count, rule_values, abc_mass, kmeans_seed, lloyd, finished
+};
 
 const char* stage_name(std::uint32_t s) {
-    static const char* names[] = {"gather", "clv", "clip", "criteria", "weights", "rule", "abc_mass", "kmeans_seed", "lloyd", "done"};
+    static const char* names[] = {"gather",   "clv",         "clip",       "clip_count", "clip_values", "criteria",
+                                  "criteria_count", "criteria_values", "weights", "rule", "rule_count", "rule_values",
+                                  "abc_mass", "kmeans_seed", "lloyd",      "done"};
     return s <= finished ? names[s] : "unknown";
+}
+
+const char* mode_name(FitMode m) { return m == FitMode::exact ? "exact" : m == FitMode::sketch ? "sketch" : "refine"; }
+
+// ---- refine: exact order statistics from bucket counts and the values of few buckets ----
+//
+// The bounds of a column are the distinct values of its sketch, b[0] < ... < b[m-1].
+// Bucket 2i + 1 holds the rows equal to b[i]; bucket 2i the rows strictly between
+// b[i-1] and b[i] (bucket 0 those below b[0], bucket 2m those above b[m-1]).
+
+std::size_t bucket_of(const std::vector<double>& bounds, double x) {
+    const auto i = static_cast<std::size_t>(std::upper_bound(bounds.begin(), bounds.end(), x) - bounds.begin());
+    return i > 0 && bounds[i - 1] == x ? 2 * i - 1 : 2 * i;
+}
+
+/// The bounds of a column: its sketch's distinct values, plus (for `buckets` > 0)
+/// equally spaced points between two of them, as many in each gap, so that there are
+/// about min(buckets, rows) bounds. (Every level of the sketch spans the whole column evenly by
+/// rank, so consecutive sketch values are about n / items rows apart.)
+std::vector<double> bounds_of(const QuantileSketch& q, std::uint32_t buckets) {
+    const auto items = q.items();
+    std::vector<double> out;
+    // (No more bounds than rows: a bucket of about one row gathers no more.)
+    const double wanted = std::min(static_cast<double>(buckets), static_cast<double>(q.count()));
+    const double splits = items.empty() ? 0.0 : std::floor(wanted / static_cast<double>(items.size()));
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        out.push_back(items[i].first);
+        if (i + 1 == items.size()) continue;
+        const double a = items[i].first, b = items[i + 1].first;
+        for (double t = 1; t <= splits; ++t) {
+            const double x = a + (b - a) * (t / (splits + 1));
+            if (x > out.back() && x < b) out.push_back(x);
+        }
+    }
+    return out;
+}
+
+void count_buckets(const std::vector<double>& bounds, std::span<const double> values, std::vector<double>& out) {
+    out.assign(2 * bounds.size() + 1, 0.0);
+    for (double x : values) out[bucket_of(bounds, x)] += 1;
+}
+
+/// The values of `values` in the (sorted) buckets `wanted`, counted.
+ValueCounts values_in(const std::vector<double>& bounds, const std::vector<double>& wanted, std::span<const double> values) {
+    std::vector<double> kept;
+    if (!wanted.empty())
+        for (double x : values)
+            if (std::binary_search(wanted.begin(), wanted.end(), static_cast<double>(bucket_of(bounds, x)))) kept.push_back(x);
+    return ValueCounts::of(std::move(kept), 0);
+}
+
+/// A tie group of a column: its value, the rows below it and the rows equal to it.
+struct Group {
+    double value = 0, less = 0, eq = 0;
+};
+
+/// Order statistics of a column from its bucket counts plus the values of the
+/// buckets that hold the ranks asked for; or from all its distinct values
+/// (`all`, bounds and counts unused).
+class OrderIndex {
+public:
+    OrderIndex(const std::vector<double>& bounds, const std::vector<double>& counts, const ValueCounts& inside)
+        : bounds_(bounds), counts_(counts), inside_(inside) {
+        before_.resize(counts.size() + 1, 0.0);
+        for (std::size_t b = 0; b < counts.size(); ++b) before_[b + 1] = before_[b] + counts[b];
+    }
+    double rows() const noexcept { return before_.back(); }
+    /// The bucket of the row of ascending rank r (0 <= r < rows()).
+    std::size_t bucket_of_rank(double r) const {
+        return static_cast<std::size_t>(std::upper_bound(before_.begin() + 1, before_.end(), r) - before_.begin() - 1);
+    }
+    /// The open bucket (one that needs its values gathered) holding rank r, if any.
+    std::optional<std::size_t> open_bucket(double r) const {
+        const std::size_t b = bucket_of_rank(r);
+        if (b % 2 == 1 || counts_[b] == 0) return std::nullopt;
+        return b;
+    }
+    /// The group holding the row of ascending rank r.
+    Group at(double r) const {
+        const std::size_t b = bucket_of_rank(r);
+        if (b % 2 == 1) return {bounds_[b / 2], before_[b], counts_[b]};
+        // An open bucket: walk its gathered values.
+        const std::size_t i = b / 2;
+        auto it = i == 0 ? inside_.values.begin() : std::upper_bound(inside_.values.begin(), inside_.values.end(), bounds_[i - 1]);
+        double less = before_[b];
+        for (; it != inside_.values.end() && (i == bounds_.size() || *it < bounds_[i]); ++it) {
+            const double eq = inside_.counts[static_cast<std::size_t>(it - inside_.values.begin())];
+            if (r < less + eq) return {*it, less, eq};
+            less += eq;
+        }
+        throw InvalidInput("Fitter.advance: the gathered values do not hold rank " + std::to_string(r) +
+                           " (a state of another fit?)");
+    }
+
+private:
+    const std::vector<double>& bounds_;
+    const std::vector<double>& counts_;
+    const ValueCounts& inside_;
+    std::vector<double> before_;  ///< rows before each bucket
+};
+
+/// The ranks numpy's linear quantile q of n rows reads (as PrivateGroups::quantile).
+std::pair<double, double> quantile_ranks(double q, double n) {
+    const double lo = std::floor(q * (n - 1));
+    return {lo, std::min(lo + 1, n - 1)};
+}
+
+/// numpy's linear quantile q, as PrivateGroups::quantile computes it from the values at its ranks.
+template <class At>
+double linear_quantile(double q, double n, const At& value_at) {
+    const double pos = q * (n - 1);
+    const auto [lo, hi] = quantile_ranks(q, n);
+    const double frac = pos - lo;
+    const double a = value_at(lo), b = value_at(hi);
+    return a + (b - a) * frac;
+}
+
+/// The ranks of the percentile knots of a column of n rows with more than max_knots
+/// distinct values (as fit_criterion picks them).
+std::vector<double> knot_ranks(double n) {
+    const std::size_t k = FittedCriterion::max_knots;
+    std::vector<double> out;
+    for (std::size_t j = 0; j < k; ++j)
+        out.push_back(static_cast<double>(std::llround(static_cast<double>(j) * (n - 1) / static_cast<double>(k - 1))));
+    return out;
+}
+
+/// Median, IQR and percentile knots as fit_criterion makes them (min_group 1), from
+/// the column's groups: every group (`groups`, when there are at most max_knots) or
+/// the one at any rank (`at`).
+template <class At>
+void set_order_statistics(FittedCriterion& f, const std::vector<Group>* groups, const At& at) {
+    auto value_at = [&](double r) { return at(r).value; };
+    f.median = linear_quantile(0.5, f.n, value_at);
+    f.iqr = linear_quantile(0.75, f.n, value_at) - linear_quantile(0.25, f.n, value_at);
+    f.knots.clear();
+    f.knot_y.clear();
+    f.knot_lo.clear();
+    f.knot_hi.clear();
+    const double denom = f.n > 1 ? f.n - 1 : 1.0;
+    auto add_knot = [&](const Group& g) {
+        f.knots.push_back(g.value);
+        f.knot_y.push_back(f.n > 1 ? (g.less + (g.eq - 1) / 2) / denom : 0.5);
+        f.knot_lo.push_back(f.n > 1 ? (g.less - 0.5) / denom : 0.5);
+        f.knot_hi.push_back(f.n > 1 ? (g.less + g.eq - 0.5) / denom : 0.5);
+    };
+    if (groups) {
+        for (const auto& g : *groups) add_knot(g);
+    } else {
+        bool first = true;
+        double last = 0;
+        for (double r : knot_ranks(f.n)) {
+            const Group g = at(r);
+            if (first || g.value != last) add_knot(g);
+            first = false;
+            last = g.value;
+        }
+    }
+    f.build_index();
+}
+
+/// Every group of some distinct values with their counts.
+std::vector<Group> groups_of(const std::vector<double>& values, const std::vector<double>& counts) {
+    std::vector<Group> out;
+    double less = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        out.push_back({values[i], less, counts[i]});
+        less += counts[i];
+    }
+    return out;
+}
+
+/// The group at rank r of a list of every group.
+Group group_at(const std::vector<Group>& g, double r) {
+    const auto it = std::upper_bound(g.begin(), g.end(), r, [](double rank, const Group& x) { return rank < x.less; });
+    return *(it - 1);
 }
 
 bool needs_order(const CriterionSpec& c) {
@@ -357,6 +591,79 @@ FeatureTable gathered_table(const PartialState& s) {
     return t;
 }
 
+/// What the refine passes of a stage compute from each column's order statistics:
+/// the ranks they need and, once their groups are known, the fitted values.
+struct Refinement {
+    const Policy& policy;
+    std::vector<FittedScore>& scores;
+    std::vector<double>& rule_values;
+    std::uint32_t stage;
+
+    FittedCriterion& criterion(std::size_t j) const {
+        for (auto& s : scores) {
+            if (j < s.criteria.size()) return s.criteria[j];
+            j -= s.criteria.size();
+        }
+        throw InvalidInput("Fitter.advance: the state has more columns than the policy's criteria");
+    }
+    bool clip_stage() const { return stage == Stage::clip_count || stage == Stage::clip_values; }
+    bool rule_stage() const { return stage == Stage::rule_count || stage == Stage::rule_values; }
+
+    /// The quantile rule's cuts as (ascending rank, or -1 for an empty tier).
+    std::vector<double> cut_ranks(double n) const {
+        const auto rule = policy.make_rule();
+        std::vector<double> out;
+        double cumulative = 0;
+        for (double s : dynamic_cast<const QuantileRule&>(*rule).shares()) {
+            cumulative += s;
+            const double count = std::min(n, std::floor(cumulative * n + 0.5));
+            out.push_back(count == 0 ? -1.0 : n - count);
+        }
+        return out;
+    }
+
+    std::vector<double> ranks(std::size_t j, double n) const {
+        std::vector<double> out;
+        auto quantile = [&](double q) {
+            const auto [lo, hi] = quantile_ranks(q, n);
+            out.push_back(lo);
+            out.push_back(hi);
+        };
+        if (rule_stage()) {
+            for (double r : cut_ranks(n))
+                if (r >= 0) out.push_back(r);
+            return out;
+        }
+        const FittedCriterion& f = criterion(j);
+        if (clip_stage()) {
+            quantile(f.spec.clip_lower);
+            quantile(f.spec.clip_upper);
+            return out;
+        }
+        for (double q : {0.25, 0.5, 0.75}) quantile(q);
+        const auto knots = knot_ranks(n);
+        out.insert(out.end(), knots.begin(), knots.end());
+        return out;
+    }
+
+    void finish(std::size_t j, const OrderIndex& index) const {
+        const double n = index.rows();
+        auto value_at = [&](double r) { return index.at(r).value; };
+        if (rule_stage()) {
+            rule_values.clear();
+            for (double r : cut_ranks(n)) rule_values.push_back(r < 0 ? std::numeric_limits<double>::infinity() : value_at(r));
+            return;
+        }
+        FittedCriterion& f = criterion(j);
+        if (clip_stage()) {
+            f.lo = linear_quantile(f.spec.clip_lower, n, value_at);
+            f.hi = linear_quantile(f.spec.clip_upper, n, value_at);
+            return;
+        }
+        set_order_statistics(f, nullptr, [&](double r) { return index.at(r); });
+    }
+};
+
 }  // namespace
 
 // ---- Fitter ---------------------------------------------------------------------------
@@ -379,19 +686,29 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
         stage_ = gather;
         return;
     }
+    const std::string mode = mode_name(options_.mode);
+    const bool refine = options_.mode == FitMode::refine;
     if (policy_.min_group() > 1)
-        throw PolicyError("privacy.min_group: " + std::to_string(policy_.min_group()) +
-                          " needs the exact mode (the sketch's values are single rows, not groups of that many)");
+        throw PolicyError("privacy.min_group: " + std::to_string(policy_.min_group()) + " needs the exact mode (the " + mode +
+                          " mode's values are single rows, not groups of that many)");
     const auto rule = policy_.make_rule();
     const std::string kind = rule->kind();
     const bool supported = dynamic_cast<const ThresholdRule*>(rule.get()) || dynamic_cast<const QuantileRule*>(rule.get()) ||
-                           dynamic_cast<const AbcRule*>(rule.get()) || dynamic_cast<const KMeansRule*>(rule.get());
+                           dynamic_cast<const AbcRule*>(rule.get()) || (!refine && dynamic_cast<const KMeansRule*>(rule.get()));
     if (!supported)
-        throw PolicyError("rule: kind '" + kind +
-                          "' (or group_by) cannot be fitted in sketch mode, it needs every row at once; use the exact mode");
+        throw PolicyError("rule: kind '" + kind + "' (or group_by) cannot be fitted in " + mode + " mode, " +
+                          (refine ? "which supports thresholds, quantiles and abc; use the exact or sketch mode"
+                                  : "it needs every row at once; use the exact mode"));
     if (const auto* km = dynamic_cast<const KMeansRule*>(rule.get()); km && km->options().k == 0)
         throw PolicyError("rule.k: \"auto\" cannot be fitted in sketch mode (silhouette and elbow need every row); "
                           "give k or use the exact mode");
+    if (refine)
+        for (std::size_t s = 0; s < policy_.scores().size(); ++s)
+            if (const WeightSpec* o = objective_of(policy_.scores()[s].weights))
+                throw PolicyError("scores[" + std::to_string(s) + "].weights: method '" +
+                                  (o->method == WeightMethod::entropy ? "entropy" : "critic") +
+                                  "' sums over every row in row order, which refine mode cannot reproduce bit for bit; "
+                                  "use the exact or sketch mode");
     if (options_.kmeans_sample < 1) throw InvalidInput("kmeans_sample: must be >= 1, got 0");
     stage_ = gather;
     next_stage();
@@ -408,6 +725,19 @@ void Fitter::next_stage() {
                 for (const auto& s : policy_.scores())
                     for (const auto& c : s.criteria) needed = needed || c.clip;
                 break;
+            case clip_count:
+                needed = options_.mode == FitMode::refine && !bounds_.empty();
+                break;
+            case clip_values:
+            case criteria_values:
+            case rule_values:
+                needed = std::any_of(wanted_.begin(), wanted_.end(), [](const auto& w) { return !w.empty(); });
+                break;
+            case criteria_count: needed = options_.mode == FitMode::refine; break;
+            case rule_count:
+                needed = options_.mode == FitMode::refine &&
+                         (dynamic_cast<const QuantileRule*>(rule.get()) || dynamic_cast<const AbcRule*>(rule.get()));
+                break;
             case criteria: needed = true; break;
             case weights_pass:
                 for (const auto& s : policy_.scores()) needed = needed || needs_weights_pass(s);
@@ -416,7 +746,7 @@ void Fitter::next_stage() {
             case rule_pass:
                 needed = dynamic_cast<const QuantileRule*>(rule.get()) || dynamic_cast<const AbcRule*>(rule.get());
                 break;
-            case abc_mass: needed = dynamic_cast<const AbcRule*>(rule.get()) != nullptr; break;
+            case abc_mass: needed = options_.mode == FitMode::sketch && dynamic_cast<const AbcRule*>(rule.get()); break;
             case kmeans_seed: needed = dynamic_cast<const KMeansRule*>(rule.get()) != nullptr; break;
             case lloyd: needed = !centroids_.empty() && iterations_ < dynamic_cast<const KMeansRule&>(*rule).options().max_iter; break;
             default: needed = true;
@@ -463,6 +793,41 @@ PartialState Fitter::update(const FeatureTable& input) const {
             }
             break;
         }
+        case clip_count:
+        case clip_values:
+        case criteria_count:
+        case criteria_values: {
+            const bool clipping = stage_ == clip_count || stage_ == clip_values;
+            const bool counting = stage_ == clip_count || stage_ == criteria_count;
+            std::size_t j = 0;
+            for (std::size_t s = 0; s < specs.size(); ++s)
+                for (std::size_t k = 0; k < specs[s].criteria.size(); ++k, ++j) {
+                    const auto& spec = specs[s].criteria[k];
+                    const auto col = chunk_column(chunk, specs[s].name, k, spec.column);
+                    const FittedCriterion& f = scores_[s].criteria[k];
+                    std::vector<double> t;
+                    if (!clipping) {
+                        t.resize(col.size());
+                        for (std::size_t i = 0; i < col.size(); ++i) t[i] = f.transform(col[i]);
+                    }
+                    const std::span<const double> v = clipping ? col : std::span<const double>(t);
+                    if (stage_ == criteria_count) {
+                        ExactSum ss;
+                        for (double x : v) ss.add((x - f.mean) * (x - f.mean));
+                        out.exact_sums.push_back(ss);
+                    }
+                    const bool used = j < bounds_.size() && (clipping ? spec.clip : needs_order(spec));
+                    out.buckets.emplace_back();
+                    if (!counting) {
+                        out.values.push_back(used && j < wanted_.size() ? values_in(bounds_[j], wanted_[j], v) : ValueCounts{});
+                        continue;
+                    }
+                    if (used) count_buckets(bounds_[j], v, out.buckets.back());
+                    // criteria: every distinct value while there are at most max_knots.
+                    out.values.push_back(!clipping && used ? ValueCounts::of(t, FittedCriterion::max_knots) : ValueCounts{});
+                }
+            break;
+        }
         case clip:
         case criteria: {
             for (std::size_t s = 0; s < specs.size(); ++s)
@@ -478,15 +843,18 @@ PartialState Fitter::update(const FeatureTable& input) const {
                     }
                     const FittedCriterion& f = scores_[s].criteria[k];
                     Moments m;
+                    const bool order = needs_order(spec), refine = options_.mode == FitMode::refine;
                     QuantileSketch q(options_.sketch_k);
-                    const bool order = needs_order(spec);
+                    ExactSum sum;
                     for (double x : col) {
                         const double t = f.transform(x);
                         m.add(t);
+                        if (refine) sum.add(t);
                         if (order) q.add(t);
                     }
                     out.moments.push_back(m);
                     out.sketches.push_back(std::move(q));
+                    if (refine) out.exact_sums.push_back(sum);
                 }
             break;
         }
@@ -544,6 +912,8 @@ PartialState Fitter::update(const FeatureTable& input) const {
             break;
         }
         case rule_pass:
+        case rule_count:
+        case rule_values:
         case abc_mass: {
             const auto scores = score_columns(scores_, chunk);
             std::vector<std::string> names;
@@ -569,6 +939,7 @@ PartialState Fitter::update(const FeatureTable& input) const {
                     q.add(x);
                     continue;
                 }
+                if (stage_ != abc_mass) continue;
                 // The bin whose lower edge is the largest grid value <= x (the first bin below the grid).
                 const auto up = std::upper_bound(grid_.begin(), grid_.end(), x);
                 const std::size_t b = up == grid_.begin() ? 0 : static_cast<std::size_t>(up - grid_.begin()) - 1;
@@ -577,6 +948,22 @@ PartialState Fitter::update(const FeatureTable& input) const {
                 out.highs[b] = std::max(out.highs[b], x);
             }
             if (stage_ == rule_pass) out.sketches.push_back(std::move(q));
+            if (stage_ == rule_count || stage_ == rule_values) {
+                std::vector<double> x(v.begin(), v.end());
+                if (abc)
+                    for (double& e : x) e = std::max(e, 0.0);
+                const auto& bounds = bounds_.at(0);
+                if (stage_ == rule_values) {
+                    out.values.push_back(values_in(bounds, wanted_.at(0), x));
+                    break;
+                }
+                out.buckets.emplace_back();
+                count_buckets(bounds, x, out.buckets.back());
+                if (abc) {  // the exact value mass of every bucket
+                    out.exact_sums.resize(out.buckets.back().size());
+                    for (double e : x) out.exact_sums[bucket_of(bounds, e)].add(e);
+                }
+            }
             break;
         }
         case kmeans_seed:
@@ -634,7 +1021,8 @@ PartialState Fitter::update(const FeatureTable& input) const {
 PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
     const auto empty = [](const PartialState& s) {
         return s.ids.empty() && s.names.empty() && s.moments.empty() && s.sketches.empty() && s.sums.empty() &&
-               s.lows.empty() && s.sample_keys.empty() && s.category_names.empty();
+               s.lows.empty() && s.sample_keys.empty() && s.category_names.empty() && s.exact_sums.empty() &&
+               s.buckets.empty() && s.values.empty();
     };
     if (empty(b) && b.stage == 0) return a;
     if (empty(a) && a.stage == 0) return b;
@@ -674,7 +1062,8 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
         return out;
     }
     if (a.moments.size() != b.moments.size() || a.sketches.size() != b.sketches.size() || a.sums.size() != b.sums.size() ||
-        a.lows.size() != b.lows.size() || a.rfm.size() != b.rfm.size() || a.spend.size() != b.spend.size())
+        a.lows.size() != b.lows.size() || a.rfm.size() != b.rfm.size() || a.spend.size() != b.spend.size() ||
+        a.exact_sums.size() != b.exact_sums.size() || a.buckets.size() != b.buckets.size() || a.values.size() != b.values.size())
         throw InvalidInput("merge: the states have different layouts (were they made by the same Fitter pass?)");
     // CLV patterns: re-counted with their counts as weights, then sorted (exact, any order).
     for (std::size_t j = 0; j < b.rfm.size(); ++j) {
@@ -694,6 +1083,13 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
     for (std::size_t j = 0; j < b.moments.size(); ++j) out.moments[j].merge(b.moments[j]);
     for (std::size_t j = 0; j < b.sketches.size(); ++j) out.sketches[j].merge(b.sketches[j]);
     for (std::size_t j = 0; j < b.sums.size(); ++j) out.sums[j] += b.sums[j];
+    for (std::size_t j = 0; j < b.exact_sums.size(); ++j) out.exact_sums[j].merge(b.exact_sums[j]);
+    for (std::size_t j = 0; j < b.buckets.size(); ++j) {
+        if (a.buckets[j].size() != b.buckets[j].size())
+            throw InvalidInput("merge: the states have different bucket counts (were they made by the same Fitter pass?)");
+        for (std::size_t i = 0; i < b.buckets[j].size(); ++i) out.buckets[j][i] += b.buckets[j][i];  // counts: exact
+    }
+    for (std::size_t j = 0; j < b.values.size(); ++j) out.values[j].merge(b.values[j]);
     for (std::size_t j = 0; j < b.lows.size(); ++j) {
         out.lows[j] = std::min(out.lows[j], b.lows[j]);
         out.highs[j] = std::max(out.highs[j], b.highs[j]);
@@ -774,6 +1170,18 @@ void Fitter::check_layout(const PartialState& total) const {
                  total.highs.size() == topsis;
             break;
         case rule_pass: ok = total.sketches.size() == 1; break;
+        case clip_count:
+        case Stage::criteria_count:
+        case rule_count:
+            ok = total.buckets.size() == bounds_.size() &&
+                 (stage_ != Stage::criteria_count ||
+                  (total.exact_sums.size() == criteria_count && total.values.size() == criteria_count));
+            for (std::size_t j = 0; ok && j < bounds_.size(); ++j)
+                ok = total.buckets[j].empty() || total.buckets[j].size() == 2 * bounds_[j].size() + 1;
+            break;
+        case clip_values:
+        case criteria_values:
+        case rule_values: ok = total.values.size() == counts_.size(); break;
         case abc_mass: ok = total.sums.size() == grid_.size() && total.lows.size() == grid_.size() && total.highs.size() == grid_.size(); break;
         case kmeans_seed:
             ok = total.sample_ids.size() == total.sample_keys.size() &&
@@ -784,6 +1192,11 @@ void Fitter::check_layout(const PartialState& total) const {
                  total.sums.size() == centroids_.size() + centroids_.size() / kmeans_names_.size() + 1;
             break;
         default: break;
+    }
+    if (ok && stage_ == rule_count) {  // abc: an exact sum per bucket
+        const auto rule = policy_.make_rule();
+        ok = !dynamic_cast<const AbcRule*>(rule.get()) ||
+             (total.buckets.size() == 1 && total.exact_sums.size() == total.buckets[0].size());
     }
     if (!ok)
         throw InvalidInput(std::string("Fitter.advance: the state does not have the layout of pass '") + stage_name(stage_) +
@@ -816,11 +1229,19 @@ void Fitter::advance(const PartialState& total) {
         }
         case clip:
         case criteria: {
+            const bool refine = options_.mode == FitMode::refine;
+            if (refine) {
+                bounds_.assign(total.sketches.size(), {});
+                counts_.assign(total.sketches.size(), {});
+                wanted_.assign(total.sketches.size(), {});
+            }
             std::size_t j = 0;
             for (std::size_t s = 0; s < specs.size(); ++s)
                 for (std::size_t k = 0; k < specs[s].criteria.size(); ++k, ++j) {
                     FittedCriterion& f = scores_[s].criteria[k];
                     const QuantileSketch& q = total.sketches.at(j);
+                    if (refine && (stage_ == criteria ? needs_order(f.spec) : f.spec.clip))
+                        bounds_[j] = bounds_of(q, stage_ == criteria ? options_.refine_buckets : 0);
                     if (stage_ == clip) {
                         if (!f.spec.clip) continue;
                         if (q.count() == 0) throw InvalidInput("column '" + f.spec.column + "': no rows to fit on");
@@ -831,7 +1252,8 @@ void Fitter::advance(const PartialState& total) {
                     const Moments& m = total.moments.at(j);
                     if (m.n == 0) throw InvalidInput("fit: the table has no rows");
                     f.n = m.n;
-                    f.mean = m.mean;
+                    // refine: the exact mean now, the sd after the next pass (fit_criterion's bits).
+                    f.mean = refine ? total.exact_sums.at(j).value() / m.n : m.mean;
                     f.sd = m.n > 1 ? std::sqrt(std::max(0.0, m.m2) / (m.n - 1)) : 0.0;
                     f.min = m.min;
                     f.max = m.max;
@@ -844,38 +1266,81 @@ void Fitter::advance(const PartialState& total) {
                         f.median = f.iqr = std::numeric_limits<double>::quiet_NaN();
                         continue;
                     }
-                    f.median = q.quantile(0.5);
-                    f.iqr = q.quantile(0.75) - q.quantile(0.25);
                     // Percentile knots as fit_criterion makes them, ranks from the sketch's weights.
-                    const auto items = q.items();
-                    const double denom = f.n > 1 ? f.n - 1 : 1.0;
-                    std::vector<double> less(items.size());
-                    double below = 0;
-                    for (std::size_t i = 0; i < items.size(); ++i) {
-                        less[i] = below;
-                        below += items[i].second;
+                    std::vector<double> values, weights;
+                    for (const auto& [v, w] : q.items()) {
+                        values.push_back(v);
+                        weights.push_back(w);
                     }
-                    auto add_knot = [&](std::size_t i) {
-                        const double eq = items[i].second;
-                        f.knots.push_back(items[i].first);
-                        f.knot_y.push_back(f.n > 1 ? (less[i] + (eq - 1) / 2) / denom : 0.5);
-                        f.knot_lo.push_back(f.n > 1 ? (less[i] - 0.5) / denom : 0.5);
-                        f.knot_hi.push_back(f.n > 1 ? (less[i] + eq - 0.5) / denom : 0.5);
-                    };
-                    if (items.size() <= FittedCriterion::max_knots) {
-                        for (std::size_t i = 0; i < items.size(); ++i) add_knot(i);
-                    } else {
-                        const std::size_t kk = FittedCriterion::max_knots;
-                        std::size_t i = 0, last = items.size();
-                        for (std::size_t r = 0; r < kk; ++r) {
-                            const double rank = std::round(static_cast<double>(r) * (f.n - 1) / static_cast<double>(kk - 1));
-                            while (i + 1 < items.size() && less[i] + items[i].second <= rank) ++i;
-                            if (i != last) add_knot(i);
-                            last = i;
-                        }
-                    }
-                    f.build_index();
+                    const auto groups = groups_of(values, weights);
+                    set_order_statistics(f, groups.size() <= FittedCriterion::max_knots ? &groups : nullptr,
+                                         [&](double r) { return group_at(groups, r); });
                 }
+            break;
+        }
+        case clip_count:
+        case criteria_count:
+        case rule_count: {
+            // Exact bucket counts: find the buckets of the target ranks; the open ones
+            // among them are gathered by the next pass.
+            counts_ = total.buckets;
+            collected_pending_ = 0;
+            if (stage_ == rule_count && abc_count(total)) break;
+            Refinement refinement{policy_, scores_, rule_values_, stage_};
+            if (stage_ == criteria_count) {
+                std::size_t j = 0;
+                for (auto& fs : scores_)
+                    for (auto& f : fs.criteria) {
+                        const double ss = total.exact_sums.at(j).value();
+                        f.sd = f.n > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
+                        if (f.max == f.min) f.sd = 0;
+                        const ValueCounts& few = total.values.at(j);
+                        if (needs_order(f.spec) && !few.overflow) {
+                            // At most max_knots distinct values: all of them, counted.
+                            const auto groups = groups_of(few.values, few.counts);
+                            set_order_statistics(f, &groups, [&](double r) { return group_at(groups, r); });
+                            counts_[j].clear();  // done
+                        }
+                        ++j;
+                    }
+            }
+            wanted_.assign(counts_.size(), {});
+            for (std::size_t j = 0; j < counts_.size(); ++j) {
+                if (counts_[j].empty()) continue;
+                const ValueCounts none;
+                const OrderIndex index(bounds_[j], counts_[j], none);
+                if (index.rows() == 0) throw InvalidInput("fit: the table has no rows");
+                for (double r : refinement.ranks(j, index.rows()))
+                    if (const auto b = index.open_bucket(r)) wanted_[j].push_back(static_cast<double>(*b));
+                std::sort(wanted_[j].begin(), wanted_[j].end());
+                wanted_[j].erase(std::unique(wanted_[j].begin(), wanted_[j].end()), wanted_[j].end());
+                for (double b : wanted_[j]) collected_pending_ += counts_[j][static_cast<std::size_t>(b)];
+            }
+            if (std::all_of(wanted_.begin(), wanted_.end(), [](const auto& w) { return w.empty(); })) {
+                // Every target rank is in a bucket of one value: done without gathering.
+                const ValueCounts none;
+                for (std::size_t j = 0; j < counts_.size(); ++j)
+                    if (!counts_[j].empty()) refinement.finish(j, OrderIndex(bounds_[j], counts_[j], none));
+                bounds_.clear();
+                counts_.clear();
+                wanted_.clear();
+                ++stage_;  // skip the values pass
+            }
+            break;
+        }
+        case clip_values:
+        case criteria_values:
+        case rule_values: {
+            if (stage_ != rule_values || !abc_values(total)) {
+                Refinement refinement{policy_, scores_, rule_values_, stage_};
+                for (std::size_t j = 0; j < counts_.size(); ++j)
+                    if (!counts_[j].empty()) refinement.finish(j, OrderIndex(bounds_[j], counts_[j], total.values.at(j)));
+            }
+            collected_rows_ += collected_pending_;
+            collected_pending_ = 0;
+            bounds_.clear();
+            counts_.clear();
+            wanted_.clear();
             break;
         }
         case weights_pass: finish_weights(&total); break;
@@ -885,6 +1350,19 @@ void Fitter::advance(const PartialState& total) {
             const double n = static_cast<double>(q.count());
             if (q.count() == 0) throw InvalidInput("fit: the table has no rows");
             rule_values_.clear();
+            if (options_.mode == FitMode::refine) {
+                bounds_.assign(1, bounds_of(q, 0));
+                if (dynamic_cast<const AbcRule*>(rule.get())) {
+                    // abc keeps an exact sum (552 bytes) per bucket: at most 1024 bounds.
+                    auto& b = bounds_[0];
+                    const std::size_t step = (b.size() + 1023) / 1024;
+                    std::vector<double> thin;
+                    for (std::size_t i = 0; i < b.size(); i += step) thin.push_back(b[i]);
+                    b = std::move(thin);
+                }
+                counts_.assign(1, {});
+                wanted_.assign(1, {});
+            }
             if (const auto* qr = dynamic_cast<const QuantileRule*>(rule.get())) {
                 double cumulative = 0;
                 for (double s : qr->shares()) {
@@ -993,6 +1471,92 @@ void Fitter::advance(const PartialState& total) {
     next_stage();
 }
 
+bool Fitter::abc_count(const PartialState& total) {
+    const auto rule = policy_.make_rule();
+    const auto* abc = dynamic_cast<const AbcRule*>(rule.get());
+    if (!abc) return false;
+    // Walk the buckets from the highest with the exact sum of the values above each:
+    // a cut's class boundary (the last value whose preceding sum is below the cut's
+    // share, as AbcRule::fit walks) lies in the bucket whose sum reaches the share.
+    const auto& cuts = abc->cuts();
+    const auto& count = counts_.at(0);
+    const auto& bounds = bounds_.at(0);
+    ExactSum all;
+    for (const auto& s : total.exact_sums) all.merge(s);
+    abc_total_ = all.value();
+    rule_values_.assign(cuts.size(), std::numeric_limits<double>::infinity());
+    abc_bucket_.assign(cuts.size(), -1.0);
+    abc_before_.assign(cuts.size(), ExactSum{});
+    wanted_.assign(1, {});
+    if (abc_total_ > 0) {
+        std::size_t lowest = 0;
+        while (lowest < count.size() && count[lowest] == 0) ++lowest;
+        std::vector<bool> found(cuts.size(), false);
+        ExactSum above;
+        for (std::size_t b = count.size(); b-- > 0;) {
+            if (count[b] == 0) continue;
+            ExactSum after = above;
+            after.merge(total.exact_sums[b]);
+            for (std::size_t k = 0; k < cuts.size(); ++k) {
+                if (found[k]) continue;
+                const double share = cuts[k] * abc_total_;
+                if (above.compare(share) >= 0) {
+                    found[k] = true;  // no value before the share: an empty class (as fit())
+                } else if (after.compare(share) >= 0 || b == lowest) {
+                    found[k] = true;
+                    if (b % 2 == 1) {
+                        rule_values_[k] = bounds[b / 2];  // a bucket of one value
+                    } else {
+                        abc_bucket_[k] = static_cast<double>(b);
+                        abc_before_[k] = above;
+                        wanted_[0].push_back(static_cast<double>(b));
+                        collected_pending_ += count[b];
+                    }
+                }
+            }
+            above = after;
+        }
+    }
+    std::sort(wanted_[0].begin(), wanted_[0].end());
+    const auto last = std::unique(wanted_[0].begin(), wanted_[0].end());
+    for (auto it = last; it != wanted_[0].end(); ++it) collected_pending_ -= count[static_cast<std::size_t>(*it)];
+    wanted_[0].erase(last, wanted_[0].end());
+    if (wanted_[0].empty()) {
+        abc_values(PartialState{});
+        bounds_.clear();
+        counts_.clear();
+        wanted_.clear();
+        ++stage_;  // skip the values pass
+    }
+    return true;
+}
+
+bool Fitter::abc_values(const PartialState& total) {
+    const auto rule = policy_.make_rule();
+    const auto* abc = dynamic_cast<const AbcRule*>(rule.get());
+    if (!abc) return false;
+    AbcRule walker(abc->source(), abc->cuts());
+    walker.set_thresholds(rule_values_);
+    const auto& bounds = bounds_.at(0);
+    for (std::size_t k = 0; k < abc_bucket_.size(); ++k) {
+        if (abc_bucket_[k] < 0) continue;
+        // The gathered values of the bucket, highest first, each as often as it occurs.
+        const auto i = static_cast<std::size_t>(abc_bucket_[k]) / 2;
+        const ValueCounts& v = total.values.at(0);
+        std::vector<double> desc;
+        for (std::size_t e = 0; e < v.values.size(); ++e)
+            if ((i == 0 || v.values[e] > bounds[i - 1]) && (i == bounds.size() || v.values[e] < bounds[i]))
+                desc.insert(desc.end(), static_cast<std::size_t>(v.counts[e]), v.values[e]);
+        std::reverse(desc.begin(), desc.end());
+        walker.walk(desc, abc_before_[k], abc_total_, k, k + 1);
+    }
+    walker.keep_thresholds_positive();
+    rule_values_ = walker.thresholds();
+    abc_bucket_.clear();
+    abc_before_.clear();
+    return true;
+}
+
 Model Fitter::model() const {
     if (!done()) throw PolicyError("Fitter.model: the fit is not done (pass '" + stage() + "' is next)");
     if (!model_bytes_.empty()) {
@@ -1020,13 +1584,19 @@ struct FitterAccess {
         std::int32_t iterations = 0;
         std::string model_bytes;
         std::vector<double> grid;
+        std::uint32_t refine_buckets = 0;
+        std::vector<std::vector<double>> bounds, counts, wanted;
+        double collected_rows = 0, collected_pending = 0, abc_total = 0;
+        std::vector<double> abc_bucket;
+        std::vector<ExactSum> abc_before;
         bool has_clv = false;
         clv::FittedClv clv;
 
         template <class Archive>
         void serialize(Archive& ar, unsigned /*version*/) {
             ar& policy& mode& sketch_k& kmeans_sample& stage& passes& scores& rule_values& centroids& kmeans_names&
-                kmeans_weights& mean_variance& inertia& iterations& model_bytes& grid& has_clv;
+                kmeans_weights& mean_variance& inertia& iterations& model_bytes& grid& refine_buckets& bounds& counts& wanted&
+                collected_rows& collected_pending& abc_total& abc_bucket& abc_before& has_clv;
             if (has_clv) ar& clv;
         }
     };
@@ -1035,7 +1605,9 @@ struct FitterAccess {
 std::string Fitter::to_bytes() const {
     FitterAccess::Record r{policy_.to_json(), static_cast<std::uint32_t>(options_.mode), options_.sketch_k,
                            options_.kmeans_sample, stage_, passes_, scores_, rule_values_, centroids_, kmeans_names_,
-                           kmeans_weights_, mean_variance_, inertia_, iterations_, model_bytes_, grid_, clv_.has_value(),
+                           kmeans_weights_, mean_variance_, inertia_, iterations_, model_bytes_, grid_, options_.refine_buckets,
+                           bounds_, counts_, wanted_, collected_rows_, collected_pending_, abc_total_, abc_bucket_,
+                           abc_before_, clv_.has_value(),
                            clv_ ? *clv_ : clv::FittedClv{}};
     return seal(fitter_magic, archive_bytes(r));
 }
@@ -1043,11 +1615,29 @@ std::string Fitter::to_bytes() const {
 Fitter Fitter::from_bytes(const std::string& bytes) {
     FitterAccess::Record r;
     read_archive(unseal(fitter_magic, bytes, "Fitter.from_bytes"), r, "Fitter.from_bytes");
-    if (r.mode > 1 || r.stage > finished) throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
+    if (r.mode > 2 || r.stage > finished) throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
     Fitter f;
     f.policy_ = Policy::from_json(r.policy);
-    f.options_ = FitOptions{static_cast<FitMode>(r.mode), r.sketch_k, r.kmeans_sample};
+    f.options_ = FitOptions{static_cast<FitMode>(r.mode), r.sketch_k, r.kmeans_sample, r.refine_buckets};
     if (f.options_.sketch_k < 8) throw FormatError("Fitter.from_bytes: sketch_k " + std::to_string(r.sketch_k) + " < 8");
+    if (r.counts.size() != r.bounds.size() || r.wanted.size() != r.bounds.size())
+        throw FormatError("Fitter.from_bytes: refine bounds, counts and wanted buckets differ in number");
+    for (std::size_t j = 0; j < r.bounds.size(); ++j)
+        if ((!r.counts[j].empty() && r.counts[j].size() != 2 * r.bounds[j].size() + 1) ||
+            !std::is_sorted(r.bounds[j].begin(), r.bounds[j].end()))
+            throw FormatError("Fitter.from_bytes: refine column " + std::to_string(j) + " has unsorted bounds or a bad count");
+    f.bounds_ = std::move(r.bounds);
+    f.counts_ = std::move(r.counts);
+    f.wanted_ = std::move(r.wanted);
+    f.collected_rows_ = r.collected_rows;
+    f.collected_pending_ = r.collected_pending;
+    if (r.abc_before.size() != r.abc_bucket.size()) throw FormatError("Fitter.from_bytes: abc buckets and sums differ in number");
+    for (double b : r.abc_bucket)
+        if (b >= 0 && (f.bounds_.empty() || !(b < static_cast<double>(2 * f.bounds_[0].size() + 1))))
+            throw FormatError("Fitter.from_bytes: abc bucket " + std::to_string(b) + " out of range");
+    f.abc_total_ = r.abc_total;
+    f.abc_bucket_ = std::move(r.abc_bucket);
+    f.abc_before_ = std::move(r.abc_before);
     if (r.scores.size() != f.policy_.scores().size())
         throw FormatError("Fitter.from_bytes: " + std::to_string(r.scores.size()) + " fitted scores for " +
                           std::to_string(f.policy_.scores().size()) + " in the policy");

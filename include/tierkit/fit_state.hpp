@@ -17,8 +17,8 @@
 ///   rows before b's; Dask and Spark reductions keep partition order), for every
 ///   rule and the clv section. Memory: one row per customer of the used columns on
 ///   the client, never the transactions. Merge order changes only the row order:
-///   n, min, max, median, IQR, percentile knots and the quantile and abc cuts do not
-///   depend on it; sums (mean, sd, entropy, CRITIC) may differ in the last bits.
+///   n, min, max, mean, sd, median, IQR, percentile knots and the quantile and abc
+///   cuts do not depend on it; entropy and CRITIC sums may differ in the last bits.
 /// - sketch (out of core, 2 to 4 passes plus Lloyd iterations): each pass keeps
 ///   aggregates only, so the client's memory does not grow with the customers.
 ///   0. clv (only with a clv section): the (frequency, recency, T) and spend patterns
@@ -46,6 +46,47 @@
 ///   override, group_by, kmeans with "k": "auto") cannot be fitted in sketch mode:
 ///   the Fitter's constructor throws a PolicyError naming them (use the exact mode).
 ///   So does a policy with privacy.min_group > 1 (privacy.hpp).
+/// - refine (out of core, exact): bounded state per pass like sketch, and the model of
+///   fit() on all rows byte for byte, whatever the chunks and the merge tree (rows
+///   may even come in any order). Each stage with order statistics (clip bounds;
+///   median, IQR and percentile knots of the robust, percentile and bins criteria;
+///   the quantile rule's cuts; the abc rule's class boundaries) runs up to 3 passes:
+///   1. sketch ("clip", "criteria", "rule"): the sketch pass above; the criteria pass
+///      also keeps the exact sum of each transformed criterion (ExactSum,
+///      exact_sum.hpp), so the mean is fit_criterion's to the bit;
+///   2. count ("clip_count", "criteria_count", "rule_count"): exact row counts of
+///      buckets bounded by the sketch's values (a bucket for the rows equal to each
+///      value, one for the rows strictly between two), merged by addition. A
+///      criterion's buckets are split further by equally spaced bounds between
+///      sketch values, min(n, refine_buckets) bounds in all; it also gets the exact
+///      sum of squared deviations from its mean (the sd, to the bit) and its distinct
+///      values with their counts while it has at most max_knots of them (then its
+///      curve, median and IQR follow from them exactly). abc also gets each bucket's
+///      exact value mass (at most 1024 bounds): walking them from the top finds the
+///      bucket where the running sum reaches each cut's share, as AbcRule::fit walks;
+///   3. values ("clip_values", "criteria_values", "rule_values"; only when needed):
+///      the values of the buckets between two bounds that hold a target (the clip and
+///      quartile ranks, the max_knots knot ranks, the cut ranks, abc's boundary
+///      buckets), merged as sorted (value, count) lists. Each target then has its
+///      exact value and the rows below and equal to it (ties included); a target in
+///      a bucket of one value needs no values pass.
+///   Memory: the client holds about 24 bytes per bound (a default percentile
+///   criterion: up to 2^18 bounds, 6 MB) and the gathered values (collected_rows()): none
+///   for a column with at most max_knots distinct values, a few buckets for clip,
+///   quantile and abc targets, and for a column with more distinct values about
+///   1.3 * max_knots * (1 + n / min(n, refine_buckets)) rows, as each of the 16385
+///   knot ranks needs its own row plus the rest of its bucket: measured on 10^6
+///   log-normal values (bench_fit_state.cpp) 10.5% of the rows at the default 2^18
+///   buckets, 4.1% at 2^20 (the floor, max_knots rows, is 1.6%). Past about
+///   refine_buckets rows the share stays near 1.3 * max_knots / refine_buckets of n:
+///   raise refine_buckets with n (24 bytes per bound, on the client and in every
+///   partition's count state).
+///   Supports the thresholds, quantiles and abc rules, manual, ahp and TOPSIS scores
+///   (TOPSIS's ideal and anti-ideal are exact maxima and minima) and the clv section.
+///   Entropy and CRITIC weights (sums of logs and products in row order), kmeans,
+///   privacy.min_group > 1 and what sketch mode refuses are refused with a PolicyError
+///   naming them. fit_criterion's mean and sd and AbcRule's running shares use
+///   ExactSum too: the exactly rounded sum, the same in any order and chunking.
 ///
 /// ## What the bytes hold
 /// A Fitter and a PartialState are working state shipped between a client and its
@@ -67,6 +108,7 @@
 /// of n (tested on 200,000 values in 1 and 16 chunks; typically below 0.1%). The
 /// coin is a function of the sketch's own content, so the same chunks merged in the
 /// same tree give the same bytes on every run.
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -78,6 +120,7 @@
 
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/error.hpp"
+#include "tierkit/exact_sum.hpp"
 #include "tierkit/model.hpp"
 
 namespace tierkit {
@@ -144,13 +187,45 @@ struct Moments {
     }
 };
 
-enum class FitMode { exact, sketch };
+enum class FitMode { exact, sketch, refine };
 
 struct FitOptions {
     FitMode mode = FitMode::exact;
     std::uint32_t sketch_k = QuantileSketch::default_k;
     /// kmeans in sketch mode: rows of the bottom-k sample that seeds k-means++.
     std::uint32_t kmeans_sample = 4096;
+    /// refine mode: about how many buckets split a percentile, bins or robust
+    /// criterion (whose up to max_knots percentile knots are each a target rank):
+    /// its values pass gathers about 1.3 * max_knots * (1 + n / min(n, refine_buckets))
+    /// rows (see the file comment).
+    std::uint32_t refine_buckets = 1u << 18;
+};
+
+/// Distinct values ascending with their row counts, merged by adding counts. With a
+/// cap, more than `cap` distinct values make it `overflow` (and empty).
+struct ValueCounts {
+    std::vector<double> values;
+    std::vector<double> counts;
+    std::uint32_t cap = 0;  ///< 0: no cap
+    bool overflow = false;
+
+    /// From any values (sorted and counted here).
+    static ValueCounts of(std::vector<double> values, std::uint32_t cap);
+    void merge(const ValueCounts& other);
+    double rows() const noexcept;
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned /*version*/) {
+        ar& values;
+        ar& counts;
+        ar& cap;
+        ar& overflow;
+        if constexpr (Archive::is_loading::value) {
+            if (values.size() != counts.size() || (cap && values.size() > cap) || !std::is_sorted(values.begin(), values.end()))
+                throw FormatError("value counts: " + std::to_string(values.size()) + " values, " + std::to_string(counts.size()) +
+                                  " counts, cap " + std::to_string(cap) + " (or unsorted values)");
+        }
+    }
 };
 
 /// What one pass learned from some chunks. Merge with Fitter::merge.
@@ -175,6 +250,10 @@ struct PartialState {
     std::uint32_t sample_capacity = 0;       ///< rows the sample keeps at most
     std::vector<clv::RfmPatterns> rfm;       ///< clv: (frequency, recency, T) patterns
     std::vector<clv::SpendPatterns> spend;   ///< clv: (frequency, monetary value) patterns
+    // refine
+    std::vector<ExactSum> exact_sums;            ///< per criterion: sum, then squared deviations
+    std::vector<std::vector<double>> buckets;    ///< per column: exact row counts of the buckets
+    std::vector<ValueCounts> values;             ///< per column: distinct values (capped) or collected ones
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {
@@ -197,6 +276,9 @@ struct PartialState {
         ar& sample_capacity;
         ar& rfm;
         ar& spend;
+        ar& exact_sums;
+        ar& buckets;
+        ar& values;
     }
 
     /// A 24-byte envelope (magic "TKSTATE\0", format version, payload length, CRC-32)
@@ -209,15 +291,20 @@ struct PartialState {
 /// The multi-pass fitter (see the file comment).
 class Fitter {
 public:
-    /// @throws PolicyError in sketch mode for a rule that needs every row at once.
+    /// @throws PolicyError in sketch or refine mode for a rule (or weighting) that
+    ///   mode cannot fit (see the file comment), naming it.
     explicit Fitter(Policy policy, FitOptions options = {});
 
     bool done() const noexcept;
-    /// The current pass: "gather", "clv", "clip", "criteria", "weights", "rule",
-    /// "abc_mass", "kmeans_seed", "lloyd" or "done".
+    /// The current pass: "gather", "clv", "clip", "clip_count", "clip_values",
+    /// "criteria", "criteria_count", "criteria_values", "weights", "rule",
+    /// "rule_count", "rule_values", "abc_mass", "kmeans_seed", "lloyd" or "done".
     std::string stage() const;
     /// Passes finished so far.
     std::uint32_t passes() const noexcept { return passes_; }
+    /// refine mode: the rows whose values the "_values" passes gathered so far (the
+    /// rows of the buckets holding a target rank), summed over those passes.
+    double collected_rows() const noexcept { return collected_rows_; }
     const FitOptions& options() const noexcept { return options_; }
     const Policy& policy() const noexcept { return policy_; }
 
@@ -246,6 +333,9 @@ private:
     Fitter() = default;
     void next_stage();
     void finish_weights(const PartialState* total);
+    /// refine, abc: the count pass and the values pass (false for another rule).
+    bool abc_count(const PartialState& total);
+    bool abc_values(const PartialState& total);
     /// @throws InvalidInput unless `total` has the sizes the current pass makes.
     void check_layout(const PartialState& total) const;
 
@@ -263,6 +353,18 @@ private:
     std::string model_bytes_;          ///< exact mode: the fitted model
     std::vector<double> grid_;         ///< abc: bin edges for the mass pass
     std::optional<clv::FittedClv> clv_;  ///< the clv section's models (after the clv pass)
+    // refine: per column of the current stage, the bucket bounds (distinct sketch
+    // values), the exact bucket counts and the open buckets whose values are gathered.
+    std::vector<std::vector<double>> bounds_;
+    std::vector<std::vector<double>> counts_;
+    std::vector<std::vector<double>> wanted_;
+    double collected_rows_ = 0;
+    double collected_pending_ = 0;  ///< rows of the buckets the next values pass gathers
+    // refine, abc: the exact total, and per cut the bucket holding its class boundary
+    // (-1 when known) with the exact sum of the values above that bucket.
+    double abc_total_ = 0;
+    std::vector<double> abc_bucket_;
+    std::vector<ExactSum> abc_before_;
 };
 
 /// Convenience: run a Fitter over in-memory chunks (each pass reads every chunk,

@@ -113,10 +113,12 @@ class fitting:
         @staticmethod
         def from_bytes(data: bytes) -> "fitting.PartialState": ...
     class Fitter:
-        def __init__(self, policy: model.Policy, mode: str = ..., sketch_k: int = ..., kmeans_sample: int = ...) -> None: ...
+        def __init__(self, policy: model.Policy, mode: str = ..., sketch_k: int = ..., kmeans_sample: int = ...,
+                     refine_buckets: int = ...) -> None: ...
         done: bool
         stage: str
         passes: int
+        collected_rows: float
         mode: str
         policy: model.Policy
         def update(self, ids: np.ndarray, names: list[str], columns: list[np.ndarray],

@@ -16,6 +16,8 @@ and gives the single-machine model bit for bit; ``mode="sketch"`` keeps
 aggregates only (a quantile sketch with a rank error of at most 0.5% of the
 customers, exact moments, distributed Lloyd iterations for kmeans) and reads
 the data once per pass - persist the frame first if it is expensive to compute.
+``mode="refine"`` keeps bounded state as well and gives the single-machine model
+byte for byte at any partitioning, in more passes (see tierkit.fitting).
 
 ``assign`` maps every partition through the pickled model with an explicit
 ``meta`` (computed on the first real row), so the C++ scorer never sees Dask's
@@ -75,8 +77,8 @@ def fit(policy: Policy | dict | str, ddf: Any, *, mode: str = "exact", sketch_k:
     number of passes is known only as they finish: kmeans adds one per Lloyd
     iteration); by default only in an interactive session (see tierkit.progress).
 
-    Raises PolicyError in sketch mode for rules that need every row at once
-    (rfm_segments, expression with pct(), grouped rules, ...): use the exact mode.
+    Raises PolicyError in sketch or refine mode for rules that need every row at
+    once (rfm_segments, expression with pct(), grouped rules, ...): use the exact mode.
     """
     import dask
 

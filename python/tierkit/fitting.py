@@ -2,7 +2,7 @@
 
 A :class:`Fitter` runs the fit in passes; each pass reads every chunk once::
 
-    f = tk.Fitter(policy, mode="exact")        # or mode="sketch" (out of core)
+    f = tk.Fitter(policy, mode="exact")        # or "sketch" / "refine" (out of core)
     while not f.done:
         total = None
         for chunk in chunks:                   # pandas frames indexed by customer
@@ -14,8 +14,13 @@ A :class:`Fitter` runs the fit in passes; each pass reads every chunk once::
 ``mode="exact"`` gathers the feature rows (one pass) and equals ``tk.fit`` on
 their concatenation bit for bit; ``mode="sketch"`` keeps aggregates only
 (moments, a quantile sketch with a rank error of at most 0.5% of the rows,
-per-cluster sums for kmeans). See include/tierkit/fit_state.hpp for the passes
-and which rules each mode supports. Fitter and PartialState pickle (as bytes).
+per-cluster sums for kmeans); ``mode="refine"`` keeps bounded state too but
+makes every order statistic exact with two more passes per stage (exact bucket
+counts, then the values of the few buckets holding a target rank), so the model
+equals ``tk.fit`` on all rows byte for byte at any partitioning (thresholds,
+quantiles and abc rules; manual, ahp or topsis weighting). See
+include/tierkit/fit_state.hpp for the passes and which rules each mode supports.
+Fitter and PartialState pickle (as bytes).
 """
 from __future__ import annotations
 
@@ -70,21 +75,27 @@ class Fitter:
     Parameters
     ----------
     policy : Policy, dict or JSON text.
-    mode : {"exact", "sketch"}
+    mode : {"exact", "sketch", "refine"}
     sketch_k : int
-        Capacity of each quantile sketch level (sketch mode); 1024 keeps the rank
-        error of the quantile cuts within 0.5% of the rows.
+        Capacity of each quantile sketch level (sketch and refine modes); 1024 keeps
+        the rank error of the quantile cuts within 0.5% of the rows.
     kmeans_sample : int
         Rows of the hashed-id sample that seeds k-means++ (sketch mode).
+    refine_buckets : int
+        Buckets per percentile, bins or robust criterion (refine mode): its values
+        pass gathers about ``1.3 * 16385 * (1 + rows / min(rows, refine_buckets))``
+        rows of such a column with more than 16385 distinct values (none with
+        fewer); each bucket costs 24 bytes on the client and in every state.
 
-    Raises PolicyError in sketch mode for a rule that needs every row at once
-    (naming it).
+    Raises PolicyError in sketch and refine mode for a rule that needs every row at
+    once (naming it); refine mode also refuses kmeans, entropy and CRITIC.
     """
 
     def __init__(self, policy: Policy | dict | str, *, mode: str = "exact", sketch_k: int = 1024,
-                 kmeans_sample: int = 4096) -> None:
+                 kmeans_sample: int = 4096, refine_buckets: int = 1 << 18) -> None:
         self._policy = Policy(policy)
-        self._core = _core.fitting.Fitter(self._policy._core, mode, int(sketch_k), int(kmeans_sample))
+        self._core = _core.fitting.Fitter(self._policy._core, mode, int(sketch_k), int(kmeans_sample),
+                                          int(refine_buckets))
 
     @property
     def done(self) -> bool:
@@ -92,13 +103,20 @@ class Fitter:
 
     @property
     def stage(self) -> str:
-        """The current pass ("gather", "clv", "clip", "criteria", "weights", "rule",
-        "abc_mass", "kmeans_seed", "lloyd" or "done")."""
+        """The current pass ("gather", "clv", "clip", "clip_count", "clip_values",
+        "criteria", "criteria_count", "criteria_values", "weights", "rule",
+        "rule_count", "rule_values", "abc_mass", "kmeans_seed", "lloyd" or "done")."""
         return str(self._core.stage)
 
     @property
     def passes(self) -> int:
         return int(self._core.passes)
+
+    @property
+    def collected_rows(self) -> int:
+        """refine mode: rows whose values the passes gathered so far (the rows of
+        the buckets holding a target rank)."""
+        return int(self._core.collected_rows)
 
     @property
     def mode(self) -> str:

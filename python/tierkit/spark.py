@@ -13,7 +13,8 @@ maps every partition to a PartialState with ``mapInPandas``, and merges the stat
 on the driver in partition order (a tree of ``split_every``), so the exact mode
 gives the single-machine model bit for bit for a frame whose partitions hold the
 rows in order (as ``createDataFrame`` of a pandas frame does). ``mode="sketch"``
-keeps aggregates only (see tierkit.fitting). ``assign`` broadcasts the model's
+keeps aggregates only, ``mode="refine"`` bounded state that gives the exact model
+byte for byte in any partitioning (see tierkit.fitting). ``assign`` broadcasts the model's
 bytes and scores each Arrow batch with ``mapInPandas``; the output schema comes
 from the model's output on the first real row (categorical columns as strings).
 """
@@ -57,7 +58,7 @@ def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mo
     number of passes is known only as they finish: kmeans adds one per Lloyd
     iteration); by default only in an interactive session (see tierkit.progress).
 
-    Raises PolicyError in sketch mode for rules that need every row at once.
+    Raises PolicyError in sketch or refine mode for rules that need every row at once.
     """
     if customer not in sdf.columns:
         raise InvalidInputError(f"sdf: no customer id column '{customer}'; columns: {', '.join(sdf.columns)}")

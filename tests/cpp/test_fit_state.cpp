@@ -1,12 +1,17 @@
 // Mergeable fit states: the quantile sketch's rank error, moments, the exact mode's
-// equality with fit(), the sketch mode's passes, bytes, and the thread-count invariance.
+// equality with fit(), the sketch mode's passes, bytes, the thread-count invariance,
+// and the refine mode.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 #include "tierkit/error.hpp"
+#include "tierkit/exact_sum.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 #include "tierkit/fit_state.hpp"
@@ -357,4 +362,199 @@ TEST(Parallel, SetNumThreadsOverridesAndResultsAreBitIdentical) {
     }
     set_num_threads(0);
     EXPECT_GE(num_threads(), 1u);
+}
+
+// ---- refine mode: the exact sum it rests on, model bytes equal to fit() on the whole
+// table at 1, 4 and 16 chunks (heavy ties, and more distinct values than the
+// percentile curve has knots), the rows it gathers, and the policies it refuses.
+
+namespace {
+
+double sum_of(std::initializer_list<double> xs) {
+    ExactSum s;
+    for (double x : xs) s.add(x);
+    return s.value();
+}
+
+/// Customers with heavy ties (orders: small counts; days: 0..365) and a continuous
+/// column (revenue: log-normal, all distinct).
+FeatureTable customers(std::size_t n, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::lognormal_distribution<double> revenue(4.0, 1.2);
+    std::poisson_distribution<int> orders(2.0);
+    std::uniform_int_distribution<int> days(0, 365);
+    std::vector<std::int64_t> ids(n);
+    std::vector<double> rev(n), ord(n), since(n), aov(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        ids[i] = static_cast<std::int64_t>(i) * 7 + 3;
+        ord[i] = orders(rng);
+        rev[i] = ord[i] == 0 ? 0.0 : revenue(rng);
+        since[i] = days(rng);
+        aov[i] = ord[i] == 0 ? 0.0 : rev[i] / ord[i];
+    }
+    FeatureTable t(ids);
+    t.add_column("revenue", rev);
+    t.add_column("frequency", ord);
+    t.add_column("days_since_last", since);
+    t.add_column("aov", aov);
+    return t;
+}
+
+/// Run a refine Fitter over the chunks (merged left to right); returns it done.
+Fitter run(const Policy& p, const std::vector<FeatureTable>& chunks, FitOptions o) {
+    Fitter f(p, o);
+    while (!f.done()) {
+        PartialState total;
+        for (const auto& c : chunks) total = Fitter::merge(total, f.update(c));
+        f.advance(total);
+    }
+    return f;
+}
+
+const char* refine_policies[] = {
+    // percentile criteria (ties and > max_knots distinct values), quantile cuts
+    nullptr,
+    R"({"criteria": [{"column": "revenue", "transform": "log1p", "clip": [0.05, 0.95], "normalizer": "robust"},
+                     {"column": "frequency", "normalizer": "bins", "bins": 4, "clip": [0.0, 0.9]},
+                     {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"},
+                     {"column": "aov", "normalizer": "minmax"}],
+        "weights": {"method": "manual"}, "rule": {"kind": "quantiles", "shares": [0.05, 0.2, 0.5]},
+        "tiers": ["a", "b", "c", "d"]})",
+    R"({"method": "topsis", "criteria": [{"column": "revenue", "normalizer": "percentile"},
+                     {"column": "frequency", "normalizer": "percentile"},
+                     {"column": "days_since_last", "direction": "lower", "normalizer": "minmax"}],
+        "weights": {"method": "ahp", "matrix": [[1, 2, 4], [0.5, 1, 2], [0.25, 0.5, 1]]},
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"]})",
+    R"({"criteria": [{"column": "revenue", "normalizer": "percentile"}, {"column": "frequency", "normalizer": "zscore"}],
+        "rule": {"kind": "thresholds", "cuts": [70, 40]}, "tiers": ["a", "b", "c"]})",
+    // abc on a column (many zeros) and on the score
+    R"({"criteria": [{"column": "revenue", "normalizer": "minmax"}], "rule": {"kind": "abc", "column": "revenue"},
+        "tiers": ["A", "B", "C"]})",
+    R"({"criteria": [{"column": "revenue", "normalizer": "percentile"}, {"column": "frequency", "normalizer": "percentile"}],
+        "rule": {"kind": "abc", "cuts": [0.5, 0.8, 0.95]}, "tiers": ["A", "B", "C", "D"]})",
+};
+
+Policy refine_policy(std::size_t i) {
+    return refine_policies[i] ? Policy::from_json(refine_policies[i]) : Policy::default_policy();
+}
+
+}  // namespace
+
+TEST(ExactSum, CorrectlyRoundedAndOrderFree) {
+    const double tiny = std::numeric_limits<double>::denorm_min();
+    EXPECT_EQ(sum_of({1e100, 1.0, -1e100}), 1.0);
+    EXPECT_EQ(sum_of({-1e100, 1e100, 1.0}), 1.0);
+    EXPECT_EQ(sum_of({0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}), 1.0);  // math.fsum's answer
+    EXPECT_EQ(sum_of({1.0, std::ldexp(1.0, -53)}), 1.0);                         // a tie: to even
+    EXPECT_EQ(sum_of({1.0, std::ldexp(1.0, -53), std::ldexp(1.0, -100)}), std::nextafter(1.0, 2.0));
+    EXPECT_EQ(sum_of({1.0, std::ldexp(1.0, -53), std::ldexp(1.0, -53)}), 1.0 + std::ldexp(1.0, -52));
+    EXPECT_EQ(sum_of({tiny, tiny, tiny}), 3 * tiny);
+    EXPECT_EQ(sum_of({-2.5, -0.25}), -2.75);
+    EXPECT_EQ(sum_of({3.0, -3.0}), 0.0);
+    EXPECT_EQ(sum_of({}), 0.0);
+    const double big = std::numeric_limits<double>::max();
+    EXPECT_EQ(sum_of({big, -big, 1.0}), 1.0);
+    EXPECT_EQ(sum_of({big, big}), std::numeric_limits<double>::infinity());
+    EXPECT_EQ(sum_of({-big, -big}), -std::numeric_limits<double>::infinity());
+
+    // Any order and any chunking give the same bits.
+    std::mt19937_64 rng(3);
+    std::vector<double> v(20000);
+    for (auto& x : v) x = std::ldexp(std::uniform_real_distribution<double>(-1, 1)(rng), std::uniform_int_distribution<int>(-60, 60)(rng));
+    ExactSum whole;
+    for (double x : v) whole.add(x);
+    std::shuffle(v.begin(), v.end(), rng);
+    ExactSum a, b;
+    for (std::size_t i = 0; i < v.size(); ++i) (i % 3 ? a : b).add(v[i]);
+    b.merge(a);
+    EXPECT_EQ(b.value(), whole.value());
+    // The sum of values that are exact small integers times 2^-30 is exact: compare with an integer sum.
+    std::int64_t units = 0;
+    ExactSum c;
+    for (int i = 0; i < 1000; ++i) {
+        const std::int64_t u = std::uniform_int_distribution<std::int64_t>(-(1LL << 40), 1LL << 40)(rng);
+        units += u;
+        c.add(std::ldexp(static_cast<double>(u), -30));
+    }
+    EXPECT_EQ(c.value(), std::ldexp(static_cast<double>(units), -30));
+}
+
+TEST(FitterRefine, ModelBytesEqualFitInOneFourAndSixteenChunks) {
+    const FeatureTable t = customers(30000, 5);  // revenue: > max_knots distinct values; orders: heavy ties
+    for (std::size_t i = 0; i < std::size(refine_policies); ++i) {
+        const Policy p = refine_policy(i);
+        const std::string expected = bytes_of(fit(p, t));
+        for (std::size_t parts : {1, 4, 16}) {
+            // Small sketches and few buckets: most target ranks fall in buckets that must be gathered.
+            const Fitter f = run(p, split(t, parts), FitOptions{FitMode::refine, 64, 4096, 1u << 12});
+            EXPECT_EQ(bytes_of(f.model()), expected) << "policy " << i << ", " << parts << " chunks";
+            EXPECT_GT(f.collected_rows(), 0.0) << "policy " << i;
+        }
+    }
+}
+
+TEST(FitterRefine, GathersFewRowsAndNoneForTiedColumns) {
+    const FeatureTable t = customers(200000, 9);
+    const double n = static_cast<double>(t.rows());
+    // A continuous percentile column: the values pass gathers the rows of the buckets
+    // holding the 16385 knot ranks, about max_knots / refine_buckets of the rows.
+    const Policy continuous = Policy::from_json(R"({"criteria": [{"column": "revenue", "normalizer": "percentile"}],
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})");
+    const Fitter f = run(continuous, split(t, 16), FitOptions{FitMode::refine});
+    EXPECT_EQ(bytes_of(f.model()), bytes_of(fit(continuous, t)));
+    // Each knot rank's own row (8% of the rows here, 1.6% of 10^6) plus about
+    // n / min(n, refine_buckets) rows around it.
+    const double knots = static_cast<double>(FittedCriterion::max_knots);
+    EXPECT_LT(f.collected_rows(), 1.2 * knots * (1 + n / std::min(n, 262144.0)));
+    EXPECT_LT(f.collected_rows() / n, 0.2);
+    EXPECT_EQ(f.passes(), 6u);  // criteria: sketch, count, values; rule: the same
+    // Columns with at most max_knots distinct values are counted exactly in the count
+    // pass; quantile cuts on tied scores sit in buckets of one value.
+    const Policy tied = Policy::from_json(R"({"criteria": [{"column": "frequency", "normalizer": "percentile"},
+                                                            {"column": "days_since_last", "normalizer": "percentile"}],
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})");
+    const Fitter g = run(tied, split(t, 16), FitOptions{FitMode::refine});
+    EXPECT_EQ(bytes_of(g.model()), bytes_of(fit(tied, t)));
+    EXPECT_LT(g.collected_rows() / n, 0.01);
+}
+
+TEST(FitterRefine, BytesRoundTripBetweenPassesAndMergeOrder) {
+    const FeatureTable t = customers(30000, 2);  // > max_knots distinct clipped revenues
+    const auto chunks = split(t, 4);
+    for (std::size_t i : {1, 5}) {
+        const Policy p = refine_policy(i);
+        Fitter f(p, FitOptions{FitMode::refine, 64, 4096, 1u << 10});
+        std::vector<std::string> stages;
+        while (!f.done()) {
+            stages.push_back(f.stage());
+            // Merge as a tree in reverse order, through bytes: exact statistics are order-free.
+            std::vector<PartialState> s;
+            for (const auto& c : chunks) s.push_back(PartialState::from_bytes(f.update(c).to_bytes()));
+            const PartialState total = Fitter::merge(Fitter::merge(s[3], s[2]), Fitter::merge(s[1], s[0]));
+            f = Fitter::from_bytes(f.to_bytes());
+            f.advance(total);
+        }
+        EXPECT_EQ(bytes_of(f.model()), bytes_of(fit(p, t))) << "policy " << i;
+        std::vector<std::string> expected{"criteria", "criteria_count", "criteria_values", "rule", "rule_count", "rule_values"};
+        if (i == 1) expected.insert(expected.begin(), {"clip", "clip_count", "clip_values"});
+        EXPECT_EQ(stages, expected) << "policy " << i;
+    }
+}
+
+TEST(FitterRefine, RefusesWhatItCannotMakeExact) {
+    auto refused = [](const char* json, const std::string& part) {
+        try {
+            Fitter(Policy::from_json(json), FitOptions{FitMode::refine});
+            ADD_FAILURE() << json;
+        } catch (const PolicyError& e) {
+            EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+        }
+    };
+    refused(R"({"criteria": ["revenue"], "rule": {"kind": "kmeans", "k": 3}, "tiers": ["a", "b", "c"]})", "kind 'kmeans'");
+    refused(R"({"criteria": ["revenue", "frequency"], "weights": {"method": "entropy"}, "rule": {"kind": "thresholds", "cuts": [50]},
+               "tiers": ["a", "b"]})",
+            "method 'entropy'");
+    refused(R"({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"],
+               "privacy": {"min_group": 5}})",
+            "privacy.min_group");
 }

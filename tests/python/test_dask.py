@@ -43,6 +43,12 @@ def test_exact_fit_equals_single_machine(client, features):
         assert model.to_bytes() == tk.fit(policy, features).to_bytes()
 
 
+def test_refine_fit_equals_single_machine(client, features):
+    ddf = dd.from_pandas(features, npartitions=16)
+    model = tk.dask.fit(tk.Policy.default(), ddf, mode="refine", sketch_k=32, split_every=4)
+    assert model.to_bytes() == tk.fit(tk.Policy.default(), features).to_bytes()
+
+
 def test_fit_progress_counts_the_passes(client, features, capsys, monkeypatch):
     # tqdm redraws at most every 0.1 s, so the printed count may lag; read the bar itself.
     bars = []

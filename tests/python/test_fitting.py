@@ -80,6 +80,28 @@ def test_sketch_fit_runs_passes_and_states_pickle(features):
     assert agree >= 0.99
 
 
+REFINE = {"criteria": [{"column": "revenue", "transform": "log1p", "clip": [0.05, 0.95], "normalizer": "robust"},
+                       {"column": "frequency", "normalizer": "percentile"},
+                       {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"}],
+          "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"]}
+
+
+@pytest.mark.parametrize("parts", [1, 16])
+def test_refine_fit_equals_fit_byte_for_byte(features, parts):
+    for policy in (tk.Policy.default(), tk.Policy(REFINE)):
+        # Small sketches and buckets: most target ranks lie in buckets whose values are gathered.
+        fitter = tk.Fitter(policy, mode="refine", sketch_k=32, refine_buckets=256)
+        model = pickle.loads(pickle.dumps(fitter)).fit(_chunks(features, parts))
+        assert model.to_bytes() == tk.fit(policy, features).to_bytes()
+    fitter = tk.Fitter(tk.Policy(REFINE), mode="refine", sketch_k=32, refine_buckets=256)
+    fitter.fit(_chunks(features, parts))
+    # clip and rule: sketch, count, values; criteria: sketch, count (fewer than 16385 distinct values each)
+    assert fitter.mode == "refine" and fitter.passes == 8
+    assert 0 < fitter.collected_rows < len(features)
+    with pytest.raises(tk.PolicyError, match="kind 'kmeans' .* refine mode"):
+        tk.Fitter({"criteria": ["revenue"], "rule": {"kind": "kmeans", "k": 2}, "tiers": ["a", "b"]}, mode="refine")
+
+
 def test_states_of_different_passes_do_not_merge(features):
     a = tk.Fitter(tk.Policy.default(), mode="sketch").update(features)
     b = tk.Fitter(tk.Policy.default()).update(features)

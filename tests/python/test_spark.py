@@ -65,6 +65,12 @@ def test_fit_exact_and_sketch_and_assign(spark, features):
     assert got["reason"].tolist() == want["reason"].astype(str).tolist()
 
 
+def test_refine_fit_equals_single_machine(spark, features):
+    sdf = spark.createDataFrame(features.reset_index()).repartition(16)  # rows out of order
+    policy = tk.Policy.default()
+    assert tk.spark.fit(policy, sdf, mode="refine", sketch_k=32).to_bytes() == tk.fit(policy, features).to_bytes()
+
+
 def test_sketch_mode_names_the_rule_it_cannot_fit(spark, features):
     sdf = spark.createDataFrame(features.reset_index().head(50))
     policy = {"criteria": ["revenue"], "tiers": ["a", "b"],

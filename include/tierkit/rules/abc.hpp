@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "tierkit/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/rules/thresholds.hpp"
 
@@ -39,27 +41,19 @@ public:
         std::vector<double> sorted(v.size());
         std::transform(v.begin(), v.end(), sorted.begin(), [](double x) { return std::max(x, 0.0); });
         std::sort(sorted.begin(), sorted.end(), std::greater<>());
-        double total = 0;
-        for (double x : sorted) total += x;
+        // Exact sums (exact_sum.hpp): the total and the running sums do not depend on
+        // how additions are grouped, so the out-of-core Fitter reproduces them.
+        const double total = exact_sum(sorted, [](double x) { return x; });
         thresholds_.assign(cuts_.size(), std::numeric_limits<double>::infinity());
         if (!(total > 0)) return;
-        double before = 0;
-        std::size_t cls = 0;
-        for (double x : sorted) {
-            while (cls < cuts_.size() && !(before < cuts_[cls] * total)) ++cls;
-            if (cls == cuts_.size()) break;
-            // x is in class `cls`, so it bounds this class and every later one.
-            for (std::size_t k = cls; k < cuts_.size(); ++k) thresholds_[k] = std::min(thresholds_[k], x);
-            before += x;
-        }
+        walk(sorted, ExactSum{}, total, 0, cuts_.size());
         if (input.min_group > 1) {
             // privacy.hpp: a threshold is the value of the group of >= min_group rows holding it.
             std::reverse(sorted.begin(), sorted.end());
             to_group_values(thresholds_, sorted, input.min_group);
         }
         // A value of 0 never reaches a class by share: keep thresholds > 0 so zeros fall to the last class.
-        for (auto& t : thresholds_)
-            if (t <= 0) t = std::numeric_limits<double>::min();
+        keep_thresholds_positive();
     }
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
         assign_by_cuts(input.values(source_), thresholds_, tier, reason);
@@ -89,6 +83,41 @@ public:
     }
     const std::string& source() const noexcept { return source_; }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
+
+    /// Walk `desc` (descending values >= 0, after values whose exact sum is `before`)
+    /// for the cuts [first, last): a value is in the class of the first cut k whose
+    /// share of `total` the exact sum before it has not reached (sum < cuts[k] * total),
+    /// and bounds thresholds[k'] for every k' >= k. fit() walks all values at once.
+    void walk(std::span<const double> desc, ExactSum before, double total, std::size_t first, std::size_t last) {
+        std::size_t cls = first;
+        auto below = [&](const ExactSum& s) { return s.compare(cuts_[cls] * total) < 0; };
+        constexpr std::size_t block = 1024;
+        for (std::size_t i = 0; i < desc.size();) {
+            while (cls < last && !below(before)) ++cls;
+            if (cls == last) return;
+            const std::size_t end = std::min(desc.size(), i + block);
+            ExactSum after = before;
+            for (std::size_t j = i; j < end; ++j) after.add(desc[j]);
+            if (below(after)) {
+                // The sum before every value of the block is below the cut: all in class cls.
+                for (std::size_t k = cls; k < last; ++k) thresholds_[k] = std::min(thresholds_[k], desc[end - 1]);
+                before = after;
+                i = end;
+                continue;
+            }
+            for (; i < end; ++i) {
+                while (cls < last && !below(before)) ++cls;
+                if (cls == last) return;
+                for (std::size_t k = cls; k < last; ++k) thresholds_[k] = std::min(thresholds_[k], desc[i]);
+                before.add(desc[i]);
+            }
+        }
+    }
+    /// Thresholds <= 0 become the smallest positive double (zeros fall to the last class).
+    void keep_thresholds_positive() {
+        for (auto& t : thresholds_)
+            if (t <= 0) t = std::numeric_limits<double>::min();
+    }
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {
