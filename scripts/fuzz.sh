@@ -24,6 +24,13 @@ for exe in "$DIR"/fuzz_*; do
   # hundred bytes per failed load. Leak checks would stop the loader's fuzzer there.
   [ "$area" = model_io ] && max_len=65536 && leaks=0
   echo "fuzz: $name for ${SECONDS_EACH}s"
-  (cd "$DIR" && ASAN_OPTIONS=detect_leaks="$leaks" "./$name" -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks="$leaks" \
-      -print_final_stats=1 "${dict[@]}" "corpus-$area" "$ROOT/tests/fuzz/corpus/$area" 2>&1 | tail -3)
+  case "$DIR" in /*) log="$DIR/$name.log" ;; *) log="$ROOT/$DIR/$name.log" ;; esac
+  if ! (cd "$DIR" && ASAN_OPTIONS=detect_leaks="$leaks" "./$name" -max_total_time="$SECONDS_EACH" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -detect_leaks="$leaks" \
+      -print_final_stats=1 "${dict[@]}" "corpus-$area" "$ROOT/tests/fuzz/corpus/$area" >"$log" 2>&1); then
+    # The report names the input it wrote (crash-*, leak-*, timeout-*) in $DIR.
+    echo "fuzz: $name found a failing input; its report ($log):"
+    grep -v '^#[0-9]' "$log" | tail -60
+    exit 1
+  fi
+  tail -3 "$log"
 done

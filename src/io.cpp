@@ -89,6 +89,10 @@ ModelRecord read(std::istream& in, std::size_t size) {
     try {
         IArchive ar(in, size, boost::archive::no_codecvt);
         ar >> boost::serialization::make_nvp("model", record);
+        // Boost's XML archive reads its closing tag in its destructor and throws there
+        // (ending the process) when the payload ends early: read it now, while an error
+        // can still reach the caller (the destructor then skips or repeats that read).
+        if constexpr (requires { ar.finish(); }) ar.finish();
     } catch (...) {
         in.imbue(previous);
         throw;

@@ -46,6 +46,16 @@ void checked_xml_iarchive::load_end(const char* name) {
     }
 }
 
+void checked_xml_iarchive::finish() {
+    std::istream& is = get_is();
+    const std::streampos at = is.tellg();
+    if (at == std::streampos(-1))
+        boost::serialization::throw_exception(boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
+    gimpl->windup(is);  // throws archive_exception when the stream ends inside the tag
+    is.clear();
+    is.seekg(at);
+}
+
 void collection_too_long(std::size_t count, std::size_t offset, std::size_t left, const char* what) {
     throw FormatError("load: a " + std::string(what) + " of " + std::to_string(count) + " elements at payload byte " +
                       std::to_string(offset) + " is longer than the " + std::to_string(left) + " bytes left");

@@ -176,6 +176,7 @@ CriterionSpec parse_criterion(const json& j, const std::string& path) {
     if (j.is_string()) {
         CriterionSpec c;
         c.column = j.get<std::string>();
+        if (c.column.empty()) fail(path, "a column name must not be empty");
         return c;
     }
     require_object(j, path);

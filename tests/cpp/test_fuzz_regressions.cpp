@@ -37,12 +37,30 @@ TEST(FuzzRegressions, PolicyParserThrowsOnlyTierkitErrors) {
     const auto inputs = regressions("policy");
     ASSERT_FALSE(inputs.empty());
     for (const auto& [name, text] : inputs) {
+        std::string normalized;
         try {
-            (void)Policy::from_json(text);
+            normalized = Policy::from_json(text).to_json();
         } catch (const Error&) {
+            continue;
         } catch (const std::exception& e) {
             ADD_FAILURE() << name << ": " << e.what();
+            continue;
         }
+        // As fuzz_policy checks: an accepted policy's normalized JSON parses again to itself.
+        try {
+            EXPECT_EQ(Policy::from_json(normalized).to_json(), normalized) << name;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << name << ": the normalized policy does not parse: " << e.what();
+        }
+    }
+    // An empty column name is refused in the shorthand too (it was accepted, and its
+    // normalized form then refused).
+    try {
+        (void)Policy::from_json(R"({"criteria": [""], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
+        ADD_FAILURE() << "an empty criterion column was accepted";
+    } catch (const PolicyError& e) {
+        EXPECT_NE(std::string(e.what()).find("a column name must not be empty"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("criteria[0]"), std::string::npos) << e.what();
     }
     EXPECT_THROW(Policy::from_json("{\"name\": 1" + std::string(400, '1') + "}"), PolicyError);
 }

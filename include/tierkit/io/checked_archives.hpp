@@ -236,6 +236,11 @@ public:
     /// Boost's own end-tag check reads past the expected name when the file's tag is
     /// longer; this one compares lengths first (else the same behaviour).
     void load_end(const char* name);
+    /// Read the closing </boost_serialization> tag now. Boost reads it in the
+    /// destructor, where a payload that ends early throws and ends the process; here
+    /// the error reaches the caller. The stream is then put back before the tag, so
+    /// the destructor reads it again the same way. Needs a seekable stream.
+    void finish();
     void load_start(const char* name) {
         base::load_start(name);
         if (name) ++depth_;
