@@ -1,6 +1,8 @@
 // tierkit._core: wires one register_<area> per core area; no logic here.
 #include <pybind11/pybind11.h>
 
+#include "tierkit/core/version.hpp"
+
 namespace py = pybind11;
 
 void register_errors(py::module_& m);
@@ -14,6 +16,7 @@ void register_lifecycle_migration(py::module_ m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "tierkit's C++ core (use the tierkit package, not this module)";
+    m.attr("__version__") = tierkit::version;
     register_errors(m);
     register_features(m.def_submodule("features"));
     register_scoring(m.def_submodule("scoring"));

@@ -3,12 +3,12 @@
 #include "tierkit/clv/engine.hpp"
 
 #include <cmath>
-#include <initializer_list>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "tierkit/clv/histogram.hpp"
+#include "tierkit/core/format.hpp"
+#include "tierkit/core/json_checks.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
 
@@ -31,29 +31,10 @@ constexpr int max_horizon_months = 1200;
 /// Rows per parallel range of the derived columns (a CLV costs about 10 us per row).
 constexpr std::size_t rows_per_range = 4096;
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) { throw PolicyError(path + ": " + what); }
-
-std::string number_text(double v) {
-    std::ostringstream os;
-    os.precision(6);
-    os << v;
-    return os.str();
-}
-
-std::string show(const json& j) {
-    std::string s = j.dump();
-    return s.size() > 60 ? s.substr(0, 57) + "..." : s;
-}
-
-double number_at(const json& obj, const char* key, const std::string& path, double fallback) {
-    if (!obj.contains(key)) return fallback;
-    const json& j = obj.at(key);
-    const std::string p = path + "." + key;
-    if (!j.is_number()) fail(p, "must be a number, got " + show(j));
-    const double v = j.get<double>();
-    if (!std::isfinite(v)) fail(p, "must be finite, got " + show(j));
-    return v;
-}
+using json_checks::fail;
+using json_checks::number_at;
+using json_checks::only_keys;
+using json_checks::show;
 
 std::string string_at(const json& obj, const char* key, const std::string& path) {
     const json& j = obj.at(key);
@@ -118,19 +99,10 @@ std::vector<std::string> ClvSpec::input_columns() const {
 }
 
 ClvSpec ClvSpec::from_json(const json& j, const std::string& path) {
-    if (!j.is_object()) fail(path, "must be an object, got " + show(j));
-    static constexpr std::initializer_list<const char*> keys{
-        "model",     "spend",           "horizon_months", "discount_rate", "time_unit", "periods_per_month",
-        "penalizer", "spend_penalizer", "columns"};
-    for (auto it = j.begin(); it != j.end(); ++it) {
-        bool known = false;
-        for (const char* k : keys) known = known || it.key() == k;
-        if (!known) {
-            std::string list;
-            for (const char* k : keys) list += (list.empty() ? "" : ", ") + std::string(k);
-            fail(path + "." + it.key(), "unknown key; expected one of: " + list);
-        }
-    }
+    json_checks::require_object(j, path);
+    only_keys(j, path,
+              {"model", "spend", "horizon_months", "discount_rate", "time_unit", "periods_per_month", "penalizer",
+               "spend_penalizer", "columns"});
     ClvSpec s;
     if (!j.contains("model")) fail(path + ".model", "required: the transaction model, one of bgnbd, mbgnbd, paretonbd");
     const std::string model = string_at(j, "model", path);
@@ -158,16 +130,16 @@ ClvSpec ClvSpec::from_json(const json& j, const std::string& path) {
 
     const double months = number_at(j, "horizon_months", path, s.horizon_months);
     if (months != std::floor(months))
-        fail(path + ".horizon_months", "must be a whole number of months, got " + number_text(months));
-    if (months <= 0) fail(path + ".horizon_months", "must be > 0, got " + number_text(months));
+        fail(path + ".horizon_months", "must be a whole number of months, got " + format_number(months));
+    if (months <= 0) fail(path + ".horizon_months", "must be > 0, got " + format_number(months));
     if (months > max_horizon_months)
         fail(path + ".horizon_months",
-             "must be <= " + std::to_string(max_horizon_months) + ", got " + number_text(months));
+             "must be <= " + std::to_string(max_horizon_months) + ", got " + format_number(months));
     s.horizon_months = static_cast<int>(months);
     s.discount_rate = number_at(j, "discount_rate", path, s.discount_rate);
     s.periods_per_month = number_at(j, "periods_per_month", path, 0.0);
     if (j.contains("periods_per_month") && !(s.periods_per_month > 0))
-        fail(path + ".periods_per_month", "must be > 0, got " + number_text(s.periods_per_month));
+        fail(path + ".periods_per_month", "must be > 0, got " + format_number(s.periods_per_month));
     s.penalizer = number_at(j, "penalizer", path, s.penalizer);
     s.spend_penalizer = number_at(j, "spend_penalizer", path, s.spend_penalizer);
 
@@ -200,13 +172,13 @@ void ClvSpec::validate(const std::string& path) const {
         fail(path + ".horizon_months",
              "must be <= " + std::to_string(max_horizon_months) + ", got " + std::to_string(horizon_months));
     if (!(std::isfinite(discount_rate) && discount_rate >= 0))
-        fail(path + ".discount_rate", "must be >= 0 (a monthly rate), got " + number_text(discount_rate));
+        fail(path + ".discount_rate", "must be >= 0 (a monthly rate), got " + format_number(discount_rate));
     if (!(std::isfinite(periods_per_month) && periods_per_month >= 0))
-        fail(path + ".periods_per_month", "must be > 0, got " + number_text(periods_per_month));
+        fail(path + ".periods_per_month", "must be > 0, got " + format_number(periods_per_month));
     if (!(std::isfinite(penalizer) && penalizer >= 0))
-        fail(path + ".penalizer", "must be >= 0, got " + number_text(penalizer));
+        fail(path + ".penalizer", "must be >= 0, got " + format_number(penalizer));
     if (!(std::isfinite(spend_penalizer) && spend_penalizer >= 0))
-        fail(path + ".spend_penalizer", "must be >= 0, got " + number_text(spend_penalizer));
+        fail(path + ".spend_penalizer", "must be >= 0, got " + format_number(spend_penalizer));
     const std::pair<const char*, const std::string*> columns[] = {
         {"frequency", &frequency}, {"recency", &recency}, {"T", &T}, {"monetary_value", &monetary_value}};
     for (const auto& [key, name] : columns)

@@ -15,6 +15,7 @@
 
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 
+#include "tierkit/core/version.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/abc.hpp"
@@ -117,7 +118,7 @@ namespace {
 //  16  library version (u32: major << 16 | minor << 8 | patch)
 //  20  payload length (u64)       28  CRC-32 of the payload (u32)
 constexpr std::array<char, 8> magic{'T', 'I', 'E', 'R', 'K', 'I', 'T', '\0'};
-constexpr std::uint32_t library_version = (0u << 16) | (1u << 8) | 0u;
+constexpr std::uint32_t library_version = (TIERKIT_VERSION_MAJOR << 16) | (TIERKIT_VERSION_MINOR << 8) | TIERKIT_VERSION_PATCH;
 constexpr std::size_t header_size = 32;
 
 void put_u32(char* p, std::uint32_t v) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tierkit/core/random.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
 #include "tierkit/rules/thresholds.hpp"
@@ -79,12 +80,7 @@ std::vector<std::int64_t> match_previous(std::span<const std::int64_t> ids, cons
     while (2 * cap < 3 * m) cap <<= 1;
     const std::size_t mask = cap - 1;
     std::vector<Slot> slots(cap, Slot{0, -1});
-    auto hash = [](std::int64_t key) {
-        auto x = static_cast<std::uint64_t>(key) + 0x9e3779b97f4a7c15ULL;  // splitmix64 finalizer
-        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-        return static_cast<std::size_t>(x ^ (x >> 31));
-    };
+    auto hash = [](std::int64_t key) { return static_cast<std::size_t>(splitmix64_hash(static_cast<std::uint64_t>(key))); };
     // Keys are hashed and their slots prefetched a batch ahead: the table is far
     // larger than the cache, so each first probe is a memory access.
     constexpr std::size_t batch = 16;
@@ -224,7 +220,7 @@ Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std:
     const bool with_p = table.has("p_alive");
     const auto p_alive = with_p ? table.column("p_alive") : std::span<const double>{};
     Stages s;
-    const auto num = format_number;
+    const auto num = [](double v) { return format_number(v); };
     // Reason codes.
     enum : std::int32_t { r_potential, r_lost, r_won_back, r_new, r_declining_trend, r_declining_p, r_growing, r_mature };
     s.reasons = {"potential: no purchase yet (orders 0 or missing)",

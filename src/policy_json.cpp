@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_checks.hpp"
+#include "tierkit/core/json_checks.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/abc.hpp"
@@ -30,14 +30,6 @@ using nlohmann::json;
 
 std::unique_ptr<Rule> make_chain_rule(const json& p, const std::string& path, std::size_t tiers);
 
-std::string format_number(double v) {
-    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-    std::ostringstream os;
-    os.precision(6);
-    os << v;
-    return os.str();
-}
-
 const char* to_string(RelationshipMode m) noexcept {
     switch (m) {
         case RelationshipMode::transactional: return "transactional";
@@ -50,45 +42,14 @@ const char* to_string(RelationshipMode m) noexcept {
 
 namespace {
 
+using json_checks::bool_at;
 using json_checks::fail;
-using json_checks::show;
-
+using json_checks::number;
+using json_checks::number_at;
 using json_checks::only_keys;
-
-const json& require_object(const json& j, const std::string& path) {
-    if (!j.is_object()) fail(path, "must be an object, got " + show(j));
-    return j;
-}
-
-double number(const json& j, const std::string& path) {
-    if (!j.is_number()) fail(path, "must be a number, got " + show(j));
-    const double v = j.get<double>();
-    if (!std::isfinite(v)) fail(path, "must be finite, got " + show(j));
-    return v;
-}
-
-double number_at(const json& obj, const char* key, const std::string& path, double fallback, double lo, double hi) {
-    if (!obj.contains(key)) return fallback;
-    const std::string p = path + "." + key;
-    const double v = number(obj.at(key), p);
-    if (v < lo) fail(p, "must be >= " + format_number(lo) + ", got " + format_number(v));
-    if (v > hi) fail(p, "must be <= " + format_number(hi) + ", got " + format_number(v));
-    return v;
-}
-
-std::string string_at(const json& obj, const char* key, const std::string& path, const std::string& fallback) {
-    if (!obj.contains(key)) return fallback;
-    const json& j = obj.at(key);
-    if (!j.is_string()) fail(path + "." + key, "must be a string, got " + show(j));
-    return j.get<std::string>();
-}
-
-bool bool_at(const json& obj, const char* key, const std::string& path, bool fallback) {
-    if (!obj.contains(key)) return fallback;
-    const json& j = obj.at(key);
-    if (!j.is_boolean()) fail(path + "." + key, "must be true or false, got " + show(j));
-    return j.get<bool>();
-}
+using json_checks::require_object;
+using json_checks::show;
+using json_checks::string_at;
 
 template <class E>
 E choice(const std::string& value, const std::string& path, std::initializer_list<std::pair<const char*, E>> options) {

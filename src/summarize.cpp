@@ -12,6 +12,7 @@
 
 #include <boost/crc.hpp>
 
+#include "tierkit/core/version.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
 
@@ -808,7 +809,7 @@ namespace {
 constexpr char state_magic[8] = {'T', 'K', 'S', 'T', 'A', 'T', 'E', '\0'};
 constexpr std::uint32_t state_version = 1;
 constexpr std::uint32_t state_kind_summarizer = 1;
-constexpr std::uint32_t state_library_version = (0u << 16) | (1u << 8) | 0u;
+constexpr std::uint32_t state_library_version = (TIERKIT_VERSION_MAJOR << 16) | (TIERKIT_VERSION_MINOR << 8) | TIERKIT_VERSION_PATCH;
 constexpr std::size_t state_header = 32;
 constexpr const char* who = "Summarizer.from_bytes";
 

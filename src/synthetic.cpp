@@ -6,37 +6,19 @@
 #include <string>
 #include <thread>
 
+#include "tierkit/core/parallel.hpp"
+#include "tierkit/core/random.hpp"
 #include "tierkit/error.hpp"
 
 namespace tierkit {
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& x) noexcept {
-    std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
+/// The draws of one customer: the customer's own xoshiro256** stream of the seed.
 class Rng {
 public:
-    Rng(std::uint64_t seed, std::uint64_t stream) noexcept {
-        std::uint64_t x = seed ^ (stream * 0xd1342543de82ef95ULL);
-        for (auto& v : s_) v = splitmix64(x);
-    }
-    std::uint64_t next() noexcept {
-        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-        const std::uint64_t t = s_[1] << 17;
-        s_[2] ^= s_[0];
-        s_[3] ^= s_[1];
-        s_[1] ^= s_[2];
-        s_[0] ^= s_[3];
-        s_[2] ^= t;
-        s_[3] = rotl(s_[3], 45);
-        return result;
-    }
+    Rng(std::uint64_t seed, std::uint64_t stream) noexcept : gen_(seed, stream) {}
     /// Uniform in (0, 1).
-    double uniform() noexcept { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
+    double uniform() noexcept { return gen_.uniform_open(); }
     double exponential(double mean) noexcept { return -mean * std::log(uniform()); }
     double normal() noexcept {
         return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
@@ -59,8 +41,7 @@ public:
     }
 
 private:
-    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-    std::uint64_t s_[4];
+    Xoshiro256 gen_;
 };
 
 struct CustomerType {
@@ -140,19 +121,17 @@ SyntheticData synthetic(const SyntheticOptions& o) {
     if (o.days <= 0) throw InvalidInput("days: must be > 0, got " + std::to_string(o.days));
     if (!(o.refund_rate >= 0 && o.refund_rate <= 1))
         throw InvalidInput("refund_rate: must be in [0, 1], got " + std::to_string(o.refund_rate));
-    unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+    // Chunks of customers: each customer draws from its own stream, so the data do
+    // not depend on the chunking or the thread count.
     const std::int64_t per = 65536;
     const std::int64_t n_chunks = (o.customers + per - 1) / per;
-    threads = static_cast<unsigned>(std::min<std::int64_t>(threads, std::max<std::int64_t>(n_chunks, 1)));
     std::vector<Chunk> chunks(static_cast<std::size_t>(n_chunks));
-    auto work = [&](unsigned w) {
-        for (std::int64_t c = w; c < n_chunks; c += threads)
-            generate(o, c * per, std::min(o.customers, (c + 1) * per), chunks[static_cast<std::size_t>(c)]);
-    };
-    std::vector<std::thread> pool;
-    for (unsigned w = 1; w < threads; ++w) pool.emplace_back(work, w);
-    work(0);
-    for (auto& t : pool) t.join();
+    fork_join(
+        static_cast<unsigned>(n_chunks),
+        [&](unsigned c) {
+            generate(o, c * per, std::min(o.customers, (c + 1) * per), chunks[c]);
+        },
+        o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
 
     SyntheticData d;
     std::size_t rows = 0;

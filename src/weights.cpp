@@ -13,16 +13,11 @@
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
+#include "tierkit/core/format.hpp"
 #include "tierkit/error.hpp"
 
 namespace tierkit::weights {
 namespace {
-
-std::string format_number(double value, int digits = 6) {
-    std::array<char, 40> buffer{};
-    std::snprintf(buffer.data(), buffer.size(), "%.*g", digits, value);
-    return buffer.data();
-}
 
 std::string index_name(const char* name, std::size_t i) { return std::string(name) + "[" + std::to_string(i) + "]"; }
 

@@ -35,7 +35,8 @@ from .model import Model, buffer_cache, fit, load, save, set_buffer_cache_limit,
 from .policy import Policy
 from .report import report
 
-__version__ = "0.1.0"
+#: The version compiled into tierkit._core (from CMakeLists.txt's project() line).
+__version__: str = _core.__version__
 
 __all__ = [
     "ColumnNotFoundError",

@@ -7,6 +7,9 @@ import numpy as np
 #: fit (see tierkit/progress.hpp and tierkit.progress.StageBars); raising stops the fit.
 ProgressCallback = Callable[[str, float, float, dict[str, float]], None]
 
+#: tierkit's version, from tierkit/core/version.hpp.
+__version__: str
+
 class TierkitError(ValueError): ...
 class InvalidInputError(TierkitError): ...
 class ColumnNotFoundError(TierkitError, KeyError): ...

@@ -89,52 +89,12 @@
 #include <boost/serialization/version.hpp>
 #include <nlohmann/json_fwd.hpp>
 
+#include "tierkit/core/random.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/progress.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
-
-/// xoshiro256** (Blackman & Vigna), its state filled by splitmix64 from one 64-bit
-/// seed. Same sequence on every platform and standard library.
-class Xoshiro256 {
-public:
-    explicit Xoshiro256(std::uint64_t seed = 0) noexcept {
-        for (auto& s : s_) {
-            seed += 0x9e3779b97f4a7c15ULL;  // splitmix64
-            std::uint64_t z = seed;
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-            s = z ^ (z >> 31);
-        }
-    }
-    std::uint64_t next() noexcept {
-        const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-        const std::uint64_t t = s_[1] << 17;
-        s_[2] ^= s_[0];
-        s_[3] ^= s_[1];
-        s_[1] ^= s_[2];
-        s_[0] ^= s_[3];
-        s_[2] ^= t;
-        s_[3] = rotl(s_[3], 45);
-        return result;
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-    /// Uniform integer in [0, n) (Lemire's multiply-shift; n > 0).
-    std::uint64_t below(std::uint64_t n) noexcept { return mul_high(next(), n); }
-
-private:
-    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
-    /// The high 64 bits of a * b, portably (no 128-bit integer type needed).
-    static std::uint64_t mul_high(std::uint64_t a, std::uint64_t b) noexcept {
-        const std::uint64_t a_lo = a & 0xffffffffULL, a_hi = a >> 32, b_lo = b & 0xffffffffULL, b_hi = b >> 32;
-        const std::uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
-        const std::uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffULL) + lo_hi;
-        return hi_hi + (hi_lo >> 32) + (cross >> 32);
-    }
-    std::uint64_t s_[4];
-};
 
 /// n points of d dimensions stored as d contiguous columns of n values.
 struct PointColumns {

@@ -21,6 +21,7 @@
 #include <boost/serialization/version.hpp>
 
 #include "tierkit/column.hpp"
+#include "tierkit/core/format.hpp"
 #include "tierkit/progress.hpp"
 #include "tierkit/table.hpp"
 
@@ -109,9 +110,6 @@ public:
     template <class Archive>
     void serialize(Archive&, unsigned /*version*/) {}
 };
-
-/// Format a number for a reason text: up to 6 significant digits.
-std::string format_number(double v);
 
 }  // namespace tierkit
 

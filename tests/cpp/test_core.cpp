@@ -1,0 +1,265 @@
+// The core: the one fork-join, the generator, number formatting, JSON checks and the
+// generated version.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tierkit/core/format.hpp"
+#include "tierkit/core/json_checks.hpp"
+#include "tierkit/core/parallel.hpp"
+#include "tierkit/core/random.hpp"
+#include "tierkit/core/version.hpp"
+
+namespace tk = tierkit;
+
+namespace {
+
+/// A row-wise result whose bits depend on the order of additions inside each row,
+/// plus per-range sums combined in range order: the pattern of tierkit's kernels.
+std::vector<double> run_kernel(std::size_t n, unsigned threads) {
+    std::vector<double> out(n);
+    tk::parallel_for(
+        n,
+        [&](std::size_t b, std::size_t e) {
+            for (std::size_t i = b; i < e; ++i) {
+                double acc = 0;
+                for (int k = 1; k <= 8; ++k) acc += std::sin(static_cast<double>(i) * 0.001 * k) / k;
+                out[i] = acc;
+            }
+        },
+        1000, threads);
+    return out;
+}
+
+}  // namespace
+
+TEST(ParallelFor, CoversEveryRowOnceAtAnyThreadCount) {
+    for (unsigned threads : {1u, 2u, 3u, 4u, 7u}) {
+        std::vector<std::atomic<int>> seen(10007);
+        tk::parallel_for(
+            seen.size(),
+            [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i) seen[i].fetch_add(1);
+            },
+            100, threads);
+        for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i].load(), 1) << "row " << i << " threads " << threads;
+    }
+}
+
+TEST(ParallelFor, BitIdenticalAtOneTwoFourThreads) {
+    const auto one = run_kernel(100000, 1);
+    const auto two = run_kernel(100000, 2);
+    const auto four = run_kernel(100000, 4);
+    ASSERT_EQ(one.size(), 100000u);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(double)));
+    EXPECT_EQ(0, std::memcmp(one.data(), four.data(), one.size() * sizeof(double)));
+    // Not all zeros: the kernel really ran.
+    EXPECT_NE(one[12345], 0.0);
+}
+
+// In both tests below each task sleeps, so none of the 3 pool workers can claim a
+// second task before the caller has claimed one: the caller and the workers each
+// run at least one task, whatever the timing.
+
+TEST(ParallelFor, ExceptionFromAWorkerReachesTheCaller) {
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> finished{0};
+    std::atomic<int> thrown{0};
+    try {
+        tk::parallel_for(
+            1000,
+            [&](std::size_t, std::size_t) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                if (std::this_thread::get_id() != caller) {
+                    thrown.fetch_add(1);
+                    throw std::runtime_error("worker");
+                }
+                finished.fetch_add(1);
+            },
+            250, 4);
+        FAIL() << "no exception";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "worker");
+    }
+    EXPECT_GE(thrown.load(), 1);
+    EXPECT_GE(finished.load(), 1);                 // the caller's own ranges ran to their end
+    EXPECT_EQ(thrown.load() + finished.load(), 4);  // every range ended before the rethrow
+}
+
+TEST(ParallelFor, ExceptionFromTheCallersShareReachesTheCaller) {
+    const auto caller = std::this_thread::get_id();
+    std::atomic<int> finished{0};
+    std::atomic<int> thrown{0};
+    try {
+        tk::fork_join(
+            4,
+            [&](unsigned) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                if (std::this_thread::get_id() == caller) {
+                    thrown.fetch_add(1);
+                    throw std::out_of_range("caller's share");
+                }
+                finished.fetch_add(1);
+            },
+            4);
+        FAIL() << "no exception";
+    } catch (const std::out_of_range& e) {
+        EXPECT_STREQ(e.what(), "caller's share");
+    }
+    EXPECT_GE(thrown.load(), 1);
+    EXPECT_GE(finished.load(), 1);  // the workers' tasks ended too
+    EXPECT_EQ(thrown.load() + finished.load(), 4);
+}
+
+TEST(ParallelFor, FirstExceptionByTaskOrderWins) {
+    for (int round = 0; round < 20; ++round) {
+        try {
+            tk::fork_join(
+                8,
+                [&](unsigned t) {
+                    if (t == 6) throw std::runtime_error("six");
+                    if (t == 3) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                        throw std::runtime_error("three");
+                    }
+                },
+                4);
+            FAIL() << "no exception";
+        } catch (const std::runtime_error& e) {
+            ASSERT_STREQ(e.what(), "three");
+        }
+    }
+}
+
+TEST(ParallelFor, NestedCallsAndCallsFromManyThreadsFinish) {
+    // Outer tasks each run an inner parallel_for: every worker can be busy with an
+    // outer task while inner calls wait; the callers then run their own tasks.
+    std::vector<std::thread> callers;
+    std::atomic<long> total{0};
+    for (int c = 0; c < 4; ++c)
+        callers.emplace_back([&] {
+            tk::fork_join(
+                6,
+                [&](unsigned) {
+                    tk::parallel_for(
+                        1000, [&](std::size_t b, std::size_t e) { total.fetch_add(static_cast<long>(e - b)); }, 10, 4);
+                },
+                4);
+        });
+    for (auto& t : callers) t.join();
+    EXPECT_EQ(total.load(), 4L * 6 * 1000);
+}
+
+TEST(ParallelFor, ThePoolKeepsItsThreads) {
+    tk::parallel_for(8, [](std::size_t, std::size_t) {}, 1, 3);
+    const unsigned before = tk::detail::WorkerPool::instance().workers();
+    EXPECT_GE(before, 2u);
+    for (int k = 0; k < 200; ++k) tk::parallel_for(8, [](std::size_t, std::size_t) {}, 1, 3);
+    EXPECT_EQ(tk::detail::WorkerPool::instance().workers(), before);
+}
+
+TEST(ParallelFor, PerCallThreadCountBoundsTheRanges) {
+    std::atomic<int> ranges{0};
+    tk::parallel_for(1 << 20, [&](std::size_t, std::size_t) { ranges.fetch_add(1); }, 1, 3);
+    EXPECT_EQ(ranges.load(), 3);
+    ranges = 0;
+    tk::parallel_for(10, [&](std::size_t, std::size_t) { ranges.fetch_add(1); }, 4, 8);  // 10 rows, grain 4
+    EXPECT_EQ(ranges.load(), 3);
+}
+
+TEST(Random, SplitmixMatchesTheReferenceOutputs) {
+    // splitmix64.c (Vigna) seeded with 1234567.
+    std::uint64_t state = 1234567;
+    EXPECT_EQ(tk::splitmix64_next(state), 6457827717110365317ULL);
+    EXPECT_EQ(tk::splitmix64_next(state), 3203168211198807973ULL);
+    EXPECT_EQ(tk::splitmix64_next(state), 9817491932198370423ULL);
+    EXPECT_EQ(tk::splitmix64_hash(1234567), 6457827717110365317ULL);
+}
+
+TEST(Random, XoshiroMatchesTheReferenceAlgorithm) {
+    // Expected values from the reference C code (splitmix64 seeding, xoshiro256**).
+    tk::Xoshiro256 a(0);
+    EXPECT_EQ(a.next(), 0x99ec5f36cb75f2b4ULL);
+    EXPECT_EQ(a.next(), 0xbf6e1f784956452aULL);
+    tk::Xoshiro256 d(7);
+    EXPECT_DOUBLE_EQ(d.uniform(), 0.7005764821796896);
+    // A stream is the generator of seed ^ (stream * 0xd1342543de82ef95).
+    tk::Xoshiro256 s(42, 3), t(42 ^ (3 * 0xd1342543de82ef95ULL));
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(s.next(), t.next());
+    tk::Xoshiro256 o(9);
+    for (int k = 0; k < 10000; ++k) {
+        const double u = o.uniform_open();
+        ASSERT_TRUE(u > 0 && u < 1);
+    }
+}
+
+TEST(Format, NumbersAsPrintfG) {
+    EXPECT_EQ(tk::format_number(0.25), "0.25");
+    EXPECT_EQ(tk::format_number(1234567.0), "1.23457e+06");
+    EXPECT_EQ(tk::format_number(1.0 / 3.0, 17), "0.33333333333333331");
+    EXPECT_EQ(tk::format_number(std::numeric_limits<double>::infinity()), "inf");
+    EXPECT_EQ(tk::format_number(-std::numeric_limits<double>::infinity()), "-inf");
+    EXPECT_EQ(tk::format_number(-3.0), "-3");
+}
+
+TEST(JsonChecks, MessagesNameThePathAndTheValue) {
+    using nlohmann::json;
+    namespace jc = tk::json_checks;
+    const json obj = json::parse(R"({"a": 2, "b": "x", "c": true, "d": [1]})");
+    EXPECT_EQ(jc::number_at(obj, "a", "p", 0, 0, 5), 2.0);
+    EXPECT_EQ(jc::number_at(obj, "missing", "p", 7), 7.0);
+    try {
+        jc::number_at(obj, "a", "policy.x", 0, 3, 5);
+        FAIL();
+    } catch (const tk::PolicyError& e) {
+        EXPECT_STREQ(e.what(), "policy.x.a: must be >= 3, got 2");
+    }
+    try {
+        jc::number_at(obj, "b", "p", 0);
+        FAIL();
+    } catch (const tk::PolicyError& e) {
+        EXPECT_STREQ(e.what(), "p.b: must be a number, got \"x\"");
+    }
+    try {
+        jc::only_keys(obj, "q", {"a", "b", "c"});
+        FAIL();
+    } catch (const tk::PolicyError& e) {
+        EXPECT_STREQ(e.what(), "q.d: unknown key; expected one of: a, b, c");
+    }
+    EXPECT_THROW(jc::require_object(obj.at("d"), "r"), tk::PolicyError);
+    EXPECT_EQ(jc::string_at(obj, "b", "p", ""), "x");
+    EXPECT_TRUE(jc::bool_at(obj, "c", "p", false));
+    // Invalid UTF-8 in a string is shown, not a second error.
+    const json bad = std::string("\xff\xfe");
+    EXPECT_EQ(jc::show(bad), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    EXPECT_EQ(jc::show(json(std::string(100, 'a'))).size(), 60u);
+}
+
+TEST(Version, GeneratedFromTheProjectVersion) {
+    // The top-level CMakeLists.txt is the one place the version is written.
+    std::ifstream in(std::string(TIERKIT_SOURCE_DIR) + "/CMakeLists.txt");
+    ASSERT_TRUE(in) << "cannot read CMakeLists.txt";
+    std::stringstream text;
+    text << in.rdbuf();
+    std::smatch m;
+    const std::string s = text.str();
+    ASSERT_TRUE(std::regex_search(s, m, std::regex(R"(project\(tierkit\s+VERSION\s+([0-9]+)\.([0-9]+)\.([0-9]+))")));
+    EXPECT_EQ(std::string(tk::version), m[1].str() + "." + m[2].str() + "." + m[3].str());
+    EXPECT_EQ(tk::version_major, std::stoi(m[1].str()));
+    EXPECT_EQ(tk::version_minor, std::stoi(m[2].str()));
+    EXPECT_EQ(tk::version_patch, std::stoi(m[3].str()));
+}
