@@ -11,11 +11,9 @@
 #include <ostream>
 #include <sstream>
 
-#include <boost/crc.hpp>
-
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 
-#include "tierkit/core/version.hpp"
+#include "tierkit/core/envelope.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/abc.hpp"
@@ -113,35 +111,6 @@ ArchiveKind parse_archive_kind(const std::string& text) {
 
 namespace {
 
-// The envelope: 32 bytes before the Boost archive payload, little-endian.
-//   0  magic "TIERKIT\0"         8  format version (u32)      12  archive kind (u32)
-//  16  library version (u32: major << 16 | minor << 8 | patch)
-//  20  payload length (u64)       28  CRC-32 of the payload (u32)
-constexpr std::array<char, 8> magic{'T', 'I', 'E', 'R', 'K', 'I', 'T', '\0'};
-constexpr std::uint32_t library_version = (TIERKIT_VERSION_MAJOR << 16) | (TIERKIT_VERSION_MINOR << 8) | TIERKIT_VERSION_PATCH;
-constexpr std::size_t header_size = 32;
-
-void put_u32(char* p, std::uint32_t v) {
-    for (int k = 0; k < 4; ++k) p[k] = static_cast<char>((v >> (8 * k)) & 0xff);
-}
-void put_u64(char* p, std::uint64_t v) {
-    for (int k = 0; k < 8; ++k) p[k] = static_cast<char>((v >> (8 * k)) & 0xff);
-}
-std::uint32_t get_u32(const char* p) {
-    std::uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[k])) << (8 * k);
-    return v;
-}
-std::uint64_t get_u64(const char* p) {
-    std::uint64_t v = 0;
-    for (int k = 0; k < 8; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(p[k])) << (8 * k);
-    return v;
-}
-std::uint32_t crc32(const std::string& bytes) {
-    boost::crc_32_type crc;
-    crc.process_bytes(bytes.data(), bytes.size());
-    return crc.checksum();
-}
 const char* kind_name(ArchiveKind k) {
     return k == ArchiveKind::binary ? "binary" : k == ArchiveKind::text ? "text" : "xml";
 }
@@ -206,39 +175,24 @@ void save(const Model& model, std::ostream& out, ArchiveKind kind) {
         throw FormatError(std::string("save: cannot serialize the model (rule '") + model.rule().kind() + "'): " + e.what());
     }
     const std::string bytes = payload.str();
-    std::array<char, header_size> header{};
-    std::memcpy(header.data(), magic.data(), magic.size());
-    put_u32(header.data() + 8, format_version);
-    put_u32(header.data() + 12, static_cast<std::uint32_t>(kind));
-    put_u32(header.data() + 16, library_version);
-    put_u64(header.data() + 20, bytes.size());
-    put_u32(header.data() + 28, crc32(bytes));
+    const auto header = envelope::make_header(envelope::Content::model, static_cast<envelope::Encoding>(kind),
+                                              format_version, bytes);
     out.write(header.data(), header.size());
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) throw FormatError("save: the output stream failed");
 }
 
 Model load(std::istream& in, std::optional<ArchiveKind> expected) {
-    std::array<char, header_size> header{};
+    const envelope::Expect expect{envelope::Content::model, format_version, max_payload_bytes, "load"};
+    std::array<char, envelope::header_size> header{};
     in.read(header.data(), header.size());
-    const auto got = static_cast<std::size_t>(in.gcount());
-    if (got < magic.size() || std::memcmp(header.data(), magic.data(), magic.size()) != 0)
-        throw FormatError("load: not a tierkit model: bad magic at byte 0 (expected \"TIERKIT\")");
-    if (got < header_size)
-        throw FormatError("load: truncated header: " + std::to_string(got) + " of " + std::to_string(header_size) + " bytes");
-    const std::uint32_t version = get_u32(header.data() + 8);
-    if (version == 0 || version > format_version)
-        throw FormatError("load: format version " + std::to_string(version) + " at byte 8 is not one this tierkit reads (1.." +
-                          std::to_string(format_version) + ")");
-    const std::uint32_t kind_code = get_u32(header.data() + 12);
-    if (kind_code > 2) throw FormatError("load: unknown archive kind " + std::to_string(kind_code) + " at byte 12");
-    const auto kind = static_cast<ArchiveKind>(kind_code);
+    const auto h = envelope::read_header(std::string_view(header.data(), static_cast<std::size_t>(in.gcount())), expect);
+    if (h.encoding == envelope::Encoding::record)
+        throw FormatError("load: payload encoding 3 at byte 12 is not a Boost archive (0 binary, 1 text, 2 xml)");
+    const auto kind = static_cast<ArchiveKind>(h.encoding);
     if (expected && *expected != kind)
         throw FormatError(std::string("load: the file holds a ") + kind_name(kind) + " archive, not " + kind_name(*expected));
-    const std::uint64_t length = get_u64(header.data() + 20);
-    if (length > max_payload_bytes)
-        throw FormatError("load: payload length " + std::to_string(length) + " at byte 20 exceeds the cap of " +
-                          std::to_string(max_payload_bytes) + " bytes");
+    const std::uint64_t length = h.length;
     std::string bytes;
     bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 20)));
     std::size_t have = 0;
@@ -249,13 +203,8 @@ Model load(std::istream& in, std::optional<ArchiveKind> expected) {
         if (n == 0) break;
         have += n;
     }
-    if (have < length)
-        throw FormatError("load: truncated: the header announces " + std::to_string(length) + " payload bytes, the file has " +
-                          std::to_string(have));
-    bytes.resize(static_cast<std::size_t>(length));
-    if (crc32(bytes) != get_u32(header.data() + 28))
-        throw FormatError("load: checksum mismatch: the payload (bytes " + std::to_string(header_size) + ".." +
-                          std::to_string(header_size + length) + ") is corrupted");
+    bytes.resize(have);
+    envelope::check_payload(h, bytes, expect);
     std::istringstream payload(bytes);
     ModelRecord record;
     try {

@@ -10,11 +10,9 @@
 #include <numeric>
 #include <type_traits>
 
-#include <boost/crc.hpp>
-
-#include "tierkit/core/version.hpp"
+#include "tierkit/core/envelope.hpp"
 #include "tierkit/error.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 
 namespace tierkit {
 
@@ -524,16 +522,11 @@ std::int64_t build_features(const SummarizeOptions& o, std::int64_t as_of, bool 
     std::vector<std::vector<Reject>> rejects(ranges);
     std::vector<std::size_t> ends(ranges);
     std::vector<std::int64_t> refunds(ranges);
-    parallel_for(
-        ranges,
-        [&](std::size_t r0, std::size_t r1) {
-            for (std::size_t r = r0; r < r1; ++r) {
-                FeatureBuilder build(o, as_of, cols, customers * r / ranges, rejects[r]);
-                refunds[r] = body(customers * r / ranges, customers * (r + 1) / ranges, build);
-                ends[r] = build.row();
-            }
-        },
-        1);
+    fork_join(static_cast<unsigned>(ranges), [&](unsigned r) {
+        FeatureBuilder build(o, as_of, cols, customers * r / ranges, rejects[r]);
+        refunds[r] = body(customers * r / ranges, customers * (r + 1) / ranges, build);
+        ends[r] = build.row();
+    });
     std::size_t rows = 0;
     std::int64_t refund_rows = 0;
     for (std::size_t r = 0; r < ranges; ++r) {
@@ -802,15 +795,9 @@ Summary summarize(const Transactions& tx, const SummarizeOptions& options) {
 
 namespace {
 
-// The state envelope: 32 bytes before the payload, little-endian, like a model
-// archive's (see src/io.cpp) but with its own magic so neither is read as the other.
-//   0  magic "TKSTATE\0"      8  format version (u32)     12  kind (u32, 1 = summarizer)
-//  16  library version (u32) 20  payload length (u64)     28  CRC-32 of the payload (u32)
-constexpr char state_magic[8] = {'T', 'K', 'S', 'T', 'A', 'T', 'E', '\0'};
+// The state: tierkit's envelope (core/envelope.hpp, content kind summarizer state,
+// encoding record) around the little-endian record below.
 constexpr std::uint32_t state_version = 1;
-constexpr std::uint32_t state_kind_summarizer = 1;
-constexpr std::uint32_t state_library_version = (TIERKIT_VERSION_MAJOR << 16) | (TIERKIT_VERSION_MINOR << 8) | TIERKIT_VERSION_PATCH;
-constexpr std::size_t state_header = 32;
 constexpr const char* who = "Summarizer.from_bytes";
 
 class Writer {
@@ -835,7 +822,8 @@ public:
 
 class Reader {
 public:
-    explicit Reader(std::string_view bytes) : in(bytes) {}
+    /// `bytes` start at byte `base` of the state.
+    Reader(std::string_view bytes, std::size_t base) : in(bytes), base_(base) {}
     template <class T>
     T get(const char* what) {
         constexpr std::size_t size = std::is_floating_point_v<T> ? 8 : sizeof(T);
@@ -862,7 +850,7 @@ public:
         pos += n;
         return s;
     }
-    std::size_t offset() const { return state_header + pos; }
+    std::size_t offset() const { return base_ + pos; }
     bool done() const { return pos == in.size(); }
     [[noreturn]] static void fail(std::size_t at, const std::string& message) {
         throw FormatError(std::string(who) + ": " + message + " (at byte " + std::to_string(at) + ")");
@@ -875,14 +863,9 @@ private:
                                std::to_string(in.size() - pos) + " left");
     }
     std::string_view in;
+    std::size_t base_;
     std::size_t pos = 0;
 };
-
-std::uint32_t crc32_of(std::string_view bytes) {
-    boost::crc_32_type crc;
-    crc.process_bytes(bytes.data(), bytes.size());
-    return crc.checksum();
-}
 
 }  // namespace
 
@@ -922,43 +905,17 @@ std::string Summarizer::to_bytes() const {
         w.put<std::int64_t>(r.customer);
         w.put(r.reason);
     }
-    Writer head;
-    head.out.append(state_magic, sizeof state_magic);
-    head.put<std::uint32_t>(state_version);
-    head.put<std::uint32_t>(state_kind_summarizer);
-    head.put<std::uint32_t>(state_library_version);
-    head.put<std::uint64_t>(w.out.size());
-    head.put<std::uint32_t>(crc32_of(w.out));
-    return head.out + w.out;
+    return envelope::write_envelope(envelope::Content::summarizer_state, envelope::Encoding::record, state_version,
+                                    w.out);
 }
 
 Summarizer Summarizer::from_bytes(std::string_view bytes) {
-    if (bytes.size() < sizeof state_magic || std::memcmp(bytes.data(), state_magic, sizeof state_magic) != 0)
-        Reader::fail(0, "not a tierkit summarizer state: bad magic (expected \"TKSTATE\")");
-    if (bytes.size() < state_header)
-        Reader::fail(bytes.size(), "truncated header: " + std::to_string(bytes.size()) + " of " +
-                                       std::to_string(state_header) + " bytes");
-    Reader h(bytes.substr(8, state_header - 8));
-    const auto version = h.get<std::uint32_t>("version");
-    if (version == 0 || version > state_version)
-        Reader::fail(8, "format version " + std::to_string(version) + " is not one this tierkit reads (1.." +
-                            std::to_string(state_version) + ")");
-    const auto kind = h.get<std::uint32_t>("kind");
-    if (kind != state_kind_summarizer) Reader::fail(12, "unknown state kind " + std::to_string(kind));
-    h.get<std::uint32_t>("library version");
-    const auto length = h.get<std::uint64_t>("length");
-    if (length > max_state_bytes)
-        Reader::fail(20, "payload length " + std::to_string(length) + " exceeds the cap of " +
-                             std::to_string(max_state_bytes) + " bytes");
-    if (length != bytes.size() - state_header)
-        Reader::fail(20, "the header announces " + std::to_string(length) + " payload bytes, there are " +
-                             std::to_string(bytes.size() - state_header));
-    const std::string_view payload = bytes.substr(state_header);
-    if (crc32_of(payload) != h.get<std::uint32_t>("crc"))
-        Reader::fail(28, "checksum mismatch: the payload (bytes " + std::to_string(state_header) + ".." +
-                             std::to_string(bytes.size()) + ") is corrupted");
-
-    Reader r(payload);
+    const auto [header, payload] =
+        envelope::read_envelope(bytes, {envelope::Content::summarizer_state, state_version, max_state_bytes, who});
+    if (header.encoding != envelope::Encoding::record)
+        Reader::fail(12, "payload encoding " + std::to_string(static_cast<int>(header.encoding)) +
+                             " is not a summarizer record (3)");
+    Reader r(payload, header.size);
     SummarizeOptions o;
     const bool has_as_of = r.get<std::uint8_t>("as_of flag") != 0;
     const auto as_of = r.get<std::int64_t>("as_of");

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tierkit/core/envelope.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/json_checks.hpp"
 #include "tierkit/core/parallel.hpp"
@@ -262,4 +263,111 @@ TEST(Version, GeneratedFromTheProjectVersion) {
     EXPECT_EQ(tk::version_major, std::stoi(m[1].str()));
     EXPECT_EQ(tk::version_minor, std::stoi(m[2].str()));
     EXPECT_EQ(tk::version_patch, std::stoi(m[3].str()));
+}
+
+namespace {
+namespace env = tk::envelope;
+
+std::string format_error(const std::string& bytes, const env::Expect& expect) {
+    try {
+        env::read_envelope(bytes, expect);
+    } catch (const tk::FormatError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+void put(std::string& b, std::size_t at, std::uint64_t v, int n) {
+    for (int k = 0; k < n; ++k) b[at + k] = static_cast<char>((v >> (8 * k)) & 0xff);
+}
+
+}  // namespace
+
+TEST(Envelope, OneLayoutWithAContentKind) {
+    const std::string payload = "123456789";
+    const std::string bytes = env::write_envelope(env::Content::fit_state, env::Encoding::binary_archive, 3, payload);
+    ASSERT_EQ(bytes.size(), 32u + payload.size());
+    EXPECT_EQ(bytes.substr(0, 8), std::string("TIERKIT\0", 8));
+    EXPECT_EQ(bytes[8], 3);                                     // format version
+    EXPECT_EQ(bytes[12], 0);                                    // encoding: binary archive
+    EXPECT_EQ(bytes[14], 1);                                    // content: fit state
+    EXPECT_EQ(static_cast<unsigned char>(bytes[17]), tk::version_minor);  // library version, minor byte
+    EXPECT_EQ(bytes[20], 9);                                    // payload length
+    // CRC-32 of "123456789" is the standard check value 0xcbf43926.
+    EXPECT_EQ(env::crc32(payload), 0xcbf43926u);
+    EXPECT_EQ(static_cast<unsigned char>(bytes[28]), 0x26);
+    const env::Expect expect{env::Content::fit_state, 3, 1 << 20, "PartialState.from_bytes"};
+    const auto opened = env::read_envelope(bytes, expect);
+    EXPECT_EQ(opened.payload, payload);
+    EXPECT_EQ(opened.header.format_version, 3u);
+    EXPECT_EQ(opened.header.size, 32u);
+
+    EXPECT_EQ(format_error(bytes, {env::Content::summarizer_state, 3, 1 << 20, "who"}),
+              "who: the envelope holds a tierkit fit state (content kind 1 at byte 14), not a tierkit summarizer state");
+    EXPECT_EQ(format_error(bytes, {env::Content::fit_state, 2, 1 << 20, "who"}),
+              "who: format version 3 at byte 8 is not one this tierkit reads (1..2)");
+    EXPECT_EQ(format_error(bytes, {env::Content::fit_state, 3, 8, "who"}),
+              "who: payload length 9 at byte 20 exceeds the cap of 8 bytes");
+    EXPECT_EQ(format_error(bytes.substr(0, 40), expect),
+              "PartialState.from_bytes: truncated: the header announces 9 payload bytes, the file has 8");
+    EXPECT_EQ(format_error(bytes + "x", expect),
+              "PartialState.from_bytes: the header announces 9 payload bytes, there are 10");
+    std::string flipped = bytes;
+    flipped[35] ^= 1;
+    EXPECT_EQ(format_error(flipped, expect),
+              "PartialState.from_bytes: checksum mismatch: the payload (bytes 32..41) is corrupted");
+    EXPECT_EQ(format_error("TIERKAT", expect),
+              "PartialState.from_bytes: not a tierkit fit state: bad magic at byte 0 (expected \"TIERKIT\")");
+    EXPECT_EQ(format_error(bytes.substr(0, 20), expect), "PartialState.from_bytes: truncated header: 20 of 32 bytes");
+}
+
+TEST(Envelope, ModelFilesOfFormatOneReadAsModels) {
+    // tierkit 0.1.0 wrote the archive kind as a u32 at byte 12: its high half is the
+    // content kind 0, a model.
+    std::string old = std::string("TIERKIT\0", 8) + std::string(24, '\0') + "payload";
+    put(old, 8, 1, 4);
+    put(old, 12, 2, 4);  // xml
+    put(old, 16, (0u << 16) | (1u << 8) | 0u, 4);
+    put(old, 20, 7, 8);
+    put(old, 28, env::crc32("payload"), 4);
+    const auto opened = env::read_envelope(old, {env::Content::model, 1, 1 << 20, "load"});
+    EXPECT_EQ(opened.header.encoding, env::Encoding::xml_archive);
+    EXPECT_EQ(opened.header.content, env::Content::model);
+    EXPECT_EQ(opened.payload, "payload");
+    // The same bytes a model writes today.
+    EXPECT_EQ(env::write_envelope(env::Content::model, env::Encoding::xml_archive, 1, "payload").substr(0, 16),
+              old.substr(0, 16));
+}
+
+TEST(Envelope, OldStateEnvelopesStillRead) {
+    // The 24-byte envelope of fit states ("TKSTATE\0") and fitter states ("TKFITTR\0"):
+    // version u32 at 8, length u64 at 12, CRC-32 at 20.
+    for (const auto& [magic, content] : {std::pair{std::string("TKSTATE\0", 8), env::Content::fit_state},
+                                         std::pair{std::string("TKFITTR\0", 8), env::Content::fitter}}) {
+        std::string old = magic + std::string(16, '\0') + "state";
+        put(old, 8, 1, 4);
+        put(old, 12, 5, 8);
+        put(old, 20, env::crc32("state"), 4);
+        const env::Expect expect{content, 1, 1 << 20, "from_bytes"};
+        const auto opened = env::read_envelope(old, expect);
+        EXPECT_EQ(opened.payload, "state");
+        EXPECT_EQ(opened.header.size, 24u);
+        std::string bad = old;
+        bad[26] ^= 1;
+        EXPECT_EQ(format_error(bad, expect), "from_bytes: checksum mismatch: the payload (bytes 24..29) is corrupted");
+        put(bad, 12, 99, 8);
+        EXPECT_EQ(format_error(bad, {content, 1, 50, "from_bytes"}),
+                  "from_bytes: payload length 99 at byte 12 exceeds the cap of 50 bytes");
+    }
+    // The 32-byte summarizer state of tierkit 0.1.0: "TKSTATE\0" with a u32 kind 1 at byte 12.
+    std::string old = std::string("TKSTATE\0", 8) + std::string(24, '\0') + "cells";
+    put(old, 8, 1, 4);
+    put(old, 12, 1, 4);
+    put(old, 20, 5, 8);
+    put(old, 28, env::crc32("cells"), 4);
+    const env::Expect expect{env::Content::summarizer_state, 1, 1 << 20, "Summarizer.from_bytes"};
+    EXPECT_EQ(env::read_envelope(old, expect).payload, "cells");
+    EXPECT_EQ(env::read_envelope(old, expect).header.encoding, env::Encoding::record);
+    put(old, 12, 4, 4);
+    EXPECT_EQ(format_error(old, expect), "Summarizer.from_bytes: unknown state kind 4 at byte 12");
 }

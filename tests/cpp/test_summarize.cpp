@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <boost/crc.hpp>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <random>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 
@@ -530,6 +532,28 @@ TEST(Summarizer, BytesRoundTripThenContinue) {
     expect_same(Summarizer::from_bytes(empty.to_bytes()).finalize(), summarize(Transactions{}));
 }
 
+// A summarizer state written by tierkit 0.1.0 (its own "TKSTATE" envelope) still
+// loads: continuing it gives summarize()'s features bit for bit.
+TEST(Summarizer, GoldenStateStillLoads) {
+    const Shuffled data(true);
+    const SummarizeOptions o = streaming_options()[1];
+    const std::string path = std::string(TIERKIT_TEST_DATA) + "/golden/summarizer.v1.tkstate";
+    constexpr std::size_t saved = 600, total = 1200;
+    if (std::getenv("TIERKIT_WRITE_GOLDEN")) {
+        Summarizer s(o);
+        s.update(data.rows(0, saved));
+        std::ofstream(path, std::ios::binary) << s.to_bytes();
+    }
+    std::ifstream in(path, std::ios::binary);
+    ASSERT_TRUE(in) << path;
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_EQ(bytes.substr(0, 8), std::string("TKSTATE\0", 8));
+    Summarizer s = Summarizer::from_bytes(bytes);
+    EXPECT_EQ(s.transactions(), static_cast<std::int64_t>(saved));
+    s.update(data.rows(saved, total));
+    expect_same(s.finalize(), summarize(data.rows(0, total), o));
+}
+
 namespace {
 
 void expect_format_error(const std::string& bytes, const std::string& part) {
@@ -560,14 +584,21 @@ TEST(Summarizer, BadBytesAreFormatErrors) {
     s.update(data.rows(0, 200));
     const std::string good = s.to_bytes();
     expect_format_error("", "bad magic");
-    expect_format_error("TIERKIT" + std::string(40, '\0'), "bad magic");
+    expect_format_error("TKSTATX" + std::string(40, '\0'), "bad magic");
+    expect_format_error(std::string("TIERKIT\0", 8) + std::string(40, '\0'), "format version 0 at byte 8");
     expect_format_error(good.substr(0, 20), "truncated header");
     std::string b = good;
     put32(b, 8, 99);
     expect_format_error(b, "format version 99");
     b = good;
-    put32(b, 12, 5);
-    expect_format_error(b, "unknown state kind 5");
+    b[14] = 7;
+    expect_format_error(b, "unknown content kind 7 at byte 14");
+    b = good;
+    b[14] = 0;  // a model's envelope
+    expect_format_error(b, "holds a tierkit model (content kind 0 at byte 14), not a tierkit summarizer state");
+    b = good;
+    b[12] = 0;  // a binary archive, not a record
+    expect_format_error(b, "payload encoding 0 is not a summarizer record");
     b = good;
     b[27] = 0x7f;  // length far above the cap
     expect_format_error(b, "exceeds the cap");

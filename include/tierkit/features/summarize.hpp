@@ -150,9 +150,10 @@ public:
     /// The Summary of every row seen. The summarizer stays usable.
     Summary finalize() const;
 
-    /// The state as bytes: a 32-byte envelope (magic "TKSTATE\0", format version,
-    /// kind, library version, payload length, CRC-32), then a little-endian payload.
+    /// The state as bytes: tierkit's 32-byte envelope (core/envelope.hpp, content
+    /// kind summarizer state), then a little-endian record.
     std::string to_bytes() const;
+    /// Read to_bytes(), also in the "TKSTATE" envelope of tierkit 0.1.0.
     /// @throws FormatError naming what is wrong and the byte offset (bad magic,
     ///   version, length over max_state_bytes, checksum, truncated or inconsistent payload).
     static Summarizer from_bytes(std::string_view bytes);

@@ -34,7 +34,7 @@ namespace tierkit {
 
 enum class ArchiveKind { binary, text, xml };
 
-/// The envelope format this version writes (and the newest it reads).
+/// The model format version this version writes (and the newest it reads).
 inline constexpr std::uint32_t format_version = 1;
 /// Largest payload load() accepts (1 GiB): a header claiming more is rejected
 /// before anything is allocated.
@@ -43,9 +43,10 @@ inline constexpr std::uint64_t max_payload_bytes = 1ULL << 30;
 /// Parse "binary" / "text" / "xml". @throws InvalidInput otherwise.
 ArchiveKind parse_archive_kind(const std::string& text);
 
-/// Write `model` to `out`: a 32-byte envelope (magic "TIERKIT\0", format version,
-/// archive kind, library version, payload length, CRC-32 of the payload), then the
-/// Boost archive. @throws FormatError when the stream fails or a rule cannot be
+/// Write `model` to `out`: tierkit's 32-byte envelope (core/envelope.hpp: magic
+/// "TIERKIT\0", format version, archive kind as the payload encoding, content kind
+/// model, library version, payload length, CRC-32 of the payload), then the Boost
+/// archive. @throws FormatError when the stream fails or a rule cannot be
 /// serialized (not registered for serialization).
 void save(const Model& model, std::ostream& out, ArchiveKind kind = ArchiveKind::binary);
 
