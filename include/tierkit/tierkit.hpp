@@ -1,6 +1,8 @@
 #pragma once
 /// @file tierkit.hpp
 /// Umbrella header: everything a C++ host needs to summarize, fit and assign.
+#include "tierkit/core/parallel.hpp"
+#include "tierkit/core/version.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
