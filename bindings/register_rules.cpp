@@ -1,7 +1,8 @@
 // Python callables as tiering rules: {"kind": "python", "name": "<key>"} in a
-// policy refers to a callable registered in tierkit._callable. The rule only
-// translates: it hands the table and score to Python and takes tier indices back
-// (validation lives in tierkit._callable). It serializes its key, score and tier
+// policy refers to a callable that the Python package handed over with
+// register_python_rule(key, call, reasons) when the policy was built (or a pickled
+// model was read). The rule only translates: it hands the table and score to that
+// py::function and takes tier indices back (validation lives in the function). It serializes its key, score and tier
 // count only, for pickling (tierkit.model.Model.__reduce__ carries the callable
 // beside the bytes); tk.save refuses such a model.
 #include <nlohmann/json.hpp>
@@ -14,6 +15,22 @@ using namespace tierkit;
 using namespace tierkit::bindings;
 
 namespace tierkit::bindings {
+
+namespace {
+/// key -> (call, reasons) of every Python rule handed over. Never freed: rules may be
+/// destroyed after the interpreter finalized, and the dict must not be released then.
+/// Read and written with the GIL held.
+py::dict& python_rules() {
+    static auto* rules = new py::dict();
+    return *rules;
+}
+
+py::tuple python_rule(const std::string& key) {
+    py::object entry = python_rules().attr("get")(key);
+    if (entry.is_none()) throw InvalidInput("python rule '" + key + "': the callable is not registered in this process");
+    return entry.cast<py::tuple>();
+}
+}  // namespace
 
 class PythonRule : public Rule {
 public:
@@ -34,17 +51,16 @@ public:
             columns[py::str(t.name(j))] = to_numpy(std::vector<double>(c.begin(), c.end()));
         }
         auto score = input.values(score_);
-        py::object result = py::module_::import("tierkit._callable")
-                                .attr("call")(name_, to_numpy(std::move(ids)), columns,
-                                              to_numpy(std::vector<double>(score.begin(), score.end())));
+        const py::function call = python_rule(name_)[0];
+        py::object result =
+            call(to_numpy(std::move(ids)), columns, to_numpy(std::vector<double>(score.begin(), score.end())));
         auto out = view<std::int32_t>(result, "rule result");
         if (out.size() != tier.size()) throw InvalidInput("python rule: returned the wrong number of tiers");
         for (std::size_t i = 0; i < out.size(); ++i) tier[i] = reason[i] = out[i];
     }
     std::vector<std::string> reasons() const override {
         py::gil_scoped_acquire gil;
-        auto names = py::module_::import("tierkit._callable").attr("reasons")(name_).cast<std::vector<std::string>>();
-        return names;
+        return python_rule(name_)[1].cast<std::vector<std::string>>();
     }
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {}; }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<PythonRule>(*this); }
@@ -76,4 +92,12 @@ void register_rules(py::module_ m) {
         return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
     });
     m.def("rule_kinds", &rule_kinds);
+    m.def(
+        "register_python_rule",
+        [](const std::string& key, py::function call, std::vector<std::string> reasons) {
+            python_rules()[py::str(key)] = py::make_tuple(std::move(call), std::move(reasons));
+        },
+        py::arg("key"), py::arg("call"), py::arg("reasons"),
+        "Hand over the callable of the policy rule {\"kind\": \"python\", \"name\": key}: "
+        "call(ids, columns, score) returns one tier index per row.");
 }

@@ -6,11 +6,8 @@ JOBS="${JOBS:-2}"
 CMAKE=.venv/bin/cmake
 export PATH="$PWD/.venv/bin:$PATH"
 
-echo "== layering: the C++ core has no Python in it"
-if grep -rlE "pybind11|Python\.h" include src; then
-  echo "error: include/ or src/ mentions pybind11/Python.h" >&2
-  exit 1
-fi
+echo "== layering: core without Python, rules without io/, core/ below the engine, bindings without the package"
+.venv/bin/python scripts/check_layering.py
 
 echo "== C++ tests (release)"
 $CMAKE -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERKIT_BUILD_TESTS=ON -DTIERKIT_BUILD_BENCHMARKS=ON >/dev/null

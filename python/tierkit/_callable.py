@@ -5,17 +5,20 @@ A policy built in Python may give a vectorized callable as its rule::
     def rule(features: pd.DataFrame, score: np.ndarray) -> np.ndarray: ...
 
 returning one tier per customer, as tier indices (0 = best) or tier names. The
-policy stores ``{"kind": "python", "name": <key>}``; the C++ rule calls back
-into :func:`call` here, which checks what the callable returned.
+policy stores ``{"kind": "python", "name": <key>}``; :func:`register` hands the
+C++ rule a function (:func:`call` bound to the key) that runs the callable and
+checks what it returned.
 """
 from __future__ import annotations
 
 import contextvars
+import functools
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
+from . import _core
 from ._errors import InvalidInputError
 
 _REGISTRY: dict[str, tuple[Callable[..., Any], list[str]]] = {}
@@ -29,7 +32,13 @@ def register(fn: Callable[..., Any], tier_names: list[str]) -> str:
         raise TypeError(f"rule: expected a callable, got {type(fn).__name__}")
     key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', 'rule')}@{id(fn):x}"
     _REGISTRY[key] = (fn, list(tier_names))
+    _hand_over(key)
     return key
+
+
+def _hand_over(key: str) -> None:
+    """Give the C++ rule named ``key`` its function and reason texts."""
+    _core.rules.register_python_rule(key, functools.partial(call, key), reasons(key))
 
 
 def adopt(key: str, fn: Callable[..., Any], tier_names: list[str]) -> None:
@@ -38,7 +47,9 @@ def adopt(key: str, fn: Callable[..., Any], tier_names: list[str]) -> None:
     made) keeps its callable, as ``copy.deepcopy`` shares functions."""
     if not callable(fn):
         raise TypeError(f"rule: expected a callable, got {type(fn).__name__}")
-    _REGISTRY.setdefault(key, (fn, list(tier_names)))
+    if key not in _REGISTRY:
+        _REGISTRY[key] = (fn, list(tier_names))
+        _hand_over(key)
 
 
 def entry(key: str) -> tuple[Callable[..., Any], list[str]] | None:

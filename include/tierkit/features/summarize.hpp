@@ -153,7 +153,7 @@ public:
     /// The state as bytes: tierkit's 32-byte envelope (core/envelope.hpp, content
     /// kind summarizer state), then a little-endian record.
     std::string to_bytes() const;
-    /// Read to_bytes(), also in the "TKSTATE" envelope of tierkit 0.1.0.
+    /// Read to_bytes(), also in the older "TKSTATE" envelope.
     /// @throws FormatError naming what is wrong and the byte offset (bad magic,
     ///   version, length over max_state_bytes, checksum, truncated or inconsistent payload).
     static Summarizer from_bytes(std::string_view bytes);

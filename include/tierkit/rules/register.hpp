@@ -2,9 +2,13 @@
 /// @file register.hpp
 /// One line registers a rule under a policy `kind` and exports it for
 /// Boost.Serialization, for built-in and host rules alike. Use it in exactly one
-/// .cpp file (it includes every archive type):
+/// .cpp file, after including the archive types the rule is saved with
+/// (tierkit/io/archives.hpp for tierkit's own):
 ///
 /// @code
+/// #include "tierkit/io/archives.hpp"
+/// #include "tierkit/rules/register.hpp"
+///
 /// class MyRule : public tierkit::Rule {
 /// public:
 ///     MyRule() = default;  // for loading
@@ -17,9 +21,9 @@
 /// };
 /// TIERKIT_REGISTER_RULE(MyRule, "my_rule")
 /// @endcode
+#include <boost/serialization/export.hpp>
 #include <nlohmann/json.hpp>
 
-#include "tierkit/io/archives.hpp"
 #include "tierkit/rules/registry.hpp"
 
 /// Export `Type` for serialization as "tierkit.rule.<kind>" and register a factory

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Check tierkit's layers from the #include lines (and the bindings' imports).
+
+Fails (exit 1, one line per violation: file:line: rule: what) when
+- the core (include/, src/) includes the bindings, pybind11 or Python.h;
+- a rule (include/tierkit/rules/**, src/rules_*.cpp, src/rules/**) includes io/:
+  a rule is exported through a macro, not through the archive headers;
+- a lower part includes the engine: core/ (include/tierkit/core/**, src/core/**)
+  and the table headers include nothing but core/ and the lower headers;
+- the bindings import the Python package (py::module_::import("tierkit...")):
+  Python hands the bindings what they need as arguments.
+
+Usage: scripts/check_layering.py [--root DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
+IMPORT = re.compile(r'module_?::import\(\s*"(tierkit(?:\.[A-Za-z_.]+)?)"')
+SOURCES = (".hpp", ".cpp", ".h", ".cc", ".in")
+
+#: Headers below the engine that are not yet in tierkit/core/: they may be included
+#: by core/, and include only core/ and each other.
+LOWER = {
+    "tierkit/table.hpp",
+    "tierkit/column.hpp",
+    "tierkit/error.hpp",
+    "tierkit/parallel.hpp",
+    "tierkit/progress.hpp",
+    "tierkit/exact_sum.hpp",
+}
+
+#: Rule sources that still include io/ to instantiate their Boost export. Each is
+#: reported; an entry whose file no longer includes io/ is itself an error, so the
+#: list only shrinks.
+KNOWN_RULE_IO = {
+    "src/rules_compose.cpp",
+    "src/rules_expression.cpp",
+    "src/rules_kmeans.cpp",
+    "src/rules_matrix.cpp",
+    "src/rules_override.cpp",
+    "src/rules_rfm_segments.cpp",
+}
+
+
+def source_files(root: Path, *dirs: str) -> list[Path]:
+    out: list[Path] = []
+    for d in dirs:
+        base = root / d
+        if base.is_dir():
+            out += sorted(p for p in base.rglob("*") if p.is_file() and p.suffix in SOURCES)
+    return out
+
+
+def resolve(root: Path, file: Path, quote: str, name: str) -> str:
+    """The included file as a path relative to root ('' when outside the tree)."""
+    candidates = [file.parent / name] if quote == '"' else []
+    candidates += [root / "include" / name, root / "src" / name]
+    for c in candidates:
+        if c.is_file():
+            return c.resolve().relative_to(root.resolve()).as_posix()
+    return ""
+
+
+def lower_header(include: str) -> bool:
+    """An include a lower part may use: core/ or a lower header, by include name."""
+    return include.startswith("tierkit/core/") or include in LOWER
+
+
+def tierkit_name(rel: str) -> str:
+    """'include/tierkit/x.hpp' -> 'tierkit/x.hpp' ('' for files not under include/)."""
+    return rel[len("include/"):] if rel.startswith("include/") else ""
+
+
+def is_core(rel: str) -> bool:
+    return rel.startswith(("include/", "src/"))
+
+
+def is_rule(rel: str) -> bool:
+    return rel.startswith(("include/tierkit/rules/", "src/rules/")) or re.match(r"src/rules_[^/]*$", rel) is not None
+
+
+def is_lower(rel: str) -> bool:
+    return rel.startswith(("include/tierkit/core/", "src/core/")) or tierkit_name(rel) in LOWER
+
+
+def check(root: Path) -> tuple[list[str], list[str]]:
+    """(errors, notes) for the tree at root."""
+    errors: list[str] = []
+    notes: list[str] = []
+    rule_io: set[str] = set()
+    for file in source_files(root, "include", "src", "bindings"):
+        rel = file.relative_to(root).as_posix()
+        for n, line in enumerate(file.read_text(errors="replace").splitlines(), 1):
+            where = f"{rel}:{n}"
+            m = INCLUDE.match(line)
+            if m:
+                quote, name = m.groups()
+                target = resolve(root, file, quote, name)
+                if is_core(rel) and (
+                    name.startswith("pybind11/") or name == "Python.h" or target.startswith("bindings/")
+                ):
+                    errors.append(f"{where}: core includes Python or the bindings: {name}")
+                if is_rule(rel) and (name.startswith("tierkit/io/") or target.startswith("include/tierkit/io/")):
+                    if rel in KNOWN_RULE_IO:
+                        rule_io.add(rel)
+                        notes.append(f"{where}: rule includes io/ (known, to remove): {name}")
+                    else:
+                        errors.append(f"{where}: rule includes io/: {name}")
+                if is_lower(rel):
+                    included = tierkit_name(target) or (name if name.startswith("tierkit/") else "")
+                    if included and not lower_header(included):
+                        errors.append(f"{where}: a lower part (core/, table) includes the engine: {name}")
+            if rel.startswith("bindings/"):
+                for imp in IMPORT.finditer(line):
+                    errors.append(f"{where}: bindings import the Python package: {imp.group(1)}")
+    for stale in sorted(KNOWN_RULE_IO - rule_io):
+        if (root / stale).exists():
+            errors.append(f"{stale}: listed in KNOWN_RULE_IO but includes no io/ header: remove it from the list")
+    return errors, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1])
+    args = parser.parse_args(argv)
+    errors, notes = check(args.root)
+    for n in notes:
+        print(f"note: {n}")
+    for e in errors:
+        print(f"error: {e}", file=sys.stderr)
+    if errors:
+        print(f"layering: {len(errors)} violation(s)", file=sys.stderr)
+        return 1
+    print("layering: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""scripts/check_layering.py: passes on the tree, fails on each planted violation."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "check_layering.py"
+
+
+def run(root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), "--root", str(root)], capture_output=True, text=True)
+
+
+def test_the_tree_keeps_its_layers():
+    done = run(ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "layering: ok" in done.stdout
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def clean_tree(tmp_path: Path) -> Path:
+    """A small tree in tierkit's shape that keeps every layer."""
+    write(tmp_path, "include/tierkit/core/parallel.hpp", "#pragma once\n#include <thread>\n")
+    write(tmp_path, "include/tierkit/error.hpp", '#pragma once\n#include "tierkit/core/parallel.hpp"\n')
+    write(tmp_path, "include/tierkit/model.hpp", '#pragma once\n#include "tierkit/error.hpp"\n')
+    write(tmp_path, "include/tierkit/io/archives.hpp", "#pragma once\n#include <boost/archive/text_oarchive.hpp>\n")
+    write(tmp_path, "include/tierkit/rules/rule.hpp", '#pragma once\n#include "tierkit/core/parallel.hpp"\n')
+    write(tmp_path, "src/io.cpp", '#include "tierkit/io/archives.hpp"\n#include "tierkit/model.hpp"\n')
+    write(tmp_path, "bindings/module.cpp",
+          '#include <pybind11/pybind11.h>\n#include "tierkit/model.hpp"\n'
+          'void f() { py::module_::import("builtins"); }\n')
+    return tmp_path
+
+
+def test_a_clean_tree_passes(clean_tree: Path):
+    done = run(clean_tree)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    "rel, text, message",
+    [
+        ("src/scorer.cpp", "#include <pybind11/numpy.h>\n", "core includes Python or the bindings: pybind11/numpy.h"),
+        ("include/tierkit/model.hpp", "#include <Python.h>\n", "core includes Python or the bindings: Python.h"),
+        ("src/model.cpp", '#include "../bindings/common.hpp"\n', "core includes Python or the bindings"),
+        ("include/tierkit/rules/abc.hpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
+        ("src/rules_abc.cpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
+        ("include/tierkit/core/random.hpp", '#include "tierkit/model.hpp"\n',
+         "a lower part (core/, table) includes the engine: tierkit/model.hpp"),
+        ("include/tierkit/error.hpp", '#include "tierkit/rules/rule.hpp"\n', "a lower part (core/, table) includes the engine"),
+        ("src/core/envelope.cpp", '#include "tierkit/io/archives.hpp"\n', "a lower part (core/, table) includes the engine"),
+        ("bindings/register_rules.cpp", 'auto f = py::module_::import("tierkit._callable");\n',
+         "bindings import the Python package: tierkit._callable"),
+    ],
+)
+def test_a_planted_violation_fails(clean_tree: Path, rel: str, text: str, message: str):
+    write(clean_tree, "bindings/common.hpp", "#pragma once\n")
+    write(clean_tree, rel, text)
+    done = run(clean_tree)
+    assert done.returncode == 1
+    assert f"{rel}:1: {message}" in done.stderr
+    assert "layering: 1 violation(s)" in done.stderr
