@@ -48,6 +48,8 @@ namespace tierkit {
 namespace detail {
 /// The set_num_threads override; 0 = none.
 inline std::atomic<unsigned> thread_override{0};
+/// The calling thread's ThreadLimit; 0 = none.
+inline thread_local unsigned call_threads = 0;
 }  // namespace detail
 
 /// The most threads one call uses (the caller plus 255 pool workers).
@@ -58,8 +60,27 @@ inline constexpr unsigned max_threads = 256;
 /// max_threads are capped. Results do not depend on it, only the speed does.
 inline void set_num_threads(unsigned n) noexcept { detail::thread_override.store(std::min(n, max_threads)); }
 
-/// Threads tierkit uses for row-parallel work when a call does not say.
+/// While alive, the parallel_for calls made by the thread that built it use `n`
+/// threads (capped at max_threads; 0 leaves the count as it is), whatever
+/// set_num_threads or TIERKIT_NUM_THREADS say: a per-call thread count
+/// (AssignOptions::threads). Other threads are not affected.
+class ThreadLimit {
+public:
+    explicit ThreadLimit(unsigned n) noexcept : saved_(detail::call_threads) {
+        if (n) detail::call_threads = std::min(n, max_threads);
+    }
+    ~ThreadLimit() { detail::call_threads = saved_; }
+    ThreadLimit(const ThreadLimit&) = delete;
+    ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+private:
+    unsigned saved_;
+};
+
+/// Threads tierkit uses for row-parallel work when a call does not say: the calling
+/// thread's ThreadLimit when one is alive, then the values below.
 inline unsigned num_threads() {
+    if (const unsigned call = detail::call_threads) return call;
     if (const unsigned forced = detail::thread_override.load()) return forced;
     if (const char* env = std::getenv("TIERKIT_NUM_THREADS")) {
         const long v = std::strtol(env, nullptr, 10);
