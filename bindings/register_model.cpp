@@ -24,6 +24,8 @@ py::dict assignment_to_dict(Assignment&& a) {
     out["scores"] = scores;
     out["contributions"] = contributions;
     out["contribution_names"] = a.contribution_names;
+    out["top_criteria"] = to_numpy(std::move(a.top_criteria));
+    out["top_criteria_names"] = a.top_criteria_names;
     out["tier"] = to_numpy(std::move(a.tier));
     out["reason"] = to_numpy(std::move(a.reason));
     out["tier_names"] = a.tier_names;

@@ -321,7 +321,7 @@ class Model:
                 for cname, col in zip(cnames, cols):
                     data[prefix + cname] = col
             if out["contribution_names"] and out["contribution_names"][0]:
-                data["top_criteria"] = _top_criteria(out["contribution_names"][0], out["contributions"][0])
+                data["top_criteria"] = _from_codes(out["top_criteria"], list(out["top_criteria_names"]))
         frame = pd.DataFrame({k: v for k, v in data.items() if v is not None}, index=index, copy=False)
         if overrides is not None:
             unmatched = [codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
@@ -447,16 +447,6 @@ def _model_with_callable(data: bytes, key: str, fn_bytes: bytes, tiers: list[str
     """Unpickle a model whose rule is a Python callable (see Model.__reduce__)."""
     _callable.adopt(key, pickle.loads(fn_bytes), tiers)
     return Model.from_bytes(data)
-
-
-def _top_criteria(names: list[str], contributions: list[np.ndarray], top: int = 3) -> pd.Categorical:
-    """Per customer, the criteria that add most to the default score, best first."""
-    matrix = np.column_stack(contributions)
-    k = min(top, matrix.shape[1])
-    order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
-    combos, codes = np.unique(order, axis=0, return_inverse=True)
-    labels = [", ".join(names[j] for j in combo) for combo in combos]
-    return pd.Categorical.from_codes(codes.reshape(-1), categories=labels)
 
 
 _FROM_CODES_VALIDATES = "validate" in inspect.signature(pd.Categorical.from_codes).parameters
