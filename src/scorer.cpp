@@ -24,7 +24,13 @@ std::size_t column_index(const std::vector<std::string>& columns, const std::str
 
 }  // namespace
 
-Scorer::Scorer(const Model& model, std::vector<std::string> columns) : model_(model), columns_(std::move(columns)) {
+Scorer::Scorer(Model model, std::vector<std::string> columns)
+    : Scorer(std::make_shared<const Model>(std::move(model)), std::move(columns)) {}
+
+Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> columns)
+    : model_(std::move(shared)), columns_(std::move(columns)) {
+    if (!model_) throw InvalidInput("Scorer: the model is null");
+    const Model& model = *model_;
     for (const auto& t : model.policy().tiers()) tier_names_.push_back(t.name);
     reasons_ = model.rule().reasons();
     const auto& scores = model.scores();
@@ -37,7 +43,6 @@ Scorer::Scorer(const Model& model, std::vector<std::string> columns) : model_(mo
         normalized_.emplace_back(s.criteria.size());
     }
     scores_.assign(scores.size(), 0.0);
-    result_.scores = scores_;
     if (model.clv()) return;  // the clv columns need the general path
 
     const Rule& rule = model.rule();
@@ -75,11 +80,12 @@ const Scored& Scorer::assign_one(std::span<const double> values) {
     for (std::size_t j = 0; j < values.size(); ++j)
         if (!std::isfinite(values[j]))
             throw InvalidInput("column '" + columns_[j] + "': must be a finite number, got " + std::to_string(values[j]));
+    result_.scores = scores_;  // set here, not at construction, so a copied Scorer views its own buffer
 
     if (!fast_) {
         FeatureTable table(std::vector<std::int64_t>{0});
         for (std::size_t j = 0; j < values.size(); ++j) table.add_column(columns_[j], {values[j]});
-        const Assignment a = model_.assign(table, false);
+        const Assignment a = model_->assign(table, false);
         for (std::size_t s = 0; s < scores_.size(); ++s) scores_[s] = a.scores[s][0];
         result_.tier = a.tier[0];
         result_.reason = a.reason[0];
@@ -87,7 +93,7 @@ const Scored& Scorer::assign_one(std::span<const double> values) {
     }
 
     // The composite scores, in the order of operations of Model::assign.
-    const auto& scores = model_.scores();
+    const auto& scores = model_->scores();
     for (std::size_t s = 0; s < scores.size(); ++s) {
         const FittedScore& fs = scores[s];
         std::vector<double>& y = normalized_[s];
@@ -117,7 +123,7 @@ const Scored& Scorer::assign_one(std::span<const double> values) {
         return result_;
     }
     // kmeans: the nearest centroid (the lowest index on a tie), then its tier.
-    const auto& km = static_cast<const KMeansRule&>(model_.rule());
+    const auto& km = static_cast<const KMeansRule&>(model_->rule());
     const std::vector<double>& y = normalized_[kmeans_score_];
     const std::vector<double>& centroids = km.centroids();
     const std::size_t d = y.size(), k = km.clusters();

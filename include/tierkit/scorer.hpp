@@ -3,13 +3,15 @@
 /// Real-time scoring: one customer's features in, tier, reason and scores out.
 ///
 /// @code
-/// tierkit::Scorer scorer(model, {"revenue", "frequency", "days_since_last"});
+/// tierkit::Scorer scorer(tierkit::load(in), {"revenue", "frequency", "days_since_last"});
 /// const double x[] = {1520.0, 7, 31};
 /// const tierkit::Scored& r = scorer.assign_one(x);  // r.tier, r.reason, r.scores[0]
 /// @endcode
 ///
-/// A Scorer is built once from a const Model (which must outlive it) and the names of
-/// the columns the caller will pass, in order; it resolves every criterion and rule
+/// A Scorer is built once from a Model and the names of the columns the caller will
+/// pass, in order. It shares ownership of the Model (std::shared_ptr<const Model>), so
+/// a Scorer built from a temporary (`tierkit::load(in)`) stays valid; pass a
+/// shared_ptr to let many Scorers share one Model without copying it. It resolves every criterion and rule
 /// input to a position in that list and preallocates its buffers, so assign_one()
 /// makes no heap allocation (allocation_free()) when:
 /// - the policy has no clv section, and
@@ -22,8 +24,9 @@
 /// Model::assign on a table holding the same values, bit for bit.
 ///
 /// Thread safety: assign_one() writes the Scorer's buffers, so use one Scorer per
-/// thread (they may share the Model).
+/// thread (they may share the Model: build them from one shared_ptr, or copy a Scorer).
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -41,10 +44,15 @@ struct Scored {
 
 class Scorer {
 public:
+    /// @param model the fitted model, shared: the Scorer keeps it alive.
     /// @param columns the feature columns assign_one() receives, in order.
-    /// @throws UnknownColumn when a criterion or the rule reads a column not in
-    ///   `columns` (fast path; the general path reports it at assign_one).
-    Scorer(const Model& model, std::vector<std::string> columns);
+    /// @throws InvalidInput when `model` is null; UnknownColumn when a criterion or the
+    ///   rule reads a column not in `columns` (fast path; the general path reports it
+    ///   at assign_one).
+    Scorer(std::shared_ptr<const Model> model, std::vector<std::string> columns);
+    /// Takes `model` by value: a temporary is moved in, an lvalue is copied (pass a
+    /// shared_ptr instead to share one Model among Scorers). @throws as above.
+    Scorer(Model model, std::vector<std::string> columns);
 
     /// Score one customer. @param values one per column given to the constructor.
     /// @throws InvalidInput for a wrong number of values or a NaN/infinite one
@@ -53,6 +61,8 @@ public:
 
     /// Whether assign_one() runs without heap allocation (see the file comment).
     bool allocation_free() const noexcept { return fast_; }
+    /// The model this Scorer scores with (shared with the caller when built from a shared_ptr).
+    const std::shared_ptr<const Model>& model() const noexcept { return model_; }
     const std::vector<std::string>& columns() const noexcept { return columns_; }
     const std::vector<std::string>& score_names() const noexcept { return score_names_; }
     const std::vector<std::string>& tier_names() const noexcept { return tier_names_; }
@@ -61,7 +71,7 @@ public:
 
 private:
     enum class RuleKind { cuts, kmeans, general };
-    const Model& model_;
+    std::shared_ptr<const Model> model_;
     std::vector<std::string> columns_;
     std::vector<std::string> score_names_, tier_names_, reasons_;
     bool fast_ = false;

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <optional>
+#include <type_traits>
 
 #include "tierkit/tierkit.hpp"
 
@@ -142,4 +144,41 @@ TEST(Scorer, ErrorsNameTheColumn) {
         EXPECT_STREQ(e.what(), "column 'days_since_last': must be a finite number, got nan");
     }
     EXPECT_THROW(scorer.assign_one(std::vector<double>(2, 1.0)), InvalidInput);
+}
+
+// A Scorer owns or shares its model: one built from a temporary (as from
+// `tierkit::load(in)`) or from a model that is then destroyed still scores like the
+// model did (AddressSanitizer checks every read in the sanitizer build).
+static_assert(std::is_constructible_v<Scorer, Model&&, std::vector<std::string>>);
+static_assert(std::is_constructible_v<Scorer, std::shared_ptr<const Model>, std::vector<std::string>>);
+static_assert(std::is_constructible_v<Scorer, std::shared_ptr<Model>, std::vector<std::string>>);
+
+TEST(Scorer, OwnsOrSharesItsModel) {
+    const FeatureTable& t = features();
+    for (const auto& c : cases) {
+        const Policy policy = Policy::from_json(c.policy);
+        const Assignment expected = fit(policy, t).assign(t, false);
+        Scorer from_temporary(fit(policy, t), columns);
+        std::optional<Model> dying(fit(policy, t));
+        Scorer from_copy(*dying, columns);
+        dying.reset();
+        auto shared = std::make_shared<const Model>(fit(policy, t));
+        Scorer from_shared(shared, columns);
+        EXPECT_EQ(from_shared.model().get(), shared.get());
+        EXPECT_EQ(shared.use_count(), 2);
+        shared.reset();
+        Scorer copied = from_temporary;  // copies share the model and keep their own buffers
+        EXPECT_EQ(copied.model().get(), from_temporary.model().get());
+        std::vector<double> x(columns.size());
+        for (std::size_t i = 0; i < t.rows(); i += 7) {
+            for (std::size_t j = 0; j < columns.size(); ++j) x[j] = t.column(columns[j])[i];
+            for (Scorer* s : {&from_temporary, &from_copy, &from_shared, &copied}) {
+                const Scored& r = s->assign_one(x);
+                ASSERT_EQ(r.tier, expected.tier[i]) << c.policy << " row " << i;
+                for (std::size_t k = 0; k < expected.scores.size(); ++k) ASSERT_EQ(r.scores[k], expected.scores[k][i]);
+            }
+        }
+        EXPECT_NE(copied.assign_one(x).scores.data(), from_temporary.assign_one(x).scores.data());
+    }
+    EXPECT_THROW(Scorer(std::shared_ptr<const Model>{}, columns), InvalidInput);
 }
