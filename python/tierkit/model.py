@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import pickle
 import inspect
+import weakref
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
     if features.index.has_duplicates:
         dup = features.index[features.index.duplicated()].tolist()[0]
         raise InvalidInputError(f"features: customer id {dup!r} appears more than once in the index")
-    codec = IdCodec(features.index, name=features.index.name or "customer")
+    codec = _codec(features.index)
     names, arrays = [], []
     for name in needed:
         if name in features.columns:
@@ -53,11 +54,45 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
     # The lifecycle stages read the purchase dates as day numbers (NaT -> NaN).
     for name in _DATE_COLUMNS:
         if name in features.columns and name not in names and features[name].dtype.kind == "M":
-            days = features[name].to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
-            days[features[name].isna().to_numpy()] = np.nan
             names.append(name)
-            arrays.append(days)
+            arrays.append(_day_column(features[name]))
     return codec.codes, names, arrays, codec
+
+
+_TICKS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                  "ns": 86_400_000_000_000}
+
+
+def _day_column(values: pd.Series) -> np.ndarray:
+    """A date column as float day numbers since 1970-01-01 (NaT -> NaN): the date's
+    integer ticks divided by the ticks per day, without going through datetime64[D]."""
+    raw = values.to_numpy()
+    unit = np.datetime_data(raw.dtype)[0] if raw.dtype.kind == "M" else ""
+    if unit not in _TICKS_PER_DAY:  # time-zone aware, or an unusual unit
+        days = values.to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
+        days[values.isna().to_numpy()] = np.nan
+        return days
+    ticks = raw.view(np.int64)
+    days = np.floor_divide(ticks, _TICKS_PER_DAY[unit]).astype(np.float64)
+    days[ticks == np.iinfo(np.int64).min] = np.nan  # NaT
+    return days
+
+
+#: Id encodings by Index object (an Index is immutable), so that fit and assign on
+#: one features frame factorize its string ids once.
+_CODECS: dict[int, tuple[weakref.ref, IdCodec]] = {}
+
+
+def _codec(index: pd.Index) -> IdCodec:
+    """The id encoding of a features index, made once per Index object."""
+    key = id(index)
+    hit = _CODECS.get(key)
+    if hit is not None and hit[0]() is index:
+        return hit[1]
+    codec = IdCodec(index, name=index.name or "customer")
+    if codec.uniques is not None:  # integer ids pass through without a table
+        _CODECS[key] = (weakref.ref(index, lambda _, key=key: _CODECS.pop(key, None)), codec)
+    return codec
 
 
 def _group_columns(spec: Any) -> list[str]:
@@ -295,40 +330,40 @@ class Model:
             _callable.current_codec.reset(token)
         index = features.index
         data: dict[str, Any] = {}
-        for name, score in zip(out["score_names"], out["scores"]):
+        for name, score in zip(out.score_names, out.scores):
             data[name] = score
-        tier_names = list(out["tier_names"])
-        tier = out["tier"]
+        tier_names = list(out.tier_names)
+        tier = out.tier
         tier_codes = _small_codes(tier, len(tier_names))  # narrowed once for the three categoricals
         data["tier"] = _from_codes(tier_codes, tier_names, ordered=True)
         data["tier_index"] = tier
-        data["mode"] = _per_tier(tier_codes, list(out["tier_modes"]))
-        data["actions"] = _per_tier(tier_codes, ["; ".join(a) for a in out["tier_actions"]])
-        data["reason"] = _per_tier(out["reason"], list(out["reasons"]))
-        for name, values in out["extras"]:
+        data["mode"] = _per_tier(tier_codes, list(out.tier_modes))
+        data["actions"] = _per_tier(tier_codes, ["; ".join(a) for a in out.tier_actions])
+        data["reason"] = _per_tier(out.reason, list(out.reasons))
+        for name, values in out.extras:
             data[name] = values
         if overrides is not None:
-            data["pinned"] = out["pinned"].astype(bool)
-            data["rule_reason"] = _per_tier(out["rule_reason"], list(out["reasons"]))
-        if out["has_stages"]:
-            data["stage"] = _from_codes(out["stage"], list(STAGES))
-            data["stage_reason"] = _per_tier(out["stage_reason"], list(out["stage_reasons"]))
-            data["next_action"] = _per_tier(out["next_action"], list(out["next_actions"]))
-        data["below_count"] = out["below_count"]
+            data["pinned"] = out.pinned.astype(bool)
+            data["rule_reason"] = _per_tier(out.rule_reason, list(out.reasons))
+        if out.has_stages:
+            data["stage"] = _from_codes(out.stage, list(STAGES))
+            data["stage_reason"] = _per_tier(out.stage_reason, list(out.stage_reasons))
+            data["next_action"] = _per_tier(out.next_action, list(out.next_actions))
+        data["below_count"] = out.below_count
         if contributions:
-            for k, (cnames, cols) in enumerate(zip(out["contribution_names"], out["contributions"])):
-                prefix = "contrib_" if k == 0 else f"contrib_{out['score_names'][k]}_"
+            for k, (cnames, cols) in enumerate(zip(out.contribution_names, out.contributions)):
+                prefix = "contrib_" if k == 0 else f"contrib_{out.score_names[k]}_"
                 for cname, col in zip(cnames, cols):
                     data[prefix + cname] = col
-            if out["contribution_names"] and out["contribution_names"][0]:
-                data["top_criteria"] = _from_codes(out["top_criteria"], list(out["top_criteria_names"]))
+            if out.contribution_names and out.contribution_names[0]:
+                data["top_criteria"] = _from_codes(out.top_criteria, list(out.top_criteria_names))
         frame = pd.DataFrame({k: v for k, v in data.items() if v is not None}, index=index, copy=False)
         if overrides is not None:
             unmatched = [codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
-                         for c in out["overrides_unmatched"]]
-            frame.attrs["overrides"] = {"expired": int(out["overrides_expired"]), "unmatched": unmatched}
+                         for c in out.overrides_unmatched]
+            frame.attrs["overrides"] = {"expired": int(out.overrides_expired), "unmatched": unmatched}
         if previous is not None:
-            frame.attrs["previous"] = {"new_to_book": int(out["new_to_book"]), "dropped": dropped}
+            frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": dropped}
         return convert_output(frame, output)
 
     def to_bytes(self, kind: str = "binary") -> bytes:
