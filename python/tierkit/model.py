@@ -5,7 +5,7 @@ import json
 import pickle
 import inspect
 import weakref
-from typing import Any
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from ._repr import TierSummary
 from .progress import StageBars, bar
 from .policy import Policy
 
-__all__ = ["STAGES", "Model", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
+__all__ = ["STAGES", "Model", "Scorer", "ScoredCustomer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
 
 
 def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -467,6 +467,43 @@ class Model:
             lines.append(f"  stage: {r['stage']} ({r['stage_reason']}); next action: {r['next_action']}")
         return "\n".join(lines)
 
+    def scorer(self, columns: Sequence[str] | None = None) -> "Scorer":
+        """A real-time scorer: one customer per call (or a small batch), with the
+        scores, tier and reason :meth:`assign` gives for the same values.
+
+        Parameters
+        ----------
+        columns : sequence of str, optional
+            The feature columns a call receives, in order. Defaults to the columns
+            the policy's criteria read (:attr:`Policy.required_columns`); rules that
+            read other columns (a column's cuts, expressions, matrix) need them listed.
+
+        Returns
+        -------
+        Scorer : callable on a dict or Series (by column name) or a 1-D array in
+        ``columns`` order, returning a :class:`ScoredCustomer`;
+        :meth:`Scorer.score_many` takes a 2-D array or a DataFrame.
+
+        Raises
+        ------
+        ColumnNotFoundError when a criterion or the rule reads a column not in ``columns``.
+
+        Examples
+        --------
+        >>> import tierkit as tk
+        >>> f = tk.summarize(tk.datasets.synthetic(500, seed=2))
+        >>> m = tk.fit(tk.Policy.default(), f)
+        >>> score = m.scorer()
+        >>> score.columns
+        ['revenue', 'frequency', 'days_since_last', 'aov']
+        >>> one = score({"revenue": 1520.0, "frequency": 7, "days_since_last": 31, "aov": 190.0})
+        >>> one.tier in m.policy.tier_names
+        True
+        >>> score(f.iloc[0]).scores["value"] == m.assign(f)["value"].iloc[0]
+        True
+        """
+        return Scorer(self, columns)
+
     def __repr__(self) -> str:
         p = self.params
         cuts = {k: [round(x, 4) for x in v] for k, v in p["rule"]["parameters"].items()}
@@ -476,6 +513,81 @@ class Model:
         from ._repr import model_html
 
         return model_html(self)
+
+
+class ScoredCustomer(NamedTuple):
+    """One customer scored by :class:`Scorer`."""
+
+    tier: str
+    tier_index: int
+    reason: str
+    scores: dict[str, float]
+
+
+class Scorer:
+    """Scores one customer at a time through the core's ``Scorer`` (see
+    :meth:`Model.scorer`). Not for sharing between threads: make one per thread."""
+
+    def __init__(self, model: Model, columns: Sequence[str] | None = None) -> None:
+        self.model = model
+        names = model.policy.required_columns if columns is None else [str(c) for c in columns]
+        self._core = _core.model.Scorer(model._core, names)
+        self.columns: list[str] = list(self._core.columns)
+        self._tiers: list[str] = list(self._core.tier_names)
+        self._reasons: list[str] = list(self._core.reasons)
+        self._score_names: list[str] = list(self._core.score_names)
+        # Made once: building a categorical's dtype costs more than scoring a batch.
+        self._tier_dtype = pd.CategoricalDtype(self._tiers, ordered=True)
+        self._reason_dtype = pd.CategoricalDtype(list(dict.fromkeys(self._reasons)))
+        self._reason_codes = np.array([self._reason_dtype.categories.get_loc(r) for r in self._reasons])
+        self._series_index: pd.Index | None = None
+        self._series_positions = np.empty(0, dtype=np.intp)
+
+    def __call__(self, customer: Any) -> ScoredCustomer:
+        """Score one customer: a dict or Series keyed by column name, or a 1-D array
+        or list in :attr:`columns` order."""
+        if isinstance(customer, dict):
+            try:
+                values = [customer[c] for c in self.columns]
+            except KeyError as exc:
+                raise ColumnNotFoundError(f"customer: no value for column {exc.args[0]!r}; the scorer reads "
+                                          f"{', '.join(self.columns)}") from None
+        elif isinstance(customer, pd.Series):
+            if customer.index is not self._series_index:  # rows of one frame share their index
+                positions = customer.index.get_indexer(self.columns)
+                if (positions < 0).any():
+                    missing = self.columns[int(np.flatnonzero(positions < 0)[0])]
+                    raise ColumnNotFoundError(f"customer: no value for column {missing!r}; the scorer reads "
+                                              f"{', '.join(self.columns)}")
+                self._series_index, self._series_positions = customer.index, positions
+            values = customer.to_numpy()[self._series_positions].tolist()
+        else:
+            values = customer
+        tier, reason, scores = self._core.assign_one(values)
+        return ScoredCustomer(self._tiers[tier], tier, self._reasons[reason], dict(zip(self._score_names, scores)))
+
+    def score_many(self, customers: Any) -> pd.DataFrame:
+        """Score a batch: a DataFrame with :attr:`columns` (index kept) or a 2-D array
+        with one column per entry of :attr:`columns`. Returns the scores, ``tier``
+        (ordered categorical), ``tier_index`` and ``reason`` (categorical)."""
+        index = None
+        if isinstance(customers, pd.DataFrame):
+            missing = [c for c in self.columns if c not in customers.columns]
+            if missing:
+                raise ColumnNotFoundError(f"customers: unknown column '{missing[0]}'; available: "
+                                          f"{', '.join(map(str, customers.columns))}")
+            index = customers.index
+            customers = customers[self.columns].to_numpy(dtype=np.float64)
+        values = np.ascontiguousarray(customers, dtype=np.float64)
+        tier, reason, scores = self._core.assign_many(values)
+        data: dict[str, Any] = dict(zip(self._score_names, scores))
+        data["tier"] = _categorical(tier, self._tier_dtype)
+        data["tier_index"] = tier
+        data["reason"] = _categorical(self._reason_codes[reason], self._reason_dtype)
+        return pd.DataFrame(data, index=index, copy=False)
+
+    def __repr__(self) -> str:
+        return f"Scorer({self.model.policy.name!r}: columns {self.columns})"
 
 
 def _model_with_callable(data: bytes, key: str, fn_bytes: bytes, tiers: list[str]) -> Model:
@@ -499,6 +611,14 @@ def _from_codes(codes: np.ndarray, categories: list[str], ordered: bool = False)
     if _FROM_CODES_VALIDATES:
         return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered, validate=False)
     return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+
+
+def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """A categorical of a prepared dtype from codes the core made (in range by construction)."""
+    codes = _small_codes(codes, len(dtype.categories))
+    if _FROM_CODES_VALIDATES:
+        return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
