@@ -433,9 +433,15 @@ class Model:
         data = self._core.to_bytes("binary") if key is not None else self.to_bytes("binary")
         return hashlib.sha256(data).hexdigest()
 
-    def explain(self, customer: Any, features: pd.DataFrame) -> str:
+    def explain(self, customer: Any, features: pd.DataFrame, *, overrides: pd.DataFrame | None = None,
+                as_of: Any = None, previous: Any = None) -> str:
         """Why a customer is in its tier: the rule branch, the score and the top
         contributing criteria with the customer's values.
+
+        The text comes from :meth:`assign` on the customer's row with the same
+        ``overrides``, ``as_of`` and ``previous``, so it states the tier and reason
+        that ``assign`` gives: a manual pin, or the hysteresis step that held or moved
+        the customer, included.
 
         Examples
         --------
@@ -448,19 +454,22 @@ class Model:
         features = as_frame(features, "features")
         if customer not in features.index:
             raise InvalidInputError(f"customer {customer!r} is not in the features")
-        row = self.assign(features.loc[[customer]])
+        row = self.assign(features.loc[[customer]], overrides=overrides, as_of=as_of, previous=previous)
         r = row.iloc[0]
         policy = self.policy
         score_name = policy.score_names[0]
         lines = [f"customer {customer}: tier {r['tier']} ({r['mode']})",
-                 f"  reason: {r['reason']}",
-                 f"  {score_name} score: {r[score_name]:.1f} of 100"]
-        contrib = {c[len('contrib_'):]: float(r[c]) for c in row.columns
-                   if c.startswith("contrib_") and not any(c.startswith(f"contrib_{s}_") for s in policy.score_names[1:])}
-        for name, value in sorted(contrib.items(), key=lambda kv: -kv[1])[:3]:
+                 f"  reason: {r['reason']}"]
+        if "pinned" in row.columns and bool(r["pinned"]):
+            lines.append(f"  pinned by hand; the rule alone gives: {r['rule_reason']}")
+        if previous is not None and r["below_count"] > 0:
+            lines.append(f"  below the held tier's cut for {int(r['below_count'])} evaluation(s)")
+        lines.append(f"  {score_name} score: {r[score_name]:.1f} of 100")
+        # The core's top criteria of the default score, best first.
+        for name in str(r["top_criteria"]).split(", ") if "top_criteria" in row.columns else []:
             # a derived criterion (the policy's clv columns) is in the assignment, not the features
             shown = features.loc[customer, name] if name in features.columns else r[name]
-            lines.append(f"  {name} = {shown:.6g} adds {value:.1f} points")
+            lines.append(f"  {name} = {shown:.6g} adds {float(r['contrib_' + name]):.1f} points")
         if r["actions"]:
             lines.append(f"  actions: {r['actions']}")
         if "stage" in row.columns:
