@@ -9,6 +9,7 @@
 #include "common.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/registry.hpp"
+#include "tierkit/rules/rfm_segments.hpp"
 
 using namespace tierkit;
 using namespace tierkit::bindings;
@@ -76,4 +77,25 @@ void register_rules(py::module_ m) {
         return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
     });
     m.def("rule_kinds", &rule_kinds);
+    // The rfm_segments rule's default table, spelled as a policy's "segments" entries
+    // ({"name", "r": [lo, hi], "fm": [lo, hi]} or "f"/"m"); unconstrained scores left out.
+    m.def("default_rfm_segments", [] {
+        py::list out;
+        for (const SegmentRange& s : default_segment_table()) {
+            py::dict d;
+            d["name"] = s.name;
+            auto put = [&d](const char* key, const ScoreRange& r) {
+                if (!r.any()) d[key] = py::make_tuple(r.lo, r.hi);
+            };
+            put("r", s.r);
+            if (s.uses_fm) {
+                d["fm"] = py::make_tuple(s.fm.lo, s.fm.hi);
+            } else {
+                put("f", s.f);
+                put("m", s.m);
+            }
+            out.append(d);
+        }
+        return out;
+    });
 }
