@@ -208,9 +208,6 @@ class fitting:
         @staticmethod
         def from_bytes(data: bytes) -> "fitting.Fitter": ...
 
-# The CLV models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma): use tierkit.clv.
-clv: Any
-
 # Migration between assignments: use tierkit.lifecycle.
 class lifecycle:
     event_kinds: tuple[str, ...]
