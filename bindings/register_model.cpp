@@ -172,9 +172,10 @@ void register_model(py::module_ m) {
                 // A Python rule re-acquires the GIL itself.
                 py::gil_scoped_release release;
                 // Without overrides (None) the plain assign leaves rule_reason and pinned empty.
-                a = previous    ? model.assign(t, contributions, pins, as_of, prev)
-                    : overrides ? model.assign(t, contributions, pins, as_of)
-                                : model.assign(t, contributions);
+                AssignOptions options{.with_contributions = contributions, .as_of = as_of};
+                if (overrides) options.overrides = std::span<const ManualOverride>(pins);
+                if (previous) options.previous = &prev;
+                a = model.assign(t, options);
             }
             return a;
         }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("contributions") = true,

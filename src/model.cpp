@@ -252,16 +252,11 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv));
 }
 
-Assignment Model::assign(const FeatureTable& features, bool with_contributions) const {
-    Assignment a = assign_impl(features, with_contributions, nullptr);
-    set_next_actions(a);
-    return a;
-}
-
-Assignment Model::assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
-                         std::int64_t as_of, const lifecycle::PreviousAssignment& previous) const {
-    Assignment a = assign_impl(table, with_contributions, &previous);
-    apply_overrides(a, table, overrides, as_of);
+Assignment Model::assign(const FeatureTable& table, const AssignOptions& options) const {
+    const ThreadLimit threads(options.threads);
+    Assignment a = assign_impl(table, options.with_contributions, options.previous);
+    if (options.overrides || options.previous)
+        apply_overrides(a, table, options.overrides.value_or(std::span<const ManualOverride>{}), options.as_of);
     set_next_actions(a);
     return a;
 }
@@ -360,14 +355,6 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
         a.stage_reason = std::move(stages.reason);
         a.stage_reasons = std::move(stages.reasons);
     }
-    return a;
-}
-
-Assignment Model::assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
-                         std::int64_t as_of) const {
-    Assignment a = assign_impl(table, with_contributions, nullptr);
-    apply_overrides(a, table, overrides, as_of);
-    set_next_actions(a);
     return a;
 }
 

@@ -85,7 +85,9 @@ const Scored& Scorer::assign_one(std::span<const double> values) {
     if (!fast_) {
         FeatureTable table(std::vector<std::int64_t>{0});
         for (std::size_t j = 0; j < values.size(); ++j) table.add_column(columns_[j], {values[j]});
-        const Assignment a = model_->assign(table, false);
+        AssignOptions options;
+        options.with_contributions = false;
+        const Assignment a = model_->assign(table, options);
         for (std::size_t s = 0; s < scores_.size(); ++s) scores_[s] = a.scores[s][0];
         result_.tier = a.tier[0];
         result_.reason = a.reason[0];

@@ -71,7 +71,7 @@ void BM_Assign(benchmark::State& state) {
     const auto& t = million_customers();
     const auto model = tierkit::fit(tierkit::Policy::from_json(six_criteria), t);
     for (auto _ : state) {
-        auto a = model.assign(t, state.range(0) != 0);
+        auto a = model.assign(t, {.with_contributions = state.range(0) != 0});
         benchmark::DoNotOptimize(a.tier.data());
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(t.rows()));
@@ -134,7 +134,7 @@ void BM_WideAssign(benchmark::State& state) {
     const auto& t = wide_table();
     const auto model = tierkit::fit(wide_policy(), t);
     for (auto _ : state) {
-        auto a = model.assign(t, false);
+        auto a = model.assign(t, {.with_contributions = false});
         benchmark::DoNotOptimize(a.tier.data());
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(t.rows()));

@@ -67,7 +67,7 @@ const tierkit::Model& model() {
 /// A previous evaluation: the plain tiers moved by -1, 0 or +1 at random, counters
 /// 0..2, stages at random; in the table's order or shuffled.
 tierkit::lifecycle::PreviousAssignment previous(bool shuffled) {
-    const auto plain = model().assign(book(), false);
+    const auto plain = model().assign(book(), {.with_contributions = false});
     std::mt19937_64 rng(11);
     std::uniform_int_distribution<int> move(-1, 1), count(0, 2), stage(0, 6);
     const auto tiers = static_cast<int>(plain.tier_names.size());
@@ -105,7 +105,7 @@ void BM_AssignPlain(benchmark::State& state) {
     double total = 0;
     for (auto _ : state) {
         const auto start = std::chrono::steady_clock::now();
-        auto a = m.assign(t, false);
+        auto a = m.assign(t, {.with_contributions = false});
         total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         benchmark::DoNotOptimize(a.tier.data());
     }
@@ -121,7 +121,7 @@ void retier(benchmark::State& state, bool shuffled) {
     std::int64_t moved = 0;
     for (auto _ : state) {
         const auto start = std::chrono::steady_clock::now();
-        auto a = m.assign(t, false, {}, 0, prev);
+        auto a = m.assign(t, {.with_contributions = false, .previous = &prev});
         total += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         moved = 0;
         if (!shuffled)

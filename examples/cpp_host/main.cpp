@@ -132,7 +132,7 @@ int run(const std::string& model_path, std::istream& in, bool one) {
     for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i + 1);
     tierkit::FeatureTable table(rows);
     for (std::size_t j = 0; j < columns.size(); ++j) table.add_column(columns[j], std::move(values[j]));
-    const tierkit::Assignment a = model.assign(table, false);
+    const tierkit::Assignment a = model.assign(table, {.with_contributions = false});
     for (std::size_t i = 0; i < ids.size(); ++i) {
         for (std::size_t s = 0; s < scores.size(); ++s) scores[s] = a.scores[s][i];
         write_row(std::cout, ids[i], scores, a.tier_names[static_cast<std::size_t>(a.tier[i])],

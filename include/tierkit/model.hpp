@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tierkit/assignment.hpp"
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/column.hpp"
 #include "tierkit/lifecycle/lifecycle.hpp"
@@ -47,89 +48,27 @@ struct FittedScore {
     }
 };
 
-/// A tier pinned by hand (an account manager's decision), applied after the rule
-/// until it expires.
-struct ManualOverride {
-    std::int64_t customer = 0;
-    std::int32_t tier = 0;     ///< index into the policy's tiers
-    std::string reason;        ///< shown as the customer's reason
-    std::int64_t expires = std::numeric_limits<std::int64_t>::max();  ///< last day it applies (day number)
-};
-
-/// The result of assign: one row per customer of the table, in the table's order.
-/// The per-row columns are Column<T> (column.hpp): std::vectors whose rows assign
-/// writes once, in parallel.
-struct Assignment {
-    Column<std::int64_t> ids;
-    std::vector<std::string> score_names;
-    std::vector<Column<double>> scores;  ///< per score, 0..100
-    /// Per score, per criterion: the criterion's share of the score (sums to the score).
-    std::vector<std::vector<Column<double>>> contributions;
-    std::vector<std::vector<std::string>> contribution_names;  ///< per score: criterion columns
-    /// Per row, the criteria that add most to the default (first) score, best first
-    /// (up to 3; scoring/top_criteria.hpp): index into top_criteria_names. Empty
-    /// without contributions.
-    Column<std::int32_t> top_criteria;
-    std::vector<std::string> top_criteria_names;  ///< "revenue, frequency, aov"
-    Column<std::int32_t> tier;    ///< index into tier_names (0 = best)
-    Column<std::int32_t> reason;  ///< index into reasons
-    std::vector<std::string> tier_names;
-    std::vector<std::string> tier_modes;
-    std::vector<std::vector<std::string>> tier_actions;
-    std::vector<std::string> reasons;
-    std::string rule_kind;
-    /// Per rule (not override) reason: index into `reasons`; equals `reason` unless
-    /// pinned. This and `pinned` are filled by the assign overloads that take
-    /// overrides (even an empty list) and are empty otherwise.
-    std::vector<std::int32_t> rule_reason;
-    std::vector<std::uint8_t> pinned;              ///< 1 where a manual override applied
-    std::vector<std::int64_t> overrides_unmatched; ///< override customers not in the table
-    std::int64_t overrides_expired = 0;            ///< overrides ignored because expired
-    /// Rule-specific extra columns (RFM scores, cluster distances...), then the policy's
-    /// clv columns (p_alive, expected_purchases[, clv]) when it has a clv section.
-    std::vector<std::pair<std::string, std::vector<double>>> extras;
-    /// Consecutive evaluations below the held tier's cut (lifecycle/lifecycle.hpp,
-    /// retier); all 0 without a previous assignment.
-    Column<std::int32_t> below_count;
-    /// Lifecycle stage per row (lifecycle::Stage code), its reason (index into
-    /// stage_reasons) and the next action (index into next_actions). Empty when the
-    /// table lacks the stage columns and Policy::requires_stages() is false.
-    std::vector<std::int8_t> stage;
-    std::vector<std::int32_t> stage_reason;
-    std::vector<std::string> stage_reasons;
-    std::vector<std::int32_t> next_action;
-    std::vector<std::string> next_actions;
-    std::int64_t new_to_book = 0;       ///< rows without a previous tier (re-tiering only)
-    std::int64_t previous_dropped = 0;  ///< previous rows whose customer is not in the table
-};
-
 class Model {
 public:
     Model(Policy policy, std::vector<FittedScore> scores, std::shared_ptr<const Rule> rule,
           std::optional<clv::FittedClv> clv = std::nullopt)
         : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)), clv_(std::move(clv)) {}
 
-    /// Score and tier every row of `table`. With a clv section, the clv columns are
-    /// computed first from the fitted CLV parameters (see clv/engine.hpp).
-    /// @param with_contributions false skips the per-criterion contributions.
+    /// Score and tier every row of `table`: the composite scores (and, with
+    /// options.with_contributions, each criterion's share), then the rule. With a clv
+    /// section, the clv columns are computed first from the fitted CLV parameters (see
+    /// clv/engine.hpp). With options.previous, re-tier against the previous evaluation
+    /// (lifecycle/lifecycle.hpp): the plain rule, then hysteresis per the policy's
+    /// lifecycle.hysteresis, then the stages (won_back needs the previous stage). Then
+    /// the manual overrides (options.overrides) that have not expired on options.as_of:
+    /// the pinned tier and its reason replace the rule's. See AssignOptions
+    /// (assignment.hpp) for every option, threads and the output-column cache.
     /// @throws UnknownColumn when a criterion's column is missing (listing the
-    ///   available ones); InvalidInput naming column and row for NaN/inf values.
-    Assignment assign(const FeatureTable& table, bool with_contributions = true) const;
-
-    /// assign, then apply manual overrides that have not expired on `as_of` (a day
-    /// number): the pinned tier and its reason replace the rule's.
-    /// @throws InvalidInput for an override naming a tier outside the policy's, or a
-    ///   customer pinned twice.
-    Assignment assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
-                      std::int64_t as_of) const;
-
-    /// Re-tier against the previous evaluation (lifecycle/lifecycle.hpp): the plain
-    /// rule, then hysteresis per the policy's lifecycle.hysteresis, then the stages
-    /// (won_back needs the previous stage), then the manual overrides as above.
-    /// @throws InvalidInput (from lifecycle::match_previous) naming column and row for
-    ///   duplicate ids, tier indices outside the policy's, negative counters.
-    Assignment assign(const FeatureTable& table, bool with_contributions, std::span<const ManualOverride> overrides,
-                      std::int64_t as_of, const lifecycle::PreviousAssignment& previous) const;
+    ///   available ones); InvalidInput naming column and row for NaN/inf values, for an
+    ///   override naming a tier outside the policy's or a customer pinned twice, and
+    ///   (from lifecycle::match_previous) for a previous assignment with duplicate ids,
+    ///   tier indices outside the policy's or negative counters.
+    Assignment assign(const FeatureTable& table, const AssignOptions& options = {}) const;
 
     const Policy& policy() const noexcept { return policy_; }
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }

@@ -2,8 +2,9 @@
 /// @file parallel.hpp
 /// A minimal fork-join over row ranges with std::thread. Work is split into fixed
 /// contiguous ranges and each range writes only its own output rows, so results
-/// are bit-identical at any thread count. The thread count is, in order: the
-/// process-wide set_num_threads(n) override when set, TIERKIT_NUM_THREADS when set
+/// are bit-identical at any thread count. The thread count is, in order: the calling
+/// thread's ThreadLimit when one is alive, the process-wide set_num_threads(n) override
+/// when set, TIERKIT_NUM_THREADS when set
 /// (>= 1), else std::thread::hardware_concurrency().
 /// Exceptions thrown by a range are rethrown in the caller after every thread joined
 /// (the first one by range order).
@@ -19,7 +20,26 @@ namespace tierkit {
 namespace detail {
 /// The set_num_threads override; 0 = none.
 inline std::atomic<unsigned> thread_override{0};
+/// The calling thread's ThreadLimit; 0 = none.
+inline thread_local unsigned call_threads = 0;
 }  // namespace detail
+
+/// While alive, the parallel_for calls made by the thread that built it use `n`
+/// threads (capped at 256; 0 leaves the count as it is), whatever set_num_threads or
+/// TIERKIT_NUM_THREADS say: a per-call thread count (AssignOptions::threads). Other
+/// threads are not affected.
+class ThreadLimit {
+public:
+    explicit ThreadLimit(unsigned n) noexcept : saved_(detail::call_threads) {
+        if (n) detail::call_threads = std::min(n, 256u);
+    }
+    ~ThreadLimit() { detail::call_threads = saved_; }
+    ThreadLimit(const ThreadLimit&) = delete;
+    ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+private:
+    unsigned saved_;
+};
 
 /// Set the threads tierkit uses for row-parallel work, for the whole process (it
 /// takes precedence over TIERKIT_NUM_THREADS); 0 removes the override. Values above
@@ -28,6 +48,7 @@ inline void set_num_threads(unsigned n) noexcept { detail::thread_override.store
 
 /// Threads tierkit uses for row-parallel work.
 inline unsigned num_threads() {
+    if (const unsigned call = detail::call_threads) return call;
     if (const unsigned forced = detail::thread_override.load()) return forced;
     if (const char* env = std::getenv("TIERKIT_NUM_THREADS")) {
         const long v = std::strtol(env, nullptr, 10);

@@ -99,12 +99,12 @@ TEST(Column, AssignDoesNotDependOnWhatAReusedBlockHeld) {
     Assignment cold;
     {
         CacheLimit off(0);
-        cold = m.assign(t, true);
+        cold = m.assign(t);
     }
     CacheLimit on(256u << 20);
-    { const auto dirty = other.assign(t, true); }  // leaves its blocks in the cache
+    { const auto dirty = other.assign(t); }  // leaves its blocks in the cache
     ASSERT_GT(buffer_cache_held(), 0u);
-    const auto warm = m.assign(t, true);
+    const auto warm = m.assign(t);
     EXPECT_EQ(warm.ids, cold.ids);
     EXPECT_EQ(warm.scores, cold.scores);
     EXPECT_EQ(warm.contributions, cold.contributions);

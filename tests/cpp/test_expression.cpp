@@ -758,7 +758,7 @@ TEST(ExpressionRule, InAPolicyFitAndAssign) {
       "tiers": ["key", "high", "ordinary"]})");
     Data d({{"monetary_value", {5000, 10, 300, 20}}, {"frequency", {20, 30, 5, 1}}});
     const auto model = fit(policy, d.table);
-    const auto a = model.assign(d.table, false);
+    const auto a = model.assign(d.table, {.with_contributions = false});
     // Scores (equal weights, percentiles): 83.3, 50, 50, 16.7 -> high for rows 1 and 2.
     EXPECT_EQ(a.tier, (std::vector<std::int32_t>{0, 1, 1, 2}));
     EXPECT_EQ(a.reason, (std::vector<std::int32_t>{0, 1, 1, 2}));

@@ -157,12 +157,12 @@ TEST(Fitter, ExactModeEqualsFitInOneAndSixteenChunks) {
     for (std::size_t i = 0; i < std::size(policies); ++i) {
         const Policy p = policy_at(i);
         const Model whole = fit(p, t);
-        const auto expected = whole.assign(t, false);
+        const auto expected = whole.assign(t, {.with_contributions = false});
         for (std::size_t parts : {1u, 16u}) {
             const auto chunks = split(t, parts);
             const Model m = fit_chunks(p, chunks, FitOptions{FitMode::exact});
             EXPECT_EQ(bytes_of(m), bytes_of(whole)) << "policy " << i << ", " << parts << " chunks";
-            const auto a = m.assign(t, false);
+            const auto a = m.assign(t, {.with_contributions = false});
             EXPECT_EQ(a.tier, expected.tier) << "policy " << i;
             EXPECT_EQ(a.scores, expected.scores) << "policy " << i;
         }
@@ -202,10 +202,10 @@ TEST(Fitter, SketchModeWithinTheRankErrorAndExactStatistics) {
     for (std::size_t i = 0; i < std::size(policies); ++i) {
         const Policy p = policy_at(i);
         const Model whole = fit(p, t);
-        const auto expected = whole.assign(t, false);
+        const auto expected = whole.assign(t, {.with_contributions = false});
         for (std::size_t parts : {1u, 16u}) {
             const Model m = fit_chunks(p, split(t, parts), FitOptions{FitMode::sketch});
-            const auto a = m.assign(t, false);
+            const auto a = m.assign(t, {.with_contributions = false});
             // Exact statistics: count, min and max of every criterion.
             for (std::size_t k = 0; k < m.scores()[0].criteria.size(); ++k) {
                 const auto &x = m.scores()[0].criteria[k], &y = whole.scores()[0].criteria[k];
@@ -226,7 +226,7 @@ TEST(Fitter, SketchModeWithinTheRankErrorAndExactStatistics) {
             EXPECT_LE(differ / n, i == 3 ? 0.02 : 0.01) << "policy " << i << ", " << parts << " chunks";
             if (i == 0) {
                 // Quantile cuts: the rank of each sketch cut within 0.5% of n of the exact cut's.
-                const auto assigned = whole.assign(t, false);
+                const auto assigned = whole.assign(t, {.with_contributions = false});
                 std::vector<double> score(assigned.scores[0].begin(), assigned.scores[0].end());
                 std::sort(score.begin(), score.end());
                 const auto& exact = dynamic_cast<const QuantileRule&>(whole.rule()).cuts();
@@ -250,7 +250,7 @@ TEST(Fitter, SketchModeFitsTheClvSectionFromMergedPatternsBitForBit) {
       "rule": {"kind": "thresholds", "score": "value", "cuts": [60, 30]}, "tiers": ["key", "growth", "rest"]})");
     const auto& t = features();
     const Model whole = fit(p, t);
-    const auto expected = whole.assign(t, false);
+    const auto expected = whole.assign(t, {.with_contributions = false});
     for (std::size_t parts : {1u, 16u}) {
         Fitter f(p, FitOptions{FitMode::sketch});
         EXPECT_EQ(f.stage(), "clv");
@@ -267,7 +267,7 @@ TEST(Fitter, SketchModeFitsTheClvSectionFromMergedPatternsBitForBit) {
         EXPECT_EQ(m.clv()->transaction_summary().coef, whole.clv()->transaction_summary().coef);
         EXPECT_EQ(m.clv()->spend()->summary.coef, whole.clv()->spend()->summary.coef);
         // minmax criteria are exact too (min and max), so with fixed cuts the tiers are equal.
-        EXPECT_EQ(m.assign(t, false).tier, expected.tier) << parts << " chunks";
+        EXPECT_EQ(m.assign(t, {.with_contributions = false}).tier, expected.tier) << parts << " chunks";
     }
 }
 

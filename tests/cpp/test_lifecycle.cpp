@@ -140,6 +140,11 @@ PreviousAssignment previous_of(const FeatureTable& t, const Assignment& a) {
                     std::vector<std::int32_t>(a.below_count.begin(), a.below_count.end()));
 }
 
+
+/// Re-tier `t` against `p` (a temporary lives until the end of the call's full expression).
+Assignment assign_after(const Model& m, const FeatureTable& t, const PreviousAssignment& p) {
+    return m.assign(t, {.with_contributions = false, .previous = &p});
+}
 }  // namespace
 
 TEST(Hysteresis, MarginsAndConsecutiveEvaluations) {
@@ -147,7 +152,7 @@ TEST(Hysteresis, MarginsAndConsecutiveEvaluations) {
     //              0    1    2    3    4    5   6    7    8
     auto t = x_table({62, 66, 58, 54, 54, 10, 62, 29, 40});
     auto prev = previous(t, {1, 1, 0, 0, 0, 0, -1, 1, 2}, {0, 0, 0, 0, 1, 1, 0, 0, 3});
-    auto a = m.assign(t, false, {}, 0, prev);
+    auto a = m.assign(t, {.with_contributions = false, .previous = &prev});
     const std::int32_t want_tier[] = {1, 0, 0, 0, 1, 1, 0, 1, 1};
     const std::int32_t want_below[] = {0, 0, 0, 1, 0, 2, 0, 0, 0};
     for (std::size_t i = 0; i < t.rows(); ++i) {
@@ -173,18 +178,18 @@ TEST(Hysteresis, MarginsAndConsecutiveEvaluations) {
 TEST(Hysteresis, SoftLandingOverTwoEvaluations) {
     Model m = threshold_model(R"({"k": 2, "max_demotion": 1})");
     auto t = x_table({10});
-    auto a1 = m.assign(t, false, {}, 0, previous(t, {0}, {0}));
+    auto a1 = assign_after(m, t, previous(t, {0}, {0}));
     EXPECT_EQ(a1.tier[0], 0);  // first evaluation below: kept
     EXPECT_EQ(a1.below_count[0], 1);
-    auto a2 = m.assign(t, false, {}, 0, previous_of(t, a1));
+    auto a2 = assign_after(m, t, previous_of(t, a1));
     EXPECT_EQ(a2.tier[0], 1);  // second: one step down, still below b
     EXPECT_EQ(a2.below_count[0], 2);
-    auto a3 = m.assign(t, false, {}, 0, previous_of(t, a2));
+    auto a3 = assign_after(m, t, previous_of(t, a2));
     EXPECT_EQ(a3.tier[0], 2);  // third: lands in c
     EXPECT_EQ(a3.below_count[0], 0);
     // With max_demotion 2 it falls both tiers once k is reached.
     Model fast = threshold_model(R"({"k": 2, "max_demotion": 2})");
-    auto b2 = fast.assign(t, false, {}, 0, previous_of(t, a1));
+    auto b2 = assign_after(fast, t, previous_of(t, a1));
     EXPECT_EQ(b2.tier[0], 2);
     EXPECT_EQ(b2.below_count[0], 0);
 }
@@ -192,14 +197,14 @@ TEST(Hysteresis, SoftLandingOverTwoEvaluations) {
 TEST(Hysteresis, WithoutMarginsMatchesThePlainRuleJustAroundTheCut) {
     Model m = threshold_model(R"({"k": 1, "max_demotion": 2})");
     auto t = x_table({60, 59.999, 30, 29.999});
-    auto plain = m.assign(t, false);
-    auto a = m.assign(t, false, {}, 0, previous(t, {1, 0, 2, 1}));
+    auto plain = m.assign(t, {.with_contributions = false});
+    auto a = assign_after(m, t, previous(t, {1, 0, 2, 1}));
     EXPECT_EQ(plain.tier, (std::vector<std::int32_t>{0, 1, 1, 2}));
     EXPECT_EQ(a.tier, plain.tier);
     EXPECT_EQ(a.reason, plain.reason);
     // A customer a hair above the cut with an up_margin stays; a hair below with a down_margin stays.
     Model held = threshold_model(R"({"up_margin": 0.5, "down_margin": 0.5})");
-    auto h = held.assign(t, false, {}, 0, previous(t, {1, 0, 2, 1}));
+    auto h = assign_after(held, t, previous(t, {1, 0, 2, 1}));
     EXPECT_EQ(h.tier, (std::vector<std::int32_t>{1, 0, 2, 1}));
 }
 
@@ -215,7 +220,7 @@ TEST(Hysteresis, RuleWithoutCutsUsesTierIndices) {
     Model m = fit(p, fit_table);
     EXPECT_TRUE(m.rule().score_cuts().source.empty());
     auto t = x_table({61, 10, 10, 10});
-    auto a = m.assign(t, false, {}, 0, previous(t, {2, 0, 0, 1}, {0, 0, 1, 1}));
+    auto a = assign_after(m, t, previous(t, {2, 0, 0, 1}, {0, 0, 1, 1}));
     // Margins do not apply: 61 is promoted c -> a at once. Demotions wait k = 2 and move one tier.
     EXPECT_EQ(a.tier, (std::vector<std::int32_t>{0, 0, 1, 2}));
     EXPECT_EQ(a.below_count, (std::vector<std::int32_t>{0, 1, 2, 0}));
@@ -229,7 +234,7 @@ TEST(Hysteresis, QuantileAndAbcRulesExposeTheirCuts) {
     const auto cuts = m.rule().score_cuts();
     EXPECT_EQ(cuts.source, "score");
     ASSERT_EQ(cuts.cuts.size(), 1u);
-    auto plain = m.assign(f, false);
+    auto plain = m.assign(f, {.with_contributions = false});
     EXPECT_DOUBLE_EQ(cuts.cuts[0], plain.scores[0][2]);  // the 2nd highest score
     auto abc = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "abc", "column": "x", "cuts": [0.5]}, "tiers": ["a", "b"]})");
     Model ma = fit(abc, f);
@@ -243,7 +248,7 @@ TEST(Hysteresis, PreviousErrorsNameColumnAndRow) {
     auto t = x_table({10, 20});
     auto message = [&](PreviousAssignment p) -> std::string {
         try {
-            m.assign(t, false, {}, 0, p);
+            m.assign(t, {.with_contributions = false, .previous = &p});
         } catch (const InvalidInput& e) {
             return e.what();
         }
@@ -265,7 +270,7 @@ TEST(Hysteresis, MatchesByIdInAnyOrder) {
     PreviousAssignment p;
     p.ids = {102, 999, 100};  // 101 is new to the book; 999 left
     p.tier = {0, 0, 0};
-    auto a = m.assign(t, false, {}, 0, p);
+    auto a = m.assign(t, {.with_contributions = false, .previous = &p});
     EXPECT_EQ(a.tier, (std::vector<std::int32_t>{0, 0, 0}));
     EXPECT_EQ(a.below_count, (std::vector<std::int32_t>{1, 0, 1}));
     EXPECT_EQ(a.new_to_book, 1);
@@ -288,7 +293,7 @@ TEST(NextAction, DefaultTableAndPolicyStrategies) {
     t.add_column("x", {70, 40, 10, 10, 90});
     FeatureTable f(std::vector<std::int64_t>{1, 2});
     f.add_column("x", {0, 100});
-    auto a = fit(make(""), f).assign(t, false);
+    auto a = fit(make(""), f).assign(t, {.with_contributions = false});
     auto action = [&](const Assignment& as, std::size_t i) { return as.next_actions[static_cast<std::size_t>(as.next_action[i])]; };
     ASSERT_EQ(a.stage.size(), 5u);
     EXPECT_EQ(action(a, 0), "executive retention call");
@@ -298,33 +303,33 @@ TEST(NextAction, DefaultTableAndPolicyStrategies) {
     EXPECT_EQ(action(a, 4), "executive business review");
     auto b = fit(make(R"("strategies": [{"tier": ["a"], "stage": "declining", "action": "CEO visit"},
                                         {"stage": ["lost", "potential"], "mode": "transactional", "action": "email"}],)"), f)
-                 .assign(t, false);
+                 .assign(t, {.with_contributions = false});
     EXPECT_EQ(action(b, 0), "CEO visit");
     EXPECT_EQ(action(b, 1), "upsell review");  // falls through to the default table
     EXPECT_EQ(action(b, 2), "email");
     EXPECT_EQ(action(b, 3), "email");
     // A manual override changes the tier, and the next action follows it.
     std::vector<ManualOverride> pins{{1, 2, "moved"}};
-    auto c = fit(make(""), f).assign(t, false, pins, 0);
+    auto c = fit(make(""), f).assign(t, {.with_contributions = false, .overrides = pins});
     EXPECT_EQ(action(c, 0), "retention offer");
 }
 
 TEST(NextAction, StagesAbsentWithoutTheColumnsUnlessRequired) {
     // Only hysteresis settings: stages where the columns are.
-    EXPECT_TRUE(threshold_model("{}").assign(x_table({1}), false).stage.empty());
+    EXPECT_TRUE(threshold_model("{}").assign(x_table({1}), {.with_contributions = false}).stage.empty());
     // A stage threshold or strategies: stages required.
     auto strict = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"],
                                         "lifecycle": {"new_days": 30}})");
     EXPECT_TRUE(strict.requires_stages());
     try {
-        fit(strict, x_table({1, 2})).assign(x_table({1}), false);
+        fit(strict, x_table({1, 2})).assign(x_table({1}), {.with_contributions = false});
         FAIL() << "expected UnknownColumn";
     } catch (const UnknownColumn& e) {
         EXPECT_EQ(std::string(e.what()).rfind("lifecycle: ", 0), 0u) << e.what();
     }
     auto p = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
     auto t = x_table({1, 2});
-    auto a = fit(p, t).assign(t, false);
+    auto a = fit(p, t).assign(t, {.with_contributions = false});
     EXPECT_TRUE(a.stage.empty());
     EXPECT_TRUE(a.next_action.empty());
     EXPECT_EQ(a.below_count, (std::vector<std::int32_t>{0, 0}));

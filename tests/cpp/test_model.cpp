@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <atomic>
+#include <span>
 #include <thread>
 
 #include "tierkit/error.hpp"
@@ -213,4 +215,102 @@ TEST(Model, BitIdenticalAtAnyThreadCount) {
         EXPECT_EQ(runs[r].contributions, runs[0].contributions);
         EXPECT_EQ(runs[r].tier, runs[0].tier);
     }
+}
+
+TEST(Model, AssignOptionsChooseContributionsOverridesAndThreads) {
+    auto p = Policy::from_json(R"({
+      "criteria": [{"column": "revenue", "normalizer": "minmax", "weight": 3},
+                   {"column": "days_since_last", "direction": "lower", "normalizer": "minmax", "weight": 1}],
+      "rule": {"kind": "thresholds", "cuts": [70, 30]}, "tiers": ["key", "mid", "low"]})");
+    const auto t = small_table();
+    const Model m = fit(p, t);
+    const Assignment plain = m.assign(t);  // the defaults: contributions, no overrides
+    ASSERT_EQ(plain.contributions[0].size(), 2u);
+    EXPECT_TRUE(plain.pinned.empty());
+    EXPECT_TRUE(plain.rule_reason.empty());
+
+    const Assignment lean = m.assign(t, {.with_contributions = false});
+    EXPECT_TRUE(lean.contributions[0].empty());
+    EXPECT_EQ(lean.scores, plain.scores);
+
+    // Overrides given, even none: rule_reason and pinned are filled.
+    const Assignment none = m.assign(t, {.overrides = std::span<const ManualOverride>{}});
+    EXPECT_EQ(none.pinned, (std::vector<std::uint8_t>{0, 0, 0, 0}));
+    EXPECT_EQ(none.rule_reason, (std::vector<std::int32_t>(plain.reason.begin(), plain.reason.end())));
+    // Customer 11 (tier low) pinned to key until day 100: applies on day 100, not on day 101.
+    const std::vector<ManualOverride> pins{{11, 0, "contract", 100}};
+    const Assignment pinned = m.assign(t, {.overrides = pins, .as_of = 100});
+    EXPECT_EQ(pinned.tier, (std::vector<std::int32_t>{0, 1, 1, 0}));
+    EXPECT_EQ(pinned.reasons[pinned.reason[0]], "manual: contract");
+    const Assignment expired = m.assign(t, {.overrides = pins, .as_of = 101});
+    EXPECT_EQ(expired.tier, plain.tier);
+    EXPECT_EQ(expired.overrides_expired, 1);
+
+    // A per-call thread count changes no bit.
+    SyntheticOptions o;
+    o.customers = 150000;
+    auto d = synthetic(o);
+    const auto f = summarize(Transactions{d.customer, d.day, d.amount, d.margin, d.quantity}).features;
+    const Model big = fit(Policy::default_policy(), f);
+    const Assignment one = big.assign(f, {.threads = 1});
+    const Assignment three = big.assign(f, {.threads = 3});
+    EXPECT_EQ(one.scores, three.scores);
+    EXPECT_EQ(one.contributions, three.contributions);
+    EXPECT_EQ(one.tier, three.tier);
+    EXPECT_EQ(one.reason, three.reason);
+}
+
+TEST(Model, ThreadLimitSetsTheCallersThreadsOnly) {
+    set_num_threads(2);
+    {
+        const ThreadLimit limit(3);
+        EXPECT_EQ(num_threads(), 3u);
+        std::atomic<int> ranges{0};
+        parallel_for(300, [&](std::size_t, std::size_t) { ++ranges; }, 1);
+        EXPECT_EQ(ranges.load(), 3);
+        unsigned other = 0;
+        std::thread([&] { other = num_threads(); }).join();
+        EXPECT_EQ(other, 2u);  // another thread keeps the process-wide count
+        {
+            const ThreadLimit unchanged(0);
+            EXPECT_EQ(num_threads(), 3u);
+        }
+    }
+    EXPECT_EQ(num_threads(), 2u);
+    set_num_threads(0);
+}
+
+TEST(Model, AssignmentReadsScoresByName) {
+    auto p = Policy::from_json(R"({
+      "scores": [
+        {"name": "value", "criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}]},
+        {"name": "potential", "criteria": ["days_since_last"]}],
+      "rule": {"kind": "quantiles", "score": "potential", "shares": [0.25]},
+      "tiers": ["a", "b"]})");
+    const auto t = small_table();
+    const Assignment a = fit(p, t).assign(t);
+    EXPECT_EQ(a.score_index("potential"), 1u);
+    EXPECT_EQ(a.score("potential").data(), a.scores[1].data());
+    EXPECT_EQ(a.score("value").data(), a.scores[0].data());
+    EXPECT_EQ(a.contribution("value", "days_since_last").data(), a.contributions[0][1].data());
+    try {
+        (void)a.score("valu");
+        FAIL() << "no error";
+    } catch (const UnknownColumn& e) {
+        EXPECT_STREQ(e.what(), "score 'valu' is not in the assignment; scores: value, potential");
+    }
+    try {
+        (void)a.contribution("potential", "revenue");
+        FAIL() << "no error";
+    } catch (const UnknownColumn& e) {
+        EXPECT_STREQ(e.what(), "score 'potential' has no criterion 'revenue'; criteria: days_since_last");
+    }
+    try {
+        (void)a.extra("p_alive");
+        FAIL() << "no error";
+    } catch (const UnknownColumn& e) {
+        EXPECT_STREQ(e.what(), "extra column 'p_alive' is not in the assignment; extra columns: none");
+    }
+    const Assignment lean = fit(p, t).assign(t, {.with_contributions = false});
+    EXPECT_THROW((void)lean.contribution("value", "revenue"), InvalidInput);
 }

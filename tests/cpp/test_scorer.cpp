@@ -89,7 +89,7 @@ TEST(Scorer, EqualsModelAssignRowByRow) {
     const FeatureTable& t = features();
     for (const auto& c : cases) {
         const Model model = fit(Policy::from_json(c.policy), t);
-        const Assignment expected = model.assign(t, false);
+        const Assignment expected = model.assign(t, {.with_contributions = false});
         Scorer scorer(model, columns);
         EXPECT_EQ(scorer.allocation_free(), c.fast) << c.policy;
         EXPECT_EQ(scorer.reasons(), expected.reasons);
@@ -157,7 +157,7 @@ TEST(Scorer, OwnsOrSharesItsModel) {
     const FeatureTable& t = features();
     for (const auto& c : cases) {
         const Policy policy = Policy::from_json(c.policy);
-        const Assignment expected = fit(policy, t).assign(t, false);
+        const Assignment expected = fit(policy, t).assign(t, {.with_contributions = false});
         Scorer from_temporary(fit(policy, t), columns);
         std::optional<Model> dying(fit(policy, t));
         Scorer from_copy(*dying, columns);
