@@ -18,6 +18,12 @@ py::array_t<T> column_of(const std::vector<T, A>& v, const py::object& owner) {
     return py::array_t<T>({static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(T))}, v.data(), owner);
 }
 
+/// The same over a span into the Assignment's memory.
+template <class T>
+py::array_t<T> span_of(std::span<const T> v, const py::object& owner) {
+    return py::array_t<T>({static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(T))}, v.data(), owner);
+}
+
 const Assignment& assignment_of(const py::object& self) { return self.cast<const Assignment&>(); }
 
 void register_assignment(py::module_& m) {
@@ -42,6 +48,15 @@ void register_assignment(py::module_& m) {
             return out;
         })
         .def_readonly("contribution_names", &Assignment::contribution_names)
+        .def("score", [](const py::object& self, const std::string& name) {
+            return span_of(assignment_of(self).score(name), self);
+        }, py::arg("name"))
+        .def("contribution", [](const py::object& self, const std::string& score, const std::string& criterion) {
+            return span_of(assignment_of(self).contribution(score, criterion), self);
+        }, py::arg("score"), py::arg("criterion"))
+        .def("extra", [](const py::object& self, const std::string& name) {
+            return span_of(assignment_of(self).extra(name), self);
+        }, py::arg("name"))
         .def_property_readonly("top_criteria", [](const py::object& self) { return column_of(assignment_of(self).top_criteria, self); })
         .def_readonly("top_criteria_names", &Assignment::top_criteria_names)
         .def_property_readonly("tier", [](const py::object& self) { return column_of(assignment_of(self).tier, self); })

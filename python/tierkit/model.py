@@ -508,7 +508,7 @@ class Model:
         >>> one = score({"revenue": 1520.0, "frequency": 7, "days_since_last": 31, "aov": 190.0})
         >>> one.tier in m.policy.tier_names
         True
-        >>> score(f.iloc[0]).scores["value"] == m.assign(f)["value"].iloc[0]
+        >>> bool(score(f.iloc[0]).scores["value"] == m.assign(f)["value"].iloc[0])
         True
         """
         return Scorer(self, columns)

@@ -43,3 +43,22 @@ def test_string_ids_are_encoded_once_for_fit_and_assign(monkeypatch):
     # A new index object (here, a subset) gets its own encoding.
     model.assign(f.iloc[:10])
     assert len(made) == 2
+
+
+def test_the_core_assignment_is_a_class_of_views():
+    f = tk.summarize(tk.datasets.synthetic(300, seed=4))
+    model = tk.fit(tk.Policy.default(), f)
+    ids, names, arrays, _ = tkmodel._table(f, model.policy.required_columns)
+    out = model._core.assign(ids, names, arrays, [])
+    assert isinstance(out, tk._core.model.Assignment) and out.rows == len(f)
+    value = out.score("value")
+    assert np.shares_memory(value, out.scores[0])  # both views of the core's column
+    assert np.shares_memory(out.contribution("value", "aov"), out.contributions[0][3])
+    assert out.contribution_names == [["revenue", "frequency", "days_since_last", "aov"]]
+    assert out.tier_names == ["key", "high-value", "ordinary", "potential"]
+    assert out.has_stages and len(out.stage) == len(f)
+    del out
+    assert np.isfinite(value).all()  # the view keeps the assignment alive
+    again = model._core.assign(ids, names, arrays, [])
+    with pytest.raises(tk.ColumnNotFoundError, match="score 'nope' is not in the assignment; scores: value"):
+        again.score("nope")
