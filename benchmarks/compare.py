@@ -22,7 +22,8 @@ Rows (times are best of --repeat; ratios are peer time / tierkit time, same run)
              percentile knots and quota cuts; searchsorted, weighted sum, cuts, tier
              and mode as categoricals, top-3 criteria by argsort), and assign against
              a memory floor: one numpy pass reading the 4 criterion columns and one
-             writing the 7 numeric outputs into mapped memory.
+             writing the 7 numeric outputs into mapped memory; and model.scorer() per
+             call on one customer and on a batch of 1000 rows.
   kmeans     10^6 x 8, k = 8, the same k-means++ start, a fixed number of Lloyd
              iterations: tierkit vs scikit-learn (time per iteration, inertia).
   clv        BG/NBD + Gamma-Gamma fits: CDNOW (when /work/shared/data has it) and
@@ -390,6 +391,22 @@ class QuickstartFloor:
         return total
 
 
+def quickstart_scorer(model: Any, features: pd.DataFrame, calls: int = 2000) -> tuple[float, float]:
+    """Seconds per model.scorer() call on one customer given as a dict, and per
+    score_many call on 1000 rows (best of 5 rounds each)."""
+    score = model.scorer()
+    customer = {c: float(features[c].iloc[0]) for c in score.columns}
+    rows = features.iloc[:1000][score.columns].to_numpy()
+
+    def many_calls() -> None:
+        for _ in range(calls):
+            score(customer)
+
+    one, _ = best_of(many_calls, 5)
+    batch, _ = best_of(lambda: score.score_many(rows), 5)
+    return one / calls, batch
+
+
 def quickstart_check(tiers: pd.DataFrame, peer: pd.DataFrame) -> str:
     """tierkit's and the peer's scores and tiers agree (up to the knots' interpolation)."""
     diff = float(np.max(np.abs(tiers["value"].to_numpy() - peer["value"].to_numpy())))
@@ -673,6 +690,7 @@ def main() -> None:
             del tiers, peer
             floor = QuickstartFloor(features)
             t_floor, _ = best_of(floor, max(repeat, 3))
+            t_one, t_batch = quickstart_scorer(model, features)
             del floor, features, model
             label = f"quickstart {n:.0e} cust"
             table.add(label + " summarize", "tierkit", t_sum, float("nan"), t_sum, "tk.summarize (20 columns)")
@@ -685,6 +703,10 @@ def main() -> None:
                       "searchsorted, weighted sum, cuts, categoricals, top-3 by argsort")
             table.add(label + " assign", "floor", t_floor, peak_in_subprocess("quickstart", "floor", n, args), t_a,
                       "read 4 criterion columns, write 7 numeric outputs")
+            table.add(label + " scorer", "tierkit", t_one, float("nan"), None,
+                      f"model.scorer() on one customer (a dict): {1e6 * t_one:.1f} us per call")
+            table.add(label + " scorer", "tierkit, 1000 rows", t_batch, float("nan"), None,
+                      f"Scorer.score_many on 1000 rows: {1e3 * t_batch:.2f} ms")
 
     # kmeans
     if "kmeans" in only:

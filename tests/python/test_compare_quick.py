@@ -37,6 +37,7 @@ def test_compare_quick_prints_every_row(tmp_path):
         assert (f"quickstart 2e+04 cust {step}", "tierkit") in rows
         assert (f"quickstart 2e+04 cust {step}", "pandas") in rows
     assert ("quickstart 2e+04 cust assign", "floor") in rows
+    assert ("quickstart 2e+04 cust scorer", "tierkit") in rows and "us per call" in out.stdout
     assert ("kmeans 5e+04 x 8 k=8 (5 it)", "sklearn") in rows
     clv = [t for t in tasks if t.startswith("bgnbd+gg")]
     assert "bgnbd+gg 1e+04 cust" in clv
