@@ -16,6 +16,14 @@ Rows (times are best of --repeat; ratios are peer time / tierkit time, same run)
              (the bytes any scorer must read). Repeated assigns reuse the result
              memory tierkit freed (tk.set_buffer_cache_limit); the "no cache" row
              turns that off, so each run pays for freshly mapped pages.
+  quickstart the README quickstart calls, at 10^6 and 10^7 customers (2*10^4 with --quick):
+             tk.summarize, tk.fit(tk.Policy.default()) and model.assign(features) with
+             top criteria, each against its pandas equivalent (groupby features; the
+             percentile knots and quota cuts; searchsorted, weighted sum, cuts, tier
+             and mode as categoricals, top-3 criteria by argsort), and assign against
+             a memory floor: one numpy pass reading the 4 criterion columns and one
+             writing the 7 numeric outputs into mapped memory; and model.scorer() per
+             call on one customer and on a batch of 1000 rows.
   kmeans     10^6 x 8, k = 8, the same k-means++ start, a fixed number of Lloyd
              iterations: tierkit vs scikit-learn (time per iteration, inertia).
   clv        BG/NBD + Gamma-Gamma fits: CDNOW (when /work/shared/data has it) and
@@ -84,9 +92,10 @@ duckdb = optional("duckdb")
 
 def sizes(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
-        return {"rfm": 100_000, "score": 200_000, "kmeans": 50_000, "kmeans_iter": 5, "clv": 10_000,
-                "scaling": [10_000, 30_000, 100_000]}
-    return {"rfm": 100_000_000 if args.big else 10_000_000, "score": 10_000_000, "kmeans": 1_000_000,
+        return {"rfm": 100_000, "score": 200_000, "quickstart": [20_000], "kmeans": 50_000, "kmeans_iter": 5,
+                "clv": 10_000, "scaling": [10_000, 30_000, 100_000]}
+    return {"rfm": 100_000_000 if args.big else 10_000_000, "score": 10_000_000,
+            "quickstart": [1_000_000, 10_000_000], "kmeans": 1_000_000,
             "kmeans_iter": 20, "clv": 1_000_000,
             "scaling": [100_000, 1_000_000, 10_000_000] + ([100_000_000] if args.big else [])}
 
@@ -268,6 +277,145 @@ def score_check(f: pd.DataFrame) -> str:
     return f"max score diff {diff:.1e}, tiers agree {100 * agree:.2f}%"
 
 
+# ------------------------------------------------------------------ quickstart
+
+# The README quickstart's policy (tk.Policy.default()) written out for the peers:
+# (column, log1p transform, direction, weight), percentile normalizers, quantile tiers.
+QS_CRITERIA = [("revenue", True, 1, 0.4), ("frequency", False, 1, 0.25), ("days_since_last", False, -1, 0.2),
+               ("aov", True, 1, 0.15)]
+QS_SHARES = [0.05, 0.15, 0.5]
+QS_TIERS = ["key", "high-value", "ordinary", "potential"]
+QS_MODES = ["strategic", "cooperative", "transactional", "transactional"]
+QS_MAX_KNOTS = 16385  # as the core's percentile curve keeps
+
+
+def quickstart_transactions(n: int) -> pd.DataFrame:
+    """The README quickstart's data: synthetic transactions of n customers."""
+    return tk.datasets.synthetic(n, seed=1)
+
+
+QS_AS_OF = pd.Timestamp("2024-12-31")
+
+
+def quickstart_pandas_summarize(tx: pd.DataFrame) -> pd.DataFrame:
+    """The columns the default policy reads, by pandas groupby (the rfm row's peer plus
+    days_since_last and aov)."""
+    out = rfm_pandas(tx, QS_AS_OF)
+    out["days_since_last"] = out["T"] - out["recency"]
+    out["aov"] = out["revenue"] / out["orders"]
+    return out
+
+
+def quickstart_tierkit(tx: pd.DataFrame) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
+    """Exactly the README quickstart calls: summarize, fit, assign."""
+    features = tk.summarize(tx, customer="customer", date="date", amount="amount", margin="margin",
+                            as_of="2024-12-31")
+    model = tk.fit(tk.Policy.default(), features)
+    return features, model, model.assign(features)
+
+
+def _signed_log1p(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+def quickstart_pandas_fit(f: pd.DataFrame) -> dict[str, Any]:
+    """The default policy fitted by hand: per criterion the percentile curve (distinct
+    transformed values and their average rank, at most QS_MAX_KNOTS of them), then the
+    quota cuts on the score."""
+    n = len(f)
+    knots = {}
+    for col, log, _, _ in QS_CRITERIA:
+        t = f[col].to_numpy()
+        t = _signed_log1p(t) if log else t
+        u, cnt = np.unique(t, return_counts=True)
+        y = (np.cumsum(cnt) - cnt + (cnt - 1) / 2) / max(n - 1, 1)
+        if len(u) > QS_MAX_KNOTS:
+            keep = np.linspace(0, len(u) - 1, QS_MAX_KNOTS).round().astype(np.int64)
+            u, y = u[keep], y[keep]
+        knots[col] = (u, y)
+    score = _quickstart_pandas_scores(f, knots)[0]
+    ks = [int(np.floor(s * n + 0.5)) - 1 for s in np.cumsum(QS_SHARES)]
+    part = -np.partition(-score, ks)
+    return {"knots": knots, "cuts": np.array([part[k] for k in ks])}
+
+
+def _quickstart_pandas_scores(f: pd.DataFrame, knots: dict[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    score = np.zeros(len(f))
+    contrib = {}
+    for col, log, direction, w in QS_CRITERIA:
+        t = f[col].to_numpy()
+        t = _signed_log1p(t) if log else t
+        u, y = knots[col]
+        p = np.interp(t, u, y)  # searchsorted + linear between the knots
+        if direction < 0:
+            p = 1.0 - p
+        contrib[col] = 100.0 * w * p
+        score += contrib[col]
+    return score, contrib
+
+
+def quickstart_pandas_assign(f: pd.DataFrame, fitted: dict[str, Any]) -> pd.DataFrame:
+    """What a pandas user writes for model.assign(features): score, tier, tier index,
+    mode, contributions and the top-3 criteria, as a DataFrame of the same shape."""
+    score, contrib = _quickstart_pandas_scores(f, fitted["knots"])
+    tier = np.searchsorted(-fitted["cuts"], -score, side="left")
+    out = pd.DataFrame({"value": score}, index=f.index)
+    out["tier"] = pd.Categorical.from_codes(tier, QS_TIERS, ordered=True)
+    out["tier_index"] = tier.astype(np.int32)
+    modes = list(dict.fromkeys(QS_MODES))
+    out["mode"] = pd.Categorical.from_codes(np.array([modes.index(m) for m in QS_MODES])[tier], modes)
+    for col, values in contrib.items():
+        out["contrib_" + col] = values
+    names = list(contrib)
+    order = np.argsort(-np.column_stack(list(contrib.values())), axis=1, kind="stable")[:, :3]
+    combos, codes = np.unique(order, axis=0, return_inverse=True)
+    out["top_criteria"] = pd.Categorical.from_codes(codes.reshape(-1),
+                                                    [", ".join(names[j] for j in c) for c in combos])
+    return out
+
+
+class QuickstartFloor:
+    """The memory floor of the quickstart's assign: one pass reading the 4 criterion
+    columns and one writing the 7 numeric outputs (score, tier index, below count, 4
+    contributions) into memory that is already mapped."""
+
+    def __init__(self, f: pd.DataFrame) -> None:
+        self.columns = [f[c].to_numpy() for c, *_ in QS_CRITERIA]
+        self.outputs = [np.empty(len(f)) for _ in range(7)]
+        self()
+
+    def __call__(self) -> float:
+        total = sum(float(c.sum()) for c in self.columns)
+        for o in self.outputs:
+            o.fill(0.0)
+        return total
+
+
+def quickstart_scorer(model: Any, features: pd.DataFrame, calls: int = 2000) -> tuple[float, float]:
+    """Seconds per model.scorer() call on one customer given as a dict, and per
+    score_many call on 1000 rows (best of 5 rounds each)."""
+    score = model.scorer()
+    customer = {c: float(features[c].iloc[0]) for c in score.columns}
+    rows = features.iloc[:1000][score.columns].to_numpy()
+
+    def many_calls() -> None:
+        for _ in range(calls):
+            score(customer)
+
+    one, _ = best_of(many_calls, 5)
+    batch, _ = best_of(lambda: score.score_many(rows), 5)
+    return one / calls, batch
+
+
+def quickstart_check(tiers: pd.DataFrame, peer: pd.DataFrame) -> str:
+    """tierkit's and the peer's scores and tiers agree (up to the knots' interpolation)."""
+    diff = float(np.max(np.abs(tiers["value"].to_numpy() - peer["value"].to_numpy())))
+    agree = float((tiers["tier"].astype(str).to_numpy() == peer["tier"].astype(str).to_numpy()).mean())
+    if diff > 0.5 or agree < 0.99:
+        raise AssertionError(f"quickstart: max score difference {diff}, tiers agree {agree}")
+    return f"max score diff {diff:.1e}, tiers agree {100 * agree:.2f}%"
+
+
 # ------------------------------------------------------------------ kmeans
 
 
@@ -390,6 +538,14 @@ def step(task: str, engine: str, size: Any, args: argparse.Namespace) -> Callabl
             return lambda: numpy_assign(f, numpy_fit(f))
         fitted = numpy_fit(f)
         return lambda: numpy_assign(f, fitted)
+    if task == "quickstart":
+        features, model, _ = quickstart_tierkit(quickstart_transactions(int(size)))
+        if engine == "floor":
+            return QuickstartFloor(features)
+        if engine == "tierkit":
+            return lambda: model.assign(features)
+        fitted = quickstart_pandas_fit(features)
+        return lambda: quickstart_pandas_assign(features, fitted)
     if task == "kmeans":
         data = make_kmeans(int(size))
         fn = kmeans_tierkit if engine == "tierkit" else kmeans_sklearn
@@ -448,7 +604,7 @@ def main() -> None:
     ap.add_argument("--kmeans-iter", type=int, default=None)
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
-    ap.add_argument("--only", default="rfm,score,kmeans,clv,scaling", help="comma-separated rows to run")
+    ap.add_argument("--only", default="rfm,score,quickstart,kmeans,clv,scaling", help="comma-separated rows to run")
     ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
                                                        "at 10^8 rows polars needs about 20 GB)")
     ap.add_argument("--worker", nargs=3, metavar=("TASK", "ENGINE", "SIZE"), help=argparse.SUPPRESS)
@@ -516,6 +672,41 @@ def main() -> None:
         table.add(label + " assign", "numpy", t_np_a, peak_in_subprocess("assign", "numpy", n, args), t_a)
         table.add(label + " assign", "floor", t_floor, peak_in_subprocess("assign", "floor", n, args), t_a,
                   "numpy sum of each column")
+
+    # the README quickstart: summarize, fit, assign with tk.Policy.default()
+    if "quickstart" in only:
+        for n in size["quickstart"]:
+            tx = quickstart_transactions(n)
+            t_sum, features = best_of(lambda: tk.summarize(tx, customer="customer", date="date", amount="amount",
+                                                           margin="margin", as_of="2024-12-31"), repeat)
+            t_pd_sum, _ = best_of(lambda: quickstart_pandas_summarize(tx), repeat)
+            del tx
+            policy = tk.Policy.default()
+            t_fit, model = best_of(lambda: tk.fit(policy, features), repeat)
+            t_pd_fit, fitted = best_of(lambda: quickstart_pandas_fit(features), repeat)
+            t_a, tiers = best_of(lambda: model.assign(features), repeat)
+            t_pd_a, peer = best_of(lambda: quickstart_pandas_assign(features, fitted), repeat)
+            note = quickstart_check(tiers, peer)
+            del tiers, peer
+            floor = QuickstartFloor(features)
+            t_floor, _ = best_of(floor, max(repeat, 3))
+            t_one, t_batch = quickstart_scorer(model, features)
+            del floor, features, model
+            label = f"quickstart {n:.0e} cust"
+            table.add(label + " summarize", "tierkit", t_sum, float("nan"), t_sum, "tk.summarize (20 columns)")
+            table.add(label + " summarize", "pandas", t_pd_sum, float("nan"), t_sum, "groupby, 8 columns")
+            table.add(label + " fit", "tierkit", t_fit, float("nan"), t_fit, "tk.fit(tk.Policy.default())")
+            table.add(label + " fit", "pandas", t_pd_fit, float("nan"), t_fit, "percentile knots, quota cuts")
+            table.add(label + " assign", "tierkit", t_a, peak_in_subprocess("quickstart", "tierkit", n, args), t_a,
+                      f"{t_a / t_floor:.1f}x the floor; pandas takes {t_pd_a / t_a:.2f}x as long; {note}")
+            table.add(label + " assign", "pandas", t_pd_a, peak_in_subprocess("quickstart", "pandas", n, args), t_a,
+                      "searchsorted, weighted sum, cuts, categoricals, top-3 by argsort")
+            table.add(label + " assign", "floor", t_floor, peak_in_subprocess("quickstart", "floor", n, args), t_a,
+                      "read 4 criterion columns, write 7 numeric outputs")
+            table.add(label + " scorer", "tierkit", t_one, float("nan"), None,
+                      f"model.scorer() on one customer (a dict): {1e6 * t_one:.1f} us per call")
+            table.add(label + " scorer", "tierkit, 1000 rows", t_batch, float("nan"), None,
+                      f"Scorer.score_many on 1000 rows: {1e3 * t_batch:.2f} ms")
 
     # kmeans
     if "kmeans" in only:

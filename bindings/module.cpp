@@ -9,6 +9,7 @@ void register_errors(py::module_& m);
 void register_features(py::module_ m);
 void register_scoring(py::module_ m);
 void register_model(py::module_ m);
+void register_scorer(py::module_ m);
 void register_rules(py::module_ m);
 void register_clv(py::module_ m);
 void register_fitting(py::module_ m);
@@ -20,7 +21,9 @@ PYBIND11_MODULE(_core, m) {
     register_errors(m);
     register_features(m.def_submodule("features"));
     register_scoring(m.def_submodule("scoring"));
-    register_model(m.def_submodule("model"));
+    py::module_ model = m.def_submodule("model");
+    register_model(model);
+    register_scorer(model);
     register_rules(m.def_submodule("rules"));
     register_clv(m.def_submodule("clv"));
     register_fitting(m.def_submodule("fitting"));

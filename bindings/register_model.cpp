@@ -11,43 +11,79 @@ using namespace tierkit::bindings;
 
 namespace {
 
-py::dict assignment_to_dict(Assignment&& a) {
-    py::dict out;
-    out["score_names"] = a.score_names;
-    py::list scores, contributions;
-    for (auto& s : a.scores) scores.append(to_numpy(std::move(s)));
-    for (auto& per_score : a.contributions) {
-        py::list l;
-        for (auto& c : per_score) l.append(to_numpy(std::move(c)));
-        contributions.append(l);
-    }
-    out["scores"] = scores;
-    out["contributions"] = contributions;
-    out["contribution_names"] = a.contribution_names;
-    out["tier"] = to_numpy(std::move(a.tier));
-    out["reason"] = to_numpy(std::move(a.reason));
-    out["tier_names"] = a.tier_names;
-    out["tier_modes"] = a.tier_modes;
-    out["tier_actions"] = a.tier_actions;
-    out["reasons"] = a.reasons;
-    out["rule_kind"] = a.rule_kind;
-    out["pinned"] = to_numpy(std::move(a.pinned));
-    out["rule_reason"] = to_numpy(std::move(a.rule_reason));
-    out["overrides_unmatched"] = a.overrides_unmatched;
-    out["overrides_expired"] = a.overrides_expired;
-    py::list extras;
-    for (auto& [name, values] : a.extras) extras.append(py::make_tuple(name, to_numpy(std::move(values))));
-    out["extras"] = extras;
-    out["below_count"] = to_numpy(std::move(a.below_count));
-    out["has_stages"] = !a.stage.empty();
-    out["stage"] = to_numpy(std::move(a.stage));
-    out["stage_reason"] = to_numpy(std::move(a.stage_reason));
-    out["stage_reasons"] = a.stage_reasons;
-    out["next_action"] = to_numpy(std::move(a.next_action));
-    out["next_actions"] = a.next_actions;
-    out["new_to_book"] = a.new_to_book;
-    out["previous_dropped"] = a.previous_dropped;
-    return out;
+/// A numpy array over a column of the Assignment that `owner` (its Python object)
+/// holds: no copy; the array keeps `owner` alive.
+template <class T, class A>
+py::array_t<T> column_of(const std::vector<T, A>& v, const py::object& owner) {
+    return py::array_t<T>({static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(T))}, v.data(), owner);
+}
+
+/// The same over a span into the Assignment's memory.
+template <class T>
+py::array_t<T> span_of(std::span<const T> v, const py::object& owner) {
+    return py::array_t<T>({static_cast<py::ssize_t>(v.size())}, {static_cast<py::ssize_t>(sizeof(T))}, v.data(), owner);
+}
+
+const Assignment& assignment_of(const py::object& self) { return self.cast<const Assignment&>(); }
+
+void register_assignment(py::module_& m) {
+    py::class_<Assignment>(m, "Assignment",
+                           "The result of Model.assign. Column attributes are numpy arrays over the core's memory "
+                           "(no copy), valid while any of them or the Assignment lives.")
+        .def_property_readonly("rows", [](const Assignment& a) { return a.tier.size(); })
+        .def_property_readonly("ids", [](const py::object& self) { return column_of(assignment_of(self).ids, self); })
+        .def_readonly("score_names", &Assignment::score_names)
+        .def_property_readonly("scores", [](const py::object& self) {
+            py::list out;
+            for (const auto& s : assignment_of(self).scores) out.append(column_of(s, self));
+            return out;
+        })
+        .def_property_readonly("contributions", [](const py::object& self) {
+            py::list out;
+            for (const auto& per_score : assignment_of(self).contributions) {
+                py::list l;
+                for (const auto& c : per_score) l.append(column_of(c, self));
+                out.append(l);
+            }
+            return out;
+        })
+        .def_readonly("contribution_names", &Assignment::contribution_names)
+        .def("score", [](const py::object& self, const std::string& name) {
+            return span_of(assignment_of(self).score(name), self);
+        }, py::arg("name"))
+        .def("contribution", [](const py::object& self, const std::string& score, const std::string& criterion) {
+            return span_of(assignment_of(self).contribution(score, criterion), self);
+        }, py::arg("score"), py::arg("criterion"))
+        .def("extra", [](const py::object& self, const std::string& name) {
+            return span_of(assignment_of(self).extra(name), self);
+        }, py::arg("name"))
+        .def_property_readonly("top_criteria", [](const py::object& self) { return column_of(assignment_of(self).top_criteria, self); })
+        .def_readonly("top_criteria_names", &Assignment::top_criteria_names)
+        .def_property_readonly("tier", [](const py::object& self) { return column_of(assignment_of(self).tier, self); })
+        .def_property_readonly("reason", [](const py::object& self) { return column_of(assignment_of(self).reason, self); })
+        .def_readonly("tier_names", &Assignment::tier_names)
+        .def_readonly("tier_modes", &Assignment::tier_modes)
+        .def_readonly("tier_actions", &Assignment::tier_actions)
+        .def_readonly("reasons", &Assignment::reasons)
+        .def_readonly("rule_kind", &Assignment::rule_kind)
+        .def_property_readonly("rule_reason", [](const py::object& self) { return column_of(assignment_of(self).rule_reason, self); })
+        .def_property_readonly("pinned", [](const py::object& self) { return column_of(assignment_of(self).pinned, self); })
+        .def_readonly("overrides_unmatched", &Assignment::overrides_unmatched)
+        .def_readonly("overrides_expired", &Assignment::overrides_expired)
+        .def_property_readonly("extras", [](const py::object& self) {
+            py::list out;
+            for (const auto& [name, values] : assignment_of(self).extras) out.append(py::make_tuple(name, column_of(values, self)));
+            return out;
+        })
+        .def_property_readonly("below_count", [](const py::object& self) { return column_of(assignment_of(self).below_count, self); })
+        .def_property_readonly("has_stages", [](const Assignment& a) { return !a.stage.empty(); })
+        .def_property_readonly("stage", [](const py::object& self) { return column_of(assignment_of(self).stage, self); })
+        .def_property_readonly("stage_reason", [](const py::object& self) { return column_of(assignment_of(self).stage_reason, self); })
+        .def_readonly("stage_reasons", &Assignment::stage_reasons)
+        .def_property_readonly("next_action", [](const py::object& self) { return column_of(assignment_of(self).next_action, self); })
+        .def_readonly("next_actions", &Assignment::next_actions)
+        .def_readonly("new_to_book", &Assignment::new_to_book)
+        .def_readonly("previous_dropped", &Assignment::previous_dropped);
 }
 
 py::dict fitted_to_dict(const Model& m) {
@@ -94,6 +130,7 @@ py::dict fitted_to_dict(const Model& m) {
 }  // namespace
 
 void register_model(py::module_ m) {
+    register_assignment(m);
     py::class_<Policy>(m, "Policy")
         .def_static("from_json", &Policy::from_json, py::arg("text"))
         .def_static("default_policy", &Policy::default_policy)
@@ -155,7 +192,7 @@ void register_model(py::module_ m) {
                 if (previous) options.previous = &prev;
                 a = model.assign(t, options);
             }
-            return assignment_to_dict(std::move(a));
+            return a;
         }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("contributions") = true,
            py::arg("overrides") = py::none(),
            py::arg("as_of") = 0, py::arg("previous") = py::none());

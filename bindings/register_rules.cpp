@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/registry.hpp"
+#include "tierkit/rules/rfm_segments.hpp"
 
 using namespace tierkit;
 using namespace tierkit::bindings;
@@ -100,4 +101,25 @@ void register_rules(py::module_ m) {
         py::arg("key"), py::arg("call"), py::arg("reasons"),
         "Hand over the callable of the policy rule {\"kind\": \"python\", \"name\": key}: "
         "call(ids, columns, score) returns one tier index per row.");
+    // The rfm_segments rule's default table, spelled as a policy's "segments" entries
+    // ({"name", "r": [lo, hi], "fm": [lo, hi]} or "f"/"m"); unconstrained scores left out.
+    m.def("default_rfm_segments", [] {
+        py::list out;
+        for (const SegmentRange& s : default_segment_table()) {
+            py::dict d;
+            d["name"] = s.name;
+            auto put = [&d](const char* key, const ScoreRange& r) {
+                if (!r.any()) d[key] = py::make_tuple(r.lo, r.hi);
+            };
+            put("r", s.r);
+            if (s.uses_fm) {
+                d["fm"] = py::make_tuple(s.fm.lo, s.fm.hi);
+            } else {
+                put("f", s.f);
+                put("m", s.m);
+            }
+            out.append(d);
+        }
+        return out;
+    });
 }

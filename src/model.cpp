@@ -11,6 +11,7 @@
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
 #include "tierkit/privacy.hpp"
+#include "tierkit/scoring/top_criteria.hpp"
 #include "tierkit/scoring/weights.hpp"
 #include "simd_clones.hpp"
 
@@ -304,6 +305,12 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
         a.scores.push_back(std::move(score));
         a.contributions.push_back(std::move(contrib));
         a.contribution_names.push_back(std::move(cnames));
+    }
+    if (with_contributions && !a.contributions.empty() && !a.contributions[0].empty()) {
+        const std::vector<std::span<const double>> cols(a.contributions[0].begin(), a.contributions[0].end());
+        TopCriteria top = top_criteria(cols, a.contribution_names[0], n);
+        a.top_criteria = std::move(top.code);
+        a.top_criteria_names = std::move(top.labels);
     }
     // Set by parallel ranges (a rule may leave rows to the defaults).
     a.tier = filled_column<std::int32_t>(n, 0);

@@ -73,6 +73,11 @@ struct Assignment {
     /// Empty per score when assigned with with_contributions = false.
     std::vector<std::vector<Column<double>>> contributions;
     std::vector<std::vector<std::string>> contribution_names;  ///< per score: criterion columns
+    /// Per row, the criteria that add most to the default (first) score, best first
+    /// (up to 3; scoring/top_criteria.hpp): index into top_criteria_names. Empty
+    /// without contributions.
+    Column<std::int32_t> top_criteria;
+    std::vector<std::string> top_criteria_names;  ///< "revenue, frequency, aov"
     Column<std::int32_t> tier;    ///< index into tier_names (0 = best)
     Column<std::int32_t> reason;  ///< index into reasons
     std::vector<std::string> tier_names;

@@ -684,14 +684,19 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
         not_evaluated = int((~grouped.size().index.isin(assigned.index)).sum())
         tier = assigned["tier"]
         total, overall = float(next_revenue.sum()), float(next_revenue.mean())
-        by = pd.DataFrame({"next": next_revenue, "churned": ~bought}).groupby(tier, observed=False)
+        # The core's tier summary: next-period revenue per tier, and churn as the tier's mean of 0/1.
+        per_tier = _core.model.tier_summary(np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32),
+                                            list(tier.cat.categories), (~bought).to_numpy(dtype=np.float64),
+                                            next_revenue.to_numpy(dtype=np.float64))
+        customers = np.asarray(per_tier["customers"], dtype=np.int64)
+        revenue = np.asarray(per_tier["revenue"], dtype=np.float64)
         table = pd.DataFrame({
-            "customers": by.size().astype(np.int64),
-            "next_revenue": by["next"].sum(),
-            "mean_next_revenue": by["next"].mean(),
-            "churn_rate": by["churned"].mean(),
-        })
-        table["revenue_share"] = table["next_revenue"] / total if total != 0 else np.nan
+            "customers": customers,
+            "next_revenue": revenue,
+            "mean_next_revenue": np.divide(revenue, customers, out=np.full(len(revenue), np.nan), where=customers > 0),
+            "churn_rate": per_tier["mean_score"],
+        }, index=pd.CategoricalIndex(tier.cat.categories, dtype=tier.dtype))
+        table["revenue_share"] = per_tier["revenue_share"] if total != 0 else np.nan
         table["lift"] = table["mean_next_revenue"] / overall if overall != 0 else np.nan
         if previous is None:
             table["stability"] = np.nan

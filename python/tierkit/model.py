@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import pickle
 import inspect
-from typing import Any
+import weakref
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from ._repr import TierSummary
 from .progress import StageBars, bar
 from .policy import Policy
 
-__all__ = ["STAGES", "Model", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
+__all__ = ["STAGES", "Model", "Scorer", "ScoredCustomer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
 
 
 def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -39,7 +40,7 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
     if features.index.has_duplicates:
         dup = features.index[features.index.duplicated()].tolist()[0]
         raise InvalidInputError(f"features: customer id {dup!r} appears more than once in the index")
-    codec = IdCodec(features.index, name=features.index.name or "customer")
+    codec = _codec(features.index)
     names, arrays = [], []
     for name in needed:
         if name in features.columns:
@@ -53,11 +54,45 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
     # The lifecycle stages read the purchase dates as day numbers (NaT -> NaN).
     for name in _DATE_COLUMNS:
         if name in features.columns and name not in names and features[name].dtype.kind == "M":
-            days = features[name].to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
-            days[features[name].isna().to_numpy()] = np.nan
             names.append(name)
-            arrays.append(days)
+            arrays.append(_day_column(features[name]))
     return codec.codes, names, arrays, codec
+
+
+_TICKS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                  "ns": 86_400_000_000_000}
+
+
+def _day_column(values: pd.Series) -> np.ndarray:
+    """A date column as float day numbers since 1970-01-01 (NaT -> NaN): the date's
+    integer ticks divided by the ticks per day, without going through datetime64[D]."""
+    raw = values.to_numpy()
+    unit = np.datetime_data(raw.dtype)[0] if raw.dtype.kind == "M" else ""
+    if unit not in _TICKS_PER_DAY:  # time-zone aware, or an unusual unit
+        days = values.to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
+        days[values.isna().to_numpy()] = np.nan
+        return days
+    ticks = raw.view(np.int64)
+    days = np.floor_divide(ticks, _TICKS_PER_DAY[unit]).astype(np.float64)
+    days[ticks == np.iinfo(np.int64).min] = np.nan  # NaT
+    return days
+
+
+#: Id encodings by Index object (an Index is immutable), so that fit and assign on
+#: one features frame factorize its string ids once.
+_CODECS: dict[int, tuple[weakref.ref, IdCodec]] = {}
+
+
+def _codec(index: pd.Index) -> IdCodec:
+    """The id encoding of a features index, made once per Index object."""
+    key = id(index)
+    hit = _CODECS.get(key)
+    if hit is not None and hit[0]() is index:
+        return hit[1]
+    codec = IdCodec(index, name=index.name or "customer")
+    if codec.uniques is not None:  # integer ids pass through without a table
+        _CODECS[key] = (weakref.ref(index, lambda _, key=key: _CODECS.pop(key, None)), codec)
+    return codec
 
 
 def _group_columns(spec: Any) -> list[str]:
@@ -295,40 +330,40 @@ class Model:
             _callable.current_codec.reset(token)
         index = features.index
         data: dict[str, Any] = {}
-        for name, score in zip(out["score_names"], out["scores"]):
+        for name, score in zip(out.score_names, out.scores):
             data[name] = score
-        tier_names = list(out["tier_names"])
-        tier = out["tier"]
+        tier_names = list(out.tier_names)
+        tier = out.tier
         tier_codes = _small_codes(tier, len(tier_names))  # narrowed once for the three categoricals
         data["tier"] = _from_codes(tier_codes, tier_names, ordered=True)
         data["tier_index"] = tier
-        data["mode"] = _per_tier(tier_codes, list(out["tier_modes"]))
-        data["actions"] = _per_tier(tier_codes, ["; ".join(a) for a in out["tier_actions"]])
-        data["reason"] = _per_tier(out["reason"], list(out["reasons"]))
-        for name, values in out["extras"]:
+        data["mode"] = _per_tier(tier_codes, list(out.tier_modes))
+        data["actions"] = _per_tier(tier_codes, ["; ".join(a) for a in out.tier_actions])
+        data["reason"] = _per_tier(out.reason, list(out.reasons))
+        for name, values in out.extras:
             data[name] = values
         if overrides is not None:
-            data["pinned"] = out["pinned"].astype(bool)
-            data["rule_reason"] = _per_tier(out["rule_reason"], list(out["reasons"]))
-        if out["has_stages"]:
-            data["stage"] = _from_codes(out["stage"], list(STAGES))
-            data["stage_reason"] = _per_tier(out["stage_reason"], list(out["stage_reasons"]))
-            data["next_action"] = _per_tier(out["next_action"], list(out["next_actions"]))
-        data["below_count"] = out["below_count"]
+            data["pinned"] = out.pinned.astype(bool)
+            data["rule_reason"] = _per_tier(out.rule_reason, list(out.reasons))
+        if out.has_stages:
+            data["stage"] = _from_codes(out.stage, list(STAGES))
+            data["stage_reason"] = _per_tier(out.stage_reason, list(out.stage_reasons))
+            data["next_action"] = _per_tier(out.next_action, list(out.next_actions))
+        data["below_count"] = out.below_count
         if contributions:
-            for k, (cnames, cols) in enumerate(zip(out["contribution_names"], out["contributions"])):
-                prefix = "contrib_" if k == 0 else f"contrib_{out['score_names'][k]}_"
+            for k, (cnames, cols) in enumerate(zip(out.contribution_names, out.contributions)):
+                prefix = "contrib_" if k == 0 else f"contrib_{out.score_names[k]}_"
                 for cname, col in zip(cnames, cols):
                     data[prefix + cname] = col
-            if out["contribution_names"] and out["contribution_names"][0]:
-                data["top_criteria"] = _top_criteria(out["contribution_names"][0], out["contributions"][0])
+            if out.contribution_names and out.contribution_names[0]:
+                data["top_criteria"] = _from_codes(out.top_criteria, list(out.top_criteria_names))
         frame = pd.DataFrame({k: v for k, v in data.items() if v is not None}, index=index, copy=False)
         if overrides is not None:
             unmatched = [codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
-                         for c in out["overrides_unmatched"]]
-            frame.attrs["overrides"] = {"expired": int(out["overrides_expired"]), "unmatched": unmatched}
+                         for c in out.overrides_unmatched]
+            frame.attrs["overrides"] = {"expired": int(out.overrides_expired), "unmatched": unmatched}
         if previous is not None:
-            frame.attrs["previous"] = {"new_to_book": int(out["new_to_book"]), "dropped": dropped}
+            frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": dropped}
         return convert_output(frame, output)
 
     def to_bytes(self, kind: str = "binary") -> bytes:
@@ -398,9 +433,15 @@ class Model:
         data = self._core.to_bytes("binary") if key is not None else self.to_bytes("binary")
         return hashlib.sha256(data).hexdigest()
 
-    def explain(self, customer: Any, features: pd.DataFrame) -> str:
+    def explain(self, customer: Any, features: pd.DataFrame, *, overrides: pd.DataFrame | None = None,
+                as_of: Any = None, previous: Any = None) -> str:
         """Why a customer is in its tier: the rule branch, the score and the top
         contributing criteria with the customer's values.
+
+        The text comes from :meth:`assign` on the customer's row with the same
+        ``overrides``, ``as_of`` and ``previous``, so it states the tier and reason
+        that ``assign`` gives: a manual pin, or the hysteresis step that held or moved
+        the customer, included.
 
         Examples
         --------
@@ -413,24 +454,64 @@ class Model:
         features = as_frame(features, "features")
         if customer not in features.index:
             raise InvalidInputError(f"customer {customer!r} is not in the features")
-        row = self.assign(features.loc[[customer]])
+        row = self.assign(features.loc[[customer]], overrides=overrides, as_of=as_of, previous=previous)
         r = row.iloc[0]
         policy = self.policy
         score_name = policy.score_names[0]
         lines = [f"customer {customer}: tier {r['tier']} ({r['mode']})",
-                 f"  reason: {r['reason']}",
-                 f"  {score_name} score: {r[score_name]:.1f} of 100"]
-        contrib = {c[len('contrib_'):]: float(r[c]) for c in row.columns
-                   if c.startswith("contrib_") and not any(c.startswith(f"contrib_{s}_") for s in policy.score_names[1:])}
-        for name, value in sorted(contrib.items(), key=lambda kv: -kv[1])[:3]:
+                 f"  reason: {r['reason']}"]
+        if "pinned" in row.columns and bool(r["pinned"]):
+            lines.append(f"  pinned by hand; the rule alone gives: {r['rule_reason']}")
+        if previous is not None and r["below_count"] > 0:
+            lines.append(f"  below the held tier's cut for {int(r['below_count'])} evaluation(s)")
+        lines.append(f"  {score_name} score: {r[score_name]:.1f} of 100")
+        # The core's top criteria of the default score, best first.
+        for name in str(r["top_criteria"]).split(", ") if "top_criteria" in row.columns else []:
             # a derived criterion (the policy's clv columns) is in the assignment, not the features
             shown = features.loc[customer, name] if name in features.columns else r[name]
-            lines.append(f"  {name} = {shown:.6g} adds {value:.1f} points")
+            lines.append(f"  {name} = {shown:.6g} adds {float(r['contrib_' + name]):.1f} points")
         if r["actions"]:
             lines.append(f"  actions: {r['actions']}")
         if "stage" in row.columns:
             lines.append(f"  stage: {r['stage']} ({r['stage_reason']}); next action: {r['next_action']}")
         return "\n".join(lines)
+
+    def scorer(self, columns: Sequence[str] | None = None) -> "Scorer":
+        """A real-time scorer: one customer per call (or a small batch), with the
+        scores, tier and reason :meth:`assign` gives for the same values.
+
+        Parameters
+        ----------
+        columns : sequence of str, optional
+            The feature columns a call receives, in order. Defaults to the columns
+            the policy's criteria read (:attr:`Policy.required_columns`); rules that
+            read other columns (a column's cuts, expressions, matrix) need them listed.
+
+        Returns
+        -------
+        Scorer : callable on a dict or Series (by column name) or a 1-D array in
+        ``columns`` order, returning a :class:`ScoredCustomer`;
+        :meth:`Scorer.score_many` takes a 2-D array or a DataFrame.
+
+        Raises
+        ------
+        ColumnNotFoundError when a criterion or the rule reads a column not in ``columns``.
+
+        Examples
+        --------
+        >>> import tierkit as tk
+        >>> f = tk.summarize(tk.datasets.synthetic(500, seed=2))
+        >>> m = tk.fit(tk.Policy.default(), f)
+        >>> score = m.scorer()
+        >>> score.columns
+        ['revenue', 'frequency', 'days_since_last', 'aov']
+        >>> one = score({"revenue": 1520.0, "frequency": 7, "days_since_last": 31, "aov": 190.0})
+        >>> one.tier in m.policy.tier_names
+        True
+        >>> bool(score(f.iloc[0]).scores["value"] == m.assign(f)["value"].iloc[0])
+        True
+        """
+        return Scorer(self, columns)
 
     def __repr__(self) -> str:
         p = self.params
@@ -443,20 +524,85 @@ class Model:
         return model_html(self)
 
 
+class ScoredCustomer(NamedTuple):
+    """One customer scored by :class:`Scorer`."""
+
+    tier: str
+    tier_index: int
+    reason: str
+    scores: dict[str, float]
+
+
+class Scorer:
+    """Scores one customer at a time through the core's ``Scorer`` (see
+    :meth:`Model.scorer`). Not for sharing between threads: make one per thread."""
+
+    def __init__(self, model: Model, columns: Sequence[str] | None = None) -> None:
+        self.model = model
+        names = model.policy.required_columns if columns is None else [str(c) for c in columns]
+        self._core = _core.model.Scorer(model._core, names)
+        self.columns: list[str] = list(self._core.columns)
+        self._tiers: list[str] = list(self._core.tier_names)
+        self._reasons: list[str] = list(self._core.reasons)
+        self._score_names: list[str] = list(self._core.score_names)
+        # Made once: building a categorical's dtype costs more than scoring a batch.
+        self._tier_dtype = pd.CategoricalDtype(self._tiers, ordered=True)
+        self._reason_dtype = pd.CategoricalDtype(list(dict.fromkeys(self._reasons)))
+        self._reason_codes = np.array([self._reason_dtype.categories.get_loc(r) for r in self._reasons])
+        self._series_index: pd.Index | None = None
+        self._series_positions = np.empty(0, dtype=np.intp)
+
+    def __call__(self, customer: Any) -> ScoredCustomer:
+        """Score one customer: a dict or Series keyed by column name, or a 1-D array
+        or list in :attr:`columns` order."""
+        if isinstance(customer, dict):
+            try:
+                values = [customer[c] for c in self.columns]
+            except KeyError as exc:
+                raise ColumnNotFoundError(f"customer: no value for column {exc.args[0]!r}; the scorer reads "
+                                          f"{', '.join(self.columns)}") from None
+        elif isinstance(customer, pd.Series):
+            if customer.index is not self._series_index:  # rows of one frame share their index
+                positions = customer.index.get_indexer(self.columns)
+                if (positions < 0).any():
+                    missing = self.columns[int(np.flatnonzero(positions < 0)[0])]
+                    raise ColumnNotFoundError(f"customer: no value for column {missing!r}; the scorer reads "
+                                              f"{', '.join(self.columns)}")
+                self._series_index, self._series_positions = customer.index, positions
+            values = customer.to_numpy()[self._series_positions].tolist()
+        else:
+            values = customer
+        tier, reason, scores = self._core.assign_one(values)
+        return ScoredCustomer(self._tiers[tier], tier, self._reasons[reason], dict(zip(self._score_names, scores)))
+
+    def score_many(self, customers: Any) -> pd.DataFrame:
+        """Score a batch: a DataFrame with :attr:`columns` (index kept) or a 2-D array
+        with one column per entry of :attr:`columns`. Returns the scores, ``tier``
+        (ordered categorical), ``tier_index`` and ``reason`` (categorical)."""
+        index = None
+        if isinstance(customers, pd.DataFrame):
+            missing = [c for c in self.columns if c not in customers.columns]
+            if missing:
+                raise ColumnNotFoundError(f"customers: unknown column '{missing[0]}'; available: "
+                                          f"{', '.join(map(str, customers.columns))}")
+            index = customers.index
+            customers = customers[self.columns].to_numpy(dtype=np.float64)
+        values = np.ascontiguousarray(customers, dtype=np.float64)
+        tier, reason, scores = self._core.assign_many(values)
+        data: dict[str, Any] = dict(zip(self._score_names, scores))
+        data["tier"] = _categorical(tier, self._tier_dtype)
+        data["tier_index"] = tier
+        data["reason"] = _categorical(self._reason_codes[reason], self._reason_dtype)
+        return pd.DataFrame(data, index=index, copy=False)
+
+    def __repr__(self) -> str:
+        return f"Scorer({self.model.policy.name!r}: columns {self.columns})"
+
+
 def _model_with_callable(data: bytes, key: str, fn_bytes: bytes, tiers: list[str]) -> Model:
     """Unpickle a model whose rule is a Python callable (see Model.__reduce__)."""
     _callable.adopt(key, pickle.loads(fn_bytes), tiers)
     return Model.from_bytes(data)
-
-
-def _top_criteria(names: list[str], contributions: list[np.ndarray], top: int = 3) -> pd.Categorical:
-    """Per customer, the criteria that add most to the default score, best first."""
-    matrix = np.column_stack(contributions)
-    k = min(top, matrix.shape[1])
-    order = np.argsort(-matrix, axis=1, kind="stable")[:, :k]
-    combos, codes = np.unique(order, axis=0, return_inverse=True)
-    labels = [", ".join(names[j] for j in combo) for combo in combos]
-    return pd.Categorical.from_codes(codes.reshape(-1), categories=labels)
 
 
 _FROM_CODES_VALIDATES = "validate" in inspect.signature(pd.Categorical.from_codes).parameters
@@ -474,6 +620,14 @@ def _from_codes(codes: np.ndarray, categories: list[str], ordered: bool = False)
     if _FROM_CODES_VALIDATES:
         return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered, validate=False)
     return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+
+
+def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """A categorical of a prepared dtype from codes the core made (in range by construction)."""
+    codes = _small_codes(codes, len(dtype.categories))
+    if _FROM_CODES_VALIDATES:
+        return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
 def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:

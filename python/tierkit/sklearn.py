@@ -39,6 +39,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from . import _core
 from ._arrow import as_frame, convert_output, is_arrow
 from ._errors import InvalidInputError, PolicyError
 from .model import fit
@@ -418,27 +419,14 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):
         return np.asarray(self._output_names(), dtype=object)
 
 
-#: The default segment table of the core ``rfm_segments`` rule (5 bins): the
-#: 11-segment map of R against (F + M) / 2 (Putler's grid), spelled as disjoint
-#: rectangles so each of the 125 (R, F, M) cells has exactly one segment. The
+#: The default segment table of the core ``rfm_segments`` rule (5 bins), as the core
+#: holds it: the 11-segment map of R against (F + M) / 2 (Putler's grid), spelled as
+#: disjoint rectangles so each of the 125 (R, F, M) cells has exactly one segment. The
 #: core rule documents its sources and how the published overlaps are resolved
 #: (include/tierkit/rules/rfm_segments.hpp). Ordered best first.
-DEFAULT_RFM_SEGMENTS = (
-    {"name": "Champions", "r": [5, 5], "fm": [4.5, 5]},
-    {"name": "Loyal Customers", "r": [5, 5], "fm": [3.5, 4]},
-    {"name": "Loyal Customers", "r": [3, 4], "fm": [3.5, 5]},
-    {"name": "Potential Loyalist", "r": [4, 5], "fm": [1.5, 3]},
-    {"name": "New Customers", "r": [5, 5], "fm": [1, 1]},
-    {"name": "Promising", "r": [4, 4], "fm": [1, 1]},
-    {"name": "Need Attention", "r": [3, 3], "fm": [2.5, 3]},
-    {"name": "About To Sleep", "r": [3, 3], "fm": [1, 2]},
-    {"name": "At Risk", "r": [2, 2], "fm": [2.5, 5]},
-    {"name": "At Risk", "r": [1, 1], "fm": [2.5, 4]},
-    {"name": "Can't Lose Them", "r": [1, 1], "fm": [4.5, 5]},
-    {"name": "Hibernating", "r": [2, 2], "fm": [1.5, 2]},
-    {"name": "Lost", "r": [1, 1], "fm": [1, 2]},
-    {"name": "Lost", "r": [2, 2], "fm": [1, 1]},
-)
+DEFAULT_RFM_SEGMENTS: tuple[dict[str, Any], ...] = tuple(
+    {key: list(value) if isinstance(value, tuple) else value for key, value in rule.items()}
+    for rule in _core.rules.default_rfm_segments())
 
 
 def _segment_names(table: Any, fallback: str | None) -> list[str]:

@@ -33,6 +33,11 @@ def test_compare_quick_prints_every_row(tmp_path):
         assert (f"score+tier 2e+05 x 8 {kind}", "tierkit") in rows
         assert (f"score+tier 2e+05 x 8 {kind}", "numpy") in rows
     assert ("score+tier 2e+05 x 8 assign", "floor") in rows
+    for step in ("summarize", "fit", "assign"):
+        assert (f"quickstart 2e+04 cust {step}", "tierkit") in rows
+        assert (f"quickstart 2e+04 cust {step}", "pandas") in rows
+    assert ("quickstart 2e+04 cust assign", "floor") in rows
+    assert ("quickstart 2e+04 cust scorer", "tierkit") in rows and "us per call" in out.stdout
     assert ("kmeans 5e+04 x 8 k=8 (5 it)", "sklearn") in rows
     clv = [t for t in tasks if t.startswith("bgnbd+gg")]
     assert "bgnbd+gg 1e+04 cust" in clv
@@ -40,6 +45,7 @@ def test_compare_quick_prints_every_row(tmp_path):
         assert all((t, "lifetimes") in rows for t in clv)
     assert {t for t in tasks if t.startswith("scaling")} == {"scaling 1e+04 tx", "scaling 3e+04 tx", "scaling 1e+05 tx"}
     assert "7 customers agree" in out.stdout and "tiers agree 100.00%" in out.stdout
+    assert "x the floor" in out.stdout and "pandas takes" in out.stdout
     assert plot.stat().st_size > 1000
 
 
