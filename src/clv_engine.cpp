@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_parse.hpp"
 #include "tierkit/clv/histogram.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
@@ -353,7 +354,7 @@ std::string FittedClv::spec_json() const { return spec_.to_json().dump(); }
 
 ClvSpec FittedClv::spec_from_archive(const std::string& text) {
     try {
-        return ClvSpec::from_json(json::parse(text), "clv");
+        return ClvSpec::from_json(json_text::parse(text, "clv"), "clv");
     } catch (const json::exception& e) {
         throw FormatError(std::string("load: the archived clv section is not valid JSON: ") + e.what());
     } catch (const PolicyError& e) {

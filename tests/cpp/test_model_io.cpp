@@ -173,3 +173,19 @@ TEST(ModelIo, XmlEndTagLongerThanExpectedIsAFormatError) {
     const std::string error = format_error_of(rewrap(xml, payload));
     EXPECT_EQ(error, "load: the xml payload cannot be read: XML start/end tag mismatch - weights") << error;
 }
+
+// A stored policy nested 100,000 deep behind a valid checksum: nlohmann's recursive
+// DOM would overflow the stack; the depth-limited reader stops at 64 levels.
+TEST(ModelIo, DeeplyNestedStoredPolicyIsAFormatError) {
+    const std::string text = saved(ArchiveKind::text);
+    std::string payload = text.substr(32);
+    const std::string policy = fit(Policy::from_json(policies[1]), features()).policy().to_json();
+    const std::string length = std::to_string(policy.size()) + " {";
+    const std::size_t at = payload.find(length);
+    ASSERT_NE(at, std::string::npos);
+    const std::string deep = "{\"name\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+    payload.replace(at, length.size() - 1 + policy.size(), std::to_string(deep.size()) + " " + deep);
+    const std::string error = format_error_of(rewrap(text, payload));
+    EXPECT_EQ(error.rfind("load: the archived policy is invalid: policy.name[0][0]", 0), 0u) << error;
+    EXPECT_NE(error.find(": nested deeper than 64 levels of arrays and objects"), std::string::npos) << error;
+}
