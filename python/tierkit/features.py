@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from . import _core
 from ._arrow import as_frame, convert_output
-from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, day_numbers, float_array, to_dates
+from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, float_array, read_days, to_dates
 from ._errors import InvalidInputError
 from .progress import bar
 
@@ -95,13 +96,21 @@ def summarize(
     names = _Names(customer, date, amount, margin, quantity)
     transactions = as_frame(transactions, "transactions", index=None)
     ids = IdCodec(column(transactions, customer, "customer"), name=customer)
-    days, dated = day_numbers(column(transactions, date, "date"), date)
+    days, dated, unreadable = read_days(column(transactions, date, "date"), date, errors)
     amounts, margins, quantities = names.numbers(transactions)
     try:
         out = _core.features.summarize(ids.codes, days, amounts, margins, quantities, *options)
     except InvalidInputError as exc:
-        raise InvalidInputError(names.rename(str(exc))) from None
-    return _result(out, ids.decode, ids.decode_one, dated, names, return_rejects, output)
+        raise InvalidInputError(names.rename(_name_customer(str(exc), ids.decode_one))) from None
+    return _result(out, ids.decode, ids.decode_one, dated, names, return_rejects, output, reasons=unreadable)
+
+
+def _name_customer(message: str, decode_one: Any) -> str:
+    """'customer 3: ...' from the core (an id code) -> the caller's id."""
+    match = re.match(r"customer (-?\d+): ", message)
+    if match is None:
+        return message
+    return f"customer {decode_one(int(match.group(1)))!r}: {message[match.end():]}"
 
 
 def _core_options(as_of: Any, freq: str, freq_multiplier: float, unit: str | None, trend_window: int,
@@ -140,7 +149,7 @@ class _Names:
 
 
 def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
-            output: str | None, sort_ids: bool = False) -> Any:
+            output: str | None, sort_ids: bool = False, reasons: dict[int, str] | None = None) -> Any:
     """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
     the core's ids are codes in first-seen order, so sort the rows (and the
     customer-level rejects) by the decoded id."""
@@ -162,7 +171,8 @@ def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names,
         {
             "row": rj["row"],
             "customer": [decode_one(int(c)) for c in rj["customer"]],
-            "reason": [names.rename(r) for r in rj["reason"]],
+            "reason": [names.rename(r) if not reasons or int(row) not in reasons else reasons[int(row)]
+                       for row, r in zip(rj["row"], rj["reason"])],
         }
     )
     if sort_ids:
@@ -310,7 +320,7 @@ class Summarizer:
         kind, known = ids.kind, ids.known()
         try:
             codes = ids.encode(column(frame, names.customer, "customer"))
-            days, dated = day_numbers(column(frame, names.date, "date"), names.date)
+            days, dated, _ = read_days(column(frame, names.date, "date"), names.date)
             if np.all(days == MISSING_DAY):
                 dated = self._dated  # an all-missing date column (a CSV chunk of blanks) has no type
             if self._dated is not None and dated != self._dated:

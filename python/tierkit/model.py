@@ -40,6 +40,7 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
         dup = features.index[features.index.duplicated()].tolist()[0]
         raise InvalidInputError(f"features: customer id {dup!r} appears more than once in the index")
     codec = IdCodec(features.index, name=features.index.name or "customer")
+    codec.require_present("features index")
     names, arrays = [], []
     for name in needed:
         if name in features.columns:
