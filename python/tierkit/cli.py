@@ -129,7 +129,10 @@ def _read_table(path: str, role: str, numeric: Sequence[str] = (), dates: Sequen
     for col in dates:
         if df[col].dtype.kind in "iuM":
             continue
-        conv = pd.to_datetime(df[col], errors="coerce", format="mixed")
+        try:
+            conv = pd.to_datetime(df[col], errors="coerce", format="mixed")
+        except (TypeError, ValueError):  # e.g. mixed time zones: summarize reads the values one by one
+            continue
         bad = conv.isna() & df[col].notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])

@@ -167,10 +167,12 @@ def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names,
     if not return_rejects:
         return convert_output(features, output)
     rj = out["rejects"]
+    customers = [decode_one(int(c)) for c in rj["customer"]]
     rejects = pd.DataFrame(
         {
             "row": rj["row"],
-            "customer": [decode_one(int(c)) for c in rj["customer"]],
+            # With a missing id (None) among them, pandas would make large integer ids floats.
+            "customer": pd.Series(customers, dtype=object) if None in customers else customers,
             "reason": [names.rename(r) if not reasons or int(row) not in reasons else reasons[int(row)]
                        for row, r in zip(rj["row"], rj["reason"])],
         }

@@ -236,3 +236,12 @@ def test_cli_reports_file_errors_without_a_traceback(tmp_path, capsys):
     code = main(["run", "--transactions", str(empty), "--out", str(tmp_path / "o"), "--reject-invalid"])
     assert code == 2
     assert f"tierkit: error: {empty}: fit: the table has no rows" in capsys.readouterr().err
+
+
+def test_rejects_keep_large_integer_ids_next_to_missing_ones():
+    ids = pd.Series([-(2**63) + 1, None], dtype="Int64")
+    tx = pd.DataFrame({"customer": ids, "date": [np.nan, 19000.0], "amount": [10.0, 5.0]})
+    features, rejects = tk.summarize(tx, errors="reject", return_rejects=True)
+    assert len(features) == 0
+    assert rejects["customer"].tolist() == [-(2**63) + 1, None, -(2**63) + 1]
+    assert rejects["row"].tolist() == [0, 1, -1]
