@@ -48,8 +48,15 @@ def summarize(
         Table, polars DataFrame, DuckDB result; numeric columns are read without
         a copy), a numpy structured array or a dict of columns.
     customer, date, amount : str
-        Column names. Ids may be integers or strings; dates may be datetimes,
-        strings or integer day numbers; negative amounts are refunds.
+        Column names. Ids may be integers (int64 or uint64), strings or any
+        other hashable values, and come back exactly as given; floats that are
+        whole numbers within 2^53 are read as integer ids, other floats (1e20,
+        2^53 + 2, 1.5) are kept as float ids. Missing ids (None, NaN, NA) are bad
+        rows. Dates may be datetimes (time-zone-aware ones at their local time),
+        strings or integer day numbers; a number in a column of date strings is an
+        error. first_purchase and last_purchase are datetime64[ns], or
+        datetime64[s] when a date lies outside 1677-09-22..2262-04-11.
+        Negative amounts are refunds.
     margin, quantity : str, optional
         Columns summed into ``margin`` and ``quantity`` when given.
     as_of : date-like, optional
@@ -67,8 +74,11 @@ def summarize(
     windows : sequence of int
         Day windows for ``revenue_<W>d`` and ``orders_<W>d``.
     errors : {"raise", "reject"}
-        A bad row (missing id or date, NaN/inf amount) raises InvalidInputError
-        naming the row, or with "reject" goes to the rejects.
+        A bad row (missing id or date, unreadable date, NaN/inf amount) raises
+        InvalidInputError naming the row, or with "reject" goes to the rejects;
+        so does a customer whose sums overflow the largest double. A value
+        that is not a number in a numeric column always raises, naming the
+        column and row.
     return_rejects : bool
         Also return the rejects table (row, customer, reason): bad rows and
         customers with no purchase on or before ``as_of``.
