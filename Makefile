@@ -16,6 +16,7 @@ bench: setup
 
 fuzz: setup
 	@FUZZ_SECONDS=600 scripts/fuzz.sh
+	TIERKIT_HOSTILE_EXAMPLES=3000 .venv/bin/python -m pytest tests/python/test_hostile_frames.py -q -s
 
 tsan: setup
 	@scripts/tsan.sh

@@ -19,6 +19,7 @@ for exe in "$DIR"/fuzz_*; do
   # Model files are larger than expressions: the golden seeds go up to ~40 kB.
   max_len=512; leaks=1
   [ "$area" = policy ] && max_len=4096
+  [ "$area" = model_policy ] && max_len=4096
   # Boost 1.74 does not free an object loaded through a pointer when its own load
   # throws (pointer_iserializer::load_object_ptr): a corrupt nested rule leaks a few
   # hundred bytes per failed load. Leak checks would stop the loader's fuzzer there.

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_parse.hpp"
 #include "tierkit/clv/histogram.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/json_checks.hpp"
@@ -325,7 +326,7 @@ std::string FittedClv::spec_json() const { return spec_.to_json().dump(); }
 
 ClvSpec FittedClv::spec_from_archive(const std::string& text) {
     try {
-        return ClvSpec::from_json(json::parse(text), "clv");
+        return ClvSpec::from_json(json_text::parse(text, "clv"), "clv");
     } catch (const json::exception& e) {
         throw FormatError(std::string("load: the archived clv section is not valid JSON: ") + e.what());
     } catch (const PolicyError& e) {

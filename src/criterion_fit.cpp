@@ -2,6 +2,7 @@
 // with the privacy grouping of privacy.hpp.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "tierkit/error.hpp"
 #include "tierkit/exact_sum.hpp"
@@ -43,9 +44,21 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
     // Moments, two-pass: the exactly rounded sum (exact_sum.hpp, the same bits in any
     // row order or chunking), then that of the squared deviations from the mean.
     f.mean = exact_sum(tv, [](double v) { return v; }) / f.n;
-    const double ss = exact_sum(tv, [m = f.mean](double v) { return (v - m) * (v - m); });
-    f.sd = tv.size() > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
     const auto [lo_it, hi_it] = std::minmax_element(tv.begin(), tv.end());
+    if (!std::isfinite(f.mean)) {  // the sum overflowed (values near +-1.8e308): sum values scaled by 2^-k
+        const double scale = std::ldexp(1.0, -(std::ilogb(f.n) + 1));
+        f.mean = exact_sum(tv, [scale](double v) { return v * scale; }) / f.n / scale;
+    }
+    double ss = exact_sum(tv, [m = f.mean](double v) { return (v - m) * (v - m); });
+    f.sd = tv.size() > 1 ? std::sqrt(ss / (f.n - 1)) : 0.0;
+    if (!std::isfinite(f.sd)) {
+        // Deviations past 1e154 overflow their squares: scale every value below 1 first,
+        // and keep the sd finite (the largest double) if the true one is not.
+        const double top = std::max(std::fabs(*lo_it), std::fabs(*hi_it));
+        const double scale = std::ldexp(1.0, -(std::ilogb(top) + 1));
+        ss = exact_sum(tv, [m = f.mean * scale, scale](double v) { return (v * scale - m) * (v * scale - m); });
+        f.sd = std::min(std::sqrt(ss / (f.n - 1)) / scale, std::numeric_limits<double>::max());
+    }
     if (*hi_it == *lo_it) f.sd = 0;  // exactly constant: no rounding residue
     // min and max: the means of the min_group lowest and highest values (exact for 1).
     f.min = min_group == 1 ? *lo_it : mean_of_lowest(tv, min_group);
@@ -57,7 +70,7 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
     std::sort(t.begin(), t.end());
     const PrivateGroups groups(t, min_group);
     f.median = groups.quantile(0.5);
-    f.iqr = groups.quantile(0.75) - groups.quantile(0.25);
+    f.iqr = finite_range(groups.quantile(0.75), groups.quantile(0.25));
     // Percentile curve: y = (average rank - 1) / (n - 1) at up to max_knots groups
     // (each distinct value is a group when min_group is 1).
     const double denom = t.size() > 1 ? f.n - 1 : 1.0;

@@ -1617,7 +1617,11 @@ Fitter Fitter::from_bytes(const std::string& bytes) {
     read_archive(unseal(fitter_magic, bytes, "Fitter.from_bytes"), r, "Fitter.from_bytes");
     if (r.mode > 2 || r.stage > finished) throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
     Fitter f;
-    f.policy_ = Policy::from_json(r.policy);
+    try {
+        f.policy_ = Policy::from_json(r.policy);
+    } catch (const PolicyError& e) {
+        throw FormatError(std::string("Fitter.from_bytes: the stored policy is invalid: ") + e.what());
+    }
     f.options_ = FitOptions{static_cast<FitMode>(r.mode), r.sketch_k, r.kmeans_sample, r.refine_buckets};
     if (f.options_.sketch_k < 8) throw FormatError("Fitter.from_bytes: sketch_k " + std::to_string(r.sketch_k) + " < 8");
     if (r.counts.size() != r.bounds.size() || r.wanted.size() != r.bounds.size())

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_parse.hpp"
 #include "tierkit/core/json_checks.hpp"
 #include "tierkit/error.hpp"
 #include "tierkit/policy.hpp"
@@ -23,6 +24,7 @@
 #include "tierkit/rules/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"
 #include "tierkit/rules/thresholds.hpp"
+#include "tierkit/scoring/weights.hpp"
 
 namespace tierkit {
 
@@ -68,6 +70,30 @@ std::vector<double> numbers(const json& j, const std::string& path) {
     return out;
 }
 
+// AHP weights need no data: compute them now, so a matrix that is not reciprocal, a
+// diagonal other than 1, a missing or zero random index or a consistency ratio above
+// max_cr is a PolicyError naming the JSON path, not an error at fit time.
+void check_ahp(const WeightSpec& w, std::size_t n, const std::string& path) {
+    if (n >= 3 && !w.random_index.empty() && !(w.random_index[n - 1] > 0))
+        fail(path + ".random_index[" + std::to_string(n - 1) + "]",
+             "must be > 0 for n = " + std::to_string(n) + " criteria (0 would hide any inconsistency), got " +
+                 format_number(w.random_index[n - 1]));
+    if (w.random_index.empty() && n > weights::saaty_random_index().size())
+        fail(path + ".random_index", "required for " + std::to_string(n) + " criteria: Saaty's table covers n <= " +
+                                         std::to_string(weights::saaty_random_index().size()));
+    try {
+        (void)weights::ahp(w.matrix, n, w.random_index, w.accept_inconsistent ? -1.0 : w.max_cr);
+    } catch (const Error& e) {
+        // weights::ahp names cells "pairwise[i][j]": here they are the policy's matrix.
+        std::string msg = e.what();
+        for (std::size_t at; (at = msg.find("pairwise")) != std::string::npos;) msg.replace(at, 8, "matrix");
+        const std::size_t colon = msg.find(": ");
+        const std::string where = msg.substr(0, colon);
+        if (colon == std::string::npos || where == "ahp" || where == "n") fail(path, msg.substr(colon == std::string::npos ? 0 : colon + 2));
+        fail(path + "." + where, msg.substr(colon + 2));
+    }
+}
+
 WeightSpec parse_weights(const json& j, const std::string& path, std::size_t n_criteria, bool nested) {
     require_object(j, path);
     only_keys(j, path, {"method", "matrix", "random_index", "max_cr", "accept_inconsistent", "variant", "subjective",
@@ -107,6 +133,7 @@ WeightSpec parse_weights(const json& j, const std::string& path, std::size_t n_c
         }
         w.max_cr = number_at(j, "max_cr", path, 0.1, 0.0, 1.0);
         w.accept_inconsistent = bool_at(j, "accept_inconsistent", path, false);
+        check_ahp(w, n_criteria, path);
     }
     if (w.method == WeightMethod::entropy)
         w.entropy_proportion = choice<bool>(string_at(j, "variant", path, "minmax"), path + ".variant",
@@ -530,14 +557,7 @@ std::vector<std::string> rule_kinds() {
 // ---- Policy -----------------------------------------------------------------------
 
 Policy Policy::from_json(const std::string& text) {
-    json j;
-    try {
-        j = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw PolicyError(std::string("policy: not valid JSON at byte ") + std::to_string(e.byte) + ": " + e.what());
-    } catch (const json::exception& e) {  // e.g. a number too large for a double (out_of_range)
-        throw PolicyError(std::string("policy: not valid JSON: ") + e.what());
-    }
+    json j = json_text::parse(text, "policy");
     const std::string root = "policy";
     require_object(j, root);
     // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
@@ -545,6 +565,7 @@ Policy Policy::from_json(const std::string& text) {
                         "lifecycle", "strategies", "privacy"});
     Policy p;
     p.name_ = string_at(j, "name", root, "policy");
+    const std::string description = string_at(j, "description", root, "");
     if (j.contains("privacy")) {
         const json& pj = require_object(j.at("privacy"), "privacy");
         only_keys(pj, "privacy", {"min_group"});
@@ -633,7 +654,7 @@ Policy Policy::from_json(const std::string& text) {
     // The normalized document.
     json out;
     out["name"] = p.name_;
-    if (j.contains("description")) out["description"] = j.at("description");
+    if (j.contains("description")) out["description"] = description;
     json scores = json::array();
     for (const auto& s : p.scores_) {
         json sj;
@@ -673,7 +694,7 @@ Policy Policy::from_json(const std::string& text) {
 }
 
 std::unique_ptr<Rule> Policy::make_rule() const {
-    return tierkit::make_rule(rule_kind_, json::parse(rule_json_), "rule", tiers_.size());
+    return tierkit::make_rule(rule_kind_, json_text::parse(rule_json_, "rule"), "rule", tiers_.size());
 }
 
 std::vector<std::string> Policy::required_columns() const {

@@ -63,8 +63,27 @@ PrivateGroups::PrivateGroups(std::span<const double> sorted, std::size_t min_gro
         a = e;
     }
     if (pending.count > 0) absorb(groups_.size() - 1, pending.count, pending_sum, pending_upper);
-    for (std::size_t g = 0; g < groups_.size(); ++g)
-        if (!groups_[g].exact) groups_[g].value = sums[g] / groups_[g].count;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+        if (groups_[g].exact) continue;
+        groups_[g].value = sums[g] / groups_[g].count;
+        if (!std::isfinite(groups_[g].value))  // the sum overflowed: the group's rows are contiguous
+            groups_[g].value = mean_without_overflow(
+                sorted.subspan(static_cast<std::size_t>(groups_[g].first), static_cast<std::size_t>(groups_[g].count)));
+    }
+}
+
+double mean_without_overflow(std::span<const double> values) noexcept {
+    if (values.empty()) return 0;
+    const double n = static_cast<double>(values.size());
+    double sum = 0;
+    for (double v : values) sum += v;
+    if (std::isfinite(sum)) return sum / n;
+    // Scale by a power of two (exact) so that n values cannot overflow, then back:
+    // the mean of finite values is finite.
+    const double scale = std::ldexp(1.0, -(std::ilogb(n) + 1));
+    sum = 0;
+    for (double v : values) sum += v * scale;
+    return sum / n / scale;
 }
 
 std::size_t PrivateGroups::group_of_rank(std::size_t r) const noexcept {
@@ -84,6 +103,7 @@ double PrivateGroups::quantile(double q) const noexcept {
     const std::size_t hi = std::min(lo + 1, static_cast<std::size_t>(n_) - 1);
     const double frac = pos - static_cast<double>(lo);
     const double a = groups_[group_of_rank(lo)].value, b = groups_[group_of_rank(hi)].value;
+    if (!std::isfinite(b - a)) return frac == 0 ? a : a * (1 - frac) + b * frac;  // values near +-1.8e308
     return a + (b - a) * frac;
 }
 
@@ -102,9 +122,7 @@ double mean_of_first(std::span<const double> values, std::size_t k, Compare comp
     if (k == 1) return *std::min_element(values.begin(), values.end(), compare);
     std::vector<double> v(values.begin(), values.end());
     std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end(), compare);
-    double sum = 0;
-    for (std::size_t i = 0; i < k; ++i) sum += v[i];
-    return sum / static_cast<double>(k);
+    return mean_without_overflow(std::span<const double>(v.data(), k));
 }
 }  // namespace
 

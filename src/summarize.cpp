@@ -494,9 +494,31 @@ public:
             out[Columns::windows + 2 * k][i] = tail_at_[k].value();
             out[Columns::windows + 2 * k + 1][i] = static_cast<double>(orders_at_[k]);
         }
+        // Sums past the largest double (amounts near 1e308) leave no finite feature: the
+        // customer goes to the rejects (or the call raises), never a NaN in the table.
+        for (std::size_t k = 0; k < out.count(); ++k) {
+            const double* col = out[k];
+            if (col == nullptr || std::isfinite(col[i])) continue;
+            --row_;
+            const char* input = k == Columns::margin ? "margin" : k == Columns::quantity ? "quantity" : "amount";
+            std::string reason = std::string("column '") + input + "': the customer's sums overflow the largest double (" +
+                                 feature_name(k) + " is not finite)";
+            if (!o_.reject_invalid) throw InvalidInput("customer " + std::to_string(id) + ": " + reason);
+            rejects_.push_back(Reject{-1, id, std::move(reason)});
+            return;
+        }
     }
 
 private:
+    std::string feature_name(std::size_t k) const {
+        static const char* const names[] = {"frequency", "recency", "T", "monetary_value", "days_since_last",
+                                            "orders", "revenue", "aov", "margin", "quantity", "first_purchase",
+                                            "last_purchase", "active_periods", "trend"};
+        if (k < Columns::windows) return names[k];
+        const std::string w = std::to_string(o_.windows_days[(k - Columns::windows) / 2]);
+        return ((k - Columns::windows) % 2 == 0 ? "revenue_" : "orders_") + w + "d";
+    }
+
     const SummarizeOptions& o_;
     std::int64_t as_of_, as_of_period_;
     Columns& out_;

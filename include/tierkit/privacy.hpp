@@ -77,6 +77,11 @@ void to_group_values(std::span<double> values, std::span<const double> sorted, s
 double mean_of_lowest(std::span<const double> values, std::size_t k);
 double mean_of_highest(std::span<const double> values, std::size_t k);
 
+/// The mean of finite `values` (0 when empty): the plain running sum over the count,
+/// or, when that sum overflows, the same on values scaled by a power of two, so the
+/// mean is finite for any finite values.
+double mean_without_overflow(std::span<const double> values) noexcept;
+
 /// @throws InvalidInput when a fit on `rows` rows cannot give groups of min_group.
 void check_min_group(std::size_t rows, std::size_t min_group, const char* what);
 

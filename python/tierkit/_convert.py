@@ -7,6 +7,7 @@ once here, with errors that name the column.
 from __future__ import annotations
 
 import datetime as _dt
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,14 +29,28 @@ def column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
     return df[name]
 
 
+def _first_bad(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad)[0])
+
+
 def float_array(values: Any, name: str) -> np.ndarray:
-    """A contiguous float64 view (no copy when the input already is one)."""
+    """A contiguous float64 view (no copy when the input already is one). Missing
+    values (None, NA, NaT) become NaN; a value that is not a number is an
+    InvalidInputError naming the column and row."""
     if isinstance(values, pd.Series):
-        if values.dtype == object or isinstance(values.dtype, pd.CategoricalDtype):
+        if values.dtype.kind not in "biuf":
+            if values.dtype.kind in "mM" or isinstance(values.dtype, pd.DatetimeTZDtype):
+                raise InvalidInputError(f"column '{name}': expected numbers, got dtype {values.dtype}")
+            plain = values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
             try:
-                values = pd.to_numeric(values)
-            except (TypeError, ValueError) as exc:
+                converted = pd.to_numeric(plain, errors="coerce")
+            except (TypeError, ValueError) as exc:  # e.g. lists or dicts in an object column
                 raise InvalidInputError(f"column '{name}': expected numbers ({exc})") from None
+            bad = (converted.isna() & values.notna()).to_numpy(dtype=bool)
+            if bad.any():
+                row = _first_bad(bad)
+                raise InvalidInputError(f"column '{name}', row {row}: expected a number, got {values.iloc[row]!r}")
+            values = converted
         values = values.to_numpy(dtype=np.float64, na_value=np.nan)
     arr = np.asarray(values)
     if arr.dtype != np.float64:
@@ -45,29 +60,63 @@ def float_array(values: Any, name: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+#: Floats that are whole numbers up to this magnitude are integer ids; beyond it
+#: not every integer is a double, so larger float ids are kept as given (labels).
+EXACT_FLOAT_INT = 2.0**53
+
+
 class IdCodec:
     """Maps customer ids (int, string, categorical) to int64 codes and back.
 
     Integer ids pass through unchanged; any other ids are factorized in sorted
-    order, so sorting by code is sorting by id.
+    order, so sorting by code is sorting by id. Ids an int64 cannot carry
+    unchanged (uint64 >= 2^63, -2^63, which the core reserves for "missing",
+    floats above 2^53 or with fractions) are factorized too, so every id comes back
+    exactly as given. Missing ids (None, NaN, NA) get the code MISSING_ID.
     """
 
     def __init__(self, ids: pd.Series | pd.Index | np.ndarray, name: str = "customer") -> None:
         values = pd.Series(np.asarray(ids), copy=False) if not isinstance(ids, pd.Series) else ids
+        if isinstance(ids, pd.Index):
+            values = pd.Series(ids, copy=False)
         self.name = name
         self.uniques: pd.Index | None = None
-        if values.dtype.kind in "iu":
-            self.codes = np.ascontiguousarray(values.to_numpy(dtype=np.int64))
+        kind = values.dtype.kind
+        if kind in "iu" and not isinstance(values.dtype, pd.CategoricalDtype):
+            missing = values.isna().to_numpy(dtype=bool) if values.hasnans else None
+            if len(values) and (missing is None or not missing.all()):
+                present = values[~missing] if missing is not None else values
+                lo, hi = present.min(), present.max()
+                if (kind == "u" and int(hi) >= 2**63) or (kind == "i" and int(lo) == MISSING_ID):
+                    self._factorize(values)
+                    return
+            codes = values.to_numpy(dtype=np.int64, na_value=MISSING_ID) if missing is not None \
+                else values.to_numpy(dtype=np.int64)
+            self.codes = np.ascontiguousarray(codes)
             return
-        if values.dtype.kind == "f":
-            arr = values.to_numpy()
-            if np.all(np.isnan(arr) | (arr == np.round(arr))):
-                codes = np.where(np.isnan(arr), MISSING_ID, np.nan_to_num(arr)).astype(np.int64)
+        if kind == "f":
+            arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            nan = np.isnan(arr)
+            whole = nan | ((arr == np.round(arr)) & (np.abs(arr) <= EXACT_FLOAT_INT))
+            if np.all(whole):
+                codes = np.where(nan, MISSING_ID, np.where(nan, 0, arr)).astype(np.int64)
                 self.codes = np.ascontiguousarray(codes)
                 return
-        codes, uniques = pd.factorize(values, sort=True)
+        self._factorize(values)
+
+    def _factorize(self, values: pd.Series) -> None:
+        try:
+            codes, uniques = pd.factorize(values, sort=True)
+        except TypeError:  # ids of mixed types (ints and strings) do not sort: first-seen order
+            codes, uniques = pd.factorize(values, sort=False)
         self.uniques = pd.Index(uniques)
         self.codes = np.where(codes < 0, MISSING_ID, codes).astype(np.int64)
+
+    def require_present(self, role: str) -> None:
+        """InvalidInputError naming the first row whose id is missing."""
+        missing = self.codes == MISSING_ID
+        if missing.any():
+            raise InvalidInputError(f"{role}: row {_first_bad(missing)}: customer id is missing (None, NaN or NA)")
 
     def decode(self, codes: np.ndarray) -> pd.Index:
         if self.uniques is None:
@@ -80,26 +129,97 @@ class IdCodec:
         return code if self.uniques is None else self.uniques[code]
 
 
+def _bad_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The column read as dates (each value on its own when the column as a whole
+    does not parse), with NaT where a value is not a date, and where those were."""
+    if s.dtype == object:
+        numbers = s.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+                        and v == v).to_numpy(dtype=bool)
+    else:
+        numbers = np.zeros(len(s), dtype=bool)
+    values = s.astype(object).to_numpy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            conv = pd.to_datetime(s.where(~numbers, None) if numbers.any() else s, errors="coerce", format="mixed")
+        if isinstance(conv.dtype, pd.DatetimeTZDtype):
+            conv = conv.dt.tz_localize(None)
+        out = conv.to_numpy(dtype="datetime64[us]")
+    except (TypeError, ValueError, OverflowError):
+        out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[us]")
+    present = s.notna().to_numpy(dtype=bool) & ~numbers
+    for i in np.flatnonzero(np.isnat(out) & present):
+        ts = _one_date(values[i])
+        if ts is not pd.NaT:
+            out[i] = np.datetime64(ts.tz_localize(None) if ts.tzinfo else ts, "us")
+    bad = (np.isnat(out) & present) | numbers
+    return pd.Series(out, index=s.index), bad
+
+
+def _one_date(value: Any) -> Any:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        return pd.NaT
+    return ts if isinstance(ts, pd.Timestamp) else pd.NaT
+
+
 def day_numbers(values: Any, name: str) -> tuple[np.ndarray, bool]:
     """Whole days since 1970-01-01 as int64 (missing -> MISSING_DAY), and whether
     the input was a date type (so outputs can be turned back into dates)."""
+    days, dated, _ = read_days(values, name)
+    return days, dated
+
+
+def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray, bool, dict[int, str]]:
+    """Whole days since 1970-01-01 as int64 (missing -> MISSING_DAY), whether the
+    input was a date type (so outputs can be turned back into dates), and the rows
+    whose value is not a date with the reason (only with errors="reject"; those
+    rows get MISSING_DAY). A value that is not a date raises InvalidInputError
+    naming the column and row otherwise; so does a number in a column of dates
+    (which pandas would read as nanoseconds since 1970)."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
-    if s.dtype.kind in "iu":
-        return np.ascontiguousarray(s.to_numpy(dtype=np.int64)), False
+    if s.dtype.kind in "iu" and not isinstance(s.dtype, pd.CategoricalDtype):
+        if s.dtype.kind == "u" and len(s) and s.max() >= 2**63:
+            row = _first_bad((s >= 2**63).to_numpy(dtype=bool))
+            raise InvalidInputError(f"column '{name}', row {row}: day number {s.iloc[row]} is out of range")
+        return np.ascontiguousarray(s.to_numpy(dtype=np.int64, na_value=MISSING_DAY)), False, {}
     if s.dtype.kind == "f":
-        arr = s.to_numpy()
-        if not np.all(np.isnan(arr) | (arr == np.floor(arr))):
-            raise InvalidInputError(f"column '{name}': integer day numbers or dates expected, got fractions")
-        return np.where(np.isnan(arr), MISSING_DAY, np.nan_to_num(arr)).astype(np.int64), False
+        arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        nan = np.isnan(arr)
+        whole = nan | ((arr == np.floor(arr)) & (np.abs(arr) < 2.0**62))
+        if not np.all(whole):
+            row = _first_bad(~whole)
+            raise InvalidInputError(f"column '{name}', row {row}: integer day numbers or dates expected, got {arr[row]!r}")
+        return np.where(nan, MISSING_DAY, np.where(nan, 0, arr)).astype(np.int64), False, {}
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
+    rejected: dict[int, str] = {}
     if s.dtype.kind != "M":
         try:
-            s = pd.to_datetime(s)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"column '{name}': expected dates ({exc})") from None
-    days = s.to_numpy().astype("datetime64[D]").astype(np.int64)
-    return np.ascontiguousarray(days), True
+            if s.dtype == object and s.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                                           and not isinstance(v, bool) and v == v).any():
+                raise ValueError("numbers among dates")
+            with warnings.catch_warnings():  # "could not infer format": then parsed one by one
+                warnings.simplefilter("ignore", UserWarning)
+                conv = pd.to_datetime(s)
+        except (TypeError, ValueError, OverflowError):
+            conv, bad = _bad_dates(s)
+            rows = np.flatnonzero(bad)
+            if len(rows):
+                reasons = {int(r): f"column '{name}': cannot read {s.iloc[r]!r} as a date" for r in rows}
+                if errors != "reject":
+                    row = int(rows[0])
+                    raise InvalidInputError(f"row {row}: {reasons[row]}")
+                rejected = reasons
+        s = conv
+        if isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_localize(None)
+        if s.dtype.kind != "M":
+            raise InvalidInputError(f"column '{name}': expected dates, got values of dtype {s.dtype}")
+    days = s.to_numpy(dtype="datetime64[D]").astype(np.int64)
+    days[s.isna().to_numpy(dtype=bool)] = MISSING_DAY
+    return np.ascontiguousarray(days), True, rejected
 
 
 def day_number(value: Any, name: str) -> int:
@@ -115,8 +235,18 @@ def day_number(value: Any, name: str) -> int:
     return int(np.datetime64(ts.tz_localize(None) if ts.tzinfo else ts, "D").astype(np.int64))
 
 
+#: Day numbers nanosecond timestamps hold (1677-09-22 .. 2262-04-11).
+_NS_DAYS = (-106751, 106750)
+
+
 def to_dates(days: np.ndarray) -> np.ndarray:
-    return days.astype(np.int64).astype("datetime64[D]").astype("datetime64[ns]")
+    """Day numbers as datetime64[ns], or datetime64[s] when a day is outside the
+    nanosecond range (years before 1678 or after 2261), so no date wraps around."""
+    d = days.astype(np.int64).astype("datetime64[D]")
+    finite = days[days == days] if days.dtype.kind == "f" else days
+    if len(finite) and (finite.min() < _NS_DAYS[0] or finite.max() > _NS_DAYS[1]):
+        return d.astype("datetime64[s]")
+    return d.astype("datetime64[ns]")
 
 
 def as_date(day: int) -> _dt.date:

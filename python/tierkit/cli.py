@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,20 @@ def _write_outputs(out: Path, features: pd.DataFrame, assignment: pd.DataFrame, 
     (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def _check_out(path: str) -> Path:
+    """The --out folder, created if missing; a CliError naming it if it cannot be written."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {path!r}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"--out {path!r}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CliError(f"--out {path!r}: the folder is not writable")
+    return out
+
+
 def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, date: str, amount: str,
               margin: str | None, as_of: str | None, freq: str, unit: str | None,
               attributes: pd.DataFrame | None, errors: str, source: str) -> pd.DataFrame:
@@ -59,8 +74,11 @@ def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, dat
     if attributes is not None:
         features = join(features, attributes)
         report["join"] = {k: v for k, v in features.attrs["join"].items() if k.startswith("n_")}
-    model = fit(policy, features)
-    assignment = model.assign(features)
+    try:
+        model = fit(policy, features)
+        assignment = model.assign(features)
+    except TierkitError as exc:
+        raise CliError(f"{source}: {exc}") from None
     tier_summary = summary(assignment, features)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     _write_outputs(out, features, assignment, tier_summary, policy, rejects, report)
@@ -111,7 +129,10 @@ def _read_table(path: str, role: str, numeric: Sequence[str] = (), dates: Sequen
     for col in dates:
         if df[col].dtype.kind in "iuM":
             continue
-        conv = pd.to_datetime(df[col], errors="coerce", format="mixed")
+        try:
+            conv = pd.to_datetime(df[col], errors="coerce", format="mixed")
+        except (TypeError, ValueError):  # e.g. mixed time zones: summarize reads the values one by one
+            continue
         bad = conv.isna() & df[col].notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
@@ -126,12 +147,13 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"tierkit demo: {args.customers:,} synthetic customers (seed {args.seed}), {len(tx):,} transactions "
           f"generated in {time.perf_counter() - t0:.2f}s; default policy "
           f"(key 5% / high-value 15% / ordinary 50% / potential 30% of the value score)")
-    _run_flow(tx, Policy.default(), Path(args.out), customer="customer", date="date", amount="amount", margin="margin",
+    _run_flow(tx, Policy.default(), _check_out(args.out), customer="customer", date="date", amount="amount", margin="margin",
               as_of=None, freq="D", unit=None, attributes=None, errors="raise", source="synthetic data")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    out = _check_out(args.out)
     numeric = [args.amount] + ([args.margin] if args.margin else [])
     tx = _read_table(args.transactions, "transactions", numeric=numeric, dates=[args.date])
     attributes = None
@@ -143,9 +165,9 @@ def _run(args: argparse.Namespace) -> int:
         attributes = attributes.set_index(args.customer)
     try:
         policy = Policy(Path(args.policy)) if args.policy else Policy.default()
-    except (TierkitError, FileNotFoundError) as exc:
-        raise CliError(f"{args.policy}: {exc}") from None
-    _run_flow(tx, policy, Path(args.out), customer=args.customer, date=args.date, amount=args.amount,
+    except TierkitError as exc:  # the message names the policy file
+        raise CliError(str(exc)) from None
+    _run_flow(tx, policy, out, customer=args.customer, date=args.date, amount=args.amount,
               margin=args.margin, as_of=args.as_of, freq=args.freq, unit=args.unit, attributes=attributes,
               errors="reject" if args.reject_invalid else "raise", source=args.transactions)
     return 0
@@ -190,6 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except TierkitError as exc:
         print(f"tierkit: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder that cannot be read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"tierkit: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the command never ends in a traceback
+        print(f"tierkit: error: {type(exc).__name__}: {exc} (an unexpected error: please report it with the "
+              "command line)", file=sys.stderr)
         return 2
 
 

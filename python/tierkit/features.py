@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -10,7 +11,7 @@ import pandas as pd
 
 from . import _core
 from ._arrow import as_frame, convert_output
-from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, day_numbers, float_array, to_dates
+from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, float_array, read_days, to_dates
 from ._errors import InvalidInputError
 from .progress import bar
 
@@ -47,8 +48,15 @@ def summarize(
         Table, polars DataFrame, DuckDB result; numeric columns are read without
         a copy), a numpy structured array or a dict of columns.
     customer, date, amount : str
-        Column names. Ids may be integers or strings; dates may be datetimes,
-        strings or integer day numbers; negative amounts are refunds.
+        Column names. Ids may be integers (int64 or uint64), strings or any
+        other hashable values, and come back exactly as given; floats that are
+        whole numbers within 2^53 are read as integer ids, other floats (1e20,
+        2^53 + 2, 1.5) are kept as float ids. Missing ids (None, NaN, NA) are bad
+        rows. Dates may be datetimes (time-zone-aware ones at their local time),
+        strings or integer day numbers; a number in a column of date strings is an
+        error. first_purchase and last_purchase are datetime64[ns], or
+        datetime64[s] when a date lies outside 1677-09-22..2262-04-11.
+        Negative amounts are refunds.
     margin, quantity : str, optional
         Columns summed into ``margin`` and ``quantity`` when given.
     as_of : date-like, optional
@@ -66,8 +74,11 @@ def summarize(
     windows : sequence of int
         Day windows for ``revenue_<W>d`` and ``orders_<W>d``.
     errors : {"raise", "reject"}
-        A bad row (missing id or date, NaN/inf amount) raises InvalidInputError
-        naming the row, or with "reject" goes to the rejects.
+        A bad row (missing id or date, unreadable date, NaN/inf amount) raises
+        InvalidInputError naming the row, or with "reject" goes to the rejects;
+        so does a customer whose sums overflow the largest double. A value
+        that is not a number in a numeric column always raises, naming the
+        column and row.
     return_rejects : bool
         Also return the rejects table (row, customer, reason): bad rows and
         customers with no purchase on or before ``as_of``.
@@ -95,13 +106,21 @@ def summarize(
     names = _Names(customer, date, amount, margin, quantity)
     transactions = as_frame(transactions, "transactions", index=None)
     ids = IdCodec(column(transactions, customer, "customer"), name=customer)
-    days, dated = day_numbers(column(transactions, date, "date"), date)
+    days, dated, unreadable = read_days(column(transactions, date, "date"), date, errors)
     amounts, margins, quantities = names.numbers(transactions)
     try:
         out = _core.features.summarize(ids.codes, days, amounts, margins, quantities, *options)
     except InvalidInputError as exc:
-        raise InvalidInputError(names.rename(str(exc))) from None
-    return _result(out, ids.decode, ids.decode_one, dated, names, return_rejects, output)
+        raise InvalidInputError(names.rename(_name_customer(str(exc), ids.decode_one))) from None
+    return _result(out, ids.decode, ids.decode_one, dated, names, return_rejects, output, reasons=unreadable)
+
+
+def _name_customer(message: str, decode_one: Any) -> str:
+    """'customer 3: ...' from the core (an id code) -> the caller's id."""
+    match = re.match(r"customer (-?\d+): ", message)
+    if match is None:
+        return message
+    return f"customer {decode_one(int(match.group(1)))!r}: {message[match.end():]}"
 
 
 def _core_options(as_of: Any, freq: str, freq_multiplier: float, unit: str | None, trend_window: int,
@@ -140,7 +159,7 @@ class _Names:
 
 
 def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
-            output: str | None, sort_ids: bool = False) -> Any:
+            output: str | None, sort_ids: bool = False, reasons: dict[int, str] | None = None) -> Any:
     """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
     the core's ids are codes in first-seen order, so sort the rows (and the
     customer-level rejects) by the decoded id."""
@@ -158,11 +177,14 @@ def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names,
     if not return_rejects:
         return convert_output(features, output)
     rj = out["rejects"]
+    customers = [decode_one(int(c)) for c in rj["customer"]]
     rejects = pd.DataFrame(
         {
             "row": rj["row"],
-            "customer": [decode_one(int(c)) for c in rj["customer"]],
-            "reason": [names.rename(r) for r in rj["reason"]],
+            # With a missing id (None) among them, pandas would make large integer ids floats.
+            "customer": pd.Series(customers, dtype=object) if None in customers else customers,
+            "reason": [names.rename(r) if not reasons or int(row) not in reasons else reasons[int(row)]
+                       for row, r in zip(rj["row"], rj["reason"])],
         }
     )
     if sort_ids:
@@ -310,7 +332,7 @@ class Summarizer:
         kind, known = ids.kind, ids.known()
         try:
             codes = ids.encode(column(frame, names.customer, "customer"))
-            days, dated = day_numbers(column(frame, names.date, "date"), names.date)
+            days, dated, _ = read_days(column(frame, names.date, "date"), names.date)
             if np.all(days == MISSING_DAY):
                 dated = self._dated  # an all-missing date column (a CSV chunk of blanks) has no type
             if self._dated is not None and dated != self._dated:

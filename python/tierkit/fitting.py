@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import _core
 from ._arrow import as_frame
+from ._errors import InvalidInputError
 from .model import Model, _categories, _table
 from .policy import Policy
 
@@ -39,7 +41,11 @@ __all__ = ["Fitter", "PartialState", "get_num_threads", "set_num_threads"]
 def set_num_threads(n: int | None) -> None:
     """Threads tierkit's C++ core uses for summarize, fit and assign, for the whole
     process; it takes precedence over the TIERKIT_NUM_THREADS environment variable.
-    ``None`` or 0 removes the override. Results are bit-identical at any count."""
+    ``None`` or 0 removes the override. Results are bit-identical at any count.
+    Anything but None or a whole number >= 0 (an int or numpy integer, not a bool,
+    float or string) is an InvalidInputError."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer))):
+        raise InvalidInputError(f"set_num_threads: n must be a whole number >= 0 or None, got {n!r}")
     _core.fitting.set_num_threads(0 if n is None else int(n))
 
 

@@ -41,6 +41,7 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
         dup = features.index[features.index.duplicated()].tolist()[0]
         raise InvalidInputError(f"features: customer id {dup!r} appears more than once in the index")
     codec = _codec(features.index)
+    codec.require_present("features index")
     names, arrays = [], []
     for name in needed:
         if name in features.columns:

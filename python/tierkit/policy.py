@@ -7,8 +7,48 @@ from pathlib import Path
 from typing import Any
 
 from . import _core
+from ._errors import PolicyError
 
 __all__ = ["Policy"]
+
+#: Deepest nesting of lists and dicts a policy may have; the C++ reader has the same
+#: limit for JSON text (a policy nests about 6 deep).
+MAX_DEPTH = 64
+
+
+def _shorten(path: str) -> str:
+    return path if len(path) <= 120 else path[:60] + "..." + path[-40:]
+
+
+def check_nesting(spec: Any, where: str) -> None:
+    """PolicyError naming the path where ``spec`` nests deeper than MAX_DEPTH lists
+    and dicts (also a dict that contains itself). Iterative, unlike json.dumps,
+    which raises RecursionError some 1,000 levels down."""
+    stack = [(spec, where, 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict):
+            children = [(f"{path}.{k}", v) for k, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            children = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise PolicyError(f"{_shorten(path)}: nested deeper than {MAX_DEPTH} levels of arrays and objects")
+        stack.extend((child, p, depth + 1) for p, child in reversed(children))
+
+
+def read_policy_file(path: Path) -> str:
+    """The UTF-8 text of a policy file; PolicyError naming the file otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"policy file {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"policy file {str(path)!r}: not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x}); "
+                          "a policy is a JSON text file") from None
 
 
 class Policy:
@@ -53,13 +93,20 @@ class Policy:
             return
         if isinstance(spec, dict):
             spec = self._register_callable(spec)
-            text = json.dumps(spec)
-        elif isinstance(spec, os.PathLike) or (isinstance(spec, str) and not spec.lstrip().startswith("{")):
+            check_nesting(spec, "policy")
+            try:
+                text = json.dumps(spec, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise PolicyError(f"policy: cannot be written as JSON: {exc}") from None
+        elif isinstance(spec, os.PathLike) or (isinstance(spec, str) and not spec.lstrip().startswith(("{", "["))):
             path = Path(spec)
             try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise FileNotFoundError(f"policy file {str(path)!r}: {exc.strerror}") from None
+                self._core = _core.model.Policy.from_json(read_policy_file(path))
+            except PolicyError as exc:
+                message = str(exc)
+                raise PolicyError(message if message.startswith("policy file ")
+                                  else f"policy file {str(path)!r}: {message}") from None
+            return
         elif isinstance(spec, str):
             text = spec
         else:

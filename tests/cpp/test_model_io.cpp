@@ -173,3 +173,35 @@ TEST(ModelIo, XmlEndTagLongerThanExpectedIsAFormatError) {
     const std::string error = format_error_of(rewrap(xml, payload));
     EXPECT_EQ(error, "load: the xml payload cannot be read: XML start/end tag mismatch - weights") << error;
 }
+
+namespace {
+/// A text model file whose archived policy text is `stored`, with a valid envelope.
+std::string with_stored_policy(const std::string& stored) {
+    const std::string text = saved(ArchiveKind::text);
+    std::string payload = text.substr(32);
+    const std::string policy = fit(Policy::from_json(policies[1]), features()).policy().to_json();
+    const std::string length = std::to_string(policy.size()) + " {";
+    const std::size_t at = payload.find(length);
+    if (at == std::string::npos) return "(the policy was not found in the saved file)";
+    payload.replace(at, length.size() - 1 + policy.size(), std::to_string(stored.size()) + " " + stored);
+    return rewrap(text, payload);
+}
+}  // namespace
+
+// A stored policy nested 100,000 deep behind a valid checksum: nlohmann's recursive
+// DOM would overflow the stack; the depth-limited reader stops at 64 levels.
+TEST(ModelIo, DeeplyNestedStoredPolicyIsAFormatError) {
+    const std::string deep = "{\"name\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+    const std::string error = format_error_of(with_stored_policy(deep));
+    EXPECT_EQ(error.rfind("load: the archived policy is invalid: policy.name[0][0]", 0), 0u) << error;
+    EXPECT_NE(error.find(": nested deeper than 64 levels of arrays and objects"), std::string::npos) << error;
+}
+
+// Bytes of a damaged file quoted in a message (here a JSON token of the stored
+// policy) are escaped, so the message is valid UTF-8 (Python decodes it as str).
+TEST(ModelIo, MessagesQuotingDamagedBytesAreValidUtf8) {
+    const std::string error = format_error_of(with_stored_policy("{\"name\": \"\xff\xc1\"}"));
+    EXPECT_EQ(error.rfind("load: the archived policy is invalid: policy: not valid JSON at byte 11: ", 0), 0u) << error;
+    EXPECT_NE(error.find("\\xff"), std::string::npos) << error;
+    EXPECT_EQ(error.find('\xff'), std::string::npos) << error;
+}

@@ -96,3 +96,27 @@ TEST(Policy, AbcDefaultsToRevenue) {
     EXPECT_EQ(rule->kind(), "abc");
     EXPECT_EQ(rule->tiers(), 3u);
 }
+
+// Every JSON text goes through one reader with a depth limit of 64: nlohmann's DOM
+// recurses per level, so a deep document would overflow the stack in parse, dump or
+// destruction. The limit is checked before any value is built.
+TEST(Policy, NestingDeeperThan64IsAPolicyErrorNamingThePath) {
+    const auto nested = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+    const std::string head = std::string(R"({"criteria": ["a"], )") + tiers3 + R"(, "description": )";
+    // 1 level for the document, 63 for the description: read, then refused as not a string.
+    const std::string at_limit = error_of(head + nested(63) + "}");
+    EXPECT_EQ(at_limit.rfind("policy.description: must be a string, got [[[[", 0), 0u) << at_limit;
+    EXPECT_EQ(error_of(head + nested(64) + "}"),
+              "policy.description[0][0][0][0][0][0][0][0][0][0][0][0][0][0]...][0][0][0][0][0][0][0][0][0][0][0][0][0]: "
+              "nested deeper than 64 levels of arrays and objects");
+    // 100,000 levels in a rule parameter, objects and arrays mixed: the same error, no recursion.
+    std::string deep;
+    for (int k = 0; k < 50000; ++k) deep += "{\"x\": [";
+    const std::string error = error_of(std::string(R"({"criteria": ["a"], )") + tiers3 + R"(, "rule": {"kind": "quantiles", "p": )" + deep);
+    EXPECT_EQ(error.rfind("policy.rule.p.x[0].x[0]", 0), 0u) << error;
+    EXPECT_NE(error.find(": nested deeper than 64 levels"), std::string::npos) << error;
+    EXPECT_EQ(error_of("[1, 2"), "policy: not valid JSON at byte 6: [json.exception.parse_error.101] parse error at line 1, column 6: "
+                                 "syntax error while parsing array - unexpected end of input; expected ']'");
+    EXPECT_EQ(error_of(std::string(R"({"criteria": ["a"], )") + tiers3 + R"(, "description": 7})"),
+              "policy.description: must be a string, got 7");
+}

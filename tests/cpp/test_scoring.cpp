@@ -137,3 +137,39 @@ TEST(Normalizers, NaNNamesColumnAndRow) {
     }
     EXPECT_THROW(fit_criterion(spec(Normalizer::minmax), std::vector<double>{}), InvalidInput);
 }
+
+// Values near the largest double: ranges, means and deviations overflow if computed
+// naively (max - min = inf). Every normalizer stays finite and monotone, with or
+// without privacy grouping, and the block path gives the scalar path's values.
+TEST(Normalizers, FiniteAndMonotoneForExtremeFiniteValues) {
+    const double big = 1e308, top = std::numeric_limits<double>::max();
+    const std::vector<std::vector<double>> columns{
+        {-big, -1, 0, 1, big},
+        {-top, -top, 0, top, top, top},
+        {-big, -big, -big, big, big},  // the IQR and every group mean span past the largest double
+    };
+    for (const auto& x : columns)
+        for (auto n : {Normalizer::minmax, Normalizer::zscore, Normalizer::robust, Normalizer::percentile, Normalizer::bins})
+            for (std::size_t k : {std::size_t{1}, std::size_t{2}}) {
+                const auto f = fit_criterion(spec(n), x, k);
+                ASSERT_TRUE(std::isfinite(f.min) && std::isfinite(f.max) && std::isfinite(f.mean) && std::isfinite(f.sd))
+                    << to_string(n) << " k=" << k;
+                std::vector<double> y(x.size());
+                f.normalize_block(x.data(), y.data(), x.size());
+                for (std::size_t i = 0; i < x.size(); ++i) {
+                    ASSERT_TRUE(std::isfinite(y[i]) && y[i] >= 0 && y[i] <= 1) << to_string(n) << " k=" << k << " row " << i;
+                    EXPECT_EQ(y[i], f.normalize(x[i]));
+                    if (i > 0) EXPECT_GE(y[i], y[i - 1]) << to_string(n) << " k=" << k << " row " << i;
+                }
+                EXPECT_GT(y.back(), y.front()) << to_string(n) << " k=" << k;
+            }
+    // minmax by hand: the halves are exact, so -1e308 -> 0, 0 -> 1/2, 1e308 -> 1.
+    const auto mm = fit_criterion(spec(Normalizer::minmax), columns[0]);
+    EXPECT_EQ(mm.normalize(-big), 0.0);
+    EXPECT_EQ(mm.normalize(0), 0.5);
+    EXPECT_EQ(mm.normalize(big), 1.0);
+    const auto z = fit_criterion(spec(Normalizer::zscore), columns[0]);
+    EXPECT_EQ(z.mean, 0.0);
+    EXPECT_NEAR(z.sd, std::sqrt(2.0 / 4.0) * big, 1e293);  // (2 * 1e616 + 2) / 4, square-rooted
+    EXPECT_EQ(z.normalize(0), 0.5);
+}

@@ -623,3 +623,33 @@ TEST(Summarizer, BadBytesAreFormatErrors) {
     fix_crc(b);
     expect_format_error(b, "truncated payload");
 }
+
+// Sums past the largest double: the customer goes to the rejects with the reason (or
+// the call raises naming it), never NaN revenue/aov/monetary_value in the table.
+TEST(Summarize, OverflowingSumsRejectTheCustomer) {
+    Tx tx;
+    tx.add(1, d(2024, 1, 1), 1e308);
+    tx.add(1, d(2024, 1, 2), 1e308);
+    tx.add(2, d(2024, 1, 3), 1e308);  // one such amount is finite and stays
+    tx.add(3, d(2024, 1, 3), 5);
+    SummarizeOptions o;
+    o.reject_invalid = true;
+    auto s = summarize(tx.view(), o);
+    ASSERT_EQ(s.features.rows(), 2u);
+    EXPECT_EQ(s.features.ids()[0], 2);
+    EXPECT_EQ(s.features.ids()[1], 3);
+    EXPECT_EQ(col(s, "revenue", 0), 1e308);
+    ASSERT_EQ(s.rejects.size(), 1u);
+    EXPECT_EQ(s.rejects[0].row, -1);
+    EXPECT_EQ(s.rejects[0].customer, 1);
+    EXPECT_EQ(s.rejects[0].reason,
+              "column 'amount': the customer's sums overflow the largest double (monetary_value is not finite)");
+    EXPECT_EQ(s.report.rejected_customers, 1);
+    try {
+        summarize(tx.view());
+        ADD_FAILURE() << "no error";
+    } catch (const InvalidInput& e) {
+        EXPECT_STREQ(e.what(),
+                     "customer 1: column 'amount': the customer's sums overflow the largest double (monetary_value is not finite)");
+    }
+}

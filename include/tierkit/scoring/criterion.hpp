@@ -90,10 +90,28 @@ inline double sorted_quantile(std::span<const double> sorted, double q) noexcept
     const auto lo = static_cast<std::size_t>(std::floor(pos));
     const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
     const double frac = pos - static_cast<double>(lo);
+    if (!std::isfinite(sorted[hi] - sorted[lo]))  // values near +-1.8e308
+        return frac == 0 ? sorted[lo] : sorted[lo] * (1 - frac) + sorted[hi] * frac;
     return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
 }
 
 inline double standard_normal_cdf(double z) noexcept { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+
+/// (a - b) / c for finite a, b and finite c > 0, finite even when a - b overflows
+/// (values near +-1.8e308): then computed on halves, which is exact scaling. The
+/// same bits as (a - b) / c whenever a - b is finite.
+inline double scaled_difference(double a, double b, double c) noexcept {
+    const double d = a - b;
+    if (std::isfinite(d)) return d / c;
+    return (a * 0.5 - b * 0.5) / (c * 0.5);
+}
+
+/// hi - lo for finite hi >= lo, or the largest double when that overflows: a scale
+/// that stays finite (and within 2x of the true one) for any finite data.
+inline double finite_range(double hi, double lo) noexcept {
+    const double d = hi - lo;
+    return std::isfinite(d) ? d : std::numeric_limits<double>::max();
+}
 
 /// A criterion with its statistics learned from the fit data.
 struct FittedCriterion {
@@ -170,7 +188,7 @@ struct FittedCriterion {
         bucket_scale = 0;
         if (knots.size() < 64) return;  // a plain binary search is as fast
         const double lo = knots.front(), span = knots.back() - knots.front();
-        if (!(span > 0)) return;
+        if (!(span > 0) || !std::isfinite(span)) return;  // a span past 1.8e308: binary search
         bucket_scale = static_cast<double>(buckets) / span;
         bucket_start.resize(buckets + 2);
         for (std::size_t b = 0; b <= buckets + 1; ++b) {
@@ -196,7 +214,8 @@ struct FittedCriterion {
         if (*it == t) return knot_y[k];
         const double x0 = knots[k - 1], x1 = knots[k];
         const double y0 = knot_hi[k - 1], y1 = knot_lo[k];
-        return std::clamp(y0 + (y1 - y0) * (t - x0) / (x1 - x0), 0.0, 1.0);
+        if (std::isfinite(x1 - x0)) return std::clamp(y0 + (y1 - y0) * (t - x0) / (x1 - x0), 0.0, 1.0);
+        return std::clamp(y0 + (y1 - y0) * ((t * 0.5 - x0 * 0.5) / (x1 * 0.5 - x0 * 0.5)), 0.0, 1.0);
     }
 
     /// y[i] = normalize(x[i]) for i < n, the same bits as the scalar call; the
@@ -205,12 +224,15 @@ struct FittedCriterion {
     TIERKIT_ALWAYS_INLINE bool normalize_block(const double* x, double* y, std::size_t n) const noexcept {
         if (spec.normalizer == Normalizer::minmax && spec.transform == Transform::none) {
             if (max > min) {
-                const double a = lo, b = hi, mn = min, range = max - min;
+                // A range past 1.8e308 is computed on halves (exact scaling), so the
+                // maximum still maps to 1; otherwise s = 1 and the bits are unchanged.
+                const double s = std::isfinite(max - min) ? 1.0 : 0.5;
+                const double a = lo, b = hi, mn = min * s, range = max * s - min * s;
                 // std::clamp(v, l, h) is (v < l ? l : h < v ? h : v); spelled out so it vectorizes.
                 for (std::size_t i = 0; i < n; ++i) {
                     const double v = x[i];
                     const double t = v < a ? a : (b < v ? b : v);
-                    const double r = (t - mn) / range;
+                    const double r = (t * s - mn) / range;
                     y[i] = r < 0.0 ? 0.0 : (1.0 < r ? 1.0 : r);
                 }
             } else {
@@ -245,10 +267,14 @@ struct FittedCriterion {
         double y = 0.5;
         switch (spec.normalizer) {
             case Normalizer::minmax:
-                y = max > min ? std::clamp((t - min) / (max - min), 0.0, 1.0) : 0.5;
+                if (!(max > min)) break;
+                y = std::isfinite(max - min) ? std::clamp((t - min) / (max - min), 0.0, 1.0)
+                                             : std::clamp((t * 0.5 - min * 0.5) / (max * 0.5 - min * 0.5), 0.0, 1.0);
                 break;
-            case Normalizer::zscore: y = sd > 0 ? standard_normal_cdf((t - mean) / sd) : 0.5; break;
-            case Normalizer::robust: y = iqr > 0 ? standard_normal_cdf((t - median) / (iqr / 1.349)) : 0.5; break;
+            case Normalizer::zscore: y = sd > 0 ? standard_normal_cdf(scaled_difference(t, mean, sd)) : 0.5; break;
+            case Normalizer::robust:
+                y = iqr > 0 ? standard_normal_cdf(scaled_difference(t, median, iqr / 1.349)) : 0.5;
+                break;
             case Normalizer::percentile: y = percentile(t); break;
             case Normalizer::bins: {
                 if (max <= min) { y = 0.5; break; }
