@@ -248,6 +248,8 @@ def _rule_cuts(model: Any, score: str) -> list[float]:
     rule_score = rule.get("score", model.policy.score_names[0])
     if "score" not in rule and rule.get("kind") not in ("thresholds", "quantiles"):
         return []
+    if "column" in rule:  # cuts of a feature column, not of a score
+        return []
     if rule_score != score:
         return []
     return [float(c) for c in params.get("cuts", [])]
