@@ -28,6 +28,7 @@ from .features import join, summarize
 from .model import Model, fit, load, save, summary
 from .policy import Policy
 from .report import report as html_report
+from .retention import Retention, retention
 
 __all__ = ["main"]
 
@@ -80,6 +81,14 @@ def _print_counts(report: dict) -> None:
           f"{report['rejected_rows']:,} rows and {report['rejected_customers']:,} customers in rejects.csv)")
 
 
+def _cohorts(tx: pd.DataFrame, assignment: pd.DataFrame, *, customer: str, date: str, amount: str,
+             as_of: str) -> Retention:
+    """Monthly cohort retention per tier up to as_of, for the HTML report (rows without
+    an id or a date, in rejects.csv with errors='reject', are left out)."""
+    dated = tx[tx[customer].notna() & tx[date].notna()]
+    return retention(dated, "M", by=assignment["tier"], customer=customer, date=date, amount=amount, end=as_of)
+
+
 def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, date: str, amount: str,
               margin: str | None, as_of: str | None, freq: str, unit: str | None,
               attributes: pd.DataFrame | None, errors: str, source: str) -> pd.DataFrame:
@@ -92,7 +101,8 @@ def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, dat
     report["seconds"] = round(time.perf_counter() - t0, 3)
     _write_outputs(out, features, assignment, tier_summary, policy, rejects, report)
     save(model, out / "model.tk")
-    html_report(assignment, features, model=model, title=f"Customer tiers as of {report['as_of']}",
+    cohorts = _cohorts(tx, assignment, customer=customer, date=date, amount=amount, as_of=report["as_of"])
+    html_report(assignment, features, model=model, retention=cohorts, title=f"Customer tiers as of {report['as_of']}",
                 path=out / "report.html", progress=False)
     _print_counts(report)
     print(_format_summary(tier_summary))
@@ -182,11 +192,12 @@ def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None
     return tx, attributes
 
 
-def _input_features(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _input_features(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+    """(features, rejects, report, transactions) of run, fit and assign's input options."""
     tx, attributes = _inputs(args)
-    return _features(tx, customer=args.customer, date=args.date, amount=args.amount, margin=args.margin,
-                     as_of=args.as_of, freq=args.freq, unit=args.unit, attributes=attributes,
-                     errors="reject" if args.reject_invalid else "raise", source=args.transactions)
+    return *_features(tx, customer=args.customer, date=args.date, amount=args.amount, margin=args.margin,
+                      as_of=args.as_of, freq=args.freq, unit=args.unit, attributes=attributes,
+                      errors="reject" if args.reject_invalid else "raise", source=args.transactions), tx
 
 
 def _policy(path: str | None) -> Policy:
@@ -229,7 +240,7 @@ def _read_assignment(path: str, role: str, model: Model | None = None) -> pd.Dat
 def _fit(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     policy = _policy(args.policy)
-    features, _, report = _input_features(args)
+    features, _, report, _ = _input_features(args)
     model = fit(policy, features)
     Path(args.model).parent.mkdir(parents=True, exist_ok=True)
     save(model, args.model)
@@ -243,7 +254,7 @@ def _assign(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     model = _load_model(args.model)
     previous = _read_assignment(args.previous, "previous assignment", model) if args.previous else None
-    features, rejects, report = _input_features(args)
+    features, rejects, report, tx = _input_features(args)
     try:
         assignment = model.assign(features, previous=previous)
     except TierkitError as exc:
@@ -258,7 +269,9 @@ def _assign(args: argparse.Namespace) -> int:
     out = Path(args.out)
     _write_outputs(out, features, assignment, tier_summary, model.policy, rejects, report)
     if not args.no_report:
-        html_report(assignment, features, model=model, previous=previous,
+        cohorts = _cohorts(tx, assignment, customer=args.customer, date=args.date, amount=args.amount,
+                           as_of=report["as_of"])
+        html_report(assignment, features, model=model, previous=previous, retention=cohorts,
                     title=f"Customer tiers as of {report['as_of']}", path=out / "report.html", progress=False)
     _print_counts(report)
     if previous is not None:

@@ -48,7 +48,9 @@ def test_fitted_once(runs):
     assert model.policy.name == "monthly"
     assert set(out[0]["tier"]) == {"a", "b", "c"}
     assert (out[0]["below_count"] == 0).all()  # no previous run: nobody held
-    assert (root / "m3" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    page = (root / "m3" / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "Migration from the previous assignment" in page and "Retention by first-purchase cohort" in page
     assert not (root / "m2" / "report.html").exists()
     report = json.loads((root / "m3" / "report.json").read_text())
     assert report["previous"]["file"].endswith("m2/assignments.csv")
