@@ -1,6 +1,7 @@
 """Next-period churn by lifecycle stage: does the stage order customers by how likely
 they are to stop buying? Runs ``tk.backtest`` with the default policy on synthetic data
-and, when the folder exists, on CDNOW (/work/shared/data/cdnow or $TIERKIT_CDNOW).
+and, when the folder exists, on CDNOW (../shared/data/cdnow beside the checkout, or
+$TIERKIT_SHARED_DATA/cdnow).
 
     python benchmarks/python/stage_churn.py [--customers 50000]
 
@@ -45,7 +46,8 @@ def main() -> None:
     tx = tk.datasets.synthetic(args.customers, seed=42)
     print(f"synthetic, {args.customers:,} customers, 4 cut-offs of 90 days")
     print(churn_by_stage(tx, 4, "90D").round(3).to_string())
-    folder = Path(os.environ.get("TIERKIT_CDNOW", "/work/shared/data/cdnow"))
+    shared = os.environ.get("TIERKIT_SHARED_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    folder = Path(shared) / "cdnow"
     cd = cdnow_transactions(folder)
     if cd is None:
         print(f"CDNOW: skipped, {folder / 'CDNOW_sample.txt'} not found")
