@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "tierkit/core/random.hpp"
 #include "tierkit/error.hpp"
@@ -17,21 +18,24 @@ const std::vector<StrategyEntry>& default_strategies() {
     // executive contact, high-value (cooperative) ones their account manager,
     // ordinary (transactional) ones campaigns; potential customers are nurtured.
     static const std::vector<StrategyEntry> table{
-        {{}, {}, {"potential"}, "nurture campaign"},
+        {{}, {}, {"prospect"}, "nurture campaign"},
         {{}, {"strategic"}, {"lost"}, "executive win-back visit"},
         {{}, {"cooperative", "emotional"}, {"lost"}, "account manager win-back call"},
         {{}, {}, {"lost"}, "win-back campaign"},
         {{}, {}, {"won_back"}, "welcome-back offer"},
-        {{}, {"strategic"}, {"declining"}, "executive retention call"},
-        {{}, {"cooperative", "emotional"}, {"declining"}, "account manager retention review"},
+        {{}, {"strategic"}, {"at_risk", "declining"}, "executive retention call"},
+        {{}, {"cooperative", "emotional"}, {"at_risk", "declining"}, "account manager retention review"},
+        {{}, {}, {"at_risk"}, "reactivation offer"},
         {{}, {}, {"declining"}, "retention offer"},
         {{}, {"strategic"}, {"growing"}, "strategic partnership review"},
         {{}, {"cooperative", "emotional"}, {"growing"}, "upsell review"},
         {{}, {}, {"growing"}, "cross-sell offer"},
-        {{}, {"strategic", "cooperative"}, {"new"}, "onboarding by account manager"},
-        {{}, {}, {"new"}, "second-purchase incentive"},
-        {{}, {"strategic"}, {"mature"}, "executive business review"},
-        {{}, {"cooperative"}, {"mature"}, "loyalty programme review"},
+        {{}, {"strategic", "cooperative"}, {"first_time", "repeat"}, "onboarding by account manager"},
+        {{}, {}, {"first_time"}, "second-purchase incentive"},
+        {{}, {}, {"repeat"}, "welcome series"},
+        {{}, {"strategic"}, {"loyal", "mature"}, "executive business review"},
+        {{}, {"cooperative"}, {"loyal", "mature"}, "loyalty programme review"},
+        {{}, {}, {"loyal"}, "loyalty appreciation"},
         {{}, {"emotional"}, {"mature"}, "loyalty appreciation"},
         {{}, {}, {}, "periodic promotions"},
     };
@@ -219,19 +223,41 @@ Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std:
     const auto trend = table.column("trend");
     const bool with_p = table.has("p_alive");
     const auto p_alive = with_p ? table.column("p_alive") : std::span<const double>{};
+    // Purchases are counted in purchase periods when the table has them (same-day
+    // orders are one purchase), else in orders.
+    const bool with_periods = table.has("active_periods");
+    const auto purchases = with_periods ? table.column("active_periods") : orders;
     Stages s;
     const auto num = [](double v) { return format_number(v); };
-    // Reason codes.
-    enum : std::int32_t { r_potential, r_lost, r_won_back, r_new, r_declining_trend, r_declining_p, r_growing, r_mature };
-    s.reasons = {"potential: no purchase yet (orders 0 or missing)",
-                 with_p ? "lost: p_alive < " + num(spec.lost_p_alive)
-                        : "lost: no purchase for more than " + num(spec.lost_days) + " days",
+    enum : std::int32_t {
+        r_prospect,
+        r_lost_days,
+        r_lost_p,
+        r_won_back,
+        r_at_risk_days,
+        r_at_risk_p,
+        r_first_time,
+        r_repeat,
+        r_declining_idle,
+        r_declining_trend,
+        r_growing,
+        r_loyal,
+        r_mature
+    };
+    const std::string stable = "trend between " + num(spec.declining_trend) + " and " + num(spec.growing_trend);
+    s.reasons = {"prospect: no purchase yet (orders 0 or missing)",
+                 "lost: no purchase for more than " + num(spec.lost_days) + " days",
+                 "lost: p_alive < " + num(spec.lost_p_alive),
                  "won_back: bought again after being lost in the previous evaluation",
-                 "new: first purchase within " + num(spec.new_days) + " days",
+                 "at_risk: no purchase for more than " + num(spec.at_risk_days) + " days",
+                 "at_risk: p_alive < " + num(spec.at_risk_p_alive),
+                 "first_time: one purchase so far",
+                 "repeat: bought again, first purchase within " + num(spec.new_days) + " days",
+                 "declining: no purchase for more than " + num(spec.active_days) + " days",
                  "declining: trend <= " + num(spec.declining_trend),
-                 "declining: p_alive < " + num(spec.declining_p_alive),
                  "growing: trend >= " + num(spec.growing_trend),
-                 "mature: trend between " + num(spec.declining_trend) + " and " + num(spec.growing_trend)};
+                 "loyal: " + num(spec.loyal_purchases) + "+ purchases over " + num(spec.loyal_days) + "+ days, " + stable,
+                 "mature: bought within " + num(spec.active_days) + " days, " + stable};
     s.stage.resize(n);
     s.reason.resize(n);
     auto check = [](std::span<const double> col, const char* name, std::size_t i) {
@@ -239,43 +265,36 @@ Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std:
             throw InvalidInput(std::string("lifecycle: column '") + name + "', row " + std::to_string(i) +
                                ": must be a finite number for a customer with orders > 0, got " + std::to_string(col[i]));
     };
+    auto stage_of = [&](std::size_t i) -> std::pair<Stage, std::int32_t> {
+        if (!(orders[i] > 0)) return {Stage::prospect, r_prospect};
+        check(dsl, "days_since_last", i);
+        check(first, "first_purchase", i);
+        check(last, "last_purchase", i);
+        check(trend, "trend", i);
+        if (with_p) check(p_alive, "p_alive", i);
+        if (with_periods) check(purchases, "active_periods", i);
+        // Idleness first, by days and, with a p_alive column, by P(alive): a BG/NBD
+        // P(alive) is 1 for every one-time buyer however long ago, so days count too.
+        if (dsl[i] > spec.lost_days) return {Stage::lost, r_lost_days};
+        if (with_p && p_alive[i] < spec.lost_p_alive) return {Stage::lost, r_lost_p};
+        if (!previous_stage.empty() && previous_stage[i] == static_cast<std::int8_t>(Stage::lost))
+            return {Stage::won_back, r_won_back};
+        if (dsl[i] > spec.at_risk_days) return {Stage::at_risk, r_at_risk_days};
+        if (with_p && p_alive[i] < spec.at_risk_p_alive) return {Stage::at_risk, r_at_risk_p};
+        // The relationship ladder: one purchase, then a new repeat buyer.
+        if (purchases[i] <= 1) return {Stage::first_time, r_first_time};
+        const double tenure = last[i] + dsl[i] - first[i];  // days since the first purchase
+        if (tenure <= spec.new_days) return {Stage::repeat, r_repeat};
+        // An established customer: its trajectory. The trend is read only for active
+        // customers, whose latest trend window holds a purchase (so it is defined).
+        if (dsl[i] > spec.active_days) return {Stage::declining, r_declining_idle};
+        if (trend[i] <= spec.declining_trend) return {Stage::declining, r_declining_trend};
+        if (trend[i] >= spec.growing_trend) return {Stage::growing, r_growing};
+        if (purchases[i] >= spec.loyal_purchases && tenure >= spec.loyal_days) return {Stage::loyal, r_loyal};
+        return {Stage::mature, r_mature};
+    };
     for (std::size_t i = 0; i < n; ++i) {
-        Stage st;
-        std::int32_t why;
-        if (!(orders[i] > 0)) {
-            st = Stage::potential;
-            why = r_potential;
-        } else {
-            check(dsl, "days_since_last", i);
-            check(first, "first_purchase", i);
-            check(last, "last_purchase", i);
-            check(trend, "trend", i);
-            if (with_p) check(p_alive, "p_alive", i);
-            const bool lost = with_p ? p_alive[i] < spec.lost_p_alive : dsl[i] > spec.lost_days;
-            const bool was_lost = !previous_stage.empty() && previous_stage[i] == static_cast<std::int8_t>(Stage::lost);
-            if (lost) {
-                st = Stage::lost;
-                why = r_lost;
-            } else if (was_lost) {
-                st = Stage::won_back;
-                why = r_won_back;
-            } else if (last[i] + dsl[i] - first[i] <= spec.new_days) {
-                st = Stage::new_customer;
-                why = r_new;
-            } else if (trend[i] <= spec.declining_trend) {
-                st = Stage::declining;
-                why = r_declining_trend;
-            } else if (with_p && p_alive[i] < spec.declining_p_alive) {
-                st = Stage::declining;
-                why = r_declining_p;
-            } else if (trend[i] >= spec.growing_trend) {
-                st = Stage::growing;
-                why = r_growing;
-            } else {
-                st = Stage::mature;
-                why = r_mature;
-            }
-        }
+        const auto [st, why] = stage_of(i);
         s.stage[i] = static_cast<std::int8_t>(st);
         s.reason[i] = why;
     }

@@ -315,13 +315,18 @@ std::string_view to_string(RiskKind kind) {
     return "unknown";
 }
 
+namespace {
+/// Stages whose value is slipping away: gone quiet (at_risk) or spending less (declining).
+bool fading(std::int32_t stage) { return stage == stage_code(Stage::at_risk) || stage == stage_code(Stage::declining); }
+}  // namespace
+
 std::int8_t risk_kind(const Transitions& t, std::size_t i) {
     const bool stages = !t.stage_after.empty();
     if (!t.tier_before.empty() && t.tier_before[i] != absent && t.tier_after[i] == absent)
         return static_cast<std::int8_t>(RiskKind::lost);
     if (stages && t.stage_after[i] == stage_code(Stage::lost)) return static_cast<std::int8_t>(RiskKind::lost);
     if (is_downgrade(t, i)) return static_cast<std::int8_t>(RiskKind::downgraded);
-    if (stages && t.stage_after[i] == stage_code(Stage::declining)) return static_cast<std::int8_t>(RiskKind::declining);
+    if (stages && fading(t.stage_after[i])) return static_cast<std::int8_t>(RiskKind::declining);
     return no_risk;
 }
 
@@ -386,11 +391,11 @@ std::vector<std::int64_t> win_back(const Transitions& t, std::span<const double>
     const bool stages = !t.stage_after.empty();
     std::vector<std::int64_t> rows;
     for (std::size_t i = 0; i < t.rows(); ++i) {
-        // Lost, or declining by stage (a downgraded customer in stage declining too);
+        // Lost, or at_risk/declining by stage (a downgraded customer in those stages too);
         // without stages a downgrade is the decline that can be seen.
         const std::int8_t r = risk_kind(t, i);
         if (r == static_cast<std::int8_t>(RiskKind::lost) ||
-            (stages && t.stage_after[i] == stage_code(Stage::declining)) ||
+            (stages && fading(t.stage_after[i])) ||
             (!stages && r == static_cast<std::int8_t>(RiskKind::downgraded)))
             rows.push_back(static_cast<std::int64_t>(i));
     }

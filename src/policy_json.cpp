@@ -287,6 +287,13 @@ std::vector<std::string> string_list(const json& obj, const char* key, const std
     return out;
 }
 
+/// The stage names, comma-separated (for messages).
+std::string stage_list() {
+    std::string out;
+    for (const char* name : lifecycle::stage_names) out += (out.empty() ? "" : ", ") + std::string(name);
+    return out;
+}
+
 /// The `lifecycle` section (may be null when only `strategies` is given).
 lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies, const std::vector<TierSpec>& tiers) {
     lifecycle::LifecycleSpec s;
@@ -294,20 +301,39 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
     if (lc) {
         const std::string path = "lifecycle";
         require_object(*lc, path);
-        only_keys(*lc, path, {"new_days", "growing_trend", "declining_trend", "declining_p_alive", "lost_p_alive",
-                              "lost_days", "hysteresis"});
+        only_keys(*lc, path, {"new_days", "active_days", "growing_trend", "declining_trend", "loyal_purchases",
+                              "loyal_days", "at_risk_days", "at_risk_p_alive", "declining_p_alive", "lost_days",
+                              "lost_p_alive", "hysteresis"});
         s.new_days = number_at(*lc, "new_days", path, s.new_days, 0, inf);
+        s.active_days = number_at(*lc, "active_days", path, s.active_days, 0, inf);
         s.growing_trend = number_at(*lc, "growing_trend", path, s.growing_trend, 0, inf);
         s.declining_trend = number_at(*lc, "declining_trend", path, s.declining_trend, 0, inf);
         if (!(s.declining_trend < s.growing_trend))
             fail(path + ".declining_trend", "must be < growing_trend " + format_number(s.growing_trend) + ", got " +
                                                 format_number(s.declining_trend));
-        s.declining_p_alive = number_at(*lc, "declining_p_alive", path, s.declining_p_alive, 0, 1);
+        s.loyal_purchases = number_at(*lc, "loyal_purchases", path, s.loyal_purchases, 2, inf);
+        s.loyal_days = number_at(*lc, "loyal_days", path, s.loyal_days, 0, inf);
+        // declining_p_alive: the name of at_risk_p_alive in tierkit 0.1 (its model files store it).
+        if (lc->contains("declining_p_alive") && lc->contains("at_risk_p_alive"))
+            fail(path + ".declining_p_alive", "is the former name of at_risk_p_alive; give only at_risk_p_alive");
+        const char* p_key = lc->contains("declining_p_alive") ? "declining_p_alive" : "at_risk_p_alive";
+        s.at_risk_p_alive = number_at(*lc, p_key, path, s.at_risk_p_alive, 0, 1);
         s.lost_p_alive = number_at(*lc, "lost_p_alive", path, s.lost_p_alive, 0, 1);
-        if (s.lost_p_alive > s.declining_p_alive)
-            fail(path + ".lost_p_alive", "must be <= declining_p_alive " + format_number(s.declining_p_alive) + ", got " +
+        if (s.lost_p_alive > s.at_risk_p_alive)
+            fail(path + ".lost_p_alive", "must be <= at_risk_p_alive " + format_number(s.at_risk_p_alive) + ", got " +
                                              format_number(s.lost_p_alive));
+        s.at_risk_days = number_at(*lc, "at_risk_days", path, s.at_risk_days, 0, inf);
         s.lost_days = number_at(*lc, "lost_days", path, s.lost_days, 0, inf);
+        // A tierkit 0.1 lifecycle section (lost_days but no at_risk_days) keeps its
+        // lost_days: at_risk_days follows it down when the default would exceed it.
+        if (!lc->contains("at_risk_days") && s.at_risk_days > s.lost_days) s.at_risk_days = s.lost_days;
+        if (s.at_risk_days > s.lost_days)
+            fail(path + ".at_risk_days", "must be <= lost_days " + format_number(s.lost_days) + ", got " +
+                                             format_number(s.at_risk_days));
+        if (!lc->contains("active_days") && s.active_days > s.at_risk_days) s.active_days = s.at_risk_days;
+        if (s.active_days > s.at_risk_days)
+            fail(path + ".active_days", "must be <= at_risk_days " + format_number(s.at_risk_days) + ", got " +
+                                            format_number(s.active_days));
         if (lc->contains("hysteresis")) {
             const std::string hp = path + ".hysteresis";
             const json& h = require_object(lc->at("hysteresis"), hp);
@@ -348,7 +374,7 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
             for (const auto& st : entry.stages)
                 if (std::find_if(lifecycle::stage_names.begin(), lifecycle::stage_names.end(),
                                  [&](const char* name) { return st == name; }) == lifecycle::stage_names.end())
-                    fail(ep + ".stage", "must be one of potential, new, growing, mature, declining, lost, won_back, got '" +
+                    fail(ep + ".stage", "must be one of " + stage_list() + ", got '" +
                                             st + "'");
             if (!e.contains("action")) fail(ep + ".action", "required: the next action for matching customers");
             entry.action = string_at(e, "action", ep, "");
@@ -361,11 +387,15 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
 
 json lifecycle_to_json(const lifecycle::LifecycleSpec& s) {
     return json{{"new_days", s.new_days},
+                {"active_days", s.active_days},
                 {"growing_trend", s.growing_trend},
                 {"declining_trend", s.declining_trend},
-                {"declining_p_alive", s.declining_p_alive},
-                {"lost_p_alive", s.lost_p_alive},
+                {"loyal_purchases", s.loyal_purchases},
+                {"loyal_days", s.loyal_days},
+                {"at_risk_days", s.at_risk_days},
+                {"at_risk_p_alive", s.at_risk_p_alive},
                 {"lost_days", s.lost_days},
+                {"lost_p_alive", s.lost_p_alive},
                 {"hysteresis",
                  {{"up_margin", s.hysteresis.up_margin},
                   {"down_margin", s.hysteresis.down_margin},

@@ -34,6 +34,7 @@ from .lifecycle import backtest, events, migration, project, revenue_at_risk, wi
 from .model import Model, buffer_cache, fit, load, save, set_buffer_cache_limit, summary
 from .policy import Policy
 from .report import report
+from .retention import Retention, retention
 
 #: The version compiled into tierkit._core (from CMakeLists.txt's project() line).
 __version__: str = _core.__version__
@@ -65,6 +66,8 @@ __all__ = [
     "progress",
     "project",
     "report",
+    "Retention",
+    "retention",
     "revenue_at_risk",
     "save",
     "set_buffer_cache_limit",

@@ -71,6 +71,14 @@ def summarize(
         ``freq="D"`` sets ``freq_multiplier=7``.
     trend_window : int
         Days per window of ``trend`` (latest window's revenue over the one before).
+        With both windows empty the ratio is 0/0 and ``trend`` is 1; lifecycle
+        stages read the trend only of customers who bought within
+        ``lifecycle.active_days``, so keep that at most this window.
+    trend_cap : float
+        ``trend`` when the earlier window has no revenue and the latest has some,
+        and the largest ``trend`` otherwise. Every customer whose first purchase
+        falls in the latest window (a new one-time buyer too) gets the cap; as a
+        score criterion, cap or transform it (e.g. ``"transform": "log1p"``).
     windows : sequence of int
         Day windows for ``revenue_<W>d`` and ``orders_<W>d``.
     errors : {"raise", "reject"}

@@ -4,7 +4,8 @@ revenue at risk, the win-back list, and backtesting a policy over history.
 Inputs are DataFrames as returned by :meth:`tierkit.Model.assign`: indexed by
 customer id, with an ordered categorical ``tier`` (best first) and, when the
 policy has lifecycle stages, a categorical ``stage`` with the categories
-``potential, new, growing, mature, declining, lost, won_back``. Two assignments
+:data:`tierkit.STAGES` (``prospect, first_time, repeat, loyal, growing, mature,
+at_risk, declining, lost, won_back``). Two assignments
 must have the same tiers. The work is done by the C++ core
 (``tierkit/lifecycle/migration.hpp``); this module joins the assignments by
 customer id and builds the tables.
@@ -371,10 +372,10 @@ def events(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 def _basis(j: _Join) -> str:
     if j.tier_before is None:
-        return "stages only (no previous assignment): stage lost or declining"
+        return "stages only (no previous assignment): stage lost, at_risk or declining"
     if j.stage_after is None:
         return "tier moves only (no 'stage' column): downgrades and customers gone since the previous assignment"
-    return "stages and tier moves: gone or stage lost, downgraded, stage declining"
+    return "stages and tier moves: gone or stage lost, downgraded, stage at_risk or declining"
 
 
 def _risk_join(assignment: pd.DataFrame, previous: pd.DataFrame | None) -> _Join:
@@ -390,7 +391,7 @@ def revenue_at_risk(assignment: pd.DataFrame, values: Any, previous: pd.DataFram
 
     A customer at risk counts once, under the first reason that applies: ``lost``
     (in ``previous`` but not in ``assignment``, or stage ``lost``), ``downgraded``
-    (a worse tier than in ``previous``), ``declining`` (stage ``declining``).
+    (a worse tier than in ``previous``), ``declining`` (stage ``at_risk`` or ``declining``).
     Customers are reported under the tier they had in ``previous`` (their tier in
     ``assignment`` when they are new, or without ``previous``). Without a
     ``stage`` column only downgrades and departures are seen; without
@@ -445,7 +446,7 @@ def win_back(assignment: pd.DataFrame, values: Any, n: int | None = None,
              previous: pd.DataFrame | None = None) -> pd.DataFrame:
     """Lost and declining customers, highest value first: whom to win back.
 
-    With a ``stage`` column: customers in stage ``lost`` or ``declining`` (and,
+    With a ``stage`` column: customers in stage ``lost``, ``at_risk`` or ``declining`` (and,
     with ``previous``, customers gone since). Without it, ``previous`` is needed:
     customers gone since, and downgraded ones (the decline that can be seen).
     Ties are broken by customer id.
@@ -493,10 +494,11 @@ def win_back(assignment: pd.DataFrame, values: Any, n: int | None = None,
     data: dict[str, Any] = {"tier": _tier_column(tier_codes, j.tiers)}
     if j.stage_after is not None:
         data["stage"] = pd.Categorical.from_codes(j.stage_after[rows], categories=STAGES)
-    # A downgraded customer in stage declining is on the list for its stage.
+    # A downgraded customer in stage at_risk or declining is on the list for its stage.
     data["reason"] = pd.Categorical.from_codes(kinds.astype(np.int64), categories=RISK_KINDS)
     if j.stage_after is not None:
-        declining = (j.stage_after[rows] == STAGES.index("declining")) & (kinds == RISK_KINDS.index("downgraded"))
+        fading = np.isin(j.stage_after[rows], [STAGES.index("at_risk"), STAGES.index("declining")])
+        declining = fading & (kinds == RISK_KINDS.index("downgraded"))
         data["reason"][declining] = "declining"
     data["value"] = v[rows]
     out = pd.DataFrame(data, index=pd.Index(index, name=assignment.index.name or "customer"))

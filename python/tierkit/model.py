@@ -157,6 +157,8 @@ def _overrides(overrides: pd.DataFrame | None, policy: Policy,
 
 #: Lifecycle stage names, in code order: the categories of the ``stage`` column.
 STAGES: list[str] = list(_core.model.stage_names)
+#: Stage names of tierkit 0.1 that a previous assignment (e.g. a CSV file) may hold.
+FORMER_STAGES = {"potential": "prospect", "new": "first_time"}
 
 
 def _previous(previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
@@ -193,6 +195,8 @@ def _previous(previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
             raise InvalidInputError(f"previous: column 'below_count', row {row}: must be a whole number >= 0, "
                                     f"got {previous['below_count'].iloc[row]}")
         below = np.where(np.isnan(raw), 0, raw).astype(np.int64)
+    if "stage" in previous.columns:
+        previous = previous.assign(stage=previous["stage"].astype(object).replace(FORMER_STAGES))
     stage = codes_of("stage", STAGES) if "stage" in previous.columns else np.full(len(previous), -1)
     at = previous.index.get_indexer(index)  # -1 picks the appended "not on the book" entry
     found = at >= 0
@@ -270,9 +274,10 @@ class Model:
             plain rule. ``attrs["previous"]`` counts them (``new_to_book``) and
             the customers of ``previous`` no longer in ``features``
             (``dropped``). A stage of ``lost`` in ``previous`` lets a customer who
-            bought again become ``won_back``. Raises InvalidInputError naming
-            column and row for unknown tier or stage names, duplicate ids and
-            negative or fractional counters.
+            bought again become ``won_back`` (the stage names of tierkit 0.1,
+            ``potential`` and ``new``, are read as ``prospect`` and ``first_time``).
+            Raises InvalidInputError naming column and row for unknown tier or
+            stage names, duplicate ids and negative or fractional counters.
         output : {"pandas", "polars", "pyarrow"}, optional
             Result type; polars and pyarrow get the customer id as the first column.
             ``features`` may also be a pyarrow Table or a polars DataFrame (the
@@ -290,11 +295,13 @@ class Model:
         Lifecycle columns, whenever ``features`` has orders, days_since_last,
         first_purchase, last_purchase and trend (as ``summarize`` makes them;
         required when the policy sets a lifecycle threshold or strategies):
-        ``stage`` (categorical with the categories :data:`STAGES`: potential, new,
-        growing, mature, declining, lost, won_back), ``stage_reason``
-        (categorical) and ``next_action`` (categorical: the policy's
-        ``strategies`` for the customer's tier and stage, then the built-in
-        table). A customer with 0 or missing ``orders`` is ``potential``.
+        ``stage`` (categorical with the categories :data:`STAGES`: prospect,
+        first_time, repeat, loyal, growing, mature, at_risk, declining, lost,
+        won_back; the rules are in ``tierkit/lifecycle/lifecycle.hpp`` and the
+        README), ``stage_reason`` (categorical) and ``next_action``
+        (categorical: the policy's ``strategies`` for the customer's tier and
+        stage, then the built-in table). A customer with 0 or missing ``orders``
+        is a ``prospect``.
 
         Examples
         --------
@@ -304,7 +311,7 @@ class Model:
         >>> list(out.columns[:4])
         ['value', 'tier', 'tier_index', 'mode']
         >>> list(out["stage"].cat.categories)
-        ['potential', 'new', 'growing', 'mature', 'declining', 'lost', 'won_back']
+        ['prospect', 'first_time', 'repeat', 'loyal', 'growing', 'mature', 'at_risk', 'declining', 'lost', 'won_back']
 
         Re-tiering against the previous evaluation (the same features here, so
         nobody moves):

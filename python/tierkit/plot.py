@@ -37,6 +37,8 @@ __all__ = [
     "migration_heatmap",
     "distribution_by_tier",
     "lift_by_tier",
+    "retention_heatmap",
+    "retention_curves",
 ]
 
 
@@ -247,6 +249,8 @@ def _rule_cuts(model: Any, score: str) -> list[float]:
     params = model.params["rule"].get("parameters", {})
     rule_score = rule.get("score", model.policy.score_names[0])
     if "score" not in rule and rule.get("kind") not in ("thresholds", "quantiles"):
+        return []
+    if "column" in rule:  # cuts of a feature column, not of a score
         return []
     if rule_score != score:
         return []
@@ -574,4 +578,93 @@ def lift_by_tier(data: Any, outcome: Any = None, *, ax: Any = None) -> Any:
     ax.set_ylabel("lift (tier mean / overall mean)")
     ax.set_xlabel("tier")
     ax.set_title("Lift by tier")
+    return ax
+
+
+def _retention(result: Any) -> Any:
+    from .retention import Retention
+
+    if not isinstance(result, Retention):
+        raise InvalidInputError(f"expected the result of tk.retention, got {type(result).__name__}")
+    return result
+
+
+def retention_heatmap(result: Any, *, group: Any = None, ax: Any = None) -> Any:
+    """Cohort heat map of :func:`tierkit.retention`: one row per first-purchase
+    cohort, one column per age, coloured by the share still active.
+
+    Parameters
+    ----------
+    result : Retention
+    group : optional
+        With ``by``, the group (e.g. a tier) to show; default ``"all"``: every customer.
+
+    Returns
+    -------
+    matplotlib Axes; ``ax.tierkit_table`` is the table shown.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import tierkit as tk
+    >>> r = tk.retention(tk.datasets.synthetic(300, seed=1), cohort="Q")
+    >>> tk.plot.retention_heatmap(r).tierkit_table.shape
+    (8, 8)
+    >>> plt.close("all")
+    """
+    table = _retention(result).table
+    title = "Retention by first-purchase cohort"
+    if isinstance(table.index, pd.MultiIndex):
+        groups = list(table.index.get_level_values(0).unique())
+        group = "all" if group is None else group
+        if group not in groups:
+            raise InvalidInputError(f"group: unknown group {group!r}; available: {', '.join(map(str, groups))}")
+        table = table.xs(group, level=0)
+        title += f": {group}"
+    elif group is not None:
+        raise InvalidInputError("group: the retention table has no groups (tk.retention without by=)")
+    values = table.to_numpy(dtype=np.float64)
+    ax = _axes(ax, (0.45 * table.shape[1] + 2.8, 0.28 * table.shape[0] + 1.8))
+    image = ax.imshow(np.ma.masked_invalid(values), cmap="Blues", aspect="auto", vmin=0, vmax=1)
+    if values.size <= 400:
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                if np.isfinite(values[i, j]):
+                    ax.text(j, i, f"{100 * values[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                            color="white" if values[i, j] > 0.6 else "black")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
+    ax.set_yticks(range(table.shape[0]), [str(c) for c in table.index])
+    ax.set_xlabel("periods since the first purchase")
+    ax.set_ylabel("cohort")
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, label="share active")
+    ax.tierkit_table = table
+    return ax
+
+
+def retention_curves(result: Any, *, ax: Any = None) -> Any:
+    """Retention curves of :func:`tierkit.retention`: the share active by periods
+    since the first purchase, for all customers and for each group (tier).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import tierkit as tk
+    >>> r = tk.retention(tk.datasets.synthetic(300, seed=1), cohort="Q")
+    >>> [line.get_label() for line in tk.plot.retention_curves(r).get_lines()]
+    ['all']
+    >>> plt.close("all")
+    """
+    curve = _retention(result).curve
+    ax = _axes(ax)
+    groups = [c for c in curve.columns if c != "all"]
+    colors = tier_colors(len(groups))
+    ax.plot(curve.index, curve["all"], color="black", lw=2, marker="o", ms=3, label="all")
+    for k, name in enumerate(groups):
+        ax.plot(curve.index, curve[name], color=colors[k], lw=1.5, marker="o", ms=3, label=str(name))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("periods since the first purchase")
+    ax.set_ylabel("share of the cohort active")
+    ax.set_title("Retention curves")
+    ax.legend(frameon=False, fontsize=8)
     return ax

@@ -61,10 +61,13 @@ class Policy:
     ``clv``, ``lifecycle`` and ``strategies`` sections.
 
     ``lifecycle`` (every key optional, defaults shown): ``{"new_days": 90,
-    "growing_trend": 1.2, "declining_trend": 0.8, "declining_p_alive": 0.5,
-    "lost_p_alive": 0.2, "lost_days": 365, "hysteresis": {"up_margin": 0,
-    "down_margin": 0, "k": 1, "max_demotion": 1}}`` sets the stage thresholds
-    and the re-tiering hysteresis (``Model.assign(..., previous=...)``).
+    "active_days": 90, "growing_trend": 1.2, "declining_trend": 0.8,
+    "loyal_purchases": 5, "loyal_days": 365, "at_risk_days": 180,
+    "at_risk_p_alive": 0.5, "lost_days": 365, "lost_p_alive": 0.2,
+    "hysteresis": {"up_margin": 0, "down_margin": 0, "k": 1, "max_demotion": 1}}``
+    sets the stage thresholds (see the README's lifecycle section) and the
+    re-tiering hysteresis (``Model.assign(..., previous=...)``).
+    ``declining_p_alive``, the former name of ``at_risk_p_alive``, is still read.
     ``strategies`` is a list of ``{"tier", "mode", "stage", "action"}`` entries
     (each of tier, mode, stage a name or a list; missing = any) tried in order
     before the built-in table to pick each customer's ``next_action``.

@@ -93,8 +93,16 @@ def _distribution_section(assignment: pd.DataFrame, values: Any, name: str) -> C
     return lambda: _png(lambda ax: plot.distribution_by_tier(assignment, values, label=name, ax=ax))
 
 
+def _retention_section(result: Any) -> str:
+    cohorts = len(result.customers.xs("all", level=0) if isinstance(result.customers.index, pd.MultiIndex)
+                  else result.customers)
+    return (_png(lambda ax: plot.retention_curves(result, ax=ax))
+            + _png(lambda ax: plot.retention_heatmap(result, ax=ax), (7.2, min(0.28 * cohorts + 1.8, 9.0))))
+
+
 def report(assignment: Any, features: Any = None, *, model: Any = None, previous: Any = None,
-           values: Mapping[str, Any] | None = None, lift: pd.DataFrame | None = None, revenue: str = "revenue",
+           values: Mapping[str, Any] | None = None, lift: pd.DataFrame | None = None, retention: Any = None,
+           revenue: str = "revenue",
            title: str = "Customer tiers", path: str | os.PathLike | None = None,
            progress: bool | None = None) -> str:
     """A self-contained HTML report (tables and embedded PNG charts) of an assignment.
@@ -115,6 +123,9 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
         "P(alive)": p_alive}``.
     lift : DataFrame, optional
         A table indexed by tier with a ``lift`` column (a backtest's result).
+    retention : Retention, optional
+        ``tk.retention(transactions, by=assignment["tier"])``: adds the retention
+        curves per tier and the cohort heat map of all customers.
     revenue : str
         Revenue column.
     title : str
@@ -177,6 +188,8 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
         sections.append((f"value{k}", f"{name} by tier", _distribution_section(assignment, series, str(name))))
     if lift is not None:
         sections.append(("lift", "Backtest lift by tier", lambda: _png(lambda ax: plot.lift_by_tier(lift, ax=ax))))
+    if retention is not None:
+        sections.append(("retention", "Retention by first-purchase cohort", lambda: _retention_section(retention)))
 
     body = []
     for anchor, heading, build in _progress.progress(sections, desc="report", unit="section", enabled=progress):

@@ -43,52 +43,86 @@ std::string stage_of(const lifecycle::Stages& s, std::size_t i) { return lifecyc
 
 }  // namespace
 
-TEST(Lifecycle, EachStageByRecency) {
-    // rows: potential (0 orders), potential (NaN orders, features filled otherwise NaN),
-    // lost (400 days), new (first purchase 60 days ago), declining, growing, mature,
-    // won_back (previous stage lost, bought 10 days ago), boundary cases.
-    auto t = stage_table({0, kNaN, 5, 1, 8, 8, 8, 3, 8, 8, 8, 2},
-                         {0, kNaN, 400, 60, 20, 20, 20, 10, 365, 20, 20, 10},
-                         {0, kNaN, 100, 940, 100, 100, 100, 100, 100, 100, 100, 910},
-                         {0, kNaN, 0.1, 10, 0.5, 1.5, 1.0, 1.0, 1.0, 0.8, 1.2, 1.0});
+TEST(Lifecycle, EachStageByActivity) {
+    // Defaults: repeat within 90 days of the first purchase, active within 90 days,
+    // trend 0.8 / 1.2, loyal from 5 purchases over 365 days, at risk after 180 days
+    // without a purchase, lost after 365. Evaluation day 1000; tenure = 1000 - first.
+    auto t = stage_table({0, kNaN, 5, 1, 8, 8, 3, 3, 8, 8, 8, 2, 8, 1, 4, 4, 1, 8, 8},
+                         {0, kNaN, 400, 60, 20, 20, 20, 10, 365, 20, 20, 10, 20, 250, 250, 120, 60, 180, 181},
+                         {0, kNaN, 100, 940, 600, 600, 600, 100, 100, 600, 600, 910, 600, 750, 100, 100, 940, 100, 100},
+                         {0, kNaN, 0.1, 10, 0.5, 1.5, 1.0, 1.0, 1.0, 0.8, 1.2, 10, 1.0, 1.0, 1.0, 1.0, 10, 0, 0});
     std::vector<std::int8_t> prev(t.rows(), -1);
     prev[7] = code(Stage::lost);
     prev[2] = code(Stage::lost);  // still lost: stays lost
-    lifecycle::LifecycleSpec spec;  // defaults: new 90 days, trend 0.8 / 1.2, lost after 365 days
+    lifecycle::LifecycleSpec spec;
     auto s = lifecycle::compute_stages(spec, t, prev);
-    const char* want[] = {"potential", "potential", "lost",      "new",     "declining", "growing",
-                          "mature",    "won_back",  "mature",    "declining", "growing", "new"};
+    const char* want[] = {"prospect",  "prospect", "lost",      "first_time", "declining", "growing", "mature",
+                          "won_back",  "at_risk",  "declining", "growing",    "repeat",    "loyal",   "at_risk",
+                          "at_risk",   "declining", "first_time", "declining", "at_risk"};
     for (std::size_t i = 0; i < t.rows(); ++i) EXPECT_EQ(stage_of(s, i), want[i]) << "row " << i;
-    // Row 8: exactly 365 days without purchase is not yet lost; row 11: first purchase
-    // 1000 - 910 = 90 days ago is still new.
-    EXPECT_EQ(s.reasons[static_cast<std::size_t>(s.reason[2])], "lost: no purchase for more than 365 days");
-    EXPECT_EQ(s.reasons[static_cast<std::size_t>(s.reason[9])], "declining: trend <= 0.8");
-    EXPECT_EQ(s.reasons[static_cast<std::size_t>(s.reason[6])], "mature: trend between 0.8 and 1.2");
-    // Without the previous stage, row 7 is an ordinary (mature) customer.
+    auto reason = [&](std::size_t i) { return s.reasons[static_cast<std::size_t>(s.reason[i])]; };
+    // Row 8: exactly 365 days without a purchase is not yet lost, but at risk.
+    EXPECT_EQ(reason(2), "lost: no purchase for more than 365 days");
+    EXPECT_EQ(reason(8), "at_risk: no purchase for more than 180 days");
+    EXPECT_EQ(reason(3), "first_time: one purchase so far");
+    EXPECT_EQ(reason(9), "declining: trend <= 0.8");
+    EXPECT_EQ(reason(6), "mature: bought within 90 days, trend between 0.8 and 1.2");
+    EXPECT_EQ(reason(12), "loyal: 5+ purchases over 365+ days, trend between 0.8 and 1.2");
+    // Row 11: first purchase 1000 - 910 = 90 days ago, bought again: a new repeat buyer
+    // (its trend at the cap does not make it growing).
+    EXPECT_EQ(reason(11), "repeat: bought again, first purchase within 90 days");
+    // Rows 13 and 14: idle 250 days, both trend windows empty (trend 0/0 = 1): at risk,
+    // not mature, one-time buyer or not. Row 15: idle 120 days with the same trend of 1:
+    // not active, so declining. Row 16: a one-time buyer at the trend cap.
+    EXPECT_EQ(reason(15), "declining: no purchase for more than 90 days");
+    // Row 17: 180 days is not yet at risk; row 18: 181 is.
+    // Without the previous stage, row 7 is an established, active, stable customer.
     auto s0 = lifecycle::compute_stages(spec, t, {});
     EXPECT_EQ(stage_of(s0, 7), "mature");
 }
 
-TEST(Lifecycle, NewBoundary) {
-    auto t = stage_table({1, 1}, {5, 5}, {910, 909}, {1.0, 1.0});  // age 90 and 91 days
+TEST(Lifecycle, RepeatBoundary) {
+    auto t = stage_table({2, 2, 1}, {5, 5, 5}, {910, 909, 500}, {1.0, 1.0, 1.0});  // tenure 90, 91, 500
     auto s = lifecycle::compute_stages({}, t, {});
-    EXPECT_EQ(stage_of(s, 0), "new");
+    EXPECT_EQ(stage_of(s, 0), "repeat");
     EXPECT_EQ(stage_of(s, 1), "mature");
+    EXPECT_EQ(stage_of(s, 2), "first_time");  // one purchase is never mature
+}
+
+TEST(Lifecycle, PurchasesArePurchasePeriodsWhenKnown) {
+    // Three orders on one day (active_periods 1) are a first-time buyer; with
+    // active_periods 5 over 400 days the customer is loyal.
+    auto t = stage_table({3, 3, 5}, {5, 5, 5}, {995, 600, 600}, {1.0, 1.0, 1.0});
+    auto by_orders = lifecycle::compute_stages({}, t, {});
+    EXPECT_EQ(stage_of(by_orders, 0), "repeat");
+    EXPECT_EQ(stage_of(by_orders, 2), "loyal");
+    t.add_column("active_periods", {1, 3, 4});
+    auto s = lifecycle::compute_stages({}, t, {});
+    EXPECT_EQ(stage_of(s, 0), "first_time");
+    EXPECT_EQ(stage_of(s, 1), "mature");
+    EXPECT_EQ(stage_of(s, 2), "mature");  // 4 purchase periods < loyal_purchases 5
+    lifecycle::LifecycleSpec spec;
+    spec.loyal_purchases = 3;
+    spec.loyal_days = 300;
+    EXPECT_EQ(stage_of(lifecycle::compute_stages(spec, t, {}), 1), "loyal");
 }
 
 TEST(Lifecycle, StagesWithPAlive) {
-    auto t = stage_table({5, 5, 5, 5, 5}, {500, 10, 10, 10, 10}, {100, 100, 100, 100, 100}, {1.0, 1.0, 1.0, 1.5, 1.5});
-    t.add_column("p_alive", {0.9, 0.1, 0.3, 0.3, 0.7});
-    lifecycle::LifecycleSpec spec;  // lost < 0.2, declining < 0.5
+    auto t = stage_table({5, 5, 5, 5, 5, 1}, {500, 10, 10, 10, 10, 200}, {100, 100, 100, 100, 100, 800},
+                         {1.0, 1.0, 1.0, 1.5, 1.5, 1.0});
+    t.add_column("p_alive", {0.9, 0.1, 0.3, 0.3, 0.7, 1.0});
+    lifecycle::LifecycleSpec spec;  // lost < 0.2, at risk < 0.5
     auto s = lifecycle::compute_stages(spec, t, {});
-    // With p_alive, days_since_last no longer decides lost: row 0 (500 days, p_alive 0.9) is mature.
-    EXPECT_EQ(stage_of(s, 0), "mature");
+    // Days count with p_alive too: 500 days idle is lost whatever P(alive) says.
+    EXPECT_EQ(stage_of(s, 0), "lost");
     EXPECT_EQ(stage_of(s, 1), "lost");
     EXPECT_EQ(s.reasons[static_cast<std::size_t>(s.reason[1])], "lost: p_alive < 0.2");
-    EXPECT_EQ(stage_of(s, 2), "declining");
-    EXPECT_EQ(s.reasons[static_cast<std::size_t>(s.reason[2])], "declining: p_alive < 0.5");
-    EXPECT_EQ(stage_of(s, 3), "declining");  // p_alive falling outweighs a rising trend
+    EXPECT_EQ(stage_of(s, 2), "at_risk");
+    EXPECT_EQ(s.reasons[static_cast<std::size_t>(s.reason[2])], "at_risk: p_alive < 0.5");
+    EXPECT_EQ(stage_of(s, 3), "at_risk");  // p_alive falling outweighs a rising trend
     EXPECT_EQ(stage_of(s, 4), "growing");
+    // A one-time buyer has a BG/NBD P(alive) of 1 however long ago: its days decide.
+    EXPECT_EQ(stage_of(s, 5), "at_risk");
 }
 
 TEST(Lifecycle, StageErrors) {
@@ -260,8 +294,8 @@ TEST(Hysteresis, PreviousErrorsNameColumnAndRow) {
     dup.ids = {7, 7};
     EXPECT_EQ(message(dup), "previous: ids, row 1: customer 7 appears more than once (first at row 0)");
     auto bad_stage = previous(t, {0, 1});
-    bad_stage.stage = {0, 9};
-    EXPECT_EQ(message(bad_stage), "previous: column 'stage', row 1: stage code must be in [-1, 7), got 9");
+    bad_stage.stage = {0, 12};
+    EXPECT_EQ(message(bad_stage), "previous: column 'stage', row 1: stage code must be in [-1, 10), got 12");
 }
 
 TEST(Hysteresis, MatchesByIdInAnyOrder) {
@@ -288,21 +322,25 @@ TEST(NextAction, DefaultTableAndPolicyStrategies) {
         std::snprintf(buf, sizeof buf, policy, extra.c_str());
         return Policy::from_json(buf);
     };
-    // a declining, b growing, c lost, c potential, a mature
-    auto t = stage_table({5, 5, 5, 0, 5}, {10, 10, 500, 0, 10}, {100, 100, 100, 0, 100}, {0.5, 1.5, 1.0, 0, 1.0});
-    t.add_column("x", {70, 40, 10, 10, 90});
+    // a declining, b growing, c lost, c prospect, a mature, b at_risk, c first_time, a loyal
+    auto t = stage_table({5, 5, 5, 0, 3, 5, 1, 5}, {10, 10, 500, 0, 10, 200, 10, 10}, {100, 100, 100, 0, 100, 100, 990, 100},
+                         {0.5, 1.5, 1.0, 0, 1.0, 0, 10, 1.0});
+    t.add_column("x", {70, 40, 10, 10, 90, 40, 10, 90});
     FeatureTable f(std::vector<std::int64_t>{1, 2});
     f.add_column("x", {0, 100});
     auto a = fit(make(""), f).assign(t, {.with_contributions = false});
     auto action = [&](const Assignment& as, std::size_t i) { return as.next_actions[static_cast<std::size_t>(as.next_action[i])]; };
-    ASSERT_EQ(a.stage.size(), 5u);
+    ASSERT_EQ(a.stage.size(), 8u);
     EXPECT_EQ(action(a, 0), "executive retention call");
     EXPECT_EQ(action(a, 1), "upsell review");
     EXPECT_EQ(action(a, 2), "win-back campaign");
     EXPECT_EQ(action(a, 3), "nurture campaign");
     EXPECT_EQ(action(a, 4), "executive business review");
+    EXPECT_EQ(action(a, 5), "account manager retention review");
+    EXPECT_EQ(action(a, 6), "second-purchase incentive");
+    EXPECT_EQ(action(a, 7), "executive business review");
     auto b = fit(make(R"("strategies": [{"tier": ["a"], "stage": "declining", "action": "CEO visit"},
-                                        {"stage": ["lost", "potential"], "mode": "transactional", "action": "email"}],)"), f)
+                                        {"stage": ["lost", "prospect"], "mode": "transactional", "action": "email"}],)"), f)
                  .assign(t, {.with_contributions = false});
     EXPECT_EQ(action(b, 0), "CEO visit");
     EXPECT_EQ(action(b, 1), "upsell review");  // falls through to the default table
@@ -341,6 +379,8 @@ TEST(LifecyclePolicy, DefaultsErrorsAndRoundTrip) {
     EXPECT_TRUE(p.has_lifecycle());
     EXPECT_TRUE(p.requires_stages());
     EXPECT_EQ(p.lifecycle().lost_days, 180);
+    EXPECT_EQ(p.lifecycle().at_risk_days, 180);  // follows lost_days down when not given
+    EXPECT_EQ(p.lifecycle().active_days, 90);
     EXPECT_EQ(p.lifecycle().new_days, 90);
     EXPECT_EQ(p.lifecycle().hysteresis.k, 3);
     EXPECT_EQ(p.lifecycle().hysteresis.max_demotion, 1);
@@ -357,18 +397,36 @@ TEST(LifecyclePolicy, DefaultsErrorsAndRoundTrip) {
         return "no error";
     };
     EXPECT_EQ(error(R"("lifecycle": {"lost_dayz": 1})"),
-              "lifecycle.lost_dayz: unknown key; expected one of: new_days, growing_trend, declining_trend, "
-              "declining_p_alive, lost_p_alive, lost_days, hysteresis");
+              "lifecycle.lost_dayz: unknown key; expected one of: new_days, active_days, growing_trend, declining_trend, "
+              "loyal_purchases, loyal_days, at_risk_days, at_risk_p_alive, declining_p_alive, lost_days, lost_p_alive, "
+              "hysteresis");
+    EXPECT_EQ(error(R"("lifecycle": {"at_risk_days": 400})"), "lifecycle.at_risk_days: must be <= lost_days 365, got 400");
+    EXPECT_EQ(error(R"("lifecycle": {"active_days": 200})"), "lifecycle.active_days: must be <= at_risk_days 180, got 200");
+    EXPECT_EQ(error(R"("lifecycle": {"loyal_purchases": 1})"), "lifecycle.loyal_purchases: must be >= 2, got 1");
+    EXPECT_EQ(error(R"("lifecycle": {"declining_p_alive": 0.4, "at_risk_p_alive": 0.4})"),
+              "lifecycle.declining_p_alive: is the former name of at_risk_p_alive; give only at_risk_p_alive");
+    EXPECT_EQ(error(R"("lifecycle": {"lost_p_alive": 0.6})"), "lifecycle.lost_p_alive: must be <= at_risk_p_alive 0.5, got 0.6");
     EXPECT_EQ(error(R"("lifecycle": {"hysteresis": {"k": 1.5}})"), "lifecycle.hysteresis.k: must be a whole number, got 1.5");
     EXPECT_EQ(error(R"("lifecycle": {"hysteresis": {"up_margin": -1}})"), "lifecycle.hysteresis.up_margin: must be >= 0, got -1");
     EXPECT_EQ(error(R"("lifecycle": {"declining_trend": 2})"), "lifecycle.declining_trend: must be < growing_trend 1.2, got 2");
     EXPECT_EQ(error(R"("strategies": [{"tier": "z", "action": "x"}])"),
               "strategies[0].tier: unknown tier 'z'; the policy's tiers: a, b");
     EXPECT_EQ(error(R"("strategies": [{"stage": "dormant", "action": "x"}])"),
-              "strategies[0].stage: must be one of potential, new, growing, mature, declining, lost, won_back, got 'dormant'");
+              "strategies[0].stage: must be one of prospect, first_time, repeat, loyal, growing, mature, at_risk, "
+              "declining, lost, won_back, got 'dormant'");
     EXPECT_EQ(error(R"("strategies": [{"stage": "lost"}])"), "strategies[0].action: required: the next action for matching customers");
     EXPECT_EQ(error(R"("strategies": [{"mode": "x", "action": "y"}])"),
               "strategies[0].mode: must be one of transactional, cooperative, strategic, emotional, got 'x'");
+    // A tierkit 0.1 lifecycle section (as model files store it) reads declining_p_alive
+    // as at_risk_p_alive and writes the new name.
+    auto old = Policy::from_json(R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
+        "lifecycle": {"new_days": 90, "growing_trend": 1.2, "declining_trend": 0.8, "declining_p_alive": 0.4,
+                      "lost_p_alive": 0.2, "lost_days": 365}})");
+    EXPECT_EQ(old.lifecycle().at_risk_p_alive, 0.4);
+    EXPECT_EQ(old.lifecycle().at_risk_days, 180);
+    EXPECT_NE(old.to_json().find("at_risk_p_alive"), std::string::npos) << old.to_json();
+    EXPECT_EQ(Policy::from_json(old.to_json()).lifecycle().at_risk_p_alive, 0.4);
+    EXPECT_EQ(old.to_json().find("declining_p_alive"), std::string::npos);
     // Without the sections, the normalized JSON has neither.
     auto plain = Policy::from_json(R"({"criteria": ["x"], "tiers": ["a"], "rule": {"kind": "quantiles", "shares": []}})");
     EXPECT_EQ(plain.to_json().find("lifecycle"), std::string::npos);

@@ -39,7 +39,7 @@ struct Example {
     std::vector<std::int32_t> stage_after{stage_code(Stage::mature),       stage_code(Stage::declining),
                                           stage_code(Stage::won_back),     stage_code(Stage::mature),
                                           stage_code(Stage::lost),         none,
-                                          stage_code(Stage::new_customer), stage_code(Stage::declining),
+                                          stage_code(Stage::first_time),   stage_code(Stage::declining),
                                           none,                            stage_code(Stage::won_back)};
     std::vector<double> value{100, 50, 30, 20, 10, 5, 1, 2, 80, 40};
 
@@ -109,7 +109,7 @@ TEST(Migration, BadInputIsNamed) {
     Example no_previous;
     EXPECT_THROW(migration(Transitions{no_previous.ids, {}, no_previous.after, {}, {}, 3}), InvalidInput);
     Example stage;
-    stage.stage_after[0] = 7;
+    stage.stage_after[0] = 10;
     EXPECT_THROW(migration(stage.staged()), InvalidInput);
 }
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# The data folder beside the checkout (../shared/data), or $TIERKIT_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("TIERKIT_SHARED_DATA") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ AFTER = {"c01": "A", "c02": "B", "c03": "A", "c04": "B", "c05": "C", "c07": "C",
 STAGE_BEFORE = {"c01": "mature", "c02": "mature", "c03": "lost", "c04": "growing", "c05": "mature",
                 "c06": "declining", "c08": "declining", "c09": "mature"}
 STAGE_AFTER = {"c01": "mature", "c02": "declining", "c03": "won_back", "c04": "mature", "c05": "lost",
-               "c07": "new", "c08": "declining", "c10": "won_back"}
+               "c07": "first_time", "c08": "declining", "c10": "won_back"}
 VALUE = pd.Series({"c01": 100.0, "c02": 50.0, "c03": 30.0, "c04": 20.0, "c05": 10.0, "c06": 5.0, "c07": 1.0,
                    "c08": 2.0, "c09": 80.0, "c10": 40.0})
 

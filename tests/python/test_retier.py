@@ -16,7 +16,7 @@ POLICY = {
 
 def book(x, ids=None, **columns):
     """Customers with x and the stage columns (evaluation day 1000; defaults: a
-    mature customer who first bought on day 100 and last bought 10 days ago)."""
+    loyal customer, 5 orders since day 100, the last one 10 days ago)."""
     n = len(x)
     idx = pd.Index(ids if ids is not None else range(1, n + 1), name="customer")
     data = {"x": np.asarray(x, dtype=float), "orders": np.full(n, 5.0), "days_since_last": np.full(n, 10.0),
@@ -35,7 +35,7 @@ def model():
 def test_column_contract(model):
     out = model.assign(book([70, 40, 10]))
     assert list(out["stage"].cat.categories) == STAGES == [
-        "potential", "new", "growing", "mature", "declining", "lost", "won_back"]
+        "prospect", "first_time", "repeat", "loyal", "growing", "mature", "at_risk", "declining", "lost", "won_back"]
     assert isinstance(out["stage_reason"].dtype, pd.CategoricalDtype)
     assert isinstance(out["next_action"].dtype, pd.CategoricalDtype)
     assert out["below_count"].dtype.kind == "i"
@@ -44,22 +44,32 @@ def test_column_contract(model):
 
 
 def test_each_stage(model):
-    f = book([70, 70, 70, 70, 70, 70, 70, 10],
-             orders=[0, np.nan, 5, 1, 5, 5, 5, 5],
-             days_since_last=[0, 0, 400, 30, 10, 10, 10, 10],
-             first_purchase=[0, 0, 100, 960, 100, 100, 100, 100],
-             trend=[1, 1, 1, 1, 0.5, 1.5, 1.0, 1.0])
-    previous = pd.DataFrame({"tier": ["a"] * 7 + ["c"], "stage": ["mature"] * 7 + ["lost"]}, index=f.index)
+    f = book([70, 70, 70, 70, 70, 70, 70, 10, 70, 70, 70],
+             orders=[0, np.nan, 5, 1, 5, 5, 3, 5, 5, 5, 2],
+             days_since_last=[0, 0, 400, 30, 10, 10, 10, 10, 10, 200, 10],
+             first_purchase=[0, 0, 100, 960, 100, 100, 100, 100, 100, 100, 950],
+             trend=[1, 1, 1, 1, 0.5, 1.5, 1.0, 1.0, 1.0, 1.0, 10])
+    previous = pd.DataFrame({"tier": ["a"] * 7 + ["c"] + ["a"] * 3, "stage": ["mature"] * 7 + ["lost"] + ["new"] * 3},
+                            index=f.index)
     out = model.assign(f, previous=previous)
-    assert out["stage"].tolist() == ["potential", "potential", "lost", "new", "declining", "growing", "mature",
-                                     "won_back"]
+    assert out["stage"].tolist() == ["prospect", "prospect", "lost", "first_time", "declining", "growing", "mature",
+                                     "won_back", "loyal", "at_risk", "repeat"]
     assert out.loc[3, "stage_reason"] == "lost: no purchase for more than 365 days"
     assert out.loc[5, "stage_reason"] == "declining: trend <= 0.8"
+    assert out.loc[10, "stage_reason"] == "at_risk: no purchase for more than 180 days"
     # tier a (strategic) x stage -> the built-in next actions
-    assert out["next_action"].tolist()[:7] == [
+    assert out["next_action"].tolist() == [
         "nurture campaign", "nurture campaign", "executive win-back visit", "onboarding by account manager",
-        "executive retention call", "strategic partnership review", "executive business review"]
-    assert out.loc[8, "next_action"] == "welcome-back offer"
+        "executive retention call", "strategic partnership review", "executive business review",
+        "welcome-back offer", "executive business review", "executive retention call",
+        "onboarding by account manager"]
+
+
+def test_former_stage_names_in_previous(model):
+    """An assignment file of tierkit 0.1 (stages potential, new) is still a valid previous."""
+    f = book([70, 70, 70])
+    previous = pd.DataFrame({"tier": ["a", "a", "a"], "stage": ["potential", "new", "lost"]}, index=f.index)
+    assert model.assign(f, previous=previous)["stage"].tolist() == ["loyal", "loyal", "won_back"]
 
 
 def test_potential_from_an_outer_join():
@@ -70,8 +80,8 @@ def test_potential_from_an_outer_join():
     features = joined.drop(columns="nps").fillna({"revenue": 0, "frequency": 0, "days_since_last": 9999, "aov": 0})
     m = tk.fit(tk.Policy.default(), features.loc[f.index])
     out = m.assign(features)
-    assert out.loc[attributes.index, "stage"].tolist() == ["potential", "potential"]
-    assert (out.loc[f.index, "stage"] != "potential").all()
+    assert out.loc[attributes.index, "stage"].tolist() == ["prospect", "prospect"]
+    assert (out.loc[f.index, "stage"] != "prospect").all()
     assert out.loc[attributes.index, "next_action"].tolist() == ["nurture campaign"] * 2
 
 

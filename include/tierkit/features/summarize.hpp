@@ -56,9 +56,12 @@ struct SummarizeOptions {
     /// periods measures them in weeks.
     double freq_multiplier = 1.0;
     /// trend = revenue over (as_of - w, as_of] / revenue over (as_of - 2w, as_of - w],
-    /// w in days.
+    /// w in days; 1 when both windows are empty (0/0: an idle customer, not a stable
+    /// one; lifecycle stages read the trend only of active customers).
     int trend_window_days = 90;
-    /// Cap of trend when the earlier window has no revenue and the latest has some.
+    /// trend when the earlier window has no revenue and the latest has some, and the
+    /// largest trend otherwise: every customer whose first purchase is in the latest
+    /// window (a new one-time buyer too) gets it.
     double trend_cap = 10.0;
     /// revenue_<W>d and orders_<W>d over (as_of - W, as_of] for each W (days).
     std::vector<int> windows_days{30, 90, 365};

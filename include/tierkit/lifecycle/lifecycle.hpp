@@ -2,23 +2,37 @@
 /// @file lifecycle.hpp
 /// Lifecycle stages, re-tiering with hysteresis and next actions.
 ///
-/// Stages (evaluated in this order; the first that applies wins, with its reason):
-/// 1. potential: `orders` is 0 or missing (NaN): a customer known from the
-///    attributes (e.g. after an outer join of features and attributes, with the
-///    feature columns filled) who has not bought yet;
-/// 2. lost: p_alive < lifecycle.lost_p_alive when the table (or the policy's clv
-///    section) has a `p_alive` column, else days_since_last > lifecycle.lost_days;
+/// Stages, read from activity the way a manager reads them (evaluated in this order;
+/// the first that applies wins, with its reason). "purchases" is active_periods when
+/// the table has it (purchases on one day are one), else orders; "tenure" is the days
+/// since the first purchase (last_purchase + days_since_last - first_purchase).
+/// 1. prospect: `orders` is 0 or missing (NaN): a customer known from the attributes
+///    (e.g. after an outer join of features and attributes) who has not bought yet;
+/// 2. lost: days_since_last > lifecycle.lost_days, or p_alive < lifecycle.lost_p_alive
+///    (with a `p_alive` column, in the table or from the policy's clv section);
 /// 3. won_back: not lost now, but lost in the previous evaluation (previous stage);
-/// 4. new: first purchase at most lifecycle.new_days days before the evaluation
-///    day (last_purchase + days_since_last - first_purchase <= new_days);
-/// 5. declining: trend <= lifecycle.declining_trend, or p_alive <
-///    lifecycle.declining_p_alive (with a p_alive column);
-/// 6. growing: trend >= lifecycle.growing_trend;
-/// 7. mature: everything else (a stable trend).
+/// 4. at_risk: gone quiet: days_since_last > lifecycle.at_risk_days, or p_alive <
+///    lifecycle.at_risk_p_alive. Days count even with p_alive: a BG/NBD P(alive) is 1
+///    for every one-time buyer, however long ago the purchase;
+/// 5. first_time: one purchase so far (not mature, whatever its trend);
+/// 6. repeat: bought again, tenure <= lifecycle.new_days;
+/// 7. declining: no purchase within lifecycle.active_days, or trend <=
+///    lifecycle.declining_trend;
+/// 8. growing: trend >= lifecycle.growing_trend;
+/// 9. loyal: purchases >= lifecycle.loyal_purchases and tenure >= lifecycle.loyal_days;
+/// 10. mature: everything else: an established customer who bought within active_days
+///    with a stable trend.
+/// The trend (features::summarize: revenue over the latest trend window / the window
+/// before; 1 when both are empty, trend_cap when only the earlier one is) is read only
+/// for active customers (steps 7-9), whose latest window holds a purchase as long as
+/// active_days <= the summarize trend window (both 90 days by default): an idle
+/// customer's 0/0 "trend" of 1 never makes it mature, and a new customer's trend_cap
+/// never makes it growing (it is first_time or repeat first).
 /// Columns read: orders, days_since_last, first_purchase, last_purchase, trend (as
-/// features::summarize makes them) and p_alive when present. Model::assign computes
-/// stages whenever these columns are there, and requires them (UnknownColumn) when
-/// the policy sets a stage threshold or strategies (Policy::requires_stages).
+/// features::summarize makes them), active_periods and p_alive when present.
+/// Model::assign computes stages whenever these columns are there, and requires them
+/// (UnknownColumn) when the policy sets a stage threshold or strategies
+/// (Policy::requires_stages).
 ///
 /// Re-tiering (retier): given the customer's previous tier p and counter c, and the
 /// rule's plain tier r,

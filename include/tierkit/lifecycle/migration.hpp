@@ -144,7 +144,7 @@ Events events(const Transitions& t);
 
 /// Why a customer's value is at risk (one reason each; precedence lost, downgraded, declining).
 /// lost: absent after (with a previous assignment) or stage lost; downgraded: tier
-/// index increased; declining: stage declining. Without stages only exits and
+/// index increased; declining: stage at_risk or declining. Without stages only exits and
 /// downgrades are seen; without a previous assignment only stages.
 enum class RiskKind : std::int8_t { lost = 0, downgraded = 1, declining = 2 };
 inline constexpr std::int8_t no_risk = -1;
@@ -177,7 +177,7 @@ struct RevenueAtRisk {
 RevenueAtRisk revenue_at_risk(const Transitions& t, std::span<const double> values);
 
 /// Rows of the win-back list: customers that are lost (exited, or stage lost) or in
-/// stage declining (whatever their tier move); without stages, exited or downgraded
+/// stage at_risk or declining (whatever their tier move); without stages, exited or downgraded
 /// customers. Highest value first, ties by customer id; at most n rows.
 /// @throws as revenue_at_risk.
 std::vector<std::int64_t> win_back(const Transitions& t, std::span<const double> values,

@@ -6,16 +6,20 @@
 /// JSON (every key optional; the defaults are shown):
 /// @code{.json}
 /// "lifecycle": {
-///   "new_days": 90,            // new: first purchase at most this many days before as_of
+///   "new_days": 90,            // repeat: bought again, first purchase at most this many days before as_of
+///   "active_days": 90,         // active: bought within this many days (mature, loyal and growing need it)
 ///   "growing_trend": 1.2,      // growing: trend >= this (recent / earlier window revenue)
 ///   "declining_trend": 0.8,    // declining: trend <= this
-///   "declining_p_alive": 0.5,  // declining: p_alive < this (only with a p_alive column)
-///   "lost_p_alive": 0.2,       // lost: p_alive < this (with a p_alive column)
-///   "lost_days": 365,          // lost: days_since_last > this (without a p_alive column)
+///   "loyal_purchases": 5,      // loyal: at least this many purchase periods ...
+///   "loyal_days": 365,         // ... over at least this many days since the first purchase
+///   "at_risk_days": 180,       // at risk: days_since_last > this
+///   "at_risk_p_alive": 0.5,    // at risk: p_alive < this (only with a p_alive column)
+///   "lost_days": 365,          // lost: days_since_last > this
+///   "lost_p_alive": 0.2,       // lost: p_alive < this (only with a p_alive column)
 ///   "hysteresis": {"up_margin": 0, "down_margin": 0, "k": 1, "max_demotion": 1}
 /// },
 /// "strategies": [
-///   {"tier": "key", "stage": "declining", "action": "executive retention call"},
+///   {"tier": "key", "stage": ["at_risk", "declining"], "action": "executive retention call"},
 ///   {"mode": ["cooperative", "emotional"], "stage": "growing", "action": "upsell review"},
 ///   {"stage": "lost", "action": "win-back campaign"}
 /// ]
@@ -26,6 +30,10 @@
 /// everything. The policy's entries are tried first, in order, then the built-in
 /// table (default_strategies), whose last entry matches every customer, so every
 /// customer gets exactly one next action.
+///
+/// `declining_p_alive`, the name `at_risk_p_alive` had before the stages at_risk and
+/// declining were told apart, is read as `at_risk_p_alive` (model files of tierkit 0.1
+/// store it); giving both is a PolicyError.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -33,13 +41,27 @@
 
 namespace tierkit::lifecycle {
 
-/// Lifecycle stage (客户生命周期). Codes are stable: they index stage_names.
-enum class Stage : std::int8_t { potential = 0, new_customer, growing, mature, declining, lost, won_back };
+/// Lifecycle stage (客户生命周期), read from activity the way a manager reads it:
+/// the relationship ladder prospect -> first_time -> repeat -> loyal, the value
+/// trajectory of an active customer (growing, mature, declining), then at_risk (gone
+/// quiet), lost and won_back. Codes index stage_names (the Python `stage` categories).
+enum class Stage : std::int8_t {
+    prospect = 0,
+    first_time,
+    repeat,
+    loyal,
+    growing,
+    mature,
+    at_risk,
+    declining,
+    lost,
+    won_back
+};
 
-inline constexpr std::size_t stage_count = 7;
-/// The stage names, in code order (the Python `stage` categories).
-inline constexpr std::array<const char*, stage_count> stage_names{"potential", "new",      "growing", "mature",
-                                                                  "declining", "lost", "won_back"};
+inline constexpr std::size_t stage_count = 10;
+/// The stage names, in code order.
+inline constexpr std::array<const char*, stage_count> stage_names{
+    "prospect", "first_time", "repeat", "loyal", "growing", "mature", "at_risk", "declining", "lost", "won_back"};
 
 /// Re-tiering with a previous assignment (see lifecycle.hpp, retier()).
 struct HysteresisSpec {
@@ -59,11 +81,15 @@ struct StrategyEntry {
 
 struct LifecycleSpec {
     double new_days = 90;
+    double active_days = 90;
     double growing_trend = 1.2;
     double declining_trend = 0.8;
-    double declining_p_alive = 0.5;
-    double lost_p_alive = 0.2;
+    double loyal_purchases = 5;
+    double loyal_days = 365;
+    double at_risk_days = 180;
+    double at_risk_p_alive = 0.5;
     double lost_days = 365;
+    double lost_p_alive = 0.2;
     HysteresisSpec hysteresis;
     /// The policy's own entries (tried before default_strategies()).
     std::vector<StrategyEntry> strategies;
