@@ -139,6 +139,14 @@ class _Names:
         return _name_columns(message, self.customer, self.date, self.amount, self.margin, self.quantity)
 
 
+def _integer_ids(ids: list) -> bool:
+    """Whether every id that is there is an integer (and at least one is missing,
+    which would turn a plain column into floats)."""
+    present = [v for v in ids if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return len(present) < len(ids) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                           for v in present)
+
+
 def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
             output: str | None, sort_ids: bool = False) -> Any:
     """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
@@ -158,10 +166,12 @@ def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names,
     if not return_rejects:
         return convert_output(features, output)
     rj = out["rejects"]
+    customers = [decode_one(int(c)) for c in rj["customer"]]
     rejects = pd.DataFrame(
         {
             "row": rj["row"],
-            "customer": [decode_one(int(c)) for c in rj["customer"]],
+            # Integer ids stay integers beside a missing one (nullable Int64, not 1.0 and NaN).
+            "customer": pd.array(customers, dtype="Int64") if _integer_ids(customers) else customers,
             "reason": [names.rename(r) for r in rj["reason"]],
         }
     )

@@ -550,12 +550,19 @@ class Backtest:
     windows : DataFrame
         One row per cut-off: cutoff, end (of the following period), customers
         evaluated, next-period customers not evaluated (first purchase after the cut-off).
+    criteria : DataFrame, or None
+        Per cut-off and criterion: the fitted weight beside its rank correlation
+        with revenue and with the following period's revenue (see
+        ``Model.criteria_summary``).
     """
 
     tiers: pd.DataFrame
     stages: pd.DataFrame | None
     windows: pd.DataFrame
     assignments: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
+    #: Per cut-off and criterion: weight, rank correlation with revenue and with the
+    #: following period's revenue (Model.criteria_summary).
+    criteria: pd.DataFrame | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -662,6 +669,7 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
                                 f"first transaction {np.datetime64(int(dated.min()), 'D')}")
 
     tier_rows: list[pd.DataFrame] = []
+    criteria_rows: list[pd.DataFrame] = []
     stage_rows: list[pd.DataFrame] = []
     windows: list[dict[str, Any]] = []
     kept: dict[Any, pd.DataFrame] = {}
@@ -683,6 +691,8 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
         bought = grouped.size().reindex(assigned.index, fill_value=0) > 0
         not_evaluated = int((~grouped.size().index.isin(assigned.index)).sum())
         tier = assigned["tier"]
+        if "revenue" in features.columns:
+            criteria_rows.append(model.criteria_summary(features, next_revenue=next_revenue).assign(cutoff=cutoff))
         total, overall = float(next_revenue.sum()), float(next_revenue.mean())
         by = pd.DataFrame({"next": next_revenue, "churned": ~bought}).groupby(tier, observed=False)
         table = pd.DataFrame({
@@ -715,4 +725,5 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
             kept[cutoff] = assigned
         previous = tier.astype(object)
         prior = assigned
-    return Backtest(pd.concat(tier_rows), pd.concat(stage_rows) if stage_rows else None, pd.DataFrame(windows), kept)
+    return Backtest(pd.concat(tier_rows), pd.concat(stage_rows) if stage_rows else None, pd.DataFrame(windows), kept,
+                    pd.concat(criteria_rows, ignore_index=True) if criteria_rows else None)
