@@ -92,3 +92,23 @@ TEST(TierSizes, HiddenSegmentIsARuleWarning) {
                     "earlier rules, so it gets no customer");
     EXPECT_TRUE(Policy::default_policy().make_rule()->warnings().empty());
 }
+
+TEST(TierSizes, ComposedRulesPassOnQuotasAndWarnings) {
+    const auto grouped = Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["top", "rest"],
+      "rule": {"kind": "quantiles", "shares": [0.2], "group_by": "region"}})");
+    const auto shares = grouped.make_rule()->target_shares();
+    ASSERT_EQ(shares.size(), 2u);
+    EXPECT_DOUBLE_EQ(shares[0], 0.2);
+    EXPECT_DOUBLE_EQ(shares[1], 0.8);
+    const auto chain = Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["recent", "champions", "others", "low"],
+      "rule": {"kind": "chain", "first": {"kind": "quantiles", "score": "score", "shares": [0.5],
+                                          "tiers": ["recent", "low"]},
+               "then": {"recent": {"kind": "rfm_segments", "tiers": ["recent", "champions", "others"],
+                                   "segments": [{"name": "recent", "r": [4, 5]},
+                                                {"name": "champions", "r": [5, 5], "f": [5, 5], "m": [5, 5]}],
+                                   "fallback": "others"}}}})");
+    const auto w = chain.make_rule()->warnings();
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_NE(w[0].find("segment 'champions'"), std::string::npos);
+    EXPECT_TRUE(chain.make_rule()->target_shares().empty());  // a chain sets no quota per policy tier
+}
