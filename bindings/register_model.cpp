@@ -127,6 +127,18 @@ py::dict fitted_to_dict(const Model& m) {
     return out;
 }
 
+py::dict tier_sizes_to_dict(const TierSizes& s) {
+    py::dict out;
+    out["tier"] = s.tier;
+    out["customers"] = s.customers;
+    out["target_share"] = s.target_share;
+    out["empty"] = s.empty;
+    out["starved"] = s.starved;
+    out["total"] = s.total;
+    out["messages"] = s.messages();
+    return out;
+}
+
 }  // namespace
 
 void register_model(py::module_ m) {
@@ -148,11 +160,24 @@ void register_model(py::module_ m) {
             return out;
         })
         .def("required_columns", &Policy::required_columns)
-        .def_property_readonly("requires_stages", &Policy::requires_stages);
+        .def_property_readonly("requires_stages", &Policy::requires_stages)
+        .def_property_readonly("empty_tiers", [](const Policy& p) { return std::string(to_string(p.empty_tiers())); })
+        .def("rule_warnings", [](const Policy& p) { return p.make_rule()->warnings(); });
 
     py::class_<Model>(m, "Model")
         .def_property_readonly("policy", &Model::policy)
         .def("fitted", &fitted_to_dict)
+        .def("fit_report", [](const Model& model) {
+            py::dict out;
+            out["tiers"] = tier_sizes_to_dict(model.fit_report().tiers);
+            out["warnings"] = model.fit_report().warnings;
+            return out;
+        })
+        .def("tier_sizes", [](const Model& model, const py::array& tier) {
+            std::vector<std::string> names;
+            for (const auto& t : model.policy().tiers()) names.push_back(t.name);
+            return tier_sizes_to_dict(count_tiers(view<std::int32_t>(tier, "tier"), names, model.rule().target_shares()));
+        }, py::arg("tier"))
         .def("to_bytes", [](const Model& model, const std::string& kind) {
             std::ostringstream out;
             save(model, out, parse_archive_kind(kind));

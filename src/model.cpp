@@ -248,8 +248,29 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     std::unique_ptr<Rule> rule = policy.make_rule();
     std::vector<CriteriaBlock> blocks;
     if (rule->needs_criteria()) blocks = criteria_blocks(fitted, table);
-    rule->fit(RuleInput{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, policy.min_group(), progress});
-    return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv));
+    const RuleInput input{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, policy.min_group(), progress};
+    rule->fit(input);
+    FitReport report = fit_report(policy, *rule, input);
+    return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv),
+                 std::move(report));
+}
+
+FitReport fit_report(const Policy& policy, const Rule& rule, const RuleInput& input) {
+    // The fitted rows' tiers, as assign() would give them (the rule only: no hysteresis
+    // or overrides at fit).
+    const std::size_t n = input.table.rows();
+    auto tier = filled_column<std::int32_t>(n, 0);
+    auto reason = filled_column<std::int32_t>(n, 0);
+    rule.assign(input, tier, reason);
+    std::vector<std::string> names;
+    for (const auto& t : policy.tiers()) names.push_back(t.name);
+    FitReport report{count_tiers(tier, names, rule.target_shares()), rule.warnings()};
+    if (policy.empty_tiers() == EmptyTiers::error && !report.tiers.empty.empty())
+        throw PolicyError("empty_tiers: " + report.tiers.messages().front() +
+                          "; change the rule, or set \"empty_tiers\": \"warn\" or \"allow\" to accept it");
+    if (policy.empty_tiers() != EmptyTiers::allow)
+        for (auto& m : report.tiers.messages()) report.warnings.push_back(std::move(m));
+    return report;
 }
 
 Assignment Model::assign(const FeatureTable& table, const AssignOptions& options) const {

@@ -592,7 +592,7 @@ Policy Policy::from_json(const std::string& text) {
     require_object(j, root);
     // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
     only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv",
-                        "lifecycle", "strategies", "privacy"});
+                        "lifecycle", "strategies", "privacy", "empty_tiers"});
     Policy p;
     p.name_ = string_at(j, "name", root, "policy");
     const std::string description = string_at(j, "description", root, "");
@@ -603,6 +603,10 @@ Policy Policy::from_json(const std::string& text) {
         if (k != std::floor(k)) fail("privacy.min_group", "must be a whole number, got " + format_number(k));
         p.min_group_ = static_cast<std::size_t>(k);
     }
+    if (j.contains("empty_tiers") && !j.at("empty_tiers").is_string())
+        fail("empty_tiers", "must be one of error, warn, allow, got " + show(j.at("empty_tiers")));
+    p.empty_tiers_ = choice<EmptyTiers>(j.value("empty_tiers", std::string("warn")), "empty_tiers",
+                                        {{"error", EmptyTiers::error}, {"warn", EmptyTiers::warn}, {"allow", EmptyTiers::allow}});
     if (j.contains("clv")) p.clv_ = clv::ClvSpec::from_json(j.at("clv"), "clv");
     if (j.contains("scores") && j.contains("criteria"))
         fail("criteria", "give either scores or criteria (one score), not both");
@@ -719,6 +723,7 @@ Policy Policy::from_json(const std::string& text) {
     if (p.has_lifecycle_) out["lifecycle"] = lifecycle_to_json(p.lifecycle_);
     if (j.contains("strategies")) out["strategies"] = strategies_to_json(p.lifecycle_.strategies);
     if (j.contains("privacy")) out["privacy"] = json{{"min_group", p.min_group_}};
+    if (j.contains("empty_tiers")) out["empty_tiers"] = to_string(p.empty_tiers_);
     p.json_ = out.dump(2);
     return p;
 }

@@ -101,6 +101,14 @@ bool ChainRule::needs_criteria() const {
     return false;
 }
 
+std::vector<std::string> ChainRule::warnings() const {
+    std::vector<std::string> out = first_.rule->warnings();
+    for (const auto& t : then_)
+        if (t.rule)
+            for (auto& w : t.rule->warnings()) out.push_back(std::move(w));
+    return out;
+}
+
 void ChainRule::fit(const RuleInput& input) {
     // The rules' reports continue one another (a kmeans first, then kmeans sub-rules).
     SequentialProgress progress(input.progress);

@@ -383,6 +383,19 @@ std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::extra_c
     return {{"r_score", std::move(rs)}, {"f_score", std::move(fs)}, {"m_score", std::move(ms)}, {"rfm_cell", std::move(cell)}};
 }
 
+std::vector<std::string> RfmSegmentRule::warnings() const {
+    std::vector<std::string> out;
+    for (auto k : report_.unreachable) {
+        const std::string& name = table_[k].name;
+        bool reached = name == fallback_ && !report_.gaps.empty();
+        for (std::size_t q = 0; q < table_.size(); ++q) reached = reached || (table_[q].name == name && report_.cells_won[q] > 0);
+        out.push_back("rfm_segments: segment '" + name + "' (rule " + std::to_string(k) + ": " + table_[k].describe() +
+                      ") " + (report_.cells_matched[k] == 0 ? "matches no cell" : "loses every cell it matches to earlier rules") +
+                      (reached ? "; the segment's other rules still win cells" : ", so it gets no customer"));
+    }
+    return out;
+}
+
 std::vector<std::string> RfmSegmentRule::reasons() const {
     std::vector<std::string> out;
     for (const auto& s : table_) out.push_back("rfm_segments: " + s.name + " (" + s.describe() + ")");
@@ -405,6 +418,7 @@ std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::paramet
         {"segment_cells", std::move(won)},
         {"fallback_cells", std::move(gaps)},
         {"overlap_cells", std::move(overlaps)},
+        {"unreachable_rules", std::vector<double>(report_.unreachable.begin(), report_.unreachable.end())},
     };
     if (ties_ == RankTies::first) {
         out.emplace_back("r_split_below", bins_r_.split_below());

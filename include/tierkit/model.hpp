@@ -20,6 +20,7 @@
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
 #include "tierkit/table.hpp"
+#include "tierkit/tier_sizes.hpp"
 
 namespace tierkit {
 
@@ -50,9 +51,11 @@ struct FittedScore {
 
 class Model {
 public:
+    /// @param fit_report what fit() found on its rows (tier_sizes.hpp); empty for a loaded model.
     Model(Policy policy, std::vector<FittedScore> scores, std::shared_ptr<const Rule> rule,
-          std::optional<clv::FittedClv> clv = std::nullopt)
-        : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)), clv_(std::move(clv)) {}
+          std::optional<clv::FittedClv> clv = std::nullopt, FitReport fit_report = {})
+        : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)), clv_(std::move(clv)),
+          fit_report_(std::move(fit_report)) {}
 
     /// Score and tier every row of `table`: the composite scores (and, with
     /// options.with_contributions, each criterion's share), then the rule. With a clv
@@ -76,6 +79,9 @@ public:
     const std::shared_ptr<const Rule>& rule_ptr() const noexcept { return rule_; }
     /// The CLV models fitted for the policy's clv section (empty without one).
     const std::optional<clv::FittedClv>& clv() const noexcept { return clv_; }
+    /// What fit() found on the fitted rows (tier sizes, warnings). Not saved with the
+    /// model: a loaded model's report is empty.
+    const FitReport& fit_report() const noexcept { return fit_report_; }
 
 private:
     Assignment assign_impl(const FeatureTable& table, bool with_contributions,
@@ -88,6 +94,7 @@ private:
     std::vector<FittedScore> scores_;
     std::shared_ptr<const Rule> rule_;
     std::optional<clv::FittedClv> clv_;
+    FitReport fit_report_;
 };
 
 /// Learn normalizer statistics, data-driven weights and the rule's cut points; with a
@@ -96,9 +103,15 @@ private:
 ///   optimizers, the kmeans rule's Lloyd iterations), from this thread; see
 ///   progress.hpp. The model does not depend on it.
 /// @throws UnknownColumn, InvalidInput (NaN/inf, empty table), NumericError (AHP
-///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's);
+///   consistency ratio above max_cr), PolicyError (rule tiers differ from the policy's,
+///   or a tier gets no customer of the table and the policy's empty_tiers is "error");
 ///   whatever `progress` throws (the fit stops there).
 Model fit(const Policy& policy, const FeatureTable& table, const Progress* progress = nullptr);
+
+/// The tier sizes of the fitted rows under `rule` (fitted), judged per the policy's
+/// empty_tiers, and the warnings for the user (tier_sizes.hpp).
+/// @throws PolicyError for an empty tier when empty_tiers is "error"; as Rule::assign.
+FitReport fit_report(const Policy& policy, const Rule& rule, const RuleInput& input);
 
 /// The composite scores (0..100, one vector per fitted score) of every row of
 /// `table`, as assign() computes them before the rule. (The out-of-core Fitter,

@@ -40,6 +40,8 @@
 /// mean of, at least K customers (see privacy.hpp). The default 1 keeps single
 /// customers' values (exact order statistics); set K (e.g. 5 or 10) for model files
 /// that leave the team.
+/// Optional `"empty_tiers": "error" | "warn" | "allow"` (default "warn"): what fit does
+/// when a tier gets no customer of the fitted rows (see tier_sizes.hpp).
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +51,7 @@
 #include "tierkit/lifecycle/spec.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
+#include "tierkit/tier_sizes.hpp"
 
 namespace tierkit {
 
@@ -117,6 +120,8 @@ public:
     bool requires_stages() const noexcept { return requires_stages_; }
     /// privacy.min_group: rows behind every stored order statistic (1 = exact values).
     std::size_t min_group() const noexcept { return min_group_; }
+    /// empty_tiers: what an empty tier at fit means (tier_sizes.hpp).
+    EmptyTiers empty_tiers() const noexcept { return empty_tiers_; }
 
 private:
     std::string name_;
@@ -130,6 +135,7 @@ private:
     bool has_lifecycle_ = false;
     bool requires_stages_ = false;
     std::size_t min_group_ = 1;
+    EmptyTiers empty_tiers_ = EmptyTiers::warn;
 };
 
 }  // namespace tierkit

@@ -27,12 +27,15 @@ from ._errors import (
     NumericError,
     PolicyError,
     TierkitError,
+    TierkitWarning,
 )
 from .features import Summarizer, join, summarize, summarize_files
 from .fitting import Fitter, PartialState, get_num_threads, set_num_threads
 from .lifecycle import backtest, events, migration, project, revenue_at_risk, win_back
 from .model import Model, buffer_cache, fit, load, save, set_buffer_cache_limit, summary
+from .comparison import compare
 from .policy import Policy
+from .profiles import profile
 from .report import report
 from .retention import Retention, retention
 
@@ -51,9 +54,11 @@ __all__ = [
     "PolicyError",
     "Summarizer",
     "TierkitError",
+    "TierkitWarning",
     "backtest",
     "buffer_cache",
     "clv",
+    "compare",
     "datasets",
     "events",
     "fit",
@@ -63,6 +68,7 @@ __all__ = [
     "load",
     "migration",
     "plot",
+    "profile",
     "progress",
     "project",
     "report",

@@ -75,6 +75,8 @@ class model:
         score_names: list[str]
         def required_columns(self) -> list[str]: ...
         requires_stages: bool
+        empty_tiers: str
+        def rule_warnings(self) -> list[str]: ...
     class Assignment:
         """Model.assign's result: numpy arrays over the core's columns (no copy)."""
         @property
@@ -157,6 +159,8 @@ class model:
     class Model:
         policy: model.Policy
         def fitted(self) -> dict[str, Any]: ...
+        def fit_report(self) -> dict[str, Any]: ...
+        def tier_sizes(self, tier: np.ndarray) -> dict[str, Any]: ...
         def assign(self, ids: np.ndarray, names: list[str], columns: list[np.ndarray],
                    categories: list[tuple[str, np.ndarray, list[str]]], contributions: bool = ...,
                    overrides: list[tuple[int, int, str, int]] | None = ..., as_of: int = ...,

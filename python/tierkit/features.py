@@ -166,6 +166,14 @@ class _Names:
         return _name_columns(message, self.customer, self.date, self.amount, self.margin, self.quantity)
 
 
+def _integer_ids(ids: list) -> bool:
+    """Whether every id that is there is an integer (and at least one is missing,
+    which would turn a plain column into floats)."""
+    present = [v for v in ids if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    return len(present) < len(ids) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                           and -(2**63) <= int(v) < 2**63 for v in present)
+
+
 def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
             output: str | None, sort_ids: bool = False, reasons: dict[int, str] | None = None) -> Any:
     """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
@@ -189,8 +197,10 @@ def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names,
     rejects = pd.DataFrame(
         {
             "row": rj["row"],
-            # With a missing id (None) among them, pandas would make large integer ids floats.
-            "customer": pd.Series(customers, dtype=object) if None in customers else customers,
+            # Integer ids stay integers beside a missing one (nullable Int64, not 1.0 and
+            # NaN); other ids beside a missing one (None) stay objects, as given.
+            "customer": (pd.array(customers, dtype="Int64") if _integer_ids(customers)
+                         else pd.Series(customers, dtype=object) if None in customers else customers),
             "reason": [names.rename(r) if not reasons or int(row) not in reasons else reasons[int(row)]
                        for row, r in zip(rj["row"], rj["reason"])],
         }

@@ -552,12 +552,19 @@ class Backtest:
     windows : DataFrame
         One row per cut-off: cutoff, end (of the following period), customers
         evaluated, next-period customers not evaluated (first purchase after the cut-off).
+    criteria : DataFrame, or None
+        Per cut-off and criterion: the fitted weight beside its rank correlation
+        with revenue and with the following period's revenue (see
+        ``Model.criteria_summary``).
     """
 
     tiers: pd.DataFrame
     stages: pd.DataFrame | None
     windows: pd.DataFrame
     assignments: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
+    #: Per cut-off and criterion: weight, rank correlation with revenue and with the
+    #: following period's revenue (Model.criteria_summary).
+    criteria: pd.DataFrame | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -664,6 +671,7 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
                                 f"first transaction {np.datetime64(int(dated.min()), 'D')}")
 
     tier_rows: list[pd.DataFrame] = []
+    criteria_rows: list[pd.DataFrame] = []
     stage_rows: list[pd.DataFrame] = []
     windows: list[dict[str, Any]] = []
     kept: dict[Any, pd.DataFrame] = {}
@@ -685,6 +693,8 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
         bought = grouped.size().reindex(assigned.index, fill_value=0) > 0
         not_evaluated = int((~grouped.size().index.isin(assigned.index)).sum())
         tier = assigned["tier"]
+        if "revenue" in features.columns:
+            criteria_rows.append(model.criteria_summary(features, next_revenue=next_revenue).assign(cutoff=cutoff))
         total, overall = float(next_revenue.sum()), float(next_revenue.mean())
         # The core's tier summary: next-period revenue per tier, and churn as the tier's mean of 0/1.
         per_tier = _core.model.tier_summary(np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32),
@@ -722,4 +732,5 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
             kept[cutoff] = assigned
         previous = tier.astype(object)
         prior = assigned
-    return Backtest(pd.concat(tier_rows), pd.concat(stage_rows) if stage_rows else None, pd.DataFrame(windows), kept)
+    return Backtest(pd.concat(tier_rows), pd.concat(stage_rows) if stage_rows else None, pd.DataFrame(windows), kept,
+                    pd.concat(criteria_rows, ignore_index=True) if criteria_rows else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import pickle
 import inspect
+import warnings
 import weakref
 from typing import Any, NamedTuple, Sequence
 
@@ -13,7 +14,7 @@ import pandas as pd
 from . import _callable, _core
 from ._arrow import as_frame, convert_output
 from ._convert import IdCodec, float_array
-from ._errors import ColumnNotFoundError, FormatError, InvalidInputError
+from ._errors import ColumnNotFoundError, FormatError, InvalidInputError, TierkitWarning
 from ._repr import TierSummary
 from .progress import StageBars, bar
 from .policy import Policy
@@ -241,6 +242,85 @@ class Model:
         consistency; the rule's kind, parameters (e.g. cut points) and reasons."""
         return self._core.fitted()
 
+    @property
+    def fit_report(self) -> dict[str, Any]:
+        """What the fit found on its rows (empty for a model read from a file).
+
+        ``tiers``: a DataFrame indexed by tier with ``customers``, ``share`` and
+        ``target_share`` (the rule's quota, NaN when it sets none); ``empty`` and
+        ``starved`` (tiers under half their quota): tier names; ``warnings``: the
+        messages ``tk.fit`` warned with (TierkitWarning).
+
+        >>> import tierkit as tk, warnings
+        >>> f = tk.summarize(tk.datasets.synthetic(500, seed=2))
+        >>> p = {"criteria": ["orders"], "rule": {"kind": "quantiles", "shares": [0.05, 0.15, 0.5]},
+        ...      "tiers": ["key", "high-value", "ordinary", "potential"]}
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     m = tk.fit(p, f)
+        >>> m.fit_report["empty"]
+        ['potential']
+        >>> str(caught[0].message).startswith("tier 'potential' has no customer of the 500 customers")
+        True
+        """
+        report = self._core.fit_report()
+        out = _tier_attrs(report["tiers"])
+        sizes = report["tiers"]
+        total = max(int(sizes["total"]), 1)
+        out["tiers"] = pd.DataFrame({"customers": np.asarray(sizes["customers"], dtype=np.int64),
+                                     "share": np.asarray(sizes["customers"], dtype=float) / total,
+                                     "target_share": np.asarray(sizes["target_share"], dtype=float)},
+                                    index=pd.Index(list(sizes["tier"]), name="tier"))
+        out["warnings"] = list(report["warnings"])
+        return out
+
+    def criteria_summary(self, features: Any, *, revenue: str = "revenue",
+                         next_revenue: pd.Series | None = None) -> pd.DataFrame:
+        """Each criterion's fitted weight beside its rank (Spearman) correlation
+        with revenue, so a heavy weight on a column unrelated to value stands out
+        (entropy and CRITIC weight what varies, not what matters).
+
+        Parameters
+        ----------
+        features : DataFrame with the criteria's columns and ``revenue``.
+        revenue : str
+            The value column.
+        next_revenue : Series, optional
+            Per customer, the revenue of the following period (e.g. from
+            transactions after the fit's ``as_of``): adds ``rank_corr_next_revenue``.
+
+        Returns
+        -------
+        DataFrame with columns score, criterion, direction, weight,
+        rank_corr_revenue[, rank_corr_next_revenue]. The correlation is of the
+        criterion's column as given (a ``"lower"`` criterion such as recency
+        correlates negatively when it tracks value); NaN for a constant column.
+
+        >>> import tierkit as tk
+        >>> f = tk.summarize(tk.datasets.synthetic(500, seed=2))
+        >>> c = tk.fit(tk.Policy.default(), f).criteria_summary(f)
+        >>> list(c.columns)
+        ['score', 'criterion', 'direction', 'weight', 'rank_corr_revenue']
+        """
+        features = as_frame(features, "features")
+        if revenue not in features.columns:
+            raise ColumnNotFoundError(f"revenue: unknown column '{revenue}'; available: "
+                                      f"{', '.join(map(str, features.columns))}")
+        value_rank = features[revenue].rank()
+        next_rank = None
+        if next_revenue is not None:
+            next_rank = pd.Series(next_revenue).reindex(features.index).rank()
+        rows = []
+        for s in self.params["scores"]:
+            for c, weight in zip(s["criteria"], s["weights"]):
+                col = c["column"]
+                row = {"score": s["name"], "criterion": col, "direction": c["direction"], "weight": weight}
+                rank = features[col].rank() if col in features.columns else None
+                row["rank_corr_revenue"] = _corr(rank, value_rank)
+                if next_rank is not None:
+                    row["rank_corr_next_revenue"] = _corr(rank, next_rank)
+                rows.append(row)
+        return pd.DataFrame(rows)
+
     def assign(self, features: pd.DataFrame, *, contributions: bool = True, overrides: pd.DataFrame | None = None,
                as_of: Any = None, previous: Any = None, output: str | None = None) -> Any:
         """Score and tier customers.
@@ -372,6 +452,7 @@ class Model:
             frame.attrs["overrides"] = {"expired": int(out.overrides_expired), "unmatched": unmatched}
         if previous is not None:
             frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": dropped}
+        frame.attrs["tiers"] = _tier_attrs(self._core.tier_sizes(np.ascontiguousarray(tier, dtype=np.int32)))
         return convert_output(frame, output)
 
     def to_bytes(self, kind: str = "binary") -> bytes:
@@ -605,6 +686,21 @@ class Scorer:
 
     def __repr__(self) -> str:
         return f"Scorer({self.model.policy.name!r}: columns {self.columns})"
+def _corr(a: pd.Series | None, b: pd.Series) -> float:
+    """Pearson correlation of two rank series (Spearman's rho); NaN when undefined."""
+    if a is None:
+        return float("nan")
+    both = a.notna() & b.notna()
+    x, y = a[both].to_numpy(dtype=float), b[both].to_numpy(dtype=float)
+    if len(x) < 2 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _tier_attrs(sizes: dict[str, Any]) -> dict[str, Any]:
+    """The empty and starved tiers of a core tier-size report, by name."""
+    names = list(sizes["tier"])
+    return {"empty": [names[k] for k in sizes["empty"]], "starved": [names[k] for k in sizes["starved"]]}
 
 
 def _model_with_callable(data: bytes, key: str, fn_bytes: bytes, tiers: list[str]) -> Model:
@@ -724,7 +820,16 @@ def fit(policy: Policy | dict | str, features: pd.DataFrame, *, progress: bool |
     ColumnNotFoundError (listing the available columns) when a criterion's
     column is missing, InvalidInputError for NaN/inf values (naming column and
     row), NumericError when an AHP matrix is too inconsistent or a CLV fit does
-    not converge.
+    not converge, PolicyError when a tier gets no customer and the policy says
+    ``"empty_tiers": "error"``.
+
+    Warns
+    -----
+    TierkitWarning
+        For each tier with no customer of ``features``, or under half its quota
+        (``quantiles`` shares), unless the policy says ``"empty_tiers":
+        "allow"``; for each ``rfm_segments`` segment that an earlier one hides.
+        :attr:`Model.fit_report` holds the counts and the same messages.
 
     Examples
     --------
@@ -750,6 +855,8 @@ def fit(policy: Policy | dict | str, features: pd.DataFrame, *, progress: bool |
         _callable.current_codec.reset(token)
     model = Model(core)
     model._policy = policy  # keeps a Python rule's callable alive with the model
+    for message in core.fit_report()["warnings"]:
+        warnings.warn(message, TierkitWarning, stacklevel=2)
     return model
 
 
@@ -784,7 +891,10 @@ def summary(assignment: pd.DataFrame, features: pd.DataFrame | None = None, *, r
         raise InvalidInputError("assignment: expected the DataFrame returned by Model.assign (a categorical 'tier' column)")
     source = assignment if features is None else features
     if revenue not in source.columns:
-        raise ColumnNotFoundError(f"revenue: unknown column '{revenue}'; available: {', '.join(map(str, source.columns))}")
+        hint = ("; the assignment has no revenue column: pass the features too, e.g. tk.summary(tiers, features)"
+                if features is None else "")
+        raise ColumnNotFoundError(
+            f"revenue: unknown column '{revenue}'{hint}; available: {', '.join(map(str, source.columns))}")
     values = source[revenue] if features is None else features[revenue].reindex(assignment.index)
     if values.isna().any():
         missing = values.index[values.isna()][0]

@@ -39,6 +39,8 @@ __all__ = [
     "lift_by_tier",
     "retention_heatmap",
     "retention_curves",
+    "profile_heatmap",
+    "compare_heatmap",
 ]
 
 
@@ -102,7 +104,9 @@ def _aligned(values: Any, index: pd.Index, role: str) -> pd.Series:
 def _revenue(assignment: pd.DataFrame, features: pd.DataFrame | None, revenue: str) -> pd.Series:
     source = assignment if features is None else features
     if revenue not in source.columns:
-        raise ColumnNotFoundError(f"revenue: unknown column '{revenue}'; available: {_names(source)}")
+        hint = ("; the assignment has no revenue column: pass the features too, e.g. tk.plot.pareto_curve(tiers, "
+                "features)" if features is None else "")
+        raise ColumnNotFoundError(f"revenue: unknown column '{revenue}'{hint}; available: {_names(source)}")
     return _aligned(source[revenue], assignment.index, "revenue")
 
 
@@ -667,4 +671,101 @@ def retention_curves(result: Any, *, ax: Any = None) -> Any:
     ax.set_ylabel("share of the cohort active")
     ax.set_title("Retention curves")
     ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def profile_heatmap(profile: Any, *, ax: Any = None) -> Any:
+    """Standardized feature means by tier (or stage, segment): a customer profile
+    at a glance. Each cell is the group's mean minus the book's mean, in the
+    book's standard deviations; red above the book, blue below.
+
+    Parameters
+    ----------
+    profile : the :class:`tierkit.profiles.Profile` from :func:`tierkit.profile`.
+
+    Returns
+    -------
+    matplotlib Axes; ``ax.tierkit_values`` is the plotted table (groups x columns).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd, tierkit as tk
+    >>> tiers = pd.Series(["A", "B"], index=[1, 2], name="tier")
+    >>> p = tk.profile(tiers, pd.DataFrame({"revenue": [30.0, 10.0]}, index=[1, 2]))
+    >>> tk.plot.profile_heatmap(p).tierkit_values.values.ravel().tolist()
+    [1.0, -1.0]
+    >>> plt.close("all")
+    """
+    table = getattr(profile, "standardized", None)
+    if not isinstance(table, pd.DataFrame):
+        raise InvalidInputError(f"profile: expected the result of tk.profile, got {type(profile).__name__}")
+    if table.shape[1] == 0:
+        raise InvalidInputError("profile: no numeric column to show; pass features or attributes to tk.profile")
+    values = table.to_numpy(dtype=np.float64)
+    ax = _axes(ax, (0.9 * table.shape[1] + 2.8, 0.55 * table.shape[0] + 1.8))
+    finite = values[np.isfinite(values)]
+    limit = max(float(np.abs(finite).max()) if finite.size else 1.0, 1e-9)
+    image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:+.2f}", ha="center", va="center", fontsize=8,
+                        color="white" if abs(values[i, j]) > 0.6 * limit else "black")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=35, ha="right")
+    ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
+    ax.set_ylabel(str(table.index.name or "group"))
+    ax.set_title(f"Profile: mean by {table.index.name or 'group'} (standard deviations from the book)")
+    ax.figure.colorbar(image, ax=ax, label="standardized mean")
+    ax.tierkit_values = table
+    return ax
+
+
+def compare_heatmap(comparison: Any, *, normalize: bool = True, ax: Any = None) -> Any:
+    """Where the customers of each tier under one policy land under another.
+
+    Parameters
+    ----------
+    comparison : the :class:`tierkit.comparison.Comparison` from :func:`tierkit.compare`.
+    normalize : bool
+        Colour by row share instead of count.
+
+    Returns
+    -------
+    matplotlib Axes; ``ax.tierkit_counts`` is the crosstab.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd, tierkit as tk
+    >>> f = pd.DataFrame({"revenue": [1.0, 2.0, 3.0, 4.0]}, index=[1, 2, 3, 4])
+    >>> p = {"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["top", "rest"]}
+    >>> ax = tk.plot.compare_heatmap(tk.compare(p, p, f))
+    >>> ax.tierkit_counts.values.tolist()
+    [[2, 0], [0, 2]]
+    >>> plt.close("all")
+    """
+    table = getattr(comparison, "crosstab", None)
+    if not isinstance(table, pd.DataFrame):
+        raise InvalidInputError(f"comparison: expected the result of tk.compare, got {type(comparison).__name__}")
+    counts = table.to_numpy(dtype=np.int64)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.where(totals > 0, counts / np.maximum(totals, 1), 0.0)
+    shown = shares if normalize else counts
+    ax = _axes(ax, (1.1 * counts.shape[1] + 2.5, 0.8 * counts.shape[0] + 1.8))
+    image = ax.imshow(shown, cmap="Blues", aspect="auto", vmin=0)
+    top = shown.max() if shown.size else 1
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            text = f"{counts[i, j]:,}" + (f"\n{100 * shares[i, j]:.0f}%" if normalize and totals[i, 0] else "")
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if shown[i, j] > 0.6 * top else "black")
+    ax.set_xticks(range(counts.shape[1]), [str(c) for c in table.columns])
+    ax.set_yticks(range(counts.shape[0]), [str(r) for r in table.index])
+    ax.set_xlabel(str(table.columns.name))
+    ax.set_ylabel(str(table.index.name))
+    moved = getattr(comparison, "moved", float("nan"))
+    ax.set_title("Policies compared" + (f": {100 * moved:.1f}% of customers move" if np.isfinite(moved) else ""))
+    ax.figure.colorbar(image, ax=ax, label="share of the row" if normalize else "customers")
+    ax.tierkit_counts = table
     return ax

@@ -51,14 +51,37 @@ def read_policy_file(path: Path) -> str:
                           "a policy is a JSON text file") from None
 
 
+def _check_rule_signature(fn: Any) -> None:
+    """A callable rule is called as ``fn(features, score)``: refuse one that cannot be."""
+    import inspect
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: let the call decide
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        from ._errors import PolicyError
+
+        name = getattr(fn, "__qualname__", type(fn).__name__)
+        raise PolicyError(
+            f"rule: the callable {name}{signature} cannot be called as rule(features, score); expected "
+            "def rule(features: pandas.DataFrame, score: numpy.ndarray) -> one tier (index or name) per customer"
+        ) from None
+
+
 class Policy:
     """A validated tiering policy.
 
     Build one from a dict, a JSON string or a path to a JSON file; it is
     validated at once, and errors name the JSON path
-    (``criteria[2].weight: must be >= 0, got -1``). See the README for the
-    schema: scores (criteria, weights, method), rule and tiers, and the optional
-    ``clv``, ``lifecycle`` and ``strategies`` sections.
+    (``criteria[2].weight: must be >= 0, got -1``). The guide documents the
+    schema with a runnable example for every part: ``docs/guide/rules.md`` (every
+    rule kind), ``docs/guide/criteria.md`` (criteria, normalizers, weights) and
+    ``docs/guide/lifecycle.md`` (stages, re-tiering, strategies); in short: scores
+    (criteria, weights, method), rule and tiers, and the optional ``clv``,
+    ``lifecycle``, ``strategies``, ``privacy`` and ``empty_tiers`` keys.
 
     ``lifecycle`` (every key optional, defaults shown): ``{"new_days": 90,
     "active_days": 90, "growing_trend": 1.2, "declining_trend": 0.8,
@@ -68,6 +91,8 @@ class Policy:
     sets the stage thresholds (see the README's lifecycle section) and the
     re-tiering hysteresis (``Model.assign(..., previous=...)``).
     ``declining_p_alive``, the former name of ``at_risk_p_alive``, is still read.
+    ``empty_tiers`` (``"error"``, ``"warn"`` (default) or ``"allow"``) says what
+    ``tk.fit`` does when a tier gets no customer (see :attr:`Model.fit_report`).
     ``strategies`` is a list of ``{"tier", "mode", "stage", "action"}`` entries
     (each of tier, mode, stage a name or a list; missing = any) tried in order
     before the built-in table to pick each customer's ``next_action``.
@@ -127,6 +152,7 @@ class Policy:
             return spec
         if not callable(fn):
             raise TypeError(f"rule.function: expected a callable, got {type(fn).__name__}")
+        _check_rule_signature(fn)
         tiers = [t["name"] if isinstance(t, dict) else t for t in spec.get("tiers", [])]
         key = _callable.register(fn, tiers)
         self._callable = fn  # the policy keeps its rule alive
@@ -160,6 +186,22 @@ class Policy:
     def score_names(self) -> list[str]:
         """Score names; the first is the default score."""
         return list(self._core.score_names)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the rule's definition alone gives away, before any fit: e.g. each
+        ``rfm_segments`` segment that an earlier segment hides (it wins no cell of
+        the R x F x M grid, so it can never get a customer). ``tk.fit`` warns with
+        these too.
+
+        >>> import tierkit as tk
+        >>> p = tk.Policy({"criteria": ["revenue"], "tiers": ["all", "best"],
+        ...                "rule": {"kind": "rfm_segments", "segments": [{"name": "all"},
+        ...                         {"name": "best", "r": [5, 5]}]}})
+        >>> print(p.warnings[0])
+        rfm_segments: segment 'best' (rule 1: R 5) loses every cell it matches to earlier rules, so it gets no customer
+        """
+        return list(self._core.rule_warnings())
 
     @property
     def required_columns(self) -> list[str]:

@@ -89,6 +89,45 @@ def _model_table(model: Any) -> str:
     return "".join(parts)
 
 
+def _criteria_table(model: Any, source: pd.DataFrame, revenue: str, backtest: Any) -> str:
+    """Each criterion's weight beside its rank correlation with revenue (and, after a
+    backtest, the mean over its cut-offs of the correlation with next-period revenue)."""
+    table = model.criteria_summary(source, revenue=revenue)
+    headers = ["score", "criterion", "direction", "weight", f"rank corr. with {revenue}"]
+    nxt = None
+    if backtest is not None and getattr(backtest, "criteria", None) is not None:
+        nxt = backtest.criteria.groupby(["score", "criterion"], sort=False)["rank_corr_next_revenue"].mean()
+        headers.append("rank corr. with next-period revenue (backtest)")
+
+    def fmt(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:+.2f}"
+
+    rows = []
+    for r in table.itertuples(index=False):
+        row = [r.score, r.criterion, r.direction, f"{r.weight:.3f}", fmt(r.rank_corr_revenue)]
+        if nxt is not None:
+            row.append(fmt(float(nxt.get((r.score, r.criterion), np.nan))))
+        rows.append(row)
+    note = ("<p>A large weight on a criterion with no correlation with value deserves a second look: entropy and "
+            "CRITIC weight what varies, not what matters.</p>")
+    return note + table_html(headers, rows, numeric=[False, False, False] + [True] * (len(headers) - 3))
+
+
+def _profile_section(assignment: pd.DataFrame, features: pd.DataFrame) -> str:
+    from .profiles import profile
+
+    p = profile(assignment, features)
+    if p.standardized.shape[1] == 0:
+        return "<p>No numeric column to profile.</p>"
+    means = p.numeric.xs("mean", axis=1, level=1)
+    cols = list(means.columns)
+    rows = [[str(g), int(p.sizes.loc[g, "customers"]) if g in p.sizes.index else len(assignment)]
+            + [f"{means.loc[g, c]:,.4g}" for c in cols] for g in means.index]
+    return (table_html([p.by, "customers"] + [f"mean {c}" for c in cols], rows,
+                       numeric=[False] + [True] * (len(cols) + 1))
+            + _png(lambda ax: plot.profile_heatmap(p, ax=ax), (min(0.9 * len(cols) + 3.2, 11.0), 0.55 * len(means) + 2.2)))
+
+
 def _distribution_section(assignment: pd.DataFrame, values: Any, name: str) -> Callable[[], str]:
     return lambda: _png(lambda ax: plot.distribution_by_tier(assignment, values, label=name, ax=ax))
 
@@ -104,7 +143,7 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
            values: Mapping[str, Any] | None = None, lift: pd.DataFrame | None = None, retention: Any = None,
            revenue: str = "revenue",
            title: str = "Customer tiers", path: str | os.PathLike | None = None,
-           progress: bool | None = None) -> str:
+           progress: bool | None = None, backtest: Any = None) -> str:
     """A self-contained HTML report (tables and embedded PNG charts) of an assignment.
 
     Parameters
@@ -134,6 +173,15 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
         Also write the page there (UTF-8).
     progress : bool, optional
         Show a progress bar over the sections (see ``tierkit.progress``).
+    backtest : tierkit.lifecycle.Backtest, optional
+        A backtest of the model's policy: adds its lift by tier (unless ``lift``
+        is given) and, beside each criterion's weight, its rank correlation with
+        the next period's revenue.
+
+    With ``model``, the weights section shows each criterion's fitted weight beside
+    its rank correlation with revenue (:meth:`Model.criteria_summary`). With
+    ``features``, a customer-profile section (:func:`tierkit.profile`) shows each
+    tier's mean of every numeric feature and the heat map of standardized means.
 
     Returns
     -------
@@ -178,6 +226,14 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
         sections.append(("model", "Weights and cut points",
                          lambda: _model_table(model) + _png(lambda ax: plot.weights(model, ax=ax),
                                                             (7.2, 0.45 * len(model.weights) + 1.4))))
+        source = features if features is not None else assignment
+        if revenue in source.columns:
+            sections.append(("criteria", "Weights against value",
+                             lambda: _criteria_table(model, source, revenue, backtest)))
+    if features is not None:
+        sections.append(("profile", "Customer profiles by tier", lambda: _profile_section(assignment, features)))
+    if lift is None and backtest is not None:
+        lift = backtest.tiers
     sections.append(("tiers", "Tiers and service", lambda: _tiers_table(assignment, model)))
     if "reason" in assignment.columns:
         sections.append(("reasons", "Why customers are in their tier", lambda: _reasons_table(assignment)))

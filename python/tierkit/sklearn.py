@@ -559,7 +559,10 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
             rule["segments"] = table
         if self.fallback is not None:
             rule["fallback"] = self.fallback
-        self.policy_ = Policy({"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names})
+        # A segment with no customer is a finding, not a fault, in a segment map; a
+        # segment hidden by an earlier one is still warned about (Policy.warnings).
+        self.policy_ = Policy({"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names,
+                               "empty_tiers": "allow"})
         self.model_ = fit(self.policy_, frame)
         self.classes_ = np.asarray(names, dtype=object)
         return self

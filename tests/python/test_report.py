@@ -69,7 +69,8 @@ def outline(page: str) -> Outline:
     return o
 
 
-EXPECTED_HEADINGS = ["Tier summary", "Revenue concentration", "Scores", "Weights and cut points", "Tiers and service",
+EXPECTED_HEADINGS = ["Tier summary", "Revenue concentration", "Scores", "Weights and cut points",
+                     "Weights against value", "Customer profiles by tier", "Tiers and service",
                      "Why customers are in their tier", "Migration from the previous assignment", "CLV by tier",
                      "Backtest lift by tier"]
 
@@ -94,7 +95,7 @@ def test_report_sections_tables_and_images(page_file, fitted):
     assert "<h1>Tiers &lt;Q4&gt; &amp; co</h1>" in page
     assert [h for tag, h in o.headings if tag == "h2"] == EXPECTED_HEADINGS
     # every chart is an embedded PNG: self-contained, nothing fetched
-    assert len(o.images) == 7
+    assert len(o.images) == 8  # the profile heat map too
     for src in o.images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
@@ -145,7 +146,7 @@ def test_report_renders_in_headless_chromium(page_file, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     o = outline(dom.stdout)
     assert [h for tag, h in o.headings if tag == "h2"] == EXPECTED_HEADINGS
-    assert len(o.images) == 7
+    assert len(o.images) == 8  # the profile heat map too
 
 
 # ---- Jupyter reprs ---------------------------------------------------------------------
@@ -212,7 +213,7 @@ def test_progress_bar_shows_only_when_enabled(fitted, capsys, monkeypatch):
     assert capsys.readouterr().err == ""
     tk.report(a, f, model=m, progress=True)
     err = capsys.readouterr().err
-    assert "report:" in err and "/6 [" in err and "section/s" in err
+    assert "report:" in err and "/8 [" in err and "section/s" in err
     monkeypatch.setenv(tkp.ENV, "1")
     assert list(tkp.progress(range(3), desc="chunks")) == [0, 1, 2]
     assert "chunks" in capsys.readouterr().err

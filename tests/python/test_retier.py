@@ -11,6 +11,7 @@ POLICY = {
     "rule": {"kind": "thresholds", "column": "x", "cuts": [60, 30]},
     "lifecycle": {"hysteresis": {"up_margin": 5, "down_margin": 5, "k": 2, "max_demotion": 1}},
     "tiers": [{"name": "a", "mode": "strategic"}, {"name": "b", "mode": "cooperative"}, "c"],
+    "empty_tiers": "allow",  # fitted on two customers: tier b is empty at fit
 }
 
 

@@ -97,7 +97,10 @@ def test_value_scorer_columns_and_contributions(features):
 
 def test_default_policy_uses_every_column_equally():
     X = np.array([[1.0, 40.0], [2.0, 30.0], [3.0, 20.0], [4.0, 10.0], [5.0, 0.0]])
-    clf = TierClassifier().fit(X)
+    with pytest.warns(tk.TierkitWarning) as caught:
+        clf = TierClassifier().fit(X)  # every score ties at 50: all five in high-value (key's 5% is < 1 customer)
+    assert [str(w.message).split(" (")[0] for w in caught] == [
+        f"tier '{t}' has no customer of the 5 customers" for t in ("key", "ordinary", "potential")]
     assert clf.policy_.to_dict()["scores"][0]["criteria"][1]["column"] == "x1"
     assert clf.model_.weights["weight"].tolist() == [0.5, 0.5]
     # percentiles of x0 are 0, .25, .5, .75, 1 and of x1 the reverse: every score is 50
@@ -186,7 +189,8 @@ def test_not_fitted_and_bad_input_errors(features):
     with pytest.raises(tk.ColumnNotFoundError, match=r"unknown column 'revenue'; available: x0, x1"):
         TierClassifier({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]},
                         "tiers": ["a", "b"]}).fit(np.ones((4, 2)))
-    clf = TierClassifier().fit(np.ones((4, 2)))
+    with pytest.warns(tk.TierkitWarning):
+        clf = TierClassifier().fit(np.ones((4, 2)))  # constant columns: one tier holds everyone
     with pytest.raises(tk.InvalidInputError, match="X has 3 features, but TierClassifier is expecting 2 features"):
         clf.predict(np.ones((2, 3)))
     with pytest.raises(tk.PolicyError):

@@ -84,6 +84,8 @@ public:
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override;
     bool needs_criteria() const override;
+    /// The first rule's and the sub-rules' warnings.
+    std::vector<std::string> warnings() const override;
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
@@ -112,6 +114,9 @@ public:
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override;
     bool needs_criteria() const override { return prototype_->needs_criteria(); }
+    /// Each group gets the prototype's quotas.
+    std::vector<double> target_shares() const override { return prototype_->target_shares(); }
+    std::vector<std::string> warnings() const override { return prototype_->warnings(); }
     /// Group labels seen at fit, in order.
     std::vector<std::string> groups() const;
 

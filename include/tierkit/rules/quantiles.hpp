@@ -166,6 +166,14 @@ public:
     }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<QuantileRule>(*this); }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
+    /// The shares, then the rest (1 - their sum) for the last tier.
+    std::vector<double> target_shares() const override {
+        std::vector<double> out(shares_);
+        double sum = 0;
+        for (double s : shares_) sum += s;
+        out.push_back(std::max(0.0, 1.0 - sum));
+        return out;
+    }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
     /// Install cuts learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per share.
     /// @throws InvalidInput when their number differs from the shares'.

@@ -314,6 +314,9 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<RfmSegmentRule>(*this); }
     /// r_score, f_score, m_score, rfm_cell. @throws as fit().
     std::vector<std::pair<std::string, std::vector<double>>> extra_columns(const RuleInput& input) const override;
+    /// One sentence per table rule that wins no cell (SegmentReport::unreachable),
+    /// saying whether its segment then gets no customer at all.
+    std::vector<std::string> warnings() const override;
 
     /// The three scores (1..k) of every row. @throws as fit().
     void scores(const RuleInput& input, std::vector<std::uint8_t>& r, std::vector<std::uint8_t>& f,

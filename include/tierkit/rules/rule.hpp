@@ -103,6 +103,13 @@ public:
     /// The score cut points the rule tiers by (after fit), when it is such a rule
     /// (thresholds, quantiles, abc). Default: none (empty source).
     virtual ScoreCuts score_cuts() const { return {}; }
+    /// Per tier, the share of the customers the rule aims at (quotas), when it sets
+    /// them (quantiles). Default: none (empty). tier_sizes.hpp calls a tier under half
+    /// its quota starved.
+    virtual std::vector<double> target_shares() const { return {}; }
+    /// What a user should know about the rule as defined or fitted (e.g. segments that
+    /// win no cell, so get no customer). Default: nothing.
+    virtual std::vector<std::string> warnings() const { return {}; }
 
     /// Boost.Serialization: a rule saves and loads inside a Model through a
     /// pointer to this base; each concrete rule serializes its base object and its
