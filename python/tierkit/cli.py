@@ -48,7 +48,7 @@ def _write_outputs(out: Path, features: pd.DataFrame, assignment: pd.DataFrame, 
 
 def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, date: str, amount: str,
               margin: str | None, as_of: str | None, freq: str, unit: str | None,
-              attributes: pd.DataFrame | None, errors: str, source: str) -> pd.DataFrame:
+              attributes: pd.DataFrame | None, errors: str, source: str, html: bool = False) -> pd.DataFrame:
     t0 = time.perf_counter()
     try:
         features, rejects = summarize(tx, customer, date, amount, margin=margin, as_of=as_of, freq=freq, unit=unit,
@@ -69,6 +69,11 @@ def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, dat
           f"{report['rejected_rows']:,} rows and {report['rejected_customers']:,} customers in rejects.csv)")
     print(_format_summary(tier_summary))
     print(f"wrote assignments.csv, summary.csv, policy.json, rejects.csv, report.json to {out}")
+    if html:
+        from .report import report as html_report
+        page = out.resolve() / "report.html"
+        html_report(assignment, features, model=model, title="tierkit demo", path=page)
+        print(f"open the HTML report: {page.as_uri()}")
     return tier_summary
 
 
@@ -127,7 +132,7 @@ def _demo(args: argparse.Namespace) -> int:
           f"generated in {time.perf_counter() - t0:.2f}s; default policy "
           f"(key 5% / high-value 15% / ordinary 50% / potential 30% of the value score)")
     _run_flow(tx, Policy.default(), Path(args.out), customer="customer", date="date", amount="amount", margin="margin",
-              as_of=None, freq="D", unit=None, attributes=None, errors="raise", source="synthetic data")
+              as_of=None, freq="D", unit=None, attributes=None, errors="raise", source="synthetic data", html=True)
     return 0
 
 
