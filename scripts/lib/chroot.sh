@@ -14,8 +14,9 @@ CHROOT_SUITE=bookworm
 CHROOT_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 chroot_unmount() {
-  local root="$1" m
-  [ -d "$root" ] || return 0
+  local root m
+  [ -d "$1" ] || return 0
+  root="$(realpath "$1")"
   awk -v r="$root/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
     umount -l "$m" 2>/dev/null || true
   done
