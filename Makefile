@@ -1,22 +1,31 @@
-# The two commands of the README: `make demo` and `make test`. Both install what
-# they need first (Debian packages, a .venv with the Python package).
-.PHONY: demo test setup bench fuzz tsan
+# Shortcuts. The README's two commands are ./scripts/demo and ./scripts/test: they
+# need nothing installed first (make included) and install what they use.
+.PHONY: demo test setup setup-test bench fuzz tsan wheel docs
 
 setup:
 	@scripts/setup.sh
 
-demo: setup
-	.venv/bin/tierkit demo --out out/demo
+setup-test:
+	@scripts/setup.sh --test
 
-test: setup
-	@scripts/test.sh
+demo:
+	@scripts/demo
 
-bench: setup
+test:
+	@scripts/test
+
+bench: setup-test
 	@scripts/bench.sh
 
-fuzz: setup
+fuzz: setup-test
 	@FUZZ_SECONDS=600 scripts/fuzz.sh
 	TIERKIT_HOSTILE_EXAMPLES=3000 .venv/bin/python -m pytest tests/python/test_hostile_frames.py -q -s
 
-tsan: setup
+tsan: setup-test
 	@scripts/tsan.sh
+
+wheel: setup-test
+	@scripts/wheel.sh
+
+docs: setup-test
+	@scripts/docs.sh

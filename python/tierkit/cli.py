@@ -125,6 +125,7 @@ def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, dat
     _print_counts(report)
     print(_format_summary(tier_summary))
     print(f"wrote assignments.csv, summary.csv, policy.json, rejects.csv, report.json, model.tk, report.html to {out}")
+    print(f"open the HTML report: {(out.resolve() / 'report.html').as_uri()}")
     return tier_summary
 
 

@@ -155,7 +155,7 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | Non
 
 def bar(total: int | float | None = None, *, desc: str | None = None, unit: str = "it",
         enabled: bool | None = None) -> Any:
-    """A bar to advance by hand (``with bar(n) as b: ... b.update(k)``), for work
+    """A bar to advance by hand (``with bar(n) as b: b.update(k)``), for work
     that is not a loop over items (bytes read, customers scored).
 
     Returns

@@ -2,7 +2,11 @@
 
 With a SparkSession ``spark`` (tests/python/test_spark.py runs this in local[2])::
 
+    from pyspark.sql import SparkSession
     import tierkit as tk
+    spark = (SparkSession.builder.master("local[*]")
+             .config("spark.driver.host", "127.0.0.1")          # no DNS look-up of the host name
+             .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
     sdf = spark.createDataFrame(features.reset_index())   # a `customer` column
     model = tk.spark.fit(tk.Policy.default(), sdf)           # exact: equals tk.fit on the rows
     tiers = tk.spark.assign(model, sdf)                      # a Spark DataFrame
@@ -17,10 +21,19 @@ keeps aggregates only, ``mode="refine"`` bounded state that gives the exact mode
 byte for byte in any partitioning (see tierkit.fitting). ``assign`` broadcasts the model's
 bytes and scores each Arrow batch with ``mapInPandas``; the output schema comes
 from the model's output on the first real row (categorical columns as strings).
+
+Python workers must import tierkit. In local mode (a ``local[...]`` master: the
+workers run on the driver's machine), when ``PYSPARK_PYTHON`` is unset, ``fit``,
+``assign`` and ``summarize`` set it, and the session's worker interpreter, to the
+driver's own (``sys.executable``), so a virtual environment's tierkit is found. On
+a cluster, set ``PYSPARK_PYTHON`` (or ``spark.pyspark.python``) to the workers'
+interpreter that has tierkit installed.
 """
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 from typing import Any
 
 import pandas as pd
@@ -32,6 +45,16 @@ from .policy import Policy
 from .progress import bar
 
 __all__ = ["assign", "fit", "summarize"]
+
+
+def _workers_python(spark_context: Any) -> None:
+    """Local mode with PYSPARK_PYTHON unset: workers run the driver's interpreter."""
+    if os.environ.get("PYSPARK_PYTHON") or not str(spark_context.master).startswith("local"):
+        return
+    if spark_context.getConf().get("spark.pyspark.python"):
+        return
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    spark_context.pythonExec = sys.executable
 
 
 def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
@@ -66,6 +89,7 @@ def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mo
         raise InvalidInputError(f"split_every: must be >= 2, got {split_every}")
     fitter = Fitter(policy, mode=mode, sketch_k=sketch_k, kmeans_sample=kmeans_sample)
     spark_context = sdf.sparkSession.sparkContext
+    _workers_python(spark_context)
     with bar(None, desc="fit passes", unit="pass", enabled=progress) as passes:
         while not fitter.done:
             shipped = spark_context.broadcast(fitter.to_bytes())
@@ -109,6 +133,7 @@ def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any
     if customer not in sdf.columns:
         raise InvalidInputError(f"sdf: no customer id column '{customer}'; columns: {', '.join(sdf.columns)}")
     spark = sdf.sparkSession
+    _workers_python(spark.sparkContext)
     head = sdf.limit(1).toPandas()
     if head.empty:
         raise InvalidInputError("sdf: has no rows to derive the output schema from")
@@ -143,6 +168,7 @@ def summarize(sdf: Any, **options: Any) -> Any:
             s.update(frame)
         yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [pickle.dumps(s)]})
 
+    _workers_python(sdf.sparkSession.sparkContext)
     rows = sorted(sdf.mapInPandas(states, schema="part long, state binary").collect(), key=lambda r: r["part"])
     total = Summarizer(**options)
     for r in rows:

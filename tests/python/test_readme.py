@@ -45,8 +45,10 @@ def test_python_quickstart_runs(tmp_path, monkeypatch):
 
 
 def test_two_commands_section_is_intact():
-    assert "make demo   # the whole flow" in README
-    assert "make test   # every test" in README
+    assert "./scripts/demo   # the whole flow" in README
+    assert "./scripts/test   # every test" in README
+    # .ci/run runs the README's test command
+    assert "./scripts/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8").split("\n")[-2]
 
 
 def code_lines(text: str) -> list[str]:

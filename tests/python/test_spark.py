@@ -27,14 +27,22 @@ pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully supp
 def spark():
     from pyspark.sql import SparkSession
 
-    # Python workers run this interpreter (with tierkit and pandas), not the system's.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # PYSPARK_PYTHON unset: tk.spark makes the local workers run this interpreter
+    # (test_workers_run_the_driver_python). The driver binds to 127.0.0.1, so the
+    # machine's host name need not resolve.
+    saved = os.environ.pop("PYSPARK_PYTHON", None)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     session = (SparkSession.builder.master("local[2]").appName("tierkit-tests")
+               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    if saved is None:
+        os.environ.pop("PYSPARK_PYTHON", None)
+    else:
+        os.environ["PYSPARK_PYTHON"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +103,21 @@ def test_assign_ships_a_python_rule(spark, features):
     got = tk.spark.assign(model, spark.createDataFrame(features.reset_index())).toPandas().set_index("customer")
     want = model.assign(features)
     assert got.sort_index()["tier"].tolist() == want.sort_index()["tier"].astype(str).tolist()
+
+
+def test_workers_run_the_driver_python(spark, features):
+    """With PYSPARK_PYTHON unset, a local session's workers would run `python3` from
+    PATH (no tierkit there on a machine without it); tk.spark points them at this
+    interpreter."""
+    context = spark.sparkContext
+    saved = os.environ.pop("PYSPARK_PYTHON", None)
+    context.pythonExec = "python3"  # what a session started without PYSPARK_PYTHON has
+    try:
+        sdf = spark.createDataFrame(features.reset_index().head(200))
+        model = tk.spark.fit(tk.Policy.default(), sdf)
+        assert context.pythonExec == sys.executable
+        assert os.environ["PYSPARK_PYTHON"] == sys.executable
+        assert model.to_bytes() == tk.fit(tk.Policy.default(), features.head(200)).to_bytes()
+    finally:
+        if saved is not None:
+            os.environ["PYSPARK_PYTHON"] = saved
