@@ -26,12 +26,12 @@ SOURCES = (".hpp", ".cpp", ".h", ".cc", ".in")
 #: Headers below the engine that are not yet in tierkit/core/: they may be included
 #: by core/, and include only core/ and each other.
 LOWER = {
-    "tierkit/table.hpp",
-    "tierkit/column.hpp",
-    "tierkit/error.hpp",
-    "tierkit/parallel.hpp",
-    "tierkit/progress.hpp",
-    "tierkit/exact_sum.hpp",
+    "tierkit/core/table.hpp",
+    "tierkit/core/column.hpp",
+    "tierkit/core/error.hpp",
+    "tierkit/core/parallel.hpp",
+    "tierkit/core/progress.hpp",
+    "tierkit/core/exact_sum.hpp",
 }
 
 #: Rule sources that still include io/ to instantiate their Boost export. Each is

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "tierkit/error.hpp"
-#include "tierkit/exact_sum.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/scoring/criterion.hpp"
 

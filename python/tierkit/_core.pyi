@@ -4,7 +4,7 @@ from typing import Any, Callable
 import numpy as np
 
 #: ``progress(stage, done, total, values)``: called after every iteration of a long
-#: fit (see tierkit/progress.hpp and tierkit.progress.StageBars); raising stops the fit.
+#: fit (see tierkit/core/progress.hpp and tierkit.progress.StageBars); raising stops the fit.
 ProgressCallback = Callable[[str, float, float, dict[str, float]], None]
 
 #: tierkit's version, from tierkit/core/version.hpp.

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <thread>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 #include "tierkit/model.hpp"
