@@ -12,9 +12,9 @@
 #include <tuple>
 #include <vector>
 
-#include "tierkit/error.hpp"
-#include "tierkit/progress.hpp"
-#include "tierkit/table.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/progress.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit::bindings {
 namespace py = pybind11;

@@ -2,7 +2,7 @@
 // ColumnNotFoundError is also a KeyError. The message is the C++ message.
 #include <pybind11/pybind11.h>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace py = pybind11;
 

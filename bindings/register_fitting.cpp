@@ -3,7 +3,7 @@
 
 #include "common.hpp"
 #include "tierkit/fit_state.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 
 using namespace tierkit;
 using namespace tierkit::bindings;

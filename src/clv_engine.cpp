@@ -10,8 +10,8 @@
 #include "tierkit/clv/histogram.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/json_checks.hpp"
-#include "tierkit/error.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 
 namespace tierkit::clv {
 

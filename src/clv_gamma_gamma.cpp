@@ -9,7 +9,7 @@
 #include "tierkit/clv/gamma_gamma.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -8,7 +8,7 @@
 #include <tuple>
 
 #include "tierkit/clv/histogram.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -13,8 +13,8 @@
 #include <LBFGS.h>
 
 #include "tierkit/clv/optimizer.hpp"
-#include "tierkit/error.hpp"
-#include "tierkit/progress.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/progress.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -23,7 +23,7 @@
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/pareto_nbd.hpp"
 #include "tierkit/clv/special_functions.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "tierkit/error.hpp"
-#include "tierkit/exact_sum.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/scoring/criterion.hpp"
 

@@ -17,7 +17,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/rules/abc.hpp"
 #include "tierkit/rules/kmeans.hpp"

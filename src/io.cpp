@@ -14,7 +14,7 @@
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 
 #include "tierkit/core/envelope.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/abc.hpp"
 #include "tierkit/rules/quantiles.hpp"

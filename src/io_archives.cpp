@@ -16,7 +16,7 @@
 
 #include <boost/serialization/extended_type_info.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace boost::archive {
 template class detail::archive_serializer_map<tierkit::io::checked_binary_iarchive>;

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::json_text {
 namespace {

@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "tierkit/core/random.hpp"
-#include "tierkit/error.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/thresholds.hpp"
 
 namespace tierkit::lifecycle {

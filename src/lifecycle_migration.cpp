@@ -9,8 +9,8 @@
 #include <numeric>
 #include <string>
 
-#include "tierkit/error.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 
 namespace tierkit::lifecycle {
 namespace {

@@ -8,8 +8,8 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "tierkit/error.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/scoring/top_criteria.hpp"
 #include "tierkit/scoring/weights.hpp"

@@ -12,7 +12,7 @@
 
 #include "json_parse.hpp"
 #include "tierkit/core/json_checks.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/abc.hpp"
 #include "tierkit/rules/compose.hpp"

@@ -6,7 +6,7 @@
 #include <functional>
 #include <string>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit {
 

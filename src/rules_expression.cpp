@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 
 BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::ExpressionRule)

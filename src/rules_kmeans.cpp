@@ -2,8 +2,8 @@
 // conventions), k selection, cluster -> tier mapping and the registry factory.
 #include "tierkit/rules/kmeans.hpp"
 
-#include "tierkit/parallel.hpp"
-#include "tierkit/progress.hpp"
+#include "tierkit/core/parallel.hpp"
+#include "tierkit/core/progress.hpp"
 #include "simd_clones.hpp"
 
 #include <algorithm>
@@ -19,7 +19,7 @@
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 
 BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::KMeansRule)

@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/expression.hpp"
 

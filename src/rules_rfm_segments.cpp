@@ -1,6 +1,6 @@
 // The rfm_segments rule: rank-based R/F/M scores, the segment table, its
 // validator and the registry factory.
-#include "json_checks.hpp"
+#include "tierkit/core/json_checks.hpp"
 #include "tierkit/rules/rfm_segments.hpp"
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/privacy.hpp"
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/rules/kmeans.hpp"
 #include "tierkit/rules/thresholds.hpp"
 

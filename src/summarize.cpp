@@ -11,7 +11,7 @@
 #include <type_traits>
 
 #include "tierkit/core/envelope.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 
 namespace tierkit {

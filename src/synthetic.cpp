@@ -8,7 +8,7 @@
 
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/core/random.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit {
 namespace {

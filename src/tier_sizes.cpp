@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {

@@ -14,7 +14,7 @@
 #include <Eigen/Eigenvalues>
 
 #include "tierkit/core/format.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::weights {
 namespace {

@@ -8,7 +8,7 @@
 #include <numeric>
 #include <random>
 
-#include "tierkit/exact_sum.hpp"
+#include "tierkit/core/exact_sum.hpp"
 #include "tierkit/fit_state.hpp"
 #include "tierkit/tierkit.hpp"
 

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "tierkit/column.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/column.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit {
 

@@ -119,8 +119,8 @@
 #include <optional>
 
 #include "tierkit/clv/engine.hpp"
-#include "tierkit/error.hpp"
-#include "tierkit/exact_sum.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/exact_sum.hpp"
 #include "tierkit/model.hpp"
 
 namespace tierkit {

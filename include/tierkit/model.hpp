@@ -13,13 +13,13 @@
 
 #include "tierkit/assignment.hpp"
 #include "tierkit/clv/engine.hpp"
-#include "tierkit/column.hpp"
+#include "tierkit/core/column.hpp"
 #include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/policy.hpp"
-#include "tierkit/progress.hpp"
+#include "tierkit/core/progress.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
-#include "tierkit/table.hpp"
+#include "tierkit/core/table.hpp"
 #include "tierkit/tier_sizes.hpp"
 
 namespace tierkit {

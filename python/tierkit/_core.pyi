@@ -5,7 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 #: ``progress(stage, done, total, values)``: called after every iteration of a long
-#: fit (see tierkit/progress.hpp and tierkit.progress.StageBars); raising stops the fit.
+#: fit (see tierkit/core/progress.hpp and tierkit.progress.StageBars); raising stops the fit.
 ProgressCallback = Callable[[str, float, float, dict[str, float]], None]
 
 #: tierkit's version, from tierkit/core/version.hpp.

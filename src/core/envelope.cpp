@@ -6,7 +6,7 @@
 #include <boost/crc.hpp>
 
 #include "tierkit/core/version.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::envelope {
 namespace {

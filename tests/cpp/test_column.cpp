@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tierkit/column.hpp"
+#include "tierkit/core/column.hpp"
 #include "tierkit/model.hpp"
 
 using namespace tierkit;

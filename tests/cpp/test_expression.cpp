@@ -15,7 +15,7 @@
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/model.hpp"
 #include "tierkit/policy.hpp"

@@ -10,13 +10,13 @@
 #include <random>
 #include <sstream>
 
-#include "tierkit/error.hpp"
-#include "tierkit/exact_sum.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/exact_sum.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 #include "tierkit/fit_state.hpp"
 #include "tierkit/io/model_io.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/expression.hpp"
 #include "tierkit/rules/kmeans.hpp"
 #include "tierkit/rules/quantiles.hpp"

@@ -9,7 +9,7 @@
 
 #include <boost/crc.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/policy.hpp"
 

@@ -11,9 +11,9 @@
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/progress.hpp"
+#include "tierkit/core/progress.hpp"
 #include "tierkit/rules/kmeans.hpp"
 
 using namespace tierkit;

@@ -6,7 +6,7 @@
 #include <limits>
 #include <string>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/model.hpp"
 

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <numeric>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/lifecycle/migration.hpp"
 
 using namespace tierkit;

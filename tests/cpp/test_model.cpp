@@ -6,7 +6,7 @@
 #include <span>
 #include <thread>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 #include "tierkit/model.hpp"

@@ -1,4 +1,4 @@
-// Progress reports (tierkit/progress.hpp): one call per Lloyd iteration and per CLV
+// Progress reports (tierkit/core/progress.hpp): one call per Lloyd iteration and per CLV
 // optimizer iteration, with values checked by hand or against the fit's own summary;
 // results bit-identical with and without a callable; a throwing callable stops the fit.
 #include <gtest/gtest.h>

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/rules/abc.hpp"
 #include "tierkit/rules/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"

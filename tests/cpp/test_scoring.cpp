@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
 using namespace tierkit;

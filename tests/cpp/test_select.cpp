@@ -7,7 +7,7 @@
 #include <limits>
 #include <random>
 
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/quantiles.hpp"
 
 using namespace tierkit;

@@ -14,7 +14,7 @@
 #include <map>
 #include <sstream>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 

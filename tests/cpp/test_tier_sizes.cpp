@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/model.hpp"
 #include "tierkit/rules/rfm_segments.hpp"
 #include "tierkit/tier_sizes.hpp"

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/scoring/top_criteria.hpp"
 
 using namespace tierkit;

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
-#include "tierkit/table.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit::test_data {
 

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/rules/expression.hpp"
 
 namespace {

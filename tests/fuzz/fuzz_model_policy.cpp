@@ -16,7 +16,7 @@
 #include <sstream>
 #include <string>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/model.hpp"
 

@@ -31,8 +31,8 @@ def write(root: Path, rel: str, text: str) -> None:
 def clean_tree(tmp_path: Path) -> Path:
     """A small tree in tierkit's shape that keeps every layer."""
     write(tmp_path, "include/tierkit/core/parallel.hpp", "#pragma once\n#include <thread>\n")
-    write(tmp_path, "include/tierkit/error.hpp", '#pragma once\n#include "tierkit/core/parallel.hpp"\n')
-    write(tmp_path, "include/tierkit/model.hpp", '#pragma once\n#include "tierkit/error.hpp"\n')
+    write(tmp_path, "include/tierkit/core/error.hpp", '#pragma once\n#include "tierkit/core/parallel.hpp"\n')
+    write(tmp_path, "include/tierkit/model.hpp", '#pragma once\n#include "tierkit/core/error.hpp"\n')
     write(tmp_path, "include/tierkit/io/archives.hpp", "#pragma once\n#include <boost/archive/text_oarchive.hpp>\n")
     write(tmp_path, "include/tierkit/rules/rule.hpp", '#pragma once\n#include "tierkit/core/parallel.hpp"\n')
     write(tmp_path, "src/io.cpp", '#include "tierkit/io/archives.hpp"\n#include "tierkit/model.hpp"\n')
@@ -57,7 +57,7 @@ def test_a_clean_tree_passes(clean_tree: Path):
         ("src/rules_abc.cpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
         ("include/tierkit/core/random.hpp", '#include "tierkit/model.hpp"\n',
          "a lower part (core/, table) includes the engine: tierkit/model.hpp"),
-        ("include/tierkit/error.hpp", '#include "tierkit/rules/rule.hpp"\n', "a lower part (core/, table) includes the engine"),
+        ("include/tierkit/core/error.hpp", '#include "tierkit/rules/rule.hpp"\n', "a lower part (core/, table) includes the engine"),
         ("src/core/envelope.cpp", '#include "tierkit/io/archives.hpp"\n', "a lower part (core/, table) includes the engine"),
         ("bindings/register_rules.cpp", 'auto f = py::module_::import("tierkit._callable");\n',
          "bindings import the Python package: tierkit._callable"),

@@ -59,7 +59,7 @@
 #include "tierkit/clv/pareto_nbd.hpp"
 #include "tierkit/clv/predict.hpp"
 #include "tierkit/clv/time_unit.hpp"
-#include "tierkit/table.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit::clv {
 

@@ -23,7 +23,7 @@
 #include <boost/serialization/version.hpp>
 
 #include "tierkit/clv/time_unit.hpp"
-#include "tierkit/progress.hpp"
+#include "tierkit/core/progress.hpp"
 
 namespace tierkit::clv {
 

@@ -15,7 +15,7 @@
 #include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/gamma_gamma.hpp"
 #include "tierkit/clv/pareto_nbd.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
 

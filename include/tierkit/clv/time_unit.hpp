@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
 

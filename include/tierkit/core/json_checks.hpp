@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/format.hpp"
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit::json_checks {
 

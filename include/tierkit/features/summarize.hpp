@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tierkit/table.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit {
 

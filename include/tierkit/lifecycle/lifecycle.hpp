@@ -58,7 +58,7 @@
 #include "tierkit/lifecycle/spec.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/rule.hpp"
-#include "tierkit/table.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit::lifecycle {
 

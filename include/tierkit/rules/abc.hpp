@@ -23,7 +23,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "tierkit/exact_sum.hpp"
+#include "tierkit/core/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/rules/thresholds.hpp"
 

@@ -90,8 +90,8 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "tierkit/core/random.hpp"
-#include "tierkit/error.hpp"
-#include "tierkit/progress.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/progress.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {

@@ -20,10 +20,10 @@
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/version.hpp>
 
-#include "tierkit/column.hpp"
+#include "tierkit/core/column.hpp"
 #include "tierkit/core/format.hpp"
-#include "tierkit/progress.hpp"
-#include "tierkit/table.hpp"
+#include "tierkit/core/progress.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit {
 

@@ -16,7 +16,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {

@@ -37,7 +37,7 @@
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/scoring/direction.hpp"
 
 /// Inlined into every caller, including the scorer's per-CPU versions (model.cpp).

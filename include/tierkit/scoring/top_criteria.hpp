@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "tierkit/column.hpp"
-#include "tierkit/error.hpp"
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/column.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 
 namespace tierkit {
 

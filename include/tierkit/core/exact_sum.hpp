@@ -19,7 +19,7 @@
 #include <span>
 #include <string>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit {
 

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "tierkit/error.hpp"
+#include "tierkit/core/error.hpp"
 
 namespace tierkit {
 

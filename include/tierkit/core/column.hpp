@@ -22,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-#include "tierkit/parallel.hpp"
+#include "tierkit/core/parallel.hpp"
 
 namespace tierkit {
 

@@ -1,3 +1,0 @@
-#pragma once
-// Moved to include/tierkit/core/json_checks.hpp; this path goes when no source includes it.
-#include "tierkit/core/json_checks.hpp"
