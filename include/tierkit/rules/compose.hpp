@@ -84,6 +84,7 @@ public:
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override;
     bool needs_criteria() const override;
+    std::vector<std::string> inputs() const override;
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
@@ -112,6 +113,8 @@ public:
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override;
     bool needs_criteria() const override { return prototype_->needs_criteria(); }
+    /// The group column (categorical), then the prototype's inputs.
+    std::vector<std::string> inputs() const override;
     /// Group labels seen at fit, in order.
     std::vector<std::string> groups() const;
 

@@ -165,6 +165,7 @@ public:
         return {{"shares", shares_}, {"cuts", cuts_}};
     }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<QuantileRule>(*this); }
+    std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
     /// Install cuts learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per share.

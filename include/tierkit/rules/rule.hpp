@@ -102,6 +102,11 @@ public:
     /// The score cut points the rule tiers by (after fit), when it is such a rule
     /// (thresholds, quantiles, abc). Default: none (empty source).
     virtual ScoreCuts score_cuts() const { return {}; }
+    /// The scores and table columns (numeric or categorical) the rule reads by name,
+    /// in order of first use; Model::input_columns() keeps the ones that are not
+    /// scores. A rule that reads feature columns overrides it. Default: none (the
+    /// rule reads only the scores and criteria it is given).
+    virtual std::vector<std::string> inputs() const { return {}; }
 
     /// Boost.Serialization: a rule saves and loads inside a Model through a
     /// pointer to this base; each concrete rule serializes its base object and its
