@@ -238,6 +238,9 @@ void register_model(py::module_ m) {
         set_buffer_cache_limit(static_cast<std::size_t>(bytes));
     }, py::arg("bytes"));
     m.def("buffer_cache_limit", [] { return buffer_cache_limit(); });
+    // Python frees result columns between calls (with their DataFrames), so the next
+    // assign reuses their mapped memory: the cache is on for Python (off in C++ hosts).
+    enable_buffer_cache();
     m.def("buffer_cache_held", [] { return buffer_cache_held(); });
 
     m.def("tier_summary", [](const py::array& tier, const std::vector<std::string>& tier_names, const py::array& score,

@@ -16,13 +16,28 @@ $CMAKE -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERKIT_BUILD_TES
 $CMAKE --build build/cpp -j "$JOBS"
 (cd build/cpp && ctest --output-on-failure -j "$JOBS")
 
-echo "== C++ host: cmake --install, then find_package(tierkit) from examples/cpp_host"
-rm -rf build/install build/host
+echo "== C++ host: cmake --install, then find_package(tierkit) from examples/cpp_host and examples/quickstart"
+rm -rf build/install build/host build/quickstart
 $CMAKE --install build/cpp --prefix build/install >/dev/null
 $CMAKE -S examples/cpp_host -B build/host -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
 $CMAKE --build build/host
 build/host/tierkit_host tests/data/golden/kmeans.text.tkm tests/data/golden/features.csv >/dev/null
 build/host/tierkit_host tests/data/golden/kmeans.text.tkm tests/data/golden/features.csv --one >/dev/null
+# The host includes only tierkit/serve.hpp: no Boost, Eigen or JSON header reaches it.
+if ninja -C build/host -t deps | grep -E "/(boost|eigen3|nlohmann)/"; then
+  echo "error: examples/cpp_host (tierkit/serve.hpp) includes a Boost, Eigen or JSON header" >&2
+  exit 1
+fi
+# The README's C++ quickstart is examples/quickstart/main.cpp; it runs and prints what it should.
+.venv/bin/python - <<'EOF'
+import pathlib, re, sys
+section = pathlib.Path("README.md").read_text().split("\n## C++\n", 1)[1].split("\n## ", 1)[0]
+if pathlib.Path("examples/quickstart/main.cpp").read_text() not in re.findall(r"```cpp\n(.*?)```", section, re.S):
+    sys.exit("error: the README's C++ program differs from examples/quickstart/main.cpp")
+EOF
+$CMAKE -S examples/quickstart -B build/quickstart -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
+$CMAKE --build build/quickstart
+build/quickstart/tierkit_quickstart | diff -u examples/quickstart/expected_output.txt -
 # tests/python/test_cpp_host.py runs the host on models saved by Python.
 export TIERKIT_CPP_HOST="$PWD/build/host/tierkit_host"
 

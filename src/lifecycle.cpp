@@ -203,6 +203,8 @@ namespace {
 const char* const stage_columns[] = {"orders", "days_since_last", "first_purchase", "last_purchase", "trend"};
 }
 
+std::vector<std::string> stage_input_columns() { return {std::begin(stage_columns), std::end(stage_columns)}; }
+
 bool has_stage_columns(const FeatureTable& table) {
     for (const char* c : stage_columns)
         if (!table.has(c)) return false;

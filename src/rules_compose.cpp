@@ -94,6 +94,22 @@ std::unique_ptr<Rule> make_chain_rule(const json& p, const std::string& path, st
     return std::make_unique<ChainRule>(std::move(first), std::move(then), tiers);
 }
 
+std::vector<std::string> ChainRule::inputs() const {
+    std::vector<std::string> out = first_.rule->inputs();
+    for (const auto& t : then_)
+        if (t.rule)
+            for (auto& name : t.rule->inputs())
+                if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+    return out;
+}
+
+std::vector<std::string> GroupedRule::inputs() const {
+    std::vector<std::string> out{column_};
+    for (auto& name : prototype_->inputs())
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+    return out;
+}
+
 bool ChainRule::needs_criteria() const {
     if (first_.rule->needs_criteria()) return true;
     for (const auto& t : then_)

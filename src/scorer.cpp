@@ -1,6 +1,8 @@
 // Scorer: one customer at a time, without allocation for the cut-point rules and kmeans.
 #include "tierkit/scorer.hpp"
 
+#include "tierkit/model.hpp"
+
 #include <algorithm>
 #include <cmath>
 

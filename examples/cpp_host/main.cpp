@@ -18,12 +18,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <tierkit/tierkit.hpp>
+#include <tierkit/serve.hpp>  // load, assign, Scorer: no Boost header (tierkit.hpp has fit and the rest)
 
 namespace {
 
@@ -87,7 +88,8 @@ void write_row(std::ostream& out, const std::string& id, const std::vector<doubl
 int run(const std::string& model_path, std::istream& in, bool one) {
     std::ifstream file(model_path, std::ios::binary);
     if (!file) throw BadInput("cannot open the model file '" + model_path + "'");
-    const tierkit::Model model = tierkit::load(file);
+    const std::shared_ptr<const tierkit::Model> model = tierkit::load_shared(file);
+    const std::vector<std::string> score_names = tierkit::score_names(*model);
 
     std::string line;
     if (!std::getline(in, line)) throw BadInput("the input is empty: expected a header line");
@@ -96,7 +98,7 @@ int run(const std::string& model_path, std::istream& in, bool one) {
     const std::vector<std::string> columns(header.begin() + 1, header.end());
 
     std::cout << csv_field(header[0]);
-    for (const auto& s : model.scores()) std::cout << "," << csv_field(s.name);
+    for (const auto& s : score_names) std::cout << "," << csv_field(s);
     std::cout << ",tier,reason\n";
 
     std::vector<std::string> ids;
@@ -104,7 +106,7 @@ int run(const std::string& model_path, std::istream& in, bool one) {
     std::vector<double> row_values(columns.size());
     std::optional<tierkit::Scorer> scorer;
     if (one) scorer.emplace(model, columns);
-    std::vector<double> scores(model.scores().size());
+    std::vector<double> scores(score_names.size());
     for (std::size_t row = 1; std::getline(in, line); ++row) {
         if (line.empty() || line == "\r") continue;
         const std::vector<std::string> cells = split_csv(line, row);
@@ -132,7 +134,7 @@ int run(const std::string& model_path, std::istream& in, bool one) {
     for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<std::int64_t>(i + 1);
     tierkit::FeatureTable table(rows);
     for (std::size_t j = 0; j < columns.size(); ++j) table.add_column(columns[j], std::move(values[j]));
-    const tierkit::Assignment a = model.assign(table, {.with_contributions = false});
+    const tierkit::Assignment a = tierkit::assign(*model, table, {.with_contributions = false});
     for (std::size_t i = 0; i < ids.size(); ++i) {
         for (std::size_t s = 0; s < scores.size(); ++s) scores[s] = a.scores[s][i];
         write_row(std::cout, ids[i], scores, a.tier_names[static_cast<std::size_t>(a.tier[i])],

@@ -109,51 +109,20 @@ struct Assignment {
     std::int64_t new_to_book = 0;       ///< rows without a previous tier (re-tiering only)
     std::int64_t previous_dropped = 0;  ///< previous rows whose customer is not in the table
 
-    /// The position of score `name` in score_names.
+    /// The position of score `name` in score_names. (These lookups are compiled: src/assignment.cpp.)
     /// @throws UnknownColumn naming `name` and the assignment's scores.
-    std::size_t score_index(std::string_view name) const {
-        for (std::size_t k = 0; k < score_names.size(); ++k)
-            if (score_names[k] == name) return k;
-        throw UnknownColumn("score '" + std::string(name) + "' is not in the assignment; scores: " + listed(score_names));
-    }
+    std::size_t score_index(std::string_view name) const;
     /// The column of score `name` (0..100, one value per row).
     /// @throws UnknownColumn as score_index().
-    std::span<const double> score(std::string_view name) const { return scores[score_index(name)]; }
+    std::span<const double> score(std::string_view name) const;
     /// The share of score `score_name` that criterion `criterion` (its column name)
     /// contributed, one value per row.
     /// @throws UnknownColumn naming the unknown score or criterion and the known ones;
     ///   InvalidInput when the assignment was made with with_contributions = false.
-    std::span<const double> contribution(std::string_view score_name, std::string_view criterion) const {
-        const std::size_t k = score_index(score_name);
-        const auto& names = contribution_names[k];
-        for (std::size_t c = 0; c < names.size(); ++c) {
-            if (names[c] != criterion) continue;
-            if (contributions[k].size() != names.size())
-                throw InvalidInput("contributions of score '" + std::string(score_name) +
-                                   "' were not computed: assign with with_contributions = true");
-            return contributions[k][c];
-        }
-        throw UnknownColumn("score '" + std::string(score_name) + "' has no criterion '" + std::string(criterion) +
-                            "'; criteria: " + listed(names));
-    }
+    std::span<const double> contribution(std::string_view score_name, std::string_view criterion) const;
     /// The extra column `name` (rule extras and clv columns).
     /// @throws UnknownColumn naming `name` and the extra columns there are.
-    std::span<const double> extra(std::string_view name) const {
-        std::vector<std::string> names;
-        for (const auto& [n, values] : extras) {
-            if (n == name) return values;
-            names.push_back(n);
-        }
-        throw UnknownColumn("extra column '" + std::string(name) + "' is not in the assignment; extra columns: " +
-                            (names.empty() ? std::string("none") : listed(names)));
-    }
-
-private:
-    static std::string listed(const std::vector<std::string>& names) {
-        std::string out;
-        for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-        return out;
-    }
+    std::span<const double> extra(std::string_view name) const;
 };
 
 }  // namespace tierkit

@@ -73,6 +73,15 @@ public:
     ///   tier indices outside the policy's or negative counters.
     Assignment assign(const FeatureTable& table, const AssignOptions& options = {}) const;
 
+    /// Every feature column assign() reads, in order: the clv section's inputs, the
+    /// criteria columns (less the clv columns assign computes), the columns the rule
+    /// reads (Rule::inputs(), less score names; a group_by column is categorical:
+    /// FeatureTable::add_category), then the lifecycle stage columns when the policy
+    /// requires stages (Policy::requires_stages). A table with these columns can be
+    /// assigned; a Scorer built with them as its columns takes every rule's path.
+    /// Stages are also computed, and p_alive read, when a table has all those columns.
+    std::vector<std::string> input_columns() const;
+
     const Policy& policy() const noexcept { return policy_; }
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }
     const Rule& rule() const noexcept { return *rule_; }

@@ -11,8 +11,10 @@
 /// A Scorer is built once from a Model and the names of the columns the caller will
 /// pass, in order. It shares ownership of the Model (std::shared_ptr<const Model>), so
 /// a Scorer built from a temporary (`tierkit::load(in)`) stays valid; pass a
-/// shared_ptr to let many Scorers share one Model without copying it. It resolves every criterion and rule
-/// input to a position in that list and preallocates its buffers, so assign_one()
+/// shared_ptr to let many Scorers share one Model without copying it. Model::input_columns()
+/// (or tierkit::input_columns in serve.hpp) lists the columns every rule needs. It
+/// resolves every criterion and rule input to a position in that list and preallocates
+/// its buffers, so assign_one()
 /// makes no heap allocation (allocation_free()) when:
 /// - the policy has no clv section, and
 /// - the rule is one of `thresholds`, `quantiles`, `abc` (cut points on a score or
@@ -31,9 +33,12 @@
 #include <string>
 #include <vector>
 
-#include "tierkit/model.hpp"
+#include "tierkit/assignment.hpp"
+#include "tierkit/core/table.hpp"
 
 namespace tierkit {
+
+class Model;  // model.hpp; the Scorer needs only its declaration (serve.hpp includes no Boost)
 
 /// The result of Scorer::assign_one; valid until the next call.
 struct Scored {
@@ -51,7 +56,8 @@ public:
     ///   at assign_one).
     Scorer(std::shared_ptr<const Model> model, std::vector<std::string> columns);
     /// Takes `model` by value: a temporary is moved in, an lvalue is copied (pass a
-    /// shared_ptr instead to share one Model among Scorers). @throws as above.
+    /// shared_ptr instead to share one Model among Scorers). Needs model.hpp (or
+    /// tierkit.hpp) where it is called. @throws as above.
     Scorer(Model model, std::vector<std::string> columns);
 
     /// Score one customer. @param values one per column given to the constructor.

@@ -23,5 +23,6 @@
 #include "tierkit/rules/thresholds.hpp"
 #include "tierkit/scoring/criterion.hpp"
 #include "tierkit/scorer.hpp"
+#include "tierkit/serve.hpp"
 #include "tierkit/scoring/weights.hpp"
 #include "tierkit/core/table.hpp"

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 #include "tierkit/core/column.hpp"
@@ -25,6 +26,19 @@ struct CacheLimit {
 constexpr std::size_t big = 300'000;  // 2.4 MB of doubles: cached (>= 1 MiB)
 
 }  // namespace
+
+// Each test is its own process (gtest_discover_tests), so this sees the start-up limit.
+TEST(Column, BlockCacheIsOffInCppUntilTheHostTurnsItOn) {
+    if (std::getenv("TIERKIT_BUFFER_CACHE_MB")) GTEST_SKIP() << "TIERKIT_BUFFER_CACHE_MB sets the limit";
+    EXPECT_EQ(buffer_cache_limit(), 0u);
+    {
+        const Column<double> c(big);
+    }
+    EXPECT_EQ(buffer_cache_held(), 0u);  // freed at once
+    const CacheLimit restore(0);
+    enable_buffer_cache(64u << 20);  // what the Python module does at import (with 1 GiB)
+    EXPECT_EQ(buffer_cache_limit(), detail::BlockCache::sanitized ? 0u : std::size_t{64} << 20);
+}
 
 TEST(Column, FilledCopiedAndComparedWithVector) {
     const auto c = filled_column<std::int32_t>(big, 7);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -221,5 +222,41 @@ TEST(Golden, EveryFileLoadsAndAssignsTheStoredOutput) {
             const Model model = load(in, kind);
             EXPECT_EQ(assignment_csv(model.assign(features)), expected) << model_path(c, kind);
         }
+    }
+}
+
+// Model::input_columns() names every column a model reads: a table holding only
+// those columns assigns every golden model exactly as the full table does.
+TEST(Golden, InputColumnsAreEveryColumnAModelReads) {
+    const std::map<std::string, std::vector<std::string>> expected{
+        {"thresholds", {"revenue", "frequency"}},
+        {"quantiles", {"revenue", "days_since_last"}},
+        {"abc", {"revenue", "frequency", "aov"}},
+        {"matrix", {"revenue", "frequency", "margin", "trend"}},
+        {"chain", {"revenue", "aov", "trend"}},
+        {"override", {"revenue", "frequency", "days_since_last"}},
+        {"expression", {"revenue", "frequency", "days_since_last"}},
+        {"rfm_segments", {"revenue", "days_since_last", "frequency"}},
+        {"kmeans", {"revenue", "frequency", "days_since_last"}},
+        {"group_by", {"revenue", "region"}},
+        {"nested_group_by", {"revenue", "region"}},
+        {"clv", {"frequency", "recency", "T", "monetary_value"}},
+    };
+    const FeatureTable features = read_features(read_file(golden_dir + "/features.csv"));
+    for (const auto& c : cases) {
+        std::ifstream in(model_path(c, ArchiveKind::binary), std::ios::binary);
+        const Model model = load(in);
+        const std::vector<std::string> columns = model.input_columns();
+        EXPECT_EQ(columns, expected.at(c.name)) << c.name;
+        FeatureTable only(std::vector<std::int64_t>(features.ids().begin(), features.ids().end()));
+        for (const auto& name : columns) {
+            if (features.has_category(name)) {
+                const auto [codes, labels] = features.category(name);
+                only.add_category(name, std::vector<std::int32_t>(codes.begin(), codes.end()), *labels);
+            } else {
+                only.add_column_view(name, features.column(name), nullptr);
+            }
+        }
+        EXPECT_EQ(assignment_csv(model.assign(only)), read_file(expected_path(c))) << c.name;
     }
 }

@@ -319,3 +319,73 @@ TEST(Model, AssignmentReadsScoresByName) {
     const Assignment lean = fit(p, t).assign(t, {.with_contributions = false});
     EXPECT_THROW((void)lean.contribution("value", "revenue"), InvalidInput);
 }
+
+// Model::input_columns() for a policy of each rule kind whose rule reads columns the
+// criteria do not (the columns a Scorer or a host's table must have).
+TEST(Model, InputColumnsNameWhatEveryRuleKindReads) {
+    SyntheticOptions o;
+    o.customers = 600;
+    o.seed = 5;
+    auto d = synthetic(o);
+    const auto f = summarize(Transactions{d.customer, d.day, d.amount, d.margin, d.quantity}).features;
+    struct Case {
+        const char* policy;
+        std::vector<std::string> columns;
+    };
+    const Case cases[] = {
+        {R"({"criteria": ["frequency"], "rule": {"kind": "abc", "column": "revenue"}, "tiers": ["A", "B", "C"]})",
+         {"frequency", "revenue"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "thresholds", "column": "aov", "cuts": [200]}, "tiers": ["a", "b"]})",
+         {"revenue", "aov"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "quantiles", "column": "trend", "shares": [0.2]}, "tiers": ["a", "b"]})",
+         {"revenue", "trend"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "matrix", "x": {"score": "score", "cuts": [50]},
+              "y": {"column": "days_since_last", "cuts": [90]}, "cells": [["a", "b"], ["b", "c"]]}, "tiers": ["a", "b", "c"]})",
+         {"revenue", "days_since_last"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
+              {"when": "margin > 100 and score > 50", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]})",
+         {"revenue", "margin"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "override", "base": {"kind": "abc", "column": "aov"},
+              "overrides": [{"when": "orders > 20", "tier": "A", "reason": "loyal"}]}, "tiers": ["A", "B", "C"]})",
+         {"revenue", "orders", "aov"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "chain",
+              "first": {"kind": "thresholds", "column": "frequency", "cuts": [3], "tiers": ["key", "rest"]},
+              "then": {"key": {"kind": "quantiles", "column": "margin", "shares": [0.5], "tiers": ["key", "high"]}}},
+            "tiers": ["key", "high", "rest"]})",
+         {"revenue", "frequency", "margin"}},
+        {R"({"criteria": ["aov"], "rule": {"kind": "rfm_segments", "bins": 3,
+              "segments": [{"name": "Best", "r": [3, 3], "f": [3, 3], "m": [3, 3]}], "fallback": "Others"},
+            "tiers": ["Best", "Others"]})",
+         {"aov", "days_since_last", "frequency", "revenue"}},
+        {R"({"scores": [{"name": "value", "criteria": ["revenue", "frequency"]}], "rule": {"kind": "kmeans", "k": 2, "seed": 1},
+            "tiers": ["a", "b"]})",
+         {"revenue", "frequency"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "quantiles", "column": "aov", "shares": [0.5], "group_by": "region"},
+            "tiers": ["a", "b"]})",
+         {"revenue", "region", "aov"}},
+        {R"({"clv": {"model": "bgnbd", "spend": "gammagamma", "time_unit": "W"},
+            "criteria": ["clv", "aov"], "rule": {"kind": "thresholds", "column": "p_alive", "cuts": [0.5]}, "tiers": ["a", "b"]})",
+         {"frequency", "recency", "T", "monetary_value", "aov"}},
+        {R"({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"],
+            "lifecycle": {"new_days": 30}})",
+         {"revenue", "orders", "days_since_last", "first_purchase", "last_purchase", "trend"}},
+    };
+    std::vector<std::int32_t> region(f.rows());
+    for (std::size_t i = 0; i < region.size(); ++i) region[i] = static_cast<std::int32_t>(i % 3);
+    FeatureTable full = f;
+    full.add_category("region", region, {"north", "south", "east"});
+    for (const auto& c : cases) {
+        const Model m = fit(Policy::from_json(c.policy), full);
+        EXPECT_EQ(m.input_columns(), c.columns) << c.policy;
+        // A table of just these columns assigns as the full one does.
+        FeatureTable only(std::vector<std::int64_t>(full.ids().begin(), full.ids().end()));
+        for (const auto& name : m.input_columns()) {
+            if (name == "region") only.add_category(name, region, {"north", "south", "east"});
+            else only.add_column_view(name, full.column(name), nullptr);
+        }
+        const Assignment want = m.assign(full, {.with_contributions = false});
+        const Assignment got = m.assign(only, {.with_contributions = false});
+        EXPECT_EQ(got.tier, want.tier) << c.policy;
+        EXPECT_EQ(got.scores, want.scores) << c.policy;
+    }
+}

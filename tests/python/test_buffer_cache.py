@@ -1,5 +1,9 @@
 """The core's cache of freed result columns: limits, reuse, and results that do
 not depend on what a reused block held."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,3 +48,15 @@ def test_limit_and_errors(cache_on):
     assert tk.buffer_cache() == {"limit": 0, "held": 0}
     with pytest.raises(tk.InvalidInputError, match="bytes must be >= 0"):
         tk.set_buffer_cache_limit(-1)
+
+
+def test_on_at_import_in_python():
+    """The core keeps the cache off for C++ hosts; the Python module turns it on (1 GiB)."""
+    env = {k: v for k, v in os.environ.items() if k != "TIERKIT_BUFFER_CACHE_MB"}
+    out = subprocess.run([sys.executable, "-c", "import tierkit as tk; print(tk.buffer_cache()['limit'])"],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    assert int(out) == 1 << 30
+    env["TIERKIT_BUFFER_CACHE_MB"] = "64"  # the environment decides when set
+    out = subprocess.run([sys.executable, "-c", "import tierkit as tk; print(tk.buffer_cache()['limit'])"],
+                         capture_output=True, text=True, env=env, check=True).stdout
+    assert int(out) == 64 << 20

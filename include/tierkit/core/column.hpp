@@ -5,8 +5,9 @@
 /// so `Column<double> c(n)` or `c.resize(n)` leaves the values unset instead of
 /// writing zeros: the rows are then written once, in parallel, by the code that
 /// computes them, and the fresh pages are faulted in by the threads that fill them
-/// (at 10^7 rows, zeroing first costs as much as scoring). Large blocks are kept for
-/// reuse after a Column frees them (detail::BlockCache, buffer_cache_limit()).
+/// (at 10^7 rows, zeroing first costs as much as scoring). Large blocks can be kept
+/// for reuse after a Column frees them (detail::BlockCache, set_buffer_cache_limit()):
+/// off by default in a C++ program, on (1 GiB) in the Python module.
 ///
 /// Use `Column<T>(n, value)` or `assign(n, value)` when a value is needed; read a
 /// column through std::span or compare it with a std::vector (operator== below).
@@ -34,12 +35,26 @@ namespace detail {
 /// rows that was half of assign); a reused block's pages are already mapped. The
 /// cache holds at most buffer_cache_limit() bytes (oldest blocks freed first) and
 /// only blocks of at least 1 MiB; a block is reused for a request of up to 25%
-/// fewer bytes. Thread-safe. Off in sanitizer builds, so that AddressSanitizer
-/// sees every free.
+/// fewer bytes. Thread-safe. Off unless turned on (set_buffer_cache_limit,
+/// enable_buffer_cache, TIERKIT_BUFFER_CACHE_MB); off at start in sanitizer builds,
+/// so that AddressSanitizer sees every free.
 class BlockCache {
 public:
     static constexpr std::size_t min_bytes = std::size_t{1} << 20;
     static constexpr std::size_t header = 64;  ///< before each block: its size (keeps 64-byte alignment)
+    /// A sanitizer build: the cache stays off.
+    static constexpr bool sanitized =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+        true;
+#else
+        false;
+#endif
+#else
+        false;
+#endif
 
     static BlockCache& instance() {
         static BlockCache* cache = new BlockCache;  // never destroyed: Columns may be freed at exit
@@ -115,20 +130,12 @@ public:
 private:
     BlockCache() : limit_(initial_limit()) {}
     static std::size_t initial_limit() {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-        return 0;
-#else
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
-        return 0;
-#endif
-#endif
+        if (sanitized) return 0;
         if (const char* env = std::getenv("TIERKIT_BUFFER_CACHE_MB")) {
             const long long mb = std::strtoll(env, nullptr, 10);
             return mb > 0 ? static_cast<std::size_t>(mb) << 20 : 0;
         }
-        return std::size_t{1} << 30;
-#endif
+        return 0;
     }
     std::mutex mutex_;
     std::vector<std::pair<std::size_t, void*>> blocks_;  ///< (size with header, block), oldest first
@@ -138,12 +145,22 @@ private:
 
 }  // namespace detail
 
-/// The most bytes of freed output columns tierkit keeps for reuse (default 1 GiB,
-/// or TIERKIT_BUFFER_CACHE_MB; 0 in sanitizer builds). Repeated assigns over tables
-/// of similar size then write into memory that is already mapped.
+/// The most bytes of freed output columns (Assignment's per-row columns of 1 MiB and
+/// more) tierkit keeps for reuse, for the whole process. Repeated assigns over tables
+/// of similar size then write into memory that is already mapped (at 10^7 rows the
+/// kernel's mapping of fresh pages costs as much as scoring). Default in a C++ program:
+/// 0 (off), or TIERKIT_BUFFER_CACHE_MB; the Python module calls enable_buffer_cache()
+/// at import. 0 at start in sanitizer builds.
 inline std::size_t buffer_cache_limit() { return detail::BlockCache::instance().limit(); }
-/// Set it; 0 frees the cached blocks and turns the cache off.
+/// Set it; 0 frees the cached blocks and turns the cache off. A host that assigns
+/// large tables again and again and can spare the memory turns it on.
 inline void set_buffer_cache_limit(std::size_t bytes) { detail::BlockCache::instance().set_limit(bytes); }
+/// Turn the cache on with `bytes` (default 1 GiB) unless TIERKIT_BUFFER_CACHE_MB
+/// sets the limit (the environment wins) or this is a sanitizer build. What the
+/// Python module does at import.
+inline void enable_buffer_cache(std::size_t bytes = std::size_t{1} << 30) {
+    if (!detail::BlockCache::sanitized && !std::getenv("TIERKIT_BUFFER_CACHE_MB")) set_buffer_cache_limit(bytes);
+}
 /// Bytes held by the cache now.
 inline std::size_t buffer_cache_held() { return detail::BlockCache::instance().held(); }
 

@@ -91,6 +91,9 @@ void retier(const HysteresisSpec& spec, const ScoreCuts& cuts, std::span<const d
 
 /// Whether `table` has every column stages need.
 bool has_stage_columns(const FeatureTable& table);
+/// The columns stages need: orders, days_since_last, first_purchase, last_purchase,
+/// trend (p_alive is read too when present).
+std::vector<std::string> stage_input_columns();
 
 /// Stage codes and reasons per row.
 struct Stages {

@@ -71,6 +71,7 @@ public:
         return {{"cuts", cuts_}, {"thresholds", thresholds_}};
     }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<AbcRule>(*this); }
+    std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, thresholds_}; }
     const std::vector<double>& thresholds() const noexcept { return thresholds_; }
     /// Install thresholds learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per cut.

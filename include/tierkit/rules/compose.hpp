@@ -86,6 +86,7 @@ public:
     bool needs_criteria() const override;
     /// The first rule's and the sub-rules' warnings.
     std::vector<std::string> warnings() const override;
+    std::vector<std::string> inputs() const override;
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {
@@ -117,6 +118,8 @@ public:
     /// Each group gets the prototype's quotas.
     std::vector<double> target_shares() const override { return prototype_->target_shares(); }
     std::vector<std::string> warnings() const override { return prototype_->warnings(); }
+    /// The group column (categorical), then the prototype's inputs.
+    std::vector<std::string> inputs() const override;
     /// Group labels seen at fit, in order.
     std::vector<std::string> groups() const;
 

@@ -251,6 +251,7 @@ public:
     /// column, "pct(<column>).knots".
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override { return std::make_unique<ExpressionRule>(*this); }
+    std::vector<std::string> inputs() const override { return columns_; }
 
     const std::vector<Branch>& branches() const noexcept { return branches_; }
     std::int32_t else_tier() const noexcept { return else_tier_; }

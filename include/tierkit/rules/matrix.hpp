@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/vector.hpp>
@@ -63,6 +65,12 @@ public:
         std::vector<std::pair<std::string, std::vector<double>>> out;
         for (auto& [k, v] : x_->parameters()) out.emplace_back("x." + k, v);
         for (auto& [k, v] : y_->parameters()) out.emplace_back("y." + k, v);
+        return out;
+    }
+    std::vector<std::string> inputs() const override {
+        auto out = x_->inputs();
+        for (auto& name : y_->inputs())
+            if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
         return out;
     }
     std::unique_ptr<Rule> clone() const override {

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include <algorithm>
+
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/string.hpp>
@@ -76,6 +78,12 @@ public:
         return std::make_unique<OverrideRule>(std::move(base), std::shared_ptr<Rule>(conditions_->clone()), labels_, tiers_);
     }
     bool needs_criteria() const override { return base_.rule->needs_criteria(); }
+    std::vector<std::string> inputs() const override {
+        auto out = conditions_->inputs();
+        for (auto& name : base_.rule->inputs())
+            if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+        return out;
+    }
 
     template <class Archive>
     void serialize(Archive& ar, unsigned) {

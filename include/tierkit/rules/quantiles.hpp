@@ -165,6 +165,7 @@ public:
         return {{"shares", shares_}, {"cuts", cuts_}};
     }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<QuantileRule>(*this); }
+    std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
     /// The shares, then the rest (1 - their sum) for the last tier.
     std::vector<double> target_shares() const override {

@@ -312,6 +312,9 @@ public:
     std::vector<std::string> reasons() const override;
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override { return std::make_unique<RfmSegmentRule>(*this); }
+    std::vector<std::string> inputs() const override {
+        return {columns_.recency, columns_.frequency, columns_.monetary};
+    }
     /// r_score, f_score, m_score, rfm_cell. @throws as fit().
     std::vector<std::pair<std::string, std::vector<double>>> extra_columns(const RuleInput& input) const override;
     /// One sentence per table rule that wins no cell (SegmentReport::unreachable),

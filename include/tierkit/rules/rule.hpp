@@ -110,6 +110,11 @@ public:
     /// What a user should know about the rule as defined or fitted (e.g. segments that
     /// win no cell, so get no customer). Default: nothing.
     virtual std::vector<std::string> warnings() const { return {}; }
+    /// The scores and table columns (numeric or categorical) the rule reads by name,
+    /// in order of first use; Model::input_columns() keeps the ones that are not
+    /// scores. A rule that reads feature columns overrides it. Default: none (the
+    /// rule reads only the scores and criteria it is given).
+    virtual std::vector<std::string> inputs() const { return {}; }
 
     /// Boost.Serialization: a rule saves and loads inside a Model through a
     /// pointer to this base; each concrete rule serializes its base object and its

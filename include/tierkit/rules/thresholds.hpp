@@ -78,6 +78,7 @@ public:
     }
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {{"cuts", cuts_}}; }
     std::unique_ptr<Rule> clone() const override { return std::make_unique<ThresholdRule>(*this); }
+    std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
     const std::string& source() const noexcept { return source_; }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
