@@ -2,6 +2,8 @@
 # Benchmarks: Google Benchmark (C++, release) and the side-by-side pandas comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 export PATH="$PWD/.venv/bin:$PATH"
 cmake -S . -B build/cpp -G Ninja -DCMAKE_BUILD_TYPE=Release -DTIERKIT_BUILD_TESTS=ON -DTIERKIT_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build build/cpp -j 2 --target tierkit_bench

@@ -3,6 +3,8 @@
 # (default 25; `make fuzz` runs 600). Inputs that crash are written to the build directory (FUZZ_DIR, default build/fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 SECONDS_EACH="${FUZZ_SECONDS:-25}"
 DIR="${FUZZ_DIR:-build/fuzz}"
 CMAKE=.venv/bin/cmake

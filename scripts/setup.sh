@@ -10,6 +10,8 @@
 #                             lifetimes, hypothesis, nbclient, the docs tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 WITH_TESTS=0
 [ "${1:-}" = "--test" ] && WITH_TESTS=1
 

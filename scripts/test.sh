@@ -2,6 +2,8 @@
 # Every test: the C++ suite (release), the C++ suite under ASan+UBSan, and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 JOBS="${JOBS:-2}"
 CMAKE=.venv/bin/cmake
 export PATH="$PWD/.venv/bin:$PATH"

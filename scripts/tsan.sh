@@ -3,6 +3,8 @@
 # (default build/tsan). Any data race fails the run (halt_on_error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 DIR="${TSAN_DIR:-build/tsan}"
 CMAKE=.venv/bin/cmake
 export PATH="$PWD/.venv/bin:$PATH"

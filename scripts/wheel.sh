@@ -19,6 +19,8 @@
 # not built as position-independent code, so it cannot be linked into the module.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache keys on paths relative to the checkout, so every clone shares the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 export PATH="$PWD/.venv/bin:$PATH"
 PY=.venv/bin/python
 REUSE=0
