@@ -1,5 +1,6 @@
 // The one-customer Scorer (tierkit/scorer.hpp), behind Model.scorer() in Python.
 #include "common.hpp"
+#include "tierkit/model.hpp"
 #include "tierkit/scorer.hpp"
 
 using namespace tierkit;
