@@ -218,7 +218,11 @@ void fork_join(unsigned tasks, Fn&& fn, unsigned threads = 0) {
         std::unique_lock lock(call->mutex);
         call->finished.wait(lock, [&] { return call->left.load(std::memory_order_acquire) == 0; });
     }
-    for (auto& e : call->errors)
+    // Every task ended, so no worker touches the errors again: take them, so that the
+    // exceptions are released here, not by a worker dropping its last reference to
+    // the call later.
+    const std::vector<std::exception_ptr> errors = std::move(call->errors);
+    for (const auto& e : errors)
         if (e) std::rethrow_exception(e);
 }
 
