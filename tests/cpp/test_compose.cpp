@@ -100,12 +100,21 @@ TEST(MatrixRule, ValueByPotentialGrid) {
                  PolicyError);
 }
 
+namespace {
+AssignOptions pinned_on(const std::vector<ManualOverride>& pins) {
+    AssignOptions o;
+    o.overrides = std::span<const ManualOverride>(pins);
+    o.as_of = 19500;
+    return o;
+}
+}  // namespace
+
 TEST(ManualOverrides, PinnedUntilExpiry) {
     auto m = fitted(R"({"kind": "thresholds", "score": "value", "cuts": [50]})", R"(["top", "rest"])");
     std::vector<ManualOverride> pins{{10, 0, "strategic account, decided by J. Doe", 20000},
                                      {3, 1, "credit hold", 19000},
                                      {999, 0, "not a customer here", 20000}};
-    auto a = m.assign(ten(), true, pins, 19500);
+    auto a = m.assign(ten(), pinned_on(pins));
     EXPECT_EQ(a.tier[9], 0);  // pinned up
     EXPECT_EQ(a.reasons[a.reason[9]], "manual: strategic account, decided by J. Doe");
     EXPECT_EQ(a.pinned[9], 1);
@@ -115,9 +124,9 @@ TEST(ManualOverrides, PinnedUntilExpiry) {
     EXPECT_EQ(a.overrides_expired, 1);
     EXPECT_EQ(a.overrides_unmatched, (std::vector<std::int64_t>{999}));
     std::vector<ManualOverride> twice{{1, 0, "a", 20000}, {1, 1, "b", 20000}};
-    EXPECT_THROW(m.assign(ten(), true, twice, 19500), InvalidInput);
+    EXPECT_THROW(m.assign(ten(), pinned_on(twice)), InvalidInput);
     std::vector<ManualOverride> bad{{1, 7, "a", 20000}};
-    EXPECT_THROW(m.assign(ten(), true, bad, 19500), InvalidInput);
+    EXPECT_THROW(m.assign(ten(), pinned_on(bad)), InvalidInput);
 }
 
 TEST(OverrideRule, RiskControlWinsOverTheScore) {
