@@ -22,6 +22,7 @@ public:
         : name_(std::move(name)), score_(std::move(score)), tiers_(tiers) {}
     std::string kind() const override { return "python"; }
     std::size_t tiers() const override { return tiers_; }
+    bool defaults_to_main_score() const override { return true; }
     void fit(const RuleInput&) override {}
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
         py::gil_scoped_acquire gil;  // assign may run with the GIL released
@@ -74,6 +75,6 @@ void register_rules(py::module_ m) {
         if (!p.contains("score") || !p.at("score").is_string()) throw PolicyError(path + ".score: must be a score name");
         const std::string score = p.at("score").get<std::string>();
         return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
-    });
+    }, PythonRule{});
     m.def("rule_kinds", &rule_kinds);
 }

@@ -7,7 +7,7 @@
 
 #include "tierkit/error.hpp"
 #include "tierkit/parallel.hpp"
-#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/rules/cuts.hpp"
 
 namespace tierkit::lifecycle {
 

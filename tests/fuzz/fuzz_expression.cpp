@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "tierkit/error.hpp"
-#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
 
 namespace {
 
