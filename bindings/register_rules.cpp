@@ -10,7 +10,7 @@
 #include "common.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/registry.hpp"
-#include "tierkit/rules/rfm_segments.hpp"
+#include "tierkit/rules/builtin/rfm_segments.hpp"
 
 using namespace tierkit;
 using namespace tierkit::bindings;
@@ -40,6 +40,7 @@ public:
         : name_(std::move(name)), score_(std::move(score)), tiers_(tiers) {}
     std::string kind() const override { return "python"; }
     std::size_t tiers() const override { return tiers_; }
+    bool defaults_to_main_score() const override { return true; }
     void fit(const RuleInput&) override {}
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
         py::gil_scoped_acquire gil;  // assign may run with the GIL released
@@ -91,7 +92,7 @@ void register_rules(py::module_ m) {
         if (!p.contains("score") || !p.at("score").is_string()) throw PolicyError(path + ".score: must be a score name");
         const std::string score = p.at("score").get<std::string>();
         return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
-    });
+    }, PythonRule{});
     m.def("rule_kinds", &rule_kinds);
     m.def(
         "register_python_rule",

@@ -19,10 +19,10 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/model_io.hpp"
-#include "tierkit/rules/abc.hpp"
-#include "tierkit/rules/kmeans.hpp"
-#include "tierkit/rules/quantiles.hpp"
-#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/rules/builtin/abc.hpp"
+#include "tierkit/rules/builtin/kmeans.hpp"
+#include "tierkit/rules/builtin/quantiles.hpp"
+#include "tierkit/rules/builtin/thresholds.hpp"
 #include "tierkit/scoring/weights.hpp"
 
 #include "preset_weights.hpp"

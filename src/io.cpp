@@ -1,4 +1,4 @@
-// Model archives with Boost.Serialization, and the export of the built-in rules.
+// Model archives with Boost.Serialization. Rules export themselves (rules/register.hpp).
 #include "tierkit/io/model_io.hpp"
 
 #include <array>
@@ -16,13 +16,6 @@
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/abc.hpp"
-#include "tierkit/rules/quantiles.hpp"
-#include "tierkit/rules/thresholds.hpp"
-
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::ThresholdRule)
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::QuantileRule)
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::AbcRule)
 
 namespace tierkit {
 namespace {

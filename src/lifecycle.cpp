@@ -9,7 +9,7 @@
 #include "tierkit/core/random.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
-#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/rules/cuts.hpp"
 
 namespace tierkit::lifecycle {
 

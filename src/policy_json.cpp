@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -14,23 +13,13 @@
 #include "tierkit/core/json_checks.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/policy.hpp"
-#include "tierkit/rules/abc.hpp"
-#include "tierkit/rules/compose.hpp"
-#include "tierkit/rules/expression.hpp"
-#include "tierkit/rules/kmeans.hpp"
-#include "tierkit/rules/override.hpp"
-#include "tierkit/rules/rfm_segments.hpp"
-#include "tierkit/rules/matrix.hpp"
-#include "tierkit/rules/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"
-#include "tierkit/rules/thresholds.hpp"
 #include "tierkit/scoring/weights.hpp"
 
 namespace tierkit {
 
 using nlohmann::json;
 
-std::unique_ptr<Rule> make_chain_rule(const json& p, const std::string& path, std::size_t tiers);
 
 const char* to_string(RelationshipMode m) noexcept {
     switch (m) {
@@ -449,140 +438,7 @@ json weights_to_json(const WeightSpec& w, std::size_t n) {
     return j;
 }
 
-// ---- rule registry ------------------------------------------------------------
-
-std::map<std::string, RuleFactory>& registry() {
-    static std::map<std::string, RuleFactory> r;
-    return r;
-}
-std::mutex& registry_mutex() {
-    static std::mutex m;
-    return m;
-}
-
-std::string rule_source(const json& p, const std::string& path, const char* fallback_key) {
-    if (p.contains("score") && p.contains("column")) fail(path, "give either score or column, not both");
-    if (p.contains("column")) return string_at(p, "column", path, "");
-    if (p.contains("score")) return string_at(p, "score", path, "");
-    return fallback_key;
-}
-
-void expect_count(const std::vector<double>& v, std::size_t want, const std::string& path, const char* what,
-                  std::size_t tiers) {
-    if (v.size() != want)
-        fail(path, "needs " + std::to_string(want) + " " + what + " for " + std::to_string(tiers) + " tiers, got " +
-                       std::to_string(v.size()));
-}
-
-void register_builtin_rules() {
-    static const bool done = [] {
-        registry()["chain"] = make_chain_rule;
-        registry()["expression"] = make_expression_rule;
-        registry()["override"] = make_override_rule;
-        registry()["rfm_segments"] = make_rfm_segments_rule;
-        registry()["kmeans"] = make_kmeans_rule;
-        registry()["matrix"] = make_matrix_rule;
-        registry()["thresholds"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-            only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});
-            if (!p.contains("cuts")) fail(path + ".cuts", "required: descending cut points, one fewer than the tiers");
-            auto cuts = numbers(p.at("cuts"), path + ".cuts");
-            expect_count(cuts, tiers - 1, path + ".cuts", "cut points", tiers);
-            for (std::size_t k = 1; k < cuts.size(); ++k)
-                if (!(cuts[k] < cuts[k - 1]))
-                    fail(path + ".cuts[" + std::to_string(k) + "]", "must be < the previous cut " +
-                                                                        format_number(cuts[k - 1]) + ", got " + format_number(cuts[k]));
-            return std::make_unique<ThresholdRule>(rule_source(p, path, ""), std::move(cuts));
-        };
-        registry()["quantiles"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-            only_keys(p, path, {"kind", "score", "column", "shares", "tier_names"});
-            if (!p.contains("shares")) fail(path + ".shares", "required: the share of customers in each tier, best first");
-            auto shares = numbers(p.at("shares"), path + ".shares");
-            if (shares.size() == tiers && tiers > 0) {
-                double total = 0;
-                for (double s : shares) total += s;
-                if (std::fabs(total - 1.0) > 1e-9)
-                    fail(path + ".shares", "shares for every tier must sum to 1, got " + format_number(total));
-                shares.pop_back();
-            }
-            expect_count(shares, tiers - 1, path + ".shares", "shares (or one per tier summing to 1)", tiers);
-            double total = 0;
-            for (std::size_t k = 0; k < shares.size(); ++k) {
-                if (!(shares[k] > 0 && shares[k] <= 1))
-                    fail(path + ".shares[" + std::to_string(k) + "]", "must be in (0, 1], got " + format_number(shares[k]));
-                total += shares[k];
-            }
-            if (total > 1 + 1e-9) fail(path + ".shares", "must sum to at most 1, got " + format_number(total));
-            return std::make_unique<QuantileRule>(rule_source(p, path, ""), std::move(shares));
-        };
-        registry()["abc"] = [](const json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-            only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});
-            std::vector<double> cuts = p.contains("cuts") ? numbers(p.at("cuts"), path + ".cuts") : std::vector<double>{0.8, 0.95};
-            expect_count(cuts, tiers - 1, path + ".cuts", "cumulative shares", tiers);
-            for (std::size_t k = 0; k < cuts.size(); ++k) {
-                const std::string cp = path + ".cuts[" + std::to_string(k) + "]";
-                if (!(cuts[k] > 0 && cuts[k] < 1)) fail(cp, "must be in (0, 1), got " + format_number(cuts[k]));
-                if (k && !(cuts[k] > cuts[k - 1])) fail(cp, "must be > the previous cut " + format_number(cuts[k - 1]));
-            }
-            std::string source = p.contains("column") || p.contains("score") ? rule_source(p, path, "") : "revenue";
-            return std::make_unique<AbcRule>(std::move(source), std::move(cuts));
-        };
-        return true;
-    }();
-    (void)done;
-}
-
 }  // namespace
-
-bool register_rule(const std::string& kind, RuleFactory factory) {
-    register_builtin_rules();
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    registry()[kind] = std::move(factory);
-    return true;
-}
-
-std::unique_ptr<Rule> make_rule(const std::string& kind, const json& params, const std::string& path, std::size_t tiers) {
-    register_builtin_rules();
-    RuleFactory factory;
-    {
-        std::lock_guard<std::mutex> lock(registry_mutex());
-        auto it = registry().find(kind);
-        if (it == registry().end()) {
-            std::string list;
-            for (const auto& [name, f] : registry()) list += (list.empty() ? "" : ", ") + name;
-            fail(path + ".kind", "unknown rule '" + kind + "'; registered: " + list);
-        }
-        factory = it->second;
-    }
-    std::unique_ptr<Rule> rule;
-    if (params.is_object() && params.contains("group_by")) {
-        // Any rule can be fitted per group of a categorical column.
-        const json& g = params.at("group_by");
-        if (!g.is_string() || g.get<std::string>().empty())
-            fail(path + ".group_by", "must be the name of a categorical column, got " + show(g));
-        const std::string unseen = string_at(params, "unseen_group", path, "error");
-        if (unseen != "error" && unseen != "global")
-            fail(path + ".unseen_group", "must be error or global, got '" + unseen + "'");
-        json inner = params;
-        inner.erase("group_by");
-        inner.erase("unseen_group");
-        rule = std::make_unique<GroupedRule>(std::shared_ptr<Rule>(factory(inner, path, tiers)), g.get<std::string>(),
-                                             unseen == "global");
-    } else {
-        rule = factory(params, path, tiers);
-    }
-    if (rule->tiers() != tiers)
-        fail(path, "rule '" + kind + "' makes " + std::to_string(rule->tiers()) + " tiers but the policy names " +
-                       std::to_string(tiers));
-    return rule;
-}
-
-std::vector<std::string> rule_kinds() {
-    register_builtin_rules();
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    std::vector<std::string> out;
-    for (const auto& [name, f] : registry()) out.push_back(name);
-    return out;
-}
 
 // ---- Policy -----------------------------------------------------------------------
 
@@ -657,7 +513,7 @@ Policy Policy::from_json(const std::string& text) {
     p.lifecycle_ = parse_lifecycle(p.has_lifecycle_ ? &j.at("lifecycle") : nullptr,
                                    j.contains("strategies") ? &j.at("strategies") : nullptr, p.tiers_);
 
-    json rule = j.contains("rule") ? j.at("rule") : json{{"kind", "quantiles"}};
+    json rule = j.contains("rule") ? j.at("rule") : json{{"kind", default_rule_kind()}};
     require_object(rule, "rule");
     if (!rule.contains("kind")) fail("rule.kind", "required; registered rules: " + [] {
         std::string s;
@@ -665,8 +521,8 @@ Policy Policy::from_json(const std::string& text) {
         return s;
     }());
     p.rule_kind_ = string_at(rule, "kind", "rule", "");
-    // Cut-point rules read the default score unless told otherwise.
-    if (!rule.contains("score") && !rule.contains("column") && (p.rule_kind_ == "thresholds" || p.rule_kind_ == "quantiles" || p.rule_kind_ == "python"))
+    // A rule that reads a score reads the main one unless told otherwise (Rule::defaults_to_main_score).
+    if (!rule.contains("score") && !rule.contains("column") && rule_defaults_to_main_score(p.rule_kind_))
         rule["score"] = p.scores_[0].name;
     if (rule.contains("score")) {
         const std::string s = string_at(rule, "score", "rule", "");
@@ -682,6 +538,9 @@ Policy Policy::from_json(const std::string& text) {
     json params = rule;
     params["tier_names"] = json::array();
     for (const auto& t : p.tiers_) params["tier_names"].push_back(t.name);
+    // ... and the score names, for the defaults and checks of nested rules (registry.hpp).
+    params["score_names"] = json::array();
+    for (const auto& sc : p.scores_) params["score_names"].push_back(sc.name);
     (void)tierkit::make_rule(p.rule_kind_, params, "rule", p.tiers_.size());  // validate now
     p.rule_json_ = params.dump();
 
@@ -738,36 +597,6 @@ std::vector<std::string> Policy::required_columns() const {
         for (const auto& c : s.criteria)
             if (std::find(out.begin(), out.end(), c.column) == out.end()) out.push_back(c.column);
     return out;
-}
-
-Policy Policy::default_policy() {
-    static const char* text = R"json({
-  "name": "default",
-  "description": "key / high-value / ordinary / potential customers by quotas of a value score",
-  "scores": [{
-    "name": "value",
-    "method": "weighted_sum",
-    "criteria": [
-      {"column": "revenue", "direction": "higher", "transform": "log1p", "normalizer": "percentile", "weight": 0.4},
-      {"column": "frequency", "direction": "higher", "normalizer": "percentile", "weight": 0.25},
-      {"column": "days_since_last", "direction": "lower", "normalizer": "percentile", "weight": 0.2},
-      {"column": "aov", "direction": "higher", "transform": "log1p", "normalizer": "percentile", "weight": 0.15}
-    ],
-    "weights": {"method": "manual"}
-  }],
-  "rule": {"kind": "quantiles", "score": "value", "shares": [0.05, 0.15, 0.5]},
-  "tiers": [
-    {"name": "key", "mode": "strategic", "description": "the few customers who carry the business",
-     "actions": ["dedicated account manager", "executive sponsor", "one-to-one service", "7x24 priority support"]},
-    {"name": "high-value", "mode": "cooperative", "description": "valuable customers to keep and grow",
-     "actions": ["account manager", "loyalty programme", "regular business reviews"]},
-    {"name": "ordinary", "mode": "transactional", "description": "regular buyers served efficiently",
-     "actions": ["periodic promotions", "self-service support"]},
-    {"name": "potential", "mode": "transactional", "description": "low value so far: develop or let go",
-     "actions": ["nurture campaign", "first-repeat-purchase incentive"]}
-  ]
-})json";
-    return from_json(text);
 }
 
 }  // namespace tierkit

@@ -1,4 +1,4 @@
-// Scorer: one customer at a time, without allocation for the cut-point rules and kmeans.
+// Scorer: one customer at a time, without allocation when the rule has a one-row path.
 #include "tierkit/scorer.hpp"
 
 #include "tierkit/model.hpp"
@@ -7,8 +7,6 @@
 #include <cmath>
 
 #include "tierkit/core/error.hpp"
-#include "tierkit/rules/kmeans.hpp"
-#include "tierkit/rules/thresholds.hpp"
 
 namespace tierkit {
 
@@ -47,32 +45,14 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
     scores_.assign(scores.size(), 0.0);
     if (model.clv()) return;  // the clv columns need the general path
 
-    const Rule& rule = model.rule();
-    if (rule.kind() == "kmeans") {
-        const auto& km = dynamic_cast<const KMeansRule&>(rule);
-        const std::string& name = km.options().score;
-        std::size_t j = 0;
-        if (!name.empty()) {
-            while (j < scores.size() && scores[j].name != name) ++j;
-            if (j == scores.size()) throw InvalidInput("kmeans: no score named '" + name + "'");
-        }
-        if (scores.empty() || km.criteria().size() != scores[j].criteria.size() ||
-            km.centroids().size() != km.clusters() * km.criteria().size() || km.cluster_tiers().size() != km.clusters())
-            throw InvalidInput("kmeans: the fitted centroids do not match the criteria of its score");
-        kmeans_score_ = j;
-        kind_ = RuleKind::kmeans;
-        fast_ = true;
-        return;
+    // The rule's own one-customer path, when it has one (Rule::row_assigner).
+    std::vector<std::vector<std::string>> criteria;
+    for (const auto& sc : scores) {
+        criteria.emplace_back();
+        for (const auto& c : sc.criteria) criteria.back().push_back(c.spec.column);
     }
-    ScoreCuts cuts = rule.score_cuts();
-    if (!cuts.source.empty() && (rule.kind() == "thresholds" || rule.kind() == "quantiles" || rule.kind() == "abc")) {
-        cuts_ = std::move(cuts.cuts);
-        const auto it = std::find(score_names_.begin(), score_names_.end(), cuts.source);
-        if (it != score_names_.end()) source_score_ = it - score_names_.begin();
-        else source_column_ = column_index(columns_, cuts.source, rule.kind());
-        kind_ = RuleKind::cuts;
-        fast_ = true;
-    }
+    row_ = model.rule().row_assigner(RowLayout{columns_, score_names_, criteria});
+    fast_ = row_ != nullptr;
 }
 
 const Scored& Scorer::assign_one(std::span<const double> values) {
@@ -121,31 +101,7 @@ const Scored& Scorer::assign_one(std::span<const double> values) {
         }
     }
 
-    if (kind_ == RuleKind::cuts) {
-        const double v = source_score_ >= 0 ? scores_[static_cast<std::size_t>(source_score_)] : values[source_column_];
-        result_.tier = result_.reason = tier_of(v, cuts_);
-        return result_;
-    }
-    // kmeans: the nearest centroid (the lowest index on a tie), then its tier.
-    const auto& km = static_cast<const KMeansRule&>(model_->rule());
-    const std::vector<double>& y = normalized_[kmeans_score_];
-    const std::vector<double>& centroids = km.centroids();
-    const std::size_t d = y.size(), k = km.clusters();
-    double best = 0;
-    std::size_t label = 0;
-    for (std::size_t j = 0; j < k; ++j) {
-        double dist = 0;
-        for (std::size_t f = 0; f < d; ++f) {
-            const double t = y[f] - centroids[j * d + f];
-            dist += t * t;
-        }
-        if (j == 0 || dist < best) {
-            best = dist;
-            label = j;
-        }
-    }
-    result_.reason = static_cast<std::int32_t>(label);
-    result_.tier = km.cluster_tiers()[label];
+    row_->assign_one(RowInput{values, scores_, normalized_}, result_.tier, result_.reason);
     return result_;
 }
 

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
 
 namespace {
 

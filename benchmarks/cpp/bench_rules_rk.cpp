@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tierkit/rules/kmeans.hpp"
-#include "tierkit/rules/rfm_segments.hpp"
+#include "tierkit/rules/builtin/kmeans.hpp"
+#include "tierkit/rules/builtin/rfm_segments.hpp"
 
 namespace {
 

@@ -16,7 +16,8 @@
 ///   ],
 ///   "rule": {"kind": "quantiles", "score": "value", "shares": [0.05, 0.15, 0.5]},
 ///   "tiers": [
-///     {"name": "key", "mode": "strategic", "actions": ["dedicated account manager"]}, ...]
+///     {"name": "key", "mode": "strategic", "actions": ["dedicated account manager"]},
+///     "high-value", "ordinary", "potential"]
 /// }
 /// @endcode
 /// `criteria` and `weights` at the top level (instead of `scores`) define one

@@ -17,11 +17,9 @@
 /// its buffers, so assign_one()
 /// makes no heap allocation (allocation_free()) when:
 /// - the policy has no clv section, and
-/// - the rule is one of `thresholds`, `quantiles`, `abc` (cut points on a score or
-///   column: Rule::score_cuts()) or `kmeans` (the nearest fitted centroid in the
-///   normalized criteria of its score).
-/// Every other rule (matrix, chain, override, expression, rfm_segments, group_by, host
-/// rules) and a clv section take the general path: a one-row table assigned by
+/// - the rule has a one-customer path (Rule::row_assigner): the cut-point rules and
+///   kmeans among the built-ins, and any host rule that implements it.
+/// Other rules and a clv section take the general path: a one-row table assigned by
 /// Model::assign (same results, with allocations). Results are identical to
 /// Model::assign on a table holding the same values, bit for bit.
 ///
@@ -38,7 +36,8 @@
 
 namespace tierkit {
 
-class Model;  // model.hpp; the Scorer needs only its declaration (serve.hpp includes no Boost)
+class Model;        // model.hpp; the Scorer needs only its declaration (serve.hpp includes no Boost)
+class RowAssigner;  // rules/rule.hpp
 
 /// The result of Scorer::assign_one; valid until the next call.
 struct Scored {
@@ -76,21 +75,16 @@ public:
     const std::vector<std::string>& reasons() const noexcept { return reasons_; }
 
 private:
-    enum class RuleKind { cuts, kmeans, general };
     std::shared_ptr<const Model> model_;
     std::vector<std::string> columns_;
     std::vector<std::string> score_names_, tier_names_, reasons_;
     bool fast_ = false;
-    RuleKind kind_ = RuleKind::general;
+    /// The rule's one-customer path, or null. Shared by copies of the Scorer: its
+    /// assign_one is const and keeps no state (the buffers are the Scorer's).
+    std::shared_ptr<const RowAssigner> row_;
     std::vector<std::vector<std::size_t>> criterion_column_;  ///< per score, per criterion: index into values
     std::vector<std::vector<double>> normalized_;             ///< per score, per criterion
     std::vector<double> scores_;
-    // cuts: on a score (source_score_ >= 0) or a column (source_column_)
-    std::vector<double> cuts_;
-    std::ptrdiff_t source_score_ = -1;
-    std::size_t source_column_ = 0;
-    // kmeans
-    std::size_t kmeans_score_ = 0;
     Scored result_;
 };
 

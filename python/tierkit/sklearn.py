@@ -423,7 +423,7 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):
 #: holds it: the 11-segment map of R against (F + M) / 2 (Putler's grid), spelled as
 #: disjoint rectangles so each of the 125 (R, F, M) cells has exactly one segment. The
 #: core rule documents its sources and how the published overlaps are resolved
-#: (include/tierkit/rules/rfm_segments.hpp). Ordered best first.
+#: (include/tierkit/rules/builtin/rfm_segments.hpp). Ordered best first.
 DEFAULT_RFM_SEGMENTS: tuple[dict[str, Any], ...] = tuple(
     {key: list(value) if isinstance(value, tuple) else value for key, value in rule.items()}
     for rule in _core.rules.default_rfm_segments())

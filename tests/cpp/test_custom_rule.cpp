@@ -5,7 +5,7 @@
 
 #include <sstream>
 
-#include "tierkit/io/archives.hpp"  // before TIERKIT_REGISTER_RULE: the archives it exports to
+#include "tierkit/io/archives.hpp"  // before the registration: the archives the rule is exported for
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/rules/register.hpp"
 #include "tierkit/tierkit.hpp"

@@ -19,7 +19,7 @@
 #include "tierkit/io/archives.hpp"
 #include "tierkit/model.hpp"
 #include "tierkit/policy.hpp"
-#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
 #include "tierkit/rules/registry.hpp"
 
 using namespace tierkit;
@@ -748,7 +748,6 @@ TEST(ExpressionRule, UnfittedRuleRoundTripsUnfitted) {
 // ---- through a policy and a model ---------------------------------------------------
 
 TEST(ExpressionRule, InAPolicyFitAndAssign) {
-    register_rule("expression", make_expression_rule);
     const auto policy = Policy::from_json(R"({
       "criteria": ["monetary_value", "frequency"],
       "rule": {"kind": "expression", "branches": [

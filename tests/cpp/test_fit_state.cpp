@@ -17,9 +17,9 @@
 #include "tierkit/fit_state.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/core/parallel.hpp"
-#include "tierkit/rules/expression.hpp"
-#include "tierkit/rules/kmeans.hpp"
-#include "tierkit/rules/quantiles.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
+#include "tierkit/rules/builtin/kmeans.hpp"
+#include "tierkit/rules/builtin/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"
 
 using namespace tierkit;
@@ -170,7 +170,6 @@ TEST(Fitter, ExactModeEqualsFitInOneAndSixteenChunks) {
 }
 
 TEST(Fitter, ExactModeExpressionRuleAndMergeOrder) {
-    register_rule("expression", make_expression_rule);
     const auto p = Policy::from_json(R"({"criteria": ["revenue", "frequency"],
       "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "top"}, {"else": "rest"}]},
       "tiers": ["top", "rest"]})");
@@ -272,7 +271,6 @@ TEST(Fitter, SketchModeFitsTheClvSectionFromMergedPatternsBitForBit) {
 }
 
 TEST(Fitter, SketchModeRejectsRulesThatNeedEveryRow) {
-    register_rule("expression", make_expression_rule);
     const auto expr = Policy::from_json(R"({"criteria": ["revenue"],
       "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "top"}, {"else": "rest"}]},
       "tiers": ["top", "rest"]})");

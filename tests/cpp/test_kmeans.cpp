@@ -14,7 +14,7 @@
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/core/progress.hpp"
-#include "tierkit/rules/kmeans.hpp"
+#include "tierkit/rules/builtin/kmeans.hpp"
 
 using namespace tierkit;
 using nlohmann::json;
@@ -591,11 +591,7 @@ TEST(KMeansRule, SaveLoadGivesIdenticalAssignments) {
 #include "tierkit/model.hpp"
 #include "tierkit/rules/registry.hpp"
 
-// The registry wiring lives in policy_json.cpp; registering here again is harmless.
-static const bool kmeans_registered = register_rule("kmeans", make_kmeans_rule);
-
 TEST(KMeansPolicy, FitAssignSaveLoadThroughAModel) {
-    ASSERT_TRUE(kmeans_registered);
     SyntheticOptions o;
     o.customers = 4000;
     o.seed = 21;

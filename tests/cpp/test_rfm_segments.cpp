@@ -12,7 +12,7 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/rfm_segments.hpp"
+#include "tierkit/rules/builtin/rfm_segments.hpp"
 
 using namespace tierkit;
 using nlohmann::json;
@@ -526,12 +526,7 @@ TEST(RfmSegmentRule, SaveLoadGivesIdenticalAssignments) {
 #include "tierkit/model.hpp"
 #include "tierkit/rules/registry.hpp"
 
-// The registry wiring lives in policy_json.cpp; registering here again is harmless
-// (a taken name is replaced by the same factory).
-static const bool rfm_registered = register_rule("rfm_segments", make_rfm_segments_rule);
-
 TEST(RfmSegmentPolicy, FitAssignSaveLoadThroughAModel) {
-    ASSERT_TRUE(rfm_registered);
     SyntheticOptions o;
     o.customers = 3000;
     o.seed = 8;

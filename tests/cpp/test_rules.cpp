@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
-#include "tierkit/rules/abc.hpp"
-#include "tierkit/rules/quantiles.hpp"
+#include "tierkit/rules/builtin/abc.hpp"
+#include "tierkit/rules/builtin/quantiles.hpp"
 #include "tierkit/rules/registry.hpp"
-#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/rules/builtin/thresholds.hpp"
 
 using namespace tierkit;
 

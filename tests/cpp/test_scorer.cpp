@@ -8,6 +8,8 @@
 #include <optional>
 #include <type_traits>
 
+#include "tierkit/io/archives.hpp"
+#include "tierkit/rules/register.hpp"
 #include "tierkit/tierkit.hpp"
 
 namespace {
@@ -35,6 +37,61 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 using namespace tierkit;
+
+namespace host {
+
+/// A host's rule: tier 0 when a column is at least its median at fit. With
+/// "row": true it offers the Scorer a one-customer path, as the built-ins do.
+class ColumnMedianRule : public Rule {
+public:
+    ColumnMedianRule() = default;
+    ColumnMedianRule(const nlohmann::json& p, const std::string& path, std::size_t tiers)
+        : column_(p.value("column", "revenue")), row_(p.value("row", false)) {
+        if (tiers != 2) throw PolicyError(path + ": column_median makes 2 tiers");
+    }
+    std::string kind() const override { return "column_median"; }
+    std::size_t tiers() const override { return 2; }
+    void fit(const RuleInput& input) override {
+        std::vector<double> v(input.values(column_).begin(), input.values(column_).end());
+        std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+        cut_ = v[v.size() / 2];
+    }
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
+        const auto v = input.values(column_);
+        for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = v[i] >= cut_ ? 0 : 1;
+    }
+    std::vector<std::string> reasons() const override { return {"at least the median", "below the median"}; }
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {{"cut", {cut_}}}; }
+    std::unique_ptr<Rule> clone() const override { return std::make_unique<ColumnMedianRule>(*this); }
+    std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override {
+        if (!row_) return nullptr;
+        return std::make_unique<Row>(cut_, layout.column_index(column_, kind()));
+    }
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& boost::serialization::make_nvp("column", column_);
+        ar& boost::serialization::make_nvp("row", row_);
+        ar& boost::serialization::make_nvp("cut", cut_);
+    }
+
+private:
+    struct Row : RowAssigner {
+        Row(double cut, std::size_t column) : cut(cut), column(column) {}
+        void assign_one(const RowInput& in, std::int32_t& tier, std::int32_t& reason) const override {
+            tier = reason = in.values[column] >= cut ? 0 : 1;
+        }
+        double cut;
+        std::size_t column;
+    };
+    std::string column_;
+    bool row_ = false;
+    double cut_ = 0;
+};
+
+}  // namespace host
+
+TIERKIT_REGISTER_RULE(host::ColumnMedianRule, "column_median")
 
 namespace {
 
@@ -81,6 +138,10 @@ const Case cases[] = {
           "scores": [{"name": "value", "criteria": [{"column": "clv", "weight": 0.7}, {"column": "p_alive", "weight": 0.3}]}],
           "rule": {"kind": "quantiles", "score": "value", "shares": [0.1, 0.3]}, "tiers": ["key", "growth", "rest"]})j",
      false},
+    // A host rule gets the allocation-free path when it implements Rule::row_assigner.
+    {R"j({"criteria": ["revenue"], "rule": {"kind": "column_median", "column": "frequency", "row": true}, "tiers": ["a", "b"]})j",
+     true},
+    {R"j({"criteria": ["revenue"], "rule": {"kind": "column_median", "column": "frequency"}, "tiers": ["a", "b"]})j", false},
 };
 
 }  // namespace

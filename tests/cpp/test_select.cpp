@@ -8,7 +8,7 @@
 #include <random>
 
 #include "tierkit/core/parallel.hpp"
-#include "tierkit/rules/quantiles.hpp"
+#include "tierkit/rules/builtin/quantiles.hpp"
 
 using namespace tierkit;
 

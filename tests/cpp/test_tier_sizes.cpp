@@ -6,7 +6,7 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/model.hpp"
-#include "tierkit/rules/rfm_segments.hpp"
+#include "tierkit/rules/builtin/rfm_segments.hpp"
 #include "tierkit/tier_sizes.hpp"
 
 using namespace tierkit;

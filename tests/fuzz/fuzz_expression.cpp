@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "tierkit/core/error.hpp"
-#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
 
 namespace {
 

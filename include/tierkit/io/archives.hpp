@@ -22,3 +22,6 @@
 #include <boost/serialization/vector.hpp>
 
 #include "tierkit/io/checked_archives.hpp"
+
+/// TIERKIT_REGISTER_RULE (rules/register.hpp) checks that these archives are declared.
+#define TIERKIT_ARCHIVES_DECLARED 1

@@ -21,6 +21,7 @@
 #include <boost/serialization/version.hpp>
 
 #include "tierkit/core/column.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/progress.hpp"
 #include "tierkit/core/table.hpp"
@@ -76,6 +77,45 @@ struct ScoreCuts {
     std::vector<double> cuts;
 };
 
+/// Where a Scorer's inputs sit, for Rule::row_assigner(): the caller's columns in
+/// order, the policy's scores in order and each score's criterion columns.
+struct RowLayout {
+    const std::vector<std::string>& columns;
+    const std::vector<std::string>& score_names;
+    const std::vector<std::vector<std::string>>& criteria;  ///< per score, its criterion columns
+
+    /// Index of a score, or -1 when `name` is not a score.
+    std::ptrdiff_t score_index(const std::string& name) const noexcept {
+        for (std::size_t k = 0; k < score_names.size(); ++k)
+            if (score_names[k] == name) return static_cast<std::ptrdiff_t>(k);
+        return -1;
+    }
+    /// Index of a column. @throws UnknownColumn naming `who` and listing the columns.
+    std::size_t column_index(const std::string& name, const std::string& who) const {
+        for (std::size_t k = 0; k < columns.size(); ++k)
+            if (columns[k] == name) return k;
+        std::string list;
+        for (const auto& c : columns) list += (list.empty() ? "" : ", ") + c;
+        throw UnknownColumn(who + ": column '" + name + "' is not among the scorer's columns: " + list);
+    }
+};
+
+/// One customer's inputs, laid out as the RowLayout the assigner was made for.
+struct RowInput {
+    std::span<const double> values;                   ///< one per RowLayout::columns
+    std::span<const double> scores;                   ///< one per score (0..100)
+    std::span<const std::vector<double>> normalized;  ///< per score, its normalized criteria ([0, 1])
+};
+
+/// A rule's one-customer path, bound to one RowLayout (Rule::row_assigner). It must
+/// give the rule's assign() result for the same values, bit for bit, and make no
+/// heap allocation. It holds a reference to the fitted rule, which must outlive it.
+class RowAssigner {
+public:
+    virtual ~RowAssigner() = default;
+    virtual void assign_one(const RowInput& input, std::int32_t& tier, std::int32_t& reason) const = 0;
+};
+
 class Rule {
 public:
     virtual ~Rule() = default;
@@ -115,6 +155,15 @@ public:
     /// scores. A rule that reads feature columns overrides it. Default: none (the
     /// rule reads only the scores and criteria it is given).
     virtual std::vector<std::string> inputs() const { return {}; }
+    /// Whether the rule reads the policy's main (first) score when its policy object
+    /// names neither "score" nor "column". The policy fills that score in, at the top
+    /// level and inside chain, override, group_by and matrix alike. Default: false.
+    virtual bool defaults_to_main_score() const { return false; }
+    /// The rule's allocation-free one-customer path for a Scorer (scorer.hpp), bound
+    /// to `layout`; null (the default) when the rule has none, and the Scorer then
+    /// assigns a one-row table through assign(). Called after fit.
+    /// @throws UnknownColumn when the rule reads a column not in the layout.
+    virtual std::unique_ptr<RowAssigner> row_assigner(const RowLayout& /*layout*/) const { return nullptr; }
 
     /// Boost.Serialization: a rule saves and loads inside a Model through a
     /// pointer to this base; each concrete rule serializes its base object and its

@@ -225,6 +225,10 @@ public:
                        double inertia, int iterations);
     double inertia() const noexcept { return inertia_; }
     int iterations() const noexcept { return iterations_; }
+    /// One customer: the nearest centroid in the normalized criteria of its score.
+    /// @throws InvalidInput when the layout has no such score or its criteria differ
+    ///   in number from the fitted centroids'.
+    std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override;
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {
@@ -280,6 +284,54 @@ private:
     std::vector<double> selection_;   ///< auto: silhouette or inertia per candidate
 };
 
+/// The nearest of k centroids (k x y.size(), row-major) to y by squared Euclidean
+/// distance; the lowest index on a tie.
+inline std::size_t nearest_centroid(std::span<const double> y, std::span<const double> centroids, std::size_t k) noexcept {
+    const std::size_t d = y.size();
+    double best = 0;
+    std::size_t label = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+        double dist = 0;
+        for (std::size_t f = 0; f < d; ++f) {
+            const double t = y[f] - centroids[j * d + f];
+            dist += t * t;
+        }
+        if (j == 0 || dist < best) {
+            best = dist;
+            label = j;
+        }
+    }
+    return label;
+}
+
+/// KMeansRule's one-customer path: the cluster is the reason, its tier the tier.
+class KMeansRowAssigner : public RowAssigner {
+public:
+    KMeansRowAssigner(const KMeansRule& rule, std::size_t score) : rule_(rule), score_(score) {}
+    void assign_one(const RowInput& in, std::int32_t& tier, std::int32_t& reason) const override {
+        const std::size_t label = nearest_centroid(in.normalized[score_], rule_.centroids(), rule_.clusters());
+        reason = static_cast<std::int32_t>(label);
+        tier = rule_.cluster_tiers()[label];
+    }
+
+private:
+    const KMeansRule& rule_;
+    std::size_t score_;
+};
+
+inline std::unique_ptr<RowAssigner> KMeansRule::row_assigner(const RowLayout& layout) const {
+    std::size_t j = 0;
+    if (!options_.score.empty()) {
+        const std::ptrdiff_t s = layout.score_index(options_.score);
+        if (s < 0) throw InvalidInput("kmeans: no score named '" + options_.score + "'");
+        j = static_cast<std::size_t>(s);
+    }
+    if (layout.score_names.empty() || names_.size() != layout.criteria[j].size() ||
+        centroids_.size() != clusters() * names_.size() || cluster_tier_.size() != clusters())
+        throw InvalidInput("kmeans: the fitted centroids do not match the criteria of its score");
+    return std::make_unique<KMeansRowAssigner>(*this, j);
+}
+
 /// Registry factory for {"kind": "kmeans", ...} (keys in the file comment).
 /// @throws PolicyError naming the JSON path of the bad value.
 std::unique_ptr<Rule> make_kmeans_rule(const nlohmann::json& params, const std::string& path, std::size_t tiers);
@@ -287,5 +339,4 @@ std::unique_ptr<Rule> make_kmeans_rule(const nlohmann::json& params, const std::
 }  // namespace tierkit
 
 BOOST_CLASS_VERSION(tierkit::KMeansOptions, 0)
-BOOST_CLASS_EXPORT_KEY2(tierkit::KMeansRule, "tierkit.rule.kmeans")
 BOOST_CLASS_VERSION(tierkit::KMeansRule, 0)

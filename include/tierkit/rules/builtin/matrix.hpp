@@ -98,5 +98,4 @@ std::unique_ptr<Rule> make_matrix_rule(const nlohmann::json& params, const std::
 
 }  // namespace tierkit
 
-BOOST_CLASS_EXPORT_KEY2(tierkit::MatrixRule, "tierkit.rule.matrix")
 BOOST_CLASS_VERSION(tierkit::MatrixRule, 0)

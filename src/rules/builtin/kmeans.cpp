@@ -1,6 +1,6 @@
 // The kmeans rule: k-means++ seeding, Lloyd iterations (scikit-learn's
 // conventions), k selection, cluster -> tier mapping and the registry factory.
-#include "tierkit/rules/kmeans.hpp"
+#include "tierkit/rules/builtin/kmeans.hpp"
 
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/core/progress.hpp"
@@ -21,8 +21,8 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/rules/register.hpp"
 
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::KMeansRule)
 
 namespace tierkit {
 
@@ -1102,3 +1102,5 @@ std::unique_ptr<Rule> make_kmeans_rule(const json& p, const std::string& path, s
 }
 
 }  // namespace tierkit
+
+TIERKIT_REGISTER_RULE(tierkit::KMeansRule, "kmeans", tierkit::make_kmeans_rule)

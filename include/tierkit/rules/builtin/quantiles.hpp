@@ -24,9 +24,10 @@
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "tierkit/privacy.hpp"
-#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/rules/cuts.hpp"
 
 namespace tierkit {
 
@@ -175,6 +176,12 @@ public:
         out.push_back(std::max(0.0, 1.0 - sum));
         return out;
     }
+    bool defaults_to_main_score() const override { return true; }
+    std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override {
+        return std::make_unique<CutsRowAssigner>(layout, source_, cuts_, kind());
+    }
+    /// The policy factory. @throws PolicyError naming `path`.
+    static std::unique_ptr<Rule> from_json(const nlohmann::json& params, const std::string& path, std::size_t tiers);
     const std::vector<double>& cuts() const noexcept { return cuts_; }
     /// Install cuts learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per share.
     /// @throws InvalidInput when their number differs from the shares'.
@@ -202,5 +209,4 @@ private:
 
 }  // namespace tierkit
 
-BOOST_CLASS_EXPORT_KEY2(tierkit::QuantileRule, "tierkit.rule.quantiles")
 BOOST_CLASS_VERSION(tierkit::QuantileRule, 0)

@@ -1,7 +1,7 @@
 // The rfm_segments rule: rank-based R/F/M scores, the segment table, its
 // validator and the registry factory.
 #include "tierkit/core/json_checks.hpp"
-#include "tierkit/rules/rfm_segments.hpp"
+#include "tierkit/rules/builtin/rfm_segments.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,9 +11,9 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/rules/register.hpp"
 #include "tierkit/privacy.hpp"
 
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::RfmSegmentRule)
 
 namespace tierkit {
 
@@ -542,3 +542,5 @@ std::unique_ptr<Rule> make_rfm_segments_rule(const json& p, const std::string& p
 }
 
 }  // namespace tierkit
+
+TIERKIT_REGISTER_RULE(tierkit::RfmSegmentRule, "rfm_segments", tierkit::make_rfm_segments_rule)

@@ -1,13 +1,15 @@
 // The value x potential grid rule.
-#include "tierkit/rules/matrix.hpp"
+#include "tierkit/rules/builtin/matrix.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/rules/register.hpp"
+#include "tierkit/rules/builtin/quantiles.hpp"
+#include "tierkit/rules/builtin/thresholds.hpp"
 #include "tierkit/rules/registry.hpp"
 
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::MatrixRule)
 
 namespace tierkit {
 
@@ -21,16 +23,19 @@ std::shared_ptr<Rule> make_axis(const json& p, const std::string& path, std::siz
     for (auto it = p.begin(); it != p.end(); ++it)
         if (it.key() != "score" && it.key() != "column" && it.key() != "cuts" && it.key() != "shares")
             throw PolicyError(path + "." + it.key() + ": unknown key; expected one of: score, column, cuts, shares");
-    if (p.contains("score") == p.contains("column")) throw PolicyError(path + ": give either score or column");
+    // Without score or column an axis reads the policy's main score (rules/registry.hpp).
+    if (p.contains("score") && p.contains("column")) throw PolicyError(path + ": give either score or column");
     const bool cuts = p.contains("cuts"), shares = p.contains("shares");
     if (cuts == shares) throw PolicyError(path + ": give either cuts (fixed, descending) or shares (quotas from the top)");
     const json& list = cuts ? p.at("cuts") : p.at("shares");
     if (!list.is_array() || list.empty())
         throw PolicyError(path + (cuts ? ".cuts" : ".shares") + ": must be a non-empty array of numbers");
     bands = list.size() + 1;
+    // An axis is a cut-point rule built through the registry, like any nested rule.
+    const std::string kind = cuts ? ThresholdRule().kind() : QuantileRule().kind();
     json params = p;
-    params["kind"] = cuts ? "thresholds" : "quantiles";
-    return std::shared_ptr<Rule>(make_rule(cuts ? "thresholds" : "quantiles", params, path, bands));
+    params["kind"] = kind;
+    return std::shared_ptr<Rule>(make_rule(kind, params, path, bands));
 }
 
 }  // namespace
@@ -70,3 +75,5 @@ std::unique_ptr<Rule> make_matrix_rule(const json& p, const std::string& path, s
 }
 
 }  // namespace tierkit
+
+TIERKIT_REGISTER_RULE(tierkit::MatrixRule, "matrix", tierkit::make_matrix_rule)

@@ -306,6 +306,5 @@ std::unique_ptr<Rule> make_expression_rule(const nlohmann::json& params, const s
 
 }  // namespace tierkit
 
-BOOST_CLASS_EXPORT_KEY2(tierkit::ExpressionRule, "tierkit.rule.expression")
 BOOST_CLASS_VERSION(tierkit::ExpressionRule, 0)
 BOOST_CLASS_VERSION(tierkit::ExpressionRule::Branch, 0)

@@ -15,48 +15,13 @@
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/rules/cuts.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
-
-/// The shared step of every cut-point rule: the first k with value >= cuts[k].
-inline std::int32_t tier_of(double v, const std::vector<double>& cuts) noexcept {
-    std::int32_t k = 0;
-    for (double c : cuts) {
-        if (v >= c) return k;
-        ++k;
-    }
-    return k;
-}
-
-/// tier[i] = reason[i] = tier_of(values[i], cuts) for every row, in parallel.
-/// With non-increasing cuts (every rule's), tier_of(v) is the number of cuts c with
-/// !(v >= c) (NaN included: all of them), counted cut by cut over blocks of rows so
-/// the loop vectorizes and has no branch to mispredict.
-inline void assign_by_cuts(std::span<const double> values, const std::vector<double>& cuts, std::span<std::int32_t> tier,
-                           std::span<std::int32_t> reason) {
-    const bool monotone = std::is_sorted(cuts.rbegin(), cuts.rend()) &&
-                          std::none_of(cuts.begin(), cuts.end(), [](double c) { return std::isnan(c); });
-    parallel_for(values.size(), [&](std::size_t begin, std::size_t end) {
-        if (!monotone) {
-            for (std::size_t i = begin; i < end; ++i) tier[i] = reason[i] = tier_of(values[i], cuts);
-            return;
-        }
-        constexpr std::size_t block = 2048;
-        std::int32_t k[block];
-        for (std::size_t b = begin; b < end; b += block) {
-            const std::size_t m = std::min(block, end - b);
-            const double* v = values.data() + b;
-            std::fill(k, k + m, 0);
-            for (const double c : cuts)
-                for (std::size_t i = 0; i < m; ++i) k[i] += !(v[i] >= c);
-            std::copy(k, k + m, tier.data() + b);
-            std::copy(k, k + m, reason.data() + b);
-        }
-    });
-}
 
 class ThresholdRule : public Rule {
 public:
@@ -80,6 +45,12 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<ThresholdRule>(*this); }
     std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
+    bool defaults_to_main_score() const override { return true; }
+    std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override {
+        return std::make_unique<CutsRowAssigner>(layout, source_, cuts_, kind());
+    }
+    /// The policy factory: {"cuts": [...], "score" | "column"}. @throws PolicyError naming `path`.
+    static std::unique_ptr<Rule> from_json(const nlohmann::json& params, const std::string& path, std::size_t tiers);
     const std::string& source() const noexcept { return source_; }
     const std::vector<double>& cuts() const noexcept { return cuts_; }
 
@@ -97,5 +68,4 @@ private:
 
 }  // namespace tierkit
 
-BOOST_CLASS_EXPORT_KEY2(tierkit::ThresholdRule, "tierkit.rule.thresholds")
 BOOST_CLASS_VERSION(tierkit::ThresholdRule, 0)

@@ -27,7 +27,7 @@
 #include <boost/serialization/vector.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "tierkit/rules/compose.hpp"
+#include "tierkit/rules/nested.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
@@ -106,5 +106,4 @@ std::unique_ptr<Rule> make_override_rule(const nlohmann::json& params, const std
 
 }  // namespace tierkit
 
-BOOST_CLASS_EXPORT_KEY2(tierkit::OverrideRule, "tierkit.rule.override")
 BOOST_CLASS_VERSION(tierkit::OverrideRule, 0)

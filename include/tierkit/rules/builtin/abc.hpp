@@ -22,10 +22,11 @@
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include "tierkit/core/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
-#include "tierkit/rules/thresholds.hpp"
+#include "tierkit/rules/cuts.hpp"
 
 namespace tierkit {
 
@@ -73,6 +74,11 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<AbcRule>(*this); }
     std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, thresholds_}; }
+    std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override {
+        return std::make_unique<CutsRowAssigner>(layout, source_, thresholds_, kind());
+    }
+    /// The policy factory. @throws PolicyError naming `path`.
+    static std::unique_ptr<Rule> from_json(const nlohmann::json& params, const std::string& path, std::size_t tiers);
     const std::vector<double>& thresholds() const noexcept { return thresholds_; }
     /// Install thresholds learned elsewhere (the out-of-core Fitter, fit_state.hpp), one per cut.
     /// @throws InvalidInput when their number differs from the cuts'.
@@ -136,5 +142,4 @@ private:
 
 }  // namespace tierkit
 
-BOOST_CLASS_EXPORT_KEY2(tierkit::AbcRule, "tierkit.rule.abc")
 BOOST_CLASS_VERSION(tierkit::AbcRule, 0)

@@ -1,6 +1,6 @@
 // The `expression` rule: lexer, recursive-descent parser with type checking,
 // the compiler to a block register machine, the block evaluator and the factory.
-#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -12,8 +12,8 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/rules/register.hpp"
 
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::ExpressionRule)
 
 namespace tierkit {
 namespace expr {
@@ -1191,3 +1191,5 @@ std::unique_ptr<Rule> make_expression_rule(const json& params, const std::string
 }
 
 }  // namespace tierkit
+
+TIERKIT_REGISTER_RULE(tierkit::ExpressionRule, "expression", tierkit::make_expression_rule)

@@ -1,13 +1,13 @@
-// The risk-control override rule. See include/tierkit/rules/override.hpp.
-#include "tierkit/rules/override.hpp"
+// The risk-control override rule. See include/tierkit/rules/builtin/override.hpp.
+#include "tierkit/rules/builtin/override.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/expression.hpp"
+#include "tierkit/rules/register.hpp"
+#include "tierkit/rules/builtin/expression.hpp"
 
-BOOST_CLASS_EXPORT_IMPLEMENT(tierkit::OverrideRule)
 
 namespace tierkit {
 
@@ -52,3 +52,5 @@ std::unique_ptr<Rule> make_override_rule(const json& p, const std::string& path,
 }
 
 }  // namespace tierkit
+
+TIERKIT_REGISTER_RULE(tierkit::OverrideRule, "override", tierkit::make_override_rule)

@@ -1,0 +1,62 @@
+#pragma once
+/// @file chain.hpp
+/// `chain`: a first rule, then per-tier sub-rules.
+///
+/// @code{.json}
+/// {"kind": "chain",
+///  "first": {"kind": "abc", "tiers": ["key", "ordinary", "potential"]},
+///  "then": {"key": {"kind": "quantiles", "shares": [0.3], "tiers": ["key", "high-value"]}}}
+/// @endcode
+/// The first rule puts each customer in one of its tiers; a tier listed in
+/// "then" is split again by its sub-rule, fitted only on the customers the first
+/// rule put there; other tiers stay as the first rule left them. Nested rule
+/// objects are described in rules/nested.hpp.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/serialization/base_object.hpp>
+#include <boost/serialization/vector.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "tierkit/rules/nested.hpp"
+#include "tierkit/rules/rule.hpp"
+
+namespace tierkit {
+
+class ChainRule : public Rule {
+public:
+    ChainRule() = default;
+    ChainRule(NestedRule first, std::vector<NestedRule> then, std::size_t tiers)
+        : first_(std::move(first)), then_(std::move(then)), tiers_(tiers) {}
+    std::string kind() const override { return "chain"; }
+    std::size_t tiers() const override { return tiers_; }
+    void fit(const RuleInput& input) override;
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override;
+    std::vector<std::string> reasons() const override;
+    std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
+    std::unique_ptr<Rule> clone() const override;
+    bool needs_criteria() const override;
+    /// The first rule's and the sub-rules' warnings.
+    std::vector<std::string> warnings() const override;
+    std::vector<std::string> inputs() const override;
+    /// The policy factory: {"first": rule, "then": {tier: rule}}. @throws PolicyError naming `path`.
+    static std::unique_ptr<Rule> from_json(const nlohmann::json& params, const std::string& path, std::size_t tiers);
+
+    template <class Archive>
+    void serialize(Archive& ar, unsigned) {
+        ar& boost::serialization::make_nvp("rule", boost::serialization::base_object<Rule>(*this));
+        ar& boost::serialization::make_nvp("first", first_);
+        ar& boost::serialization::make_nvp("then", then_);
+        ar& boost::serialization::make_nvp("tiers", tiers_);
+    }
+
+private:
+    NestedRule first_;
+    std::vector<NestedRule> then_;  ///< per first-rule tier; rule null = keep
+    std::size_t tiers_ = 0;
+};
+
+}  // namespace tierkit
+
+BOOST_CLASS_VERSION(tierkit::ChainRule, 0)
