@@ -47,14 +47,32 @@ def test_a_clean_tree_passes(clean_tree: Path):
     assert done.returncode == 0, done.stderr
 
 
+def test_a_registering_rule_cpp_may_include_the_archives(clean_tree: Path):
+    write(clean_tree, "src/rules/builtin/abc.cpp",
+          '#include "tierkit/io/archives.hpp"\n#include "tierkit/rules/register.hpp"\n'
+          'TIERKIT_REGISTER_RULE(tierkit::AbcRule, "abc")\n')
+    write(clean_tree, "src/rules/builtin/group_by.cpp",
+          '#include "tierkit/io/archives.hpp"\nTIERKIT_EXPORT_RULE(tierkit::GroupedRule, "grouped")\n')
+    done = run(clean_tree)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(
     "rel, text, message",
     [
         ("src/scorer.cpp", "#include <pybind11/numpy.h>\n", "core includes Python or the bindings: pybind11/numpy.h"),
         ("include/tierkit/model.hpp", "#include <Python.h>\n", "core includes Python or the bindings: Python.h"),
         ("src/model.cpp", '#include "../bindings/common.hpp"\n', "core includes Python or the bindings"),
-        ("include/tierkit/rules/abc.hpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
-        ("src/rules_abc.cpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
+        ("include/tierkit/rules/builtin/abc.hpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
+        # a rule .cpp that registers nothing has no reason to include the archives
+        ("src/rules/builtin/abc.cpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
+        # a registering .cpp may include io/archives.hpp, and no other io/ header
+        ("src/rules/builtin/quantiles.cpp",
+         '#include "tierkit/io/model_file.hpp"\nTIERKIT_REGISTER_RULE(tierkit::QuantileRule, "quantiles")\n',
+         "rule includes io/: tierkit/io/model_file.hpp"),
+        # a rule header never does, even one that holds the macro
+        ("include/tierkit/rules/builtin/chain.hpp",
+         '#include "tierkit/io/archives.hpp"\nTIERKIT_REGISTER_RULE(tierkit::ChainRule, "chain")\n', "rule includes io/"),
         ("include/tierkit/core/random.hpp", '#include "tierkit/model.hpp"\n',
          "a lower part (core/, table) includes the engine: tierkit/model.hpp"),
         ("include/tierkit/core/error.hpp", '#include "tierkit/rules/rule.hpp"\n', "a lower part (core/, table) includes the engine"),
