@@ -1,6 +1,8 @@
-"""Every example in docs/guide/*.md runs: the fenced python blocks of a page in
-order, in one namespace, then every fenced json block as a policy fitted and
-assigned on the page's ``features``."""
+"""Every example in the tested guide pages (docs/guide/rules.md, criteria.md,
+lifecycle.md) runs: the fenced python blocks of a page in order, in one namespace,
+then every fenced json block as a policy fitted and assigned on the page's
+``features``. The other guide pages (clv, features, model files, ...) show
+snippets that assume the reader's own data, so they are not run."""
 from __future__ import annotations
 
 import json
@@ -12,7 +14,8 @@ import pytest
 import tierkit as tk
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guide"
-PAGES = sorted(GUIDE.glob("*.md"))
+TESTED = ("criteria.md", "lifecycle.md", "rules.md")
+PAGES = [GUIDE / name for name in TESTED]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
@@ -21,7 +24,7 @@ def blocks(page: Path, language: str) -> list[str]:
 
 
 def test_the_guide_has_its_pages():
-    assert {p.name for p in PAGES} >= {"rules.md", "criteria.md", "lifecycle.md"}
+    assert {p.name for p in GUIDE.glob("*.md")} >= set(TESTED)
 
 
 def test_every_rule_kind_has_a_section_and_examples():
