@@ -256,6 +256,7 @@ class Model:
         >>> p = {"criteria": ["orders"], "rule": {"kind": "quantiles", "shares": [0.05, 0.15, 0.5]},
         ...      "tiers": ["key", "high-value", "ordinary", "potential"]}
         >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
         ...     m = tk.fit(p, f)
         >>> m.fit_report["empty"]
         ['potential']

@@ -119,7 +119,7 @@ def profile(assignment: Any, features: Any = None, attributes: Any = None, *, by
     >>> tiers = pd.Series(["A", "A", "B"], index=[1, 2, 3], name="tier")
     >>> f = pd.DataFrame({"revenue": [10.0, 20.0, 60.0], "region": ["n", "s", "s"]}, index=[1, 2, 3])
     >>> p = tk.profile(tiers, f)
-    >>> p.numeric.loc["A", ("revenue", "mean")], p.numeric.loc["A", ("revenue", "lift")]
+    >>> float(p.numeric.loc["A", ("revenue", "mean")]), float(p.numeric.loc["A", ("revenue", "lift")])
     (15.0, 0.5)
     >>> p.categorical.query("group == 'B'")[["category", "share", "lift"]].values.tolist()
     [['s', 1.0, 1.5]]

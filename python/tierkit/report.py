@@ -12,6 +12,7 @@ import base64
 import datetime as _dt
 import html
 import io
+import warnings
 import os
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -49,9 +50,13 @@ def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (7.2, 3.9)) -> 
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, dpi=96, layout="constrained")
-    draw(fig.add_subplot())
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    # A book of one or two customers gives degenerate axes: matplotlib's layout then
+    # warns about NaN extents while it still draws the chart.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        draw(fig.add_subplot())
+        fig.savefig(buf, format="png")
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f'<figure><img alt="chart" src="data:image/png;base64,{data}"></figure>'
 

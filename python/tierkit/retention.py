@@ -122,7 +122,7 @@ def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, 
     amount : str or None
         Amount column: rows with an amount <= 0 (refunds) are not purchases. None:
         every row is a purchase.
-    end : date, optional
+    end : date or day number, optional
         Last day of the log (default: the last transaction). Ages a cohort had not
         reached by the period of ``end`` are NaN (the last period may be partial).
 
@@ -160,9 +160,13 @@ def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, 
         raise InvalidInputError("transactions: no purchase (every amount <= 0)")
     stamps = pd.DatetimeIndex(days.astype("datetime64[D]"))
     period = stamps.to_period(freq).asi8
+    if isinstance(end, (int, np.integer)) and not isinstance(end, bool):
+        end = pd.Timestamp(int(end), unit="D")  # a day number, as summarize's dates may be
     last = int(pd.Timestamp(end).to_period(freq).ordinal) if end is not None else int(period.max())
     if end is not None:
         keep &= period <= last
+        if not keep.any():
+            raise InvalidInputError(f"end: no purchase on or before {pd.Timestamp(end).date()}")
     frame = pd.DataFrame({"customer": ids.to_numpy()[keep], "period": period[keep]})
     first = frame.groupby("customer", sort=True)["period"].min()
     frame = frame.drop_duplicates()

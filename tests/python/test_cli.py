@@ -27,7 +27,7 @@ def test_demo_writes_results(tmp_path):
     assert json.loads((tmp_path / "policy.json").read_text())["name"] == "default"
     assert json.loads((tmp_path / "report.json").read_text())["customers"] == 3000
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and "<h1>tierkit demo</h1>" in page
+    assert page.startswith("<!DOCTYPE html>") and "<h1>Customer tiers as of " in page
     assert f"open the HTML report: {(tmp_path / 'report.html').resolve().as_uri()}" in r.stdout
 
 

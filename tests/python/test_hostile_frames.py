@@ -146,12 +146,12 @@ def check_accounted(tx: pd.DataFrame, features: pd.DataFrame, rejects: pd.DataFr
     for v in ids:
         hits = sum(same_id(v, o) for o in out)
         if hits != 1:
-            in_rejects = any(same_id(v, r) for r in rejected if r is not None)
+            in_rejects = any(same_id(v, r) for r in rejected if r is not None and r is not pd.NA)
             if hits > 1 or not in_rejects:
                 TALLY["lost ids"] += 1
                 raise AssertionError(f"id {v!r} is in the output {hits} times and in the rejects: {in_rejects}")
     if any_missing:
-        assert any(r is None or (isinstance(r, float) and math.isnan(r)) for r in rejected), "a missing id vanished"
+        assert any(r is None or r is pd.NA or (isinstance(r, float) and math.isnan(r)) for r in rejected), "a missing id vanished"
     numbers = features.select_dtypes(include=[np.number])
     if len(numbers.columns):
         values = numbers.to_numpy(dtype=np.float64)

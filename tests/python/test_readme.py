@@ -63,10 +63,10 @@ def code_lines(text: str) -> list[str]:
 def test_cpp_quickstart_is_the_tested_host():
     cpp = blocks("cpp")
     assert cpp, "README has no C++ block"
-    host = code_lines((ROOT / "examples" / "cpp_host" / "main.cpp").read_text(encoding="utf-8"))
+    host = code_lines((ROOT / "examples" / "quickstart" / "main.cpp").read_text(encoding="utf-8"))
     missing = [line for line in code_lines(cpp[0]) if line not in host]
     if missing:
-        pytest.fail(f"README C++ lines not in examples/cpp_host/main.cpp (copy them from there): {missing}")
+        pytest.fail(f"README C++ lines not in examples/quickstart/main.cpp (copy them from there): {missing}")
 
 
 def public_callables():
