@@ -18,6 +18,7 @@
 #include <boost/serialization/vector.hpp>
 
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/random.hpp"
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/rules/builtin/abc.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
@@ -30,15 +31,6 @@
 namespace tierkit {
 
 // ---- QuantileSketch -------------------------------------------------------------------
-
-namespace {
-std::uint64_t mix64(std::uint64_t z) noexcept {  // splitmix64's finalizer
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-}  // namespace
 
 QuantileSketch::QuantileSketch(std::uint32_t k) : k_(k) {
     if (k < 8) throw InvalidInput("sketch_k: must be >= 8, got " + std::to_string(k));
@@ -58,7 +50,7 @@ void QuantileSketch::compress() {
         std::sort(level.begin(), level.end());
         // An odd item stays behind (the largest), so the total weight is kept exactly.
         const std::size_t pairs = level.size() / 2;
-        coin_ = mix64(coin_ ^ (static_cast<std::uint64_t>(h) << 32) ^ level.size());
+        coin_ = splitmix64_hash(coin_ ^ (static_cast<std::uint64_t>(h) << 32) ^ level.size());
         const std::size_t offset = coin_ & 1;
         if (h + 1 == levels_.size()) levels_.emplace_back();
         auto& up = levels_[h + 1];  // (emplace_back may have moved `level`: index again)
@@ -80,7 +72,7 @@ void QuantileSketch::merge(const QuantileSketch& other) {
     for (std::size_t h = 0; h < other.levels_.size(); ++h)
         levels_[h].insert(levels_[h].end(), other.levels_[h].begin(), other.levels_[h].end());
     n_ += other.n_;
-    coin_ = mix64(coin_ + 0x632be59bd9b4e019ULL * other.coin_);
+    coin_ = splitmix64_hash(coin_ + 0x632be59bd9b4e019ULL * other.coin_);
     compress();
 }
 
@@ -978,7 +970,7 @@ PartialState Fitter::update(const FeatureTable& input) const {
                 std::vector<std::pair<std::uint64_t, std::size_t>> keyed(n);
                 for (std::size_t i = 0; i < n; ++i) {
                     for (std::size_t f = 0; f < d; ++f) out.moments[f].add(b.normalized[f][i]);
-                    keyed[i] = {mix64(static_cast<std::uint64_t>(chunk.ids()[i]) ^ mix64(km.options().seed)), i};
+                    keyed[i] = {splitmix64_hash(static_cast<std::uint64_t>(chunk.ids()[i]) ^ splitmix64_hash(km.options().seed)), i};
                 }
                 out.sample_capacity = options_.kmeans_sample;
                 const std::size_t keep = std::min<std::size_t>(n, options_.kmeans_sample);
