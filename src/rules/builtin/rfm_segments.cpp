@@ -216,7 +216,7 @@ SegmentReport validate_segments(const std::vector<SegmentRange>& table, int bins
     rep.bins = bins;
     rep.cells_matched.assign(table.size(), 0);
     rep.cells_won.assign(table.size(), 0);
-    rep.winner.assign(static_cast<std::size_t>(bins * bins * bins), -1);
+    rep.winner.assign(static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins), -1);
     std::size_t cell = 0;
     for (int r = 1; r <= bins; ++r)
         for (int f = 1; f <= bins; ++f)
@@ -239,7 +239,7 @@ SegmentReport validate_segments(const std::vector<SegmentRange>& table, int bins
 }
 
 std::string SegmentReport::describe(const std::vector<SegmentRange>& table, std::size_t max_cells) const {
-    const std::size_t cells = static_cast<std::size_t>(bins * bins * bins);
+    const std::size_t cells = static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins);
     std::string s = std::to_string(cells) + " cells, " + std::to_string(table.size()) + " rules: " +
                     std::to_string(gaps.size()) + " cells match no rule, " + std::to_string(overlaps.size()) +
                     " cells match several rules, " + std::to_string(unreachable.size()) + " rules win no cell";

@@ -260,7 +260,9 @@ struct SegmentReport {
     bool exact() const noexcept { return gaps.empty() && overlaps.empty(); }
     /// The winning rule of a cell, or -1.
     std::int32_t winner_of(RfmCell c) const noexcept {
-        return winner[static_cast<std::size_t>(((c.r - 1) * bins + (c.f - 1)) * bins + (c.m - 1))];
+        const auto n = static_cast<std::size_t>(bins);
+        return winner[(static_cast<std::size_t>(c.r - 1) * n + static_cast<std::size_t>(c.f - 1)) * n +
+                      static_cast<std::size_t>(c.m - 1)];
     }
     /// A readable report: counts, then up to `max_cells` cells of each kind, the
     /// rules of each overlap, and each unreachable rule with why.
