@@ -54,6 +54,24 @@ MigrationMatrix matrix(const py::array& counts, std::size_t tiers) {
 
 void register_lifecycle_migration(py::module_ m) {
     m.def(
+        "crosstab",
+        [](const py::array& a, std::size_t categories_a, const py::array& b, std::size_t categories_b,
+           const std::optional<py::array>& values, const std::string& name_a, const std::string& name_b) {
+            const Codes ca{view<std::int32_t>(a, name_a.c_str()), categories_a, name_a};
+            const Codes cb{view<std::int32_t>(b, name_b.c_str()), categories_b, name_b};
+            const auto v = optional_view<double>(values, "values");
+            auto r = without_gil([&] { return crosstab(ca, cb, v); });
+            py::dict out;
+            out["counts"] = to_numpy(std::move(r.counts));
+            out["sums"] = values ? py::object(to_numpy(std::move(r.sums))) : py::none();
+            return out;
+        },
+        py::arg("a"), py::arg("categories_a"), py::arg("b"), py::arg("categories_b"),
+        py::arg("values").none(true) = py::none(), py::arg("name_a") = "a", py::arg("name_b") = "b",
+        "Crosstab of two code columns (flat, (categories_a+1) x (categories_b+1) cells; the last row and "
+        "column hold codes that are absent (-1)).");
+
+    m.def(
         "migration",
         [](const py::array& customers, const py::array& tier_before, const py::array& tier_after, std::size_t tiers,
            const std::optional<py::array>& values) {
@@ -93,7 +111,8 @@ void register_lifecycle_migration(py::module_ m) {
     m.def(
         "steady_state",
         [](const py::array& counts, std::size_t tiers, double total, bool entries, bool exits) {
-            return to_numpy(steady_state(transition_model(matrix(counts, tiers), ProjectionOptions{entries, exits}), total));
+            return to_numpy(
+                steady_state(transition_model(matrix(counts, tiers), ProjectionOptions{entries, exits}), total));
         },
         py::arg("counts"), py::arg("tiers"), py::arg("total"), py::arg("entries") = true, py::arg("exits") = true,
         "Fixed point of the chain (raises NumericError when it is not unique).");

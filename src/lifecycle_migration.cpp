@@ -1,9 +1,6 @@
 // Migration matrix, Markov projection, events, revenue at risk and win-back list
 // (see include/tierkit/lifecycle/migration.hpp).
-#include "tierkit/lifecycle/migration.hpp"
-
 #include <Eigen/Dense>
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -11,6 +8,7 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/lifecycle/migration.hpp"
 
 namespace tierkit::lifecycle {
 namespace {
@@ -32,7 +30,9 @@ void for_blocks(std::size_t n, Fn&& fn) {
         1);
 }
 
-std::string row_text(const char* column, std::size_t row) { return std::string(column) + ": row " + std::to_string(row); }
+std::string row_text(const char* column, std::size_t row) {
+    return std::string(column) + ": row " + std::to_string(row);
+}
 
 void check_length(std::size_t size, std::size_t n, const char* column) {
     if (size != n)
@@ -69,8 +69,8 @@ void Transitions::validate() const {
     auto check_tier = [&](std::span<const std::int32_t> col, const char* name) {
         for (std::size_t i = 0; i < col.size(); ++i)
             if (col[i] != absent && (col[i] < 0 || col[i] >= k))
-                throw InvalidInput(row_text(name, i) + ": must be in [0, " + std::to_string(k) + ") or absent (-1), got " +
-                                   std::to_string(col[i]));
+                throw InvalidInput(row_text(name, i) + ": must be in [0, " + std::to_string(k) +
+                                   ") or absent (-1), got " + std::to_string(col[i]));
     };
     check_tier(tier_before, "tier_before");
     check_tier(tier_after, "tier_after");
@@ -86,8 +86,8 @@ void Transitions::validate() const {
     auto check_stage = [&](std::span<const std::int32_t> col, const char* name) {
         for (std::size_t i = 0; i < col.size(); ++i)
             if (col[i] != absent && (col[i] < 0 || col[i] >= static_cast<std::int32_t>(stage_count)))
-                throw InvalidInput(row_text(name, i) + ": must be a stage code in [0, 7) or absent (-1), got " +
-                                   std::to_string(col[i]));
+                throw InvalidInput(row_text(name, i) + ": must be a stage code in [0, " + std::to_string(stage_count) +
+                                   ") or absent (-1), got " + std::to_string(col[i]));
     };
     check_stage(stage_before, "stage_before");
     check_stage(stage_after, "stage_after");
@@ -107,40 +107,76 @@ std::vector<std::int64_t> MigrationMatrix::after_sizes() const {
     return out;
 }
 
-MigrationMatrix migration(const Transitions& t, std::span<const double> values) {
-    t.validate();
-    require_previous(t);
-    const std::size_t n = t.rows();
+CrossTable crosstab(const Codes& a, const Codes& b, std::span<const double> values) {
+    const std::size_t n = a.codes.size();
+    if (b.codes.size() != n)
+        throw InvalidInput(std::string(b.name) + ": expected " + std::to_string(n) + " rows (as " +
+                           std::string(a.name) + "), got " + std::to_string(b.codes.size()));
+    auto check_codes = [](const Codes& c) {
+        const auto k = static_cast<std::int32_t>(c.categories);
+        for (std::size_t i = 0; i < c.codes.size(); ++i)
+            if (c.codes[i] != absent && (c.codes[i] < 0 || c.codes[i] >= k))
+                throw InvalidInput(std::string(c.name) + ": row " + std::to_string(i) + ": must be in [0, " +
+                                   std::to_string(k) + ") or absent (-1), got " + std::to_string(c.codes[i]));
+    };
+    check_codes(a);
+    check_codes(b);
+    for (std::size_t i = 0; i < n; ++i)
+        if (a.codes[i] == absent && b.codes[i] == absent)
+            throw InvalidInput(std::string(b.name) + ": row " + std::to_string(i) + ": absent from both " +
+                               std::string(a.name) + " and " + std::string(b.name));
     const bool with_values = !values.empty();
-    if (with_values) check_values(values, n);
-    MigrationMatrix m;
-    m.tiers = t.tiers;
-    const std::size_t s = m.size(), cells = s * s;
+    if (with_values) {
+        if (values.size() != n)
+            throw InvalidInput("values: expected " + std::to_string(n) + " rows (as " + std::string(a.name) +
+                               "), got " + std::to_string(values.size()));
+        for (std::size_t i = 0; i < n; ++i)
+            if (!std::isfinite(values[i]))
+                throw InvalidInput(row_text("values", i) + ": must be finite, got " + std::to_string(values[i]));
+    }
+    CrossTable x;
+    x.rows = a.categories;
+    x.cols = b.categories;
+    const std::size_t w = x.cols + 1, cells = (x.rows + 1) * w;
     const auto cell = [&](std::size_t i) {
-        const auto from = t.tier_before[i] == absent ? t.tiers : static_cast<std::size_t>(t.tier_before[i]);
-        const auto to = t.tier_after[i] == absent ? t.tiers : static_cast<std::size_t>(t.tier_after[i]);
-        return from * s + to;
+        const auto from = a.codes[i] == absent ? x.rows : static_cast<std::size_t>(a.codes[i]);
+        const auto to = b.codes[i] == absent ? x.cols : static_cast<std::size_t>(b.codes[i]);
+        return from * w + to;
     };
     const std::size_t nb = blocks(n);
     std::vector<std::int64_t> counts(nb * cells, 0);
     std::vector<double> sums(with_values ? nb * cells : 0, 0.0);
-    for_blocks(n, [&](std::size_t b, std::size_t begin, std::size_t end) {
-        std::int64_t* c = counts.data() + b * cells;
-        double* v = with_values ? sums.data() + b * cells : nullptr;
+    for_blocks(n, [&](std::size_t blk, std::size_t begin, std::size_t end) {
+        std::int64_t* c = counts.data() + blk * cells;
+        double* v = with_values ? sums.data() + blk * cells : nullptr;
         for (std::size_t i = begin; i < end; ++i) {
             const std::size_t k = cell(i);
             ++c[k];
             if (v) v[k] += values[i];
         }
     });
-    m.counts.assign(cells, 0);
-    if (with_values) m.revenue_moved.assign(cells, 0.0);
-    for (std::size_t b = 0; b < nb; ++b)
+    x.counts.assign(cells, 0);
+    if (with_values) x.sums.assign(cells, 0.0);
+    for (std::size_t blk = 0; blk < nb; ++blk)
         for (std::size_t k = 0; k < cells; ++k) {
-            m.counts[k] += counts[b * cells + k];
-            if (with_values) m.revenue_moved[k] += sums[b * cells + k];
+            x.counts[k] += counts[blk * cells + k];
+            if (with_values) x.sums[k] += sums[blk * cells + k];
         }
-    m.row_shares.assign(cells, 0.0);
+    return x;
+}
+
+MigrationMatrix migration(const Transitions& t, std::span<const double> values) {
+    t.validate();
+    require_previous(t);
+    if (!values.empty()) check_values(values, t.rows());
+    CrossTable x =
+        crosstab(Codes{t.tier_before, t.tiers, "tier_before"}, Codes{t.tier_after, t.tiers, "tier_after"}, values);
+    MigrationMatrix m;
+    m.tiers = t.tiers;
+    m.counts = std::move(x.counts);
+    m.revenue_moved = std::move(x.sums);
+    const std::size_t s = m.size();
+    m.row_shares.assign(s * s, 0.0);
     for (std::size_t i = 0; i < s; ++i) {
         std::int64_t total = 0;
         for (std::size_t j = 0; j < s; ++j) total += m.count(i, j);
@@ -220,7 +256,8 @@ std::vector<double> steady_state(const TransitionModel& model, double total) {
     Eigen::MatrixXd p(k, k);
     bool closed = true;
     for (std::size_t i = 0; i < k; ++i) {
-        for (std::size_t j = 0; j < k; ++j) p(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = model.matrix[i * w + j];
+        for (std::size_t j = 0; j < k; ++j)
+            p(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(j)) = model.matrix[i * w + j];
         if (model.matrix[i * w + k] > 0 || model.entries[i] > 0) closed = false;
     }
     const auto kk = static_cast<Eigen::Index>(k);
@@ -241,20 +278,27 @@ std::vector<double> steady_state(const TransitionModel& model, double total) {
     Eigen::FullPivLU<Eigen::MatrixXd> lu(a);
     lu.setThreshold(1e-12);
     if (lu.rank() < kk)
-        throw NumericError(closed ? "steady_state: the chain is not irreducible, its stationary distribution is not unique"
-                                  : "steady_state: some tiers are entered but never left, sizes grow without a limit");
+        throw NumericError(closed
+                               ? "steady_state: the chain is not irreducible, its stationary distribution is not unique"
+                               : "steady_state: some tiers are entered but never left, sizes grow without a limit");
     const Eigen::VectorXd x = a.colPivHouseholderQr().solve(b);
     return {x.data(), x.data() + kk};
 }
 
 std::string_view to_string(EventKind kind) {
     switch (kind) {
-        case EventKind::upgrade: return "upgrade";
-        case EventKind::downgrade: return "downgrade";
-        case EventKind::new_customer: return "new";
-        case EventKind::lost: return "lost";
-        case EventKind::won_back: return "won_back";
-        case EventKind::stage_change: return "stage_change";
+        case EventKind::upgrade:
+            return "upgrade";
+        case EventKind::downgrade:
+            return "downgrade";
+        case EventKind::new_customer:
+            return "new";
+        case EventKind::lost:
+            return "lost";
+        case EventKind::won_back:
+            return "won_back";
+        case EventKind::stage_change:
+            return "stage_change";
     }
     return "unknown";
 }
@@ -265,7 +309,8 @@ std::int8_t event_kind(const Transitions& t, std::size_t i) {
     if (to == absent) return static_cast<std::int8_t>(EventKind::lost);
     const bool stages = t.has_stages();
     const std::int32_t s0 = stages ? t.stage_before[i] : absent, s1 = stages ? t.stage_after[i] : absent;
-    if (stages && s1 == stage_code(Stage::lost) && s0 != stage_code(Stage::lost)) return static_cast<std::int8_t>(EventKind::lost);
+    if (stages && s1 == stage_code(Stage::lost) && s0 != stage_code(Stage::lost))
+        return static_cast<std::int8_t>(EventKind::lost);
     if (stages && s1 == stage_code(Stage::won_back) && s0 != stage_code(Stage::won_back))
         return static_cast<std::int8_t>(EventKind::won_back);
     if (to < from) return static_cast<std::int8_t>(EventKind::upgrade);
@@ -308,9 +353,12 @@ Events events(const Transitions& t) {
 
 std::string_view to_string(RiskKind kind) {
     switch (kind) {
-        case RiskKind::lost: return "lost";
-        case RiskKind::downgraded: return "downgraded";
-        case RiskKind::declining: return "declining";
+        case RiskKind::lost:
+            return "lost";
+        case RiskKind::downgraded:
+            return "downgraded";
+        case RiskKind::declining:
+            return "declining";
     }
     return "unknown";
 }
@@ -343,7 +391,8 @@ namespace {
 void check_risk_input(const Transitions& t, std::span<const double> values) {
     t.validate();
     if (t.tier_before.empty() && t.stage_after.empty())
-        throw InvalidInput("tier_before, stage_after: revenue at risk needs a previous assignment or stages, got neither");
+        throw InvalidInput(
+            "tier_before, stage_after: revenue at risk needs a previous assignment or stages, got neither");
     check_values(values, t.rows());
 }
 }  // namespace
@@ -394,8 +443,7 @@ std::vector<std::int64_t> win_back(const Transitions& t, std::span<const double>
         // Lost, or at_risk/declining by stage (a downgraded customer in those stages too);
         // without stages a downgrade is the decline that can be seen.
         const std::int8_t r = risk_kind(t, i);
-        if (r == static_cast<std::int8_t>(RiskKind::lost) ||
-            (stages && fading(t.stage_after[i])) ||
+        if (r == static_cast<std::int8_t>(RiskKind::lost) || (stages && fading(t.stage_after[i])) ||
             (!stages && r == static_cast<std::int8_t>(RiskKind::downgraded)))
             rows.push_back(static_cast<std::int64_t>(i));
     }

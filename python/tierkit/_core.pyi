@@ -223,6 +223,9 @@ class lifecycle:
     event_kinds: tuple[str, ...]
     risk_kinds: tuple[str, ...]
     @staticmethod
+    def crosstab(a: np.ndarray, categories_a: int, b: np.ndarray, categories_b: int,
+                 values: np.ndarray | None = ..., name_a: str = ..., name_b: str = ...) -> dict[str, Any]: ...
+    @staticmethod
     def migration(customers: np.ndarray, tier_before: np.ndarray, tier_after: np.ndarray, tiers: int,
                   values: np.ndarray | None = ...) -> dict[str, Any]: ...
     @staticmethod

@@ -106,7 +106,7 @@ def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFr
     >>> c.crosstab.values.tolist(), c.moved, c.basis
     ([[0, 2], [1, 1]], 0.75, 'position')
     """
-    from .lifecycle import backtest
+    from .lifecycle import backtest, crosstab_codes
     from .model import fit, summary
     from .policy import Policy
 
@@ -119,8 +119,8 @@ def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFr
         model = fit(policy, features, progress=progress)
         assigned.append(model.assign(features, contributions=False))
     ta, tb = (a["tier"] for a in assigned)
-    crosstab = pd.crosstab(ta, tb, dropna=False).reindex(index=ta.cat.categories, columns=tb.cat.categories,
-                                                         fill_value=0)
+    counts = crosstab_codes(ta, tb, names)[:-1, :-1]  # every customer has a tier under both policies
+    crosstab = pd.DataFrame(counts, index=ta.cat.categories, columns=tb.cat.categories)
     crosstab.index.name = f"{names[0]} tier"
     crosstab.columns.name = f"{names[1]} tier"
 

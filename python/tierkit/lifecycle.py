@@ -107,6 +107,29 @@ def _scatter(n: int, at: np.ndarray, codes: np.ndarray | None) -> np.ndarray | N
     return out
 
 
+def _union(first: pd.Index, second: pd.Index) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The sorted union of two indexes of customer ids, and where each one's rows sit in it."""
+    try:
+        index = first.union(second)
+    except TypeError:  # ids of mixed types that do not sort: keep first-seen order
+        index = first.append(second).unique()
+    return index, index.get_indexer(first), index.get_indexer(second)
+
+
+def crosstab_codes(first: pd.Series, second: pd.Series, names: tuple[str, str] = ("before", "after")) -> np.ndarray:
+    """Counts of customers per (category of ``first``, category of ``second``), from
+    the core's crosstab over the union of both indexes: a (A+1) x (B+1) int64 table
+    whose last row counts customers only in ``second`` and last column those only in
+    ``first``. Both are categorical Series indexed by customer id without duplicates."""
+    index, at_a, at_b = _union(first.index, second.index)
+    n = len(index)
+    a = _scatter(n, at_a, first.cat.codes.to_numpy().astype(np.int32))
+    b = _scatter(n, at_b, second.cat.codes.to_numpy().astype(np.int32))
+    ka, kb = len(first.cat.categories), len(second.cat.categories)
+    out = _core.lifecycle.crosstab(a, ka, b, kb, None, names[0], names[1])
+    return np.asarray(out["counts"]).reshape(ka + 1, kb + 1)
+
+
 def _join(before: pd.DataFrame | None, after: pd.DataFrame, names: tuple[str, str] = ("before", "after")) -> _Join:
     tier_after = _tier(after, names[1])
     if before is None:
@@ -116,12 +139,8 @@ def _join(before: pd.DataFrame | None, after: pd.DataFrame, names: tuple[str, st
                      tier_after.cat.codes.to_numpy().astype(np.int32), None, _stage_codes(after, names[1]))
     tier_before = _tier(before, names[0])
     tiers = _same_tiers(tier_before, tier_after, names)
-    try:
-        index = before.index.union(after.index)
-    except TypeError:  # ids of mixed types that do not sort: keep first-seen order
-        index = before.index.append(after.index).unique()
+    index, at_b, at_a = _union(before.index, after.index)
     n = len(index)
-    at_b, at_a = index.get_indexer(before.index), index.get_indexer(after.index)
     # Positions in the sorted union stand for the ids (the core orders ties by them).
     return _Join(index, tiers, np.arange(n, dtype=np.int64),
                  _scatter(n, at_b, tier_before.cat.codes.to_numpy().astype(np.int32)),

@@ -412,24 +412,18 @@ def _migration_counts(before: Any, after: Any) -> tuple[np.ndarray, list[str], l
         if s.index.has_duplicates:
             duplicate = s.index[s.index.duplicated()].tolist()[0]
             raise InvalidInputError(f"{role}: customer id {duplicate!r} appears more than once")
+    from .lifecycle import crosstab_codes
+
     rows = [str(c) for c in b.cat.categories]
     cols = [str(c) for c in a.cat.categories]
-    new = a.index.difference(b.index)
-    gone = b.index.difference(a.index)
-    both = b.index.intersection(a.index)
-    counts = pd.crosstab(pd.Categorical(b.loc[both].astype(str), categories=rows),
-                         pd.Categorical(a.loc[both].astype(str), categories=cols), dropna=False)
-    table = counts.to_numpy().astype(np.int64)
-    if len(gone):
-        gone_counts = b.loc[gone].astype(str).value_counts().reindex(rows, fill_value=0).to_numpy()
-        table = np.column_stack([table, gone_counts])
+    table = crosstab_codes(b, a)  # the last row: new customers, the last column: gone
+    if not table[:, -1].any():
+        table = table[:, :-1]
+    else:
         cols = cols + ["(gone)"]
-    if len(new):
-        new_counts = a.loc[new].astype(str).value_counts().reindex([c for c in cols if c != "(gone)"],
-                                                                   fill_value=0).to_numpy()
-        new_row = np.zeros(len(cols), dtype=np.int64)
-        new_row[:len(new_counts)] = new_counts
-        table = np.vstack([table, new_row])
+    if not table[-1].any():
+        table = table[:-1]
+    else:
         rows = rows + ["(new)"]
     return table.astype(np.int64), rows, cols
 

@@ -31,16 +31,21 @@ struct Example {
     std::vector<std::int64_t> ids{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     std::vector<std::int32_t> before{A, A, B, B, B, C, none, C, A, none};
     std::vector<std::int32_t> after{A, B, A, B, C, none, C, C, none, A};
-    std::vector<std::int32_t> stage_before{stage_code(Stage::mature),  stage_code(Stage::mature),
-                                           stage_code(Stage::lost),    stage_code(Stage::growing),
-                                           stage_code(Stage::mature),  stage_code(Stage::declining),
-                                           none,                       stage_code(Stage::declining),
-                                           stage_code(Stage::mature),  none};
-    std::vector<std::int32_t> stage_after{stage_code(Stage::mature),       stage_code(Stage::declining),
-                                          stage_code(Stage::won_back),     stage_code(Stage::mature),
-                                          stage_code(Stage::lost),         none,
-                                          stage_code(Stage::first_time),   stage_code(Stage::declining),
-                                          none,                            stage_code(Stage::won_back)};
+    std::vector<std::int32_t> stage_before{stage_code(Stage::mature),
+                                           stage_code(Stage::mature),
+                                           stage_code(Stage::lost),
+                                           stage_code(Stage::growing),
+                                           stage_code(Stage::mature),
+                                           stage_code(Stage::declining),
+                                           none,
+                                           stage_code(Stage::declining),
+                                           stage_code(Stage::mature),
+                                           none};
+    std::vector<std::int32_t> stage_after{
+        stage_code(Stage::mature),     stage_code(Stage::declining), stage_code(Stage::won_back),
+        stage_code(Stage::mature),     stage_code(Stage::lost),      none,
+        stage_code(Stage::first_time), stage_code(Stage::declining), none,
+        stage_code(Stage::won_back)};
     std::vector<double> value{100, 50, 30, 20, 10, 5, 1, 2, 80, 40};
 
     Transitions plain() const { return Transitions{ids, before, after, {}, {}, 3}; }
@@ -139,13 +144,63 @@ TEST(Migration, SameResultAtAnyThreadCount) {
     EXPECT_EQ(std::accumulate(one.counts.begin(), one.counts.end(), std::int64_t{0}), static_cast<std::int64_t>(n));
 }
 
+TEST(Crosstab, DifferentCategoriesByHand) {
+    // Five customers under a 3-tier and a 2-tier classification:
+    //   a: 0 0 2 1 -    b: 1 0 1 - 0    values: 1 2 4 8 16
+    // Cells (a, b): (0,1) (0,0) (2,1) (1,absent) (absent,0).
+    const std::vector<std::int32_t> a{0, 0, 2, 1, none}, b{1, 0, 1, none, 0};
+    const std::vector<double> v{1, 2, 4, 8, 16};
+    const CrossTable x = crosstab(Codes{a, 3, "policy_a"}, Codes{b, 2, "policy_b"}, v);
+    ASSERT_EQ(x.rows, 3u);
+    ASSERT_EQ(x.cols, 2u);
+    const std::vector<std::int64_t> counts{1, 1, 0,   // a = 0
+                                           0, 0, 1,   // a = 1: absent from b
+                                           0, 1, 0,   // a = 2
+                                           1, 0, 0};  // absent from a
+    EXPECT_EQ(x.counts, counts);
+    const std::vector<double> sums{2, 1, 0, 0, 0, 8, 0, 4, 0, 16, 0, 0};
+    EXPECT_EQ(x.sums, sums);
+    EXPECT_EQ(x.count(3, 0), 1);
+    EXPECT_TRUE(crosstab(Codes{a, 3}, Codes{b, 2}).sums.empty());
+}
+
+TEST(Crosstab, MigrationIsTheCrosstabOfTiersBeforeAndAfter) {
+    const Example e;
+    const MigrationMatrix m = migration(e.plain(), e.value);
+    const CrossTable x = crosstab(Codes{e.before, 3}, Codes{e.after, 3}, e.value);
+    EXPECT_EQ(m.counts, x.counts);
+    EXPECT_EQ(m.revenue_moved, x.sums);
+}
+
+TEST(Crosstab, BadInputIsNamed) {
+    const std::vector<std::int32_t> a{0, none}, b{0, none}, bad{0, 2}, short_b{0};
+    auto message = [](auto&& fn) {
+        try {
+            fn();
+        } catch (const InvalidInput& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message([&] { crosstab(Codes{a, 1, "x"}, Codes{b, 1, "y"}); }), "y: row 1: absent from both x and y");
+    EXPECT_EQ(message([&] { crosstab(Codes{a, 1, "x"}, Codes{bad, 2, "y"}); }).find("y: row 1: must be in [0, 2)"), 0u);
+    EXPECT_EQ(message([&] { crosstab(Codes{a, 1, "x"}, Codes{short_b, 1, "y"}); }), "y: expected 2 rows (as x), got 1");
+    const std::vector<double> nan{1.0, std::nan("")};
+    const std::vector<std::int32_t> full{0, 0};
+    EXPECT_EQ(message([&] {
+                  crosstab(Codes{full, 1, "x"}, Codes{full, 1, "y"}, nan);
+              }).find("values: row 1: must be finite"),
+              0u);
+}
+
 TEST(Events, WithoutStagesTierMovesEntriesAndExits) {
     Example e;
     const auto ev = events(e.plain());
     EXPECT_EQ(ev.rows, (std::vector<std::int64_t>{1, 2, 4, 5, 6, 8, 9}));
     std::vector<std::string_view> kinds;
     for (auto k : ev.kinds) kinds.push_back(to_string(static_cast<EventKind>(k)));
-    EXPECT_EQ(kinds, (std::vector<std::string_view>{"downgrade", "upgrade", "downgrade", "lost", "new", "lost", "new"}));
+    EXPECT_EQ(kinds,
+              (std::vector<std::string_view>{"downgrade", "upgrade", "downgrade", "lost", "new", "lost", "new"}));
 }
 
 TEST(Events, WithStagesOneRowPerCustomerByPrecedence) {

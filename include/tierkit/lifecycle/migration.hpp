@@ -34,12 +34,12 @@ constexpr std::int32_t stage_code(Stage stage) noexcept { return static_cast<std
 
 /// Two assignments joined by customer id, as column views (nothing is copied).
 struct Transitions {
-    std::span<const std::int64_t> customers;    ///< one id per row (used for ordering ties)
-    std::span<const std::int32_t> tier_before;  ///< 0 = best, `absent` = new; empty = no previous assignment
-    std::span<const std::int32_t> tier_after;   ///< 0 = best, `absent` = exited
-    std::span<const std::int32_t> stage_before; ///< stage codes or `absent`; empty = no stages before
-    std::span<const std::int32_t> stage_after;  ///< stage codes or `absent`; empty = no stages after
-    std::size_t tiers = 0;                      ///< K, the number of tiers of the policy
+    std::span<const std::int64_t> customers;     ///< one id per row (used for ordering ties)
+    std::span<const std::int32_t> tier_before;   ///< 0 = best, `absent` = new; empty = no previous assignment
+    std::span<const std::int32_t> tier_after;    ///< 0 = best, `absent` = exited
+    std::span<const std::int32_t> stage_before;  ///< stage codes or `absent`; empty = no stages before
+    std::span<const std::int32_t> stage_after;   ///< stage codes or `absent`; empty = no stages after
+    std::size_t tiers = 0;                       ///< K, the number of tiers of the policy
 
     std::size_t rows() const { return tier_after.size(); }
     bool has_previous() const { return !tier_before.empty() || rows() == 0; }
@@ -52,6 +52,36 @@ struct Transitions {
     ///   on both sides, a stage code outside [0, stage_count) other than `absent`, tiers == 0.
     void validate() const;
 };
+
+/// One classification of the rows of a crosstab: a code per row in
+/// [0, categories) or `absent`, and the column name its errors give.
+struct Codes {
+    std::span<const std::int32_t> codes;
+    std::size_t categories = 0;
+    std::string_view name = "codes";
+};
+
+/// Counts (and value sums) of rows per (a, b) pair of codes, for two classifications
+/// of the same customers that need not share their categories: the tiers of two
+/// policies, or tiers before and after. The table is (A+1) x (B+1), row-major, for
+/// A = a.categories and B = b.categories: row A holds the rows absent from a,
+/// column B those absent from b.
+struct CrossTable {
+    std::size_t rows = 0;              ///< A
+    std::size_t cols = 0;              ///< B
+    std::vector<std::int64_t> counts;  ///< (A+1) x (B+1)
+    std::vector<double> sums;          ///< the rows' values summed per cell; empty without values
+
+    std::int64_t count(std::size_t i, std::size_t j) const { return counts[i * (cols + 1) + j]; }
+};
+
+/// The crosstab of two classifications of the same rows. Sums are taken per fixed
+/// block of rows and the blocks added in order (bit-identical at any thread count).
+/// @param values one value per row, or empty.
+/// @throws InvalidInput naming the column and row: lengths that differ, a code
+///   outside [0, categories) other than `absent`, a row absent from both, a value
+///   that is not finite.
+CrossTable crosstab(const Codes& a, const Codes& b, std::span<const double> values = {});
 
 /// Counts (and value) of customers per (tier before, tier after) cell.
 struct MigrationMatrix {
@@ -126,7 +156,14 @@ std::vector<double> steady_state(const TransitionModel& model, double total);
 /// new (absent before), lost (absent after, or stage became lost), won_back (stage
 /// became won_back), upgrade (tier index decreased), downgrade (increased),
 /// stage_change (same tier, another stage). Stage rules need stages on both sides.
-enum class EventKind : std::int8_t { upgrade = 0, downgrade = 1, new_customer = 2, lost = 3, won_back = 4, stage_change = 5 };
+enum class EventKind : std::int8_t {
+    upgrade = 0,
+    downgrade = 1,
+    new_customer = 2,
+    lost = 3,
+    won_back = 4,
+    stage_change = 5
+};
 inline constexpr std::int8_t no_event = -1;
 std::string_view to_string(EventKind kind);
 
@@ -165,8 +202,8 @@ inline std::int32_t reporting_tier(const Transitions& t, std::size_t i) {
 /// Value at risk per tier (the reporting tier) and reason.
 struct RevenueAtRisk {
     std::size_t tiers = 0;
-    std::vector<std::int64_t> customers;  ///< K x 3 row-major [tier][RiskKind]
-    std::vector<double> value;            ///< K x 3
+    std::vector<std::int64_t> customers;       ///< K x 3 row-major [tier][RiskKind]
+    std::vector<double> value;                 ///< K x 3
     std::vector<std::int64_t> tier_customers;  ///< K: all customers reported under the tier
     std::vector<double> tier_value;            ///< K: their total value
 };
