@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <numeric>
 #include <sstream>
@@ -13,10 +12,10 @@
 
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
-#include <boost/crc.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 
+#include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/random.hpp"
 #include "tierkit/io/model_io.hpp"
@@ -191,48 +190,20 @@ double ValueCounts::rows() const noexcept { return std::accumulate(counts.begin(
 namespace {
 
 constexpr std::uint32_t state_format_version = 1;
-constexpr std::size_t envelope_size = 24;
 
-std::string seal(const char (&magic)[9], const std::string& payload) {
-    std::string out(envelope_size, '\0');
-    std::memcpy(out.data(), magic, 8);
-    auto put = [&](std::size_t at, std::uint64_t v, int bytes) {
-        for (int k = 0; k < bytes; ++k) out[at + k] = static_cast<char>((v >> (8 * k)) & 0xff);
-    };
-    boost::crc_32_type crc;
-    crc.process_bytes(payload.data(), payload.size());
-    put(8, state_format_version, 4);
-    put(12, payload.size(), 8);
-    put(20, crc.checksum(), 4);
-    return out + payload;
+// Fit and fitter states are written in the one envelope (core/envelope.hpp); the
+// 24-byte "TKSTATE"/"TKFITTR" envelope of the first states still reads.
+std::string seal(envelope::Content content, const std::string& payload) {
+    return envelope::write_envelope(content, envelope::Encoding::binary_archive, state_format_version, payload);
 }
 
-std::string unseal(const char (&magic)[9], const std::string& bytes, const char* what) {
-    auto get = [&](std::size_t at, int n) {
-        std::uint64_t v = 0;
-        for (int k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[at + k])) << (8 * k);
-        return v;
-    };
-    if (bytes.size() < 8 || std::memcmp(bytes.data(), magic, 8) != 0)
-        throw FormatError(std::string(what) + ": bad magic at byte 0 (expected \"" + std::string(magic, 7) + "\")");
-    if (bytes.size() < envelope_size)
-        throw FormatError(std::string(what) + ": truncated header: " + std::to_string(bytes.size()) + " of " +
-                          std::to_string(envelope_size) + " bytes");
-    const auto version = get(8, 4);
-    if (version == 0 || version > state_format_version)
-        throw FormatError(std::string(what) + ": format version " + std::to_string(version) +
-                          " at byte 8 is not one this tierkit reads (1.." + std::to_string(state_format_version) + ")");
-    const auto length = get(12, 8);
-    if (length != bytes.size() - envelope_size)
-        throw FormatError(std::string(what) + ": payload length " + std::to_string(length) + " at byte 12, but " +
-                          std::to_string(bytes.size() - envelope_size) + " bytes follow the header");
-    std::string payload = bytes.substr(envelope_size);
-    boost::crc_32_type crc;
-    crc.process_bytes(payload.data(), payload.size());
-    if (crc.checksum() != get(20, 4))
-        throw FormatError(std::string(what) + ": checksum mismatch: the payload (bytes 24.." + std::to_string(bytes.size()) +
-                          ") is corrupted");
-    return payload;
+std::string unseal(envelope::Content content, const std::string& bytes, const char* what) {
+    const auto opened = envelope::read_envelope(bytes, {content, state_format_version, bytes.size(), what});
+    if (opened.header.encoding != envelope::Encoding::binary_archive)
+        throw FormatError(std::string(what) + ": payload encoding " +
+                          std::to_string(static_cast<unsigned>(opened.header.encoding)) +
+                          " at byte 12 is not a binary archive");
+    return std::string(opened.payload);
 }
 
 template <class T>
@@ -258,16 +229,13 @@ void read_archive(const std::string& payload, T& value, const char* what) {
     }
 }
 
-constexpr char state_magic[9] = "TKSTATE";
-constexpr char fitter_magic[9] = "TKFITTR";
-
 }  // namespace
 
-std::string PartialState::to_bytes() const { return seal(state_magic, archive_bytes(*this)); }
+std::string PartialState::to_bytes() const { return seal(envelope::Content::fit_state, archive_bytes(*this)); }
 
 PartialState PartialState::from_bytes(const std::string& bytes) {
     PartialState s;
-    read_archive(unseal(state_magic, bytes, "PartialState.from_bytes"), s, "PartialState.from_bytes");
+    read_archive(unseal(envelope::Content::fit_state, bytes, "PartialState.from_bytes"), s, "PartialState.from_bytes");
     return s;
 }
 
@@ -1601,12 +1569,12 @@ std::string Fitter::to_bytes() const {
                            bounds_, counts_, wanted_, collected_rows_, collected_pending_, abc_total_, abc_bucket_,
                            abc_before_, clv_.has_value(),
                            clv_ ? *clv_ : clv::FittedClv{}};
-    return seal(fitter_magic, archive_bytes(r));
+    return seal(envelope::Content::fitter, archive_bytes(r));
 }
 
 Fitter Fitter::from_bytes(const std::string& bytes) {
     FitterAccess::Record r;
-    read_archive(unseal(fitter_magic, bytes, "Fitter.from_bytes"), r, "Fitter.from_bytes");
+    read_archive(unseal(envelope::Content::fitter, bytes, "Fitter.from_bytes"), r, "Fitter.from_bytes");
     if (r.mode > 2 || r.stage > finished) throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
     Fitter f;
     try {

@@ -111,3 +111,28 @@ def test_states_of_different_passes_do_not_merge(features):
         tk.PartialState.from_bytes(b"not a state")
     with pytest.raises(tk.PolicyError, match="not done"):
         tk.Fitter(tk.Policy.default()).model()
+
+
+GOLDEN = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "golden"
+
+
+def test_fit_states_in_the_first_envelope_still_load_and_continue():
+    # fitter.v1.tkfit and fit_state.v1.tkfit: a sketch-mode Fitter of the default policy
+    # (with "privacy": {"min_group": 1}) and its first pass's state over features.csv,
+    # written in the first 24-byte "TKFITTR"/"TKSTATE" envelope.
+    features = pd.read_csv(GOLDEN / "features.csv", index_col="id").drop(columns=["region"])
+    old_fitter, old_state = ((GOLDEN / f).read_bytes() for f in ("fitter.v1.tkfit", "fit_state.v1.tkfit"))
+    assert (old_fitter[:8], old_state[:8]) == (b"TKFITTR\0", b"TKSTATE\0")
+    fitter = tk.Fitter.from_bytes(old_fitter)
+    assert (fitter.mode, fitter.stage) == ("sketch", "criteria")
+    fitter.advance(tk.PartialState.from_bytes(old_state))
+    while not fitter.done:
+        fitter.advance(fitter.update(features))
+    fresh = tk.Fitter(fitter.policy, mode="sketch")
+    while not fresh.done:
+        fresh.advance(fresh.update(features))
+    assert fitter.model().to_bytes() == fresh.model().to_bytes()
+    # States are now written in the one envelope: magic "TIERKIT", content kind at byte 14.
+    state = tk.Fitter(fitter.policy, mode="sketch").update(features).to_bytes()
+    assert state[:8] == b"TIERKIT\0" and state[14] == 1
+    assert tk.Fitter(fitter.policy, mode="sketch").to_bytes()[14] == 2
