@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
@@ -43,6 +43,9 @@ from .fitting import Fitter, PartialState
 from .model import Model
 from .policy import Policy
 from .progress import bar
+
+if TYPE_CHECKING:
+    from pyspark import Broadcast
 
 __all__ = ["assign", "fit", "summarize"]
 
@@ -55,6 +58,16 @@ def _workers_python(spark_context: Any) -> None:
         return
     os.environ["PYSPARK_PYTHON"] = sys.executable
     spark_context.pythonExec = sys.executable
+
+
+def _partition_id() -> int:
+    """The partition of the Spark task that runs the caller (a mapInPandas function)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    if context is None:
+        raise RuntimeError("tierkit.spark: a partition function ran outside a Spark task")
+    return context.partitionId()
 
 
 def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
@@ -71,7 +84,7 @@ def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
     return items[0]
 
 
-def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mode: str = "exact",
+def fit(policy: Policy | dict[str, Any] | str, sdf: Any, *, customer: str = "customer", mode: str = "exact",
         sketch_k: int = 1024, kmeans_sample: int = 4096, split_every: int = 8,
         progress: bool | None = None) -> Model:
     """Fit ``policy`` on a PySpark DataFrame of customer features with a ``customer``
@@ -92,18 +105,16 @@ def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mo
     _workers_python(spark_context)
     with bar(None, desc="fit passes", unit="pass", enabled=progress) as passes:
         while not fitter.done:
-            shipped = spark_context.broadcast(fitter.to_bytes())
+            shipped: Broadcast[bytes] = spark_context.broadcast(fitter.to_bytes())
 
-            def states(batches, shipped=shipped):
-                from pyspark import TaskContext
-
+            def states(batches: Iterator[pd.DataFrame], shipped: Broadcast[bytes] = shipped) -> Iterator[pd.DataFrame]:
                 worker = Fitter.from_bytes(shipped.value)
                 total = None
                 for frame in batches:
                     s = worker.update(frame.set_index(customer))
                     total = s if total is None else Fitter.merge(total, s)
                 if total is not None:
-                    yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [total.to_bytes()]})
+                    yield pd.DataFrame({"part": [_partition_id()], "state": [total.to_bytes()]})
 
             rows = sdf.mapInPandas(states, schema="part long, state binary").collect()
             shipped.unpersist()
@@ -139,10 +150,10 @@ def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any
         raise InvalidInputError("sdf: has no rows to derive the output schema from")
     schema = spark.createDataFrame(_as_plain(model.assign(head.set_index(customer), **options), customer)).schema
     # A pickle: the model's bytes, plus the cloudpickled function of a Python rule.
-    shipped = spark.sparkContext.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    shipped: Broadcast[bytes] = spark.sparkContext.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def run(batches):
-        local = pickle.loads(shipped.value)
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        local: Model = pickle.loads(shipped.value)
         for frame in batches:
             if len(frame):
                 yield _as_plain(local.assign(frame.set_index(customer), **options), customer)
@@ -160,13 +171,11 @@ def summarize(sdf: Any, **options: Any) -> Any:
 
     from .features import Summarizer
 
-    def states(batches):
-        from pyspark import TaskContext
-
+    def states(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         s = Summarizer(**options)
         for frame in batches:
             s.update(frame)
-        yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [pickle.dumps(s)]})
+        yield pd.DataFrame({"part": [_partition_id()], "state": [pickle.dumps(s)]})
 
     _workers_python(sdf.sparkSession.sparkContext)
     rows = sorted(sdf.mapInPandas(states, schema="part long, state binary").collect(), key=lambda r: r["part"])
