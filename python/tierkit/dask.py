@@ -38,6 +38,7 @@ from .policy import Policy
 from .progress import bar
 
 if TYPE_CHECKING:
+    from dask.dataframe import DataFrame as DaskDataFrame
     from dask.delayed import Delayed
 
     from .features import Summarizer
@@ -72,7 +73,7 @@ def _tree(items: list[Delayed], split_every: int) -> Delayed:
     return items[0]
 
 
-def fit(policy: Policy | dict[str, Any] | str, ddf: Any, *, mode: str = "exact", sketch_k: int = 1024,
+def fit(policy: Policy | dict[str, Any] | str, ddf: DaskDataFrame, *, mode: str = "exact", sketch_k: int = 1024,
         kmeans_sample: int = 4096, split_every: int = 8,
         progress: bool | None = None) -> Model:
     """Fit ``policy`` on a Dask DataFrame of customer features (indexed by customer
@@ -116,7 +117,7 @@ def _assign(frame: pd.DataFrame, model_bytes: bytes, options: dict[str, Any]) ->
     return tiers
 
 
-def assign(model: Model, ddf: Any, *, meta: pd.DataFrame | None = None, **options: Any) -> Any:
+def assign(model: Model, ddf: DaskDataFrame, *, meta: pd.DataFrame | None = None, **options: Any) -> DaskDataFrame:
     """Assign tiers partition by partition: a lazy Dask DataFrame with the columns
     ``model.assign`` returns (``options`` are passed to it, e.g. contributions).
 
@@ -144,10 +145,11 @@ def assign(model: Model, ddf: Any, *, meta: pd.DataFrame | None = None, **option
         varying = [c for c in meta.columns
                    if isinstance(meta[c].dtype, pd.CategoricalDtype) and c not in ("tier", "mode", "actions")]
         meta = clear_known_categories(meta, cols=varying)
-    return ddf.map_partitions(_assign, model_bytes, options, meta=meta, enforce_metadata=False)
+    tiers: DaskDataFrame = ddf.map_partitions(_assign, model_bytes, options, meta=meta, enforce_metadata=False)
+    return tiers
 
 
-def summarize(ddf: Any, *, split_every: int = 8, **options: Any) -> Any:
+def summarize(ddf: DaskDataFrame, *, split_every: int = 8, **options: Any) -> Any:
     """Customer features from a Dask DataFrame of transactions: what ``tk.summarize``
     gives on all the rows at once (``options`` are its keyword arguments: customer,
     date, amount, margin, as_of, ...; give ``as_of``, or it is the last date seen).

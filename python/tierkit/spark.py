@@ -45,12 +45,13 @@ from .policy import Policy
 from .progress import bar
 
 if TYPE_CHECKING:
-    from pyspark import Broadcast
+    from pyspark import Broadcast, SparkContext
+    from pyspark.sql import DataFrame as SparkDataFrame
 
 __all__ = ["assign", "fit", "summarize"]
 
 
-def _workers_python(spark_context: Any) -> None:
+def _workers_python(spark_context: SparkContext) -> None:
     """Local mode with PYSPARK_PYTHON unset: workers run the driver's interpreter."""
     if os.environ.get("PYSPARK_PYTHON") or not str(spark_context.master).startswith("local"):
         return
@@ -84,7 +85,7 @@ def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
     return items[0]
 
 
-def fit(policy: Policy | dict[str, Any] | str, sdf: Any, *, customer: str = "customer", mode: str = "exact",
+def fit(policy: Policy | dict[str, Any] | str, sdf: SparkDataFrame, *, customer: str = "customer", mode: str = "exact",
         sketch_k: int = 1024, kmeans_sample: int = 4096, split_every: int = 8,
         progress: bool | None = None) -> Model:
     """Fit ``policy`` on a PySpark DataFrame of customer features with a ``customer``
@@ -136,7 +137,7 @@ def _as_plain(frame: pd.DataFrame, customer: str) -> pd.DataFrame:
     return out
 
 
-def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any) -> Any:
+def assign(model: Model, sdf: SparkDataFrame, *, customer: str = "customer", **options: Any) -> SparkDataFrame:
     """Assign tiers batch by batch: a Spark DataFrame with ``customer`` and the
     columns ``model.assign`` returns (``options`` are passed to it)."""
     if not isinstance(model, Model):
@@ -161,7 +162,7 @@ def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any
     return sdf.mapInPandas(run, schema=schema)
 
 
-def summarize(sdf: Any, **options: Any) -> Any:
+def summarize(sdf: SparkDataFrame, **options: Any) -> Any:
     """Customer features from a PySpark DataFrame of transactions: what
     ``tk.summarize`` gives on all the rows at once (``options`` are its keyword
     arguments; give ``as_of``, or it is the last date seen). Each partition feeds a
