@@ -40,6 +40,10 @@ with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(sys.argv[1]) as z:
     names = z.namelist()
     core = [n for n in names if n.startswith("tierkit/_core") and n.endswith(".so")]
     assert len(core) == 1, core
+    # The type information ships too: py.typed and the extension's stubs.
+    typing = {"tierkit/py.typed"} | {f"tierkit/_core/{p.name}" for p in pathlib.Path("python/tierkit/_core").glob("*.pyi")}
+    if typing - set(names):
+        sys.exit(f"error: the wheel lacks {sorted(typing - set(names))}")
     bundled = {pathlib.PurePath(n).name for n in names if n.startswith("tierkit.libs/") and not n.endswith("/")}
     z.extract(core[0], tmp)
     dyn = subprocess.run(["readelf", "-d", str(pathlib.Path(tmp, core[0]))], check=True, capture_output=True,

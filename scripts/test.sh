@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: the C++ suite (release), the C++ suite under ASan+UBSan, and pytest.
+# Every test: the C++ suite (release), the C++ suite under ASan+UBSan, the static types, and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -52,6 +52,9 @@ $CMAKE --build build/asan -j "$JOBS"
 
 echo "== fuzz targets, briefly (make fuzz runs them for 10 minutes each)"
 scripts/fuzz.sh
+
+echo "== types: mypy --strict on python/tierkit, stubtest on tierkit._core"
+scripts/check_types.sh
 
 echo "== Python tests"
 .venv/bin/python -m pytest tests/python --doctest-modules --pyargs tierkit -q

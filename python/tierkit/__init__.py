@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+from types import ModuleType as _ModuleType
+
 try:
     from . import _core
 except ImportError as exc:  # pragma: no cover - only without a built extension
@@ -87,7 +89,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> _ModuleType:
     # tierkit.sklearn imports scikit-learn: load it on first use, not with the package.
     if name in ("sklearn", "dask", "spark"):
         import importlib

@@ -379,7 +379,7 @@ def _buffer(array: _ArrowArray, i: int, owner: _Owner, dtype: Any, start: int, c
     if count == 0 or not address:
         return np.zeros(count, dtype=dtype)
     raw = (ctypes.c_char * ((start + count) * itemsize)).from_address(address)
-    raw._tierkit_owner = owner  # type: ignore[attr-defined]  # keeps the Arrow memory alive
+    raw._tierkit_owner = owner  # keeps the Arrow memory alive
     view = np.frombuffer(raw, dtype=dtype, count=count, offset=start * itemsize)
     view.flags.writeable = False
     return view

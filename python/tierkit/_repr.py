@@ -75,13 +75,13 @@ def _wrap(title: str, body: str) -> str:
     return f'{STYLE}<div class="tk"><h3>{_e(title)}</h3>{body}</div>'
 
 
-def _tiers_html(tiers: list[dict]) -> str:
+def _tiers_html(tiers: list[dict[str, Any]]) -> str:
     rows = [[t["name"], t.get("mode", ""), "; ".join(t.get("actions", [])), t.get("description", "")] for t in tiers]
     return table_html(["tier", "relationship mode", "service actions", "description"], rows,
                       numeric=[False, False, False, False])
 
 
-def _rule_text(rule: dict) -> str:
+def _rule_text(rule: dict[str, Any]) -> str:
     params = ", ".join(f"{k}={_json(v)}" for k, v in rule.items() if k != "kind")
     return f"<code>{_e(rule['kind'])}</code>" + (f" <span class='muted'>{_e(params)}</span>" if params else "")
 
@@ -221,5 +221,7 @@ class TierSummary(pd.DataFrame):
 
     def _repr_html_(self) -> str | None:
         if not all(c in self.columns for c in self._COLUMNS):
-            return super()._repr_html_()
+            # pandas-stubs leave out DataFrame._repr_html_ (pandas' notebook hook)
+            html: str | None = super()._repr_html_()  # type: ignore[misc]
+            return html
         return summary_html(self)

@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ def _format_summary(s: pd.DataFrame) -> str:
 
 
 def _write_outputs(out: Path, features: pd.DataFrame, assignment: pd.DataFrame, tier_summary: pd.DataFrame,
-                   policy: Policy, rejects: pd.DataFrame, report: dict) -> None:
+                   policy: Policy, rejects: pd.DataFrame, report: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     assignment.join(features[[c for c in ("revenue", "frequency", "recency", "T", "days_since_last") if c in features]]) \
         .to_csv(out / "assignments.csv")
@@ -76,7 +76,7 @@ def _check_out(path: str) -> Path:
 
 def _features(tx: pd.DataFrame, *, customer: str, date: str, amount: str, margin: str | None, as_of: str | None,
               freq: str, unit: str | None, attributes: pd.DataFrame | None, errors: str,
-              source: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+              source: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Summarize the transactions and join the attributes: (features, rejects, report)."""
     try:
         features, rejects = summarize(tx, customer, date, amount, margin=margin, as_of=as_of, freq=freq, unit=unit,
@@ -90,7 +90,7 @@ def _features(tx: pd.DataFrame, *, customer: str, date: str, amount: str, margin
     return features, rejects, report
 
 
-def _print_counts(report: dict) -> None:
+def _print_counts(report: dict[str, Any]) -> None:
     print(f"{report['customers']:,} customers from {report['transactions']:,} transactions "
           f"(as of {report['as_of']}; {report['after_as_of']:,} after it excluded, "
           f"{report['rejected_rows']:,} rows and {report['rejected_customers']:,} customers in rejects.csv)")
@@ -115,7 +115,7 @@ def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, dat
         assignment = model.assign(features)
     except TierkitError as exc:
         raise CliError(f"{source}: {exc}") from None
-    tier_summary = summary(assignment, features)
+    tier_summary: pd.DataFrame = summary(assignment, features)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     _write_outputs(out, features, assignment, tier_summary, policy, rejects, report)
     save(model, out / "model.tk")
@@ -214,7 +214,7 @@ def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None
     return tx, attributes
 
 
-def _input_features(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.DataFrame]:
+def _input_features(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """(features, rejects, report, transactions) of run, fit and assign's input options."""
     tx, attributes = _inputs(args)
     return *_features(tx, customer=args.customer, date=args.date, amount=args.amount, margin=args.margin,
@@ -288,7 +288,7 @@ def _assign(args: argparse.Namespace) -> int:
         if previous is not None and str(exc).startswith("previous"):
             raise CliError(f"{args.previous}: {exc}") from None
         raise CliError(f"{args.transactions}: {exc}") from None
-    tier_summary = summary(assignment, features)
+    tier_summary: pd.DataFrame = summary(assignment, features)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     if previous is not None:
         report["previous"] = {"file": args.previous, **assignment.attrs["previous"],

@@ -150,5 +150,5 @@ def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFr
             s.index.name = "position"
             per.append(s[["tier", "customers", "revenue_share", "lift", "stability", "churn_rate"]])
         lift = pd.concat({names[0]: per[0], names[1]: per[1]}, axis=1)
-    return Comparison(tuple(names), crosstab, moved, up, down, basis, revenue_table, lift,
+    return Comparison((names[0], names[1]), crosstab, moved, up, down, basis, revenue_table, lift,
                       {names[0]: assigned[0], names[1]: assigned[1]})

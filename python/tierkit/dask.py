@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import pickle
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -36,6 +36,12 @@ from .fitting import Fitter, PartialState
 from .model import Model
 from .policy import Policy
 from .progress import bar
+
+if TYPE_CHECKING:
+    from dask.dataframe import DataFrame as DaskDataFrame
+    from dask.delayed import Delayed
+
+    from .features import Summarizer
 
 __all__ = ["assign", "fit", "summarize"]
 
@@ -56,18 +62,18 @@ def _merge(*states: bytes) -> bytes:
     return total.to_bytes()
 
 
-def _tree(items: list, split_every: int) -> Any:
+def _tree(items: list[Delayed], split_every: int) -> Delayed:
     """Merge delayed states in groups of split_every, keeping their order."""
-    import dask
+    from dask.delayed import delayed
 
-    merge = dask.delayed(_merge, pure=True)
+    merge = delayed(_merge, pure=True)
     while len(items) > 1:
         items = [merge(*items[i:i + split_every]) if len(items[i:i + split_every]) > 1 else items[i]
                  for i in range(0, len(items), split_every)]
     return items[0]
 
 
-def fit(policy: Policy | dict | str, ddf: Any, *, mode: str = "exact", sketch_k: int = 1024,
+def fit(policy: Policy | dict[str, Any] | str, ddf: DaskDataFrame, *, mode: str = "exact", sketch_k: int = 1024,
         kmeans_sample: int = 4096, split_every: int = 8,
         progress: bool | None = None) -> Model:
     """Fit ``policy`` on a Dask DataFrame of customer features (indexed by customer
@@ -80,7 +86,8 @@ def fit(policy: Policy | dict | str, ddf: Any, *, mode: str = "exact", sketch_k:
     Raises PolicyError in sketch or refine mode for rules that need every row at
     once (rfm_segments, expression with pct(), grouped rules, ...): use the exact mode.
     """
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     if split_every < 2:
         raise InvalidInputError(f"split_every: must be >= 2, got {split_every}")
@@ -88,12 +95,12 @@ def fit(policy: Policy | dict | str, ddf: Any, *, mode: str = "exact", sketch_k:
     parts = ddf.to_delayed()
     if not parts:
         raise InvalidInputError("ddf: has no partitions")
-    update = dask.delayed(_update, pure=True)
+    update = delayed(_update, pure=True)
     with bar(None, desc="fit passes", unit="pass", enabled=progress) as passes:
         while not fitter.done:
             fitter_bytes = fitter.to_bytes()
             total = _tree([update(fitter_bytes, p) for p in parts], split_every)
-            (state,) = dask.compute(total)
+            (state,) = compute(total)
             fitter.advance(PartialState.from_bytes(state))
             passes.update(1)
     return fitter.model()
@@ -101,14 +108,16 @@ def fit(policy: Policy | dict | str, ddf: Any, *, mode: str = "exact", sketch_k:
 
 @functools.lru_cache(maxsize=4)
 def _model(model_bytes: bytes) -> Model:
-    return pickle.loads(model_bytes)
+    model: Model = pickle.loads(model_bytes)
+    return model
 
 
-def _assign(frame: pd.DataFrame, model_bytes: bytes, options: dict) -> pd.DataFrame:
-    return _model(model_bytes).assign(frame, **options)
+def _assign(frame: pd.DataFrame, model_bytes: bytes, options: dict[str, Any]) -> pd.DataFrame:
+    tiers: pd.DataFrame = _model(model_bytes).assign(frame, **options)
+    return tiers
 
 
-def assign(model: Model, ddf: Any, *, meta: pd.DataFrame | None = None, **options: Any) -> Any:
+def assign(model: Model, ddf: DaskDataFrame, *, meta: pd.DataFrame | None = None, **options: Any) -> DaskDataFrame:
     """Assign tiers partition by partition: a lazy Dask DataFrame with the columns
     ``model.assign`` returns (``options`` are passed to it, e.g. contributions).
 
@@ -136,39 +145,41 @@ def assign(model: Model, ddf: Any, *, meta: pd.DataFrame | None = None, **option
         varying = [c for c in meta.columns
                    if isinstance(meta[c].dtype, pd.CategoricalDtype) and c not in ("tier", "mode", "actions")]
         meta = clear_known_categories(meta, cols=varying)
-    return ddf.map_partitions(_assign, model_bytes, options, meta=meta, enforce_metadata=False)
+    tiers: DaskDataFrame = ddf.map_partitions(_assign, model_bytes, options, meta=meta, enforce_metadata=False)
+    return tiers
 
 
-def summarize(ddf: Any, *, split_every: int = 8, **options: Any) -> Any:
+def summarize(ddf: DaskDataFrame, *, split_every: int = 8, **options: Any) -> Any:
     """Customer features from a Dask DataFrame of transactions: what ``tk.summarize``
     gives on all the rows at once (``options`` are its keyword arguments: customer,
     date, amount, margin, as_of, ...; give ``as_of``, or it is the last date seen).
     Each partition feeds a streaming ``tk.Summarizer``; the summarizers merge in a
     tree that keeps partition order and finalize on the client. Memory grows with
     customers, not transactions."""
-    import dask
+    from dask.base import compute
+    from dask.delayed import delayed
 
     if split_every < 2:
         raise InvalidInputError(f"split_every: must be >= 2, got {split_every}")
-    build = dask.delayed(_summarize_part, pure=True)
-    merge = dask.delayed(_merge_summarizers, pure=True)
+    build = delayed(_summarize_part, pure=True)
+    merge = delayed(_merge_summarizers, pure=True)
     items = [build(p, options) for p in ddf.to_delayed()]
     if not items:
         raise InvalidInputError("ddf: has no partitions")
     while len(items) > 1:
         items = [merge(options, *items[i:i + split_every]) if len(items[i:i + split_every]) > 1 else items[i]
                  for i in range(0, len(items), split_every)]
-    (total,) = dask.compute(items[0])
+    (total,) = compute(items[0])
     return total.finalize()
 
 
-def _summarize_part(frame: pd.DataFrame, options: dict) -> Any:
+def _summarize_part(frame: pd.DataFrame, options: dict[str, Any]) -> Summarizer:
     from .features import Summarizer
 
     return Summarizer(**options).update(frame)
 
 
-def _merge_summarizers(options: dict, *parts: Any) -> Any:
+def _merge_summarizers(options: dict[str, Any], *parts: Summarizer) -> Summarizer:
     """A new summarizer holding ``parts`` in order (the inputs stay unchanged)."""
     from .features import Summarizer
 

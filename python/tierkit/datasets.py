@@ -1,7 +1,7 @@
 """Synthetic customer data (generated in C++, deterministic for a seed)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,15 @@ __all__ = ["synthetic", "TYPE_NAMES"]
 TYPE_NAMES = ["occasional", "regular", "loyal", "whale"]
 
 
+@overload
+def synthetic(n_customers: int = ..., seed: int = ..., *, start: Any = ..., days: int = ..., refund_rate: float = ...,
+              threads: int = ..., return_customers: Literal[False] = ...) -> pd.DataFrame: ...
+@overload
+def synthetic(n_customers: int = ..., seed: int = ..., *, start: Any = ..., days: int = ..., refund_rate: float = ...,
+              threads: int = ..., return_customers: Literal[True]) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+@overload
+def synthetic(n_customers: int = ..., seed: int = ..., *, start: Any = ..., days: int = ..., refund_rate: float = ...,
+              threads: int = ..., return_customers: bool) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]: ...
 def synthetic(n_customers: int = 10_000, seed: int = 42, *, start: Any = "2023-01-01", days: int = 730,
               refund_rate: float = 0.02, threads: int = 0,
               return_customers: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
@@ -59,7 +68,7 @@ def synthetic(n_customers: int = 10_000, seed: int = 42, *, start: Any = "2023-0
     if not return_customers:
         return tx
     customers = pd.DataFrame({
-        "type": pd.Categorical.from_codes(out["type"], categories=TYPE_NAMES),
+        "type": pd.Categorical.from_codes(out["type"], categories=pd.Index(TYPE_NAMES)),
         "alive": out["alive"].astype(bool),
     }, index=pd.Index(out["ids"], name="customer"))
     return tx, customers

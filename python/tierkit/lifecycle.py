@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Sequence, overload
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from . import _core
@@ -70,7 +71,7 @@ def _tier(assignment: Any, role: str) -> pd.Series:
     return tier
 
 
-def _stage_codes(assignment: pd.DataFrame, role: str) -> np.ndarray | None:
+def _stage_codes(assignment: pd.DataFrame, role: str) -> npt.NDArray[np.int32] | None:
     if "stage" not in assignment.columns:
         return None
     stage = assignment["stage"]
@@ -92,14 +93,18 @@ class _Join:
 
     index: pd.Index
     tiers: list[str]
-    customers: np.ndarray
-    tier_before: np.ndarray | None
-    tier_after: np.ndarray
-    stage_before: np.ndarray | None
-    stage_after: np.ndarray | None
+    customers: npt.NDArray[np.int64]
+    tier_before: npt.NDArray[np.int32] | None
+    tier_after: npt.NDArray[np.int32]
+    stage_before: npt.NDArray[np.int32] | None
+    stage_after: npt.NDArray[np.int32] | None
 
 
-def _scatter(n: int, at: np.ndarray, codes: np.ndarray | None) -> np.ndarray | None:
+@overload
+def _scatter(n: int, at: npt.NDArray[np.intp], codes: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]: ...
+@overload
+def _scatter(n: int, at: npt.NDArray[np.intp], codes: npt.NDArray[np.int32] | None) -> npt.NDArray[np.int32] | None: ...
+def _scatter(n: int, at: npt.NDArray[np.intp], codes: npt.NDArray[np.int32] | None) -> npt.NDArray[np.int32] | None:
     if codes is None:
         return None
     out = np.full(n, -1, dtype=np.int32)
@@ -174,7 +179,7 @@ def _values(values: Any, join: _Join, frames: Sequence[pd.DataFrame | None], rol
     return np.ascontiguousarray(arr)
 
 
-def _tier_column(codes: np.ndarray, tiers: list[str]) -> pd.Categorical:
+def _tier_column(codes: npt.NDArray[np.int32], tiers: list[str]) -> pd.Categorical[str]:
     return pd.Categorical.from_codes(codes, categories=pd.Index(tiers), ordered=True)
 
 
@@ -244,6 +249,7 @@ def migration(before: pd.DataFrame, after: pd.DataFrame, revenue: Any = None) ->
     4.0
     """
     j = _join(before, after)
+    assert j.tier_before is not None  # joined with an earlier assignment
     values = None if revenue is None else _values(revenue, j, (after, before), "revenue")
     out = _core.lifecycle.migration(j.customers, j.tier_before, j.tier_after, len(j.tiers), values)
     return Migration(_square(out["counts"], j.tiers), _square(out["row_shares"], j.tiers),
@@ -369,21 +375,22 @@ def events(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     2         4       NaN       A        new
     """
     j = _join(before, after)
-    staged = j.stage_before is not None and j.stage_after is not None
+    assert j.tier_before is not None  # joined with an earlier assignment
+    stages = (j.stage_before, j.stage_after) if j.stage_before is not None and j.stage_after is not None else None
     rows, kinds = _core.lifecycle.events(j.customers, j.tier_before, j.tier_after,
-                                         j.stage_before if staged else None, j.stage_after if staged else None,
+                                         None if stages is None else stages[0], None if stages is None else stages[1],
                                          len(j.tiers))
     data: dict[str, Any] = {
         "customer": j.index[rows],
         "from_tier": _tier_column(j.tier_before[rows], j.tiers),
         "to_tier": _tier_column(j.tier_after[rows], j.tiers),
-        "kind": pd.Categorical.from_codes(kinds.astype(np.int64), categories=EVENT_KINDS),
+        "kind": pd.Categorical.from_codes(kinds.astype(np.int64), categories=pd.Index(EVENT_KINDS)),
     }
-    if staged:
-        data["from_stage"] = pd.Categorical.from_codes(j.stage_before[rows], categories=STAGES)
-        data["to_stage"] = pd.Categorical.from_codes(j.stage_after[rows], categories=STAGES)
+    if stages is not None:
+        data["from_stage"] = pd.Categorical.from_codes(stages[0][rows], categories=pd.Index(STAGES))
+        data["to_stage"] = pd.Categorical.from_codes(stages[1][rows], categories=pd.Index(STAGES))
     out = pd.DataFrame(data)
-    out.attrs["stages"] = staged
+    out.attrs["stages"] = stages is not None
     return out
 
 
@@ -512,9 +519,9 @@ def win_back(assignment: pd.DataFrame, values: Any, n: int | None = None,
     index = j.index[rows]
     data: dict[str, Any] = {"tier": _tier_column(tier_codes, j.tiers)}
     if j.stage_after is not None:
-        data["stage"] = pd.Categorical.from_codes(j.stage_after[rows], categories=STAGES)
+        data["stage"] = pd.Categorical.from_codes(j.stage_after[rows], categories=pd.Index(STAGES))
     # A downgraded customer in stage at_risk or declining is on the list for its stage.
-    data["reason"] = pd.Categorical.from_codes(kinds.astype(np.int64), categories=RISK_KINDS)
+    data["reason"] = pd.Categorical.from_codes(kinds.astype(np.int64), categories=pd.Index(RISK_KINDS))
     if j.stage_after is not None:
         fading = np.isin(j.stage_after[rows], [STAGES.index("at_risk"), STAGES.index("declining")])
         declining = fading & (kinds == RISK_KINDS.index("downgraded"))
@@ -536,9 +543,9 @@ def _step(period: Any) -> pd.DateOffset | pd.Timedelta:
             raise InvalidInputError(f"period: expected a positive length, got {period!r}")
         return pd.Timedelta(days=int(period))
     if isinstance(period, pd.Timedelta):
-        step: Any = period
-    elif isinstance(period, str) and _MONTHS.match(period):
-        months = int(_MONTHS.match(period).group(1))  # type: ignore[union-attr]
+        step: pd.Timedelta = period
+    elif isinstance(period, str) and (matched := _MONTHS.match(period)):
+        months = int(matched.group(1))
         if months <= 0:
             raise InvalidInputError(f"period: expected a positive length, got {period!r}")
         return pd.DateOffset(months=months)
@@ -717,8 +724,8 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
         total, overall = float(next_revenue.sum()), float(next_revenue.mean())
         # The core's tier summary: next-period revenue per tier, and churn as the tier's mean of 0/1.
         per_tier = _core.model.tier_summary(np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32),
-                                            list(tier.cat.categories), (~bought).to_numpy(dtype=np.float64),
-                                            next_revenue.to_numpy(dtype=np.float64))
+                                            list(tier.cat.categories), np.asarray(~bought, dtype=np.float64),
+                                            np.asarray(next_revenue, dtype=np.float64))
         customers = np.asarray(per_tier["customers"], dtype=np.int64)
         revenue = np.asarray(per_tier["revenue"], dtype=np.float64)
         table = pd.DataFrame({

@@ -174,14 +174,13 @@ def profile(assignment: Any, features: Any = None, attributes: Any = None, *, by
         if not book_sd[c] > 0:  # a constant column: every group sits on the book's mean
             standardized[c] = 0.0
     standardized.loc[(sizes["customers"] == 0).to_numpy()] = np.nan
-    parts = {}
+    parts: dict[tuple[str, str], pd.Series] = {}
     for c in numeric_cols:
         parts[(c, "mean")] = pd.concat([means[c], pd.Series({"(all)": book_mean[c]})])
         parts[(c, "median")] = pd.concat([medians[c], pd.Series({"(all)": book_median[c]})])
         parts[(c, "lift")] = pd.concat([lift[c], pd.Series({"(all)": 1.0 if book_mean[c] != 0 else np.nan})])
     numeric = pd.DataFrame(parts, index=list(sizes.index) + ["(all)"])
-    numeric.columns = pd.MultiIndex.from_tuples(numeric.columns, names=["column", "statistic"]) if parts else \
-        pd.MultiIndex.from_tuples([], names=["column", "statistic"])
+    numeric.columns = pd.MultiIndex.from_tuples(list(parts), names=["column", "statistic"])
     numeric.index.name = name
     standardized.index.name = name
 

@@ -76,7 +76,8 @@ def _tiers_table(assignment: pd.DataFrame, model: Any) -> str:
 
 def _reasons_table(assignment: pd.DataFrame) -> str:
     counts = assignment.groupby(["tier", "reason"], observed=True).size().reset_index(name="customers")
-    rows = [[r.tier, r.reason, int(r.customers)] for r in counts.itertuples(index=False)]
+    rows = [[tier, reason, int(n)] for tier, reason, n in
+            zip(counts["tier"], counts["reason"], counts["customers"].to_numpy())]
     return table_html(["tier", "reason", "customers"], rows, numeric=[False, False, True])
 
 
@@ -147,7 +148,7 @@ def _retention_section(result: Any) -> str:
 def report(assignment: Any, features: Any = None, *, model: Any = None, previous: Any = None,
            values: Mapping[str, Any] | None = None, lift: pd.DataFrame | None = None, retention: Any = None,
            revenue: str = "revenue",
-           title: str = "Customer tiers", path: str | os.PathLike | None = None,
+           title: str = "Customer tiers", path: str | os.PathLike[str] | None = None,
            progress: bool | None = None, backtest: Any = None) -> str:
     """A self-contained HTML report (tables and embedded PNG charts) of an assignment.
 

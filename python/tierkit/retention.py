@@ -24,7 +24,7 @@ cohort
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Hashable
 
 import numpy as np
 import pandas as pd
@@ -63,7 +63,7 @@ class Retention:
     table: pd.DataFrame
     customers: pd.DataFrame
     curve: pd.DataFrame
-    attrs: dict
+    attrs: dict[str, Any]
 
     def plot(self, kind: str = "heatmap", group: Any = None, ax: Any = None) -> Any:
         """``"heatmap"``: :func:`tierkit.plot.retention_heatmap` (of one ``group``);
@@ -174,7 +174,10 @@ def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, 
     frame["age"] = frame["period"] - frame["cohort"]
 
     def as_periods(index: pd.Index) -> pd.PeriodIndex:
-        return pd.PeriodIndex.from_ordinals(np.asarray(index, dtype=np.int64), freq=freq)
+        # pandas-stubs leave out PeriodIndex.from_ordinals (pandas >= 2.2)
+        periods: pd.PeriodIndex = pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
+            np.asarray(index, dtype=np.int64), freq=freq)
+        return periods
 
     def finish(active: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         share = _shares(active, last)
@@ -207,8 +210,9 @@ def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, 
                           first.loc[members].to_numpy(), last)
             curves[name] = _curve(sub, last).reindex(active.columns)
             tables[name], counts[name] = finish(sub)
-        table = pd.concat(tables, names=[by.name or "group"])
-        customers = pd.concat(counts, names=[by.name or "group"])
+        level: list[Hashable] = [by.name or "group"]
+        table = pd.concat(tables, names=level)
+        customers = pd.concat(counts, names=level)
     curve = pd.DataFrame(curves)
     curve.index = pd.RangeIndex(len(curve), name="age")
     attrs = {"cohort": freq, "last_period": as_periods(pd.Index([last]))[0], "not_in_by": not_in_by}

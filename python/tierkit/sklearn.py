@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -42,14 +43,19 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 from . import _core
 from ._arrow import as_frame, convert_output, is_arrow
 from ._errors import InvalidInputError, PolicyError
-from .model import fit
+from .model import Model, fit
 from .policy import Policy
 
 __all__ = ["TierClassifier", "ValueScorer", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS"]
 
 
-class _TierkitEstimator(BaseEstimator):
+# scikit-learn ships no type information: its base classes and decorators are Any to mypy.
+class _TierkitEstimator(BaseEstimator):  # type: ignore[misc]
     """Input handling shared by the estimators."""
+
+    # What fit sets (scikit-learn's trailing-underscore convention).
+    policy_: Policy
+    model_: Model
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -102,7 +108,8 @@ class _TierkitEstimator(BaseEstimator):
 
 def _rule_kind(policy: Any) -> str | None:
     try:
-        return Policy(policy).to_dict()["rule"].get("kind")
+        kind: str | None = Policy(policy).to_dict()["rule"].get("kind")
+        return kind
     except Exception:  # an invalid policy: fit reports it
         return None
 
@@ -115,14 +122,14 @@ def _has_memberships(est: "TierClassifier") -> bool:
     return policy is not None and _rule_kind(policy) == "kmeans"
 
 
-def _fuzzy_memberships(d: np.ndarray) -> np.ndarray:
+def _fuzzy_memberships(d: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Fuzzy c-means memberships (m = 2) from distances (n x t); a tier with no
     centre has an infinite distance and membership 0; rows at distance 0 of some
     tiers share 1 among those."""
     zero = d == 0
     with np.errstate(divide="ignore"):
-        inv = np.where(zero, 0.0, 1.0 / (d * d))
-    out = inv / inv.sum(axis=1, keepdims=True)
+        inv: npt.NDArray[np.float64] = np.where(zero, 0.0, 1.0 / (d * d))
+    out: npt.NDArray[np.float64] = inv / inv.sum(axis=1, keepdims=True)
     on_centre = zero.any(axis=1)
     if on_centre.any():
         out[on_centre] = zero[on_centre] / zero[on_centre].sum(axis=1, keepdims=True)
@@ -140,7 +147,7 @@ def _auto_policy(names: list[str]) -> Policy:
     return Policy(spec)
 
 
-class TierClassifier(TransformerMixin, _TierkitEstimator):
+class TierClassifier(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  # TransformerMixin is Any
     """Fit a tiering policy; predict tiers, transform to scores.
 
     Unsupervised: ``y`` is ignored. ``classes_`` holds the tier names, best
@@ -203,6 +210,8 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
     0.05
     """
 
+    classes_: npt.NDArray[np.object_]
+
     def __init__(self, policy: Any = None, progress: bool | None = None) -> None:
         self.policy = policy
         self.progress = progress
@@ -251,9 +260,10 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
         ['key']
         """
         out = self._assign(X, contributions=False)
-        return self.classes_[out["tier_index"].to_numpy()]
+        names: npt.NDArray[np.object_] = self.classes_[out["tier_index"].to_numpy()]
+        return names
 
-    @available_if(_has_memberships)
+    @available_if(_has_memberships)  # type: ignore[untyped-decorator]  # scikit-learn's, untyped
     def predict_proba(self, X: Any) -> np.ndarray:
         """Tier memberships, shape (n, n_tiers), rows summing to 1, columns in
         ``classes_`` order; only for a ``kmeans`` rule (see Notes).
@@ -307,7 +317,7 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
     def _assign(self, X: Any, *, contributions: bool) -> pd.DataFrame:
         check_is_fitted(self)
         frame, index = self._validate(X, reset=False)
-        out = self.model_.assign(frame, contributions=contributions)
+        out: pd.DataFrame = self.model_.assign(frame, contributions=contributions)
         if index is not None:
             out.index = index
         return out
@@ -327,7 +337,7 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):
         return np.asarray(self.policy_.score_names, dtype=object)
 
 
-class ValueScorer(TransformerMixin, _TierkitEstimator):
+class ValueScorer(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  # TransformerMixin is Any
     """Transform to the composite value score(s) and each criterion's contribution.
 
     Parameters
@@ -443,7 +453,7 @@ def _segment_names(table: Any, fallback: str | None) -> list[str]:
     return names
 
 
-class RFMSegmenter(TransformerMixin, _TierkitEstimator):
+class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  # TransformerMixin is Any
     """R, F and M scores 1..k by quantiles, the RFM cell and a named segment.
 
     R scores recency (the most recent customers get k), F purchase frequency and
@@ -504,6 +514,8 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
     >>> rfm.predict(f).tolist()
     ['Champions', 'Loyal Customers', 'Need Attention', 'Hibernating', 'Lost']
     """
+
+    classes_: npt.NDArray[np.object_]
 
     def __init__(self, bins: int = 5, recency: Any = "days_since_last", frequency: Any = "frequency",
                  monetary: Any = "revenue", ties: str = "average", segments: Any = "default",
@@ -613,7 +625,8 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
         ['best', 'gone']
         """
         codes = self._levels(X)[1]  # checks fitted first
-        return self.classes_[codes]
+        names: npt.NDArray[np.object_] = self.classes_[codes]
+        return names
 
     def assign(self, X: Any, *, output: str | None = None) -> Any:
         """R, F, M (int), the cell (``545`` = 100 R + 10 F + M) and the segment,
@@ -632,7 +645,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
         ints = levels.astype(np.int64)
         out = pd.DataFrame({"R": ints[:, 0], "F": ints[:, 1], "M": ints[:, 2]}, index=index)
         out["cell"] = 100 * ints[:, 0] + 10 * ints[:, 1] + ints[:, 2]
-        out["segment"] = pd.Categorical.from_codes(codes, categories=list(self.classes_))
+        out["segment"] = pd.Categorical.from_codes(codes, categories=pd.Index(self.classes_))
         return convert_output(out, output)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pandas as pd
 
@@ -44,10 +44,14 @@ from .model import Model
 from .policy import Policy
 from .progress import bar
 
+if TYPE_CHECKING:
+    from pyspark import Broadcast, SparkContext
+    from pyspark.sql import DataFrame as SparkDataFrame
+
 __all__ = ["assign", "fit", "summarize"]
 
 
-def _workers_python(spark_context: Any) -> None:
+def _workers_python(spark_context: SparkContext) -> None:
     """Local mode with PYSPARK_PYTHON unset: workers run the driver's interpreter."""
     if os.environ.get("PYSPARK_PYTHON") or not str(spark_context.master).startswith("local"):
         return
@@ -55,6 +59,16 @@ def _workers_python(spark_context: Any) -> None:
         return
     os.environ["PYSPARK_PYTHON"] = sys.executable
     spark_context.pythonExec = sys.executable
+
+
+def _partition_id() -> int:
+    """The partition of the Spark task that runs the caller (a mapInPandas function)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    if context is None:
+        raise RuntimeError("tierkit.spark: a partition function ran outside a Spark task")
+    return context.partitionId()
 
 
 def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
@@ -71,7 +85,7 @@ def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
     return items[0]
 
 
-def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mode: str = "exact",
+def fit(policy: Policy | dict[str, Any] | str, sdf: SparkDataFrame, *, customer: str = "customer", mode: str = "exact",
         sketch_k: int = 1024, kmeans_sample: int = 4096, split_every: int = 8,
         progress: bool | None = None) -> Model:
     """Fit ``policy`` on a PySpark DataFrame of customer features with a ``customer``
@@ -92,18 +106,16 @@ def fit(policy: Policy | dict | str, sdf: Any, *, customer: str = "customer", mo
     _workers_python(spark_context)
     with bar(None, desc="fit passes", unit="pass", enabled=progress) as passes:
         while not fitter.done:
-            shipped = spark_context.broadcast(fitter.to_bytes())
+            shipped: Broadcast[bytes] = spark_context.broadcast(fitter.to_bytes())
 
-            def states(batches, shipped=shipped):
-                from pyspark import TaskContext
-
+            def states(batches: Iterator[pd.DataFrame], shipped: Broadcast[bytes] = shipped) -> Iterator[pd.DataFrame]:
                 worker = Fitter.from_bytes(shipped.value)
                 total = None
                 for frame in batches:
                     s = worker.update(frame.set_index(customer))
                     total = s if total is None else Fitter.merge(total, s)
                 if total is not None:
-                    yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [total.to_bytes()]})
+                    yield pd.DataFrame({"part": [_partition_id()], "state": [total.to_bytes()]})
 
             rows = sdf.mapInPandas(states, schema="part long, state binary").collect()
             shipped.unpersist()
@@ -125,7 +137,7 @@ def _as_plain(frame: pd.DataFrame, customer: str) -> pd.DataFrame:
     return out
 
 
-def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any) -> Any:
+def assign(model: Model, sdf: SparkDataFrame, *, customer: str = "customer", **options: Any) -> SparkDataFrame:
     """Assign tiers batch by batch: a Spark DataFrame with ``customer`` and the
     columns ``model.assign`` returns (``options`` are passed to it)."""
     if not isinstance(model, Model):
@@ -139,10 +151,10 @@ def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any
         raise InvalidInputError("sdf: has no rows to derive the output schema from")
     schema = spark.createDataFrame(_as_plain(model.assign(head.set_index(customer), **options), customer)).schema
     # A pickle: the model's bytes, plus the cloudpickled function of a Python rule.
-    shipped = spark.sparkContext.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+    shipped: Broadcast[bytes] = spark.sparkContext.broadcast(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
 
-    def run(batches):
-        local = pickle.loads(shipped.value)
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        local: Model = pickle.loads(shipped.value)
         for frame in batches:
             if len(frame):
                 yield _as_plain(local.assign(frame.set_index(customer), **options), customer)
@@ -150,7 +162,7 @@ def assign(model: Model, sdf: Any, *, customer: str = "customer", **options: Any
     return sdf.mapInPandas(run, schema=schema)
 
 
-def summarize(sdf: Any, **options: Any) -> Any:
+def summarize(sdf: SparkDataFrame, **options: Any) -> Any:
     """Customer features from a PySpark DataFrame of transactions: what
     ``tk.summarize`` gives on all the rows at once (``options`` are its keyword
     arguments; give ``as_of``, or it is the last date seen). Each partition feeds a
@@ -160,13 +172,11 @@ def summarize(sdf: Any, **options: Any) -> Any:
 
     from .features import Summarizer
 
-    def states(batches):
-        from pyspark import TaskContext
-
+    def states(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         s = Summarizer(**options)
         for frame in batches:
             s.update(frame)
-        yield pd.DataFrame({"part": [TaskContext.get().partitionId()], "state": [pickle.dumps(s)]})
+        yield pd.DataFrame({"part": [_partition_id()], "state": [pickle.dumps(s)]})
 
     _workers_python(sdf.sparkSession.sparkContext)
     rows = sorted(sdf.mapInPandas(states, schema="part long, state binary").collect(), key=lambda r: r["part"])

@@ -5,7 +5,7 @@ method), ``critic`` (Diakoulaki et al. 1995), ``manual`` and ``combine``.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import Hashable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,16 +59,17 @@ def ahp(matrix: Sequence[Sequence[float]] | np.ndarray, *, random_index: Sequenc
     return AhpResult(w, lam, ci, cr)
 
 
-def _columns(data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None) -> tuple[list[np.ndarray], list[str], list]:
+def _columns(data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None
+             ) -> tuple[list[np.ndarray], list[str], list[Hashable]]:
     if isinstance(data, pd.DataFrame):
-        labels = list(data.columns)
+        labels: list[Hashable] = list(data.columns)
         cols = [float_array(data[c], str(c)) for c in labels]
     else:
         arr = np.asarray(data, dtype=np.float64)
         if arr.ndim != 2:
             raise InvalidInputError(f"data: expected a 2-d array (rows = customers), got {arr.ndim} dimensions")
         labels = list(range(arr.shape[1]))
-        cols = [np.ascontiguousarray(arr[:, j]) for j in labels]
+        cols = [np.ascontiguousarray(arr[:, j]) for j in range(arr.shape[1])]
     dirs = ["higher"] * len(cols) if directions is None else list(directions)
     if len(dirs) != len(cols):
         raise InvalidInputError(f"directions: expected {len(cols)} entries (one per column), got {len(dirs)}")
