@@ -47,6 +47,7 @@ py::dict assignment_to_dict(Assignment&& a) {
     out["next_actions"] = a.next_actions;
     out["new_to_book"] = a.new_to_book;
     out["previous_dropped"] = a.previous_dropped;
+    out["missing_filled"] = a.missing_filled;
     return out;
 }
 
@@ -74,6 +75,8 @@ py::dict fitted_to_dict(const Model& m) {
             cd["iqr"] = c.iqr;
             cd["clip_lower"] = c.lo;
             cd["clip_upper"] = c.hi;
+            cd["missing_fill"] = c.missing_fill;
+            cd["missing_count"] = c.missing_count;
             criteria.append(cd);
         }
         d["criteria"] = criteria;
