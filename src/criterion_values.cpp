@@ -117,7 +117,7 @@ ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& tab
     return r;
 }
 
-FeatureTable resolve_criteria(const std::vector<ScoreSpec>& scores, const FeatureTable& table,
+std::optional<FeatureTable> resolve_criteria(const std::vector<ScoreSpec>& scores, const FeatureTable& table,
                               const std::vector<FittedScore>* fitted, std::size_t min_group, CriteriaFill& out) {
     out.fill.assign(scores.size(), {});
     out.missing.assign(scores.size(), {});
@@ -149,7 +149,7 @@ FeatureTable resolve_criteria(const std::vector<ScoreSpec>& scores, const Featur
             out.missing[s][k] = it->second.second.missing;
         }
     }
-    if (done.empty()) return table;
+    if (done.empty()) return std::nullopt;
     FeatureTable result(table.ids(), nullptr);
     for (std::size_t j = 0; j < table.cols(); ++j)
         if (!done.count(table.name(j))) result.add_column_view(table.name(j), table.column(j), table.owner(j));

@@ -194,7 +194,9 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     }
     // Value maps and missing values (criterion_values.hpp): criteria read numbers.
     CriteriaFill fills;
-    const FeatureTable table = resolve_criteria(policy.scores(), fitted_clv ? with_clv : features, nullptr, policy.min_group(), fills);
+    const FeatureTable& base = fitted_clv ? with_clv : features;
+    const auto resolved = resolve_criteria(policy.scores(), base, nullptr, policy.min_group(), fills);
+    const FeatureTable& table = resolved ? *resolved : base;
     std::vector<FittedScore> fitted;
     std::vector<std::string> names;
     std::vector<Column<double>> scores;
@@ -294,7 +296,9 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
         with_clv = clv::FittedClv::add_columns(features, clv_columns);
     }
     CriteriaFill fills;
-    const FeatureTable table = resolve_criteria(policy_.scores(), clv_ ? with_clv : features, &scores_, 1, fills);
+    const FeatureTable& base = clv_ ? with_clv : features;
+    const auto resolved = resolve_criteria(policy_.scores(), base, &scores_, 1, fills);
+    const FeatureTable& table = resolved ? *resolved : base;
     Assignment a;
     const std::size_t n = table.rows();
     a.ids = column_copy(table.ids());

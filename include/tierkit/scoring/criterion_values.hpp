@@ -11,6 +11,7 @@
 /// FeatureTable::add_category); code -1 is a missing value. A numeric column is
 /// missing where it is NaN (an infinite value stays an error).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,12 +53,12 @@ struct CriteriaFill {
 /// needs_resolving, or a categorical column read as a criterion) replaced by its
 /// resolved numbers; other columns and the categorical columns are kept (so rules can
 /// still group by a labelled column). The result borrows `table`'s memory: use it
-/// while `table` lives. Returns `table` itself (a cheap copy) when nothing needs it.
+/// while `table` lives. Empty when no criterion needs it (read `table` itself then).
 /// @param fitted null at fit (fills computed from the data), else the fitted scores
 ///   whose missing_fill values are used.
 /// @throws as resolve_column; PolicyError when two scores read one column with
 ///   different value maps or missing options.
-FeatureTable resolve_criteria(const std::vector<ScoreSpec>& scores, const FeatureTable& table,
+std::optional<FeatureTable> resolve_criteria(const std::vector<ScoreSpec>& scores, const FeatureTable& table,
                               const std::vector<FittedScore>* fitted, std::size_t min_group, CriteriaFill& out);
 
 }  // namespace tierkit
