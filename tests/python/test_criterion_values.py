@@ -1,0 +1,112 @@
+"""Criteria that are not numbers: letter ratings, label maps and missing values,
+through the example B2B policy (examples/b2b_policy.json) on synthetic accounts."""
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tierkit as tk
+
+POLICY = pathlib.Path(__file__).resolve().parents[2] / "examples" / "b2b_policy.json"
+RATINGS = ["D", "C", "CC", "CCC", "B", "BB", "BBB", "A", "AA", "AAA"]
+
+
+def accounts(n: int = 300, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "revenue": rng.lognormal(11, 1.2, n),
+        "margin": rng.uniform(0.05, 0.45, n),
+        "credit_rating": rng.choice(RATINGS[3:], n),  # object dtype: plain strings
+        "renewal_rate": rng.uniform(0, 1, n),
+        "nps": rng.integers(-100, 101, n).astype(float),
+        "complaints": rng.poisson(2, n).astype(float),
+        "potential": pd.Categorical(rng.choice(["low", "medium", "high"], n), categories=["low", "medium", "high"]),
+    }, index=pd.Index(np.arange(1000, 1000 + n), name="customer"))
+    df.loc[df.index[::10], "nps"] = np.nan  # NPS surveys answered by 90% of accounts
+    return df
+
+
+@pytest.fixture(scope="module")
+def policy() -> tk.Policy:
+    return tk.Policy(POLICY)
+
+
+def test_example_policy_fits_labels_and_missing_values(policy):
+    df = accounts()
+    # Two accounts equal in everything but the rating: AAA and BB.
+    df.iloc[1] = df.iloc[0]
+    df.iloc[0, df.columns.get_loc("credit_rating")] = "AAA"
+    df.iloc[1, df.columns.get_loc("credit_rating")] = "BB"
+    df.iloc[0, df.columns.get_loc("nps")] = 40.0
+    df.iloc[1, df.columns.get_loc("nps")] = 40.0
+    model = tk.fit(policy, df)
+    out = model.assign(df)
+    assert len(out) == len(df) and set(out["tier"].cat.categories) == {"strategic", "key", "core", "transactional"}
+    a, b = out.iloc[0], out.iloc[1]
+    assert a["score"] > b["score"]
+    # The rating is the only difference: ranks 9 (AAA) and 5 (BB) of the order; the fitted
+    # min and max are those of the data (CCC = 3 .. AAA = 9), weight 0.15 of 100 points.
+    lo, hi = 3, 9
+    assert a["score"] - b["score"] == pytest.approx(100 * 0.15 * (9 - 5) / (hi - lo), abs=1e-9)
+    assert a["contrib_credit_rating"] == pytest.approx(15.0, abs=1e-12)
+
+    # A missing NPS scores as the median of the answered ones, min-max normalized.
+    answered = df["nps"].dropna()
+    median = float(np.median(answered))
+    y = (median - answered.min()) / (answered.max() - answered.min())
+    missing = out.loc[df["nps"].isna(), "contrib_nps"]
+    assert len(missing) == 29  # every 10th row but row 0, set above
+    np.testing.assert_allclose(missing, 100 * 0.1 * y, rtol=0, atol=1e-12)
+    assert out.attrs["missing"]["score.nps"] == 29
+    assert out.attrs["missing"]["score.credit_rating"] == 0
+    crit = {c["column"]: c for c in model.params["scores"][0]["criteria"]}
+    assert crit["nps"]["missing_fill"] == median and crit["nps"]["missing_count"] == 29
+    # Potential: low 0, medium 50, high 100 over [0, 100].
+    np.testing.assert_allclose(out["contrib_potential"],
+                               10 * df["potential"].map({"low": 0.0, "medium": 0.5, "high": 1.0}).astype(float),
+                               atol=1e-12)
+    # Saved and loaded, the model scores the same bits.
+    again = tk.Model.from_bytes(model.to_bytes()).assign(df)
+    np.testing.assert_array_equal(again["score"].to_numpy(), out["score"].to_numpy())
+
+
+def test_unknown_label_is_a_typed_error_naming_column_row_and_label(policy):
+    df = accounts(50)
+    model = tk.fit(policy, df)
+    df.iloc[7, df.columns.get_loc("credit_rating")] = "BBB+"
+    with pytest.raises(tk.TierkitError, match=r"column 'credit_rating', row 7 .*unknown label 'BBB\+'"):
+        model.assign(df)
+
+
+def test_missing_rating_takes_the_worst_seen_at_fit(policy):
+    df = accounts(60)
+    df["credit_rating"] = pd.Categorical(df["credit_rating"], categories=RATINGS, ordered=True)
+    df.iloc[3, df.columns.get_loc("credit_rating")] = np.nan
+    out = tk.fit(policy, df).assign(df)
+    # worst seen = CCC, the lowest rating present, which min-max maps to 0.
+    assert out["contrib_credit_rating"].iloc[3] == 0.0
+    assert out.attrs["missing"]["score.credit_rating"] == 1
+
+
+def test_one_nan_still_fails_a_criterion_without_a_missing_option():
+    p = tk.Policy({"criteria": ["revenue", "nps"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]})
+    df = accounts(20)[["revenue", "nps"]]
+    with pytest.raises(tk.TierkitError, match="nps"):
+        tk.fit(p, df)
+
+
+def test_labels_without_a_map_say_what_to_add():
+    p = tk.Policy({"criteria": ["revenue", "credit_rating"], "rule": {"kind": "quantiles", "shares": [0.5]},
+                   "tiers": ["a", "b"]})
+    with pytest.raises(tk.TierkitError, match=r"column 'credit_rating': holds labels .*\"order\""):
+        tk.fit(p, accounts(20))
+
+
+def test_policy_paths_for_bad_maps():
+    bad = {"criteria": [{"column": "r", "order": ["A", "A"]}], "rule": {"kind": "quantiles", "shares": [0.5]},
+           "tiers": ["a", "b"]}
+    with pytest.raises(tk.TierkitError, match=r"criteria\[0\]\.order\[1\]: label 'A' appears twice"):
+        tk.Policy(bad)
