@@ -129,8 +129,9 @@ def _label_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.ndarray, list[str]]]:
-    """Categorical columns for group-wise rules and labelled criteria (value maps,
-    mapped to numbers in the core): (name, int32 codes, labels)."""
+    """Categorical columns for group-wise rules, labelled criteria (value maps, mapped
+    to numbers in the core) and the label comparisons of expressions: (name, int32
+    codes, labels)."""
     out = []
     for name in dict.fromkeys(_group_columns(policy.to_dict().get("rule", {}))):
         if name not in features.columns:
@@ -139,7 +140,7 @@ def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.nd
         codes, labels = pd.factorize(features[name], sort=True)
         out.append((name, np.ascontiguousarray(codes, dtype=np.int32), [str(v) for v in labels]))
     grouped = {name for name, _, _ in out}
-    for name in policy.required_columns:
+    for name in dict.fromkeys([*policy.required_columns, *policy._core.rule_inputs()]):
         if name in features.columns and name not in grouped and _is_labels(features[name]):
             out.append((name, *_label_codes(features[name])))
     return out

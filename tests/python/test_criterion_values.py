@@ -110,3 +110,65 @@ def test_policy_paths_for_bad_maps():
            "tiers": ["a", "b"]}
     with pytest.raises(tk.TierkitError, match=r"criteria\[0\]\.order\[1\]: label 'A' appears twice"):
         tk.Policy(bad)
+
+
+def with_attributes(n: int = 12) -> pd.DataFrame:
+    """Accounts with an industry (plain strings, one missing) and a region (categorical)."""
+    industries = ["retail", "energy", "services", "retail"] * (n // 4)
+    df = pd.DataFrame({
+        "revenue": np.arange(1.0, n + 1) * 100,
+        "industry": np.array(industries, dtype=object),
+        "region": pd.Categorical(["north", "south", "east"] * (n // 3), categories=["north", "south", "east", "west"]),
+    }, index=pd.Index([f"c{i}" for i in range(n)], name="customer"))
+    df.loc["c2", "industry"] = None
+    return df
+
+
+def test_expression_compares_labelled_columns():
+    p = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
+        {"when": "industry in ['retail', 'energy'] and region != 'east'", "tier": "focus"},
+        {"when": 'industry == "services"', "tier": "services"},
+        {"else": "rest"}]}, "tiers": ["focus", "services", "rest"]})
+    df = with_attributes()
+    out = tk.fit(p, df).assign(df)
+    industry, region = df["industry"], df["region"].astype(object)
+    focus = industry.isin(["retail", "energy"]) & region.ne("east")
+    services = ~focus & industry.eq("services")
+    expected = np.where(focus, "focus", np.where(services, "services", "rest"))
+    assert out["tier"].astype(str).tolist() == expected.tolist()
+    assert out["tier"].value_counts().to_dict() == {"focus": 6, "rest": 4, "services": 2}
+    assert out.loc["c2", "tier"] == "rest"  # a missing industry matches no label
+    # A string column given as a pandas categorical (other codes) gives the same tiers.
+    df2 = df.assign(industry=df["industry"].astype("category"))
+    assert tk.fit(p, df2).assign(df2)["tier"].tolist() == out["tier"].tolist()
+
+
+def test_expression_label_errors_and_unseen_labels():
+    df = with_attributes()
+    as_number = {"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
+        {"when": "industry > 1", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]}
+    with pytest.raises(tk.InvalidInputError, match=r"rule\.branches\[0\]\.when: column 'industry' holds labels"):
+        tk.fit(as_number, df)
+    typo = {"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
+        {"when": "industry == 'retial'", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]}
+    with pytest.warns(tk.TierkitWarning, match=r"column 'industry' has no label 'retial' in the fit data"):
+        tk.fit(typo, df)
+    with pytest.raises(tk.PolicyError, match=r"rule\.branches\[0\]\.when: expected a label in quotes, got '1'"):
+        tk.Policy({"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
+            {"when": "industry in ['retail', 1]", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]})
+
+
+@pytest.mark.parametrize("as_category", [False, True])
+def test_group_by_a_string_column(as_category):
+    df = pd.DataFrame({"revenue": np.arange(1.0, 13.0), "industry": np.array(["retail", "energy", "energy"] * 4)},
+                      index=pd.Index([f"c{i}" for i in range(12)], name="customer"))
+    if as_category:
+        df["industry"] = df["industry"].astype("category")
+    p = {"criteria": [{"column": "revenue", "normalizer": "minmax"}],
+         "rule": {"kind": "quantiles", "shares": [0.5], "group_by": "industry"}, "tiers": ["top", "rest"]}
+    out = tk.fit(p, df).assign(df)
+    # Within each industry, the higher-revenue half is "top".
+    for _, rows in df.groupby(df["industry"].astype(str)):
+        tiers = out.loc[rows.sort_values("revenue").index, "tier"].astype(str).tolist()
+        half = len(tiers) // 2
+        assert tiers == ["rest"] * (len(tiers) - half) + ["top"] * half, tiers
