@@ -44,7 +44,7 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
             if (spec.has_value_map())
                 throw InvalidInput("Scorer: score '" + s.name + "' criterion '" + spec.column +
                                    "' maps labels to numbers and the scorer takes numbers only; assign a table "
-                                   "with '" + spec.column + "' as a categorical column (Model::assign)");
+                                   "with '" + spec.column + "' as a categorical column instead");
             const auto it = std::find(columns_.begin(), columns_.end(), spec.column);
             // A missing value of this column takes the fill fitted for it (criterion_values.hpp).
             if (spec.missing != Missing::reject && it != columns_.end())

@@ -45,6 +45,8 @@ def test_example_policy_fits_labels_and_missing_values(policy):
     model = tk.fit(policy, df)
     out = model.assign(df)
     assert len(out) == len(df) and set(out["tier"].cat.categories) == {"strategic", "key", "core", "transactional"}
+    # Quotas of 10%, 20% and 30% of the 300 accounts, the other 40% transactional.
+    assert out["tier"].value_counts().to_dict() == {"transactional": 120, "core": 90, "key": 60, "strategic": 30}
     a, b = out.iloc[0], out.iloc[1]
     assert a["score"] > b["score"]
     # The rating is the only difference: ranks 9 (AAA) and 5 (BB) of the order; the fitted
@@ -172,3 +174,21 @@ def test_group_by_a_string_column(as_category):
         tiers = out.loc[rows.sort_values("revenue").index, "tier"].astype(str).tolist()
         half = len(tiers) // 2
         assert tiers == ["rest"] * (len(tiers) - half) + ["top"] * half, tiers
+
+
+def test_scorer_fills_missing_values_and_refuses_value_maps(policy):
+    df = accounts(80)
+    model = tk.fit(policy, df)
+    with pytest.raises(tk.InvalidInputError, match=r"criterion 'credit_rating' maps labels to numbers"):
+        model.scorer()
+    numeric = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax"},
+                                      {"column": "nps", "normalizer": "minmax", "missing": "median"}],
+                         "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})
+    m = tk.fit(numeric, df)
+    score = m.scorer()
+    out = m.assign(df)
+    unanswered = df.index[df["nps"].isna()][0]
+    one = score({"revenue": df.loc[unanswered, "revenue"], "nps": float("nan")})
+    assert one.scores["score"] == out.loc[unanswered, "score"]
+    with pytest.raises(tk.InvalidInputError, match="column 'revenue': must be a finite number"):
+        score({"revenue": float("nan"), "nps": 1.0})
