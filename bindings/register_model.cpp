@@ -83,7 +83,8 @@ void register_assignment(py::module_& m) {
         .def_property_readonly("next_action", [](const py::object& self) { return column_of(assignment_of(self).next_action, self); })
         .def_readonly("next_actions", &Assignment::next_actions)
         .def_readonly("new_to_book", &Assignment::new_to_book)
-        .def_readonly("previous_dropped", &Assignment::previous_dropped);
+        .def_readonly("previous_dropped", &Assignment::previous_dropped)
+        .def_readonly("missing_filled", &Assignment::missing_filled);
 }
 
 py::dict fitted_to_dict(const Model& m) {
@@ -110,6 +111,8 @@ py::dict fitted_to_dict(const Model& m) {
             cd["iqr"] = c.iqr;
             cd["clip_lower"] = c.lo;
             cd["clip_upper"] = c.hi;
+            cd["missing_fill"] = c.missing_fill;
+            cd["missing_count"] = c.missing_count;
             criteria.append(cd);
         }
         d["criteria"] = criteria;
@@ -162,7 +165,8 @@ void register_model(py::module_ m) {
         .def("required_columns", &Policy::required_columns)
         .def_property_readonly("requires_stages", &Policy::requires_stages)
         .def_property_readonly("empty_tiers", [](const Policy& p) { return std::string(to_string(p.empty_tiers())); })
-        .def("rule_warnings", [](const Policy& p) { return p.make_rule()->warnings(); });
+        .def("rule_warnings", [](const Policy& p) { return p.make_rule()->warnings(); })
+        .def("rule_inputs", [](const Policy& p) { return p.make_rule()->inputs(); });
 
     py::class_<Model>(m, "Model")
         .def_property_readonly("policy", &Model::policy)

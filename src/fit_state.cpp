@@ -636,6 +636,9 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
         s.name = spec.name;
         s.method = spec.method;
         for (const auto& c : spec.criteria) {
+            if (c.needs_resolving())
+                throw PolicyError("criterion '" + c.column + "': value maps and missing options need the whole table; "
+                                  "fit it with fit(), not by chunks");
             FittedCriterion f;
             f.spec = c;
             s.criteria.push_back(std::move(f));

@@ -120,7 +120,8 @@ bool same_spec(const CriterionSpec& a, const CriterionSpec& b) {
     auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
     return a.column == b.column && a.direction == b.direction && a.transform == b.transform && a.clip == b.clip &&
            same(a.clip_lower, b.clip_lower) && same(a.clip_upper, b.clip_upper) && a.normalizer == b.normalizer &&
-           a.bins == b.bins && same(a.weight, b.weight);
+           a.bins == b.bins && same(a.weight, b.weight) && a.labels == b.labels && a.label_values == b.label_values &&
+           a.missing == b.missing && same(a.missing_value, b.missing_value) && a.unknown_as_missing == b.unknown_as_missing;
 }
 
 /// The fitted scores must fit the policy they were saved with, and hold the invariants
@@ -147,6 +148,7 @@ void check_scores(const std::vector<FittedScore>& scores, const Policy& policy) 
             const std::string cat = at + ".criteria[" + std::to_string(k) + "]";
             if (!same_spec(f.spec, spec.criteria[k])) invalid(cat, "does not match the policy's criterion '" + spec.criteria[k].column + "'");
             if (std::isnan(f.lo) || std::isnan(f.hi) || f.lo > f.hi) invalid(cat, "clip bounds are not an interval");
+            if (f.spec.missing != Missing::reject && !std::isfinite(f.missing_fill)) invalid(cat, "missing fill is not finite");
             f.check_curve("load: " + cat);  // also checked when the criterion loads (any criterion, e.g. pct() curves)
         }
     }

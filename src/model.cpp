@@ -1,6 +1,7 @@
 // fit(policy, table) -> Model and Model::assign: criteria statistics, weights,
 // composite scores, contributions and the rule.
 #include "tierkit/model.hpp"
+#include "tierkit/scoring/criterion_values.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -192,7 +193,11 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
         fitted_clv = clv::FittedClv::fit(*policy.clv(), features, progress);
         with_clv = fitted_clv->add_columns(features);
     }
-    const FeatureTable& table = fitted_clv ? with_clv : features;
+    // Value maps and missing values (criterion_values.hpp): criteria read numbers.
+    CriteriaFill fills;
+    const FeatureTable& base = fitted_clv ? with_clv : features;
+    const auto resolved = resolve_criteria(policy.scores(), base, nullptr, policy.min_group(), fills);
+    const FeatureTable& table = resolved ? *resolved : base;
     std::vector<FittedScore> fitted;
     std::vector<std::string> names;
     std::vector<Column<double>> scores;
@@ -211,6 +216,10 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
                 for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k], policy.min_group());
             },
             1);
+        for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
+            s.criteria[k].missing_fill = fills.fill[fitted.size()][k];
+            s.criteria[k].missing_count = static_cast<double>(fills.missing[fitted.size()][k]);
+        }
         std::vector<std::vector<double>> transformed;
         if (needs_transformed(spec.weights)) {
             for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
@@ -322,10 +331,17 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
         clv_columns = clv_->columns(features);
         with_clv = clv::FittedClv::add_columns(features, clv_columns);
     }
-    const FeatureTable& table = clv_ ? with_clv : features;
+    CriteriaFill fills;
+    const FeatureTable& base = clv_ ? with_clv : features;
+    const auto resolved = resolve_criteria(policy_.scores(), base, &scores_, 1, fills);
+    const FeatureTable& table = resolved ? *resolved : base;
     Assignment a;
     const std::size_t n = table.rows();
     a.ids = column_copy(table.ids());
+    for (std::size_t s = 0; s < scores_.size(); ++s)
+        for (std::size_t k = 0; k < scores_[s].criteria.size(); ++k)
+            if (scores_[s].criteria[k].spec.missing != Missing::reject)
+                a.missing_filled.emplace_back(scores_[s].name + "." + scores_[s].criteria[k].spec.column, fills.missing[s][k]);
     for (const auto& s : scores_) {
         std::vector<std::span<const double>> cols;
         for (std::size_t k = 0; k < s.criteria.size(); ++k)

@@ -149,6 +149,63 @@ bool uses_manual(const WeightSpec& w) {
     return w.method == WeightMethod::combined && w.subjective && w.subjective->method == WeightMethod::manual;
 }
 
+/// A criterion's "order" / "values" (value map of a labelled column), "missing" and
+/// "unknown" (scoring/criterion.hpp, criterion_values.hpp).
+void parse_value_map(const json& j, const std::string& path, CriterionSpec& c) {
+    if (j.contains("order") && j.contains("values")) fail(path + ".order", "give either order or values, not both");
+    if (j.contains("order")) {
+        const json& o = j.at("order");
+        if (!o.is_array() || o.size() < 2) fail(path + ".order", "must be an array of at least 2 labels, worst first, got " + show(o));
+        for (std::size_t i = 0; i < o.size(); ++i) {
+            const std::string p = path + ".order[" + std::to_string(i) + "]";
+            if (!o[i].is_string() || o[i].get<std::string>().empty()) fail(p, "must be a non-empty label, got " + show(o[i]));
+            c.labels.push_back(o[i].get<std::string>());
+            c.label_values.push_back(static_cast<double>(i));
+        }
+    } else if (j.contains("values")) {
+        const json& v = j.at("values");
+        if (!v.is_object() || v.empty()) fail(path + ".values", "must be an object of label: number, got " + show(v));
+        for (const auto& [label, value] : v.items()) {
+            if (label.empty()) fail(path + ".values", "a label must not be empty");
+            c.labels.push_back(label);
+            c.label_values.push_back(number(value, path + ".values." + label));
+        }
+    }
+    for (std::size_t a = 0; a < c.labels.size(); ++a)
+        for (std::size_t b = 0; b < a; ++b)
+            if (c.labels[a] == c.labels[b])
+                fail(path + (j.contains("order") ? ".order[" + std::to_string(a) + "]" : ".values"),
+                     "label '" + c.labels[a] + "' appears twice");
+    // Canonical order (by label), so the policy's JSON form parses back to the same spec.
+    std::vector<std::size_t> perm(c.labels.size());
+    for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = i;
+    std::sort(perm.begin(), perm.end(), [&](std::size_t a, std::size_t b) { return c.labels[a] < c.labels[b]; });
+    std::vector<std::string> labels;
+    std::vector<double> values;
+    for (std::size_t i : perm) {
+        labels.push_back(c.labels[i]);
+        values.push_back(c.label_values[i]);
+    }
+    c.labels = std::move(labels);
+    c.label_values = std::move(values);
+    if (j.contains("missing")) {
+        const json& m = j.at("missing");
+        if (m.is_number()) {
+            c.missing = Missing::value;
+            c.missing_value = number(m, path + ".missing");
+        } else if (m.is_string()) {
+            c.missing = choice<Missing>(m.get<std::string>(), path + ".missing",
+                                        {{"reject", Missing::reject}, {"worst", Missing::worst}, {"median", Missing::median},
+                                         {"zero", Missing::zero}});
+        } else {
+            fail(path + ".missing", "must be \"reject\", \"worst\", \"median\", \"zero\" or a number, got " + show(m));
+        }
+    }
+    c.unknown_as_missing = choice<bool>(string_at(j, "unknown", path, "error"), path + ".unknown",
+                                        {{"error", false}, {"missing", true}});
+    if (c.unknown_as_missing && c.labels.empty()) fail(path + ".unknown", "applies to a criterion with an order or values map");
+}
+
 CriterionSpec parse_criterion(const json& j, const std::string& path) {
     if (j.is_string()) {
         CriterionSpec c;
@@ -157,8 +214,10 @@ CriterionSpec parse_criterion(const json& j, const std::string& path) {
         return c;
     }
     require_object(j, path);
-    only_keys(j, path, {"column", "direction", "transform", "clip", "normalizer", "bins", "weight"});
+    only_keys(j, path, {"column", "direction", "transform", "clip", "normalizer", "bins", "weight", "order", "values",
+                        "missing", "unknown"});
     CriterionSpec c;
+    parse_value_map(j, path, c);
     if (!j.contains("column")) fail(path + ".column", "required: the feature column this criterion reads");
     c.column = string_at(j, "column", path, "");
     if (c.column.empty()) fail(path + ".column", "must not be empty");
@@ -563,6 +622,15 @@ Policy Policy::from_json(const std::string& text) {
             cj["normalizer"] = to_string(c.normalizer);
             if (c.normalizer == Normalizer::bins) cj["bins"] = c.bins;
             if (!std::isnan(c.weight)) cj["weight"] = c.weight;
+            if (c.has_value_map()) {
+                json map = json::object();
+                for (std::size_t i = 0; i < c.labels.size(); ++i) map[c.labels[i]] = c.label_values[i];
+                cj["values"] = map;
+                if (c.unknown_as_missing) cj["unknown"] = "missing";
+            }
+            if (c.missing == Missing::value) cj["missing"] = c.missing_value;
+            else if (c.missing != Missing::reject)
+                cj["missing"] = c.missing == Missing::worst ? "worst" : c.missing == Missing::median ? "median" : "zero";
             cs.push_back(cj);
         }
         sj["criteria"] = cs;

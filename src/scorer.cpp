@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "tierkit/core/error.hpp"
 
@@ -34,14 +35,26 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
     for (const auto& t : model.policy().tiers()) tier_names_.push_back(t.name);
     reasons_ = model.rule().reasons();
     const auto& scores = model.scores();
+    fill_.assign(columns_.size(), std::numeric_limits<double>::quiet_NaN());
     for (const auto& s : scores) {
         score_names_.push_back(s.name);
         std::vector<std::size_t> idx;
-        for (std::size_t k = 0; k < s.criteria.size(); ++k)
-            idx.push_back(model.clv() ? 0 : column_index(columns_, s.criteria[k].spec.column, "score '" + s.name + "'"));
+        for (std::size_t k = 0; k < s.criteria.size(); ++k) {
+            const CriterionSpec& spec = s.criteria[k].spec;
+            if (spec.has_value_map())
+                throw InvalidInput("Scorer: score '" + s.name + "' criterion '" + spec.column +
+                                   "' maps labels to numbers and the scorer takes numbers only; assign a table "
+                                   "with '" + spec.column + "' as a categorical column instead");
+            const auto it = std::find(columns_.begin(), columns_.end(), spec.column);
+            // A missing value of this column takes the fill fitted for it (criterion_values.hpp).
+            if (spec.missing != Missing::reject && it != columns_.end())
+                fill_[static_cast<std::size_t>(it - columns_.begin())] = s.criteria[k].missing_fill;
+            idx.push_back(model.clv() ? 0 : column_index(columns_, spec.column, "score '" + s.name + "'"));
+        }
         criterion_column_.push_back(std::move(idx));
         normalized_.emplace_back(s.criteria.size());
     }
+    filled_.resize(columns_.size());
     scores_.assign(scores.size(), 0.0);
     if (model.clv()) return;  // the clv columns need the general path
 
@@ -59,9 +72,12 @@ const Scored& Scorer::assign_one(std::span<const double> values) {
     if (values.size() != columns_.size())
         throw InvalidInput("assign_one: expected " + std::to_string(columns_.size()) + " values (one per column), got " +
                            std::to_string(values.size()));
-    for (std::size_t j = 0; j < values.size(); ++j)
-        if (!std::isfinite(values[j]))
+    for (std::size_t j = 0; j < values.size(); ++j) {
+        filled_[j] = std::isnan(values[j]) && !std::isnan(fill_[j]) ? fill_[j] : values[j];
+        if (!std::isfinite(filled_[j]))
             throw InvalidInput("column '" + columns_[j] + "': must be a finite number, got " + std::to_string(values[j]));
+    }
+    values = filled_;
     result_.scores = scores_;  // set here, not at construction, so a copied Scorer views its own buffer
 
     if (!fast_) {

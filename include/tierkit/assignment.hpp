@@ -108,6 +108,9 @@ struct Assignment {
     std::vector<std::string> next_actions;
     std::int64_t new_to_book = 0;       ///< rows without a previous tier (re-tiering only)
     std::int64_t previous_dropped = 0;  ///< previous rows whose customer is not in the table
+    /// Per criterion with a "missing" option other than reject ("score.column"): the
+    /// rows whose missing value (or unknown label) was filled (criterion_values.hpp).
+    std::vector<std::pair<std::string, std::int64_t>> missing_filled;
 
     /// The position of score `name` in score_names. (These lookups are compiled: src/assignment.cpp.)
     /// @throws UnknownColumn naming `name` and the assignment's scores.

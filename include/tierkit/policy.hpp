@@ -20,6 +20,14 @@
 ///     "high-value", "ordinary", "potential"]
 /// }
 /// @endcode
+/// A criterion on a column of labels (a categorical column of the table) maps them to
+/// numbers with `"order": ["D", "C", ..., "AAA"]` (worst first: 0, 1, 2, ...) or
+/// `"values": {"low": 0, "medium": 50, "high": 100}`; a label outside the map is an
+/// error naming column, row and label, or a missing value with `"unknown": "missing"`.
+/// `"missing": "reject"` (default: an error naming column and row) | "worst" |
+/// "median" | "zero" | <number> fills missing values (NaN, a missing label) before
+/// the transform; worst and median are those of the fit data, stored in the model
+/// (scoring/criterion_values.hpp).
 /// `criteria` and `weights` at the top level (instead of `scores`) define one
 /// score named "score". Weights: {"method": "manual"} (the criteria's `weight`s,
 /// normalized to sum 1), {"method": "ahp", "matrix": [[...]], "random_index":

@@ -50,9 +50,10 @@ class Scorer {
 public:
     /// @param model the fitted model, shared: the Scorer keeps it alive.
     /// @param columns the feature columns assign_one() receives, in order.
-    /// @throws InvalidInput when `model` is null; UnknownColumn when a criterion or the
-    ///   rule reads a column not in `columns` (fast path; the general path reports it
-    ///   at assign_one).
+    /// @throws InvalidInput when `model` is null or a criterion maps labels (a value map,
+    ///   scoring/criterion_values.hpp: assign a table with the categorical column instead);
+    ///   UnknownColumn when a criterion or the rule reads a column not in `columns` (fast
+    ///   path; the general path reports it at assign_one).
     Scorer(std::shared_ptr<const Model> model, std::vector<std::string> columns);
     /// Takes `model` by value: a temporary is moved in, an lvalue is copied (pass a
     /// shared_ptr instead to share one Model among Scorers). Needs model.hpp (or
@@ -60,6 +61,8 @@ public:
     Scorer(Model model, std::vector<std::string> columns);
 
     /// Score one customer. @param values one per column given to the constructor.
+    /// A NaN in a column whose criterion has a "missing" option takes the fill fitted
+    /// for it, as Model::assign does.
     /// @throws InvalidInput for a wrong number of values or a NaN/infinite one
     ///   (naming the column).
     const Scored& assign_one(std::span<const double> values);
@@ -84,6 +87,8 @@ private:
     std::shared_ptr<const RowAssigner> row_;
     std::vector<std::vector<std::size_t>> criterion_column_;  ///< per score, per criterion: index into values
     std::vector<std::vector<double>> normalized_;             ///< per score, per criterion
+    std::vector<double> fill_;    ///< per column: the value a NaN becomes (NaN: none, a NaN is an error)
+    std::vector<double> filled_;  ///< the values of the current call, NaNs filled
     std::vector<double> scores_;
     Scored result_;
 };

@@ -45,7 +45,7 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
     codec.require_present("features index")
     names, arrays = [], []
     for name in needed:
-        if name in features.columns:
+        if name in features.columns and not _is_labels(features[name]):
             names.append(name)
             arrays.append(float_array(features[name], name))
     # Every other numeric column too, so rules may read any of them.
@@ -112,8 +112,26 @@ def _group_columns(spec: Any) -> list[str]:
     return found
 
 
+def _is_labels(values: pd.Series) -> bool:
+    """Whether a column holds labels (categorical, string or object dtype), not numbers."""
+    return isinstance(values.dtype, pd.CategoricalDtype) or values.dtype.kind in "OSU" or \
+        isinstance(values.dtype, pd.StringDtype)
+
+
+def _label_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """int32 codes (-1 = missing) and their labels; a categorical's own codes (no
+    copy when they are int32 already), else the sorted distinct values."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = np.ascontiguousarray(values.cat.codes.to_numpy(), dtype=np.int32)
+        return codes, [str(v) for v in values.cat.categories]
+    codes, labels = pd.factorize(values, sort=True)
+    return np.ascontiguousarray(codes, dtype=np.int32), [str(v) for v in labels]
+
+
 def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.ndarray, list[str]]]:
-    """Categorical columns for group-wise rules: (name, int32 codes, labels)."""
+    """Categorical columns for group-wise rules, labelled criteria (value maps, mapped
+    to numbers in the core) and the label comparisons of expressions: (name, int32
+    codes, labels)."""
     out = []
     for name in dict.fromkeys(_group_columns(policy.to_dict().get("rule", {}))):
         if name not in features.columns:
@@ -121,6 +139,10 @@ def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.nd
                 f"rule.group_by: unknown column '{name}'; available: {', '.join(map(str, features.columns))}")
         codes, labels = pd.factorize(features[name], sort=True)
         out.append((name, np.ascontiguousarray(codes, dtype=np.int32), [str(v) for v in labels]))
+    grouped = {name for name, _, _ in out}
+    for name in dict.fromkeys([*policy.required_columns, *policy._core.rule_inputs()]):
+        if name in features.columns and name not in grouped and _is_labels(features[name]):
+            out.append((name, *_label_codes(features[name])))
     return out
 
 
@@ -453,6 +475,8 @@ class Model:
             frame.attrs["overrides"] = {"expired": int(out.overrides_expired), "unmatched": unmatched}
         if previous is not None:
             frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": dropped}
+        if out.missing_filled:
+            frame.attrs["missing"] = {name: int(count) for name, count in out.missing_filled}
         frame.attrs["tiers"] = _tier_attrs(self._core.tier_sizes(np.ascontiguousarray(tier, dtype=np.int32)))
         return convert_output(frame, output)
 

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <locale>
 #include <map>
@@ -831,4 +832,105 @@ TEST(ExpressionRuleFuzzRegression, MessagesQuoteArbitraryText) {
                                              "' at position 1; scores: value; columns: a\n  `" + shown +
                                              "` >= 0\n  ^");
     }
+}
+
+// ---- labelled columns -----------------------------------------------------------
+
+namespace {
+
+/// industry: retail, energy, missing, services, energy (codes into sorted labels);
+/// region: north, south, north, south, north; revenue 10..50.
+Data labelled() {
+    Data d({{"revenue", {10, 20, 30, 40, 50}}});
+    d.table.add_category("industry", {1, 0, -1, 2, 0}, {"energy", "retail", "services"});
+    d.table.add_category("region", {0, 1, 0, 1, 0}, {"north", "south"});
+    return d;
+}
+
+template <class E>
+std::string thrown(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const E& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+}  // namespace
+
+TEST(ExpressionLabels, InAndEqualityOverALabelledColumn) {
+    const Data d = labelled();
+    EXPECT_EQ(holds("industry in ['retail', 'energy']", d), (std::vector<int>{1, 1, 0, 0, 1}));
+    EXPECT_EQ(holds("industry in [\"retail\", \"energy\"]", d), (std::vector<int>{1, 1, 0, 0, 1}));
+    EXPECT_EQ(holds("industry == 'energy'", d), (std::vector<int>{0, 1, 0, 0, 1}));
+    // A missing label is in no list and in no complement, as NaN is.
+    EXPECT_EQ(holds("industry != 'energy'", d), (std::vector<int>{1, 0, 0, 1, 0}));
+    EXPECT_EQ(holds("industry not in ['energy', 'retail']", d), (std::vector<int>{0, 0, 0, 1, 0}));
+    EXPECT_EQ(holds("not industry in ['energy']", d), (std::vector<int>{1, 0, 1, 1, 0}));
+    EXPECT_EQ(holds("industry in ['energy'] and region == 'north' and revenue > 20", d), (std::vector<int>{0, 0, 0, 0, 1}));
+    EXPECT_EQ(holds("region == 'south' or `industry` == 'retail'", d), (std::vector<int>{1, 1, 0, 1, 0}));
+    EXPECT_EQ(holds("industry in ['energy', 'energy', 'mining']", d), (std::vector<int>{0, 1, 0, 0, 1}));
+}
+
+TEST(ExpressionLabels, LabelsAreMatchedAgainstEachTablesOwnLabels) {
+    auto rule = make(json::array({{{"when", "industry in ['mining', 'energy']"}, {"tier", 0}}, {{"else", 1}}}), {"yes", "no"});
+    const Data d = labelled();
+    rule->fit(d.input());
+    ASSERT_EQ(rule->warnings().size(), 1u);
+    EXPECT_EQ(rule->warnings()[0],
+              "rule.branches[0].when: column 'industry' has no label 'mining' in the fit data (labels: energy, retail, services)");
+    EXPECT_EQ(rule->inputs(), (std::vector<std::string>{"industry"}));
+    // A later table with other codes and a label the fit data lacked.
+    Data later({{"revenue", {1, 2, 3}}});
+    later.table.add_category("industry", {0, 1, 2}, {"mining", "retail", "energy"});
+    EXPECT_EQ(assign(*rule, later).tier, (std::vector<std::int32_t>{0, 1, 0}));
+    // Saved and loaded: the conditions compile again.
+    const auto loaded = round_trip<boost::archive::text_oarchive, boost::archive::text_iarchive>(std::shared_ptr<Rule>(std::move(rule)));
+    EXPECT_EQ(assign(*loaded, later).tier, (std::vector<std::int32_t>{0, 1, 0}));
+}
+
+TEST(ExpressionLabels, SyntaxErrorsArePolicyErrorsWithThePosition) {
+    EXPECT_EQ(error_of("industry == 'retail"),
+              "rule.branches[0].when: expected ' to close the label opened at position 13, got end of text at position 20\n"
+              "  industry == 'retail\n"
+              "                     ^");
+    EXPECT_EQ(error_of("industry in ['retail', 3]"),
+              "rule.branches[0].when: expected a label in quotes, got '3' at position 24\n"
+              "  industry in ['retail', 3]\n"
+              "                         ^");
+    EXPECT_EQ(error_of("'retail' == industry"),
+              "rule.branches[0].when: a label is compared with a labelled column: column == 'label' or column in ['a', "
+              "'b'], got ''retail'' at position 1\n"
+              "  'retail' == industry\n"
+              "  ^");
+    EXPECT_EQ(error_of("revenue * 2 in ['a']"),
+              "rule.branches[0].when: 'in' with labels needs a column name on the left, got a number at position 1\n"
+              "  revenue * 2 in ['a']\n"
+              "  ^");
+    EXPECT_EQ(error_of("industry == ''"),
+              "rule.branches[0].when: expected a label between the quotes, got '' at position 13\n"
+              "  industry == ''\n"
+              "              ^");
+    EXPECT_NE(error_of("industry == 'a' == 'b'").find("comparisons do not chain"), std::string::npos);
+}
+
+TEST(ExpressionLabels, ColumnsReadTheWrongWayAreTypedErrors) {
+    const Data d = labelled();
+    auto as_number = make(json::array({{{"when", "revenue > 0 and industry > 1"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
+    EXPECT_EQ(thrown<InvalidInput>([&] { as_number->fit(d.input()); }),
+              "rule.branches[0].when: column 'industry' holds labels; compare it with labels: industry == 'label' or "
+              "industry in ['a', 'b'] at position 17\n"
+              "  revenue > 0 and industry > 1\n"
+              "                  ^");
+    auto as_labels = make(json::array({{{"when", "revenue == 'high'"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
+    EXPECT_EQ(thrown<InvalidInput>([&] { as_labels->fit(d.input()); }),
+              "rule.branches[0].when: column 'revenue' holds numbers, not labels; compare it with numbers at position 1\n"
+              "  revenue == 'high'\n"
+              "  ^");
+    auto unknown = make(json::array({{{"when", "sector in ['x']"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
+    EXPECT_EQ(thrown<UnknownColumn>([&] { unknown->fit(d.input()); }),
+              "rule.branches[0].when: unknown labelled column 'sector' at position 1; labelled columns: industry, region\n"
+              "  sector in ['x']\n"
+              "  ^");
 }

@@ -106,6 +106,12 @@ const Case cases[] = {
                                                   {"column": "p_alive", "weight": 0.3, "normalizer": "minmax"}]}],
         "rule": {"kind": "quantiles", "score": "value", "shares": [0.1, 0.3]},
         "tiers": ["key", "growth", "rest"]})j"},
+    // Criterion version 1: a value map on a categorical column and missing options.
+    {"value_map", R"j({"criteria": [{"column": "revenue", "normalizer": "minmax", "weight": 0.5, "missing": "median"},
+                                   {"column": "region", "normalizer": "minmax", "weight": 0.3,
+                                    "values": {"north": 2, "south": 1, "east": 0}, "missing": "worst"},
+                                   {"column": "frequency", "normalizer": "percentile", "weight": 0.2, "missing": -1}],
+                     "rule": {"kind": "quantiles", "shares": [0.2, 0.5]}, "tiers": ["a", "b", "c"]})j"},
 };
 
 const ArchiveKind kinds[] = {ArchiveKind::binary, ArchiveKind::text, ArchiveKind::xml};
@@ -241,6 +247,7 @@ TEST(Golden, InputColumnsAreEveryColumnAModelReads) {
         {"group_by", {"revenue", "region"}},
         {"nested_group_by", {"revenue", "region"}},
         {"clv", {"frequency", "recency", "T", "monetary_value"}},
+        {"value_map", {"revenue", "region", "frequency"}},
     };
     const FeatureTable features = read_features(read_file(golden_dir + "/features.csv"));
     for (const auto& c : cases) {

@@ -57,7 +57,8 @@ TEST(Policy, ErrorsNameTheJsonPath) {
                        tiers3 + "}"),
               "scores[0].criteria[0].normalizer: must be one of minmax, zscore, robust, percentile, bins, got 'rank'");
     EXPECT_EQ(error_of(std::string(R"({"criteria": [{"column": "a", "colour": 1}], )") + tiers3 + "}"),
-              "criteria[0].colour: unknown key; expected one of: column, direction, transform, clip, normalizer, bins, weight");
+              "criteria[0].colour: unknown key; expected one of: column, direction, transform, clip, normalizer, bins, weight, "
+              "order, values, missing, unknown");
     EXPECT_EQ(error_of(std::string(R"({"criteria": ["a"], "rule": {"kind": "thresholds", "cuts": [10, 20]}, )") + tiers3 + "}"),
               "rule.cuts[1]: must be < the previous cut 10, got 20");
     EXPECT_EQ(error_of(std::string(R"({"criteria": ["a"], "rule": {"kind": "thresholds", "cuts": [10]}, )") + tiers3 + "}"),

@@ -196,6 +196,8 @@ struct Oracle {
                 for (double v : n.set) found = found || x == v;
                 return truth(found != (n.op == expr::Op::not_in));
             }
+            case expr::Op::label_in:
+            case expr::Op::label_not_in: crash("a label comparison fitted without a labelled column", n.name);
             case expr::Op::not_: return truth(arg(0) == 0);
             case expr::Op::and_: {
                 const bool a = arg(0) != 0;

@@ -40,7 +40,8 @@ def test_every_criterion_option_is_documented():
     text = (GUIDE / "criteria.md").read_text(encoding="utf-8")
     for word in ("`column`", "`direction`", "`transform`", "`clip`", "`normalizer`", "`bins`", "`weight`",
                  "`minmax`", "`zscore`", "`robust`", "`percentile`", "`manual`", "`ahp`", "`entropy`", "`critic`",
-                 "`combined`", "`topsis`", "`weighted_sum`"):
+                 "`combined`", "`topsis`", "`weighted_sum`", "`order`", "`values`", "`unknown`", "`missing`",
+                 "`reject`", "`worst`", "`median`", "`zero`"):
         assert word in text, word
 
 

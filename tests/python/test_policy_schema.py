@@ -76,12 +76,23 @@ WRITTEN = {
         "lifecycle": {"new_days": 60, "hysteresis": {"up_margin": 2, "k": 2}},
         "strategies": [{"tier": "a", "stage": ["declining", "lost"], "action": "call now"}],
         "privacy": {"min_group": 5}},
+    "labels": {
+        "criteria": [{"column": "credit_rating", "order": ["C", "B", "A"], "missing": "worst", "unknown": "missing"},
+                     {"column": "potential", "values": {"low": 0, "high": 1}, "missing": 0.5},
+                     {"column": "nps", "missing": "median"}, {"column": "complaints", "missing": "zero"}],
+        "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]},
 }
+
+
+def file_policies() -> list[tuple[str, dict]]:
+    """The example policy files under examples/."""
+    return [(str(p.relative_to(ROOT)), json.loads(p.read_text(encoding="utf-8")))
+            for p in sorted((ROOT / "examples").glob("*.json"))]
 
 
 def example_policies() -> list[tuple[str, dict]]:
     examples = [("default", tk.Policy.default().to_dict())]
-    examples += list(WRITTEN.items())
+    examples += list(WRITTEN.items()) + file_policies()
     examples += markdown_policies() + golden_policies()
     # The parser's normalized documents are policies too.
     examples += [(f"{name} (normalized)", tk.Policy(doc).to_dict()) for name, doc in list(WRITTEN.items())]
@@ -151,6 +162,18 @@ REJECTED = [
     ("negative weight", put("criteria.0.weight", -1)),
     ("clip with one quantile", put("criteria.0.clip", [0.1])),
     ("clip outside 0..1", put("criteria.0.clip", [0.1, 1.5])),
+    ("order and values", put("criteria.0", {"column": "r", "order": ["a", "b"], "values": {"a": 1}})),
+    ("order of one label", put("criteria.0.order", ["a"])),
+    ("order with a repeated label", put("criteria.0.order", ["a", "b", "a"])),
+    ("order with an empty label", put("criteria.0.order", ["", "a"])),
+    ("order not strings", put("criteria.0.order", [1, 2])),
+    ("empty values", put("criteria.0.values", {})),
+    ("values not numbers", put("criteria.0.values", {"low": "0"})),
+    ("values with an empty label", put("criteria.0.values", {"": 1})),
+    ("unknown missing option", put("criteria.0.missing", "mean")),
+    ("missing as a boolean", put("criteria.0.missing", True)),
+    ("unknown without a value map", put("criteria.0.unknown", "missing")),
+    ("unknown unknown option", put("criteria.0.unknown", "skip")),
     ("unknown score method", put("method", "sum")),
     ("unknown weight method", put("weights.method", "gut")),
     ("ahp without a matrix", put("weights", {"method": "ahp"})),
@@ -219,6 +242,7 @@ CRITERION = SCHEMA["$defs"]["criterion"]["oneOf"][1]["properties"]
     ("criteria.0.direction", CRITERION["direction"]["enum"]),
     ("criteria.0.transform", CRITERION["transform"]["enum"]),
     ("criteria.0.normalizer", CRITERION["normalizer"]["enum"]),
+    ("criteria.0.missing", CRITERION["missing"]["oneOf"][0]["enum"]),
     ("weights.method", enum_at("$defs", "weights", "properties", "method")),
     ("weights.mode", enum_at("$defs", "weights", "properties", "mode")),
     ("weights.objective.variant", enum_at("$defs", "weights", "properties", "variant")),
@@ -246,3 +270,14 @@ def test_enumerations_are_the_parsers_choices(path, schema_enum):
             tk.Policy(put("weights", {"method": value, **extra.get(value, {})}))
         else:
             tk.Policy(put(path, value))
+
+
+def test_unknown_label_choices_are_the_parsers():
+    labelled = {"criteria": [{"column": "rating", "order": ["b", "a"]}], "rule": {"kind": "thresholds", "cuts": [50]},
+                "tiers": ["a", "b"]}
+    with pytest.raises(tk.PolicyError, match=r"criteria\[0\]\.unknown: must be one of error, missing, got 'skip'"):
+        tk.Policy(put("criteria.0.unknown", "skip", copy.deepcopy(labelled)))
+    for value in CRITERION["unknown"]["enum"]:
+        doc = put("criteria.0.unknown", value, copy.deepcopy(labelled))
+        assert not list(VALIDATOR.iter_errors(doc))
+        tk.Policy(doc)

@@ -51,6 +51,12 @@ namespace tierkit {
 
 enum class Transform { none, log1p };
 enum class Normalizer { minmax, zscore, robust, percentile, bins };
+/// What a criterion does with a missing value (NaN, a missing category, or an
+/// unknown label when unknown_as_missing): reject = a typed error naming column and
+/// row; worst = the worst value seen at fit (its min for "higher", max for "lower");
+/// median = the median of the values seen at fit; zero = 0; value = missing_value.
+/// The value is filled in before the transform, so it is normalized like any other.
+enum class Missing { reject, worst, median, zero, value };
 
 const char* to_string(Normalizer n) noexcept;
 const char* to_string(Transform t) noexcept;
@@ -67,9 +73,22 @@ struct CriterionSpec {
     int bins = 5;
     /// Manual weight (or NaN when weights come from a method).
     double weight = std::numeric_limits<double>::quiet_NaN();
+    /// Value map of a column of labels (ordinal or categorical): labels[j] scores
+    /// label_values[j]. Empty for a numeric column. The policy's "order" gives labels
+    /// worst first with the values 0, 1, 2, ...; "values" gives them explicitly.
+    std::vector<std::string> labels;
+    std::vector<double> label_values;
+    Missing missing = Missing::reject;
+    double missing_value = std::numeric_limits<double>::quiet_NaN();  ///< when missing is value
+    bool unknown_as_missing = false;  ///< a label outside the map is missing (else an error)
+
+    /// Whether the column needs resolve_criteria (criterion_values.hpp) before it is
+    /// read as numbers: labels to map, or missing values to fill.
+    bool has_value_map() const noexcept { return !labels.empty(); }
+    bool needs_resolving() const noexcept { return has_value_map() || missing != Missing::reject; }
 
     template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
+    void serialize(Archive& ar, unsigned version) {
         using boost::serialization::make_nvp;
         ar& make_nvp("column", column);
         ar& make_nvp("direction", direction);
@@ -80,6 +99,17 @@ struct CriterionSpec {
         ar& make_nvp("normalizer", normalizer);
         ar& make_nvp("bins", bins);
         ar& make_nvp("weight", weight);
+        if (version >= 1) {
+            ar& make_nvp("labels", labels);
+            ar& make_nvp("label_values", label_values);
+            ar& make_nvp("missing", missing);
+            ar& make_nvp("missing_value", missing_value);
+            ar& make_nvp("unknown_as_missing", unknown_as_missing);
+            if constexpr (Archive::is_loading::value)
+                if (labels.size() != label_values.size() || static_cast<unsigned>(missing) > 4)
+                    throw FormatError("load: criterion '" + column + "': value map or missing option is corrupt");
+        }
+        // version 0 (files written before value maps): numeric column, missing rejected.
     }
 };
 
@@ -131,9 +161,13 @@ struct FittedCriterion {
     std::vector<double> knot_lo, knot_hi;
 
     static constexpr std::size_t max_knots = 16385;
+    /// The raw value a missing entry becomes (spec.missing resolved on the fit data;
+    /// NaN when spec.missing is reject), and how many fit rows were filled with it.
+    double missing_fill = std::numeric_limits<double>::quiet_NaN();
+    double missing_count = 0;
 
     template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
+    void serialize(Archive& ar, unsigned version) {
         using boost::serialization::make_nvp;
         ar& make_nvp("spec", spec);
         ar& make_nvp("n", n);
@@ -149,6 +183,11 @@ struct FittedCriterion {
         ar& make_nvp("knot_y", knot_y);
         ar& make_nvp("knot_lo", knot_lo);
         ar& make_nvp("knot_hi", knot_hi);
+        if (version >= 1) {
+            ar& make_nvp("missing_fill", missing_fill);
+            ar& make_nvp("missing_count", missing_count);
+        }
+        // version 0: no fill (its spec is version 0 too, so missing is reject).
         if constexpr (Archive::is_loading::value) {
             check_curve("load: criterion '" + spec.column + "'");
             build_index();
@@ -301,5 +340,5 @@ void normalize_column(const FittedCriterion& fitted, std::span<const double> col
 
 }  // namespace tierkit
 
-BOOST_CLASS_VERSION(tierkit::CriterionSpec, 0)
-BOOST_CLASS_VERSION(tierkit::FittedCriterion, 0)
+BOOST_CLASS_VERSION(tierkit::CriterionSpec, 1)
+BOOST_CLASS_VERSION(tierkit::FittedCriterion, 1)

@@ -104,7 +104,7 @@ const char* type_name(Type t) { return t == Type::number ? "a number" : "a condi
 // ---- lexer ------------------------------------------------------------------------
 
 enum class Tok : std::uint8_t {
-    end, number, name, quoted, lparen, rparen, lbracket, rbracket, comma,
+    end, number, name, quoted, label, lparen, rparen, lbracket, rbracket, comma,
     plus, minus, star, slash, lt, le, gt, ge, eq, ne, kw_and, kw_or, kw_not, kw_in,
 };
 
@@ -181,6 +181,18 @@ private:
                                            std::to_string(glyphs(text_.substr(0, i)).size() + 1) + ", got end of text");
                 if (close == i + 1) fail(i, "expected a column name between the backquotes, got ``");
                 t.kind = Tok::quoted;
+                t.end = close + 1;
+                t.name = std::string(text_.substr(i + 1, close - i - 1));
+                return t;
+            }
+            case '\'':
+            case '"': {
+                const std::size_t close = text_.find(c, i + 1);
+                if (close == std::string_view::npos)
+                    fail(text_.size(), std::string("expected ") + c + " to close the label opened at position " +
+                                           std::to_string(glyphs(text_.substr(0, i)).size() + 1) + ", got end of text");
+                if (close == i + 1) fail(i, std::string("expected a label between the quotes, got ") + c + c);
+                t.kind = Tok::label;
                 t.end = close + 1;
                 t.name = std::string(text_.substr(i + 1, close - i - 1));
                 return t;
@@ -331,10 +343,32 @@ private:
 
     bool at_not_in() const { return tok_.kind == Tok::kw_not && lex(tok_.end).kind == Tok::kw_in; }
 
+    /// Turn `left`, the column node just parsed, into a label comparison (`==`, `!=`,
+    /// `in`, `not in` with labels on the right).
+    std::uint32_t label_condition(std::uint32_t left, bool negated, std::size_t op_pos, std::vector<std::string> labels,
+                                  const char* who) {
+        if (node(left).op != Op::column || left + 1 != tree_.nodes.size())
+            fail(node(left).position, std::string(who) + " with labels needs a column name on the left, got " +
+                                          type_name(node(left).type));
+        Node& n = tree_.nodes[left];
+        n.op = negated ? Op::label_not_in : Op::label_in;
+        n.type = Type::condition;
+        n.op_position = static_cast<std::uint32_t>(op_pos);
+        n.labels = std::move(labels);
+        return left;
+    }
+
     std::uint32_t parse_comparison() {
         const std::uint32_t left = parse_additive();
         std::uint32_t result = left;
-        if (is_comparison(tok_.kind)) {
+        if ((tok_.kind == Tok::eq || tok_.kind == Tok::ne) && lex(tok_.end).kind == Tok::label) {
+            const bool negated = tok_.kind == Tok::ne;
+            const std::size_t pos = tok_.begin;
+            advance();
+            std::string label = tok_.name;
+            advance();
+            result = label_condition(left, negated, pos, {std::move(label)}, negated ? "'!='" : "'=='");
+        } else if (is_comparison(tok_.kind)) {
             static const std::map<Tok, std::pair<Op, const char*>> ops = {
                 {Tok::lt, {Op::lt, "'<'"}}, {Tok::le, {Op::le, "'<='"}}, {Tok::gt, {Op::gt, "'>'"}},
                 {Tok::ge, {Op::ge, "'>='"}}, {Tok::eq, {Op::eq, "'=='"}}, {Tok::ne, {Op::ne, "'!='"}}};
@@ -348,15 +382,19 @@ private:
             const std::size_t pos = tok_.begin;
             if (negated) advance();
             advance();
-            expect_type(left, Type::number, negated ? "'not in'" : "'in'");
-            Node n;
-            n.op = negated ? Op::not_in : Op::in;
-            n.type = Type::condition;
-            n.position = node(left).position;
-            n.op_position = static_cast<std::uint32_t>(pos);
-            n.args = {left};
-            n.set = parse_list();
-            result = add(std::move(n));
+            if (tok_.kind == Tok::lbracket && lex(tok_.end).kind == Tok::label) {
+                result = label_condition(left, negated, pos, parse_labels(), negated ? "'not in'" : "'in'");
+            } else {
+                expect_type(left, Type::number, negated ? "'not in'" : "'in'");
+                Node n;
+                n.op = negated ? Op::not_in : Op::in;
+                n.type = Type::condition;
+                n.position = node(left).position;
+                n.op_position = static_cast<std::uint32_t>(pos);
+                n.args = {left};
+                n.set = parse_list();
+                result = add(std::move(n));
+            }
         } else {
             return left;
         }
@@ -366,22 +404,41 @@ private:
         return result;
     }
 
-    std::vector<double> parse_list() {
+    /// '[' item (',' item)* ']', each item read by `item` (at the item's first token).
+    template <class T, class Item>
+    std::vector<T> parse_items(Item item) {
         if (tok_.kind != Tok::lbracket) fail(tok_.begin, "expected '[' to start the list, got " + describe(tok_));
         advance();
-        std::vector<double> out;
+        std::vector<T> out;
         while (true) {
-            const bool negative = tok_.kind == Tok::minus;
-            if (negative) advance();
-            if (tok_.kind != Tok::number) fail(tok_.begin, "expected a number, got " + describe(tok_));
-            out.push_back(negative ? -tok_.value : tok_.value);
-            advance();
+            out.push_back(item());
             if (tok_.kind == Tok::rbracket) break;
             if (tok_.kind != Tok::comma) fail(tok_.begin, "expected ',' or ']', got " + describe(tok_));
             advance();
         }
         advance();
         return out;
+    }
+
+    std::vector<double> parse_list() {
+        return parse_items<double>([&] {
+            const bool negative = tok_.kind == Tok::minus;
+            if (negative) advance();
+            if (tok_.kind != Tok::number) fail(tok_.begin, "expected a number, got " + describe(tok_));
+            const double v = negative ? -tok_.value : tok_.value;
+            advance();
+            return v;
+        });
+    }
+
+    /// A list of labels: '[' label (',' label)* ']'.
+    std::vector<std::string> parse_labels() {
+        return parse_items<std::string>([&] {
+            if (tok_.kind != Tok::label) fail(tok_.begin, "expected a label in quotes, got " + describe(tok_));
+            std::string label = tok_.name;
+            advance();
+            return label;
+        });
     }
 
     std::uint32_t parse_additive() {
@@ -450,6 +507,9 @@ private:
                 tree_.nodes[inner].position = static_cast<std::uint32_t>(t.begin);
                 return inner;
             }
+            case Tok::label:
+                fail(t.begin, "a label is compared with a labelled column: column == 'label' or column in ['a', 'b'], got " +
+                                  describe(t));
             default: fail(t.begin, "expected a number, column or '(', got " + describe(t));
         }
     }
@@ -537,8 +597,9 @@ bool in_list(const std::vector<double>& set, double x, bool negated) {
 
 class Compiler {
 public:
-    Compiler(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns)
-        : tree_(tree), columns_(columns), pct_columns_(pct_columns) {}
+    Compiler(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns,
+             std::vector<std::string>& label_columns)
+        : tree_(tree), columns_(columns), pct_columns_(pct_columns), label_columns_(label_columns) {}
 
     Program run() {
         program_.result = emit(tree_.root);
@@ -693,6 +754,16 @@ private:
                 return instruction(negated ? Code::not_in : Code::in, true, x, false, {}, false, {},
                                    static_cast<std::uint32_t>(program_.sets.size() - 1));
             }
+            case Op::label_in:
+            case Op::label_not_in: {
+                std::vector<std::string> labels = n.labels;
+                std::sort(labels.begin(), labels.end());
+                labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
+                program_.label_sets.push_back(std::move(labels));
+                const Operand col{Operand::Kind::column, index_of(label_columns_, n.name), 0};
+                return instruction(n.op == Op::label_in ? Code::label_in : Code::label_not_in, true, col, false, {}, false,
+                                   {}, static_cast<std::uint32_t>(program_.label_sets.size() - 1));
+            }
             case Op::not_: {
                 const Operand a = emit(n.args[0]);
                 if (is_const(a)) return constant(a.value == 0 ? 1 : 0);
@@ -725,6 +796,7 @@ private:
     const Tree& tree_;
     std::vector<std::string>& columns_;
     std::vector<std::string>& pct_columns_;
+    std::vector<std::string>& label_columns_;
     Program program_;
     std::vector<bool> number_busy_, condition_busy_;
 };
@@ -785,7 +857,11 @@ struct Machine {
     std::vector<std::uint8_t> conditions;
 
     /// Run `p` on rows [start, start + n); the result is a condition block or scalar.
-    Cond run(const Program& p, const std::vector<std::span<const double>>& cols, std::size_t start, std::size_t n) {
+    /// `labels` holds the codes of the labelled columns and `member`, per label set of
+    /// `p`, which codes of its column are in the set.
+    Cond run(const Program& p, const std::vector<std::span<const double>>& cols,
+             const std::vector<std::span<const std::int32_t>>& labels, const std::vector<std::vector<std::uint8_t>>& member,
+             std::size_t start, std::size_t n) {
         auto num = [&](const Operand& o) -> Num {
             switch (o.kind) {
                 case Operand::Kind::constant: return {nullptr, o.value};
@@ -871,6 +947,16 @@ struct Machine {
                 case Code::or_:
                     map2(cond(in.a), cond(in.b), cond_out, n, [](std::uint8_t x, std::uint8_t y) -> std::uint8_t { return x | y; });
                     break;
+                case Code::label_in:
+                case Code::label_not_in: {
+                    // A missing label (code -1) is in no set and in no complement.
+                    const std::int32_t* code = labels[in.a.index].data() + start;
+                    const std::uint8_t* in_set = member[in.aux].data();
+                    const std::uint8_t flip = in.code == Code::label_not_in;
+                    for (std::size_t i = 0; i < n; ++i)
+                        cond_out[i] = code[i] < 0 ? 0 : static_cast<std::uint8_t>(in_set[code[i]] ^ flip);
+                    break;
+                }
             }
         }
         return cond(p.result);
@@ -881,8 +967,9 @@ struct Machine {
 
 Tree parse(std::string_view text, const std::string& path) { return Parser(text, path).run(); }
 
-Program compile(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns) {
-    return Compiler(tree, columns, pct_columns).run();
+Program compile(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns,
+                std::vector<std::string>& label_columns) {
+    return Compiler(tree, columns, pct_columns, label_columns).run();
 }
 
 }  // namespace expr
@@ -926,6 +1013,7 @@ void ExpressionRule::build(bool loaded) {
     programs_.clear();
     columns_.clear();
     pct_columns_.clear();
+    label_columns_.clear();
     first_use_.clear();
     for (std::size_t k = 0; k < branches_.size(); ++k) {
         const std::string where = branch_path(path_, k);
@@ -938,15 +1026,19 @@ void ExpressionRule::build(bool loaded) {
         // pct() fitted) even where constant folding drops its code: "1 > 2 and
         // typo > 0" still reports the typo. The compiler then finds them listed.
         for (const auto& n : tree.nodes) {
-            if (n.op != expr::Op::column && n.op != expr::Op::pct) continue;
-            if (std::find(columns_.begin(), columns_.end(), n.name) == columns_.end()) {
-                columns_.push_back(n.name);
-                first_use_.emplace_back(k, n.position);  // for messages at fit and assign
+            const bool labels = n.op == expr::Op::label_in || n.op == expr::Op::label_not_in;
+            if (n.op != expr::Op::column && n.op != expr::Op::pct && !labels) continue;
+            auto& names = labels ? label_columns_ : columns_;
+            if (std::find(names.begin(), names.end(), n.name) == names.end()) {
+                names.push_back(n.name);
+                if (std::none_of(first_use_.begin(), first_use_.end(), [&](const auto& u) { return std::get<0>(u) == n.name; }))
+                    first_use_.emplace_back(n.name, k, n.position);  // for messages at fit and assign
             }
+            if (labels) continue;
             if (n.op == expr::Op::pct && std::find(pct_columns_.begin(), pct_columns_.end(), n.name) == pct_columns_.end())
                 pct_columns_.push_back(n.name);
         }
-        programs_.push_back(expr::compile(tree, columns_, pct_columns_));
+        programs_.push_back(expr::compile(tree, columns_, pct_columns_, label_columns_));
         trees_.push_back(std::move(tree));
     }
     if (loaded && fitted_) {
@@ -956,36 +1048,93 @@ void ExpressionRule::build(bool loaded) {
     }
 }
 
+std::vector<std::string> ExpressionRule::inputs() const {
+    std::vector<std::string> out = columns_;
+    for (const auto& name : label_columns_)
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    return out;
+}
+
+void ExpressionRule::column_error(const RuleInput& input, const std::string& name, bool as_labels) const {
+    const auto use = std::find_if(first_use_.begin(), first_use_.end(), [&](const auto& u) { return std::get<0>(u) == name; });
+    const std::size_t branch = std::get<1>(*use);
+    const std::uint32_t at = std::get<2>(*use);
+    const std::string shown = "'" + expr::printable(name) + "'";
+    const auto located = [&](const std::string& what) {
+        return expr::located(branch_path(path_, branch), branches_[branch].when, at, what);
+    };
+    const bool is_score = std::find(input.score_names.begin(), input.score_names.end(), name) != input.score_names.end();
+    if (!as_labels && input.table.has_category(name) && !is_score)
+        throw InvalidInput(located("column " + shown + " holds labels; compare it with labels: " + expr::printable(name) +
+                                   " == 'label' or " + expr::printable(name) + " in ['a', 'b']"));
+    if (as_labels && (is_score || input.table.has(name)))
+        throw InvalidInput(located((is_score ? "score " : "column ") + shown +
+                                   " holds numbers, not labels; compare it with numbers"));
+    std::string what = (as_labels ? "unknown labelled column " : "unknown score or column ") + shown;
+    std::string list;
+    if (as_labels) {
+        list = "; labelled columns: ";
+        const auto cats = input.table.category_names();
+        for (std::size_t k = 0; k < cats.size(); ++k) list += (k ? ", " : "") + cats[k];
+        if (cats.empty()) list += "(none; pass labels as a categorical or string column)";
+    } else {
+        list = "; scores: ";
+        for (std::size_t k = 0; k < input.score_names.size(); ++k) list += (k ? ", " : "") + input.score_names[k];
+        if (input.score_names.empty()) list += "(none)";
+        list += "; columns: ";
+        const auto cols = input.table.names();
+        for (std::size_t k = 0; k < cols.size(); ++k) list += (k ? ", " : "") + cols[k];
+        if (cols.empty()) list += "(none)";
+    }
+    std::string msg = located(what);
+    // Keep the caret lines last: insert the listing after the position.
+    msg.insert(msg.find('\n'), list);
+    throw UnknownColumn(msg);
+}
+
 std::vector<std::span<const double>> ExpressionRule::resolve(const RuleInput& input) const {
     std::vector<std::span<const double>> out;
-    for (std::size_t c = 0; c < columns_.size(); ++c) {
-        const std::string& name = columns_[c];
+    for (const std::string& name : columns_) {
         bool found = false;
         for (std::size_t k = 0; k < input.score_names.size() && !found; ++k)
             found = input.score_names[k] == name;
-        if (!found && !input.table.has(name)) {
-            std::string what = "unknown score or column '" + expr::printable(name) + "'";
-            std::string list = "; scores: ";
-            for (std::size_t k = 0; k < input.score_names.size(); ++k) list += (k ? ", " : "") + input.score_names[k];
-            if (input.score_names.empty()) list += "(none)";
-            list += "; columns: ";
-            const auto cols = input.table.names();
-            for (std::size_t k = 0; k < cols.size(); ++k) list += (k ? ", " : "") + cols[k];
-            if (cols.empty()) list += "(none)";
-            const auto [branch, at] = first_use_[c];
-            std::string msg = expr::located(branch_path(path_, branch), branches_[branch].when, at, what);
-            // Keep the caret lines last: insert the listing after the position.
-            const auto nl = msg.find('\n');
-            msg.insert(nl, list);
-            throw UnknownColumn(msg);
-        }
+        if (!found && !input.table.has(name)) column_error(input, name, false);
         out.push_back(input.values(name));
+    }
+    return out;
+}
+
+std::vector<std::pair<std::span<const std::int32_t>, const std::vector<std::string>*>> ExpressionRule::resolve_labels(
+    const RuleInput& input) const {
+    std::vector<std::pair<std::span<const std::int32_t>, const std::vector<std::string>*>> out;
+    for (const std::string& name : label_columns_) {
+        if (!input.table.has_category(name)) column_error(input, name, true);
+        const auto [codes, labels] = input.table.category(name);
+        out.emplace_back(codes, labels);
     }
     return out;
 }
 
 void ExpressionRule::fit(const RuleInput& input) {
     const auto cols = resolve(input);
+    const auto label_cols = resolve_labels(input);
+    // Labels a comparison names that its column does not have: worth a warning (a
+    // typo matches nobody), not an error (a later table may have them).
+    std::vector<std::string> unseen;
+    for (std::size_t k = 0; k < trees_.size(); ++k)
+        for (const auto& n : trees_[k].nodes) {
+            if (n.op != expr::Op::label_in && n.op != expr::Op::label_not_in) continue;
+            const auto c = static_cast<std::size_t>(
+                std::find(label_columns_.begin(), label_columns_.end(), n.name) - label_columns_.begin());
+            const std::vector<std::string>& have = *label_cols[c].second;
+            for (const auto& label : n.labels)
+                if (std::find(have.begin(), have.end(), label) == have.end()) {
+                    std::string list;
+                    for (std::size_t j = 0; j < have.size(); ++j) list += (j ? ", " : "") + expr::printable(have[j]);
+                    unseen.push_back(branch_path(path_, k) + ": column '" + expr::printable(n.name) + "' has no label '" +
+                                     expr::printable(label) + "' in the fit data (labels: " + list + ")");
+                }
+        }
     std::vector<FittedCriterion> curves;
     for (const std::string& name : pct_columns_) {
         const auto it = std::find(columns_.begin(), columns_.end(), name);
@@ -1008,6 +1157,7 @@ void ExpressionRule::fit(const RuleInput& input) {
         curves.push_back(fit_criterion(spec, present, input.min_group));
     }
     curves_ = std::move(curves);
+    unseen_labels_ = std::move(unseen);
     fitted_ = true;
 }
 
@@ -1035,6 +1185,29 @@ void ExpressionRule::assign(const RuleInput& input, std::span<std::int32_t> tier
         if (cols[c].size() != rows)
             throw InvalidInput("column '" + expr::printable(columns_[c]) + "': expected " + std::to_string(rows) +
                                " rows, got " + std::to_string(cols[c].size()));
+    // Labelled columns: their codes, and per program, per label set, which of the
+    // table's labels are in the set (the table's labels, so labels unseen at fit match).
+    const auto label_cols = resolve_labels(input);
+    std::vector<std::span<const std::int32_t>> codes;
+    for (std::size_t c = 0; c < label_cols.size(); ++c) {
+        const auto column = label_cols[c].first;
+        if (column.size() != rows)
+            throw InvalidInput("column '" + expr::printable(label_columns_[c]) + "': expected " + std::to_string(rows) +
+                               " rows, got " + std::to_string(column.size()));
+        codes.push_back(column);  // codes are -1 or index labels (checked by FeatureTable)
+    }
+    std::vector<std::vector<std::vector<std::uint8_t>>> member(programs_.size());
+    for (std::size_t k = 0; k < programs_.size(); ++k) {
+        member[k].resize(programs_[k].label_sets.size());
+        for (const auto& in : programs_[k].code) {
+            if (in.code != expr::Code::label_in && in.code != expr::Code::label_not_in) continue;
+            const std::vector<std::string>& have = *label_cols[in.a.index].second;
+            const std::vector<std::string>& set = programs_[k].label_sets[in.aux];
+            auto& m = member[k][in.aux];
+            m.resize(have.size());
+            for (std::size_t j = 0; j < have.size(); ++j) m[j] = std::binary_search(set.begin(), set.end(), have[j]);
+        }
+    }
 
     expr::Machine machine{&curves_, {}, {}};
     std::uint32_t number_slots = 0, condition_slots = 0;
@@ -1060,7 +1233,7 @@ void ExpressionRule::assign(const RuleInput& input, std::span<std::int32_t> tier
         std::fill(chosen.begin(), chosen.begin() + static_cast<std::ptrdiff_t>(n), else_branch);
         std::uint8_t any_open = 1;
         for (std::size_t k = 0; k < programs_.size() && any_open; ++k) {
-            const expr::Cond c = machine.run(programs_[k], cols, start, n);
+            const expr::Cond c = machine.run(programs_[k], cols, codes, member[k], start, n);
             const auto branch = static_cast<std::uint16_t>(k);
             if (!c.p) {
                 if (!c.v) continue;

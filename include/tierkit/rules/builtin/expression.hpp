@@ -11,6 +11,7 @@
 ///    {"when": "monetary_value >= 1000 and frequency >= 12", "tier": "key"},
 ///    {"when": "pct(monetary_value) >= 0.8 or between(frequency, 6, 11)", "tier": "high-value"},
 ///    {"when": "recency_days > 365 and not segment in [3, 4]", "tier": 3},
+///    {"when": "industry in ['retail', 'energy'] and region != 'north'", "tier": 3},
 ///    {"else": "ordinary"}]}
 /// @endcode
 /// `tier` is a tier name of the policy or a tier index (0 = best). The branches
@@ -28,6 +29,9 @@
 /// | `< <= > >= == !=` | compare two numbers, giving a condition; comparisons do not chain |
 /// | `not`, `and`, `or` | logic on conditions |
 /// | `x in [1, 2, -3]`, `x not in [...]` | membership in a list of number literals |
+/// | `'retail'`, `"retail"` | a label: text in single or double quotes (no escapes), only in the two forms below |
+/// | `industry == 'retail'`, `industry != 'retail'` | a labelled (categorical) column compared with a label |
+/// | `industry in ['retail', 'energy']`, `industry not in [...]` | a labelled column's label in a list of labels |
 /// | `log(x)`, `abs(x)` | natural logarithm, absolute value |
 /// | `min(a, b, ...)`, `max(a, b, ...)` | two or more numbers |
 /// | `between(x, lo, hi)` | `lo <= x and x <= hi` (inclusive) |
@@ -43,6 +47,18 @@
 /// Every expression has a type, number or condition, checked when the rule is
 /// built: arithmetic, comparisons and functions take numbers, `and or not` take
 /// conditions, and a `when` must be a condition.
+///
+/// ## Labelled columns
+/// A column of labels (a categorical column of the FeatureTable: a pandas
+/// categorical or string column from Python) is read only by a label comparison:
+/// the column name on the left, a label or a list of labels on the right. A missing
+/// label makes `==`, `!=`, `in` and `not in` all false, as NaN does. Labels are
+/// matched against the table's own labels at each assign, so a label the fit data
+/// lacked matches when it appears later; labels the column does not have at fit are
+/// reported by warnings() after fit (a typo matches nobody; a loaded model does not
+/// keep them). Reading a labelled column as a
+/// number, or a numeric column as labels, is an InvalidInput naming the branch, the
+/// column and the position.
 ///
 /// ## Missing values and IEEE arithmetic
 /// - NaN stands for a missing value. Every comparison with a NaN operand is
@@ -94,6 +110,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -143,6 +160,8 @@ enum class Op : std::uint8_t {
     not_,
     and_,
     or_,
+    label_in,      ///< labelled column Node::name has one of Node::labels (`==`, `in`)
+    label_not_in,  ///< labelled column Node::name has a label, not one of Node::labels (`!=`, `not in`)
 };
 
 struct Node {
@@ -154,6 +173,7 @@ struct Node {
     std::string name;               ///< Op::column, Op::pct
     std::vector<std::uint32_t> args;  ///< child node indices (always lower than this node's)
     std::vector<double> set;          ///< Op::in, Op::not_in
+    std::vector<std::string> labels;  ///< Op::label_in, Op::label_not_in
 };
 
 /// A parsed, type-checked expression. Children precede their parents in `nodes`.
@@ -190,6 +210,7 @@ enum class Code : std::uint8_t {
     in, not_in,                ///< number a -> condition (aux: set)
     not_,                      ///< condition a -> condition
     and_, or_,                 ///< conditions a, b -> condition
+    label_in, label_not_in,    ///< labelled column a -> condition (aux: label set)
 };
 
 struct Instruction {
@@ -203,14 +224,17 @@ struct Instruction {
 struct Program {
     std::vector<Instruction> code;
     std::vector<std::vector<double>> sets;  ///< `in` lists, sorted, without duplicates
+    std::vector<std::vector<std::string>> label_sets;  ///< label lists, sorted, without duplicates
     Operand result;                         ///< a condition register or a constant
     std::uint32_t number_slots = 0;
     std::uint32_t condition_slots = 0;
 };
 
-/// Compile a condition tree. Column operands index `columns` and pct curves index
-/// `pct_columns`; names not yet listed are appended.
-Program compile(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns);
+/// Compile a condition tree. Column operands index `columns` (numbers) or, for the
+/// label instructions, `label_columns`; pct curves index `pct_columns`; names not yet
+/// listed are appended.
+Program compile(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns,
+                std::vector<std::string>& label_columns);
 
 }  // namespace expr
 
@@ -251,7 +275,10 @@ public:
     /// column, "pct(<column>).knots".
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override;
     std::unique_ptr<Rule> clone() const override { return std::make_unique<ExpressionRule>(*this); }
-    std::vector<std::string> inputs() const override { return columns_; }
+    /// The numeric columns, then the labelled ones.
+    std::vector<std::string> inputs() const override;
+    /// Labels a label comparison names that its column did not have at fit.
+    std::vector<std::string> warnings() const override { return unseen_labels_; }
 
     const std::vector<Branch>& branches() const noexcept { return branches_; }
     std::int32_t else_tier() const noexcept { return else_tier_; }
@@ -260,6 +287,8 @@ public:
     /// Columns read, in order of first use.
     const std::vector<std::string>& columns() const noexcept { return columns_; }
     const std::vector<std::string>& pct_columns() const noexcept { return pct_columns_; }
+    /// Labelled columns read by label comparisons, in order of first use.
+    const std::vector<std::string>& label_columns() const noexcept { return label_columns_; }
     /// Fitted percentile curves, parallel to pct_columns() (empty before fit).
     const std::vector<FittedCriterion>& pct_curves() const noexcept { return curves_; }
     bool fitted() const noexcept { return fitted_; }
@@ -282,6 +311,12 @@ private:
     void build(bool loaded);
     /// Spans of columns_ in `input` (UnknownColumn in the documented form).
     std::vector<std::span<const double>> resolve(const RuleInput& input) const;
+    /// Codes and labels of label_columns_ in `input.table` (errors as resolve).
+    std::vector<std::pair<std::span<const std::int32_t>, const std::vector<std::string>*>> resolve_labels(
+        const RuleInput& input) const;
+    /// The UnknownColumn / InvalidInput for a column read in the wrong way, located at
+    /// its first use.
+    [[noreturn]] void column_error(const RuleInput& input, const std::string& name, bool as_labels) const;
 
     std::string path_ = "rule";
     std::size_t tiers_ = 0;
@@ -294,7 +329,10 @@ private:
     std::vector<expr::Program> programs_;
     std::vector<std::string> columns_;
     std::vector<std::string> pct_columns_;
-    std::vector<std::pair<std::size_t, std::uint32_t>> first_use_;  ///< per column: branch, byte offset
+    std::vector<std::string> label_columns_;
+    /// Per name of columns_ and label_columns_: branch and byte offset of its first use.
+    std::vector<std::tuple<std::string, std::size_t, std::uint32_t>> first_use_;
+    std::vector<std::string> unseen_labels_;  ///< found by fit; not saved
 };
 
 /// The policy factory of `expression` (registered as "expression").
