@@ -166,7 +166,8 @@ void register_model(py::module_ m) {
         .def_property_readonly("requires_stages", &Policy::requires_stages)
         .def_property_readonly("empty_tiers", [](const Policy& p) { return std::string(to_string(p.empty_tiers())); })
         .def("rule_warnings", [](const Policy& p) { return p.make_rule()->warnings(); })
-        .def("rule_inputs", [](const Policy& p) { return p.make_rule()->inputs(); });
+        .def("rule_inputs", [](const Policy& p) { return p.make_rule()->inputs(); })
+        .def("rule_group_columns", [](const Policy& p) { return p.make_rule()->group_columns(); });
 
     py::class_<Model>(m, "Model")
         .def_property_readonly("policy", &Model::policy)

@@ -97,21 +97,6 @@ def _codec(index: pd.Index) -> IdCodec:
     return codec
 
 
-def _group_columns(spec: Any) -> list[str]:
-    """Every column a rule groups by (``group_by`` anywhere in the rule)."""
-    found: list[str] = []
-    if isinstance(spec, dict):
-        for key, value in spec.items():
-            if key == "group_by" and isinstance(value, str):
-                found.append(value)
-            else:
-                found.extend(_group_columns(value))
-    elif isinstance(spec, list):
-        for value in spec:
-            found.extend(_group_columns(value))
-    return found
-
-
 def _is_labels(values: pd.Series) -> bool:
     """Whether a column holds labels (categorical, string or object dtype), not numbers."""
     return isinstance(values.dtype, pd.CategoricalDtype) or values.dtype.kind in "OSU" or \
@@ -133,7 +118,7 @@ def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.nd
     to numbers in the core) and the label comparisons of expressions: (name, int32
     codes, labels)."""
     out = []
-    for name in dict.fromkeys(_group_columns(policy.to_dict().get("rule", {}))):
+    for name in policy._core.rule_group_columns():
         if name not in features.columns:
             raise ColumnNotFoundError(
                 f"rule.group_by: unknown column '{name}'; available: {', '.join(map(str, features.columns))}")

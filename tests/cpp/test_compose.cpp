@@ -1,6 +1,7 @@
 // chain, group_by, matrix and manual overrides, on tables small enough to check by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "tierkit/io/model_io.hpp"
@@ -80,6 +81,20 @@ TEST(GroupedRule, CutPointsPerRegion) {
     auto b = g.assign(other);
     EXPECT_EQ(b.tier[0], 1);
     EXPECT_EQ(b.reasons[b.reason[0]].rfind("region unseen at fit: quantiles", 0), 0u);
+}
+
+TEST(GroupedRule, GroupColumnsAreFoundThroughNesting) {
+    // A caller passes group columns as categories: the rule names them, nested or not.
+    const auto policy = [](const std::string& rule) {
+        return Policy::from_json(R"({"criteria": ["revenue"], "rule": )" + rule + R"(, "tiers": ["key", "high", "rest"]})");
+    };
+    EXPECT_TRUE(policy(R"({"kind": "quantiles", "shares": [0.2, 0.3]})").make_rule()->group_columns().empty());
+    const Policy nested = policy(R"({"kind": "chain",
+        "first": {"kind": "quantiles", "shares": [0.3], "tiers": ["key", "rest"], "group_by": "region"},
+        "then": {"key": {"kind": "quantiles", "shares": [0.5], "tiers": ["key", "high"], "group_by": "segment"}}})");
+    EXPECT_EQ(nested.make_rule()->group_columns(), (std::vector<std::string>{"region", "segment"}));
+    const auto inputs = nested.make_rule()->inputs();
+    EXPECT_NE(std::find(inputs.begin(), inputs.end(), "segment"), inputs.end());
 }
 
 TEST(MatrixRule, ValueByPotentialGrid) {

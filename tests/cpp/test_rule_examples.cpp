@@ -155,7 +155,7 @@ const FeatureTable& customers() {
         FeatureTable f = summarize({d.customer, d.day, d.amount, d.margin, {}}).features;
         const std::size_t n = f.rows();
         std::vector<double> risk(n), complaints(n), nps(n), segment(n), recency(n);
-        std::vector<std::int32_t> region(n);
+        std::vector<std::int32_t> region(n), industry(n);
         const auto days = f.column("days_since_last");
         for (std::size_t i = 0; i < n; ++i) {
             risk[i] = static_cast<double>(i % 10) / 10;
@@ -164,6 +164,7 @@ const FeatureTable& customers() {
             segment[i] = static_cast<double>(i % 6);
             recency[i] = days[i];
             region[i] = static_cast<std::int32_t>(i % 3);
+            industry[i] = static_cast<std::int32_t>(i % 4);
         }
         f.add_column("credit_risk", risk);
         f.add_column("complaints", complaints);
@@ -171,6 +172,7 @@ const FeatureTable& customers() {
         f.add_column("segment", segment);
         f.add_column("recency_days", recency);
         f.add_category("region", region, {"north", "south", "west"});
+        f.add_category("industry", industry, {"energy", "finance", "health", "retail"});
         return f;
     }();
     return t;

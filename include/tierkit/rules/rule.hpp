@@ -7,6 +7,7 @@
 /// Life cycle: a rule is built from its policy parameters, then fit() once on the
 /// training data (cut points, shares...), then assign() any number of times. After
 /// fit, a rule is immutable and assign() may run from many threads at once.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -155,6 +156,10 @@ public:
     /// scores. A rule that reads feature columns overrides it. Default: none (the
     /// rule reads only the scores and criteria it is given).
     virtual std::vector<std::string> inputs() const { return {}; }
+    /// The columns among inputs() that the rule reads as groups (table.category),
+    /// whatever their type: a caller passes them as categories, numbers included.
+    /// Nesting rules return their nested rules' group columns. Default: none.
+    virtual std::vector<std::string> group_columns() const { return {}; }
     /// Whether the rule reads the policy's main (first) score when its policy object
     /// names neither "score" nor "column". The policy fills that score in, at the top
     /// level and inside chain, override, group_by and matrix alike. Default: false.
@@ -171,6 +176,13 @@ public:
     template <class Archive>
     void serialize(Archive&, unsigned /*version*/) {}
 };
+
+/// Appends the names of `more` that `out` does not hold yet, in order: how a rule
+/// that nests others collects their inputs() and group_columns().
+inline void append_new(std::vector<std::string>& out, std::vector<std::string> more) {
+    for (auto& name : more)
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+}
 
 }  // namespace tierkit
 

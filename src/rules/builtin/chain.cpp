@@ -39,9 +39,14 @@ std::unique_ptr<Rule> ChainRule::from_json(const json& p, const std::string& pat
 std::vector<std::string> ChainRule::inputs() const {
     std::vector<std::string> out = first_.rule->inputs();
     for (const auto& t : then_)
-        if (t.rule)
-            for (auto& name : t.rule->inputs())
-                if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+        if (t.rule) append_new(out, t.rule->inputs());
+    return out;
+}
+
+std::vector<std::string> ChainRule::group_columns() const {
+    std::vector<std::string> out = first_.rule->group_columns();
+    for (const auto& t : then_)
+        if (t.rule) append_new(out, t.rule->group_columns());
     return out;
 }
 

@@ -118,10 +118,15 @@ std::vector<std::string> GroupedRule::groups() const {
     return out;
 }
 
+std::vector<std::string> GroupedRule::group_columns() const {
+    std::vector<std::string> out{column_};
+    append_new(out, prototype_->group_columns());
+    return out;
+}
+
 std::vector<std::string> GroupedRule::inputs() const {
     std::vector<std::string> out{column_};
-    for (auto& name : prototype_->inputs())
-        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+    append_new(out, prototype_->inputs());
     return out;
 }
 

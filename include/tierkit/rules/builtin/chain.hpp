@@ -40,6 +40,7 @@ public:
     /// The first rule's and the sub-rules' warnings.
     std::vector<std::string> warnings() const override;
     std::vector<std::string> inputs() const override;
+    std::vector<std::string> group_columns() const override;
     /// The policy factory: {"first": rule, "then": {tier: rule}}. @throws PolicyError naming `path`.
     static std::unique_ptr<Rule> from_json(const nlohmann::json& params, const std::string& path, std::size_t tiers);
 

@@ -42,6 +42,8 @@ public:
     std::vector<std::string> warnings() const override { return prototype_->warnings(); }
     /// The group column (categorical), then the prototype's inputs.
     std::vector<std::string> inputs() const override;
+    /// The group column, then the prototype's group columns.
+    std::vector<std::string> group_columns() const override;
     /// Group labels seen at fit, in order.
     std::vector<std::string> groups() const;
 

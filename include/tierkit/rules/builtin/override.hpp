@@ -78,10 +78,14 @@ public:
         return std::make_unique<OverrideRule>(std::move(base), std::shared_ptr<Rule>(conditions_->clone()), labels_, tiers_);
     }
     bool needs_criteria() const override { return base_.rule->needs_criteria(); }
+    std::vector<std::string> group_columns() const override {
+        auto out = conditions_->group_columns();
+        append_new(out, base_.rule->group_columns());
+        return out;
+    }
     std::vector<std::string> inputs() const override {
         auto out = conditions_->inputs();
-        for (auto& name : base_.rule->inputs())
-            if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
+        append_new(out, base_.rule->inputs());
         return out;
     }
 
