@@ -42,6 +42,7 @@ class features:
         transactions: int
         customers: int
         cells: int
+        state_bytes: int
     @staticmethod
     def synthetic(customers: int, seed: int, start_day: int, days: int, refund_rate: float,
                   threads: int = ...) -> dict[str, np.ndarray]: ...

@@ -165,6 +165,10 @@ public:
     std::int64_t transactions() const noexcept { return rows_; }  ///< rows seen
     std::size_t customers() const noexcept { return ids_.size(); }  ///< distinct valid ids seen
     std::size_t cells() const noexcept { return cells_.size(); }    ///< day cells held
+    /// Heap bytes the state holds (capacities of its arrays, hash table nodes and
+    /// buckets, reject texts): what streaming costs in memory, per customer about
+    /// state_bytes() / customers().
+    std::size_t state_bytes() const noexcept;
 
     /// Exact-enough sum: hi + lo with error-free accumulation (see the class notes).
     struct Sum {
