@@ -249,7 +249,9 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
 
 /// Stable LSD radix sort of `r` by (id - lo) >> skip over `bits` bits, through `tmp`.
 void sort_by_id(std::span<Record> r, std::vector<Record>& tmp, std::uint64_t lo, int skip, int bits) {
-    if (r.size() < 2 || bits <= 0) return;
+    if (r.size() < 2 || bits <= 0 ||
+        std::is_sorted(r.begin(), r.end(), [](const Record& a, const Record& b) { return a.id < b.id; }))
+        return;
     if (r.size() <= 32) {  // insertion sort: stable, and cheaper for a handful of rows
         for (std::size_t i = 1; i < r.size(); ++i) {
             const Record x = r[i];
@@ -260,13 +262,17 @@ void sort_by_id(std::span<Record> r, std::vector<Record>& tmp, std::uint64_t lo,
         return;
     }
     tmp.resize(r.size());
-    constexpr int digit = 8;
+    // As few passes as 12-bit digits allow, with digits of equal width (at most 32 KiB
+    // of counters).
+    const int passes = (bits + 11) / 12;
+    const int digit = (bits + passes - 1) / passes;
+    const std::uint64_t mask = (std::uint64_t{1} << digit) - 1;
     std::span<Record> from = r, to(tmp.data(), r.size());
-    std::size_t count[1u << digit];
+    std::vector<std::size_t> count(std::size_t{1} << digit);
     for (int shift = skip; shift < skip + bits; shift += digit) {
-        std::fill(std::begin(count), std::end(count), std::size_t{0});
+        std::fill(count.begin(), count.end(), std::size_t{0});
         auto key = [&](const Record& x) {
-            return static_cast<std::size_t>(((static_cast<std::uint64_t>(x.id) - lo) >> shift) & ((1u << digit) - 1));
+            return static_cast<std::size_t>(((static_cast<std::uint64_t>(x.id) - lo) >> shift) & mask);
         };
         for (const Record& x : from) ++count[key(x)];
         std::size_t sum = 0, nonzero = 0;
@@ -326,8 +332,9 @@ Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& optio
     }
     const std::uint64_t range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
     const int bits = std::bit_width(range);
-    // About 4096 records (128 KiB) per partition, at most 2^11 partitions.
-    const int part_bits = std::min({bits, 11, std::max(0, static_cast<int>(std::bit_width(n / 4096)))});
+    // About 2^14 records (512 KiB, within a core's L2) per partition, at most 2^10
+    // partitions (so the scatter writes to few streams).
+    const int part_bits = std::min({bits, 10, static_cast<int>(std::bit_width(n >> 14))});
     const int skip = bits - part_bits;
     const std::size_t parts = std::size_t{1} << part_bits;
     const auto ulo = static_cast<std::uint64_t>(lo);
