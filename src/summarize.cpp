@@ -761,7 +761,7 @@ void Summarizer::update(const Transactions& tx) {
     has_margin_ = margin_known;
     has_quantity_ = quantity_known;
     const std::size_t m = g.customers();
-    const bool fresh = ids_.empty() && cells_.empty();
+    const bool fresh = ids_.empty() && cells() == 0;
     if (fresh) {
         ids_.clear();
         ids_.reserve(m);
@@ -770,7 +770,7 @@ void Summarizer::update(const Transactions& tx) {
         margin_.assign(has_margin_ == 1 ? m : 0, Sum{});
         quantity_.assign(has_quantity_ == 1 ? m : 0, Sum{});
     }
-    const std::size_t old_cells = cells_.size();
+    const std::size_t old_cells = cells();
     std::vector<Cell> scratch;
     std::int64_t refunds = 0;
     for_each_customer(g, tx, scratch, 0, m, [&](std::size_t c, std::int64_t id, std::span<const Cell> cells,
@@ -789,7 +789,7 @@ void Summarizer::update(const Transactions& tx) {
         refunds += customer_refunds;
         for (Cell cell : cells) {
             cell.slot = s;
-            cells_.push_back(cell);
+            add_cell(cell);
         }
     });
 
@@ -799,16 +799,53 @@ void Summarizer::update(const Transactions& tx) {
     refunds_ += refunds;
     max_day_ = std::max(max_day_, g.max_day);
     for (auto& r : g.rejects) row_rejects_.push_back(std::move(r));
-    if (fresh) {
+    if (fresh) {  // one chunk's cells: by slot, each slot's in day order, one per day
         cell_start_.assign(m + 1, 0);
+        small_start_.assign(m + 1, 0);
         for (const auto& c : cells_) ++cell_start_[c.slot + 1];
-        for (std::size_t k = 0; k < m; ++k) cell_start_[k + 1] += cell_start_[k];
+        for (const auto& c : small_) ++small_start_[c.slot + 1];
+        for (std::size_t k = 0; k < m; ++k) {
+            cell_start_[k + 1] += cell_start_[k];
+            small_start_[k + 1] += small_start_[k];
+        }
         compact_ = true;
-        compacted_size_ = cells_.size();
-    } else if (cells_.size() != old_cells) {
+        compacted_size_ = cells();
+    } else if (cells() != old_cells) {
         compact_ = false;
-        if (cells_.size() > 2 * compacted_size_ + (1u << 16)) compact();
+        if (cells() > 2 * compacted_size_ + (1u << 16)) compact();
     }
+}
+
+namespace {
+
+/// Whether a cell is exactly a SmallCell (one purchase, no refund, a day in int32).
+bool fits_small(const Summarizer::Cell& c) noexcept {
+    constexpr auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v); };
+    return c.purchases == 1 && bits(c.gross.lo) == 0 && bits(c.refund.hi) == 0 && bits(c.refund.lo) == 0 &&
+           c.day >= std::numeric_limits<std::int32_t>::min() && c.day <= std::numeric_limits<std::int32_t>::max();
+}
+
+}  // namespace
+
+void Summarizer::add_cell(const Cell& c) const {
+    if (fits_small(c)) small_.push_back(SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi});
+    else cells_.push_back(c);
+}
+
+std::span<const Summarizer::Cell> Summarizer::cells_of(std::size_t slot, std::vector<Cell>& scratch) const {
+    const Cell* full = cells_.data() + cell_start_[slot];
+    const std::size_t nf = cell_start_[slot + 1] - cell_start_[slot];
+    const SmallCell* small = small_.data() + small_start_[slot];
+    const std::size_t ns = small_start_[slot + 1] - small_start_[slot];
+    if (ns == 0) return {full, nf};
+    scratch.clear();
+    std::size_t f = 0;
+    for (std::size_t k = 0; k < ns; ++k) {
+        for (; f < nf && full[f].day < small[k].day; ++f) scratch.push_back(full[f]);
+        scratch.push_back(Cell{small[k].slot, small[k].day, Sum{small[k].amount, 0.0}, Sum{}, 1});
+    }
+    for (; f < nf; ++f) scratch.push_back(full[f]);
+    return scratch;
 }
 
 std::size_t Summarizer::state_bytes() const noexcept {
@@ -818,51 +855,69 @@ std::size_t Summarizer::state_bytes() const noexcept {
                         slot_of_.size() * node + slot_of_.bucket_count() * sizeof(void*) +
                         after_of_.capacity() * sizeof(std::int64_t) + (margin_.capacity() + quantity_.capacity()) * sizeof(Sum) +
                         cells_.capacity() * sizeof(Cell) + cell_start_.capacity() * sizeof(std::size_t) +
+                        small_.capacity() * sizeof(SmallCell) + small_start_.capacity() * sizeof(std::size_t) +
                         row_rejects_.capacity() * sizeof(Reject);
     for (const auto& r : row_rejects_) bytes += r.reason.capacity() > 15 ? r.reason.capacity() + 1 : 0;
     return bytes;
 }
 
 void Summarizer::compact() const {
+    const std::size_t slots = ids_.size();
     if (compact_) {  // slots added without cells (rows after as_of or rejected) have none
-        cell_start_.resize(ids_.size() + 1, cell_start_.empty() ? 0 : cell_start_.back());
+        cell_start_.resize(slots + 1, cell_start_.empty() ? 0 : cell_start_.back());
+        small_start_.resize(slots + 1, small_start_.empty() ? 0 : small_start_.back());
         return;
     }
-    const std::size_t slots = ids_.size();
-    std::vector<std::size_t> start(slots + 1, 0);
-    for (const auto& c : cells_) ++start[c.slot + 1];
-    for (std::size_t s = 0; s < slots; ++s) start[s + 1] += start[s];
-    std::vector<Cell> sorted(cells_.size());
-    {
+    // Counting sort of both lists by slot (stable: chunk order kept within a list).
+    auto by_slot = [slots](auto& cells, std::vector<std::size_t>& start) {
+        start.assign(slots + 1, 0);
+        for (const auto& c : cells) ++start[c.slot + 1];
+        for (std::size_t s = 0; s < slots; ++s) start[s + 1] += start[s];
+        std::remove_reference_t<decltype(cells)> sorted(cells.size());
         std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-        for (const auto& c : cells_) sorted[fill[c.slot]++] = c;  // stable: chunk order kept
-    }
-    cells_.clear();
-    cells_.shrink_to_fit();
-    std::size_t w = 0;
+        for (const auto& c : cells) sorted[fill[c.slot]++] = c;
+        cells = std::move(sorted);
+    };
+    std::vector<std::size_t> full_start, small_start;
+    by_slot(cells_, full_start);
+    by_slot(small_, small_start);
+    // Per slot: its cells in day order (usually they are: chunks come in time order),
+    // one per day. Small cells are rewritten in place (merging never adds one); merged
+    // days become full cells.
+    std::vector<Cell> full, day_cells;
+    full.reserve(cells_.size());
     cell_start_.assign(slots + 1, 0);
+    small_start_.assign(slots + 1, 0);
+    std::size_t w_small = 0;
+    auto by_day = [](const Cell& a, const Cell& b) { return a.day < b.day; };
     for (std::size_t s = 0; s < slots; ++s) {
-        auto begin = sorted.begin() + static_cast<std::ptrdiff_t>(start[s]);
-        auto end = sorted.begin() + static_cast<std::ptrdiff_t>(start[s + 1]);
-        auto by_day = [](const Cell& a, const Cell& b) { return a.day < b.day; };
-        if (!std::is_sorted(begin, end, by_day)) std::stable_sort(begin, end, by_day);
-        for (auto it = begin; it != end; ++it) {
-            if (w > cell_start_[s] && sorted[w - 1].day == it->day) {
-                Cell& into = sorted[w - 1];
-                into.gross.add(it->gross);
-                into.refund.add(it->refund);
-                into.purchases += it->purchases;
-            } else {
-                sorted[w++] = *it;
-            }
+        day_cells.assign(cells_.begin() + static_cast<std::ptrdiff_t>(full_start[s]),
+                         cells_.begin() + static_cast<std::ptrdiff_t>(full_start[s + 1]));
+        for (std::size_t k = small_start[s]; k < small_start[s + 1]; ++k) {
+            const SmallCell& c = small_[k];
+            day_cells.push_back(Cell{c.slot, c.day, Sum{c.amount, 0.0}, Sum{}, 1});
         }
-        cell_start_[s + 1] = w;
+        if (!std::is_sorted(day_cells.begin(), day_cells.end(), by_day))
+            std::stable_sort(day_cells.begin(), day_cells.end(), by_day);
+        for (std::size_t k = 0; k < day_cells.size();) {
+            Cell c = day_cells[k++];
+            for (; k < day_cells.size() && day_cells[k].day == c.day; ++k) {
+                c.gross.add(day_cells[k].gross);
+                c.refund.add(day_cells[k].refund);
+                c.purchases += day_cells[k].purchases;
+            }
+            if (fits_small(c)) small_[w_small++] = SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi};
+            else full.push_back(c);
+        }
+        cell_start_[s + 1] = full.size();
+        small_start_[s + 1] = w_small;
     }
-    sorted.resize(w);
-    sorted.shrink_to_fit();
-    cells_ = std::move(sorted);
+    small_.resize(w_small);
+    small_.shrink_to_fit();
+    full.shrink_to_fit();
+    cells_ = std::move(full);
     compact_ = true;
-    compacted_size_ = cells_.size();
+    compacted_size_ = cells();
 }
 
 namespace {
@@ -902,11 +957,16 @@ Summarizer& Summarizer::merge(const Summarizer& other) {
         if (has_margin_ == 1) margin_[slot[s]].add(other.margin_[s]);
         if (has_quantity_ == 1) quantity_[slot[s]].add(other.quantity_[s]);
     }
-    if (!other.cells_.empty()) {
+    if (other.cells() != 0) {
         cells_.reserve(cells_.size() + other.cells_.size());
         for (Cell c : other.cells_) {
             c.slot = slot[c.slot];
             cells_.push_back(c);
+        }
+        small_.reserve(small_.size() + other.small_.size());
+        for (SmallCell c : other.small_) {
+            c.slot = slot[c.slot];
+            small_.push_back(c);
         }
         compact_ = false;
     }
@@ -916,7 +976,7 @@ Summarizer& Summarizer::merge(const Summarizer& other) {
     after_ += other.after_;
     refunds_ += other.refunds_;
     max_day_ = std::max(max_day_, other.max_day_);
-    if (!compact_ && cells_.size() > 2 * compacted_size_ + (1u << 16)) compact();
+    if (!compact_ && cells() > 2 * compacted_size_ + (1u << 16)) compact();
     return *this;
 }
 
@@ -958,10 +1018,10 @@ Summary Summarizer::finalize() const {
     const Sum zero;
     build_features(options_, as_of, has_margin_ == 1, has_quantity_ == 1, m, result,
                    [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
+                       std::vector<Cell> scratch;
                        for (std::size_t k = begin; k < end; ++k) {
                            const std::uint32_t s = by_id[k];
-                           build.add(ids_[s],
-                                     std::span<const Cell>(cells_.data() + cell_start_[s], cells_.data() + cell_start_[s + 1]),
+                           build.add(ids_[s], cells_of(s, scratch),
                                      has_margin_ == 1 ? margin_[s] : zero, has_quantity_ == 1 ? quantity_[s] : zero,
                                      after_of_[s]);
                        }
@@ -1101,13 +1161,15 @@ std::string Summarizer::to_bytes() const {
         if (has_margin_ == 1) { w.put<double>(margin_[s].hi); w.put<double>(margin_[s].lo); }
         if (has_quantity_ == 1) { w.put<double>(quantity_[s].hi); w.put<double>(quantity_[s].lo); }
     }
-    w.put<std::uint64_t>(cells_.size());
-    for (const Cell& c : cells_) {
-        w.put<std::uint32_t>(c.slot);
-        w.put<std::int64_t>(c.day);
-        for (double v : {c.gross.hi, c.gross.lo, c.refund.hi, c.refund.lo}) w.put<double>(v);
-        w.put<std::int64_t>(c.purchases);
-    }
+    w.put<std::uint64_t>(cells());
+    std::vector<Cell> scratch;
+    for (std::size_t s = 0; s < ids_.size(); ++s)
+        for (const Cell& c : cells_of(s, scratch)) {
+            w.put<std::uint32_t>(c.slot);
+            w.put<std::int64_t>(c.day);
+            for (double v : {c.gross.hi, c.gross.lo, c.refund.hi, c.refund.lo}) w.put<double>(v);
+            w.put<std::int64_t>(c.purchases);
+        }
     w.put<std::uint64_t>(row_rejects_.size());
     for (const Reject& r : row_rejects_) {
         w.put<std::int64_t>(r.row);
@@ -1185,7 +1247,7 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
         if (s.has_quantity_ == 1) s.quantity_.push_back(Sum{r.get<double>("quantity"), r.get<double>("quantity")});
     }
     const std::size_t cells = r.count(52, "cells");
-    s.cells_.reserve(cells);
+
     for (std::size_t k = 0; k < cells; ++k) {
         const std::size_t at = r.offset();
         Cell c{};
@@ -1200,9 +1262,9 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
         constexpr std::int64_t day_limit = std::int64_t{1} << 40;
         if (c.slot >= slots || c.purchases < 0 || c.day <= -day_limit || c.day >= day_limit)
             Reader::fail(at, "cell " + std::to_string(k) + " is inconsistent");
-        s.cells_.push_back(c);
+        s.add_cell(c);
     }
-    s.compact_ = s.cells_.empty();
+    s.compact_ = s.cells() == 0;
     s.compacted_size_ = 0;
     s.cell_start_.clear();
     const std::size_t rejects = r.count(24, "rejects");

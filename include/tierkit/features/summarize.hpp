@@ -118,7 +118,8 @@ Summary summarize(const Transactions& tx, const SummarizeOptions& options = {});
 ///
 /// State (memory): per customer the flags and sums that do not depend on as_of
 /// (margin, quantity, rows after as_of), plus one cell per distinct day with a used
-/// transaction (purchase sum, refund sum, purchase count). Frequency counts distinct
+/// transaction (purchase sum, refund sum, purchase count); a day of one purchase and
+/// no refund (most days) is kept as 16 bytes (slot, day, amount). Frequency counts distinct
 /// purchase periods and the windows and trend are measured back from as_of, which by
 /// default is only known at the end, so day cells are kept; their number is bounded by
 /// the customer's active days, never by the number of transactions. Cells from later
@@ -164,7 +165,7 @@ public:
     const SummarizeOptions& options() const noexcept { return options_; }
     std::int64_t transactions() const noexcept { return rows_; }  ///< rows seen
     std::size_t customers() const noexcept { return ids_.size(); }  ///< distinct valid ids seen
-    std::size_t cells() const noexcept { return cells_.size(); }    ///< day cells held
+    std::size_t cells() const noexcept { return cells_.size() + small_.size(); }  ///< day cells held
     /// Heap bytes the state holds (capacities of its arrays, hash table nodes and
     /// buckets, reject texts): what streaming costs in memory, per customer about
     /// state_bytes() / customers().
@@ -194,8 +195,19 @@ public:
         std::int64_t purchases;   ///< purchase rows
     };
 
+    /// A cell of one purchase row and no refund (most cells): 16 bytes for a Cell's 56.
+    /// Cell{slot, day, {amount, 0}, {0, 0}, 1} exactly.
+    struct SmallCell {
+        std::uint32_t slot;
+        std::int32_t day;
+        double amount;
+    };
+
 private:
     void compact() const;
+    void add_cell(const Cell& cell) const;
+    /// The cells of `slot` in day order (compact state only); `scratch` may hold them.
+    std::span<const Cell> cells_of(std::size_t slot, std::vector<Cell>& scratch) const;
     std::uint32_t slot_for(std::int64_t id);
     void add_slot(std::int64_t id);
 
@@ -210,8 +222,12 @@ private:
     std::vector<std::int64_t> after_of_;  ///< per slot: rows after as_of
     std::vector<Sum> margin_, quantity_;  ///< per slot, when the columns are given
     std::vector<Reject> row_rejects_;
+    // A slot's day cells are its SmallCells and its Cells together (one per day when
+    // compact, each list in day order); a cell goes to small_ when it fits.
     mutable std::vector<Cell> cells_;
     mutable std::vector<std::size_t> cell_start_;  ///< per slot + 1 when compact
+    mutable std::vector<SmallCell> small_;
+    mutable std::vector<std::size_t> small_start_;  ///< per slot + 1 when compact
     mutable bool compact_ = true;
     mutable std::size_t compacted_size_ = 0;
 };
