@@ -9,6 +9,8 @@
 #include <memory>
 #include <numeric>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
@@ -75,26 +77,65 @@ Summarizer::Summarizer(SummarizeOptions options) : options_(std::move(options)) 
 }
 
 void Summarizer::add_slot(std::int64_t id) {
-    ids_sorted_ = ids_sorted_ && (ids_.empty() || id > ids_.back());
-    slot_of_.emplace(id, static_cast<std::uint32_t>(ids_.size()));
     ids_.push_back(id);
     after_of_.push_back(0);
     if (has_margin_ == 1) margin_.emplace_back();
     if (has_quantity_ == 1) quantity_.emplace_back();
 }
 
-std::uint32_t Summarizer::slot_for(std::int64_t id) {
-    if (slot_of_.size() != ids_.size()) {  // first lookup after a fresh first chunk
-        slot_of_.clear();
-        slot_of_.reserve(ids_.size() * 2);
-        for (std::size_t s = 0; s < ids_.size(); ++s) slot_of_.emplace(ids_[s], static_cast<std::uint32_t>(s));
+void Summarizer::index() const {
+    if (by_id_.size() == ids_.size()) return;
+    by_id_.resize(ids_.size());
+    std::iota(by_id_.begin(), by_id_.end(), 0u);
+    if (!std::is_sorted(ids_.begin(), ids_.end()))
+        std::sort(by_id_.begin(), by_id_.end(), [&](std::uint32_t a, std::uint32_t b) { return ids_[a] < ids_[b]; });
+    sorted_ids_.resize(ids_.size());
+    for (std::size_t k = 0; k < by_id_.size(); ++k) sorted_ids_[k] = ids_[by_id_[k]];
+}
+
+std::vector<std::uint32_t> Summarizer::slots_for(std::span<const std::int64_t> ids) {
+    index();
+    const std::size_t n = sorted_ids_.size();
+    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> out(ids.size(), none);
+    std::size_t pos = 0, added = 0;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        // Gallop from the previous id's place: every sorted id before `lo` is smaller.
+        std::size_t lo = pos, step = 1;
+        while (lo + step < n && sorted_ids_[lo + step] < ids[k]) {
+            lo += step;
+            step *= 2;
+        }
+        const auto first = sorted_ids_.begin() + static_cast<std::ptrdiff_t>(lo);
+        const auto last = sorted_ids_.begin() + static_cast<std::ptrdiff_t>(std::min(n, lo + step + 1));
+        pos = static_cast<std::size_t>(std::lower_bound(first, last, ids[k]) - sorted_ids_.begin());
+        if (pos < n && sorted_ids_[pos] == ids[k]) out[k] = by_id_[pos];
+        else ++added;
     }
-    const auto it = slot_of_.find(id);
-    if (it != slot_of_.end()) return it->second;
-    if (ids_.size() >= std::numeric_limits<std::uint32_t>::max())
-        throw InvalidInput("customer: more than 2^32-1 distinct ids");
-    add_slot(id);
-    return static_cast<std::uint32_t>(ids_.size() - 1);
+    if (added == 0) return out;
+    if (ids_.size() + added >= none) throw InvalidInput("customer: more than 2^32-1 distinct ids");
+    // New slots in id order, merged into the sorted index.
+    std::vector<std::int64_t> merged_ids;
+    std::vector<std::uint32_t> merged_slots;
+    merged_ids.reserve(n + added);
+    merged_slots.reserve(n + added);
+    std::size_t j = 0;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        if (out[k] != none) continue;
+        for (; j < n && sorted_ids_[j] < ids[k]; ++j) {
+            merged_ids.push_back(sorted_ids_[j]);
+            merged_slots.push_back(by_id_[j]);
+        }
+        out[k] = static_cast<std::uint32_t>(ids_.size());
+        add_slot(ids[k]);
+        merged_ids.push_back(ids[k]);
+        merged_slots.push_back(out[k]);
+    }
+    merged_ids.insert(merged_ids.end(), sorted_ids_.begin() + static_cast<std::ptrdiff_t>(j), sorted_ids_.end());
+    merged_slots.insert(merged_slots.end(), by_id_.begin() + static_cast<std::ptrdiff_t>(j), by_id_.end());
+    sorted_ids_ = std::move(merged_ids);
+    by_id_ = std::move(merged_slots);
+    return out;
 }
 
 namespace {
@@ -488,6 +529,18 @@ void for_each_customer(const Partitioned& g, const Transactions& tx, std::vector
     }
 }
 
+/// The chunk's customer ids in increasing order.
+std::vector<std::int64_t> customer_ids(const Partitioned& g, const Transactions& tx) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(g.customers());
+    for (std::size_t p = 0; p + 1 < g.part_start.size(); ++p)
+        for (std::size_t k = g.part_start[p]; k < g.part_start[p + 1]; ++k) {
+            const std::int64_t id = g.at(tx, k).id;
+            if (k == g.part_start[p] || id != ids.back()) ids.push_back(id);
+        }
+    return ids;
+}
+
 /// The output columns, allocated (uninitialized) for every customer. Ranges of
 /// customers fill disjoint slices in parallel; close_gaps() then drops the rows of
 /// customers that went to the rejects.
@@ -762,13 +815,17 @@ void Summarizer::update(const Transactions& tx) {
     has_quantity_ = quantity_known;
     const std::size_t m = g.customers();
     const bool fresh = ids_.empty() && cells() == 0;
+    std::vector<std::uint32_t> slot;
     if (fresh) {
         ids_.clear();
         ids_.reserve(m);
-        slot_of_.clear();
+        sorted_ids_.clear();
+        by_id_.clear();
         after_of_.assign(m, 0);
         margin_.assign(has_margin_ == 1 ? m : 0, Sum{});
         quantity_.assign(has_quantity_ == 1 ? m : 0, Sum{});
+    } else {
+        slot = slots_for(customer_ids(g, tx));
     }
     const std::size_t old_cells = cells();
     std::vector<Cell> scratch;
@@ -781,7 +838,7 @@ void Summarizer::update(const Transactions& tx) {
             s = static_cast<std::uint32_t>(c);
             ids_.push_back(id);
         } else {
-            s = slot_for(id);
+            s = slot[c];
         }
         after_of_[s] += after;
         if (has_margin_ == 1) margin_[s].add(margin);
@@ -849,10 +906,8 @@ std::span<const Summarizer::Cell> Summarizer::cells_of(std::size_t slot, std::ve
 }
 
 std::size_t Summarizer::state_bytes() const noexcept {
-    // An unordered_map node: the next pointer and the key/value pair, rounded to 16.
-    constexpr std::size_t node = (sizeof(void*) + sizeof(std::pair<const std::int64_t, std::uint32_t>) + 15) / 16 * 16;
     std::size_t bytes = sizeof(*this) + ids_.capacity() * sizeof(std::int64_t) +
-                        slot_of_.size() * node + slot_of_.bucket_count() * sizeof(void*) +
+                        sorted_ids_.capacity() * sizeof(std::int64_t) + by_id_.capacity() * sizeof(std::uint32_t) +
                         after_of_.capacity() * sizeof(std::int64_t) + (margin_.capacity() + quantity_.capacity()) * sizeof(Sum) +
                         cells_.capacity() * sizeof(Cell) + cell_start_.capacity() * sizeof(std::size_t) +
                         small_.capacity() * sizeof(SmallCell) + small_start_.capacity() * sizeof(std::size_t) +
@@ -950,9 +1005,11 @@ Summarizer& Summarizer::merge(const Summarizer& other) {
     has_margin_ = m;
     has_quantity_ = q;
 
+    other.index();
+    const std::vector<std::uint32_t> by_id = slots_for(other.sorted_ids_);
     std::vector<std::uint32_t> slot(other.ids_.size());
+    for (std::size_t k = 0; k < by_id.size(); ++k) slot[other.by_id_[k]] = by_id[k];
     for (std::size_t s = 0; s < other.ids_.size(); ++s) {
-        slot[s] = slot_for(other.ids_[s]);
         after_of_[slot[s]] += other.after_of_[s];
         if (has_margin_ == 1) margin_[slot[s]].add(other.margin_[s]);
         if (has_quantity_ == 1) quantity_[slot[s]].add(other.quantity_[s]);
@@ -994,8 +1051,8 @@ void Summarizer::map_ids(std::span<const std::int64_t> to) {
                                std::to_string(ids[s]) + ", which is missing or taken");
     }
     ids_ = std::move(ids);
-    slot_of_ = std::move(slot_of);
-    ids_sorted_ = std::is_sorted(ids_.begin(), ids_.end());
+    sorted_ids_.clear();
+    by_id_.clear();
     for (auto& r : row_rejects_)
         if (r.customer != missing_id) r.customer = mapped(r.customer);
 }
@@ -1012,9 +1069,8 @@ Summary Summarizer::finalize() const {
     result.rejects = row_rejects_;
     const std::int64_t as_of = fill_report(report, options_, max_day_);
     const std::size_t m = ids_.size();
-    std::vector<std::uint32_t> by_id(m);
-    std::iota(by_id.begin(), by_id.end(), 0u);
-    if (!ids_sorted_) std::sort(by_id.begin(), by_id.end(), [&](std::uint32_t a, std::uint32_t b) { return ids_[a] < ids_[b]; });
+    index();
+    const std::vector<std::uint32_t>& by_id = by_id_;
     const Sum zero;
     build_features(options_, as_of, has_margin_ == 1, has_quantity_ == 1, m, result,
                    [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
@@ -1234,12 +1290,13 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
     if (s.has_margin_ < 0 && slots > 0) Reader::fail(at_flags, "customers without a first chunk");
     s.ids_.reserve(slots);
     s.after_of_.reserve(slots);
+    std::unordered_set<std::int64_t> seen;  // only to name a repeated id where it is
+    seen.reserve(slots);
     for (std::size_t k = 0; k < slots; ++k) {
         const std::size_t at = r.offset();
         const auto id = r.get<std::int64_t>("customer id");
-        if (id == missing_id || !s.slot_of_.emplace(id, static_cast<std::uint32_t>(k)).second)
+        if (id == missing_id || !seen.insert(id).second)
             Reader::fail(at, "customer id " + std::to_string(id) + " is missing or repeated");
-        s.ids_sorted_ = s.ids_sorted_ && (s.ids_.empty() || id > s.ids_.back());
         s.ids_.push_back(id);
         s.after_of_.push_back(r.get<std::int64_t>("rows after as_of"));
         if (s.after_of_.back() < 0) Reader::fail(at + 8, "negative count of rows after as_of");

@@ -166,8 +166,7 @@ public:
     std::int64_t transactions() const noexcept { return rows_; }  ///< rows seen
     std::size_t customers() const noexcept { return ids_.size(); }  ///< distinct valid ids seen
     std::size_t cells() const noexcept { return cells_.size() + small_.size(); }  ///< day cells held
-    /// Heap bytes the state holds (capacities of its arrays, hash table nodes and
-    /// buckets, reject texts): what streaming costs in memory, per customer about
+    /// Heap bytes the state holds (capacities of its arrays, reject texts): what streaming costs in memory, per customer about
     /// state_bytes() / customers().
     std::size_t state_bytes() const noexcept;
 
@@ -208,8 +207,14 @@ private:
     void add_cell(const Cell& cell) const;
     /// The cells of `slot` in day order (compact state only); `scratch` may hold them.
     std::span<const Cell> cells_of(std::size_t slot, std::vector<Cell>& scratch) const;
-    std::uint32_t slot_for(std::int64_t id);
     void add_slot(std::int64_t id);
+    /// sorted_ids_ and by_id_ for every slot: sorted once when missing (after a first
+    /// chunk, a load or map_ids); later chunks and merges merge into them.
+    void index() const;
+    /// The slots of `ids` (sorted, distinct), adding slots for new ids: a galloping
+    /// search through the sorted ids, no table lookup per id.
+    /// @throws InvalidInput past 2^32-1 customers (state unchanged).
+    std::vector<std::uint32_t> slots_for(std::span<const std::int64_t> ids);
 
     SummarizeOptions options_;
     int has_margin_ = -1;  ///< -1: no non-empty chunk yet
@@ -217,8 +222,8 @@ private:
     std::int64_t rows_ = 0, used_ = 0, after_ = 0, refunds_ = 0;
     std::int64_t max_day_ = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
     std::vector<std::int64_t> ids_;  ///< slot -> customer id
-    bool ids_sorted_ = true;
-    std::unordered_map<std::int64_t, std::uint32_t> slot_of_;  ///< built on the second chunk
+    mutable std::vector<std::int64_t> sorted_ids_;  ///< the ids in increasing order
+    mutable std::vector<std::uint32_t> by_id_;       ///< the slot of each sorted id
     std::vector<std::int64_t> after_of_;  ///< per slot: rows after as_of
     std::vector<Sum> margin_, quantity_;  ///< per slot, when the columns are given
     std::vector<Reject> row_rejects_;
