@@ -30,6 +30,17 @@ Rows (times are best of --repeat; ratios are peer time / tierkit time, same run)
              10^6 synthetic customers: tierkit vs lifetimes (when installed).
   scaling    tierkit.summarize from 10^5 to 10^7 transactions (10^8 with --big);
              writes benchmarks/scaling.png (time and memory against size).
+  rfm_time   RFM features from a log in time order (customers in random order):
+             10^7 transactions, 10^6 customers (10^8 / 10^7 with --big), sparse
+             int64 ids, datetime64 dates: tk.summarize vs one polars group_by
+             (min/max/len/n_unique/sum, sorted by customer), the same in DuckDB SQL
+             and pandas groupby. The peers compute frequency, recency, T, revenue
+             and orders; tierkit computes those and 15 more columns.
+  stream     out of core: tk.summarize_files over 8 Parquet files in time order
+             (2*10^7 transactions, 2*10^6 customers) against reading every file
+             with pandas and calling tk.summarize, each in a fresh process (time
+             and whole-process peak RSS), and the Summarizer's state bytes per
+             customer.
 
 Memory: each "peak MB" is measured in a fresh subprocess that builds the same
 data, resets the kernel's peak-RSS counter (writing 5 to /proc/self/clear_refs
@@ -93,11 +104,12 @@ duckdb = optional("duckdb")
 def sizes(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         return {"rfm": 100_000, "score": 200_000, "quickstart": [20_000], "kmeans": 50_000, "kmeans_iter": 5,
-                "clv": 10_000, "scaling": [10_000, 30_000, 100_000]}
+                "clv": 10_000, "scaling": [10_000, 30_000, 100_000], "rfm_time": 100_000, "stream": 200_000}
     return {"rfm": 100_000_000 if args.big else 10_000_000, "score": 10_000_000,
             "quickstart": [1_000_000, 10_000_000], "kmeans": 1_000_000,
             "kmeans_iter": 20, "clv": 1_000_000,
-            "scaling": [100_000, 1_000_000, 10_000_000] + ([100_000_000] if args.big else [])}
+            "scaling": [100_000, 1_000_000, 10_000_000] + ([100_000_000] if args.big else []),
+            "rfm_time": 100_000_000 if args.big else 10_000_000, "stream": 20_000_000}
 
 
 # ------------------------------------------------------------------ RFM
@@ -210,6 +222,156 @@ def rfm_check(results: dict[str, Any]) -> str:
         np.testing.assert_allclose(out.loc[ids, cols].to_numpy(float), ref.loc[ids, cols].to_numpy(float),
                                    rtol=1e-9, atol=1e-6, err_msg=f"rfm: {name} vs tierkit")
     return f"{len(ids)} customers agree"
+
+
+def time_rfm(fns: dict[str, Any], tx: pd.DataFrame, as_of: Any, engines: list[str], args: argparse.Namespace,
+             repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Best-of-repeat time and result of each engine on its own form of tx."""
+    times, results = {}, {}
+    for engine in engines:
+        data = rfm_inputs(engine, tx, args.threads)
+        times[engine], results[engine] = best_of(lambda: fns[engine](data, as_of), repeat)
+        del data
+    return times, results
+
+
+# ------------------------------------------------------------------ RFM from a time-ordered log
+
+
+def make_time_log(n: int, seed: int = 11) -> pd.DataFrame:
+    """n transactions of n/10 customers in time order (so customers come in random
+    order): sparse int64 ids (each in its own block of 7919), datetime64 dates over
+    three years, positive amounts in cents."""
+    rng = np.random.default_rng(seed)
+    m = max(n // 10, 10)
+    ids = np.arange(m, dtype=np.int64) * 7919 + rng.integers(0, 7919, m)
+    day = np.sort(rng.integers(19_000, 19_000 + 3 * 365, n))
+    return pd.DataFrame({"customer": ids[rng.integers(0, m, n)],
+                         "date": (day * 86_400).astype("datetime64[s]").astype("datetime64[ns]"),
+                         "amount": np.round(rng.gamma(2.0, 25.0, n), 2)})
+
+
+def rfm_time_tierkit(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    return tk.summarize(tx, as_of=as_of)
+
+
+def rfm_time_polars(df: Any, as_of: Any) -> Any:
+    as_of = as_of.date()
+    return df.filter(pl.col("date") <= as_of).group_by("customer").agg(
+        first=pl.col("date").min(), last=pl.col("date").max(), orders=pl.len(),
+        periods=pl.col("date").n_unique(), revenue=pl.col("amount").sum(),
+    ).select(
+        "customer",
+        frequency=(pl.col("periods") - 1).cast(pl.Float64),
+        recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
+        T=(pl.lit(as_of) - pl.col("first")).dt.total_days().cast(pl.Float64),
+        revenue="revenue", orders=pl.col("orders").cast(pl.Float64),
+    ).sort("customer")
+
+
+RFM_TIME_SQL = """
+SELECT customer, (count(DISTINCT date) - 1)::DOUBLE AS frequency,
+       date_diff('day', min(date), max(date))::DOUBLE AS recency,
+       date_diff('day', min(date), DATE '{as_of}')::DOUBLE AS T,
+       sum(amount) AS revenue, count(*)::DOUBLE AS orders
+FROM t WHERE date <= DATE '{as_of}' GROUP BY customer ORDER BY customer
+"""
+
+
+def rfm_time_duckdb(con: Any, as_of: Any) -> Any:
+    return con.sql(RFM_TIME_SQL.format(as_of=str(as_of.date()))).to_arrow_table()
+
+
+def rfm_time_pandas(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    g = tx[tx["date"] <= as_of].groupby("customer", sort=True)
+    a = g.agg(first=("date", "min"), last=("date", "max"), orders=("date", "size"), periods=("date", "nunique"),
+              revenue=("amount", "sum"))
+    return pd.DataFrame({"frequency": (a["periods"] - 1).astype(float),
+                         "recency": (a["last"] - a["first"]).dt.days.astype(float),
+                         "T": (as_of - a["first"]).dt.days.astype(float),
+                         "revenue": a["revenue"], "orders": a["orders"].astype(float)}, index=a.index)
+
+
+RFM_TIME = {"tierkit": rfm_time_tierkit, "pandas": rfm_time_pandas, "polars": rfm_time_polars,
+            "duckdb": rfm_time_duckdb}
+
+
+def rfm_time_check(results: dict[str, Any]) -> str:
+    """Values of a few customers agree across engines (revenue to 1e-9 relative:
+    the peers sum in their own order)."""
+    ref = results["tierkit"]
+    ids = ref.index.to_numpy()[np.linspace(0, len(ref) - 1, 7).astype(int)]
+    cols = ["frequency", "recency", "T", "revenue", "orders"]
+    for name, out in results.items():
+        if name == "tierkit":
+            continue
+        if pl is not None and isinstance(out, pl.DataFrame):
+            out = out.to_pandas()
+        elif not isinstance(out, pd.DataFrame):  # an Arrow table
+            out = out.to_pandas()
+        if "customer" in out.columns:
+            out = out.set_index("customer")
+        if len(out) != len(ref) or not np.array_equal(out.index.to_numpy(), ref.index.to_numpy()):
+            raise AssertionError(f"rfm_time: {name} has {len(out)} customers (or another order), tierkit {len(ref)}")
+        np.testing.assert_allclose(out.loc[ids, cols].to_numpy(float), ref.loc[ids, cols].to_numpy(float),
+                                   rtol=1e-9, atol=1e-6, err_msg=f"rfm_time: {name} vs tierkit")
+    return f"{len(ids)} customers agree"
+
+
+# ------------------------------------------------------------------ streaming summarize over Parquet files
+
+
+STREAM_FILES = 8
+
+
+def write_stream_files(n: int, folder: Path) -> list[Path]:
+    """n transactions of n/10 customers in time order, as STREAM_FILES Parquet files
+    (consecutive time slices)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tx = make_time_log(n, seed=12)
+    paths = []
+    for k, part in enumerate(np.array_split(np.arange(len(tx)), STREAM_FILES)):
+        path = folder / f"tx{k}.parquet"
+        pq.write_table(pa.Table.from_pandas(tx.iloc[part], preserve_index=False), path)
+        paths.append(path)
+    return paths
+
+
+def stream_worker(engine: str, folder: str) -> dict[str, float]:
+    """One streaming run in this (fresh) process: seconds and whole-process peak RSS."""
+    paths = sorted(Path(folder).glob("tx*.parquet"))
+    t0 = time.perf_counter()
+    out: dict[str, float] = {}
+    if engine == "tierkit":
+        f = tk.summarize_files(paths)
+    elif engine == "state":  # the Summarizer's state after every file
+        s = tk.Summarizer()
+        import pyarrow.parquet as pq
+
+        for p in paths:
+            for batch in pq.ParquetFile(p).iter_batches(batch_size=1_000_000):
+                s.update(batch)
+        out["state_bytes"] = float(s.state_bytes)
+        out["state_file_bytes"] = float(len(s.to_bytes()))
+        out["customers"] = float(s.customers)
+        f = s.finalize()
+    else:
+        f = tk.summarize(pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True))
+    out["seconds"] = time.perf_counter() - t0
+    out["peak_mb"] = _rss_kb("VmHWM") / 1024
+    out["rows"] = float(len(f))
+    out["revenue"] = float(f["revenue"].sum())
+    return out
+
+
+def stream_in_subprocess(engine: str, folder: Path, args: argparse.Namespace) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--stream-worker", engine, str(folder), "--threads", str(args.threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    if out.returncode != 0:
+        raise RuntimeError(f"stream worker {engine} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 # ------------------------------------------------------------------ score + tier
@@ -520,6 +682,11 @@ def measure_peak(fn: Callable[[], Any]) -> float:
 
 def step(task: str, engine: str, size: Any, args: argparse.Namespace) -> Callable[[], Any]:
     """Build the data of (task, size) and return the engine's step on it."""
+    if task == "rfm_time":
+        tx = make_time_log(int(size))
+        as_of = tx["date"].max()
+        data = rfm_inputs(engine, tx, args.threads)
+        return lambda: RFM_TIME[engine](data, as_of)
     if task == "rfm" or task == "scaling":
         tx = make_tx(int(size))
         as_of = tx["date"].max()
@@ -604,10 +771,12 @@ def main() -> None:
     ap.add_argument("--kmeans-iter", type=int, default=None)
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
-    ap.add_argument("--only", default="rfm,score,quickstart,kmeans,clv,scaling", help="comma-separated rows to run")
+    ap.add_argument("--only", default="rfm,rfm_time,stream,score,quickstart,kmeans,clv,scaling",
+                    help="comma-separated rows to run")
     ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
                                                        "at 10^8 rows polars needs about 20 GB)")
     ap.add_argument("--worker", nargs=3, metavar=("TASK", "ENGINE", "SIZE"), help=argparse.SUPPRESS)
+    ap.add_argument("--stream-worker", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     size = sizes(args)
     args.kmeans_iter = args.kmeans_iter or size["kmeans_iter"]
@@ -616,6 +785,9 @@ def main() -> None:
         task, engine, n = args.worker
         fn = step(task, engine, n if n == "cdnow" else int(n), args)
         print(json.dumps({"peak_mb": measure_peak(fn)}))
+        return
+    if args.stream_worker:
+        print(json.dumps(stream_worker(*args.stream_worker)))
         return
     repeat = args.repeat or (1 if args.quick else 3)
     only = set(args.only.split(","))
@@ -631,17 +803,52 @@ def main() -> None:
         tx = make_tx(n)
         as_of = tx["date"].max()
         task = f"rfm {len(tx):.0e} tx"
-        results, times = {}, {}
-        for engine in rfm_engines(args.rfm_engines):
-            data = rfm_inputs(engine, tx, args.threads)
-            times[engine], results[engine] = best_of(lambda: RFM[engine](data, as_of), repeat)
-            del data
+        times, results = time_rfm(RFM, tx, as_of, rfm_engines(args.rfm_engines), args, repeat)
         note = rfm_check(results)
         del results
         for engine in rfm_engines(args.rfm_engines):
             table.add(task, engine, times[engine], peak_in_subprocess("rfm", engine, n, args), times["tierkit"],
                       note if engine == "tierkit" else "")
         del tx
+
+    # RFM from a log in time order
+    if "rfm_time" in only:
+        n = size["rfm_time"]
+        tx = make_time_log(n)
+        as_of = tx["date"].max()
+        task = f"rfm time-ordered {len(tx):.0e} tx"
+        engines = rfm_engines(args.rfm_engines)
+        times, results = time_rfm(RFM_TIME, tx, as_of, engines, args, repeat)
+        note = rfm_time_check(results)
+        del results
+        for engine in engines:
+            peer = {"tierkit": f"{note}; 20 columns", "polars": "one group_by: min/max/len/n_unique/sum, sorted",
+                    "duckdb": "one GROUP BY, ORDER BY customer, to Arrow", "pandas": "groupby agg, 5 columns"}
+            table.add(task, engine, times[engine], peak_in_subprocess("rfm_time", engine, n, args), times["tierkit"],
+                      peer[engine])
+        del tx
+
+    # out of core: summarize_files over Parquet against read-all + summarize
+    if "stream" in only:
+        import tempfile
+
+        n = size["stream"]
+        with tempfile.TemporaryDirectory(prefix="tierkit-stream-") as folder:
+            write_stream_files(n, Path(folder))
+            runs = {e: min((stream_in_subprocess(e, Path(folder), args) for _ in range(repeat)),
+                           key=lambda r: r["seconds"]) for e in ("tierkit", "pandas", "state")}
+        if runs["tierkit"]["rows"] != runs["pandas"]["rows"] or \
+                abs(runs["tierkit"]["revenue"] - runs["pandas"]["revenue"]) > 1e-9 * abs(runs["pandas"]["revenue"]):
+            raise AssertionError(f"stream: summarize_files and summarize differ: {runs}")
+        st = runs["state"]
+        per = st["state_bytes"] / st["customers"]
+        label = f"stream {n:.0e} tx, {STREAM_FILES} Parquet files"
+        ref = runs["tierkit"]["seconds"]
+        table.add(label, "tierkit", ref, runs["tierkit"]["peak_mb"], ref,
+                  f"tk.summarize_files; whole-process peak; state {per:.0f} B/customer in memory, "
+                  f"{st['state_file_bytes'] / st['customers']:.0f} B/customer as bytes")
+        table.add(label, "pandas+tierkit", runs["pandas"]["seconds"], runs["pandas"]["peak_mb"], ref,
+                  "pd.read_parquet of every file, concat, tk.summarize")
 
     # score + tier
     if "score" in only:

@@ -177,5 +177,6 @@ void register_features(py::module_ m) {
             "map_ids", [](Summarizer& self, const py::array& to) { self.map_ids(view<std::int64_t>(to, "to")); }, py::arg("to"))
         .def_property_readonly("transactions", &Summarizer::transactions)
         .def_property_readonly("customers", &Summarizer::customers)
-        .def_property_readonly("cells", &Summarizer::cells);
+        .def_property_readonly("cells", &Summarizer::cells)
+        .def_property_readonly("state_bytes", &Summarizer::state_bytes);
 }

@@ -9,6 +9,8 @@
 #include <memory>
 #include <numeric>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
@@ -63,78 +65,6 @@ std::int64_t period_of(std::int64_t day, Period period) noexcept {
     return day;
 }
 
-namespace {
-
-/// Maps each row's customer id to a dense index in sorted-id order.
-struct DenseIds {
-    std::vector<std::int64_t> unique;   // sorted distinct ids
-    std::vector<std::uint32_t> index;   // per row; UINT32_MAX for a missing id
-};
-
-DenseIds dense_ids(std::span<const std::int64_t> ids) {
-    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
-    DenseIds out;
-    const std::size_t n = ids.size();
-    out.index.assign(n, none);
-    if (n == 0) return out;
-    bool sorted = true;
-    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
-    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
-    std::int64_t prev = std::numeric_limits<std::int64_t>::min();
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::int64_t v = ids[i];
-        if (v == missing_id) continue;
-        if (v < prev) sorted = false;
-        prev = v;
-        lo = std::min(lo, v);
-        hi = std::max(hi, v);
-    }
-    if (lo > hi) return out;  // every id missing
-    if (sorted) {
-        std::int64_t last = 0;
-        bool any = false;
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::int64_t v = ids[i];
-            if (v == missing_id) continue;
-            if (!any || v != last) {
-                out.unique.push_back(v);
-                last = v;
-                any = true;
-            }
-            out.index[i] = static_cast<std::uint32_t>(out.unique.size() - 1);
-        }
-        return out;
-    }
-    const auto range = static_cast<unsigned long long>(hi) - static_cast<unsigned long long>(lo);
-    if (range <= 4ULL * n + 1024ULL) {
-        // Small id range: a direct table instead of sorting.
-        std::vector<std::uint32_t> slot(static_cast<std::size_t>(range) + 1, none);
-        for (std::size_t i = 0; i < n; ++i)
-            if (ids[i] != missing_id) slot[static_cast<std::size_t>(ids[i] - lo)] = 0;
-        std::uint32_t next = 0;
-        for (std::size_t k = 0; k < slot.size(); ++k)
-            if (slot[k] == 0) {
-                slot[k] = next++;
-                out.unique.push_back(lo + static_cast<std::int64_t>(k));
-            }
-        for (std::size_t i = 0; i < n; ++i)
-            if (ids[i] != missing_id) out.index[i] = slot[static_cast<std::size_t>(ids[i] - lo)];
-        return out;
-    }
-    out.unique.reserve(n);
-    for (auto v : ids)
-        if (v != missing_id) out.unique.push_back(v);
-    std::sort(out.unique.begin(), out.unique.end());
-    out.unique.erase(std::unique(out.unique.begin(), out.unique.end()), out.unique.end());
-    for (std::size_t i = 0; i < n; ++i)
-        if (ids[i] != missing_id)
-            out.index[i] = static_cast<std::uint32_t>(
-                std::lower_bound(out.unique.begin(), out.unique.end(), ids[i]) - out.unique.begin());
-    return out;
-}
-
-}  // namespace
-
 Summarizer::Summarizer(SummarizeOptions options) : options_(std::move(options)) {
     if (!(options_.freq_multiplier > 0) || !std::isfinite(options_.freq_multiplier))
         throw InvalidInput("freq_multiplier: must be > 0, got " + std::to_string(options_.freq_multiplier));
@@ -147,26 +77,65 @@ Summarizer::Summarizer(SummarizeOptions options) : options_(std::move(options)) 
 }
 
 void Summarizer::add_slot(std::int64_t id) {
-    ids_sorted_ = ids_sorted_ && (ids_.empty() || id > ids_.back());
-    slot_of_.emplace(id, static_cast<std::uint32_t>(ids_.size()));
     ids_.push_back(id);
     after_of_.push_back(0);
     if (has_margin_ == 1) margin_.emplace_back();
     if (has_quantity_ == 1) quantity_.emplace_back();
 }
 
-std::uint32_t Summarizer::slot_for(std::int64_t id) {
-    if (slot_of_.size() != ids_.size()) {  // first lookup after a fresh first chunk
-        slot_of_.clear();
-        slot_of_.reserve(ids_.size() * 2);
-        for (std::size_t s = 0; s < ids_.size(); ++s) slot_of_.emplace(ids_[s], static_cast<std::uint32_t>(s));
+void Summarizer::index() const {
+    if (by_id_.size() == ids_.size()) return;
+    by_id_.resize(ids_.size());
+    std::iota(by_id_.begin(), by_id_.end(), 0u);
+    if (!std::is_sorted(ids_.begin(), ids_.end()))
+        std::sort(by_id_.begin(), by_id_.end(), [&](std::uint32_t a, std::uint32_t b) { return ids_[a] < ids_[b]; });
+    sorted_ids_.resize(ids_.size());
+    for (std::size_t k = 0; k < by_id_.size(); ++k) sorted_ids_[k] = ids_[by_id_[k]];
+}
+
+std::vector<std::uint32_t> Summarizer::slots_for(std::span<const std::int64_t> ids) {
+    index();
+    const std::size_t n = sorted_ids_.size();
+    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> out(ids.size(), none);
+    std::size_t pos = 0, added = 0;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        // Gallop from the previous id's place: every sorted id before `lo` is smaller.
+        std::size_t lo = pos, step = 1;
+        while (lo + step < n && sorted_ids_[lo + step] < ids[k]) {
+            lo += step;
+            step *= 2;
+        }
+        const auto first = sorted_ids_.begin() + static_cast<std::ptrdiff_t>(lo);
+        const auto last = sorted_ids_.begin() + static_cast<std::ptrdiff_t>(std::min(n, lo + step + 1));
+        pos = static_cast<std::size_t>(std::lower_bound(first, last, ids[k]) - sorted_ids_.begin());
+        if (pos < n && sorted_ids_[pos] == ids[k]) out[k] = by_id_[pos];
+        else ++added;
     }
-    const auto it = slot_of_.find(id);
-    if (it != slot_of_.end()) return it->second;
-    if (ids_.size() >= std::numeric_limits<std::uint32_t>::max())
-        throw InvalidInput("customer: more than 2^32-1 distinct ids");
-    add_slot(id);
-    return static_cast<std::uint32_t>(ids_.size() - 1);
+    if (added == 0) return out;
+    if (ids_.size() + added >= none) throw InvalidInput("customer: more than 2^32-1 distinct ids");
+    // New slots in id order, merged into the sorted index.
+    std::vector<std::int64_t> merged_ids;
+    std::vector<std::uint32_t> merged_slots;
+    merged_ids.reserve(n + added);
+    merged_slots.reserve(n + added);
+    std::size_t j = 0;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        if (out[k] != none) continue;
+        for (; j < n && sorted_ids_[j] < ids[k]; ++j) {
+            merged_ids.push_back(sorted_ids_[j]);
+            merged_slots.push_back(by_id_[j]);
+        }
+        out[k] = static_cast<std::uint32_t>(ids_.size());
+        add_slot(ids[k]);
+        merged_ids.push_back(ids[k]);
+        merged_slots.push_back(out[k]);
+    }
+    merged_ids.insert(merged_ids.end(), sorted_ids_.begin() + static_cast<std::ptrdiff_t>(j), sorted_ids_.end());
+    merged_slots.insert(merged_slots.end(), by_id_.begin() + static_cast<std::ptrdiff_t>(j), by_id_.end());
+    sorted_ids_ = std::move(merged_ids);
+    by_id_ = std::move(merged_slots);
+    return out;
 }
 
 namespace {
@@ -200,24 +169,100 @@ void check_lengths(const Transactions& tx) {
         throw InvalidInput("transactions: at most 2^32-2 rows per chunk, got " + std::to_string(n));
 }
 
-/// A chunk checked row by row and its usable rows grouped by customer (counting sort
-/// over the dense, id-sorted customer index). Rows are numbered from `base`.
-struct Grouped {
-    std::vector<Reject> rejects;
-    std::int64_t max_day = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
-    DenseIds dense;
-    std::vector<std::uint32_t> start;  ///< per customer + 1: its rows in `order`
-    std::vector<std::uint32_t> after;  ///< per customer: rows after as_of
-    std::vector<std::uint32_t> order;
-    std::int64_t after_total = 0;
+/// A transaction row with a customer id, as the radix partition moves it.
+struct Record {
+    std::int64_t id;
+    std::int64_t day;
+    double amount;
+    std::uint32_t row;   ///< row in the chunk
+    std::uint32_t kind;  ///< Partitioned::used, after (dated after as_of) or rejected
 };
 
-Grouped group_rows(const Transactions& tx, const SummarizeOptions& options, std::int64_t base) {
+/// A chunk checked row by row, and its rows with an id grouped by customer: a radix
+/// partition on the high bits of (id - lo) into cache-sized partitions (stable, so a
+/// partition keeps row order), then an LSD radix sort of each partition on the low
+/// bits. Partitions follow each other in id order, so the customers come out sorted
+/// by id with each customer's rows in row order; no step looks an id up in a table
+/// of all customers. Rows are numbered from `base`. The grouping does not depend on
+/// the thread count.
+struct Partitioned {
+    enum : std::uint32_t { used = 0, after = 1, rejected = 2 };
+    std::vector<Reject> rejects;
+    std::int64_t max_day = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
+    std::int64_t used_rows = 0, after_total = 0;
+    std::vector<Record> records;         ///< grouped by customer, customers in id order
+    std::vector<std::size_t> part_start;  ///< per partition + 1: its records
+    std::vector<std::size_t> cust_start;  ///< per partition + 1: customers before it
+    /// Rows already grouped by id in increasing order, every id present: `records` stay
+    /// empty and record k is row k of the chunk (partitions are row blocks).
+    bool in_place = false;
+    std::vector<std::uint8_t> bad;  ///< per row when some row is rejected (in place)
+    std::int64_t cutoff = 0;
+    std::size_t customers() const noexcept { return cust_start.empty() ? 0 : cust_start.back(); }
+    /// Record k.
+    Record at(const Transactions& tx, std::size_t k) const noexcept {
+        if (!in_place) return records[k];
+        const std::int64_t day = tx.day[k];
+        const std::uint32_t kind = !bad.empty() && bad[k] ? rejected : day > cutoff ? after : used;
+        return Record{tx.customer[k], day, tx.amount[k], static_cast<std::uint32_t>(k), kind};
+    }
+};
+
+/// The ids' range and order, from check_rows().
+struct IdRange {
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
+    bool sorted = true;  ///< non-decreasing, and no id missing
+};
+
+/// Checks every row; returns the per-row rejected flags (empty when every row is valid).
+/// @throws InvalidInput naming the first bad row unless options.reject_invalid.
+std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOptions& options, std::int64_t base,
+                                     Partitioned& g, IdRange& ids) {
     const std::size_t n = tx.customer.size();
     const bool has_margin = !tx.margin.empty(), has_quantity = !tx.quantity.empty();
-    Grouped g;
-    // 1. Row validity.
-    std::vector<std::uint8_t> bad(n, 0);
+    // Fast pass over fixed row ranges: whether any row is bad, the last valid day, the
+    // ids' range and whether they are sorted (each combine is order-free).
+    constexpr std::size_t grain = std::size_t{1} << 18;
+    const std::size_t ranges = std::max<std::size_t>(1, std::min<std::size_t>(num_threads(), (n + grain - 1) / grain));
+    struct Scan {
+        bool any_bad = false;
+        std::int64_t max_day = std::numeric_limits<std::int64_t>::min();
+        IdRange ids;
+    };
+    std::vector<Scan> scans(ranges);
+    fork_join(static_cast<unsigned>(ranges), [&](unsigned r) {
+        Scan sc;
+        std::int64_t prev = std::numeric_limits<std::int64_t>::min();
+        for (std::size_t i = n * r / ranges, end = n * (r + 1) / ranges; i < end; ++i) {
+            const std::int64_t id = tx.customer[i];
+            bool ok = id != missing_id && tx.day[i] != missing_day && std::isfinite(tx.amount[i]);
+            if (has_margin) ok = ok && std::isfinite(tx.margin[i]);
+            if (has_quantity) ok = ok && std::isfinite(tx.quantity[i]);
+            sc.any_bad |= !ok;
+            sc.max_day = std::max(sc.max_day, ok ? tx.day[i] : sc.max_day);
+            sc.ids.sorted = sc.ids.sorted && id != missing_id && id >= prev;
+            prev = id;
+            if (id == missing_id) continue;
+            sc.ids.lo = std::min(sc.ids.lo, id);
+            sc.ids.hi = std::max(sc.ids.hi, id);
+        }
+        scans[r] = sc;
+    });
+    bool any_bad = false;
+    std::int64_t max_day = std::numeric_limits<std::int64_t>::min();
+    for (std::size_t r = 0; r < ranges; ++r) {
+        const Scan& sc = scans[r];
+        any_bad |= sc.any_bad;
+        max_day = std::max(max_day, sc.max_day);
+        ids.sorted = ids.sorted && sc.ids.sorted && (r == 0 || n * r / ranges == n * (r + 1) / ranges ||
+                                                     tx.customer[n * r / ranges - 1] <= tx.customer[n * r / ranges]);
+        ids.lo = std::min(ids.lo, sc.ids.lo);
+        ids.hi = std::max(ids.hi, sc.ids.hi);
+    }
+    g.max_day = max_day;
+    std::vector<std::uint8_t> bad;
+    if (!any_bad) return bad;
+    bad.assign(n, 0);
     auto reject_row = [&](std::size_t i, std::string reason) {
         const std::int64_t row = base + static_cast<std::int64_t>(i);
         if (!options.reject_invalid) throw InvalidInput("row " + std::to_string(row) + ": " + reason);
@@ -239,63 +284,228 @@ Grouped group_rows(const Transactions& tx, const SummarizeOptions& options, std:
             reject_row(i, "column 'quantity': must be a finite number, got " + std::to_string(tx.quantity[i]));
             continue;
         }
-        g.max_day = std::max(g.max_day, tx.day[i]);
     }
-    // Without an as_of nothing is after it: as_of is the last day of all rows.
-    const std::int64_t cutoff = options.as_of ? *options.as_of : std::numeric_limits<std::int64_t>::max();
+    return bad;
+}
 
-    // 2. Dense customer index and a counting sort of the usable rows by customer.
-    g.dense = dense_ids(tx.customer);
-    const std::size_t m = g.dense.unique.size();
-    const auto& index = g.dense.index;
-    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
-    g.start.assign(m + 1, 0);
-    g.after.assign(m, 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t c = index[i];
-        if (c == none || bad[i]) continue;
-        if (tx.day[i] > cutoff) { ++g.after[c]; ++g.after_total; continue; }
-        ++g.start[c + 1];
+/// Stable LSD radix sort of `r` by (id - lo) >> skip over `bits` bits, through `tmp`.
+void sort_by_id(std::span<Record> r, std::vector<Record>& tmp, std::uint64_t lo, int skip, int bits) {
+    if (r.size() < 2 || bits <= 0 ||
+        std::is_sorted(r.begin(), r.end(), [](const Record& a, const Record& b) { return a.id < b.id; }))
+        return;
+    if (r.size() <= 32) {  // insertion sort: stable, and cheaper for a handful of rows
+        for (std::size_t i = 1; i < r.size(); ++i) {
+            const Record x = r[i];
+            std::size_t j = i;
+            for (; j > 0 && r[j - 1].id > x.id; --j) r[j] = r[j - 1];
+            r[j] = x;
+        }
+        return;
     }
-    for (std::size_t c = 0; c < m; ++c) g.start[c + 1] += g.start[c];
-    g.order.resize(g.start[m]);
-    std::vector<std::uint32_t> fill(g.start.begin(), g.start.end() - 1);
+    tmp.resize(r.size());
+    // As few passes as 12-bit digits allow, with digits of equal width (at most 32 KiB
+    // of counters).
+    const int passes = (bits + 11) / 12;
+    const int digit = (bits + passes - 1) / passes;
+    const std::uint64_t mask = (std::uint64_t{1} << digit) - 1;
+    std::span<Record> from = r, to(tmp.data(), r.size());
+    std::vector<std::size_t> count(std::size_t{1} << digit);
+    for (int shift = skip; shift < skip + bits; shift += digit) {
+        std::fill(count.begin(), count.end(), std::size_t{0});
+        auto key = [&](const Record& x) {
+            return static_cast<std::size_t>(((static_cast<std::uint64_t>(x.id) - lo) >> shift) & mask);
+        };
+        for (const Record& x : from) ++count[key(x)];
+        std::size_t sum = 0, nonzero = 0;
+        for (auto& c : count) {
+            nonzero += c != 0;
+            const std::size_t v = c;
+            c = sum;
+            sum += v;
+        }
+        if (nonzero == 1) continue;  // one digit value: the order stays
+        for (const Record& x : from) to[count[key(x)]++] = x;
+        std::swap(from, to);
+    }
+    if (from.data() != r.data()) std::copy(from.begin(), from.end(), r.begin());
+}
+
+/// Rows already sorted by id: blocks of about 2^16 rows that end at a customer's
+/// last row serve as partitions, without moving any row.
+Partitioned grouped_in_place(const Transactions& tx, std::vector<std::uint8_t> bad, Partitioned g) {
+    const std::size_t n = tx.customer.size();
+    g.in_place = true;
+    g.bad = std::move(bad);
+    constexpr std::size_t block = std::size_t{1} << 16;
+    g.part_start.assign(1, 0);
+    g.cust_start.assign(1, 0);
+    std::size_t customers = 0;
     for (std::size_t i = 0; i < n; ++i) {
-        const std::uint32_t c = index[i];
-        if (c == none || bad[i] || tx.day[i] > cutoff) continue;
-        g.order[fill[c]++] = static_cast<std::uint32_t>(i);
+        customers += i == 0 || tx.customer[i] != tx.customer[i - 1];
+        if (i + 1 == n || (i + 1 - g.part_start.back() >= block && tx.customer[i + 1] != tx.customer[i])) {
+            g.part_start.push_back(i + 1);
+            g.cust_start.push_back(customers);
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!g.bad.empty() && g.bad[i]) continue;
+        if (tx.day[i] > g.cutoff) ++g.after_total;
+        else ++g.used_rows;
     }
     return g;
 }
 
-/// Per customer c in [first, last) of the chunk (in id order), its used rows merged into day cells in
-/// `cells` (day order; a day's rows in row order; slot = c) with its margin and quantity
-/// sums and refund count: f(c, cells, margin, quantity, refunds). Cells are empty for a
-/// customer with no used row.
+Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& options, std::int64_t base) {
+    const std::size_t n = tx.customer.size();
+    Partitioned g;
+    IdRange ids;
+    std::vector<std::uint8_t> bad = check_rows(tx, options, base, g, ids);
+    // Without an as_of nothing is after it: as_of is the last day of all rows.
+    const std::int64_t cutoff = options.as_of ? *options.as_of : std::numeric_limits<std::int64_t>::max();
+    g.cutoff = cutoff;
+    if (ids.sorted && n > 0) return grouped_in_place(tx, std::move(bad), std::move(g));
+
+    const std::int64_t lo = ids.lo, hi = ids.hi;
+    if (lo > hi) {  // no row has an id
+        g.part_start.assign(2, 0);
+        g.cust_start.assign(2, 0);
+        return g;
+    }
+    const std::uint64_t range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+    const int bits = std::bit_width(range);
+    // About 2^14 records (512 KiB, within a core's L2) per partition, at most 2^10
+    // partitions (so the scatter writes to few streams).
+    const int part_bits = std::min({bits, 10, static_cast<int>(std::bit_width(n >> 14))});
+    const int skip = bits - part_bits;
+    const std::size_t parts = std::size_t{1} << part_bits;
+    const auto ulo = static_cast<std::uint64_t>(lo);
+    auto part_of = [&](std::int64_t id) {
+        return part_bits == 0 ? std::size_t{0} : static_cast<std::size_t>((static_cast<std::uint64_t>(id) - ulo) >> skip);
+    };
+
+    // Histograms per fixed row range, then a stable scatter (ranges in row order).
+    constexpr std::size_t grain = std::size_t{1} << 18;
+    const std::size_t ranges = std::max<std::size_t>(1, std::min<std::size_t>(num_threads(), (n + grain - 1) / grain));
+    std::vector<std::vector<std::size_t>> fill(ranges, std::vector<std::size_t>(parts, 0));
+    std::vector<std::int64_t> after(ranges, 0), used(ranges, 0);
+    fork_join(static_cast<unsigned>(ranges), [&](unsigned r) {
+        auto& count = fill[r];
+        for (std::size_t i = n * r / ranges, end = n * (r + 1) / ranges; i < end; ++i)
+            if (tx.customer[i] != missing_id) ++count[part_of(tx.customer[i])];
+    });
+    g.part_start.assign(parts + 1, 0);
+    std::size_t total = 0;
+    for (std::size_t p = 0; p < parts; ++p) {
+        g.part_start[p] = total;
+        for (std::size_t r = 0; r < ranges; ++r) {
+            const std::size_t c = fill[r][p];
+            fill[r][p] = total;
+            total += c;
+        }
+    }
+    g.part_start[parts] = total;
+    g.records.resize(total);
+    fork_join(static_cast<unsigned>(ranges), [&](unsigned r) {
+        auto& at = fill[r];
+        Record* out = g.records.data();
+        std::int64_t n_after = 0, n_used = 0;
+        for (std::size_t i = n * r / ranges, end = n * (r + 1) / ranges; i < end; ++i) {
+            const std::int64_t id = tx.customer[i];
+            if (id == missing_id) continue;
+            const std::int64_t day = tx.day[i];
+            std::uint32_t kind = Partitioned::used;
+            if (!bad.empty() && bad[i]) kind = Partitioned::rejected;
+            else if (day > cutoff) kind = Partitioned::after;
+            n_after += kind == Partitioned::after;
+            n_used += kind == Partitioned::used;
+            out[at[part_of(id)]++] = Record{id, day, tx.amount[i], static_cast<std::uint32_t>(i), kind};
+        }
+        after[r] = n_after;
+        used[r] = n_used;
+    });
+    for (std::size_t r = 0; r < ranges; ++r) {
+        g.after_total += after[r];
+        g.used_rows += used[r];
+    }
+    fill.clear();
+
+    // Sort each partition by id; count its customers.
+    std::vector<std::size_t> customers(parts, 0);
+    const std::size_t tasks = std::min<std::size_t>(parts, 64);
+    fork_join(static_cast<unsigned>(tasks), [&](unsigned t) {
+        std::vector<Record> tmp;
+        for (std::size_t p = parts * t / tasks, end = parts * (t + 1) / tasks; p < end; ++p) {
+            std::span<Record> r(g.records.data() + g.part_start[p], g.part_start[p + 1] - g.part_start[p]);
+            sort_by_id(r, tmp, ulo, 0, skip);
+            std::size_t c = 0;
+            for (std::size_t k = 0; k < r.size(); ++k) c += k == 0 || r[k].id != r[k - 1].id;
+            customers[p] = c;
+        }
+    });
+    g.cust_start.assign(parts + 1, 0);
+    for (std::size_t p = 0; p < parts; ++p) g.cust_start[p + 1] = g.cust_start[p] + customers[p];
+    return g;
+}
+
+/// Per customer c in [first, last) of the chunk (in id order), its used rows merged into
+/// day cells in `cells` (day order; a day's rows in row order; slot = c) with its margin
+/// and quantity sums, refund count and rows after as_of:
+/// f(c, id, cells, margin, quantity, refunds, after). Cells are empty for a customer
+/// with no used row.
 template <class F>
-void for_each_customer(Grouped& g, const Transactions& tx, std::vector<Cell>& cells, std::size_t first,
+void for_each_customer(const Partitioned& g, const Transactions& tx, std::vector<Cell>& cells, std::size_t first,
                        std::size_t last, F&& f) {
+    if (first >= last) return;
     const bool has_margin = !tx.margin.empty(), has_quantity = !tx.quantity.empty();
+    // The partition holding customer `first`, and that customer's first record.
+    std::size_t p = static_cast<std::size_t>(std::upper_bound(g.cust_start.begin(), g.cust_start.end(), first) -
+                                             g.cust_start.begin()) - 1;
+    std::size_t at = g.part_start[p];
+    for (std::size_t skip = first - g.cust_start[p]; skip > 0; --skip) {
+        const std::int64_t id = g.at(tx, at).id;
+        while (at < g.part_start[p + 1] && g.at(tx, at).id == id) ++at;
+    }
+    std::vector<Record> scratch;
     for (std::size_t c = first; c < last; ++c) {
-        auto begin = g.order.begin() + g.start[c];
-        auto end = g.order.begin() + g.start[c + 1];
-        // Rows are usually already in date order; sort (by day, then row: stable) only when not.
-        if (!std::is_sorted(begin, end, [&](std::uint32_t a, std::uint32_t b) { return tx.day[a] < tx.day[b]; }))
-            std::sort(begin, end, [&](std::uint32_t a, std::uint32_t b) {
-                return tx.day[a] != tx.day[b] ? tx.day[a] < tx.day[b] : a < b;
-            });
+        while (at == g.part_start[p + 1]) ++p;  // partitions without customers
+        const std::int64_t id = g.at(tx, at).id;
+        std::size_t end = at + 1;
+        while (end < g.part_start[p + 1] && g.at(tx, end).id == id) ++end;
+        // The used rows in day order (a day's rows in row order): usually they already are.
+        std::int64_t after = 0;
+        bool plain = !g.in_place;
+        std::int64_t prev_day = std::numeric_limits<std::int64_t>::min();
+        for (std::size_t k = at; plain && k < end; ++k) {
+            const Record& x = g.records[k];
+            plain = x.kind == Partitioned::used && prev_day <= x.day;
+            prev_day = x.day;
+        }
+        std::span<const Record> rows;
+        if (plain) {
+            rows = std::span<const Record>(g.records.data() + at, end - at);
+        } else {
+            scratch.clear();
+            for (std::size_t k = at; k < end; ++k) {
+                const Record x = g.at(tx, k);
+                after += x.kind == Partitioned::after;
+                if (x.kind == Partitioned::used) scratch.push_back(x);
+            }
+            if (!std::is_sorted(scratch.begin(), scratch.end(), [](const Record& a, const Record& b) { return a.day < b.day; }))
+                std::stable_sort(scratch.begin(), scratch.end(), [](const Record& a, const Record& b) { return a.day < b.day; });
+            rows = scratch;
+        }
+        at = end;
         cells.clear();
         Sum margin, quantity;
         std::int64_t refunds = 0;
-        for (auto it = begin; it != end; ++it) {
-            const std::uint32_t i = *it;
-            const std::int64_t day = tx.day[i];
-            const double a = tx.amount[i];
+        bool first_row = true;
+        for (const Record& x : rows) {
+            const double a = x.amount;
             const bool refund = a < 0;  // a refund is not a purchase
             refunds += refund;
-            if (cells.empty() || cells.back().day != day) {
+            if (cells.empty() || cells.back().day != x.day) {
                 // {a, 0} is exactly Sum{} after add(a): most cells hold one row.
-                cells.push_back(Cell{static_cast<std::uint32_t>(c), day, Sum{refund ? 0.0 : a, 0.0},
+                cells.push_back(Cell{static_cast<std::uint32_t>(c), x.day, Sum{refund ? 0.0 : a, 0.0},
                                      Sum{refund ? a : 0.0, 0.0}, refund ? 0 : 1});
             } else {
                 Cell& cell = cells.back();
@@ -306,16 +516,29 @@ void for_each_customer(Grouped& g, const Transactions& tx, std::vector<Cell>& ce
                     ++cell.purchases;
                 }
             }
-            if (it == begin) {
-                if (has_margin) margin.hi = tx.margin[i];
-                if (has_quantity) quantity.hi = tx.quantity[i];
+            if (first_row) {
+                first_row = false;
+                if (has_margin) margin.hi = tx.margin[x.row];
+                if (has_quantity) quantity.hi = tx.quantity[x.row];
                 continue;
             }
-            if (has_margin) margin.add(tx.margin[i]);
-            if (has_quantity) quantity.add(tx.quantity[i]);
+            if (has_margin) margin.add(tx.margin[x.row]);
+            if (has_quantity) quantity.add(tx.quantity[x.row]);
         }
-        f(c, std::span<const Cell>(cells), margin, quantity, refunds);
+        f(c, id, std::span<const Cell>(cells), margin, quantity, refunds, after);
     }
+}
+
+/// The chunk's customer ids in increasing order.
+std::vector<std::int64_t> customer_ids(const Partitioned& g, const Transactions& tx) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(g.customers());
+    for (std::size_t p = 0; p + 1 < g.part_start.size(); ++p)
+        for (std::size_t k = g.part_start[p]; k < g.part_start[p + 1]; ++k) {
+            const std::int64_t id = g.at(tx, k).id;
+            if (k == g.part_start[p] || id != ids.back()) ids.push_back(id);
+        }
+    return ids;
 }
 
 /// The output columns, allocated (uninitialized) for every customer. Ranges of
@@ -584,99 +807,172 @@ void Summarizer::update(const Transactions& tx) {
     int margin_known = has_margin_, quantity_known = has_quantity_;
     check_presence(margin_known, !tx.margin.empty(), "margin");
     check_presence(quantity_known, !tx.quantity.empty(), "quantity");
-    Grouped g = group_rows(tx, options_, rows_);  // throws before anything changes
+    Partitioned g = partition_rows(tx, options_, rows_);  // throws before anything changes
 
-    // Customer slots. A first chunk keeps its sorted dense order, so its cells come
-    // out compact; later chunks look their ids up.
+    // Customer slots. A first chunk keeps its sorted order, so its cells come out
+    // compact; later chunks look their ids up (once per customer, not per row).
     has_margin_ = margin_known;
     has_quantity_ = quantity_known;
-    const std::size_t m = g.dense.unique.size();
-    const bool fresh = ids_.empty() && cells_.empty();
-    std::vector<std::uint32_t> slot(m);
+    const std::size_t m = g.customers();
+    const bool fresh = ids_.empty() && cells() == 0;
+    std::vector<std::uint32_t> slot;
     if (fresh) {
-        ids_ = g.dense.unique;
-        slot_of_.clear();
+        ids_.clear();
+        ids_.reserve(m);
+        sorted_ids_.clear();
+        by_id_.clear();
         after_of_.assign(m, 0);
         margin_.assign(has_margin_ == 1 ? m : 0, Sum{});
         quantity_.assign(has_quantity_ == 1 ? m : 0, Sum{});
-        std::iota(slot.begin(), slot.end(), 0u);
     } else {
-        for (std::size_t c = 0; c < m; ++c) slot[c] = slot_for(g.dense.unique[c]);
+        slot = slots_for(customer_ids(g, tx));
     }
-    const std::size_t old_cells = cells_.size();
+    const std::size_t old_cells = cells();
     std::vector<Cell> scratch;
     std::int64_t refunds = 0;
-    for_each_customer(g, tx, scratch, 0, m, [&](std::size_t c, std::span<const Cell> cells, const Sum& margin,
-                                          const Sum& quantity, std::int64_t customer_refunds) {
-        const std::uint32_t s = slot[c];
-        after_of_[s] += g.after[c];
+    for_each_customer(g, tx, scratch, 0, m, [&](std::size_t c, std::int64_t id, std::span<const Cell> cells,
+                                                const Sum& margin, const Sum& quantity, std::int64_t customer_refunds,
+                                                std::int64_t after) {
+        std::uint32_t s;
+        if (fresh) {
+            s = static_cast<std::uint32_t>(c);
+            ids_.push_back(id);
+        } else {
+            s = slot[c];
+        }
+        after_of_[s] += after;
         if (has_margin_ == 1) margin_[s].add(margin);
         if (has_quantity_ == 1) quantity_[s].add(quantity);
         refunds += customer_refunds;
         for (Cell cell : cells) {
             cell.slot = s;
-            cells_.push_back(cell);
+            add_cell(cell);
         }
     });
 
     rows_ += static_cast<std::int64_t>(n);
-    used_ += static_cast<std::int64_t>(g.order.size());
+    used_ += g.used_rows;
     after_ += g.after_total;
     refunds_ += refunds;
     max_day_ = std::max(max_day_, g.max_day);
     for (auto& r : g.rejects) row_rejects_.push_back(std::move(r));
-    if (fresh) {
+    if (fresh) {  // one chunk's cells: by slot, each slot's in day order, one per day
         cell_start_.assign(m + 1, 0);
+        small_start_.assign(m + 1, 0);
         for (const auto& c : cells_) ++cell_start_[c.slot + 1];
-        for (std::size_t k = 0; k < m; ++k) cell_start_[k + 1] += cell_start_[k];
+        for (const auto& c : small_) ++small_start_[c.slot + 1];
+        for (std::size_t k = 0; k < m; ++k) {
+            cell_start_[k + 1] += cell_start_[k];
+            small_start_[k + 1] += small_start_[k];
+        }
         compact_ = true;
-        compacted_size_ = cells_.size();
-    } else if (cells_.size() != old_cells) {
+        compacted_size_ = cells();
+    } else if (cells() != old_cells) {
         compact_ = false;
-        if (cells_.size() > 2 * compacted_size_ + (1u << 16)) compact();
+        if (cells() > 2 * compacted_size_ + (1u << 16)) compact();
     }
 }
 
+namespace {
+
+/// Whether a cell is exactly a SmallCell (one purchase, no refund, a day in int32).
+bool fits_small(const Summarizer::Cell& c) noexcept {
+    constexpr auto bits = [](double v) { return std::bit_cast<std::uint64_t>(v); };
+    return c.purchases == 1 && bits(c.gross.lo) == 0 && bits(c.refund.hi) == 0 && bits(c.refund.lo) == 0 &&
+           c.day >= std::numeric_limits<std::int32_t>::min() && c.day <= std::numeric_limits<std::int32_t>::max();
+}
+
+}  // namespace
+
+void Summarizer::add_cell(const Cell& c) const {
+    if (fits_small(c)) small_.push_back(SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi});
+    else cells_.push_back(c);
+}
+
+std::span<const Summarizer::Cell> Summarizer::cells_of(std::size_t slot, std::vector<Cell>& scratch) const {
+    const Cell* full = cells_.data() + cell_start_[slot];
+    const std::size_t nf = cell_start_[slot + 1] - cell_start_[slot];
+    const SmallCell* small = small_.data() + small_start_[slot];
+    const std::size_t ns = small_start_[slot + 1] - small_start_[slot];
+    if (ns == 0) return {full, nf};
+    scratch.clear();
+    std::size_t f = 0;
+    for (std::size_t k = 0; k < ns; ++k) {
+        for (; f < nf && full[f].day < small[k].day; ++f) scratch.push_back(full[f]);
+        scratch.push_back(Cell{small[k].slot, small[k].day, Sum{small[k].amount, 0.0}, Sum{}, 1});
+    }
+    for (; f < nf; ++f) scratch.push_back(full[f]);
+    return scratch;
+}
+
+std::size_t Summarizer::state_bytes() const noexcept {
+    std::size_t bytes = sizeof(*this) + ids_.capacity() * sizeof(std::int64_t) +
+                        sorted_ids_.capacity() * sizeof(std::int64_t) + by_id_.capacity() * sizeof(std::uint32_t) +
+                        after_of_.capacity() * sizeof(std::int64_t) + (margin_.capacity() + quantity_.capacity()) * sizeof(Sum) +
+                        cells_.capacity() * sizeof(Cell) + cell_start_.capacity() * sizeof(std::size_t) +
+                        small_.capacity() * sizeof(SmallCell) + small_start_.capacity() * sizeof(std::size_t) +
+                        row_rejects_.capacity() * sizeof(Reject);
+    for (const auto& r : row_rejects_) bytes += r.reason.capacity() > 15 ? r.reason.capacity() + 1 : 0;
+    return bytes;
+}
+
 void Summarizer::compact() const {
+    const std::size_t slots = ids_.size();
     if (compact_) {  // slots added without cells (rows after as_of or rejected) have none
-        cell_start_.resize(ids_.size() + 1, cell_start_.empty() ? 0 : cell_start_.back());
+        cell_start_.resize(slots + 1, cell_start_.empty() ? 0 : cell_start_.back());
+        small_start_.resize(slots + 1, small_start_.empty() ? 0 : small_start_.back());
         return;
     }
-    const std::size_t slots = ids_.size();
-    std::vector<std::size_t> start(slots + 1, 0);
-    for (const auto& c : cells_) ++start[c.slot + 1];
-    for (std::size_t s = 0; s < slots; ++s) start[s + 1] += start[s];
-    std::vector<Cell> sorted(cells_.size());
-    {
+    // Counting sort of both lists by slot (stable: chunk order kept within a list).
+    auto by_slot = [slots](auto& cells, std::vector<std::size_t>& start) {
+        start.assign(slots + 1, 0);
+        for (const auto& c : cells) ++start[c.slot + 1];
+        for (std::size_t s = 0; s < slots; ++s) start[s + 1] += start[s];
+        std::remove_reference_t<decltype(cells)> sorted(cells.size());
         std::vector<std::size_t> fill(start.begin(), start.end() - 1);
-        for (const auto& c : cells_) sorted[fill[c.slot]++] = c;  // stable: chunk order kept
-    }
-    cells_.clear();
-    cells_.shrink_to_fit();
-    std::size_t w = 0;
+        for (const auto& c : cells) sorted[fill[c.slot]++] = c;
+        cells = std::move(sorted);
+    };
+    std::vector<std::size_t> full_start, small_start;
+    by_slot(cells_, full_start);
+    by_slot(small_, small_start);
+    // Per slot: its cells in day order (usually they are: chunks come in time order),
+    // one per day. Small cells are rewritten in place (merging never adds one); merged
+    // days become full cells.
+    std::vector<Cell> full, day_cells;
+    full.reserve(cells_.size());
     cell_start_.assign(slots + 1, 0);
+    small_start_.assign(slots + 1, 0);
+    std::size_t w_small = 0;
+    auto by_day = [](const Cell& a, const Cell& b) { return a.day < b.day; };
     for (std::size_t s = 0; s < slots; ++s) {
-        auto begin = sorted.begin() + static_cast<std::ptrdiff_t>(start[s]);
-        auto end = sorted.begin() + static_cast<std::ptrdiff_t>(start[s + 1]);
-        auto by_day = [](const Cell& a, const Cell& b) { return a.day < b.day; };
-        if (!std::is_sorted(begin, end, by_day)) std::stable_sort(begin, end, by_day);
-        for (auto it = begin; it != end; ++it) {
-            if (w > cell_start_[s] && sorted[w - 1].day == it->day) {
-                Cell& into = sorted[w - 1];
-                into.gross.add(it->gross);
-                into.refund.add(it->refund);
-                into.purchases += it->purchases;
-            } else {
-                sorted[w++] = *it;
-            }
+        day_cells.assign(cells_.begin() + static_cast<std::ptrdiff_t>(full_start[s]),
+                         cells_.begin() + static_cast<std::ptrdiff_t>(full_start[s + 1]));
+        for (std::size_t k = small_start[s]; k < small_start[s + 1]; ++k) {
+            const SmallCell& c = small_[k];
+            day_cells.push_back(Cell{c.slot, c.day, Sum{c.amount, 0.0}, Sum{}, 1});
         }
-        cell_start_[s + 1] = w;
+        if (!std::is_sorted(day_cells.begin(), day_cells.end(), by_day))
+            std::stable_sort(day_cells.begin(), day_cells.end(), by_day);
+        for (std::size_t k = 0; k < day_cells.size();) {
+            Cell c = day_cells[k++];
+            for (; k < day_cells.size() && day_cells[k].day == c.day; ++k) {
+                c.gross.add(day_cells[k].gross);
+                c.refund.add(day_cells[k].refund);
+                c.purchases += day_cells[k].purchases;
+            }
+            if (fits_small(c)) small_[w_small++] = SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi};
+            else full.push_back(c);
+        }
+        cell_start_[s + 1] = full.size();
+        small_start_[s + 1] = w_small;
     }
-    sorted.resize(w);
-    sorted.shrink_to_fit();
-    cells_ = std::move(sorted);
+    small_.resize(w_small);
+    small_.shrink_to_fit();
+    full.shrink_to_fit();
+    cells_ = std::move(full);
     compact_ = true;
-    compacted_size_ = cells_.size();
+    compacted_size_ = cells();
 }
 
 namespace {
@@ -709,18 +1005,25 @@ Summarizer& Summarizer::merge(const Summarizer& other) {
     has_margin_ = m;
     has_quantity_ = q;
 
+    other.index();
+    const std::vector<std::uint32_t> by_id = slots_for(other.sorted_ids_);
     std::vector<std::uint32_t> slot(other.ids_.size());
+    for (std::size_t k = 0; k < by_id.size(); ++k) slot[other.by_id_[k]] = by_id[k];
     for (std::size_t s = 0; s < other.ids_.size(); ++s) {
-        slot[s] = slot_for(other.ids_[s]);
         after_of_[slot[s]] += other.after_of_[s];
         if (has_margin_ == 1) margin_[slot[s]].add(other.margin_[s]);
         if (has_quantity_ == 1) quantity_[slot[s]].add(other.quantity_[s]);
     }
-    if (!other.cells_.empty()) {
+    if (other.cells() != 0) {
         cells_.reserve(cells_.size() + other.cells_.size());
         for (Cell c : other.cells_) {
             c.slot = slot[c.slot];
             cells_.push_back(c);
+        }
+        small_.reserve(small_.size() + other.small_.size());
+        for (SmallCell c : other.small_) {
+            c.slot = slot[c.slot];
+            small_.push_back(c);
         }
         compact_ = false;
     }
@@ -730,7 +1033,7 @@ Summarizer& Summarizer::merge(const Summarizer& other) {
     after_ += other.after_;
     refunds_ += other.refunds_;
     max_day_ = std::max(max_day_, other.max_day_);
-    if (!compact_ && cells_.size() > 2 * compacted_size_ + (1u << 16)) compact();
+    if (!compact_ && cells() > 2 * compacted_size_ + (1u << 16)) compact();
     return *this;
 }
 
@@ -748,8 +1051,8 @@ void Summarizer::map_ids(std::span<const std::int64_t> to) {
                                std::to_string(ids[s]) + ", which is missing or taken");
     }
     ids_ = std::move(ids);
-    slot_of_ = std::move(slot_of);
-    ids_sorted_ = std::is_sorted(ids_.begin(), ids_.end());
+    sorted_ids_.clear();
+    by_id_.clear();
     for (auto& r : row_rejects_)
         if (r.customer != missing_id) r.customer = mapped(r.customer);
 }
@@ -766,16 +1069,15 @@ Summary Summarizer::finalize() const {
     result.rejects = row_rejects_;
     const std::int64_t as_of = fill_report(report, options_, max_day_);
     const std::size_t m = ids_.size();
-    std::vector<std::uint32_t> by_id(m);
-    std::iota(by_id.begin(), by_id.end(), 0u);
-    if (!ids_sorted_) std::sort(by_id.begin(), by_id.end(), [&](std::uint32_t a, std::uint32_t b) { return ids_[a] < ids_[b]; });
+    index();
+    const std::vector<std::uint32_t>& by_id = by_id_;
     const Sum zero;
     build_features(options_, as_of, has_margin_ == 1, has_quantity_ == 1, m, result,
                    [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
+                       std::vector<Cell> scratch;
                        for (std::size_t k = begin; k < end; ++k) {
                            const std::uint32_t s = by_id[k];
-                           build.add(ids_[s],
-                                     std::span<const Cell>(cells_.data() + cell_start_[s], cells_.data() + cell_start_[s + 1]),
+                           build.add(ids_[s], cells_of(s, scratch),
                                      has_margin_ == 1 ? margin_[s] : zero, has_quantity_ == 1 ? quantity_[s] : zero,
                                      after_of_[s]);
                        }
@@ -790,24 +1092,25 @@ Summary Summarizer::finalize() const {
 Summary summarize(const Transactions& tx, const SummarizeOptions& options) {
     const Summarizer checked(options);  // option checks
     check_lengths(tx);
-    Grouped g = group_rows(tx, options, 0);
+    Partitioned g = partition_rows(tx, options, 0);
     Summary result;
     SummarizeReport& report = result.report;
     report.transactions = static_cast<std::int64_t>(tx.customer.size());
-    report.used = static_cast<std::int64_t>(g.order.size());
+    report.used = g.used_rows;
     report.after_as_of = g.after_total;
     report.rejected_rows = static_cast<std::int64_t>(g.rejects.size());
     result.rejects = std::move(g.rejects);
     const std::int64_t as_of = fill_report(report, options, g.max_day);
-    report.refunds = build_features(options, as_of, !tx.margin.empty(), !tx.quantity.empty(), g.dense.unique.size(),
-                                    result, [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
+    report.refunds = build_features(options, as_of, !tx.margin.empty(), !tx.quantity.empty(), g.customers(), result,
+                                    [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
                                         std::vector<Cell> scratch;
                                         std::int64_t refunds = 0;
                                         for_each_customer(g, tx, scratch, begin, end,
-                                                          [&](std::size_t c, std::span<const Cell> cells, const Sum& margin,
-                                                              const Sum& quantity, std::int64_t customer_refunds) {
+                                                          [&](std::size_t, std::int64_t id, std::span<const Cell> cells,
+                                                              const Sum& margin, const Sum& quantity,
+                                                              std::int64_t customer_refunds, std::int64_t after) {
                                                               refunds += customer_refunds;
-                                                              build.add(g.dense.unique[c], cells, margin, quantity, g.after[c]);
+                                                              build.add(id, cells, margin, quantity, after);
                                                           });
                                         return refunds;
                                     });
@@ -914,13 +1217,15 @@ std::string Summarizer::to_bytes() const {
         if (has_margin_ == 1) { w.put<double>(margin_[s].hi); w.put<double>(margin_[s].lo); }
         if (has_quantity_ == 1) { w.put<double>(quantity_[s].hi); w.put<double>(quantity_[s].lo); }
     }
-    w.put<std::uint64_t>(cells_.size());
-    for (const Cell& c : cells_) {
-        w.put<std::uint32_t>(c.slot);
-        w.put<std::int64_t>(c.day);
-        for (double v : {c.gross.hi, c.gross.lo, c.refund.hi, c.refund.lo}) w.put<double>(v);
-        w.put<std::int64_t>(c.purchases);
-    }
+    w.put<std::uint64_t>(cells());
+    std::vector<Cell> scratch;
+    for (std::size_t s = 0; s < ids_.size(); ++s)
+        for (const Cell& c : cells_of(s, scratch)) {
+            w.put<std::uint32_t>(c.slot);
+            w.put<std::int64_t>(c.day);
+            for (double v : {c.gross.hi, c.gross.lo, c.refund.hi, c.refund.lo}) w.put<double>(v);
+            w.put<std::int64_t>(c.purchases);
+        }
     w.put<std::uint64_t>(row_rejects_.size());
     for (const Reject& r : row_rejects_) {
         w.put<std::int64_t>(r.row);
@@ -985,12 +1290,13 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
     if (s.has_margin_ < 0 && slots > 0) Reader::fail(at_flags, "customers without a first chunk");
     s.ids_.reserve(slots);
     s.after_of_.reserve(slots);
+    std::unordered_set<std::int64_t> seen;  // only to name a repeated id where it is
+    seen.reserve(slots);
     for (std::size_t k = 0; k < slots; ++k) {
         const std::size_t at = r.offset();
         const auto id = r.get<std::int64_t>("customer id");
-        if (id == missing_id || !s.slot_of_.emplace(id, static_cast<std::uint32_t>(k)).second)
+        if (id == missing_id || !seen.insert(id).second)
             Reader::fail(at, "customer id " + std::to_string(id) + " is missing or repeated");
-        s.ids_sorted_ = s.ids_sorted_ && (s.ids_.empty() || id > s.ids_.back());
         s.ids_.push_back(id);
         s.after_of_.push_back(r.get<std::int64_t>("rows after as_of"));
         if (s.after_of_.back() < 0) Reader::fail(at + 8, "negative count of rows after as_of");
@@ -998,7 +1304,7 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
         if (s.has_quantity_ == 1) s.quantity_.push_back(Sum{r.get<double>("quantity"), r.get<double>("quantity")});
     }
     const std::size_t cells = r.count(52, "cells");
-    s.cells_.reserve(cells);
+
     for (std::size_t k = 0; k < cells; ++k) {
         const std::size_t at = r.offset();
         Cell c{};
@@ -1013,9 +1319,9 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
         constexpr std::int64_t day_limit = std::int64_t{1} << 40;
         if (c.slot >= slots || c.purchases < 0 || c.day <= -day_limit || c.day >= day_limit)
             Reader::fail(at, "cell " + std::to_string(k) + " is inconsistent");
-        s.cells_.push_back(c);
+        s.add_cell(c);
     }
-    s.compact_ = s.cells_.empty();
+    s.compact_ = s.cells() == 0;
     s.compacted_size_ = 0;
     s.cell_start_.clear();
     const std::size_t rejects = r.count(24, "rejects");

@@ -336,6 +336,12 @@ class Summarizer:
         """Distinct customer ids seen so far."""
         return int(self._core.customers)
 
+    @property
+    def state_bytes(self) -> int:
+        """Memory the core state holds (bytes): per customer about
+        ``state_bytes / customers``. String ids add this object's id table."""
+        return int(self._core.state_bytes)
+
     def update(self, transactions: Any) -> "Summarizer":
         """Add a chunk of transactions (a pandas DataFrame or an Arrow table / record
         batch, polars DataFrame...). On an error (a bad row with ``errors="raise"``,

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 
@@ -652,4 +653,91 @@ TEST(Summarize, OverflowingSumsRejectTheCustomer) {
         EXPECT_STREQ(e.what(),
                      "customer 1: column 'amount': the customer's sums overflow the largest double (monetary_value is not finite)");
     }
+}
+
+// ---- A log in time order: the radix partition and the compact streaming state. ----
+
+namespace {
+
+/// `rows` transactions of rows/8 customers (sparse ids) in time order, with refunds
+/// and repeated days, so customers come in random order.
+Shuffled time_ordered(std::size_t rows) {
+    Shuffled log(false);
+    log.customer.clear();
+    log.day.clear();
+    log.amount.clear();
+    log.margin.clear();
+    log.quantity.clear();
+    std::mt19937_64 rng(17);
+    const std::size_t m = rows / 8;
+    for (std::size_t i = 0; i < rows; ++i) {
+        log.customer.push_back(static_cast<std::int64_t>(rng() % m) * 7919 + 5);
+        log.day.push_back(19'000 + static_cast<std::int64_t>(i * 700 / rows));  // non-decreasing
+        const double cents = static_cast<double>(rng() % 20000) / 100;
+        log.amount.push_back(rng() % 10 == 0 ? -cents : cents);
+        log.margin.push_back(cents / 4);
+        log.quantity.push_back(1);
+    }
+    return log;
+}
+
+}  // namespace
+
+TEST(Summarize, TimeOrderedEqualsCustomerOrderedAtAnyThreadCount) {
+    const Shuffled log = time_ordered(200'000);  // many partitions
+    // The same rows grouped by customer (stable: each customer's rows keep their order).
+    std::vector<std::size_t> perm(log.size());
+    std::iota(perm.begin(), perm.end(), 0);
+    std::stable_sort(perm.begin(), perm.end(), [&](std::size_t a, std::size_t b) { return log.customer[a] < log.customer[b]; });
+    Shuffled sorted = log;
+    for (std::size_t k = 0; k < perm.size(); ++k) {
+        sorted.customer[k] = log.customer[perm[k]];
+        sorted.day[k] = log.day[perm[k]];
+        sorted.amount[k] = log.amount[perm[k]];
+        sorted.margin[k] = log.margin[perm[k]];
+        sorted.quantity[k] = log.quantity[perm[k]];
+    }
+    SummarizeOptions o;
+    o.as_of = 19'600;  // some rows after it
+    Summary reference = summarize(sorted.all(), o);
+    ASSERT_GT(reference.features.rows(), 24'000u);
+    ASSERT_GT(reference.report.after_as_of, 0);
+    for (unsigned threads : {1u, 2u, 5u}) {
+        set_num_threads(threads);
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        expect_same(summarize(log.all(), o), reference);
+    }
+    set_num_threads(0);
+}
+
+TEST(Summarizer, OnePurchaseDaysCostSixteenBytes) {
+    // 4000 customers, each buying once on each of 10 days, in time order over chunks.
+    Shuffled log(false);
+    log.customer.clear();
+    log.day.clear();
+    log.amount.clear();
+    for (std::int64_t d = 0; d < 10; ++d)
+        for (std::int64_t c = 0; c < 4000; ++c) {
+            log.customer.push_back((c * 37) % 4000 * 1000 + 1);
+            log.day.push_back(19'000 + 3 * d);
+            log.amount.push_back(1.25 + static_cast<double>(c % 7));
+        }
+    Summarizer s;
+    for (std::size_t from = 0; from < log.customer.size(); from += 3000) {
+        const std::size_t to = std::min(log.customer.size(), from + 3000);
+        auto part = [&](const auto& v) { return std::span(v).subspan(from, to - from); };
+        s.update(Transactions{part(log.customer), part(log.day), part(log.amount), {}, {}});
+    }
+    const Summary whole = summarize(Transactions{log.customer, log.day, log.amount, {}, {}});
+    expect_same(s.finalize(), whole);
+    EXPECT_EQ(s.cells(), 40'000u);
+    // 10 cells of 16 bytes, plus id, rows after as_of, two cell offsets and a hash
+    // table entry: far below the 56 bytes a full cell takes.
+    const double per_customer = static_cast<double>(s.state_bytes()) / static_cast<double>(s.customers());
+    EXPECT_LT(per_customer, 10 * 16 + 100.0);
+    EXPECT_GT(per_customer, 10 * 16.0);
+    // The bytes hold full cells, as before: they load back to the same state.
+    const Summarizer back = Summarizer::from_bytes(s.to_bytes());
+    EXPECT_EQ(back.cells(), 40'000u);
+    expect_same(back.finalize(), whole);
 }

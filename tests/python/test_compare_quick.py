@@ -29,6 +29,9 @@ def test_compare_quick_prints_every_row(tmp_path):
     engines = ["tierkit", "pandas"] + [e for e in ("polars", "duckdb") if _have(e)]
     for engine in engines:
         assert ("rfm 1e+05 tx", engine) in rows
+        assert ("rfm time-ordered 1e+05 tx", engine) in rows
+    assert ("stream 2e+05 tx, 8 Parquet files", "tierkit") in rows
+    assert ("stream 2e+05 tx, 8 Parquet files", "pandas+tierkit") in rows and "B/customer in memory" in out.stdout
     for kind in ("fit+assign", "assign"):
         assert (f"score+tier 2e+05 x 8 {kind}", "tierkit") in rows
         assert (f"score+tier 2e+05 x 8 {kind}", "numpy") in rows

@@ -118,7 +118,8 @@ Summary summarize(const Transactions& tx, const SummarizeOptions& options = {});
 ///
 /// State (memory): per customer the flags and sums that do not depend on as_of
 /// (margin, quantity, rows after as_of), plus one cell per distinct day with a used
-/// transaction (purchase sum, refund sum, purchase count). Frequency counts distinct
+/// transaction (purchase sum, refund sum, purchase count); a day of one purchase and
+/// no refund (most days) is kept as 16 bytes (slot, day, amount). Frequency counts distinct
 /// purchase periods and the windows and trend are measured back from as_of, which by
 /// default is only known at the end, so day cells are kept; their number is bounded by
 /// the customer's active days, never by the number of transactions. Cells from later
@@ -164,7 +165,10 @@ public:
     const SummarizeOptions& options() const noexcept { return options_; }
     std::int64_t transactions() const noexcept { return rows_; }  ///< rows seen
     std::size_t customers() const noexcept { return ids_.size(); }  ///< distinct valid ids seen
-    std::size_t cells() const noexcept { return cells_.size(); }    ///< day cells held
+    std::size_t cells() const noexcept { return cells_.size() + small_.size(); }  ///< day cells held
+    /// Heap bytes the state holds (capacities of its arrays, reject texts): what streaming costs in memory, per customer about
+    /// state_bytes() / customers().
+    std::size_t state_bytes() const noexcept;
 
     /// Exact-enough sum: hi + lo with error-free accumulation (see the class notes).
     struct Sum {
@@ -190,10 +194,27 @@ public:
         std::int64_t purchases;   ///< purchase rows
     };
 
+    /// A cell of one purchase row and no refund (most cells): 16 bytes for a Cell's 56.
+    /// Cell{slot, day, {amount, 0}, {0, 0}, 1} exactly.
+    struct SmallCell {
+        std::uint32_t slot;
+        std::int32_t day;
+        double amount;
+    };
+
 private:
     void compact() const;
-    std::uint32_t slot_for(std::int64_t id);
+    void add_cell(const Cell& cell) const;
+    /// The cells of `slot` in day order (compact state only); `scratch` may hold them.
+    std::span<const Cell> cells_of(std::size_t slot, std::vector<Cell>& scratch) const;
     void add_slot(std::int64_t id);
+    /// sorted_ids_ and by_id_ for every slot: sorted once when missing (after a first
+    /// chunk, a load or map_ids); later chunks and merges merge into them.
+    void index() const;
+    /// The slots of `ids` (sorted, distinct), adding slots for new ids: a galloping
+    /// search through the sorted ids, no table lookup per id.
+    /// @throws InvalidInput past 2^32-1 customers (state unchanged).
+    std::vector<std::uint32_t> slots_for(std::span<const std::int64_t> ids);
 
     SummarizeOptions options_;
     int has_margin_ = -1;  ///< -1: no non-empty chunk yet
@@ -201,13 +222,17 @@ private:
     std::int64_t rows_ = 0, used_ = 0, after_ = 0, refunds_ = 0;
     std::int64_t max_day_ = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
     std::vector<std::int64_t> ids_;  ///< slot -> customer id
-    bool ids_sorted_ = true;
-    std::unordered_map<std::int64_t, std::uint32_t> slot_of_;  ///< built on the second chunk
+    mutable std::vector<std::int64_t> sorted_ids_;  ///< the ids in increasing order
+    mutable std::vector<std::uint32_t> by_id_;       ///< the slot of each sorted id
     std::vector<std::int64_t> after_of_;  ///< per slot: rows after as_of
     std::vector<Sum> margin_, quantity_;  ///< per slot, when the columns are given
     std::vector<Reject> row_rejects_;
+    // A slot's day cells are its SmallCells and its Cells together (one per day when
+    // compact, each list in day order); a cell goes to small_ when it fits.
     mutable std::vector<Cell> cells_;
     mutable std::vector<std::size_t> cell_start_;  ///< per slot + 1 when compact
+    mutable std::vector<SmallCell> small_;
+    mutable std::vector<std::size_t> small_start_;  ///< per slot + 1 when compact
     mutable bool compact_ = true;
     mutable std::size_t compacted_size_ = 0;
 };
