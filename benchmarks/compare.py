@@ -1,7 +1,7 @@
 """tierkit side by side with the usual Python tools, on the same in-memory data.
 
     python benchmarks/compare.py [--quick] [--big] [--threads 2] [--repeat 3] [--no-memory]
-                                 [--only rfm,score,kmeans,clv,scaling] [--rfm-engines pandas,duckdb]
+                                 [--only rfm,score,kmeans,clv,clvpredict,scaling] [--rfm-engines pandas,duckdb]
                                  [--json out.json]
 
 Rows (times are best of --repeat; ratios are peer time / tierkit time, same run):
@@ -28,6 +28,11 @@ Rows (times are best of --repeat; ratios are peer time / tierkit time, same run)
              iterations: tierkit vs scikit-learn (time per iteration, inertia).
   clv        BG/NBD + Gamma-Gamma fits: CDNOW (when /work/shared/data has it) and
              10^6 synthetic customers: tierkit vs lifetimes (when installed).
+  clvpredict 12-month discounted CLV (BG/NBD + Gamma-Gamma at fitted parameters) of 10^5
+             and 10^6 synthetic customers and CDNOW: gg.customer_lifetime_value vs
+             lifetimes' customer_lifetime_value (when installed; at 10^6 lifetimes is
+             timed on the first 10^5 rows and scaled linearly), with the largest
+             relative difference between the two.
   scaling    tierkit.summarize from 10^5 to 10^7 transactions (10^8 with --big);
              writes benchmarks/scaling.png (time and memory against size).
 
@@ -484,6 +489,55 @@ def clv_sets(n: int) -> list[Any]:
     return (["cdnow"] if CDNOW.exists() else []) + [n]
 
 
+def clv_predict_models(df: pd.DataFrame) -> tuple[Any, Any]:
+    """BG/NBD (weekly) and Gamma-Gamma fitted on df, for the prediction rows."""
+    bg = tk.clv.BGNBD(time_unit="W").fit(df["frequency"], df["recency"], df["T"])
+    rep = df[df["frequency"] > 0]
+    return bg, tk.clv.GammaGamma().fit(rep["frequency"], rep["monetary_value"])
+
+
+def clv_predict_tierkit(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
+    return gg.customer_lifetime_value(bg, df["frequency"], df["recency"], df["T"], df["monetary_value"],
+                                      months=12, discount_rate=0.01).to_numpy()
+
+
+def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    lbg = BetaGeoFitter()
+    lbg.params_ = pd.Series(bg.params_.to_numpy(), index=["r", "alpha", "a", "b"])
+    lbg.predict = lbg.conditional_expected_number_of_purchases_up_to_time
+    lgg = GammaGammaFitter()
+    lgg.params_ = pd.Series(gg.params_.to_numpy(), index=["p", "q", "v"])
+    return lgg.customer_lifetime_value(lbg, df["frequency"], df["recency"], df["T"], df["monetary_value"],
+                                       time=12, discount_rate=0.01, freq="W").to_numpy()
+
+
+def clv_predict_rows(table: "Table", quick: bool, repeat: int) -> None:
+    """CLV predictions: tierkit vs lifetimes at the same fitted parameters."""
+    import warnings
+
+    have_lifetimes = optional("lifetimes") is not None
+    for which in (["cdnow"] if CDNOW.exists() else []) + ([10_000] if quick else [100_000, 1_000_000]):
+        df = make_clv(which)
+        bg, gg = clv_predict_models(df)
+        t_tk, ours = best_of(lambda: clv_predict_tierkit(df, bg, gg), max(repeat, 3))
+        label = f"clv predict {'CDNOW' if which == 'cdnow' else f'{which:.0e} cust'}"
+        note = f"12 months; {1e9 * t_tk / len(df):.0f} ns/customer"
+        if have_lifetimes:
+            part = df if len(df) <= 100_000 else df.iloc[:100_000]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_lt, theirs = best_of(lambda: clv_predict_lifetimes(part, bg, gg), 1)
+            diff = float(np.max(np.abs(ours[:len(part)] - theirs) / np.abs(theirs)))
+            scaled = len(df) / len(part)
+            table.add(label, "tierkit", t_tk, float("nan"), t_tk, note + f"; max rel. diff vs lifetimes {diff:.1e}")
+            table.add(label, "lifetimes", t_lt * scaled, float("nan"), t_tk,
+                      "customer_lifetime_value" + (f"; timed on 1e5 rows x {scaled:.0f}" if scaled > 1 else ""))
+        else:
+            table.add(label, "tierkit", t_tk, float("nan"), t_tk, note + "; lifetimes not installed")
+
+
 # ------------------------------------------------------------------ measuring
 
 
@@ -604,7 +658,8 @@ def main() -> None:
     ap.add_argument("--kmeans-iter", type=int, default=None)
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
-    ap.add_argument("--only", default="rfm,score,quickstart,kmeans,clv,scaling", help="comma-separated rows to run")
+    ap.add_argument("--only", default="rfm,score,quickstart,kmeans,clv,clvpredict,scaling",
+                    help="comma-separated rows to run")
     ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
                                                        "at 10^8 rows polars needs about 20 GB)")
     ap.add_argument("--worker", nargs=3, metavar=("TASK", "ENGINE", "SIZE"), help=argparse.SUPPRESS)
@@ -740,6 +795,10 @@ def main() -> None:
                 bg, gg = res[engine]
                 note = "BG/NBD " + ", ".join(f"{v:.4g}" for v in bg) + "; GG " + ", ".join(f"{v:.4g}" for v in gg)
                 table.add(label, engine, t[engine], peak_in_subprocess("clv", engine, which, args), t["tierkit"], note)
+
+    # CLV predictions
+    if "clvpredict" in only:
+        clv_predict_rows(table, args.quick, repeat)
 
     # scaling
     if "scaling" in only:
