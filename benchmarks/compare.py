@@ -1,7 +1,7 @@
 """tierkit side by side with the usual Python tools, on the same in-memory data.
 
     python benchmarks/compare.py [--quick] [--big] [--threads 2] [--repeat 3] [--no-memory]
-                                 [--only rfm,score,kmeans,clv,clvpredict,scaling] [--rfm-engines pandas,duckdb]
+                                 [--only rfm,score,kmeans,clv,clvpredict,percentile,scaling] [--rfm-engines pandas,duckdb]
                                  [--json out.json]
 
 Rows (times are best of --repeat; ratios are peer time / tierkit time, same run):
@@ -33,6 +33,9 @@ Rows (times are best of --repeat; ratios are peer time / tierkit time, same run)
              lifetimes' customer_lifetime_value (when installed; at 10^6 lifetimes is
              timed on the first 10^5 rows and scaled linearly), with the largest
              relative difference between the two.
+  percentile fit of 10^6 customers x 6 percentile criteria (2*10^4 with --quick):
+             tk.fit (knots, median, IQR, min/max, moments per column, and the tier cut)
+             vs pandas DataFrame.rank(pct=True) over the same 6 columns (ranks only).
   scaling    tierkit.summarize from 10^5 to 10^7 transactions (10^8 with --big);
              writes benchmarks/scaling.png (time and memory against size).
 
@@ -513,6 +516,23 @@ def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
                                        time=12, discount_rate=0.01, freq="W").to_numpy()
 
 
+def percentile_fit_rows(table: "Table", quick: bool, repeat: int) -> None:
+    """fit of n customers x 6 percentile criteria vs pandas rank(pct=True)."""
+    n = 20_000 if quick else 1_000_000
+    rng = np.random.default_rng(7)
+    f = pd.DataFrame({
+        "revenue": rng.lognormal(4.0, 1.2, n), "aov": rng.lognormal(3.0, 0.8, n),
+        "frequency": rng.poisson(2.0, n) + 1.0, "days_since_last": rng.integers(0, 366, n).astype(float),
+        "margin": rng.normal(10.0, 30.0, n), "trend": rng.standard_t(3.0, n)})
+    policy = tk.Policy({"criteria": [{"column": c, "normalizer": "percentile", "weight": 1} for c in f.columns],
+                        "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]})
+    t_tk, model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
+    t_pd, ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
+    label = f"percentile fit {n:.0e} x 6"
+    table.add(label, "tierkit", t_tk, float("nan"), t_tk, "tk.fit: knots, median, IQR, moments, tier cut")
+    table.add(label, "pandas", t_pd, float("nan"), t_tk, "DataFrame.rank(pct=True), ranks only")
+
+
 def clv_predict_rows(table: "Table", quick: bool, repeat: int) -> None:
     """CLV predictions: tierkit vs lifetimes at the same fitted parameters."""
     import warnings
@@ -658,7 +678,7 @@ def main() -> None:
     ap.add_argument("--kmeans-iter", type=int, default=None)
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
-    ap.add_argument("--only", default="rfm,score,quickstart,kmeans,clv,clvpredict,scaling",
+    ap.add_argument("--only", default="rfm,score,quickstart,kmeans,clv,clvpredict,percentile,scaling",
                     help="comma-separated rows to run")
     ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
                                                        "at 10^8 rows polars needs about 20 GB)")
@@ -799,6 +819,10 @@ def main() -> None:
     # CLV predictions
     if "clvpredict" in only:
         clv_predict_rows(table, args.quick, repeat)
+
+    # percentile fit
+    if "percentile" in only:
+        percentile_fit_rows(table, args.quick, repeat)
 
     # scaling
     if "scaling" in only:
