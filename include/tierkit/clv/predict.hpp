@@ -6,7 +6,9 @@
 /// Each function checks the column lengths and every row before computing, and reports
 /// the first bad row by column and index. Outputs are written to caller-owned spans, so a
 /// host (numpy, Arrow) can hand in its own memory. Safe to call from many threads on
-/// disjoint outputs.
+/// disjoint outputs. p_alive, conditional_expected_purchases and customer_lifetime_value
+/// compute row ranges in parallel (parallel_for); each value depends on its row only, so
+/// the results are the same at any thread count.
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -57,8 +59,13 @@ template <class Params>
 void p_alive(const Params& params, const RfmColumns& data, std::span<double> out) {
     params.validate();
     detail::check_columns(data, out.size());
-    for (std::size_t i = 0; i < data.size(); ++i)
-        out[i] = p_alive(params, data.frequency[i], data.recency[i], data.T[i]);
+    parallel_for(
+        data.size(),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i)
+                out[i] = p_alive(params, data.frequency[i], data.recency[i], data.T[i]);
+        },
+        detail::clv_rows_per_range * 8);
 }
 
 /// out[i] = expected purchases of customer i in the next t periods (t in the model's unit).
@@ -69,8 +76,13 @@ void conditional_expected_purchases(const Params& params, double t, const RfmCol
     params.validate();
     detail::check_horizon(t);
     detail::check_columns(data, out.size());
-    for (std::size_t i = 0; i < data.size(); ++i)
-        out[i] = conditional_expected_purchases(params, t, data.frequency[i], data.recency[i], data.T[i]);
+    parallel_for(
+        data.size(),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i)
+                out[i] = conditional_expected_purchases(params, t, data.frequency[i], data.recency[i], data.T[i]);
+        },
+        detail::clv_rows_per_range);
 }
 
 /// out[i] = E[X(t[i])] for a new customer.
