@@ -1,7 +1,7 @@
 """tierkit side by side with the usual Python tools, on the same in-memory data.
 
     python benchmarks/compare.py [--quick] [--big] [--threads 2] [--repeat 3] [--no-memory]
-                                 [--only rfm,score,kmeans,clv,scaling] [--rfm-engines pandas,duckdb]
+                                 [--only rfm,rfm_time,stream,score,kmeans,clv,clvpredict,percentile,scaling] [--rfm-engines pandas,duckdb]
                                  [--json out.json]
 
 Rows (times are best of --repeat; ratios are peer time / tierkit time, same run):
@@ -28,6 +28,14 @@ Rows (times are best of --repeat; ratios are peer time / tierkit time, same run)
              iterations: tierkit vs scikit-learn (time per iteration, inertia).
   clv        BG/NBD + Gamma-Gamma fits: CDNOW (when /work/shared/data has it) and
              10^6 synthetic customers: tierkit vs lifetimes (when installed).
+  clvpredict 12-month discounted CLV (BG/NBD + Gamma-Gamma at fitted parameters) of 10^5
+             and 10^6 synthetic customers and CDNOW: gg.customer_lifetime_value vs
+             lifetimes' customer_lifetime_value (when installed; at 10^6 lifetimes is
+             timed on the first 10^5 rows and scaled linearly), with the largest
+             relative difference between the two.
+  percentile fit of 10^6 customers x 6 percentile criteria (2*10^4 with --quick):
+             tk.fit (knots, median, IQR, min/max, moments per column, and the tier cut)
+             vs pandas DataFrame.rank(pct=True) over the same 6 columns (ranks only).
   scaling    tierkit.summarize from 10^5 to 10^7 transactions (10^8 with --big);
              writes benchmarks/scaling.png (time and memory against size).
   rfm_time   RFM features from a log in time order (customers in random order):
@@ -646,6 +654,72 @@ def clv_sets(n: int) -> list[Any]:
     return (["cdnow"] if CDNOW.exists() else []) + [n]
 
 
+def clv_predict_models(df: pd.DataFrame) -> tuple[Any, Any]:
+    """BG/NBD (weekly) and Gamma-Gamma fitted on df, for the prediction rows."""
+    bg = tk.clv.BGNBD(time_unit="W").fit(df["frequency"], df["recency"], df["T"])
+    rep = df[df["frequency"] > 0]
+    return bg, tk.clv.GammaGamma().fit(rep["frequency"], rep["monetary_value"])
+
+
+def clv_predict_tierkit(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
+    return gg.customer_lifetime_value(bg, df["frequency"], df["recency"], df["T"], df["monetary_value"],
+                                      months=12, discount_rate=0.01).to_numpy()
+
+
+def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
+    from lifetimes import BetaGeoFitter, GammaGammaFitter
+
+    lbg = BetaGeoFitter()
+    lbg.params_ = pd.Series(bg.params_.to_numpy(), index=["r", "alpha", "a", "b"])
+    lbg.predict = lbg.conditional_expected_number_of_purchases_up_to_time
+    lgg = GammaGammaFitter()
+    lgg.params_ = pd.Series(gg.params_.to_numpy(), index=["p", "q", "v"])
+    return lgg.customer_lifetime_value(lbg, df["frequency"], df["recency"], df["T"], df["monetary_value"],
+                                       time=12, discount_rate=0.01, freq="W").to_numpy()
+
+
+def percentile_fit_rows(table: "Table", quick: bool, repeat: int) -> None:
+    """fit of n customers x 6 percentile criteria vs pandas rank(pct=True)."""
+    n = 20_000 if quick else 1_000_000
+    rng = np.random.default_rng(7)
+    f = pd.DataFrame({
+        "revenue": rng.lognormal(4.0, 1.2, n), "aov": rng.lognormal(3.0, 0.8, n),
+        "frequency": rng.poisson(2.0, n) + 1.0, "days_since_last": rng.integers(0, 366, n).astype(float),
+        "margin": rng.normal(10.0, 30.0, n), "trend": rng.standard_t(3.0, n)})
+    policy = tk.Policy({"criteria": [{"column": c, "normalizer": "percentile", "weight": 1} for c in f.columns],
+                        "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]})
+    t_tk, model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
+    t_pd, ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
+    label = f"percentile fit {n:.0e} x 6"
+    table.add(label, "tierkit", t_tk, float("nan"), t_tk, "tk.fit: knots, median, IQR, moments, tier cut")
+    table.add(label, "pandas", t_pd, float("nan"), t_tk, "DataFrame.rank(pct=True), ranks only")
+
+
+def clv_predict_rows(table: "Table", quick: bool, repeat: int) -> None:
+    """CLV predictions: tierkit vs lifetimes at the same fitted parameters."""
+    import warnings
+
+    have_lifetimes = optional("lifetimes") is not None
+    for which in (["cdnow"] if CDNOW.exists() else []) + ([10_000] if quick else [100_000, 1_000_000]):
+        df = make_clv(which)
+        bg, gg = clv_predict_models(df)
+        t_tk, ours = best_of(lambda: clv_predict_tierkit(df, bg, gg), max(repeat, 3))
+        label = f"clv predict {'CDNOW' if which == 'cdnow' else f'{which:.0e} cust'}"
+        note = f"12 months; {1e9 * t_tk / len(df):.0f} ns/customer"
+        if have_lifetimes:
+            part = df if len(df) <= 100_000 else df.iloc[:100_000]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_lt, theirs = best_of(lambda: clv_predict_lifetimes(part, bg, gg), 1)
+            diff = float(np.max(np.abs(ours[:len(part)] - theirs) / np.abs(theirs)))
+            scaled = len(df) / len(part)
+            table.add(label, "tierkit", t_tk, float("nan"), t_tk, note + f"; max rel. diff vs lifetimes {diff:.1e}")
+            table.add(label, "lifetimes", t_lt * scaled, float("nan"), t_tk,
+                      "customer_lifetime_value" + (f"; timed on 1e5 rows x {scaled:.0f}" if scaled > 1 else ""))
+        else:
+            table.add(label, "tierkit", t_tk, float("nan"), t_tk, note + "; lifetimes not installed")
+
+
 # ------------------------------------------------------------------ measuring
 
 
@@ -771,7 +845,7 @@ def main() -> None:
     ap.add_argument("--kmeans-iter", type=int, default=None)
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
-    ap.add_argument("--only", default="rfm,rfm_time,stream,score,quickstart,kmeans,clv,scaling",
+    ap.add_argument("--only", default="rfm,rfm_time,stream,score,quickstart,kmeans,clv,clvpredict,percentile,scaling",
                     help="comma-separated rows to run")
     ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
                                                        "at 10^8 rows polars needs about 20 GB)")
@@ -947,6 +1021,14 @@ def main() -> None:
                 bg, gg = res[engine]
                 note = "BG/NBD " + ", ".join(f"{v:.4g}" for v in bg) + "; GG " + ", ".join(f"{v:.4g}" for v in gg)
                 table.add(label, engine, t[engine], peak_in_subprocess("clv", engine, which, args), t["tierkit"], note)
+
+    # CLV predictions
+    if "clvpredict" in only:
+        clv_predict_rows(table, args.quick, repeat)
+
+    # percentile fit
+    if "percentile" in only:
+        percentile_fit_rows(table, args.quick, repeat)
 
     # scaling
     if "scaling" in only:

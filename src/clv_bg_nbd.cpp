@@ -3,7 +3,10 @@
 // which moves b + x - 1 to b + x in a few places; `Modified` selects the variant.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"
+#include "simd_clones.hpp"
 
 namespace tierkit::clv {
 namespace {
@@ -154,11 +158,205 @@ double alive_expected(double n, double a, double B, double u) {
     return alive_expected_raw(n, a, B, u);
 }
 
-template <bool Modified>
-double conditional_expected(const std::array<double, 4>& v, double t, double x, double t_x, double T) {
+// ---- expected purchases at many horizons ----------------------------------------------
+//
+// With n = r + x, B = b + x (+1 for MBG/NBD), c = a + B - 1, q = a - 1, p = c - n and
+// z = t / (alpha + T + t) = u / (1 + u), Euler's transformation turns the alive part of
+// E[X(T, T + t] | x, t_x, T] (alive_expected_raw) into
+//     c [ (1 - (1 + u)^-q) / q  -  (1 + u)^-q S(z) ],   S(z) = sum_{k>=1} s_k z^k,
+// s_1 = p / c, s_{k+1} = s_k (p + k)(q + k) / ((c + k)(k + 1)): the Gauss series of
+// 2F1(p, q; c; z) minus 1, divided by q (so a = 1 is no special case). The coefficients
+// do not depend on t, so one pass computes them for a block of horizons, and each
+// horizon's sum costs a multiply and an add per term. With p, q > -1 every s_k has the
+// same sign: no cancellation inside S. For k >= 1, s_{k+1} / s_k is at most
+// 1 + (|p + q - c - 1| (k + 1) + |p q - c|) / ((c + k)(k + 1)) for all later terms, which
+// bounds the tail. Outside that region (c <= 0, p <= -1, z too close to 1, a tail or a
+// cancellation larger than the bound allows) the horizon block falls back to
+// alive_expected, which sums 2F1 with log_hyp2f1.
+//
+// The exponentials and logarithms are written out below (no FMA, plain arithmetic and bit
+// operations), so the compiler vectorizes them over the block and every build gives the
+// same bits.
+
+constexpr std::size_t kLanes = 12;            // horizons per block (a year of months)
+constexpr long kMaxSeriesTerms = 4096;        // beyond: the logarithmic 2F1 path
+constexpr double kSeriesTarget = 0x1p-54;     // tail target, relative to the smallest result
+constexpr double kSeriesCheck = 1e-13;        // accepted tail, relative to each result
+constexpr double kMaxCancellation = 1e4;      // accepted (|first| + |second|) / |result|
+
+constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits: k * hi is exact
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+constexpr double kInvLn2 = 1.44269504088896338700e+00;
+
+// log(w) for w >= 1 finite: w = 2^e m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
+// s = (m - 1) / (m + 1), |s| <= 0.1716, an odd series to s^23 (relative error < 1e-17).
+inline double log_at_least_one(double w) {
+    const std::uint64_t bits = std::bit_cast<std::uint64_t>(w);
+    // the biased exponent as a double without an integer conversion (none is vectorized)
+    double e = std::bit_cast<double>((bits >> 52) | 0x4330000000000000ULL) - (0x1p52 + 1023.0);
+    double m = std::bit_cast<double>((bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
+    // 1.0 when the mantissa is above sqrt(2), else 0.0, by integer arithmetic: a floating
+    // comparison would keep the compiler from vectorizing the caller's loop
+    const double high = std::bit_cast<double>(
+        (0ULL - ((0x6a09e667f3bcdULL - (bits & 0x000fffffffffffffULL)) >> 63)) & 0x3ff0000000000000ULL);
+    m *= 1.0 - 0.5 * high;
+    e += high;
+    const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
+    double poly = 1.0 / 23;
+    poly = poly * s2 + 1.0 / 21;
+    poly = poly * s2 + 1.0 / 19;
+    poly = poly * s2 + 1.0 / 17;
+    poly = poly * s2 + 1.0 / 15;
+    poly = poly * s2 + 1.0 / 13;
+    poly = poly * s2 + 1.0 / 11;
+    poly = poly * s2 + 1.0 / 9;
+    poly = poly * s2 + 1.0 / 7;
+    poly = poly * s2 + 1.0 / 5;
+    poly = poly * s2 + 1.0 / 3;
+    return e * kLn2Hi + (e * kLn2Lo + 2.0 * (s + s * s2 * poly));
+}
+
+// log(1 + u) for u >= 0, with the rounding of 1 + u corrected to first order.
+inline double log1p_nonnegative(double u) {
+    const double w = 1.0 + u;
+    return log_at_least_one(w) + (u - (w - 1.0)) / w;
+}
+
+// expm1(L) for L in [-708, 709]: L = k ln 2 + r, |r| <= 0.347, Taylor to r^14 (relative
+// error < 2e-17), then 2^k (1 + expm1 r) - 1.
+inline double expm1_in_range(double L) {
+    const double shifted = L * kInvLn2 + 0x1.8p52;  // round to nearest: the low bits hold k
+    const double kd = shifted - 0x1.8p52;
+    const double r = (L - kd * kLn2Hi) - kd * kLn2Lo;
+    double poly = 1.0 / 87178291200.0;  // 1/14!
+    poly = poly * r + 1.0 / 6227020800.0;
+    poly = poly * r + 1.0 / 479001600.0;
+    poly = poly * r + 1.0 / 39916800.0;
+    poly = poly * r + 1.0 / 3628800.0;
+    poly = poly * r + 1.0 / 362880.0;
+    poly = poly * r + 1.0 / 40320.0;
+    poly = poly * r + 1.0 / 5040.0;
+    poly = poly * r + 1.0 / 720.0;
+    poly = poly * r + 1.0 / 120.0;
+    poly = poly * r + 1.0 / 24.0;
+    poly = poly * r + 1.0 / 6.0;
+    poly = poly * r + 0.5;
+    const double em1_r = r + r * r * poly;
+    const double scale = std::bit_cast<double>((std::bit_cast<std::uint64_t>(shifted) + 1023) << 52);
+    return scale * em1_r + (scale - 1.0);
+}
+
+// out[j] = E[X(T, T + t[j]] | x, t_x, T] for j < lanes (<= kLanes), given P(alive);
+// shift is 1 for MBG/NBD, 0 for BG/NBD.
+TIERKIT_SIMD_CLONES void expected_block(const std::array<double, 4>& v, double shift, const double* t,
+                                        std::size_t lanes, double x, double T, double alive, double* out) {
     const double r = v[0], alpha = v[1], a = v[2], b = v[3];
-    const double B = b + x + (Modified ? 1.0 : 0.0);
-    return alive_probability<Modified>(v, x, t_x, T) * alive_expected(r + x, a, B, t / (alpha + T));
+    const double n = r + x, B = b + x + shift, q = a - 1.0;
+    const double c = q + B, p = q + ((b + shift) - r);
+    const double span = alpha + T;
+    auto fallback = [&] {
+        for (std::size_t j = 0; j < lanes; ++j) out[j] = alive * alive_expected(n, a, B, t[j] / span);
+    };
+    double tt[kLanes] = {}, z[kLanes], first[kLanes], growth[kLanes];
+    for (std::size_t j = 0; j < lanes; ++j) tt[j] = t[j];
+    double z_max = 0, first_min = std::numeric_limits<double>::infinity(), growth_max = 1;
+    for (std::size_t j = 0; j < kLanes; ++j) {
+        const double tj = tt[j];
+        const double u = tj / span;
+        z[j] = tj / (span + tj);
+        first[j] = log1p_nonnegative(u);  // (1 - (1 + u)^-q) / q below; its limit at q = 0
+        growth[j] = -q * first[j];
+    }
+    for (std::size_t j = 0; j < kLanes; ++j) growth[j] = std::min(std::max(growth[j], -708.0), 709.0);
+    for (std::size_t j = 0; j < kLanes; ++j) growth[j] = expm1_in_range(growth[j]);  // (1 + u)^-q - 1
+    if (q != 0)
+        for (std::size_t j = 0; j < kLanes; ++j) first[j] = -growth[j] / q;
+    for (std::size_t j = 0; j < kLanes; ++j) growth[j] += 1.0;
+    for (std::size_t j = 0; j < lanes; ++j) {
+        z_max = std::max(z_max, z[j]);
+        if (z[j] > 0) first_min = std::min(first_min, first[j]);
+        growth_max = std::max(growth_max, growth[j]);
+    }
+    if (z_max == 0) {
+        for (std::size_t j = 0; j < lanes; ++j) out[j] = 0.0;
+        return;
+    }
+    if (!(c > 0 && p > -1.0 && z_max < 1.0 && std::isfinite(growth_max) && std::isfinite(c))) return fallback();
+    // target for the tail of S at z_max; the smallest result is about first_min n / c
+    const double target = kSeriesTarget * first_min * (n / c) / growth_max;
+    const double alpha_k = std::abs(p + q - c - 1.0), beta_k = std::abs(p * q - c);
+    double pw[kLanes], sum[kLanes];
+    for (std::size_t j = 0; j < kLanes; ++j) pw[j] = 1.0, sum[j] = 0.0;
+    // Terms in chunks of kChunk: the coefficient ratios of a chunk in one vectorized pass
+    // (one division per term, not on the critical path), their running products, then the
+    // horizons' sums; the tail bound is checked after each chunk.
+    constexpr long kChunk = 8;
+    double coef = p / c, term_max = std::abs(coef) * z_max, tail = 0;  // s_k and |s_k| z_max^k
+    bool converged = false;
+    for (long k0 = 1; k0 <= kMaxSeriesTerms; k0 += kChunk) {
+        double inv[kChunk], ratio[kChunk], cs[kChunk];
+        for (long i = 0; i < kChunk; ++i) {
+            const double kd = static_cast<double>(k0 + i);
+            inv[i] = 1.0 / ((c + kd) * (kd + 1.0));
+            ratio[i] = (p + kd) * (q + kd) * inv[i];
+        }
+        cs[0] = coef;
+        for (long i = 1; i < kChunk; ++i) cs[i] = cs[i - 1] * ratio[i - 1];
+        for (long i = 0; i < kChunk; ++i)
+            for (std::size_t j = 0; j < kLanes; ++j) {
+                pw[j] *= z[j];
+                sum[j] += cs[i] * pw[j];
+            }
+        for (long i = 0; i < kChunk - 1; ++i) term_max *= ratio[i] * z_max;
+        // the last term added is k = k0 + kChunk - 1, with |s_k| z_max^k = term_max
+        const double kd = static_cast<double>(k0 + kChunk - 1);
+        const double bound = z_max * (1.0 + (alpha_k * (kd + 1.0) + beta_k) * inv[kChunk - 1]);
+        if (bound < 1.0 && term_max * bound <= target * (1.0 - bound)) {
+            tail = term_max * bound / (1.0 - bound);
+            converged = true;
+            break;
+        }
+        coef = cs[kChunk - 1] * ratio[kChunk - 1];
+        term_max *= ratio[kChunk - 1] * z_max;
+    }
+    if (!converged) return fallback();
+    double result[kLanes];
+    bool accepted = true;
+    for (std::size_t j = 0; j < lanes; ++j) {
+        const double second = growth[j] * sum[j];
+        result[j] = first[j] - second;
+        if (z[j] == 0) {
+            result[j] = 0;
+            continue;
+        }
+        accepted = accepted && result[j] > 0 && growth[j] * tail <= kSeriesCheck * result[j] &&
+                   first[j] + std::abs(second) <= kMaxCancellation * result[j];
+    }
+    if (!accepted) return fallback();
+    for (std::size_t j = 0; j < lanes; ++j) out[j] = alive * c * result[j];
+}
+
+template <bool Modified>
+void expected_at_horizons(const std::array<double, 4>& v, PredictionNumerics numerics, std::span<const double> t,
+                          double x, double t_x, double T, std::span<double> out) {
+    const double alive = alive_probability<Modified>(v, x, t_x, T);
+    if (numerics == PredictionNumerics::per_horizon_2f1) {
+        const double a = v[2], B = v[3] + x + (Modified ? 1.0 : 0.0);
+        for (std::size_t j = 0; j < t.size(); ++j) out[j] = alive * alive_expected(v[0] + x, a, B, t[j] / (v[1] + T));
+        return;
+    }
+    for (std::size_t begin = 0; begin < t.size(); begin += kLanes) {
+        const std::size_t lanes = std::min(kLanes, t.size() - begin);
+        expected_block(v, Modified ? 1.0 : 0.0, t.data() + begin, lanes, x, T, alive, out.data() + begin);
+    }
+}
+
+template <bool Modified>
+double conditional_expected(const std::array<double, 4>& v, PredictionNumerics numerics, double t, double x,
+                            double t_x, double T) {
+    double out = 0;
+    expected_at_horizons<Modified>(v, numerics, std::span<const double>(&t, 1), x, t_x, T, std::span<double>(&out, 1));
+    return out;
 }
 
 template <bool Modified>
@@ -271,12 +469,33 @@ double expected_purchases(const MbgNbdParams& p, double t) {
 double conditional_expected_purchases(const BgNbdParams& p, double t, double x, double t_x, double T) {
     check_t(t);
     validate_rfm(no_row, x, t_x, T);
-    return conditional_expected<false>(checked(p), t, x, t_x, T);
+    return conditional_expected<false>(checked(p), p.numerics, t, x, t_x, T);
 }
 double conditional_expected_purchases(const MbgNbdParams& p, double t, double x, double t_x, double T) {
     check_t(t);
     validate_rfm(no_row, x, t_x, T);
-    return conditional_expected<true>(checked(p), t, x, t_x, T);
+    return conditional_expected<true>(checked(p), p.numerics, t, x, t_x, T);
+}
+
+namespace {
+void check_horizons(std::span<const double> t, std::span<double> out) {
+    if (t.size() != out.size())
+        throw InvalidInput("out: expected " + std::to_string(t.size()) + " horizons, got " + std::to_string(out.size()));
+    for (const double h : t) check_t(h);
+}
+}  // namespace
+
+void conditional_expected_purchases(const BgNbdParams& p, std::span<const double> t, double x, double t_x, double T,
+                                    std::span<double> out) {
+    check_horizons(t, out);
+    validate_rfm(no_row, x, t_x, T);
+    expected_at_horizons<false>(checked(p), p.numerics, t, x, t_x, T, out);
+}
+void conditional_expected_purchases(const MbgNbdParams& p, std::span<const double> t, double x, double t_x, double T,
+                                    std::span<double> out) {
+    check_horizons(t, out);
+    validate_rfm(no_row, x, t_x, T);
+    expected_at_horizons<true>(checked(p), p.numerics, t, x, t_x, T, out);
 }
 
 double p_alive(const BgNbdParams& p, double x, double t_x, double T) {

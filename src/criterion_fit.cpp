@@ -6,6 +6,7 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/exact_sum.hpp"
+#include "tierkit/core/sort.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
@@ -24,7 +25,7 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
     f.n = static_cast<double>(column.size());
     if (spec.clip) {
         std::vector<double> raw(column.begin(), column.end());
-        std::sort(raw.begin(), raw.end());
+        sort_doubles(raw);
         const PrivateGroups groups(raw, min_group);
         f.lo = groups.quantile(spec.clip_lower);
         f.hi = groups.quantile(spec.clip_upper);
@@ -67,7 +68,7 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
         f.median = f.iqr = std::numeric_limits<double>::quiet_NaN();
         return f;
     }
-    std::sort(t.begin(), t.end());
+    sort_doubles(t);
     const PrivateGroups groups(t, min_group);
     f.median = groups.quantile(0.5);
     f.iqr = finite_range(groups.quantile(0.75), groups.quantile(0.25));

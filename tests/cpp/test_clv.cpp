@@ -489,6 +489,65 @@ TEST(Predictions, ContinuousAcrossRemovableSingularities) {
     }
 }
 
+TEST(Predictions, HorizonSeriesMatchesTheLogarithmicTwoF1) {
+    // The multi-horizon series against the closed form evaluated with log_hyp2f1:
+    // P(alive) c / (a - 1) [1 - (1 + u)^-n 2F1(n, B; c; u / (1 + u))], over random
+    // parameters, customers and 12 monthly horizons (weeks and days).
+    std::mt19937_64 rng(17);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    auto log_uniform = [&](double lo, double hi) { return lo * std::pow(hi / lo, unit(rng)); };
+    double worst = 0;
+    int fast = 0;
+    for (int trial = 0; trial < 400; ++trial) {
+        const BgNbdParams bg{log_uniform(0.05, 5), log_uniform(0.5, 50), log_uniform(0.1, 5), log_uniform(0.1, 10)};
+        const MbgNbdParams mbg{bg.r, bg.alpha, bg.a, bg.b};
+        if (std::abs(bg.a - 1) < 1e-3) continue;
+        const double x = std::floor(trial % 3 == 0 ? 0 : log_uniform(1, 300));
+        const double T = trial % 5 == 0 ? 0.0 : log_uniform(0.5, 300);
+        const double t_x = x > 0 ? T * unit(rng) : 0.0;
+        const double f = trial % 2 ? 4.345 : 30.0;
+        std::vector<double> t(12), got(12), got_m(12);
+        for (int i = 0; i < 12; ++i) t[i] = (i + 1) * f;
+        conditional_expected_purchases(bg, t, x, t_x, T, got);
+        conditional_expected_purchases(mbg, t, x, t_x, T, got_m);
+        for (int i = 0; i < 12; ++i) {
+            const double u = t[i] / (bg.alpha + T), z = u / (1 + u);
+            for (const double shift : {0.0, 1.0}) {
+                const double n = bg.r + x, B = bg.b + x + shift, c = bg.a + B - 1;
+                if (!(c > 0)) continue;
+                const double alive = shift == 0 ? p_alive(bg, x, t_x, T) : p_alive(mbg, x, t_x, T);
+                const double want =
+                    alive * c / (bg.a - 1) * -std::expm1(log_hyp2f1(n, B, c, z) - n * std::log1p(u));
+                const double value = shift == 0 ? got[i] : got_m[i];
+                // and against the per-horizon numerics that archived models keep
+                BgNbdParams old_bg = bg;
+                MbgNbdParams old_mbg = mbg;
+                old_bg.numerics = old_mbg.numerics = PredictionNumerics::per_horizon_2f1;
+                const double old = shift == 0 ? conditional_expected_purchases(old_bg, t[i], x, t_x, T)
+                                              : conditional_expected_purchases(old_mbg, t[i], x, t_x, T);
+                if (old > 1e-280) EXPECT_LT(rel(value, old), 1e-11);
+                ASSERT_GE(value, 0.0);
+                if (want < 1e-280) continue;  // P(alive) underflows
+                worst = std::max(worst, rel(value, want));
+                EXPECT_LT(rel(value, want), 1e-11)
+                    << "r " << bg.r << " alpha " << bg.alpha << " a " << bg.a << " b " << bg.b << " x " << x
+                    << " t_x " << t_x << " T " << T << " t " << t[i] << " shift " << shift;
+                // the single-horizon function agrees with the block to rounding
+                const double single = shift == 0 ? conditional_expected_purchases(bg, t[i], x, t_x, T)
+                                                 : conditional_expected_purchases(mbg, t[i], x, t_x, T);
+                EXPECT_LT(rel(single, value), 1e-11);
+                ++fast;
+            }
+        }
+    }
+    EXPECT_GT(fast, 5000);
+    RecordProperty("worst_relative_difference", std::to_string(worst));
+    std::vector<double> t{1.0, 2.0}, out(1);
+    EXPECT_THROW(conditional_expected_purchases(BgNbdParams{0.24, 4.4, 0.79, 2.4}, t, 1, 1, 2, out), InvalidInput);
+    t = {-1.0};
+    EXPECT_THROW(conditional_expected_purchases(BgNbdParams{0.24, 4.4, 0.79, 2.4}, t, 1, 1, 2, out), InvalidInput);
+}
+
 TEST(GammaGamma, UndefinedMeanIsAClearError) {
     const GammaGammaParams p{2.0, 0.8, 10.0};
     EXPECT_THROW(mean_spend(p), NumericError);
@@ -584,6 +643,26 @@ TEST(Fit, ParametersSerializeWithNames) {
     EXPECT_EQ(back.params.alpha, fitted.params.alpha);
     EXPECT_EQ(back.params.time_unit, TimeUnit::weeks);
     EXPECT_EQ(back.summary.se, fitted.summary.se);
+    EXPECT_EQ(back.params.numerics, PredictionNumerics::shared_series);
+    // an archive of class version 0 (no numerics field) reads back with the per-horizon
+    // 2F1 it was written with; the golden clv model checks the values bit for bit
+    std::string v0 = buffer.str();
+    const auto at = v0.find("<numerics>");
+    ASSERT_NE(at, std::string::npos);
+    v0.erase(at, v0.find("</numerics>") - at + std::string("</numerics>").size());
+    const auto params = v0.find("<params class_id=");
+    ASSERT_NE(params, std::string::npos);
+    const auto version = v0.find("version=\"1\"", params);
+    ASSERT_NE(version, std::string::npos);
+    v0.replace(version, 11, "version=\"0\"");
+    std::stringstream old_buffer(v0);
+    Fitted<BgNbdParams> old;
+    {
+        boost::archive::xml_iarchive in(old_buffer);
+        in >> boost::make_nvp("fit", old);
+    }
+    EXPECT_EQ(old.params.alpha, fitted.params.alpha);
+    EXPECT_EQ(old.params.numerics, PredictionNumerics::per_horizon_2f1);
 }
 
 // ================================================================ CDNOW

@@ -273,3 +273,38 @@ def test_against_lifetimes(cdnow: pd.DataFrame) -> None:
         lgg.customer_lifetime_value(lbg, f, r, T, m, time=12, discount_rate=0.01, freq="D").to_numpy(),
         rtol=1e-6,
     )
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning", "ignore::UserWarning")
+def test_lifetime_value_within_1e9_of_lifetimes_on_simulated_customers() -> None:
+    """The discounted CLV (12 months, weekly model) of simulated customers, new ones
+    (T near 0, horizons far beyond their history) included, within 1e-9 relative of
+    lifetimes at the same parameters."""
+    lifetimes = pytest.importorskip("lifetimes")
+    s = simulated(4000, seed=11)
+    s.loc[s.index[:200], "T"] = np.linspace(0.0, 2.0, 200)  # brand-new customers
+    s.loc[s.index[:200], "recency"] = np.minimum(s["recency"].iloc[:200], s["T"].iloc[:200])
+    bg = clv.BGNBD(time_unit="W").fit(s)
+    gg = clv.GammaGamma().fit(s)
+    lbg = lifetimes.BetaGeoFitter()
+    lbg.params_ = pd.Series(bg.params_.to_numpy(), index=["r", "alpha", "a", "b"])
+    lbg.predict = lbg.conditional_expected_number_of_purchases_up_to_time
+    lgg = lifetimes.GammaGammaFitter()
+    lgg.params_ = pd.Series(gg.params_.to_numpy(), index=["p", "q", "v"])
+    f, r, T, m = s["frequency"], s["recency"], s["T"], s["monetary_value"]
+    ours = gg.customer_lifetime_value(bg, f, r, T, m, months=12, discount_rate=0.01).to_numpy()
+    theirs = lgg.customer_lifetime_value(lbg, f, r, T, m, time=12, discount_rate=0.01, freq="W").to_numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(bg.predict(52.14, f, r, T).to_numpy(),
+                               lbg.conditional_expected_number_of_purchases_up_to_time(52.14, f, r, T),
+                               rtol=1e-9, atol=0)
+    # the same values with any thread count
+    previous = tk.get_num_threads()
+    try:
+        tk.set_num_threads(1)
+        one = gg.customer_lifetime_value(bg, f, r, T, m).to_numpy()
+        tk.set_num_threads(3)
+        three = gg.customer_lifetime_value(bg, f, r, T, m).to_numpy()
+    finally:
+        tk.set_num_threads(previous)
+    assert np.array_equal(one, ours) and np.array_equal(three, ours)

@@ -6,16 +6,20 @@
 /// Each function checks the column lengths and every row before computing, and reports
 /// the first bad row by column and index. Outputs are written to caller-owned spans, so a
 /// host (numpy, Arrow) can hand in its own memory. Safe to call from many threads on
-/// disjoint outputs.
+/// disjoint outputs. p_alive, conditional_expected_purchases and customer_lifetime_value
+/// compute row ranges in parallel (parallel_for); each value depends on its row only, so
+/// the results are the same at any thread count.
 #include <cmath>
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/gamma_gamma.hpp"
 #include "tierkit/clv/pareto_nbd.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 
 namespace tierkit::clv {
 
@@ -29,6 +33,9 @@ struct RfmColumns {
 };
 
 namespace detail {
+/// Rows per parallel range of the column functions below.
+inline constexpr std::size_t clv_rows_per_range = 2048;
+
 inline void check_length(const char* column, std::size_t expected, std::size_t got) {
     if (expected != got)
         throw InvalidInput(std::string(column) + ": expected " + std::to_string(expected) +
@@ -52,8 +59,13 @@ template <class Params>
 void p_alive(const Params& params, const RfmColumns& data, std::span<double> out) {
     params.validate();
     detail::check_columns(data, out.size());
-    for (std::size_t i = 0; i < data.size(); ++i)
-        out[i] = p_alive(params, data.frequency[i], data.recency[i], data.T[i]);
+    parallel_for(
+        data.size(),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i)
+                out[i] = p_alive(params, data.frequency[i], data.recency[i], data.T[i]);
+        },
+        detail::clv_rows_per_range * 8);
 }
 
 /// out[i] = expected purchases of customer i in the next t periods (t in the model's unit).
@@ -64,8 +76,13 @@ void conditional_expected_purchases(const Params& params, double t, const RfmCol
     params.validate();
     detail::check_horizon(t);
     detail::check_columns(data, out.size());
-    for (std::size_t i = 0; i < data.size(); ++i)
-        out[i] = conditional_expected_purchases(params, t, data.frequency[i], data.recency[i], data.T[i]);
+    parallel_for(
+        data.size(),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i)
+                out[i] = conditional_expected_purchases(params, t, data.frequency[i], data.recency[i], data.T[i]);
+        },
+        detail::clv_rows_per_range);
 }
 
 /// out[i] = E[X(t[i])] for a new customer.
@@ -155,23 +172,57 @@ inline double resolve_periods_per_month(const ClvHorizon& horizon, TimeUnit mode
     return periods_per_month(unit);
 }
 
+namespace detail {
+/// Months i = 1..H in model periods (i f) and the discount factors (1 + d)^i.
+struct ClvMonths {
+    std::vector<double> horizons, discounts;
+    ClvMonths(const ClvHorizon& horizon, double f) : horizons(horizon.months), discounts(horizon.months) {
+        for (int i = 1; i <= horizon.months; ++i) {
+            horizons[i - 1] = i * f;
+            discounts[i - 1] = std::pow(1.0 + horizon.monthly_discount_rate, i);
+        }
+    }
+};
+
+/// Models with a multi-horizon conditional_expected_purchases (BG/NBD, MBG/NBD).
+template <class Params>
+concept MultiHorizon = requires(const Params& p, std::span<const double> t, std::span<double> out) {
+    conditional_expected_purchases(p, t, 0.0, 0.0, 0.0, out);
+};
+
+/// CLV of one customer given the months; `expected` has one slot per month.
+template <class Params>
+double clv_of_row(const Params& transactions, const GammaGammaParams& spend, double x, double t_x, double T,
+                  double monetary_value, const ClvMonths& months, std::span<double> expected) {
+    const double m = conditional_expected_average_spend(spend, x, monetary_value);
+    if constexpr (MultiHorizon<Params>) {
+        conditional_expected_purchases(transactions, std::span<const double>(months.horizons), x, t_x, T, expected);
+    } else {
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            expected[i] = conditional_expected_purchases(transactions, months.horizons[i], x, t_x, T);
+    }
+    double previous = 0.0, value = 0.0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        value += m * (expected[i] - previous) / months.discounts[i];
+        previous = expected[i];
+    }
+    return value;
+}
+}  // namespace detail
+
 /// Discounted CLV of one customer, with lifetimes' semantics: the sum over months
 /// i = 1..H of spend * (E[X(i f)] - E[X((i-1) f)]) / (1 + d)^i, where f = periods per month,
 /// E[X(.)] the transaction model's conditional expectation and spend Gamma-Gamma's
-/// conditional expected average spend.
+/// conditional expected average spend. BG/NBD and MBG/NBD compute the H expectations in
+/// one call (their multi-horizon conditional_expected_purchases).
 /// @throws InvalidInput (unit, horizon, row) and NumericError (Gamma-Gamma q <= 1).
 template <class Params>
 double customer_lifetime_value(const Params& transactions, const GammaGammaParams& spend, double x,
                                double t_x, double T, double monetary_value, const ClvHorizon& horizon) {
     const double f = resolve_periods_per_month(horizon, transactions.time_unit);
-    const double m = conditional_expected_average_spend(spend, x, monetary_value);
-    double previous = 0.0, value = 0.0;
-    for (int i = 1; i <= horizon.months; ++i) {
-        const double current = conditional_expected_purchases(transactions, i * f, x, t_x, T);
-        value += m * (current - previous) / std::pow(1.0 + horizon.monthly_discount_rate, i);
-        previous = current;
-    }
-    return value;
+    const detail::ClvMonths months(horizon, f);
+    std::vector<double> expected(months.horizons.size());
+    return detail::clv_of_row(transactions, spend, x, t_x, T, monetary_value, months, expected);
 }
 
 /// Column version of customer_lifetime_value.
@@ -186,9 +237,18 @@ void customer_lifetime_value(const Params& transactions, const GammaGammaParams&
     detail::check_length("monetary_value", data.size(), monetary_value.size());
     for (std::size_t i = 0; i < data.size(); ++i) validate_spend(i, data.frequency[i], monetary_value[i]);
     mean_spend(spend);  // throws for q <= 1 before any work
-    for (std::size_t i = 0; i < data.size(); ++i)
-        out[i] = customer_lifetime_value(transactions, spend, data.frequency[i], data.recency[i],
-                                         data.T[i], monetary_value[i], horizon);
+    const detail::ClvMonths months(horizon, resolve_periods_per_month(horizon, transactions.time_unit));
+    // Row ranges in parallel; each row's value depends on that row only (bit-identical at
+    // any thread count).
+    parallel_for(
+        data.size(),
+        [&](std::size_t begin, std::size_t end) {
+            std::vector<double> expected(months.horizons.size());
+            for (std::size_t i = begin; i < end; ++i)
+                out[i] = detail::clv_of_row(transactions, spend, data.frequency[i], data.recency[i], data.T[i],
+                                            monetary_value[i], months, expected);
+        },
+        detail::clv_rows_per_range);
 }
 
 }  // namespace tierkit::clv
