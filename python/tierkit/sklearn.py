@@ -474,6 +474,12 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
     fallback : str, optional
         Segment for cells no rule matches; without it such a table is a
         PolicyError listing the unmatched cells (as RFM codes, e.g. 111).
+    min_group : int, optional
+        The policy's ``privacy.min_group``: the score thresholds the model stores
+        are each shared by, or the mean of, at least that many customers. By
+        default min(5, rows // 50), at least 1 (include/tierkit/privacy.hpp), so
+        on 250 customers or more a customer next to a threshold may get the score
+        beside the rank formula's; ``1`` keeps the exact thresholds.
 
     Attributes
     ----------
@@ -507,7 +513,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
 
     def __init__(self, bins: int = 5, recency: Any = "days_since_last", frequency: Any = "frequency",
                  monetary: Any = "revenue", ties: str = "average", segments: Any = "default",
-                 fallback: str | None = None) -> None:
+                 fallback: str | None = None, min_group: int | None = None) -> None:
         self.bins = bins
         self.recency = recency
         self.frequency = frequency
@@ -515,6 +521,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
         self.ties = ties
         self.segments = segments
         self.fallback = fallback
+        self.min_group = min_group
 
     def fit(self, X: Any, y: Any = None) -> "RFMSegmenter":
         """Fit the R, F and M quantiles on ``X``.
@@ -561,8 +568,11 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):
             rule["fallback"] = self.fallback
         # A segment with no customer is a finding, not a fault, in a segment map; a
         # segment hidden by an earlier one is still warned about (Policy.warnings).
-        self.policy_ = Policy({"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names,
-                               "empty_tiers": "allow"})
+        policy: dict[str, Any] = {"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names,
+                                  "empty_tiers": "allow"}
+        if self.min_group is not None:
+            policy["privacy"] = {"min_group": self.min_group}
+        self.policy_ = Policy(policy)
         self.model_ = fit(self.policy_, frame)
         self.classes_ = np.asarray(names, dtype=object)
         return self
