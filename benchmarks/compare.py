@@ -401,6 +401,7 @@ def score_policy() -> tk.Policy:
         "criteria": [{"column": f"c{j}", "normalizer": "minmax", "weight": float(WEIGHTS[j])} for j in range(CRITERIA)],
         "rule": {"kind": "quantiles", "shares": SHARES},
         "tiers": TIERS,
+        "privacy": {"min_group": 1},  # the numpy peer uses the exact min and max
     })
 
 
@@ -606,6 +607,7 @@ def kmeans_tierkit(data: Any, iterations: int) -> Any:
         "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in features.columns],
         "rule": {"kind": "kmeans", "init": init.tolist(), "max_iter": iterations, "tol": 0.0},
         "tiers": [f"t{k}" for k in range(len(init))],
+        "privacy": {"min_group": 1},  # scikit-learn's input is scaled by the exact min and max
     })
     return tk.fit(policy, features)
 

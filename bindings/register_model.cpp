@@ -127,6 +127,9 @@ py::dict fitted_to_dict(const Model& m) {
     py::dict out;
     out["scores"] = scores;
     out["rule"] = rule;
+    py::dict privacy;
+    privacy["min_group"] = m.policy().min_group().value_or(1);  // fit() and load() store the one the fit used
+    out["privacy"] = privacy;
     return out;
 }
 

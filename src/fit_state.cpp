@@ -651,9 +651,6 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
     }
     const std::string mode = mode_name(options_.mode);
     const bool refine = options_.mode == FitMode::refine;
-    if (policy_.min_group() > 1)
-        throw PolicyError("privacy.min_group: " + std::to_string(policy_.min_group()) + " needs the exact mode (the " + mode +
-                          " mode's values are single rows, not groups of that many)");
     const auto rule = policy_.make_rule();
     const std::string kind = rule->kind();
     const bool supported = dynamic_cast<const ThresholdRule*>(rule.get()) || dynamic_cast<const QuantileRule*>(rule.get()) ||
@@ -673,6 +670,15 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
                                   "' sums over every row in row order, which refine mode cannot reproduce bit for bit; "
                                   "use the exact or sketch mode");
     if (options_.kmeans_sample < 1) throw InvalidInput("kmeans_sample: must be >= 1, got 0");
+    // The grouping (privacy.hpp) needs every row in order; these modes keep single
+    // rows' values, so they fit only a policy that opts out explicitly.
+    if (!policy_.min_group())
+        throw PolicyError("privacy.min_group: the default groups stored values by min(5, rows / 50), which only the "
+                          "exact mode computes; use the exact mode, or set \"privacy\": {\"min_group\": 1} to fit "
+                          "single rows' values in " + mode + " mode");
+    if (*policy_.min_group() > 1)
+        throw PolicyError("privacy.min_group: " + std::to_string(*policy_.min_group()) + " needs the exact mode (the " + mode +
+                          " mode's values are single rows, not groups of that many)");
     stage_ = gather;
     next_stage();
 }

@@ -15,6 +15,7 @@
 
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/format.hpp"
 #include "tierkit/io/archives.hpp"
 
 namespace tierkit {
@@ -177,41 +178,6 @@ void save(const Model& model, std::ostream& out, ArchiveKind kind) {
     if (!out) throw FormatError("save: the output stream failed");
 }
 
-namespace {
-/// A message quoting bytes of a damaged file (a class name, an XML tag, a JSON
-/// token) as valid UTF-8: every byte that does not start a valid sequence is
-/// written \xNN, so callers (Python's str) can always decode the message.
-std::string printable(const std::string& message) {
-    std::string out;
-    const auto* s = reinterpret_cast<const unsigned char*>(message.data());
-    const std::size_t n = message.size();
-    for (std::size_t i = 0; i < n;) {
-        const unsigned char c = s[i];
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        bool ok = len > 0 && i + len <= n && (len != 2 || c >= 0xc2);
-        for (std::size_t k = 1; ok && k < len; ++k) ok = (s[i + k] & 0xc0) == 0x80;
-        if (ok && len == 3) {  // no overlong forms, no surrogates
-            const unsigned cp = ((c & 0x0fu) << 12) | ((s[i + 1] & 0x3fu) << 6) | (s[i + 2] & 0x3fu);
-            ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
-        }
-        if (ok && len == 4) {
-            const unsigned cp = ((c & 0x07u) << 18) | ((s[i + 1] & 0x3fu) << 12) | ((s[i + 2] & 0x3fu) << 6) | (s[i + 3] & 0x3fu);
-            ok = cp >= 0x10000 && cp <= 0x10ffff;
-        }
-        if (ok) {
-            out.append(message, i, len);
-            i += len;
-        } else {
-            static const char* hex = "0123456789abcdef";
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-            ++i;
-        }
-    }
-    return out;
-}
-}  // namespace
 
 Model load(std::istream& in, std::optional<ArchiveKind> expected) {
     const envelope::Expect expect{envelope::Content::model, format_version, max_payload_bytes, "load"};
@@ -245,24 +211,27 @@ Model load(std::istream& in, std::optional<ArchiveKind> expected) {
             case ArchiveKind::xml: record = read<io::checked_xml_iarchive>(payload, bytes.size()); break;
         }
     } catch (const boost::archive::archive_exception& e) {
-        throw FormatError(printable(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
+        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
     } catch (const FormatError& e) {
-        throw FormatError(printable(e.what()));
+        throw FormatError(printable_utf8(e.what()));
     } catch (const Error& e) {
-        throw FormatError(printable(std::string("load: the ") + kind_name(kind) + " payload holds an invalid object: " + e.what()));
+        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) + " payload holds an invalid object: " + e.what()));
     } catch (const std::bad_alloc&) {
         throw FormatError("load: the payload claims more memory than is available");
     } catch (const std::exception& e) {
-        throw FormatError(printable(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
+        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
     }
     if (!record.rule) throw FormatError("load: the archive holds no rule");
     Policy policy = [&] {
         try {
             return Policy::from_json(record.policy);
         } catch (const Error& e) {
-            throw FormatError(printable(std::string("load: the archived policy is invalid: ") + e.what()));
+            throw FormatError(printable_utf8(std::string("load: the archived policy is invalid: ") + e.what()));
         }
     }();
+    // fit() stores the min_group it used; files written before grouping was the
+    // default have no privacy section and were fitted with min_group 1.
+    if (!policy.min_group()) policy = policy.with_min_group(1);
     if (record.rule->tiers() != policy.tiers().size())
         throw FormatError("load: the rule makes " + std::to_string(record.rule->tiers()) + " tiers but the policy names " +
                           std::to_string(policy.tiers().size()));

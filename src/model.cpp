@@ -196,7 +196,9 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     // Value maps and missing values (criterion_values.hpp): criteria read numbers.
     CriteriaFill fills;
     const FeatureTable& base = fitted_clv ? with_clv : features;
-    const auto resolved = resolve_criteria(policy.scores(), base, nullptr, policy.min_group(), fills);
+    // privacy.hpp: the policy's min_group, or the default for this many rows.
+    const std::size_t min_group = policy.min_group_for(base.rows());
+    const auto resolved = resolve_criteria(policy.scores(), base, nullptr, min_group, fills);
     const FeatureTable& table = resolved ? *resolved : base;
     std::vector<FittedScore> fitted;
     std::vector<std::string> names;
@@ -213,7 +215,7 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
         parallel_for(
             spec.criteria.size(),
             [&](std::size_t begin, std::size_t end) {
-                for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k], policy.min_group());
+                for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k], min_group);
             },
             1);
         for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
@@ -233,12 +235,12 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
             s.ideal.assign(c, 0.0);
             s.anti_ideal.assign(c, 1.0);
             for (std::size_t k = 0; k < c; ++k) {
-                if (policy.min_group() > 1) {
+                if (min_group > 1) {
                     // privacy.hpp: the means of the min_group best and worst values.
                     std::vector<double> y(n);
                     for (std::size_t i = 0; i < n; ++i) y[i] = s.criteria[k].normalize(cols[k][i]);
-                    s.ideal[k] = mean_of_highest(y, policy.min_group());
-                    s.anti_ideal[k] = mean_of_lowest(y, policy.min_group());
+                    s.ideal[k] = mean_of_highest(y, min_group);
+                    s.anti_ideal[k] = mean_of_lowest(y, min_group);
                     continue;
                 }
                 for (std::size_t i = 0; i < n; ++i) {
@@ -257,10 +259,10 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     std::unique_ptr<Rule> rule = policy.make_rule();
     std::vector<CriteriaBlock> blocks;
     if (rule->needs_criteria()) blocks = criteria_blocks(fitted, table);
-    const RuleInput input{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, policy.min_group(), progress};
+    const RuleInput input{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, min_group, progress};
     rule->fit(input);
     FitReport report = fit_report(policy, *rule, input);
-    return Model(policy, std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv),
+    return Model(policy.with_min_group(min_group), std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv),
                  std::move(report));
 }
 

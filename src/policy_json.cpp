@@ -13,6 +13,7 @@
 #include "tierkit/core/json_checks.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/policy.hpp"
+#include "tierkit/privacy.hpp"
 #include "tierkit/rules/registry.hpp"
 #include "tierkit/scoring/weights.hpp"
 
@@ -649,9 +650,23 @@ Policy Policy::from_json(const std::string& text) {
     if (p.clv_) out["clv"] = p.clv_->to_json();
     if (p.has_lifecycle_) out["lifecycle"] = lifecycle_to_json(p.lifecycle_);
     if (j.contains("strategies")) out["strategies"] = strategies_to_json(p.lifecycle_.strategies);
-    if (j.contains("privacy")) out["privacy"] = json{{"min_group", p.min_group_}};
+    if (p.min_group_) out["privacy"] = json{{"min_group", *p.min_group_}};
     if (j.contains("empty_tiers")) out["empty_tiers"] = to_string(p.empty_tiers_);
     p.json_ = out.dump(2);
+    return p;
+}
+
+std::size_t Policy::min_group_for(std::size_t rows) const noexcept {
+    return min_group_ ? *min_group_ : default_min_group_for(rows);
+}
+
+Policy Policy::with_min_group(std::size_t k) const {
+    if (k < 1) throw PolicyError("privacy.min_group: must be >= 1, got 0");
+    Policy p = *this;
+    p.min_group_ = k;
+    json j = json_text::parse(json_, "policy");
+    j["privacy"] = json{{"min_group", k}};
+    p.json_ = j.dump(2);
     return p;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <numeric>
@@ -14,6 +15,7 @@
 
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/format.hpp"
 #include "tierkit/core/parallel.hpp"
 
 namespace tierkit {
@@ -1329,7 +1331,14 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
         Reject rj;
         rj.row = r.get<std::int64_t>("reject row");
         rj.customer = r.get<std::int64_t>("reject customer");
+        const std::size_t at_reason = r.offset() + 8;  // after the length
         rj.reason = r.text("reject reason");
+        // Reasons reach messages and Python's str: tierkit writes them as UTF-8.
+        if (const std::size_t bad = invalid_utf8_at(rj.reason); bad != std::string::npos) {
+            char byte[8];
+            std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(rj.reason[bad]));
+            Reader::fail(at_reason + bad, "reject " + std::to_string(k) + ": the reason is not valid UTF-8 (byte " + byte + ")");
+        }
         s.row_rejects_.push_back(std::move(rj));
     }
     if (!r.done()) Reader::fail(r.offset(), "unexpected bytes after the state");

@@ -43,12 +43,14 @@
 /// Optional `"lifecycle": {...}` (stage thresholds and re-tiering hysteresis) and
 /// `"strategies": [...]` (tier x stage -> next action) sections: see
 /// lifecycle/spec.hpp for the keys and their defaults.
-/// Optional `"privacy": {"min_group": K}` (a whole number >= 1, default 1): every
-/// value a fitted model stores that comes from the rows (percentile knots, min, max,
-/// median, IQR, clip bounds, cut points, k-means centroids) is shared by, or is the
-/// mean of, at least K customers (see privacy.hpp). The default 1 keeps single
-/// customers' values (exact order statistics); set K (e.g. 5 or 10) for model files
-/// that leave the team.
+/// Optional `"privacy": {"min_group": K}` (a whole number >= 1): every value a fitted
+/// model stores that comes from the rows (percentile knots, min, max, median, IQR,
+/// clip bounds, cut points, k-means centroids) is shared by, or is the mean of, at
+/// least K customers (see privacy.hpp). Without the key, fit() groups by
+/// default_min_group_for(rows): min(5, rows / 50), at least 1 (tables under 100 rows
+/// keep exact values). `"min_group": 1` is the explicit opt-out (exact order
+/// statistics, single customers' values). A fitted model's policy holds the K its fit
+/// used (min_group_for).
 /// Optional `"empty_tiers": "error" | "warn" | "allow"` (default "warn"): what fit does
 /// when a tier gets no customer of the fitted rows (see tier_sizes.hpp).
 #include <memory>
@@ -127,8 +129,15 @@ public:
     /// Whether the policy sets a stage threshold (a `lifecycle` key other than
     /// `hysteresis`) or `strategies`: Model::assign then requires the stage columns.
     bool requires_stages() const noexcept { return requires_stages_; }
-    /// privacy.min_group: rows behind every stored order statistic (1 = exact values).
-    std::size_t min_group() const noexcept { return min_group_; }
+    /// privacy.min_group as the policy gives it (1 = exact values); empty when the
+    /// policy has no privacy section (fit then groups by default_min_group_for).
+    std::optional<std::size_t> min_group() const noexcept { return min_group_; }
+    /// The rows behind every stored order statistic of a fit on `rows` rows: the
+    /// policy's privacy.min_group, or else default_min_group_for(rows) (privacy.hpp).
+    std::size_t min_group_for(std::size_t rows) const noexcept;
+    /// This policy with `"privacy": {"min_group": k}` (k >= 1): what a fitted model
+    /// stores, so that its file says which grouping made it.
+    Policy with_min_group(std::size_t k) const;
     /// empty_tiers: what an empty tier at fit means (tier_sizes.hpp).
     EmptyTiers empty_tiers() const noexcept { return empty_tiers_; }
 
@@ -143,7 +152,7 @@ private:
     lifecycle::LifecycleSpec lifecycle_;
     bool has_lifecycle_ = false;
     bool requires_stages_ = false;
-    std::size_t min_group_ = 1;
+    std::optional<std::size_t> min_group_;
     EmptyTiers empty_tiers_ = EmptyTiers::warn;
 };
 

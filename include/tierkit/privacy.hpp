@@ -4,9 +4,9 @@
 ///
 /// A fitted model stores parameters and aggregates, never customer ids. Order
 /// statistics (percentile knots, min, max, median, IQR, clip bounds, quantile, abc
-/// and RFM cut points) are values of the data, though: with K = 1 (the default) a
-/// model file holds such single customers' values exactly. With K > 1 every stored
-/// value that comes from the rows is an aggregate of at least K of them:
+/// and RFM cut points) are values of the data, though: with K = 1 a model file holds
+/// such single customers' values exactly. With K > 1 every stored value that comes
+/// from the rows is an aggregate of at least K of them:
 /// - the sorted values are split into groups of at least K rows: a tie group of at
 ///   least K rows (many customers with 0, 1 or 2 orders) is a group of its own and
 ///   keeps its exact value; runs of smaller tie groups merge, in order, into bins of
@@ -29,11 +29,28 @@
 ///
 /// When every value of a column is shared by at least K rows the grouping changes
 /// nothing for it (knots, cuts, min, max, median and IQR are exact).
+///
+/// A policy without a privacy section groups by default_min_group_for(rows):
+/// min(5, rows / 50), at least 1. Tables of 250 rows or more get groups of 5; smaller
+/// ones smaller groups, so that no group holds more than 2% of the rows (a cut point
+/// moves by at most about that share of the customers); tables under 100 rows keep
+/// exact values. `"privacy": {"min_group": 1}` opts out explicitly.
 #include <cstddef>
 #include <span>
 #include <vector>
 
 namespace tierkit {
+
+/// The grouping a policy without a privacy section gets on large tables, and the rows
+/// per member of a group below that (see the file comment).
+inline constexpr std::size_t default_min_group = 5;
+inline constexpr std::size_t default_min_group_rows_per_member = 50;
+
+/// privacy.min_group when a policy gives none: min(5, rows / 50), at least 1.
+constexpr std::size_t default_min_group_for(std::size_t rows) noexcept {
+    const std::size_t k = rows / default_min_group_rows_per_member;
+    return k < 1 ? 1 : k > default_min_group ? default_min_group : k;
+}
 
 /// The groups of at least `min_group` rows of some sorted values (see the file comment).
 class PrivateGroups {

@@ -83,7 +83,8 @@ def fit(policy: Policy | dict[str, Any] | str, ddf: DaskDataFrame, *, mode: str 
     number of passes is known only as they finish: kmeans adds one per Lloyd
     iteration); by default only in an interactive session (see tierkit.progress).
 
-    Raises PolicyError in sketch or refine mode for rules that need every row at
+    Raises PolicyError in sketch or refine mode for a policy without
+    ``"privacy": {"min_group": 1}`` and for rules that need every row at
     once (rfm_segments, expression with pct(), grouped rules, ...): use the exact mode.
     """
     from dask.base import compute

@@ -94,7 +94,9 @@ class Fitter:
         fewer); each bucket costs 24 bytes on the client and in every state.
 
     Raises PolicyError in sketch and refine mode for a rule that needs every row at
-    once (naming it); refine mode also refuses kmeans, entropy and CRITIC.
+    once (naming it) and for a policy without ``"privacy": {"min_group": 1}``
+    (the default grouping of stored values needs every row in order; see
+    include/tierkit/privacy.hpp); refine mode also refuses kmeans, entropy and CRITIC.
     """
 
     def __init__(self, policy: Policy | dict | str, *, mode: str = "exact", sketch_k: int = 1024,

@@ -484,6 +484,12 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
     fallback : str, optional
         Segment for cells no rule matches; without it such a table is a
         PolicyError listing the unmatched cells (as RFM codes, e.g. 111).
+    min_group : int, optional
+        The policy's ``privacy.min_group``: the score thresholds the model stores
+        are each shared by, or the mean of, at least that many customers. By
+        default min(5, rows // 50), at least 1 (include/tierkit/privacy.hpp), so
+        on 250 customers or more a customer next to a threshold may get the score
+        beside the rank formula's; ``1`` keeps the exact thresholds.
 
     Attributes
     ----------
@@ -519,7 +525,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
 
     def __init__(self, bins: int = 5, recency: Any = "days_since_last", frequency: Any = "frequency",
                  monetary: Any = "revenue", ties: str = "average", segments: Any = "default",
-                 fallback: str | None = None) -> None:
+                 fallback: str | None = None, min_group: int | None = None) -> None:
         self.bins = bins
         self.recency = recency
         self.frequency = frequency
@@ -527,6 +533,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
         self.ties = ties
         self.segments = segments
         self.fallback = fallback
+        self.min_group = min_group
 
     def fit(self, X: Any, y: Any = None) -> "RFMSegmenter":
         """Fit the R, F and M quantiles on ``X``.
@@ -573,8 +580,11 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
             rule["fallback"] = self.fallback
         # A segment with no customer is a finding, not a fault, in a segment map; a
         # segment hidden by an earlier one is still warned about (Policy.warnings).
-        self.policy_ = Policy({"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names,
-                               "empty_tiers": "allow"})
+        policy: dict[str, Any] = {"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names,
+                                  "empty_tiers": "allow"}
+        if self.min_group is not None:
+            policy["privacy"] = {"min_group": self.min_group}
+        self.policy_ = Policy(policy)
         self.model_ = fit(self.policy_, frame)
         self.classes_ = np.asarray(names, dtype=object)
         return self

@@ -95,7 +95,8 @@ def fit(policy: Policy | dict[str, Any] | str, sdf: SparkDataFrame, *, customer:
     number of passes is known only as they finish: kmeans adds one per Lloyd
     iteration); by default only in an interactive session (see tierkit.progress).
 
-    Raises PolicyError in sketch or refine mode for rules that need every row at once.
+    Raises PolicyError in sketch or refine mode for rules that need every row at once
+    and for a policy without ``"privacy": {"min_group": 1}``.
     """
     if customer not in sdf.columns:
         raise InvalidInputError(f"sdf: no customer id column '{customer}'; columns: {', '.join(sdf.columns)}")

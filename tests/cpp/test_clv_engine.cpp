@@ -130,7 +130,7 @@ TEST(ClvEngine, CriterionOnClvNormalizesTheClvColumn) {
     const Model m = fit(Policy::from_json(R"({
       "clv": {"model": "bgnbd", "spend": "gammagamma", "time_unit": "W"},
       "criteria": [{"column": "clv", "normalizer": "minmax"}],
-      "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["high", "low"]})"),
+      "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["high", "low"], "privacy": {"min_group": 1}})"),
                         t);
     const Assignment a = m.assign(t);
     const auto& value = extra(a, "clv");

@@ -79,7 +79,13 @@ const char* policies[] = {
         "tiers": ["a", "b", "c"]})",
 };
 
-Policy policy_at(std::size_t i) { return policies[i] ? Policy::from_json(policies[i]) : Policy::default_policy(); }
+/// Sketch and refine keep single rows' values: they fit a policy that opts out of the
+/// default grouping (privacy.hpp) only, so the policies compared with fit() here do.
+Policy exact_values(const Policy& p) { return p.min_group() ? p : p.with_min_group(1); }
+
+Policy policy_at(std::size_t i) {
+    return exact_values(policies[i] ? Policy::from_json(policies[i]) : Policy::default_policy());
+}
 
 }  // namespace
 
@@ -246,7 +252,8 @@ TEST(Fitter, SketchModeFitsTheClvSectionFromMergedPatternsBitForBit) {
       "clv": {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "time_unit": "W"},
       "scores": [{"name": "value", "criteria": [{"column": "clv", "normalizer": "minmax", "weight": 0.7},
                                                 {"column": "p_alive", "normalizer": "minmax", "weight": 0.3}]}],
-      "rule": {"kind": "thresholds", "score": "value", "cuts": [60, 30]}, "tiers": ["key", "growth", "rest"]})");
+      "rule": {"kind": "thresholds", "score": "value", "cuts": [60, 30]}, "tiers": ["key", "growth", "rest"]})")
+                       .with_min_group(1);
     const auto& t = features();
     const Model whole = fit(p, t);
     const auto expected = whole.assign(t, {.with_contributions = false});
@@ -433,7 +440,7 @@ const char* refine_policies[] = {
 };
 
 Policy refine_policy(std::size_t i) {
-    return refine_policies[i] ? Policy::from_json(refine_policies[i]) : Policy::default_policy();
+    return exact_values(refine_policies[i] ? Policy::from_json(refine_policies[i]) : Policy::default_policy());
 }
 
 }  // namespace
@@ -497,7 +504,7 @@ TEST(FitterRefine, GathersFewRowsAndNoneForTiedColumns) {
     // A continuous percentile column: the values pass gathers the rows of the buckets
     // holding the 16385 knot ranks, about max_knots / refine_buckets of the rows.
     const Policy continuous = Policy::from_json(R"({"criteria": [{"column": "revenue", "normalizer": "percentile"}],
-        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})");
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})").with_min_group(1);
     const Fitter f = run(continuous, split(t, 16), FitOptions{FitMode::refine});
     EXPECT_EQ(bytes_of(f.model()), bytes_of(fit(continuous, t)));
     // Each knot rank's own row (8% of the rows here, 1.6% of 10^6) plus about
@@ -510,7 +517,7 @@ TEST(FitterRefine, GathersFewRowsAndNoneForTiedColumns) {
     // pass; quantile cuts on tied scores sit in buckets of one value.
     const Policy tied = Policy::from_json(R"({"criteria": [{"column": "frequency", "normalizer": "percentile"},
                                                             {"column": "days_since_last", "normalizer": "percentile"}],
-        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})");
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})").with_min_group(1);
     const Fitter g = run(tied, split(t, 16), FitOptions{FitMode::refine});
     EXPECT_EQ(bytes_of(g.model()), bytes_of(fit(tied, t)));
     EXPECT_LT(g.collected_rows() / n, 0.01);

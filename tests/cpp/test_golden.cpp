@@ -227,6 +227,8 @@ TEST(Golden, EveryFileLoadsAndAssignsTheStoredOutput) {
             ASSERT_TRUE(in) << model_path(c, kind);
             const Model model = load(in, kind);
             EXPECT_EQ(assignment_csv(model.assign(features)), expected) << model_path(c, kind);
+            // Written before grouping was the default: fitted with min_group 1.
+            EXPECT_EQ(model.policy().min_group().value_or(0), 1u) << model_path(c, kind);
         }
     }
 }

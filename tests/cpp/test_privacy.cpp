@@ -65,9 +65,9 @@ int shortest_digits(double x) {
 }
 
 /// Values of the data that belong to single customers: the amount columns' values
-/// with at least 10 significant digits that fewer than min_group rows share in
-/// every one of these columns.
-std::vector<double> distinctive_amounts(const FeatureTable& t) {
+/// with at least 10 significant digits that fewer than k rows share in every one of
+/// these columns.
+std::vector<double> distinctive_amounts(const FeatureTable& t, std::size_t k = min_group) {
     std::map<double, std::size_t> shared;  // most rows sharing the value in one column
     for (const char* name : {"revenue", "aov", "monetary_value", "margin"}) {
         std::map<double, std::size_t> count;
@@ -76,7 +76,7 @@ std::vector<double> distinctive_amounts(const FeatureTable& t) {
     }
     std::vector<double> out;
     for (const auto& [v, c] : shared)
-        if (c < min_group && shortest_digits(v) >= 10) out.push_back(v);
+        if (c < k && shortest_digits(v) >= 10) out.push_back(v);
     return out;
 }
 
@@ -93,8 +93,9 @@ bool contains_bytes(const std::string& hay, T value) {
     return hay.find(std::string(raw, sizeof(T))) != std::string::npos;
 }
 
-/// Every leak of an id or an amount into `bytes`, described.
-std::vector<std::string> leaks(const std::string& bytes, const FeatureTable& t) {
+/// Every leak of an id, an amount or its log1p (what a log1p criterion stores) into
+/// `bytes`, described; amounts are those fewer than k rows share.
+std::vector<std::string> leaks(const std::string& bytes, const FeatureTable& t, std::size_t k = min_group) {
     std::vector<std::string> found;
     for (std::int64_t id : t.ids()) {
         const std::string text = std::to_string(id);
@@ -102,9 +103,17 @@ std::vector<std::string> leaks(const std::string& bytes, const FeatureTable& t) 
             bytes.find(text.substr(0, 8)) != std::string::npos)
             found.push_back("id " + text);
     }
-    for (double v : distinctive_amounts(t)) {
-        const std::string prefix = significant_prefix(v, 8);
-        if (contains_bytes(bytes, v) || bytes.find(prefix) != std::string::npos) {
+    // Binary, %.17g (8 significant digits) and, as text and xml archives write it, %.17e.
+    const auto scientific = [](double x) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.17e", x);
+        return std::string(buf);
+    };
+    for (double v : distinctive_amounts(t, k)) {
+        const double l = std::log1p(v);
+        if (contains_bytes(bytes, v) || bytes.find(significant_prefix(v, 8)) != std::string::npos ||
+            bytes.find(scientific(v)) != std::string::npos || contains_bytes(bytes, l) ||
+            bytes.find(significant_prefix(l, 8)) != std::string::npos || bytes.find(scientific(l)) != std::string::npos) {
             char buf[40];
             std::snprintf(buf, sizeof buf, "%.17g", v);
             found.push_back(std::string("amount ") + buf);
@@ -113,9 +122,11 @@ std::vector<std::string> leaks(const std::string& bytes, const FeatureTable& t) 
     return found;
 }
 
-std::string with_privacy(std::string policy) {
+/// `policy` with "privacy": {"min_group": k}; as it is (the default grouping) for k 0.
+std::string with_privacy(std::string policy, std::size_t k = min_group) {
+    if (k == 0) return policy;
     const auto brace = policy.rfind('}');
-    return policy.substr(0, brace) + R"(, "privacy": {"min_group": )" + std::to_string(min_group) + "}}";
+    return policy.substr(0, brace) + R"(, "privacy": {"min_group": )" + std::to_string(k) + "}}";
 }
 
 struct Case {
@@ -123,7 +134,9 @@ struct Case {
     std::string policy;
 };
 
-std::vector<Case> cases() {
+/// The policies with "privacy": {"min_group": k} (none for k 0).
+std::vector<Case> cases(std::size_t k = min_group) {
+    const auto with_privacy = [k](std::string policy) { return ::with_privacy(std::move(policy), k); };
     return {
         {"default", with_privacy(Policy::default_policy().to_json())},
         {"kmeans", with_privacy(R"({"scores": [{"name": "value",
@@ -170,27 +183,32 @@ TEST(Privacy, TheDataHasDistinctiveIdsAndAmounts) {
     EXPECT_GT(amounts.size(), 1000u);
     EXPECT_EQ(significant_prefix(1157.4234567890001, 8), "1157.4234");
     EXPECT_EQ(significant_prefix(0.00123456789, 8), "12345678");
-    for (std::size_t c : {2, 4, 5}) {  // rfm_segments, mixed, expression without privacy
-        const std::string text = cases()[c].policy;
-        const Model plain = fit(Policy::from_json(text.substr(0, text.rfind(", \"privacy\"")) + "}"), features());
-        EXPECT_FALSE(leaks(save_bytes(plain, ArchiveKind::binary), features()).empty()) << cases()[c].name;
-        EXPECT_FALSE(leaks(save_bytes(plain, ArchiveKind::text), features()).empty()) << cases()[c].name;
+    for (const auto& c : cases(1)) {  // the explicit opt-out keeps single customers' values
+        if (std::string(c.name) == "kmeans" || std::string(c.name) == "clv") continue;
+        const Model plain = fit(Policy::from_json(c.policy), features());
+        EXPECT_FALSE(leaks(save_bytes(plain, ArchiveKind::binary), features()).empty()) << c.name;
+        EXPECT_FALSE(leaks(save_bytes(plain, ArchiveKind::text), features()).empty()) << c.name;
     }
 }
 
 TEST(Privacy, NoIdOrAmountInAnyArchive) {
-    for (const auto& c : cases()) {
-        const Model model = fit(Policy::from_json(c.policy), features());
-        EXPECT_EQ(model.policy().min_group(), min_group);
-        for (ArchiveKind kind : kinds) {
-            const std::string bytes = save_bytes(model, kind);
-            const auto found = leaks(bytes, features());
-            EXPECT_TRUE(found.empty()) << c.name << " (kind " << static_cast<int>(kind) << "): " << found.size()
-                                       << " leaks, first: " << (found.empty() ? "" : found.front());
-            // The private model still loads and assigns as saved.
-            std::istringstream in(bytes);
-            const Model loaded = load(in);
-            EXPECT_EQ(loaded.assign(features()).tier, model.assign(features()).tier) << c.name;
+    // The default (no privacy section: groups of 5 on these 600 rows) and an explicit 10.
+    for (const std::size_t k : {std::size_t{0}, min_group}) {
+        const std::size_t used = k == 0 ? default_min_group : k;
+        for (const auto& c : cases(k)) {
+            const Model model = fit(Policy::from_json(c.policy), features());
+            EXPECT_EQ(model.policy().min_group().value_or(0), used) << c.name;
+            for (ArchiveKind kind : kinds) {
+                const std::string bytes = save_bytes(model, kind);
+                const auto found = leaks(bytes, features(), used);
+                EXPECT_TRUE(found.empty()) << c.name << " (kind " << static_cast<int>(kind) << "): " << found.size()
+                                           << " leaks, first: " << (found.empty() ? "" : found.front());
+                // The private model still loads and assigns as saved.
+                std::istringstream in(bytes);
+                const Model loaded = load(in);
+                EXPECT_EQ(loaded.assign(features()).tier, model.assign(features()).tier) << c.name;
+                EXPECT_EQ(loaded.policy().min_group().value_or(0), used) << c.name;
+            }
         }
     }
 }
@@ -306,4 +324,69 @@ TEST(Privacy, QuantileCutIsTheMeanOfItsGroup) {
     EXPECT_EQ(fit(Policy::from_json(policy), t).rule().score_cuts().cuts, std::vector<double>{11});
     const std::string grouped = std::string(policy).substr(0, std::string(policy).rfind('}')) + R"(, "privacy": {"min_group": 4}})";
     EXPECT_EQ(fit(Policy::from_json(grouped), t).rule().score_cuts().cuts, std::vector<double>{10.5});
+}
+
+TEST(Privacy, TheDefaultGroupingFollowsTheTableSize) {
+    // min(5, rows / 50), at least 1.
+    EXPECT_EQ(default_min_group_for(0), 1u);
+    EXPECT_EQ(default_min_group_for(99), 1u);
+    EXPECT_EQ(default_min_group_for(100), 2u);
+    EXPECT_EQ(default_min_group_for(149), 2u);
+    EXPECT_EQ(default_min_group_for(150), 3u);
+    EXPECT_EQ(default_min_group_for(249), 4u);
+    EXPECT_EQ(default_min_group_for(250), 5u);
+    EXPECT_EQ(default_min_group_for(std::size_t{1} << 40), 5u);
+    const Policy plain = Policy::default_policy();
+    EXPECT_FALSE(plain.min_group().has_value());
+    EXPECT_EQ(plain.to_json().find("privacy"), std::string::npos);
+    EXPECT_EQ(plain.min_group_for(120), 2u);
+    const Policy one = Policy::from_json(with_privacy(plain.to_json(), 1));
+    EXPECT_EQ(one.min_group_for(1000000), 1u);
+
+    // A fit without a privacy section is the fit with the resolved min_group, byte for
+    // byte (the model's policy stores it either way): 1 under 100 rows, 2 on 120 and 5 on 600.
+    const auto rows = [](std::size_t n) {
+        std::vector<std::int64_t> ids(features().ids().begin(), features().ids().begin() + static_cast<std::ptrdiff_t>(n));
+        FeatureTable t(ids);
+        for (const auto& name : features().names()) {
+            const auto col = features().column(name);
+            t.add_column(name, std::vector<double>(col.begin(), col.begin() + static_cast<std::ptrdiff_t>(n)));
+        }
+        return t;
+    };
+    for (const auto& [n, k] : {std::pair<std::size_t, std::size_t>{80, 1}, {120, 2}, {600, 5}}) {
+        const FeatureTable t = rows(n);
+        const Model by_default = fit(plain, t);
+        EXPECT_EQ(by_default.policy().min_group().value_or(0), k) << n;
+        EXPECT_NE(by_default.policy().to_json().find("\"min_group\": " + std::to_string(k)), std::string::npos) << n;
+        EXPECT_EQ(save_bytes(by_default, ArchiveKind::text),
+                  save_bytes(fit(Policy::from_json(with_privacy(plain.to_json(), k)), t), ArchiveKind::text))
+            << n;
+        if (k > 1)  // the opt-out then differs: single customers' values
+            EXPECT_NE(save_bytes(by_default, ArchiveKind::text), save_bytes(fit(one, t), ArchiveKind::text)) << n;
+    }
+}
+
+TEST(Privacy, SketchAndRefineFitOnlyAnExplicitMinGroupOfOne) {
+    // They keep single rows' values, so the default grouping (which only the exact
+    // mode computes, as fit() does) and any min_group > 1 are refused; the opt-out
+    // fits in every mode and the exact mode equals fit() on the default.
+    const Policy plain = Policy::default_policy();
+    for (const FitMode mode : {FitMode::sketch, FitMode::refine}) {
+        FitOptions o;
+        o.mode = mode;
+        try {
+            Fitter f(plain, o);
+            FAIL() << "expected PolicyError";
+        } catch (const PolicyError& e) {
+            EXPECT_NE(std::string(e.what()).find("set \"privacy\": {\"min_group\": 1} to fit"), std::string::npos) << e.what();
+        }
+        EXPECT_NO_THROW(Fitter(Policy::from_json(with_privacy(plain.to_json(), 1)), o));
+        EXPECT_THROW(Fitter(Policy::from_json(with_privacy(plain.to_json(), 2)), o), PolicyError);
+    }
+    Fitter exact(plain, FitOptions{});
+    exact.advance(exact.update(features()));
+    ASSERT_TRUE(exact.done());
+    EXPECT_EQ(save_bytes(exact.model(), ArchiveKind::binary), save_bytes(fit(plain, features()), ArchiveKind::binary));
+    EXPECT_EQ(exact.model().policy().min_group().value_or(0), default_min_group);
 }

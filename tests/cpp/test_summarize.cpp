@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/format.hpp"
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
@@ -623,6 +624,43 @@ TEST(Summarizer, BadBytesAreFormatErrors) {
     for (int k = 0; k < 8; ++k) b[20 + k] = static_cast<char>(((b.size() - 32) >> (8 * k)) & 0xff);
     fix_crc(b);
     expect_format_error(b, "truncated payload");
+}
+
+// A state's reject reasons reach messages and Python's str: bytes that are not UTF-8
+// (a damaged or forged state with a valid checksum) are a FormatError at their offset.
+TEST(Summarizer, RejectReasonsMustBeUtf8) {
+    Tx tx;
+    tx.add(1, d(2024, 1, 1), 5);
+    tx.add(2, d(2024, 1, 2), std::numeric_limits<double>::quiet_NaN());
+    SummarizeOptions o;
+    o.reject_invalid = true;
+    Summarizer s(o);
+    s.update(tx.view());
+    const std::string good = s.to_bytes();
+    const std::string reason = "column 'amount': must be a finite number, got nan";
+    const std::size_t at = good.find(reason);
+    ASSERT_NE(at, std::string::npos);
+    for (const auto& [bytes, offset] : {std::pair<std::string, std::size_t>{"\xff", 0}, {"ab\xc3(", 2},
+                                        {"\xe2\x82", 0}, {"\xc0\xaf", 0}, {"\xed\xa0\x80", 0}}) {
+        std::string b = good;
+        b.replace(at + 8, bytes.size(), bytes);  // inside "'amount'"
+        fix_crc(b);
+        expect_format_error(b, "reject 0: the reason is not valid UTF-8 (byte 0x");
+        expect_format_error(b, "(at byte " + std::to_string(at + 8 + offset) + ")");
+    }
+    std::string b = good;
+    b.replace(at + 8, 2, "\xc3\xa9");  // valid UTF-8 (an e with an acute accent) loads as it is
+    fix_crc(b);
+    const Summary out = Summarizer::from_bytes(b).finalize();
+    ASSERT_EQ(out.rejects.size(), 2u);  // the row, then its customer (no valid transaction left)
+    EXPECT_EQ(out.rejects[0].row, 1);
+    EXPECT_EQ(out.rejects[0].reason, "column '\xc3\xa9ount': must be a finite number, got nan");
+    EXPECT_EQ(out.rejects[1].reason, "every transaction of the customer was rejected");
+
+    EXPECT_EQ(invalid_utf8_at("plain \xc3\xa9 \xf0\x9f\x98\x80"), std::string_view::npos);
+    EXPECT_EQ(invalid_utf8_at("ab\x80"), 2u);
+    EXPECT_EQ(invalid_utf8_at("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
+    EXPECT_EQ(printable_utf8("a\xff" "b\xc3\xa9\xe2\x82"), "a\\xffb\xc3\xa9\\xe2\\x82");
 }
 
 // Sums past the largest double: the customer goes to the rejects with the reason (or

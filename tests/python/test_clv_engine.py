@@ -80,7 +80,8 @@ def test_assign_returns_clv_columns_equal_to_the_clv_api(weekly):
 def test_criterion_on_clv_is_a_minmax_of_the_clv_column(weekly):
     policy = {"clv": {"model": "bgnbd", "spend": "gammagamma", "time_unit": "W"},
               "criteria": [{"column": "clv", "normalizer": "minmax"}],
-              "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["high", "low"]}
+              "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["high", "low"],
+              "privacy": {"min_group": 1}}  # exact min and max
     model = tk.fit(policy, weekly)
     out = model.assign(weekly)
     lo, hi = out["clv"].min(), out["clv"].max()

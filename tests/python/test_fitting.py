@@ -16,6 +16,10 @@ def features() -> pd.DataFrame:
     return tk.summarize(tk.datasets.synthetic(3000, seed=8), customer="customer", date="date", amount="amount")
 
 
+# Sketch and refine keep single rows' values: they fit the privacy opt-out only.
+EXACT_VALUES = {**tk.Policy.default().to_dict(), "privacy": {"min_group": 1}}
+
+
 def _chunks(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     n = len(frame)
     return [frame.iloc[n * p // parts: n * (p + 1) // parts] for p in range(parts)]
@@ -65,7 +69,7 @@ def test_exact_chunked_fit_equals_fit(features, parts):
 
 
 def test_sketch_fit_runs_passes_and_states_pickle(features):
-    fitter = tk.Fitter(tk.Policy.default(), mode="sketch")
+    fitter = tk.Fitter(EXACT_VALUES, mode="sketch")
     assert (fitter.mode, fitter.stage) == ("sketch", "criteria")
     while not fitter.done:
         states = [pickle.loads(pickle.dumps(fitter.update(c))) for c in _chunks(features, 4)]
@@ -75,7 +79,7 @@ def test_sketch_fit_runs_passes_and_states_pickle(features):
         fitter = pickle.loads(pickle.dumps(fitter))
         fitter.advance(total)
     assert fitter.passes == 2  # criteria, then the quantile sketch of the score
-    exact = tk.fit(tk.Policy.default(), features).assign(features)["tier"]
+    exact = tk.fit(EXACT_VALUES, features).assign(features)["tier"]
     agree = (fitter.model().assign(features)["tier"] == exact).mean()
     assert agree >= 0.99
 
@@ -83,12 +87,12 @@ def test_sketch_fit_runs_passes_and_states_pickle(features):
 REFINE = {"criteria": [{"column": "revenue", "transform": "log1p", "clip": [0.05, 0.95], "normalizer": "robust"},
                        {"column": "frequency", "normalizer": "percentile"},
                        {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"}],
-          "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"]}
+          "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"], "privacy": {"min_group": 1}}
 
 
 @pytest.mark.parametrize("parts", [1, 16])
 def test_refine_fit_equals_fit_byte_for_byte(features, parts):
-    for policy in (tk.Policy.default(), tk.Policy(REFINE)):
+    for policy in (tk.Policy(EXACT_VALUES), tk.Policy(REFINE)):
         # Small sketches and buckets: most target ranks lie in buckets whose values are gathered.
         fitter = tk.Fitter(policy, mode="refine", sketch_k=32, refine_buckets=256)
         model = pickle.loads(pickle.dumps(fitter)).fit(_chunks(features, parts))
@@ -103,7 +107,7 @@ def test_refine_fit_equals_fit_byte_for_byte(features, parts):
 
 
 def test_states_of_different_passes_do_not_merge(features):
-    a = tk.Fitter(tk.Policy.default(), mode="sketch").update(features)
+    a = tk.Fitter(EXACT_VALUES, mode="sketch").update(features)
     b = tk.Fitter(tk.Policy.default()).update(features)
     with pytest.raises(tk.InvalidInputError, match="different passes"):
         tk.Fitter.merge(a, b)

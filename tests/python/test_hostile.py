@@ -246,3 +246,26 @@ def test_rejects_keep_large_integer_ids_next_to_missing_ones():
     # integer ids stay exact integers beside the missing one (nullable Int64)
     assert [None if pd.isna(v) else int(v) for v in rejects["customer"]] == [-(2**63) + 1, None, -(2**63) + 1]
     assert rejects["row"].tolist() == [0, 1, -1]
+
+
+def test_summarizer_state_with_a_reason_that_is_not_utf8_is_a_format_error():
+    # A state's reject reasons reach Python's str: invalid UTF-8 in one (a damaged
+    # state whose checksum was recomputed) is a FormatError at its byte offset, never
+    # a UnicodeDecodeError.
+    import zlib
+
+    from tierkit import _core
+
+    tx = pd.DataFrame({"customer": [1, 2], "date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+                       "amount": [5.0, float("nan")]})
+    s = tk.Summarizer(errors="reject")
+    s.update(tx)
+    good = s.to_bytes()
+    at = good.find(b"column 'amount'")
+    assert at > 32
+    bad = bytearray(good)
+    bad[at + 8] = 0xFF  # the "a" of 'amount'
+    bad[28:32] = zlib.crc32(bytes(bad[32:])).to_bytes(4, "little")
+    with pytest.raises(tk.FormatError, match=rf"reject 0: the reason is not valid UTF-8 \(byte 0xff\) \(at byte {at + 8}\)"):
+        _core.features.Summarizer.from_bytes(bytes(bad))
+    assert _core.features.Summarizer.from_bytes(good).to_bytes() == good

@@ -43,6 +43,7 @@ def _policy(init: np.ndarray, **rule: object) -> dict:
         "criteria": [{"column": c, "normalizer": "minmax", "weight": w} for c, w in WEIGHTS.items()],
         "rule": {"kind": "kmeans", "init": init.tolist(), **rule},
         "tiers": TIERS,
+        "privacy": {"min_group": 1},  # exact min and max, as the reference normalizes
     }
 
 

@@ -182,6 +182,7 @@ POLICY = {
                 "criteria": [{"column": "revenue", "normalizer": "percentile"}]}],
     "rule": {"kind": "quantiles", "score": "value", "shares": [0.2]},
     "tiers": [{"name": "top", "mode": "strategic"}, {"name": "rest", "mode": "transactional"}],
+    "privacy": {"min_group": 1},  # the exact 20% cut: the planted big spenders are the top 20% exactly
 }
 
 

@@ -61,7 +61,9 @@ def test_unknown_criterion_column_lists_available(features):
 
 
 def test_abc_rule_on_revenue(features):
-    p = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "abc"}, "tiers": ["A", "B", "C"]})
+    # Exact thresholds (the default privacy grouping stores a group's mean instead).
+    p = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "abc"}, "tiers": ["A", "B", "C"],
+                   "privacy": {"min_group": 1}})
     out = tk.fit(p, features).assign(features, contributions=False)
     rev = features["revenue"].clip(lower=0).sort_values(ascending=False)
     share_a = rev[out.loc[rev.index, "tier"] == "A"].sum() / rev.sum()

@@ -1,8 +1,10 @@
 """privacy.min_group: model files hold no customer id and no single customer's
-amount, in any archive kind; values shared by >= K rows stay exact."""
+amount, in any archive kind, by default (min(5, rows / 50)) and with an explicit K;
+values shared by >= K rows stay exact; "min_group": 1 opts out."""
 from __future__ import annotations
 
 import json
+import math
 import struct
 
 import numpy as np
@@ -47,30 +49,36 @@ def prefix8(x: float) -> str:
     return out
 
 
-def distinctive(features: pd.DataFrame) -> list[float]:
-    """Amount values with >= 10 significant digits shared by fewer than K rows in
+def distinctive(features: pd.DataFrame, k: int = K) -> list[float]:
+    """Amount values with >= 10 significant digits shared by fewer than k rows in
     each amount column."""
     shared: dict[float, int] = {}
     for col in ("revenue", "aov", "monetary_value", "margin"):
         for v, c in features[col].value_counts().items():
             shared[float(v)] = max(shared.get(float(v), 0), int(c))
-    return [v for v, c in shared.items() if c < K and shortest_digits(v) >= 10]
+    return [v for v, c in shared.items() if c < k and shortest_digits(v) >= 10]
 
 
-def leaks(data: bytes, features: pd.DataFrame) -> list[str]:
+def leaks(data: bytes, features: pd.DataFrame, k: int = K) -> list[str]:
+    """Ids, and amounts fewer than k rows share or their log1p (what a log1p
+    criterion stores), found in ``data``."""
     found = []
     for i in features.index:
         i = int(i)
         if struct.pack("<q", i) in data or struct.pack("<d", float(i)) in data or str(i)[:8].encode() in data:
             found.append(f"id {i}")
-    for v in distinctive(features):
-        if struct.pack("<d", v) in data or prefix8(v).encode() in data:
-            found.append(f"amount {v!r}")
+    for v in distinctive(features, k):
+        for x in (v, math.log1p(v)):
+            # binary, JSON-like (%.17g, 8 digits) and text/xml archive (%.17e, as written) forms
+            if struct.pack("<d", x) in data or prefix8(x).encode() in data or ("%.17e" % x).encode() in data:
+                found.append(f"amount {v!r}")
+                break
     return found
 
 
-def with_privacy(policy: dict) -> dict:
-    return {**policy, "privacy": {"min_group": K}}
+def with_privacy(policy: dict, k: int | None = K) -> dict:
+    """``policy`` with "privacy": {"min_group": k}; as it is (the default) for None."""
+    return dict(policy) if k is None else {**policy, "privacy": {"min_group": k}}
 
 
 POLICIES = {
@@ -100,25 +108,97 @@ POLICIES = {
 }
 
 
-def test_the_check_finds_leaks_without_privacy(features):
+def test_the_check_finds_leaks_with_the_opt_out(features):
     assert len(distinctive(features)) > 1000
     assert prefix8(1157.4234567890001) == "1157.4234"
     assert prefix8(0.00123456789) == "12345678"
-    for name in ("rfm_segments", "mixed"):
-        data = tk.fit(tk.Policy(POLICIES[name]), features).to_bytes("text")
+    for name in ("default", "rfm_segments", "mixed"):
+        data = tk.fit(tk.Policy(with_privacy(POLICIES[name], 1)), features).to_bytes("text")
         assert leaks(data, features), name
 
 
+@pytest.mark.parametrize("k", [None, K], ids=["default", "explicit"])
 @pytest.mark.parametrize("name", sorted(POLICIES))
-def test_no_id_or_amount_in_any_archive(features, name):
-    model = tk.fit(tk.Policy(with_privacy(POLICIES[name])), features)
-    assert model.policy.to_dict()["privacy"] == {"min_group": K}
+def test_no_id_or_amount_in_any_archive(features, name, k):
+    # No privacy section: min(5, 600 / 50) = 5 on these 600 customers.
+    used = 5 if k is None else k
+    model = tk.fit(tk.Policy(with_privacy(POLICIES[name], k)), features)
+    assert model.policy.to_dict()["privacy"] == {"min_group": used}
+    assert model.params["privacy"] == {"min_group": used}
     expected = model.assign(features)["tier"]
     for kind in ("binary", "text", "xml"):
         data = model.to_bytes(kind)
-        found = leaks(data, features)
+        found = leaks(data, features, used)
         assert not found, f"{name} {kind}: {len(found)} leaks, first {found[0]}"
-        assert tk.Model.from_bytes(data).assign(features)["tier"].equals(expected)
+        loaded = tk.Model.from_bytes(data)
+        assert loaded.assign(features)["tier"].equals(expected)
+        assert loaded.params["privacy"] == {"min_group": used}
+
+
+PLANTED = 98765.4321
+PLANTED_POLICIES = {
+    "percentile": {"criteria": [{"column": "revenue", "transform": "log1p", "normalizer": "percentile"}],
+                   "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]},
+    "minmax": {"criteria": [{"column": "revenue", "normalizer": "minmax"}, {"column": "aov", "normalizer": "minmax"}],
+               "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]},
+    "abc": {"criteria": ["revenue"], "rule": {"kind": "abc", "column": "revenue"}, "tiers": ["A", "B", "C"]},
+    "kmeans": {"criteria": [{"column": "revenue", "transform": "log1p", "normalizer": "minmax"}, "frequency"],
+               "rule": {"kind": "kmeans", "k": 3, "seed": 3}, "tiers": ["a", "b", "c"]},
+    "expression": {"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
+        {"when": "pct(revenue) >= 0.9 or revenue >= 50000", "tier": "key"}, {"else": "rest"}]},
+        "tiers": ["key", "rest"]},
+    "default": tk.Policy.default().to_dict(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED_POLICIES))
+def test_a_planted_amount_is_in_no_default_archive(name):
+    # One customer's exact amount (the largest revenue and aov) and its log1p: in
+    # no archive kind of a model fitted on the default policy; with the opt-out they are.
+    f = tk.summarize(tk.datasets.synthetic(400, seed=5))
+    planted = f.index[7]
+    f.loc[planted, ["revenue", "aov", "monetary_value"]] = PLANTED
+    # Its bytes, and 8 digits as text and xml archives (%.17e) or JSON (%.17g) print it.
+    needles = [form for x in (PLANTED, math.log1p(PLANTED))
+               for form in (struct.pack("<d", x), ("%.17g" % x)[:9].encode(), ("%.17e" % x)[:9].encode())]
+    policy = PLANTED_POLICIES[name]
+    model = tk.fit(policy, f)
+    assert model.params["privacy"] == {"min_group": 5}
+    for kind in ("binary", "text", "xml"):
+        data = model.to_bytes(kind)
+        assert not [n for n in needles if n in data], kind
+    opt_out = tk.fit(with_privacy(policy, 1), f)
+    assert any(n in opt_out.to_bytes("text") for n in needles)
+
+
+def test_the_default_grouping_follows_the_table_size():
+    # min(5, rows // 50), at least 1: the fit without a privacy section is the fit
+    # with that min_group, byte for byte (the model's policy records it either way).
+    tx = tk.datasets.synthetic(700, seed=3)
+    f = tk.summarize(tx)
+    policy = tk.Policy.default().to_dict()
+    assert "privacy" not in policy
+    for rows, k in ((60, 1), (99, 1), (100, 2), (180, 3), (249, 4), (250, 5), (len(f), 5)):
+        part = f.iloc[:rows]
+        model = tk.fit(policy, part)
+        assert model.policy.to_dict()["privacy"] == {"min_group": k}, rows
+        assert model.to_bytes() == tk.fit(with_privacy(policy, k), part).to_bytes(), rows
+    # The opt-out keeps single customers' values: another model on a large table.
+    assert tk.fit(with_privacy(policy, 1), f).to_bytes() != tk.fit(policy, f).to_bytes()
+
+
+@pytest.mark.parametrize("mode", ["sketch", "refine"])
+def test_sketch_and_refine_fit_only_the_opt_out(features, mode):
+    policy = tk.Policy.default().to_dict()
+    with pytest.raises(tk.PolicyError, match=r'set "privacy": \{"min_group": 1\} to fit single rows'):
+        tk.Fitter(policy, mode=mode)
+    with pytest.raises(tk.PolicyError, match="needs the exact mode"):
+        tk.Fitter(with_privacy(policy, 5), mode=mode)
+    model = tk.Fitter(with_privacy(policy, 1), mode=mode).fit([features.iloc[:300], features.iloc[300:]])
+    assert model.params["privacy"] == {"min_group": 1}
+    # The exact mode applies the default grouping as tk.fit does, bit for bit.
+    exact = tk.Fitter(policy).fit([features.iloc[:300], features.iloc[300:]])
+    assert exact.to_bytes() == tk.fit(policy, features).to_bytes()
 
 
 def test_values_shared_by_k_rows_stay_exact():

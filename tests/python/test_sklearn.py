@@ -116,7 +116,8 @@ def test_pipeline_with_scaler_gives_the_same_tiers(features):
     cols = ["revenue", "frequency", "days_since_last", "trend", "aov"]
     pipe = Pipeline([("scale", StandardScaler()), ("tiers", TierClassifier(
         {"criteria": [{"column": c, "normalizer": "percentile"} for c in cols],
-         "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]}))])
+         "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"],
+         "privacy": {"min_group": 1}}))])  # exact knots: group means round differently once rescaled
     pipe.set_output(transform="pandas")
     got = pipe.fit(features[cols]).predict(features[cols])
     plain = TierClassifier(pipe.named_steps["tiers"].policy).fit(features[cols]).predict(features[cols])
@@ -226,7 +227,7 @@ def test_rfm_scores_match_pandas_qcut_on_distinct_values():
     n = 1000  # a multiple of 5: score = qcut of the ranks
     f = pd.DataFrame({"days_since_last": rng.permutation(n) * 1.0, "frequency": rng.random(n),
                       "revenue": rng.gamma(2.0, 50.0, n)})
-    out = RFMSegmenter().fit(f).assign(f)
+    out = RFMSegmenter(min_group=1).fit(f).assign(f)  # exact thresholds
     for col, score, sign in (("days_since_last", "R", -1), ("frequency", "F", 1), ("revenue", "M", 1)):
         expected = pd.qcut((sign * f[col]).rank(), 5, labels=False) + 1
         np.testing.assert_array_equal(out[score].to_numpy(), expected.to_numpy(), err_msg=score)
@@ -262,7 +263,7 @@ def _reference_segments(features: pd.DataFrame) -> pd.DataFrame:
     """An independent computation of RFMSegmenter's output: R, F, M from the core's
     ``bins`` normalizer (ties averaged) and the default table as a numpy look-up
     of all 125 cells (first matching rule wins)."""
-    spec = {"name": "rfm", "rule": {"kind": "thresholds", "cuts": []}, "tiers": ["all"],
+    spec = {"name": "rfm", "rule": {"kind": "thresholds", "cuts": []}, "tiers": ["all"], "privacy": {"min_group": 1},
             "scores": [{"name": s, "criteria": [{"column": c, "normalizer": "bins", "bins": 5,
                                                  "direction": "lower" if s == "R" else "higher"}]}
                        for s, c in zip("RFM", ("days_since_last", "frequency", "revenue"))]}
@@ -287,7 +288,7 @@ def _reference_segments(features: pd.DataFrame) -> pd.DataFrame:
 def test_rfm_segmenter_matches_an_independent_reference(features):
     """The core rfm_segments rule behind RFMSegmenter against the bins normalizer
     and a numpy look-up table of the same segment map."""
-    out = RFMSegmenter().fit(features).assign(features)
+    out = RFMSegmenter(min_group=1).fit(features).assign(features)  # exact thresholds
     pd.testing.assert_frame_equal(out, _reference_segments(features))
     assert out["segment"].nunique() >= 8  # the synthetic book reaches most segments
 

@@ -54,9 +54,11 @@ def features() -> pd.DataFrame:
 def test_fit_exact_and_sketch_and_assign(spark, features):
     sdf = spark.createDataFrame(features.reset_index())  # 2 slices, rows in order
     assert sdf.rdd.getNumPartitions() >= 2
-    policy = tk.Policy.default()
+    # Sketch keeps single rows' values: it fits the privacy opt-out only.
+    policy = tk.Policy({**tk.Policy.default().to_dict(), "privacy": {"min_group": 1}})
     exact = tk.fit(policy, features)
     assert tk.spark.fit(policy, sdf).to_bytes() == exact.to_bytes()
+    assert tk.spark.fit(tk.Policy.default(), sdf).to_bytes() == tk.fit(tk.Policy.default(), features).to_bytes()
 
     sketch = tk.spark.fit(policy, sdf, mode="sketch")
     score = np.sort(exact.assign(features)["value"].to_numpy())
@@ -75,7 +77,7 @@ def test_fit_exact_and_sketch_and_assign(spark, features):
 
 def test_refine_fit_equals_single_machine(spark, features):
     sdf = spark.createDataFrame(features.reset_index()).repartition(16)  # rows out of order
-    policy = tk.Policy.default()
+    policy = tk.Policy({**tk.Policy.default().to_dict(), "privacy": {"min_group": 1}})
     assert tk.spark.fit(policy, sdf, mode="refine", sketch_k=32).to_bytes() == tk.fit(policy, features).to_bytes()
 
 
