@@ -239,7 +239,7 @@ def time_rfm(fns: dict[str, Any], tx: pd.DataFrame, as_of: Any, engines: list[st
     for engine in engines:
         data = rfm_inputs(engine, tx, args.threads)
         times[engine], results[engine] = best_of(lambda: fns[engine](data, as_of), repeat)
-        del data
+        data = None  # free this engine's copy before the next one
     return times, results
 
 
@@ -1003,7 +1003,7 @@ def main() -> None:
         if it_tk != it_sk or abs(inertia_tk - inertia_sk) > 1e-9 * inertia_sk:
             raise AssertionError(f"kmeans: tierkit {it_tk} iterations inertia {inertia_tk}, "
                                  f"scikit-learn {it_sk} inertia {inertia_sk}")
-        del data
+        data = None  # free this engine's copy before the next one
         label = f"kmeans {n:.0e} x {CRITERIA} k=8 ({it_sk} it)"
         table.add(label, "tierkit", t_tk, peak_in_subprocess("kmeans", "tierkit", n, args), t_tk,
                   f"{1000 * t_tk / it_tk:.2f} ms/it incl. normalizing; inertia {inertia_tk:.6g}")
