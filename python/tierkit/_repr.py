@@ -10,6 +10,7 @@ import html
 import math
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["STYLE", "policy_html", "model_html", "summary_html", "table_html", "TierSummary"]
@@ -207,7 +208,9 @@ def summary_html(summary: pd.DataFrame, title: str = "Tier summary") -> str:
     body = table_html(["tier", "customers", "% customers", "revenue", "% revenue", "mean score"], rows,
                       numeric=[False, True, False, True, False, True])
     total = int(summary["customers"].sum())
-    body += f"<p class='muted'>{total:,} customers, revenue {float(summary['revenue'].sum()):,.2f}</p>"
+    with np.errstate(over="ignore"):  # tiers' revenues near the largest double add up to inf
+        revenue = float(summary["revenue"].sum())
+    body += f"<p class='muted'>{total:,} customers, revenue {revenue:,.2f}</p>"
     return _wrap(title, body)
 
 

@@ -163,10 +163,17 @@ def profile(assignment: Any, features: Any = None, attributes: Any = None, *, by
     sizes.index.name = name
 
     numbers = data[numeric_cols].astype(np.float64)
-    grouped = numbers.groupby(group, observed=False)
-    book_mean, book_median, book_sd = numbers.mean(), numbers.median(), numbers.std(ddof=0)
-    means, medians = grouped.mean(), grouped.median()
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # Means, medians and spreads of each column divided by a power of two that brings it under
+    # 2 in magnitude, then multiplied back: the same bits as without scaling, and
+    # finite for values near the largest double (1e308), whose squares overflow.
+    largest = numbers.abs().max()
+    exponent = np.frexp(largest.where((largest > 0) & np.isfinite(largest), 1.0).to_numpy(dtype=np.float64))[1]
+    scale = pd.Series(np.ldexp(1.0, exponent - 1), index=largest.index)
+    unit = numbers / scale
+    grouped = unit.groupby(group, observed=False)
+    book_mean, book_median, book_sd = unit.mean() * scale, unit.median() * scale, unit.std(ddof=0) * scale
+    means, medians = grouped.mean() * scale, grouped.median() * scale
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lift = means / book_mean.where(book_mean != 0)
         standardized = (means - book_mean) / book_sd.where(book_sd > 0)
     standardized = standardized.reindex(sizes.index)
