@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "tierkit/core/day_ticks.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/progress.hpp"
 #include "tierkit/core/table.hpp"
@@ -50,9 +51,14 @@ py::array_t<T> to_numpy(const std::vector<T, A>& v) {
 /// Categorical columns: name -> (int32 codes, labels).
 using Categories = std::vector<std::tuple<std::string, py::array, std::vector<std::string>>>;
 
-/// A FeatureTable over numpy buffers that the arguments keep alive for the call.
+/// Date columns: name -> (int64 ticks since 1970-01-01 with INT64_MIN for NaT, ticks per day).
+using DateColumns = std::vector<std::tuple<std::string, py::array, std::int64_t>>;
+
+/// A FeatureTable over numpy buffers that the arguments keep alive for the call; date
+/// columns become owned columns of day numbers (day_ticks.hpp).
 inline FeatureTable table_of(const py::array& ids, const std::vector<std::string>& names,
-                             const std::vector<py::array>& columns, const Categories& categories) {
+                             const std::vector<py::array>& columns, const Categories& categories,
+                             const DateColumns& dates = {}) {
     if (names.size() != columns.size())
         throw InvalidInput("columns: " + std::to_string(names.size()) + " names for " + std::to_string(columns.size()) +
                            " arrays");
@@ -61,6 +67,15 @@ inline FeatureTable table_of(const py::array& ids, const std::vector<std::string
         t.add_column_view(names[k], view<double>(columns[k], names[k].c_str()), nullptr);
     for (const auto& [name, codes, labels] : categories)
         t.add_category_view(name, view<std::int32_t>(codes, name.c_str()), labels, nullptr);
+    for (const auto& [name, ticks, per_day] : dates) {
+        const auto in = view<std::int64_t>(ticks, name.c_str());
+        std::vector<double> days(in.size());
+        {
+            py::gil_scoped_release release;  // reads the numpy buffer the argument holds
+            day_numbers_from_ticks(in, per_day, std::numeric_limits<std::int64_t>::min(), days, name);
+        }
+        t.add_column(name, std::move(days));
+    }
     return t;
 }
 

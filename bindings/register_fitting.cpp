@@ -60,11 +60,11 @@ void register_fitting(py::module_ m) {
         })
         .def_property_readonly("collected_rows", &Fitter::collected_rows)
         .def("update", [](const Fitter& f, const py::array& ids, const std::vector<std::string>& names,
-                          const std::vector<py::array>& columns, const Categories& categories) {
-            FeatureTable t = table_of(ids, names, columns, categories);
+                          const std::vector<py::array>& columns, const Categories& categories, const DateColumns& dates) {
+            FeatureTable t = table_of(ids, names, columns, categories, dates);
             py::gil_scoped_release release;  // the table views numpy buffers referenced by the arguments
             return f.update(t);
-        }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"))
+        }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("dates") = DateColumns{})
         .def_static("merge", [](const PartialState& a, const PartialState& b) {
             py::gil_scoped_release release;
             return Fitter::merge(a, b);

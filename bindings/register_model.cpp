@@ -196,11 +196,13 @@ void register_model(py::module_ m) {
             py::gil_scoped_release release;  // parses C++-owned bytes only
             return load(in);
         })
+        .def("input_columns", &Model::input_columns)
         .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories, bool contributions,
                           const std::optional<std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>>& overrides,
-                          std::int64_t as_of, const std::optional<std::tuple<py::array, py::array, py::array, py::array>>& previous) {
-            FeatureTable t = table_of(ids, names, columns, categories);
+                          std::int64_t as_of, const std::optional<std::tuple<py::array, py::array, py::array, py::array>>& previous,
+                          const DateColumns& dates) {
+            FeatureTable t = table_of(ids, names, columns, categories, dates);
             std::vector<ManualOverride> pins;
             if (overrides)
                 for (const auto& [customer, tier, reason, expires] : *overrides) pins.push_back({customer, tier, reason, expires});
@@ -228,18 +230,19 @@ void register_model(py::module_ m) {
             return a;
         }, py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"), py::arg("contributions") = true,
            py::arg("overrides") = py::none(),
-           py::arg("as_of") = 0, py::arg("previous") = py::none());
+           py::arg("as_of") = 0, py::arg("previous") = py::none(), py::arg("dates") = DateColumns{});
 
     m.def("fit", [](const Policy& policy, const py::array& ids, const std::vector<std::string>& names,
-                    const std::vector<py::array>& columns, const Categories& categories, const py::object& progress) {
-        FeatureTable t = table_of(ids, names, columns, categories);
+                    const std::vector<py::array>& columns, const Categories& categories, const py::object& progress,
+                    const DateColumns& dates) {
+        FeatureTable t = table_of(ids, names, columns, categories, dates);
         const Progress report = progress_of(progress);  // outlives the release below
         // Safe: the table views numpy buffers referenced by the arguments; the progress
         // callable takes the GIL for each report.
         py::gil_scoped_release release;
         return fit(policy, t, report ? &report : nullptr);
     }, py::arg("policy"), py::arg("ids"), py::arg("names"), py::arg("columns"), py::arg("categories"),
-       py::arg("progress") = py::none());
+       py::arg("progress") = py::none(), py::arg("dates") = DateColumns{});
 
     m.def("set_buffer_cache_limit", [](long long bytes) {
         if (bytes < 0) throw InvalidInput("set_buffer_cache_limit: bytes must be >= 0 (0 turns the cache off), got " + std::to_string(bytes));
@@ -274,5 +277,7 @@ void register_model(py::module_ m) {
         return out;
     });
     m.def("rule_kinds", &rule_kinds);
+    // The feature columns the lifecycle stages read (computed when a table has them all).
+    m.attr("stage_columns") = lifecycle::stage_input_columns();
     m.attr("stage_names") = std::vector<std::string>(lifecycle::stage_names.begin(), lifecycle::stage_names.end());
 }

@@ -2,6 +2,7 @@
 #include "tierkit/lifecycle/lifecycle.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -295,11 +296,22 @@ Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std:
         if (purchases[i] >= spec.loyal_purchases && tenure >= spec.loyal_days) return {Stage::loyal, r_loyal};
         return {Stage::mature, r_mature};
     };
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto [st, why] = stage_of(i);
-        s.stage[i] = static_cast<std::int8_t>(st);
-        s.reason[i] = why;
-    }
+    // Rows in parallel; a row that is not finite stops its range, and the rows are then
+    // read again in order so the error names the first one at any thread count.
+    std::atomic<bool> bad{false};
+    parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        try {
+            for (std::size_t i = begin; i < end; ++i) {
+                const auto [st, why] = stage_of(i);
+                s.stage[i] = static_cast<std::int8_t>(st);
+                s.reason[i] = why;
+            }
+        } catch (const InvalidInput&) {
+            bad.store(true, std::memory_order_relaxed);
+        }
+    });
+    if (bad.load())
+        for (std::size_t i = 0; i < n; ++i) stage_of(i);  // throws for the first bad row
     return s;
 }
 

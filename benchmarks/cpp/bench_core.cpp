@@ -78,6 +78,19 @@ void BM_Assign(benchmark::State& state) {
 }
 BENCHMARK(BM_Assign)->Arg(0)->Arg(1)->ArgName("contributions")->Unit(benchmark::kMillisecond);
 
+/// The README quickstart's assign: the default policy (4 percentile criteria, two of
+/// them log1p, quantile tiers) with contributions, top criteria and lifecycle stages.
+void BM_AssignDefault(benchmark::State& state) {
+    const auto& t = million_customers();
+    const auto model = tierkit::fit(tierkit::Policy::default_policy(), t);
+    for (auto _ : state) {
+        auto a = model.assign(t, {.threads = static_cast<unsigned>(state.range(0))});
+        benchmark::DoNotOptimize(a.tier.data());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(t.rows()));
+}
+BENCHMARK(BM_AssignDefault)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
+
 /// 10^7 customers x 8 gamma-distributed columns c0..c7 (as benchmarks/compare.py).
 const tierkit::FeatureTable& wide_table() {
     static const tierkit::FeatureTable table = [] {

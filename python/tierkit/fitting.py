@@ -138,8 +138,8 @@ class Fitter:
         """What the current pass learns from one chunk of customer features (a frame
         indexed by customer id, as for ``tk.fit``)."""
         features = as_frame(features, "features")
-        ids, names, arrays, _ = _table(features, self._policy.required_columns)
-        return PartialState(self._core.update(ids, names, arrays, _categories(features, self._policy)))
+        ids, names, arrays, dates, _ = _table(features, self._policy.required_columns)
+        return PartialState(self._core.update(ids, names, arrays, _categories(features, self._policy), dates))
 
     @staticmethod
     def merge(a: PartialState, b: PartialState) -> PartialState:

@@ -22,20 +22,14 @@ from .policy import Policy
 __all__ = ["STAGES", "Model", "Scorer", "ScoredCustomer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
 
 
-def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
-    names, arrays = [], []
-    for name in features.columns:
-        s = features[name]
-        if s.dtype.kind in "biuf":
-            names.append(str(name))
-            arrays.append(float_array(s, str(name)))
-    return names, arrays
-
-
 _DATE_COLUMNS = ("first_purchase", "last_purchase")
 
 
-def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[str], list[np.ndarray], IdCodec]:
+def _table(features: pd.DataFrame, needed: list[str], columns: list[str] | None = None
+           ) -> tuple[np.ndarray, list[str], list[np.ndarray], list[tuple[str, np.ndarray, int]], IdCodec]:
+    """What crosses into the core: ids, numeric columns (no copy when float64) and the
+    purchase dates as int64 ticks the core turns into day numbers. ``needed`` first,
+    then ``columns`` (None: every numeric column, for rules that read any)."""
     if not isinstance(features, pd.DataFrame):
         raise InvalidInputError(f"features: expected a pandas DataFrame, got {type(features).__name__}")
     if features.index.has_duplicates:
@@ -48,35 +42,50 @@ def _table(features: pd.DataFrame, needed: list[str]) -> tuple[np.ndarray, list[
         if name in features.columns and not _is_labels(features[name]):
             names.append(name)
             arrays.append(float_array(features[name], name))
-    # Every other numeric column too, so rules may read any of them.
-    for name, arr in zip(*_numeric_columns(features)):
-        if name not in names:
+    dates: list[tuple[str, np.ndarray, int]] = []
+    day_columns: list[tuple[str, np.ndarray]] = []
+    others = features.columns if columns is None else [c for c in columns if c in features.columns]
+    for label in others:
+        name = str(label)
+        if name in names:
+            continue
+        values = features[label]
+        if values.dtype.kind in "biuf":
             names.append(name)
-            arrays.append(arr)
-    # The lifecycle stages read the purchase dates as day numbers (NaT -> NaN).
-    for name in _DATE_COLUMNS:
-        if name in features.columns and name not in names and features[name].dtype.kind == "M":
-            names.append(name)
-            arrays.append(_day_column(features[name]))
-    return codec.codes, names, arrays, codec
+            arrays.append(float_array(values, name))
+        elif name in _DATE_COLUMNS and values.dtype.kind == "M":
+            # The lifecycle stages read the purchase dates as day numbers (NaT -> NaN).
+            ticks = _date_ticks(values)
+            if ticks is None:
+                day_columns.append((name, _day_column(values)))
+            else:
+                dates.append((name, *ticks))
+    for name, days in day_columns:
+        names.append(name)
+        arrays.append(days)
+    return codec.codes, names, arrays, dates, codec
 
 
 _TICKS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
                   "ns": 86_400_000_000_000}
 
 
-def _day_column(values: pd.Series) -> np.ndarray:
-    """A date column as float day numbers since 1970-01-01 (NaT -> NaN): the date's
-    integer ticks divided by the ticks per day, without going through datetime64[D]."""
+def _date_ticks(values: pd.Series) -> tuple[np.ndarray, int] | None:
+    """A date column as its int64 ticks (no copy; NaT is the smallest int64) and the
+    ticks per day, for the core to floor into day numbers; None for a time-zone
+    aware column or an unusual unit."""
     raw = values.to_numpy()
     unit = np.datetime_data(raw.dtype)[0] if raw.dtype.kind == "M" else ""
-    if unit not in _TICKS_PER_DAY:  # time-zone aware, or an unusual unit
-        days = values.to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
-        days[values.isna().to_numpy()] = np.nan
-        return days
-    ticks = raw.view(np.int64)
-    days = np.floor_divide(ticks, _TICKS_PER_DAY[unit]).astype(np.float64)
-    days[ticks == np.iinfo(np.int64).min] = np.nan  # NaT
+    if unit not in _TICKS_PER_DAY:
+        return None
+    return np.ascontiguousarray(raw.view(np.int64)), _TICKS_PER_DAY[unit]
+
+
+def _day_column(values: pd.Series) -> np.ndarray:
+    """A time-zone aware date column (or one in an unusual unit) as float day numbers
+    since 1970-01-01 in UTC, NaT -> NaN."""
+    days = values.to_numpy(dtype="datetime64[D]").astype(np.int64).astype(np.float64)
+    days[values.isna().to_numpy()] = np.nan
     return days
 
 
@@ -229,6 +238,17 @@ class Model:
 
     def __init__(self, core: Any) -> None:
         self._core = core
+        self._columns: list[str] | None = None
+
+    def _input_columns(self) -> list[str] | None:
+        """The feature columns assign passes to the core: those the model reads
+        (Model::input_columns) and the lifecycle stages' columns; None (every numeric
+        column) when the rule is a Python callable, which sees the whole frame."""
+        if self._columns is None:
+            if self._python_rule_key() is not None:
+                return None
+            self._columns = list(dict.fromkeys([*self._core.input_columns(), *_core.model.stage_columns]))
+        return self._columns
 
     @property
     def policy(self) -> Policy:
@@ -410,7 +430,7 @@ class Model:
         """
         features = as_frame(features, "features")
         policy = self.policy
-        ids, names, arrays, codec = _table(features, policy.required_columns)
+        ids, names, arrays, dates, codec = _table(features, policy.required_columns, self._input_columns())
         pins = _overrides(overrides, policy, codec)
         prev, dropped = (None, 0) if previous is None else _previous(previous, policy, features.index, ids)
         as_of_day = 0
@@ -421,7 +441,7 @@ class Model:
         token = _callable.current_codec.set(codec)
         try:
             out = self._core.assign(ids, names, arrays, _categories(features, policy), contributions, pins, as_of_day,
-                                    prev)
+                                    prev, dates)
         finally:
             _callable.current_codec.reset(token)
         index = features.index
@@ -856,11 +876,11 @@ def fit(policy: Policy | dict | str, features: pd.DataFrame, *, progress: bool |
     """
     policy = Policy(policy)
     features = as_frame(features, "features")
-    ids, names, arrays, codec = _table(features, policy.required_columns)
+    ids, names, arrays, dates, codec = _table(features, policy.required_columns)
     token = _callable.current_codec.set(codec)
     try:
         with StageBars(progress, make=bar) as bars:
-            core = _core.model.fit(policy._core, ids, names, arrays, _categories(features, policy), bars.callback)
+            core = _core.model.fit(policy._core, ids, names, arrays, _categories(features, policy), bars.callback, dates)
     finally:
         _callable.current_codec.reset(token)
     model = Model(core)

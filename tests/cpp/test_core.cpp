@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tierkit/core/day_ticks.hpp"
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/json_checks.hpp"
@@ -370,4 +371,27 @@ TEST(Envelope, OldStateEnvelopesStillRead) {
     EXPECT_EQ(env::read_envelope(old, expect).header.encoding, env::Encoding::record);
     put(old, 12, 4, 4);
     EXPECT_EQ(format_error(old, expect), "Summarizer.from_bytes: unknown state kind 4 at byte 12");
+}
+
+TEST(DayTicks, FloorToDaysWithNaTAsNaN) {
+    constexpr std::int64_t ns = 86'400'000'000'000, nat = std::numeric_limits<std::int64_t>::min();
+    const std::vector<std::int64_t> ticks = {0, ns - 1, ns, -1, -ns, -ns - 1, nat, 19'782 * ns + 3'600'000'000'000};
+    std::vector<double> days(ticks.size());
+    tierkit::day_numbers_from_ticks(ticks, ns, nat, days);
+    EXPECT_EQ(days[0], 0.0);
+    EXPECT_EQ(days[1], 0.0);
+    EXPECT_EQ(days[2], 1.0);
+    EXPECT_EQ(days[3], -1.0);  // 1969-12-31 23:59:59.999999999
+    EXPECT_EQ(days[4], -1.0);
+    EXPECT_EQ(days[5], -2.0);
+    EXPECT_TRUE(std::isnan(days[6]));
+    EXPECT_EQ(days[7], 19'782.0);  // 2024-02-29 01:00
+    // A divisor that is no usual unit takes the general division: 7 ticks a day.
+    const std::vector<std::int64_t> weeks = {13, 14, -1, -7, -8};
+    std::vector<double> out(weeks.size());
+    tierkit::day_numbers_from_ticks(weeks, 7, nat, out);
+    EXPECT_EQ(out, (std::vector<double>{1, 2, -1, -1, -2}));
+    EXPECT_THROW(tierkit::day_numbers_from_ticks(weeks, 0, nat, out, "last_purchase"), tierkit::InvalidInput);
+    std::vector<double> short_out(2);
+    EXPECT_THROW(tierkit::day_numbers_from_ticks(weeks, 7, nat, short_out), tierkit::InvalidInput);
 }

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -66,7 +67,9 @@ TEST(TopCriteria, FewerCriteriaThanTop) {
 }
 
 TEST(TopCriteria, MatchesStableSortOnRandomRowsWithTiesAtAnyThreadCount) {
-    for (const std::size_t c : {4u, 7u, 300u}) {  // 300 criteria: the path without a combination table
+    // 2..8 criteria: the kernels without branches; 9: the general one; 300: the path
+    // without a combination table.
+    for (const std::size_t c : {2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 300u}) {
         std::mt19937_64 rng(c);
         std::uniform_int_distribution<int> value(0, 5);  // few values: many ties
         const std::size_t n = c > 100 ? 3'000 : 70'000;
@@ -92,4 +95,20 @@ TEST(TopCriteria, NamesMustMatchColumns) {
     const std::vector<std::vector<double>> cols = {{1.0}};
     EXPECT_THROW(top_criteria(spans(cols), {"a", "b"}, 1), InvalidInput);
     EXPECT_THROW(top_criteria(spans(cols), {"a"}, 2), InvalidInput);
+}
+
+TEST(TopCriteria, FixedKernelsAgreeWithTheGeneralOneAndTakeItForNaN) {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<std::vector<double>> cols = {{nan, 1, 2, 2}, {1, nan, 2, 1}, {3, 3, nan, 2}, {2, 0, 1, 2}};
+    std::vector<const double*> ptr;
+    for (const auto& c : cols) ptr.push_back(c.data());
+    const std::span<const double* const> view(ptr);
+    std::size_t a[4], b[4];
+    for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t k = 1; k <= 4; ++k)
+            EXPECT_EQ(detail::top_criteria_rank_of<4>(view, i, k, a), detail::top_criteria_rank(view, i, k, b))
+                << "row " << i << ", k " << k;
+    // Row 3 (2, 1, 2, 2): the stable descending order 0, 2, 3, 1; its first three,
+    // (0, 2, 3), come after (0, 1, 2), (0, 1, 3) and (0, 2, 1): rank 3 of the 24 triples.
+    EXPECT_EQ(detail::top_criteria_rank_of<4>(view, 3, 3, a), 3u);
 }

@@ -10,17 +10,48 @@ from tierkit import model as tkmodel
 
 
 @pytest.mark.parametrize("unit", ["ns", "us", "s"])
-def test_date_columns_become_floored_day_numbers(unit):
-    dates = pd.Series(pd.to_datetime(["1970-01-01 00:00", "1969-12-31 18:00", "2024-02-29 23:59", None, "1900-03-01 00:00"])
-                      .astype(f"datetime64[{unit}]"))
-    days = tkmodel._day_column(dates)
-    # 1969-12-31 18:00 is day -1 (floored), 1900-03-01 is day -25508.
-    np.testing.assert_array_equal(days, [0.0, -1.0, 19782.0, np.nan, -25508.0])
+def test_date_columns_cross_as_their_ticks_and_the_core_floors_them_to_days(unit):
+    f = tk.summarize(tk.datasets.synthetic(400, seed=5))
+    model = tk.fit(tk.Policy.default(), f)
+    # Times of day (and a NaT) on the purchase dates: the day number is the floor.
+    dated = f.copy()
+    for k, name in enumerate(("first_purchase", "last_purchase")):
+        shifted = f[name] + pd.to_timedelta((np.arange(len(f)) * 7 + k) % 24, unit="h")
+        dated[name] = shifted.astype(f"datetime64[{unit}]")
+    ticks, per_day = tkmodel._date_ticks(dated["last_purchase"])
+    assert per_day == {"ns": 86_400_000_000_000, "us": 86_400_000_000, "s": 86_400}[unit]
+    assert np.shares_memory(ticks, dated["last_purchase"].to_numpy())  # crosses without a copy
+    by_hand = dated.copy()
+    for name in ("first_purchase", "last_purchase"):
+        days = np.floor((dated[name] - pd.Timestamp(0)) / pd.Timedelta(days=1))  # NaT -> NaN
+        by_hand[name] = days.astype(float)
+    a, b = model.assign(dated), model.assign(by_hand)
+    pd.testing.assert_frame_equal(a, b)
+    # NaT crosses as NaN: a buyer without a last purchase date is named by row.
+    dated.loc[dated.index[3], "last_purchase"] = pd.NaT
+    assert dated["orders"].iloc[3] > 0
+    with pytest.raises(tk.InvalidInputError, match="column 'last_purchase', row 3: must be a finite number"):
+        model.assign(dated)
 
 
 def test_time_zone_aware_dates_take_the_general_path():
     dates = pd.Series(pd.to_datetime(["2024-01-02 01:00", None]).tz_localize("Europe/Berlin"))
+    assert tkmodel._date_ticks(dates) is None
     np.testing.assert_array_equal(tkmodel._day_column(dates), [19724.0, np.nan])  # 2024-01-02 00:00 UTC
+
+
+def test_assign_passes_only_the_columns_the_model_reads():
+    f = tk.summarize(tk.datasets.synthetic(300, seed=6))
+    model = tk.fit(tk.Policy.default(), f)
+    wanted = model._input_columns()
+    assert wanted[:4] == ["revenue", "frequency", "days_since_last", "aov"]
+    assert set(wanted[4:]) == {"orders", "first_purchase", "last_purchase", "trend"}
+    _, names, _, dates, _ = tkmodel._table(f, model.policy.required_columns, wanted)
+    assert names == ["revenue", "frequency", "days_since_last", "aov", "orders", "trend"]
+    assert [d[0] for d in dates] == ["first_purchase", "last_purchase"]
+    # Without the columns list (fit, and a Python callable rule): every numeric column.
+    _, names, _, _, _ = tkmodel._table(f, model.policy.required_columns)
+    assert "recency" in names and "T" in names
 
 
 def test_string_ids_are_encoded_once_for_fit_and_assign(monkeypatch):
@@ -48,8 +79,8 @@ def test_string_ids_are_encoded_once_for_fit_and_assign(monkeypatch):
 def test_the_core_assignment_is_a_class_of_views():
     f = tk.summarize(tk.datasets.synthetic(300, seed=4))
     model = tk.fit(tk.Policy.default(), f)
-    ids, names, arrays, _ = tkmodel._table(f, model.policy.required_columns)
-    out = model._core.assign(ids, names, arrays, [])
+    ids, names, arrays, dates, _ = tkmodel._table(f, model.policy.required_columns, model._input_columns())
+    out = model._core.assign(ids, names, arrays, [], dates=dates)
     assert isinstance(out, tk._core.model.Assignment) and out.rows == len(f)
     value = out.score("value")
     assert np.shares_memory(value, out.scores[0])  # both views of the core's column
@@ -59,6 +90,6 @@ def test_the_core_assignment_is_a_class_of_views():
     assert out.has_stages and len(out.stage) == len(f)
     del out
     assert np.isfinite(value).all()  # the view keeps the assignment alive
-    again = model._core.assign(ids, names, arrays, [])
+    again = model._core.assign(ids, names, arrays, [], dates=dates)
     with pytest.raises(tk.ColumnNotFoundError, match="score 'nope' is not in the assignment; scores: value"):
         again.score("nope")

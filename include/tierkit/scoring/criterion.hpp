@@ -46,6 +46,12 @@
 #else
 #define TIERKIT_ALWAYS_INLINE inline
 #endif
+/// A hint to fetch the cache line at p for reading (no effect where unsupported).
+#if defined(__GNUC__)
+#define TIERKIT_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define TIERKIT_PREFETCH(p) ((void)(p))
+#endif
 
 namespace tierkit {
 
@@ -216,49 +222,142 @@ struct FittedCriterion {
         return x;
     }
 
-    /// Bucket index over [knots.front(), knots.back()]: bucket b holds the knots from
-    /// bucket_start[b]; built by build_index() (derived data, rebuilt on load).
+    /// Search index of the percentile curve (derived data: built by build_index() at
+    /// fit and on load, never saved). `bucket_count` equal-width buckets cover
+    /// [knots.front(), knots.back()]; bucket b starts at knot bucket_start[b], the first
+    /// knot at or above its lower edge. There are about four buckets per knot, so a
+    /// lookup starts one bucket below its own (slack for rounding in the bucket
+    /// arithmetic) and counts, without branches, the knots below the value in windows
+    /// of scan_width knots of scan_knots (the knots, then scan_width copies of +inf):
+    /// one window almost always. (percentile_block() also prefetches.) The knot found is std::lower_bound's, checked by its
+    /// left neighbour, so the curve's value has the same bits as a full binary search.
     std::vector<std::uint32_t> bucket_start;
+    std::vector<double> scan_knots;
     double bucket_scale = 0;
-    static constexpr std::size_t buckets = 4096;
+    std::size_t bucket_count = 0;
+    static constexpr std::size_t scan_width = 4;
+    static constexpr std::size_t min_buckets = 16;
+    static constexpr std::size_t max_buckets = std::size_t{1} << 16;
+    static constexpr std::size_t prefetch_knots = 1024;
 
     void build_index() {
         bucket_start.clear();
+        scan_knots.clear();
         bucket_scale = 0;
-        if (knots.size() < 64) return;  // a plain binary search is as fast
+        bucket_count = 0;
+        const std::size_t m = knots.size();
+        if (m < 2) return;
         const double lo = knots.front(), span = knots.back() - knots.front();
         if (!(span > 0) || !std::isfinite(span)) return;  // a span past 1.8e308: binary search
-        bucket_scale = static_cast<double>(buckets) / span;
-        bucket_start.resize(buckets + 2);
-        for (std::size_t b = 0; b <= buckets + 1; ++b) {
+        bucket_count = min_buckets;
+        while (bucket_count < 4 * m && bucket_count < max_buckets) bucket_count *= 2;
+        bucket_scale = static_cast<double>(bucket_count) / span;
+        bucket_start.resize(bucket_count + 1);
+        for (std::size_t b = 0; b <= bucket_count; ++b) {
             const double edge = lo + static_cast<double>(b) / bucket_scale;
             bucket_start[b] = static_cast<std::uint32_t>(std::lower_bound(knots.begin(), knots.end(), edge) - knots.begin());
         }
+        scan_knots.reserve(m + scan_width);
+        scan_knots.assign(knots.begin(), knots.end());
+        scan_knots.resize(m + scan_width, std::numeric_limits<double>::infinity());
     }
 
-    double percentile(double t) const noexcept {
-        if (knots.empty()) return 0.5;
-        if (t <= knots.front()) return t == knots.front() ? knot_y.front() : 0.0;
-        if (t >= knots.back()) return t == knots.back() ? knot_y.back() : 1.0;
-        auto first = knots.begin(), last = knots.end();
-        if (!bucket_start.empty()) {
-            // The bucket narrows the search; one bucket of slack on each side absorbs
-            // rounding in the bucket arithmetic, so the result equals a full search.
-            const auto b = static_cast<std::size_t>((t - knots.front()) * bucket_scale);
-            first = knots.begin() + bucket_start[b == 0 ? 0 : std::min(b, buckets) - 1];
-            last = knots.begin() + std::min<std::size_t>(bucket_start[std::min(b + 2, buckets + 1)] + 1, knots.size());
+    /// The first knot of the scan for t: one bucket below t's (slack for rounding).
+    /// Any t, NaN included, gives an index in [0, knots.size() - 1]. Needs bucket_count.
+    TIERKIT_ALWAYS_INLINE std::size_t scan_start(double t) const noexcept {
+        double pos = (t - knots.front()) * bucket_scale;
+        pos = pos > 0.0 ? pos : 0.0;  // NaN too
+        pos = pos < static_cast<double>(bucket_count) ? pos : static_cast<double>(bucket_count);
+        const auto b = static_cast<std::size_t>(pos);
+        return bucket_start[b - (b != 0)];
+    }
+
+    /// The index of the first knot >= t, counted from scan start s; for
+    /// knots.front() < t < knots.back() it is std::lower_bound's, in [1, knots.size() - 1].
+    /// Any other t (NaN included) gives some index in that range.
+    TIERKIT_ALWAYS_INLINE std::size_t scan_knot(double t, std::size_t s) const noexcept {
+        const double* x = scan_knots.data();
+        std::size_t k = s;
+        for (;;) {
+            std::size_t below = 0;
+            for (std::size_t j = 0; j < scan_width; ++j) below += x[k + j] < t ? 1 : 0;
+            k += below;
+            if (below < scan_width) break;
         }
-        const auto it = std::lower_bound(first, last, t);
-        const std::size_t k = static_cast<std::size_t>(it - knots.begin());
-        if (*it == t) return knot_y[k];
+        // The slack bucket makes knots[s - 1] < t; were rounding ever to break that,
+        // the full search gives the same answer.
+        if (s != 0 && !(x[s - 1] < t))
+            k = static_cast<std::size_t>(std::lower_bound(knots.begin(), knots.end(), t) - knots.begin());
+        return std::clamp<std::size_t>(k, 1, knots.size() - 1);
+    }
+
+    /// The curve at t given k, the first knot >= t (knots.front() < t < knots.back()).
+    TIERKIT_ALWAYS_INLINE double curve_at(double t, std::size_t k) const noexcept {
+        if (knots[k] == t) return knot_y[k];
         const double x0 = knots[k - 1], x1 = knots[k];
         const double y0 = knot_hi[k - 1], y1 = knot_lo[k];
         if (std::isfinite(x1 - x0)) return std::clamp(y0 + (y1 - y0) * (t - x0) / (x1 - x0), 0.0, 1.0);
         return std::clamp(y0 + (y1 - y0) * ((t * 0.5 - x0 * 0.5) / (x1 * 0.5 - x0 * 0.5)), 0.0, 1.0);
     }
 
+    double percentile(double t) const noexcept {
+        if (knots.empty()) return 0.5;
+        if (t <= knots.front()) return t == knots.front() ? knot_y.front() : 0.0;
+        if (t >= knots.back()) return t == knots.back() ? knot_y.back() : 1.0;
+        if (knots.size() < 2) return 0.5;  // t is NaN (the caller rejects it)
+        if (bucket_count == 0)
+            return curve_at(t, std::clamp<std::size_t>(
+                                   static_cast<std::size_t>(std::lower_bound(knots.begin(), knots.end(), t) - knots.begin()),
+                                   1, knots.size() - 1));
+        return curve_at(t, scan_knot(t, scan_start(t)));
+    }
+
+    /// y[i] = percentile(t[i]) for i < n, the same bits; t and y may be the same array.
+    /// A curve of more than prefetch_knots knots outgrows the first-level cache: its
+    /// rows go in groups whose table reads are prefetched one step ahead (bucket, then
+    /// knots, then the curve), so the lookups of a group wait on memory together.
+    void percentile_block(const double* t, double* y, std::size_t n) const noexcept {
+        if (bucket_count == 0 || knots.size() <= prefetch_knots) {
+            for (std::size_t i = 0; i < n; ++i) y[i] = percentile(t[i]);
+            return;
+        }
+        constexpr std::size_t group = 128;
+        std::uint32_t at[group];
+        const double front = knots.front(), back = knots.back();
+        for (std::size_t g = 0; g < n; g += group) {
+            const std::size_t m = std::min(group, n - g);
+            const double* tg = t + g;
+            for (std::size_t i = 0; i < m; ++i) {
+                double pos = (tg[i] - front) * bucket_scale;
+                pos = pos > 0.0 ? pos : 0.0;
+                pos = pos < static_cast<double>(bucket_count) ? pos : static_cast<double>(bucket_count);
+                const auto b = static_cast<std::size_t>(pos);
+                at[i] = static_cast<std::uint32_t>(b - (b != 0));
+                TIERKIT_PREFETCH(bucket_start.data() + at[i]);
+            }
+            for (std::size_t i = 0; i < m; ++i) {
+                at[i] = bucket_start[at[i]];
+                TIERKIT_PREFETCH(scan_knots.data() + at[i]);
+            }
+            for (std::size_t i = 0; i < m; ++i) {
+                at[i] = static_cast<std::uint32_t>(scan_knot(tg[i], at[i]));
+                TIERKIT_PREFETCH(knots.data() + at[i] - 1);
+                TIERKIT_PREFETCH(knot_hi.data() + at[i] - 1);
+                TIERKIT_PREFETCH(knot_lo.data() + at[i]);
+                TIERKIT_PREFETCH(knot_y.data() + at[i]);
+            }
+            for (std::size_t i = 0; i < m; ++i) {
+                const double v = tg[i];
+                y[g + i] = v <= front ? (v == front ? knot_y.front() : 0.0)
+                         : v >= back  ? (v == back ? knot_y.back() : 1.0)
+                                      : curve_at(v, at[i]);
+            }
+        }
+    }
+
     /// y[i] = normalize(x[i]) for i < n, the same bits as the scalar call; the
-    /// normalizer is chosen once per block so the minmax loop vectorizes.
+    /// normalizer is chosen once per block so the minmax loop vectorizes and the
+    /// percentile lookups prefetch (percentile_block).
     /// @return whether every x[i] was finite (y is meaningless where it was not).
     TIERKIT_ALWAYS_INLINE bool normalize_block(const double* x, double* y, std::size_t n) const noexcept {
         if (spec.normalizer == Normalizer::minmax && spec.transform == Transform::none) {
@@ -277,6 +376,11 @@ struct FittedCriterion {
             } else {
                 std::fill(y, y + n, 0.5);
             }
+            if (spec.direction != Direction::higher)
+                for (std::size_t i = 0; i < n; ++i) y[i] = 1.0 - y[i];
+        } else if (spec.normalizer == Normalizer::percentile) {
+            for (std::size_t i = 0; i < n; ++i) y[i] = transform(x[i]);
+            percentile_block(y, y, n);
             if (spec.direction != Direction::higher)
                 for (std::size_t i = 0; i < n; ++i) y[i] = 1.0 - y[i];
         } else {

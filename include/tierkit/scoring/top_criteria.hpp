@@ -72,6 +72,50 @@ inline std::uint64_t top_criteria_rank(std::span<const double* const> contrib, s
     return rank;
 }
 
+/// top_criteria_rank for exactly C criteria, without data-dependent branches: each
+/// criterion's place is the number of criteria ahead of it (greater, or equal and
+/// earlier), which is the same order. A row with a NaN (no order) takes
+/// top_criteria_rank.
+template <std::size_t C>
+inline std::uint64_t top_criteria_rank_of(std::span<const double* const> contrib, std::size_t i, std::size_t k,
+                                          std::size_t* idx) noexcept {
+    double v[C];
+    bool nan = false;
+    for (std::size_t j = 0; j < C; ++j) {
+        v[j] = contrib[j][i];
+        nan |= v[j] != v[j];
+    }
+    if (nan) return top_criteria_rank(contrib, i, k, idx);
+    std::size_t at[C];  // at[p]: the criterion in place p
+    for (std::size_t j = 0; j < C; ++j) {
+        std::size_t place = 0;
+        for (std::size_t q = 0; q < j; ++q) place += v[q] >= v[j] ? 1 : 0;
+        for (std::size_t q = j + 1; q < C; ++q) place += v[q] > v[j] ? 1 : 0;
+        at[place] = j;
+    }
+    std::uint64_t rank = 0;
+    for (std::size_t r = 0; r < k; ++r) {
+        std::size_t digit = at[r];
+        for (std::size_t q = 0; q < r; ++q) digit -= at[q] < at[r] ? 1 : 0;
+        rank = rank * (C - r) + digit;
+    }
+    return rank;
+}
+
+/// Ranks of rows [begin, end) into code, marking each rank seen (a table of
+/// `ordered_combinations` entries); C criteria, or any number for C = 0.
+template <std::size_t C>
+inline void top_criteria_ranks(std::span<const double* const> contrib, std::size_t begin, std::size_t end,
+                               std::size_t k, std::int32_t* code, std::uint8_t* seen) {
+    std::vector<std::size_t> idx(k);
+    for (std::size_t i = begin; i < end; ++i) {
+        const auto rank = C == 0 ? top_criteria_rank(contrib, i, k, idx.data())
+                                 : top_criteria_rank_of<C == 0 ? 1 : C>(contrib, i, k, idx.data());
+        code[i] = static_cast<std::int32_t>(rank);
+        seen[rank] = 1;
+    }
+}
+
 /// The criterion indices of a lexicographic rank (the inverse of top_criteria_rank).
 inline std::vector<std::size_t> top_criteria_indices(std::uint64_t rank, std::size_t c, std::size_t k) {
     std::vector<std::size_t> digits(k);
@@ -136,12 +180,16 @@ inline TopCriteria top_criteria(std::span<const std::span<const double>> contrib
         std::vector<std::uint8_t> seen(combinations, 0);
         std::mutex merge;
         parallel_for(rows, [&](std::size_t begin, std::size_t end) {
-            std::vector<std::size_t> idx(k);
             std::vector<std::uint8_t> local(combinations, 0);
-            for (std::size_t i = begin; i < end; ++i) {
-                const auto rank = detail::top_criteria_rank(view, i, k, idx.data());
-                out.code[i] = static_cast<std::int32_t>(rank);
-                local[rank] = 1;
+            switch (c) {  // the usual few criteria: a kernel without branches on the data
+                case 2: detail::top_criteria_ranks<2>(view, begin, end, k, out.code.data(), local.data()); break;
+                case 3: detail::top_criteria_ranks<3>(view, begin, end, k, out.code.data(), local.data()); break;
+                case 4: detail::top_criteria_ranks<4>(view, begin, end, k, out.code.data(), local.data()); break;
+                case 5: detail::top_criteria_ranks<5>(view, begin, end, k, out.code.data(), local.data()); break;
+                case 6: detail::top_criteria_ranks<6>(view, begin, end, k, out.code.data(), local.data()); break;
+                case 7: detail::top_criteria_ranks<7>(view, begin, end, k, out.code.data(), local.data()); break;
+                case 8: detail::top_criteria_ranks<8>(view, begin, end, k, out.code.data(), local.data()); break;
+                default: detail::top_criteria_ranks<0>(view, begin, end, k, out.code.data(), local.data()); break;
             }
             std::lock_guard lock(merge);
             for (std::size_t p = 0; p < combinations; ++p) seen[p] |= local[p];
