@@ -748,12 +748,29 @@ def _small_codes(codes: np.ndarray, n_categories: int) -> np.ndarray:
     return codes.astype(dtype, copy=False)
 
 
+#: Categorical dtypes by label list (and, where labels repeat, the code remap), made
+#: once: a model's tiers, modes, reasons and stages repeat on every assign.
+_DTYPES: dict[tuple[tuple[str, ...], bool], tuple[pd.CategoricalDtype, np.ndarray | None]] = {}
+
+
+def _labels_dtype(labels: list[str], ordered: bool = False) -> tuple[pd.CategoricalDtype, np.ndarray | None]:
+    """The categorical dtype of ``labels`` (distinct, in first-seen order) and the remap
+    of codes into it when labels repeat (None when they do not)."""
+    key = (tuple(labels), ordered)
+    hit = _DTYPES.get(key)
+    if hit is None:
+        categories = list(dict.fromkeys(labels))
+        remap = None if len(categories) == len(labels) else \
+            _small_codes(np.array([categories.index(label) for label in labels]), len(categories))
+        if len(_DTYPES) >= 256:
+            _DTYPES.clear()
+        hit = _DTYPES[key] = (pd.CategoricalDtype(categories, ordered=ordered), remap)
+    return hit
+
+
 def _from_codes(codes: np.ndarray, categories: list[str], ordered: bool = False) -> pd.Categorical:
     """A categorical from codes the core made (each in range by construction, so unchecked)."""
-    codes = _small_codes(codes, len(categories))
-    if _FROM_CODES_VALIDATES:
-        return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered, validate=False)
-    return pd.Categorical.from_codes(codes, categories=categories, ordered=ordered)
+    return _categorical(codes, _labels_dtype(categories, ordered)[0])
 
 
 def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
@@ -766,11 +783,8 @@ def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorica
 
 def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     """A categorical of labels[code]; labels may repeat (two tiers, one mode)."""
-    categories = list(dict.fromkeys(labels))
-    if len(categories) == len(labels):
-        return _from_codes(codes, categories)
-    remap = _small_codes(np.array([categories.index(label) for label in labels]), len(categories))
-    return _from_codes(np.take(remap, codes), categories)
+    dtype, remap = _labels_dtype(labels)
+    return _categorical(codes if remap is None else np.take(remap, codes), dtype)
 
 
 def set_buffer_cache_limit(nbytes: int | None) -> None:
