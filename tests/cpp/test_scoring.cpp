@@ -1,7 +1,11 @@
 // Criterion normalizers: hand-computed values, ties, constant columns.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/scoring/criterion.hpp"
@@ -172,4 +176,68 @@ TEST(Normalizers, FiniteAndMonotoneForExtremeFiniteValues) {
     EXPECT_EQ(z.mean, 0.0);
     EXPECT_NEAR(z.sd, std::sqrt(2.0 / 4.0) * big, 1e293);  // (2 * 1e616 + 2) / 4, square-rooted
     EXPECT_EQ(z.normalize(0), 0.5);
+}
+
+// Lookups through the bucket index (percentile_block and percentile) against a binary
+// search: log-normal values, integers with ties, a span tiny beside the values, a span
+// past 1.8e308 (no index), four values; values between, on and outside the knots.
+namespace {
+
+/// The curve by a plain binary search: what the bucket index must reproduce bit for bit.
+double reference(const FittedCriterion& f, double t) {
+    const auto& k = f.knots;
+    if (k.empty()) return 0.5;
+    if (t <= k.front()) return t == k.front() ? f.knot_y.front() : 0.0;
+    if (t >= k.back()) return t == k.back() ? f.knot_y.back() : 1.0;
+    const std::size_t i = std::lower_bound(k.begin(), k.end(), t) - k.begin();
+    return f.curve_at(t, i);
+}
+/// A percentile curve over every distinct value of v (as fit_criterion makes it).
+FittedCriterion curve(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    FittedCriterion f;
+    const double d = v.size() - 1.0;
+    for (std::size_t i = 0; i < v.size();) {
+        std::size_t j = i;
+        while (j < v.size() && v[j] == v[i]) ++j;
+        f.knots.push_back(v[i]);
+        f.knot_y.push_back((i + (j - i - 1) / 2.0) / d);
+        f.knot_lo.push_back((i - 0.5) / d);
+        f.knot_hi.push_back((j - 0.5) / d);
+        i = j;
+    }
+    f.build_index();
+    return f;
+}
+}  // namespace
+TEST(Percentile, IndexedLookupsGiveTheBinarySearchBits) {
+    std::mt19937_64 rng(3);
+    for (int shape = 0; shape < 5; ++shape) {
+        std::vector<double> v(20000);
+        for (auto& x : v) {
+            switch (shape) {
+                case 0: x = std::lognormal_distribution<double>(3, 2)(rng); break;
+                case 1: x = std::floor(std::exponential_distribution<double>(0.2)(rng)); break;
+                case 2: x = 1e15 + std::uniform_int_distribution<int>(0, 40)(rng); break;  // tiny span, huge values
+                case 3: x = std::uniform_real_distribution<double>(-1, 1)(rng) * 1.7e308; break;
+                default: x = std::uniform_int_distribution<int>(0, 3)(rng); break;
+            }
+        }
+        const FittedCriterion f = curve(v);
+        std::vector<double> t(v);
+        for (int i = 0; i < 5000; ++i) t.push_back(std::uniform_real_distribution<double>(-2, 2)(rng) * (v[i] + 1));
+        t.push_back(std::nan(""));
+        t.push_back(INFINITY);
+        t.push_back(-INFINITY);
+        std::vector<double> y(t.size());
+        f.percentile_block(t.data(), y.data(), t.size());
+        for (std::size_t i = 0; i + 1 < t.size(); ++i) {
+            if (std::isnan(t[i])) continue;
+            const double r = reference(f, t[i]);
+            ASSERT_EQ(std::memcmp(&r, &y[i], 8), 0) << "shape " << shape << " row " << i << " t " << t[i];
+            const double s = f.percentile(t[i]);
+            ASSERT_EQ(std::memcmp(&r, &s, 8), 0) << "shape " << shape << " row " << i;
+        }
+        (void)f.percentile(std::nan(""));
+    }
 }
