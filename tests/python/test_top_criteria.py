@@ -40,3 +40,19 @@ def test_top_criteria_of_the_default_policy():
     expected = _argsort_reference(out[[f"contrib_{c}" for c in names]].to_numpy(), names)
     assert out["top_criteria"].tolist() == list(np.asarray(expected))
     assert "top_criteria" not in tk.fit(tk.Policy.default(), f).assign(f, contributions=False).columns
+
+
+def test_the_default_assign_is_identical_at_any_thread_count():
+    # 140,000 customers: several parallel ranges for the scores, top criteria and stages.
+    f = tk.summarize(tk.datasets.synthetic(140_000, seed=7))
+    model = tk.fit(tk.Policy.default(), f)
+    seen = []
+    try:
+        for n in (1, 2, 4):
+            tk.set_num_threads(n)
+            seen.append(model.assign(f))
+    finally:
+        tk.set_num_threads(None)
+    assert seen[0]["stage"].nunique() > 3 and seen[0]["top_criteria"].nunique() > 3
+    for other in seen[1:]:
+        pd.testing.assert_frame_equal(seen[0], other, check_exact=True)
