@@ -197,6 +197,7 @@ void register_model(py::module_ m) {
             return load(in);
         })
         .def("input_columns", &Model::input_columns)
+        .def("reads_every_column", &Model::reads_every_column)
         .def("assign", [](const Model& model, const py::array& ids, const std::vector<std::string>& names,
                           const std::vector<py::array>& columns, const Categories& categories, bool contributions,
                           const std::optional<std::vector<std::tuple<std::int64_t, std::int32_t, std::string, std::int64_t>>>& overrides,

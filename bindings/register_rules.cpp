@@ -41,6 +41,7 @@ public:
     std::string kind() const override { return "python"; }
     std::size_t tiers() const override { return tiers_; }
     bool defaults_to_main_score() const override { return true; }
+    bool reads_every_column() const override { return true; }  // the callable is handed the whole table
     void fit(const RuleInput&) override {}
     void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
         py::gil_scoped_acquire gil;  // assign may run with the GIL released

@@ -81,6 +81,9 @@ public:
     /// assigned; a Scorer built with them as its columns takes every rule's path.
     /// Stages are also computed, and p_alive read, when a table has all those columns.
     std::vector<std::string> input_columns() const;
+    /// Whether the rule reads columns it cannot name ahead (Rule::reads_every_column,
+    /// e.g. a host callable nested anywhere in it): assign then needs every column.
+    bool reads_every_column() const { return rule_->reads_every_column(); }
 
     const Policy& policy() const noexcept { return policy_; }
     const std::vector<FittedScore>& scores() const noexcept { return scores_; }

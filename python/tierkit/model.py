@@ -243,9 +243,10 @@ class Model:
     def _input_columns(self) -> list[str] | None:
         """The feature columns assign passes to the core: those the model reads
         (Model::input_columns) and the lifecycle stages' columns; None (every numeric
-        column) when the rule is a Python callable, which sees the whole frame."""
+        column) when a Python callable, at the top or nested in the rule, sees the
+        whole frame."""
         if self._columns is None:
-            if self._python_rule_key() is not None:
+            if self._core.reads_every_column():
                 return None
             self._columns = list(dict.fromkeys([*self._core.input_columns(), *_core.model.stage_columns]))
         return self._columns

@@ -20,9 +20,11 @@ public:
         if (tiers != 2) throw tierkit::PolicyError(path + ": half_of_max makes 2 tiers, the policy names " + std::to_string(tiers));
         column_ = params.value("column", "revenue");
         share_ = params.value("share", 0.5);
+        every_column_ = params.value("every_column", false);
     }
     std::string kind() const override { return "half_of_max"; }
     std::size_t tiers() const override { return 2; }
+    bool reads_every_column() const override { return every_column_; }
     void fit(const tierkit::RuleInput& input) override {
         cut_ = 0;
         for (double v : input.values(column_)) cut_ = std::max(cut_, v);
@@ -51,6 +53,7 @@ private:
     std::string column_;
     double share_ = 0.5;
     double cut_ = 0;
+    bool every_column_ = false;  // a policy option only: what reads_every_column() reports
 };
 
 }  // namespace host
@@ -100,4 +103,25 @@ TEST(CustomRule, SavesAndLoadsInEveryArchiveKind) {
 TEST(CustomRule, FactoryErrorsReachThePolicy) {
     EXPECT_THROW(tierkit::Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "half_of_max"}, "tiers": ["a", "b", "c"]})"),
                  tierkit::PolicyError);
+}
+
+TEST(CustomRule, ReadingEveryColumnIsSeenThroughNestingRules) {
+    // A host rule that reads columns it cannot name (every_column) makes the model read
+    // every column, whether it is the policy's rule or nested in chain or override.
+    auto model_of = [](const std::string& rule) {
+        return tierkit::fit(tierkit::Policy::from_json(R"({"criteria": ["revenue"], "rule": )" + rule +
+                                                       R"(, "tiers": ["top", "mid", "rest"]})"),
+                            table());
+    };
+    const std::string host = R"({"kind": "half_of_max", "tiers": ["top", "mid"], "every_column": true})";
+    const std::string chain = R"({"kind": "chain", "first": {"kind": "thresholds", "cuts": [40], "tiers": ["top", "rest"]},
+                                  "then": {"top": )" + host + "}}";
+    const std::string over = R"({"kind": "override", "base": )" + host.substr(0, host.size() - 1) +
+                             R"(, "tiers": ["top", "rest"]}, "overrides": [{"when": "revenue < 0", "tier": "mid"}]})";
+    EXPECT_TRUE(model_of(chain).reads_every_column());
+    EXPECT_TRUE(model_of(over).reads_every_column());
+    std::string plain = chain;
+    plain.replace(plain.find("true"), 4, "false");
+    EXPECT_FALSE(model_of(plain).reads_every_column());
+    EXPECT_FALSE(tierkit::fit(tierkit::Policy::from_json(policy_text), table()).reads_every_column());
 }

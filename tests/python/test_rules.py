@@ -96,6 +96,25 @@ def test_chain_and_matrix_from_python(features):
     assert out.index[out["tier"] == "high"].tolist() == ["c2", "c4", "c5"]
 
 
+def test_callable_rule_sees_columns_the_policy_never_names(features):
+    """assign passes a Python callable rule the whole frame, not only the columns the
+    model reads (Model.reads_every_column)."""
+    features = features.assign(visits=[3.0, 9, 1, 7, 2, 8, 4, 6, 5, 0])
+    seen = {}
+
+    def by_visits(f: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+        seen["columns"] = sorted(f.columns)
+        return np.where(f["visits"] >= 5, "key", "rest")
+
+    m = tk.fit(tk.Policy({"criteria": ["revenue"], "rule": by_visits, "tiers": ["key", "rest"]}), features)
+    assert m._core.reads_every_column()
+    built_in = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]})
+    assert not tk.fit(built_in, features)._core.reads_every_column()
+    out = m.assign(features)
+    assert "visits" in seen["columns"] and "frequency" in seen["columns"]
+    assert out.index[out["tier"] == "key"].tolist() == ["c2", "c4", "c6", "c8", "c9"]
+
+
 def test_top_criteria_and_explain(features):
     p = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax", "weight": 1},
                                 {"column": "frequency", "normalizer": "minmax", "weight": 1}],

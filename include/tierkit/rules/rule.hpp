@@ -160,6 +160,11 @@ public:
     /// whatever their type: a caller passes them as categories, numbers included.
     /// Nesting rules return their nested rules' group columns. Default: none.
     virtual std::vector<std::string> group_columns() const { return {}; }
+    /// Whether the rule reads feature columns it cannot name before it runs (a host's
+    /// callable handed the whole table): callers then pass every column, not only
+    /// Model::input_columns(). Nesting rules return true when a nested rule does.
+    /// Default: false.
+    virtual bool reads_every_column() const { return false; }
     /// Whether the rule reads the policy's main (first) score when its policy object
     /// names neither "score" nor "column". The policy fills that score in, at the top
     /// level and inside chain, override, group_by and matrix alike. Default: false.

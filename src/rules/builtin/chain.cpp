@@ -43,6 +43,13 @@ std::vector<std::string> ChainRule::inputs() const {
     return out;
 }
 
+bool ChainRule::reads_every_column() const {
+    if (first_.rule->reads_every_column()) return true;
+    for (const auto& t : then_)
+        if (t.rule && t.rule->reads_every_column()) return true;
+    return false;
+}
+
 std::vector<std::string> ChainRule::group_columns() const {
     std::vector<std::string> out = first_.rule->group_columns();
     for (const auto& t : then_)

@@ -41,6 +41,7 @@ public:
     std::vector<std::string> warnings() const override;
     std::vector<std::string> inputs() const override;
     std::vector<std::string> group_columns() const override;
+    bool reads_every_column() const override;
     /// The policy factory: {"first": rule, "then": {tier: rule}}. @throws PolicyError naming `path`.
     static std::unique_ptr<Rule> from_json(const nlohmann::json& params, const std::string& path, std::size_t tiers);
 

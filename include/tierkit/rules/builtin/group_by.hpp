@@ -44,6 +44,7 @@ public:
     std::vector<std::string> inputs() const override;
     /// The group column, then the prototype's group columns.
     std::vector<std::string> group_columns() const override;
+    bool reads_every_column() const override { return prototype_->reads_every_column(); }
     /// Group labels seen at fit, in order.
     std::vector<std::string> groups() const;
 

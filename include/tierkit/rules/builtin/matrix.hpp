@@ -67,6 +67,7 @@ public:
         for (auto& [k, v] : y_->parameters()) out.emplace_back("y." + k, v);
         return out;
     }
+    bool reads_every_column() const override { return x_->reads_every_column() || y_->reads_every_column(); }
     std::vector<std::string> inputs() const override {
         auto out = x_->inputs();
         for (auto& name : y_->inputs())

@@ -78,6 +78,9 @@ public:
         return std::make_unique<OverrideRule>(std::move(base), std::shared_ptr<Rule>(conditions_->clone()), labels_, tiers_);
     }
     bool needs_criteria() const override { return base_.rule->needs_criteria(); }
+    bool reads_every_column() const override {
+        return conditions_->reads_every_column() || base_.rule->reads_every_column();
+    }
     std::vector<std::string> group_columns() const override {
         auto out = conditions_->group_columns();
         append_new(out, base_.rule->group_columns());
