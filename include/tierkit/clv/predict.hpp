@@ -166,7 +166,8 @@ inline void conditional_expected_average_spend(const GammaGammaParams& params,
     detail::check_length("monetary_value", frequency.size(), monetary_value.size());
     detail::check_length("out", frequency.size(), out.size());
     detail::check_spend(frequency, monetary_value);
-    const double mean = mean_spend(params);
+    if (frequency.empty()) return;
+    const double mean = mean_spend(params);  // throws for q <= 1
     for (std::size_t i = 0; i < frequency.size(); ++i)
         out[i] = detail::expected_average_spend(params, mean, frequency[i], monetary_value[i]);
 }
