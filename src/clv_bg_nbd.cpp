@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tierkit/clv/bg_nbd.hpp"
@@ -16,6 +17,7 @@
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "simd_clones.hpp"
 
 namespace tierkit::clv {
@@ -246,16 +248,19 @@ inline double expm1_in_range(double L) {
     return scale * em1_r + (scale - 1.0);
 }
 
-// out[j] = E[X(T, T + t[j]] | x, t_x, T] for j < lanes (<= kLanes), given P(alive);
-// shift is 1 for MBG/NBD, 0 for BG/NBD.
-TIERKIT_SIMD_CLONES void expected_block(const std::array<double, 4>& v, double shift, const double* t,
-                                        std::size_t lanes, double x, double T, double alive, double* out) {
+// E[X(T, T + t[j]] | x, t_x, T] = alive * factor * out[j] for j < lanes (<= kLanes),
+// where alive = P(alive | x, t_x, T): the rest depends on x and T only, so customers with
+// the same (x, T) share it (HorizonExpectations). Returns the factor (c on the series path,
+// 1 on the others); shift is 1 for MBG/NBD, 0 for BG/NBD.
+TIERKIT_SIMD_CLONES double expected_block(const std::array<double, 4>& v, double shift, const double* t,
+                                          std::size_t lanes, double x, double T, double* out) {
     const double r = v[0], alpha = v[1], a = v[2], b = v[3];
     const double n = r + x, B = b + x + shift, q = a - 1.0;
     const double c = q + B, p = q + ((b + shift) - r);
     const double span = alpha + T;
     auto fallback = [&] {
-        for (std::size_t j = 0; j < lanes; ++j) out[j] = alive * alive_expected(n, a, B, t[j] / span);
+        for (std::size_t j = 0; j < lanes; ++j) out[j] = alive_expected(n, a, B, t[j] / span);
+        return 1.0;
     };
     double tt[kLanes] = {}, z[kLanes], first[kLanes], growth[kLanes];
     for (std::size_t j = 0; j < lanes; ++j) tt[j] = t[j];
@@ -279,7 +284,7 @@ TIERKIT_SIMD_CLONES void expected_block(const std::array<double, 4>& v, double s
     }
     if (z_max == 0) {
         for (std::size_t j = 0; j < lanes; ++j) out[j] = 0.0;
-        return;
+        return 1.0;
     }
     if (!(c > 0 && p > -1.0 && z_max < 1.0 && std::isfinite(growth_max) && std::isfinite(c))) return fallback();
     // target for the tail of S at z_max; the smallest result is about first_min n / c
@@ -333,21 +338,32 @@ TIERKIT_SIMD_CLONES void expected_block(const std::array<double, 4>& v, double s
                    first[j] + std::abs(second) <= kMaxCancellation * result[j];
     }
     if (!accepted) return fallback();
-    for (std::size_t j = 0; j < lanes; ++j) out[j] = alive * c * result[j];
+    for (std::size_t j = 0; j < lanes; ++j) out[j] = result[j];
+    return c;
+}
+
+// The horizons t[begin, begin + lanes) (lanes <= kLanes) given alive: out[j] for them and
+// the returned factor, as expected_block.
+template <bool Modified>
+double expected_given_alive(const std::array<double, 4>& v, PredictionNumerics numerics, const double* t,
+                            std::size_t lanes, double x, double T, double* out) {
+    if (numerics == PredictionNumerics::per_horizon_2f1) {
+        const double a = v[2], B = v[3] + x + (Modified ? 1.0 : 0.0);
+        for (std::size_t j = 0; j < lanes; ++j) out[j] = alive_expected(v[0] + x, a, B, t[j] / (v[1] + T));
+        return 1.0;
+    }
+    return expected_block(v, Modified ? 1.0 : 0.0, t, lanes, x, T, out);
 }
 
 template <bool Modified>
 void expected_at_horizons(const std::array<double, 4>& v, PredictionNumerics numerics, std::span<const double> t,
                           double x, double t_x, double T, std::span<double> out) {
     const double alive = alive_probability<Modified>(v, x, t_x, T);
-    if (numerics == PredictionNumerics::per_horizon_2f1) {
-        const double a = v[2], B = v[3] + x + (Modified ? 1.0 : 0.0);
-        for (std::size_t j = 0; j < t.size(); ++j) out[j] = alive * alive_expected(v[0] + x, a, B, t[j] / (v[1] + T));
-        return;
-    }
     for (std::size_t begin = 0; begin < t.size(); begin += kLanes) {
         const std::size_t lanes = std::min(kLanes, t.size() - begin);
-        expected_block(v, Modified ? 1.0 : 0.0, t.data() + begin, lanes, x, T, alive, out.data() + begin);
+        double given[kLanes];
+        const double factor = expected_given_alive<Modified>(v, numerics, t.data() + begin, lanes, x, T, given);
+        for (std::size_t j = 0; j < lanes; ++j) out[begin + j] = alive * factor * given[j];
     }
 }
 
@@ -497,6 +513,105 @@ void conditional_expected_purchases(const MbgNbdParams& p, std::span<const doubl
     validate_rfm(no_row, x, t_x, T);
     expected_at_horizons<true>(checked(p), p.numerics, t, x, t_x, T, out);
 }
+
+// ---- many customers at the same horizons -------------------------------------------------
+
+namespace {
+constexpr std::size_t kHorizonBudget = std::size_t{1} << 20;  // (x, T) pairs x horizons taken at once
+
+inline std::size_t pair_hash(std::uint64_t x, std::uint64_t T) noexcept {
+    std::uint64_t h = (x * 0x9E3779B97F4A7C15ULL) ^ (T + 0x632BE59BD9B4E019ULL + (x >> 29));
+    h ^= h >> 32;
+    h *= 0xD6E8FEB86659FD93ULL;
+    h ^= h >> 32;
+    return static_cast<std::size_t>(h);
+}
+}  // namespace
+
+template <class Params>
+HorizonExpectations<Params>::HorizonExpectations(const Params& p, std::span<const double> t,
+                                                 std::span<const double> x, std::span<const double> T,
+                                                 std::size_t begin)
+    : v_(checked(p)), x_(x), begin_(begin), end_(begin), horizons_(t.size()),
+      blocks_((t.size() + kLanes - 1) / kLanes), log_a_(std::log(v_[2])) {
+    constexpr bool Modified = std::is_same_v<Params, MbgNbdParams>;
+    for (const double h : t) check_t(h);
+    if (T.size() != x.size())
+        throw InvalidInput("T: expected " + std::to_string(x.size()) + " rows, got " + std::to_string(T.size()));
+    if (begin > x.size())
+        throw InvalidInput("begin: " + std::to_string(begin) + " is past the " + std::to_string(x.size()) + " rows");
+    // The distinct (x, T) pairs, by their bits, in an open-addressing table (slot = pair + 1).
+    const std::size_t max_pairs = std::max<std::size_t>(1, kHorizonBudget / std::max<std::size_t>(1, horizons_));
+    std::vector<std::uint64_t> pair_x, pair_T;
+    std::vector<std::uint32_t> slots(1024, 0);
+    std::size_t mask = slots.size() - 1;
+    key_.reserve(x.size() - begin);
+    for (; end_ < x.size(); ++end_) {
+        const std::uint64_t bx = std::bit_cast<std::uint64_t>(x[end_]), bT = std::bit_cast<std::uint64_t>(T[end_]);
+        std::size_t i = pair_hash(bx, bT) & mask;
+        while (slots[i] != 0 && (pair_x[slots[i] - 1] != bx || pair_T[slots[i] - 1] != bT)) i = (i + 1) & mask;
+        if (slots[i] == 0) {
+            if (pair_x.size() == max_pairs) break;
+            pair_x.push_back(bx);
+            pair_T.push_back(bT);
+            slots[i] = static_cast<std::uint32_t>(pair_x.size());
+            if (2 * pair_x.size() > slots.size()) {
+                slots.assign(2 * slots.size(), 0);
+                mask = slots.size() - 1;
+                for (std::size_t k = 0; k < pair_x.size(); ++k) {
+                    std::size_t j = pair_hash(pair_x[k], pair_T[k]) & mask;
+                    while (slots[j] != 0) j = (j + 1) & mask;
+                    slots[j] = static_cast<std::uint32_t>(k + 1);
+                }
+            }
+            key_.push_back(static_cast<std::uint32_t>(pair_x.size() - 1));
+        } else {
+            key_.push_back(slots[i] - 1);
+        }
+    }
+    // Each pair's series, in parallel; a pair's values depend on that pair only.
+    const std::size_t pairs = pair_x.size();
+    log_span_.resize(pairs);
+    log_bx_.resize(pairs);
+    factor_.resize(pairs * blocks_);
+    value_.resize(pairs * horizons_);
+    const double shift = Modified ? 1.0 : 0.0;
+    parallel_for(
+        pairs,
+        [&](std::size_t first, std::size_t last) {
+            for (std::size_t k = first; k < last; ++k) {
+                const double xk = std::bit_cast<double>(pair_x[k]), Tk = std::bit_cast<double>(pair_T[k]);
+                // the logarithms of alive_probability that do not depend on t_x
+                log_span_[k] = std::log(v_[1] + Tk);
+                log_bx_[k] = std::log(v_[3] + xk - 1.0 + shift);
+                for (std::size_t block = 0; block < blocks_; ++block) {
+                    const std::size_t from = block * kLanes, lanes = std::min(kLanes, horizons_ - from);
+                    factor_[k * blocks_ + block] = expected_given_alive<Modified>(
+                        v_, p.numerics, t.data() + from, lanes, xk, Tk, value_.data() + k * horizons_ + from);
+                }
+            }
+        },
+        64);
+}
+
+template <class Params>
+void HorizonExpectations<Params>::at(std::size_t row, double t_x, std::span<double> out) const {
+    constexpr bool Modified = std::is_same_v<Params, MbgNbdParams>;
+    const std::size_t k = key_[row - begin_];
+    const double x = x_[row];
+    // alive_probability with the pair's logarithms (the same operations, so the same bits)
+    double alive = 1.0;
+    if (Modified || x != 0) {
+        const double log_div = (v_[0] + x) * (log_span_[k] - std::log(v_[1] + t_x)) + log_a_ - log_bx_[k];
+        alive = logistic(-log_div);
+    }
+    const double* factor = factor_.data() + k * blocks_;
+    const double* value = value_.data() + k * horizons_;
+    for (std::size_t j = 0; j < horizons_; ++j) out[j] = alive * factor[j / kLanes] * value[j];
+}
+
+template class HorizonExpectations<BgNbdParams>;
+template class HorizonExpectations<MbgNbdParams>;
 
 double p_alive(const BgNbdParams& p, double x, double t_x, double T) {
     validate_rfm(no_row, x, t_x, T);

@@ -29,7 +29,7 @@ const char* to_string(TransactionModel model) noexcept {
 namespace {
 
 constexpr int max_horizon_months = 1200;
-/// Rows per parallel range of the derived columns (a CLV costs about 10 us per row).
+/// Rows per parallel range of the row checks.
 constexpr std::size_t rows_per_range = 4096;
 
 using json_checks::fail;
@@ -275,9 +275,10 @@ ClvColumns FittedClv::columns(const FeatureTable& table) const {
     const Inputs in = inputs(spec_, table);
     const std::size_t n = table.rows();
     std::vector<double> alive(n), purchases(n), value(spec_.gamma_gamma ? n : 0);
-    // Row ranges in parallel: each range checks its rows (numbered in the table, so the
-    // first bad row is reported whatever the thread count) and writes only its own
-    // outputs with the column functions of predict.hpp, which are pure per row.
+    // The rows are checked first, in parallel ranges (numbered in the table, so the first
+    // bad row is reported whatever the thread count); then the column functions of
+    // predict.hpp compute each column over all rows (in parallel, pure per row; customers
+    // with the same frequency and T share their series).
     in_clv([&] {
         parallel_for(
             n,
@@ -286,22 +287,18 @@ ClvColumns FittedClv::columns(const FeatureTable& table) const {
                     validate_rfm(i, in.frequency[i], in.recency[i], in.T[i]);
                     if (spend_) validate_spend(i, in.frequency[i], in.monetary_value[i]);
                 }
-                const std::size_t rows = end - begin;
-                const RfmColumns rfm{in.frequency.subspan(begin, rows), in.recency.subspan(begin, rows),
-                                     in.T.subspan(begin, rows)};
-                std::visit(
-                    [&](const auto& fitted) {
-                        p_alive(fitted.params, rfm, std::span<double>(alive).subspan(begin, rows));
-                        conditional_expected_purchases(fitted.params, spec_.horizon_periods(), rfm,
-                                                       std::span<double>(purchases).subspan(begin, rows));
-                        if (spend_)
-                            customer_lifetime_value(fitted.params, spend_->params, rfm,
-                                                    in.monetary_value.subspan(begin, rows), spec_.horizon(),
-                                                    std::span<double>(value).subspan(begin, rows));
-                    },
-                    transactions_);
             },
             rows_per_range);
+        const RfmColumns rfm{in.frequency, in.recency, in.T};
+        std::visit(
+            [&](const auto& fitted) {
+                p_alive(fitted.params, rfm, alive);
+                conditional_expected_purchases(fitted.params, spec_.horizon_periods(), rfm, purchases);
+                if (spend_)
+                    customer_lifetime_value(fitted.params, spend_->params, rfm, in.monetary_value, spec_.horizon(),
+                                            value);
+            },
+            transactions_);
     });
     ClvColumns out;
     out.emplace_back(p_alive_column, std::move(alive));

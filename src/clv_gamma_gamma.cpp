@@ -154,9 +154,7 @@ double mean_spend(const GammaGammaParams& params) {
 
 double conditional_expected_average_spend(const GammaGammaParams& params, double x, double m) {
     validate_spend(no_row, x, m);
-    mean_spend(params);  // q > 1
-    if (x == 0) return mean_spend(params);
-    return params.p * (params.v + x * m) / (params.p * x + params.q - 1.0);
+    return detail::expected_average_spend(params, mean_spend(params), x, m);  // q > 1
 }
 
 }  // namespace tierkit::clv

@@ -203,6 +203,25 @@ void BM_CustomerLifetimeValueBgNbd(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.x.size()));
 }
 
+// The column call's per-row path: every customer's own series (what the column call did
+// before customers with the same (x, T) shared one), for a same-run comparison.
+void BM_CustomerLifetimeValueBgNbdPerRow(benchmark::State& state) {
+    const Columns& c = synthetic(static_cast<std::size_t>(state.range(0)));
+    const BgNbdParams params{0.243, 4.414, 0.793, 2.426, TimeUnit::weeks};
+    const GammaGammaParams spend{6.25, 3.74, 15.44};
+    const detail::ClvMonths months(ClvHorizon{12, 0.01}, periods_per_month(TimeUnit::weeks));
+    std::vector<double> out(c.x.size());
+    for (auto _ : state) {
+        tierkit::parallel_for(c.x.size(), [&](std::size_t begin, std::size_t end) {
+            std::vector<double> expected(months.horizons.size());
+            for (std::size_t i = begin; i < end; ++i)
+                out[i] = detail::clv_of_row(params, spend, c.x[i], c.t_x[i], c.T[i], c.m[i], months, expected);
+        });
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.x.size()));
+}
+
 }  // namespace
 
 BENCHMARK(BM_FitBgNbd_Cdnow)->Unit(benchmark::kMillisecond);
@@ -220,3 +239,4 @@ BENCHMARK(BM_CustomerLifetimeValueBgNbd)
     ->Args({1'000'000, 0})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
+BENCHMARK(BM_CustomerLifetimeValueBgNbdPerRow)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);

@@ -548,6 +548,66 @@ TEST(Predictions, HorizonSeriesMatchesTheLogarithmicTwoF1) {
     EXPECT_THROW(conditional_expected_purchases(BgNbdParams{0.24, 4.4, 0.79, 2.4}, t, 1, 1, 2, out), InvalidInput);
 }
 
+TEST(Predictions, ColumnsShareSeriesWithTheSameBitsAsEachCustomer) {
+    // The column calls compute one series per distinct (x, T) (HorizonExpectations): every
+    // value must be the one-customer function's bit for bit, for both models and numerics,
+    // x = 0 and T = 0, several blocks of 12 horizons, more pairs than one table takes
+    // (1200 months: 873 pairs per table) and any thread count.
+    std::mt19937_64 rng(23);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const std::size_t n = 3000;
+    std::vector<double> x(n), t_x(n), T(n), m(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        // few distinct (x, T) among the first half, about one per row in the second
+        x[i] = std::floor(i < n / 2 ? 6 * unit(rng) : 40 * unit(rng));
+        T[i] = i % 97 == 0 ? 0.0 : (i < n / 2 ? std::floor(20 * unit(rng)) : 60 * unit(rng));
+        t_x[i] = x[i] > 0 ? T[i] * unit(rng) : 0.0;
+        m[i] = x[i] > 0 ? 10 + 50 * unit(rng) : 0.0;
+    }
+    const GammaGammaParams spend{6.25, 3.74, 15.44};
+    auto check = [&](const auto& params, const char* name, int months, std::size_t from, double f = 0.0) {
+        SCOPED_TRACE(std::string(name) + ", " + std::to_string(months) + " months");
+        const std::size_t rows = n - from;
+        const RfmColumns data{std::span(x).subspan(from), std::span(t_x).subspan(from), std::span(T).subspan(from)};
+        const ClvHorizon horizon{months, 0.01, {}, f};
+        std::vector<double> got(rows), got_one(rows);
+        for (const unsigned threads : {1u, 2u, 5u}) {
+            ThreadLimit limit(threads);
+            customer_lifetime_value(params, spend, data, std::span(m).subspan(from), horizon, got);
+            for (std::size_t i = 0; i < rows; ++i) {
+                const std::size_t row = from + i;
+                if (threads == 1)
+                    ASSERT_EQ(got[i], customer_lifetime_value(params, spend, x[row], t_x[row], T[row], m[row], horizon))
+                        << "row " << row;
+                else
+                    ASSERT_EQ(got[i], got_one[i]) << "row " << row << ", threads " << threads;
+            }
+            got_one = got;
+        }
+        const double t = months * (f > 0 ? f : 4.345);
+        conditional_expected_purchases(params, t, data, got);
+        for (std::size_t i = 0; i < rows; ++i)
+            ASSERT_EQ(got[i], conditional_expected_purchases(params, t, x[from + i], t_x[from + i], T[from + i]))
+                << "row " << from + i;
+    };
+    BgNbdParams bg{0.24, 4.4, 0.79, 2.4, TimeUnit::weeks};
+    MbgNbdParams mbg{0.52, 6.2, 0.89, 1.6, TimeUnit::weeks};
+    for (const int months : {12, 30}) {
+        check(bg, "BG/NBD", months, 0);
+        check(mbg, "MBG/NBD", months, 0);
+    }
+    check(bg, "BG/NBD", 1200, n - 1000, 0.01);  // short months: the test stays fast
+    bg.numerics = mbg.numerics = PredictionNumerics::per_horizon_2f1;
+    check(bg, "BG/NBD, per-horizon 2F1", 12, 0);
+    check(mbg, "MBG/NBD, per-horizon 2F1", 12, 0);
+    // the table itself checks what it is given
+    const std::vector<double> horizons{1.0, -1.0};
+    EXPECT_THROW(HorizonExpectations<BgNbdParams>(bg, horizons, x, T), InvalidInput);
+    EXPECT_THROW(HorizonExpectations<BgNbdParams>(bg, std::span(horizons).first(1), x, std::span(T).first(3)),
+                 InvalidInput);
+    EXPECT_THROW(HorizonExpectations<BgNbdParams>(bg, std::span(horizons).first(1), x, T, n + 1), InvalidInput);
+}
+
 TEST(GammaGamma, UndefinedMeanIsAClearError) {
     const GammaGammaParams p{2.0, 0.8, 10.0};
     EXPECT_THROW(mean_spend(p), NumericError);

@@ -55,6 +55,15 @@ double mean_spend(const GammaGammaParams& p);
 /// @throws NumericError when q <= 1 (see mean_spend); InvalidInput for an invalid row.
 double conditional_expected_average_spend(const GammaGammaParams& p, double x, double m);
 
+namespace detail {
+/// conditional_expected_average_spend without its checks, for column loops that checked
+/// the rows and q > 1 once: `mean` is mean_spend(p).
+inline double expected_average_spend(const GammaGammaParams& p, double mean, double x, double m) noexcept {
+    if (x == 0) return mean;
+    return p.p * (p.v + x * m) / (p.p * x + p.q - 1.0);
+}
+}  // namespace detail
+
 }  // namespace tierkit::clv
 
 BOOST_CLASS_VERSION(tierkit::clv::GammaGammaParams, 0)

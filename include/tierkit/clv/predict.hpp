@@ -8,11 +8,14 @@
 /// host (numpy, Arrow) can hand in its own memory. Safe to call from many threads on
 /// disjoint outputs. p_alive, conditional_expected_purchases and customer_lifetime_value
 /// compute row ranges in parallel (parallel_for); each value depends on its row only, so
-/// the results are the same at any thread count.
+/// the results are the same at any thread count. For BG/NBD and MBG/NBD,
+/// conditional_expected_purchases and customer_lifetime_value compute one series per
+/// distinct (x, T) (HorizonExpectations), with the same bits as customer by customer.
 #include <cmath>
 #include <cstddef>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "tierkit/clv/bg_nbd.hpp"
@@ -41,16 +44,36 @@ inline void check_length(const char* column, std::size_t expected, std::size_t g
         throw InvalidInput(std::string(column) + ": expected " + std::to_string(expected) +
                            " rows, got " + std::to_string(got));
 }
+/// Rows checked per parallel range; parallel_for rethrows the first range's error, so the
+/// first bad row is the one reported at any thread count.
+inline constexpr std::size_t check_rows_per_range = 1 << 16;
+
 inline void check_columns(const RfmColumns& c, std::size_t out_size) {
     check_length("recency", c.frequency.size(), c.recency.size());
     check_length("T", c.frequency.size(), c.T.size());
     check_length("out", c.frequency.size(), out_size);
-    for (std::size_t i = 0; i < c.size(); ++i) validate_rfm(i, c.frequency[i], c.recency[i], c.T[i]);
+    parallel_for(
+        c.size(),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) validate_rfm(i, c.frequency[i], c.recency[i], c.T[i]);
+        },
+        check_rows_per_range);
+}
+inline void check_spend(std::span<const double> frequency, std::span<const double> monetary_value) {
+    parallel_for(
+        frequency.size(),
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) validate_spend(i, frequency[i], monetary_value[i]);
+        },
+        check_rows_per_range);
 }
 inline void check_horizon(double t) {
     if (!(std::isfinite(t) && t >= 0))
         throw InvalidInput("t: must be finite and >= 0, got " + std::to_string(t));
 }
+/// Models whose column predictions share a series per distinct (x, T) (HorizonExpectations).
+template <class Params>
+concept SharedHorizons = std::is_same_v<Params, BgNbdParams> || std::is_same_v<Params, MbgNbdParams>;
 }  // namespace detail
 
 /// out[i] = P(alive | row i).
@@ -76,6 +99,22 @@ void conditional_expected_purchases(const Params& params, double t, const RfmCol
     params.validate();
     detail::check_horizon(t);
     detail::check_columns(data, out.size());
+    if constexpr (detail::SharedHorizons<Params>) {
+        // one series per distinct (x, T) (HorizonExpectations), the same bits as per row
+        for (std::size_t begin = 0; begin < data.size();) {
+            const HorizonExpectations<Params> table(params, std::span<const double>(&t, 1), data.frequency, data.T,
+                                                    begin);
+            parallel_for(
+                table.end() - begin,
+                [&](std::size_t first, std::size_t last) {
+                    for (std::size_t i = begin + first; i < begin + last; ++i)
+                        table.at(i, data.recency[i], out.subspan(i, 1));
+                },
+                detail::clv_rows_per_range);
+            begin = table.end();
+        }
+        return;
+    }
     parallel_for(
         data.size(),
         [&](std::size_t begin, std::size_t end) {
@@ -126,9 +165,11 @@ inline void conditional_expected_average_spend(const GammaGammaParams& params,
     params.validate();
     detail::check_length("monetary_value", frequency.size(), monetary_value.size());
     detail::check_length("out", frequency.size(), out.size());
-    for (std::size_t i = 0; i < frequency.size(); ++i) validate_spend(i, frequency[i], monetary_value[i]);
+    detail::check_spend(frequency, monetary_value);
+    if (frequency.empty()) return;
+    const double mean = mean_spend(params);  // throws for q <= 1
     for (std::size_t i = 0; i < frequency.size(); ++i)
-        out[i] = conditional_expected_average_spend(params, frequency[i], monetary_value[i]);
+        out[i] = detail::expected_average_spend(params, mean, frequency[i], monetary_value[i]);
 }
 
 // ---- customer lifetime value ------------------------------------------------------------
@@ -190,23 +231,28 @@ concept MultiHorizon = requires(const Params& p, std::span<const double> t, std:
     conditional_expected_purchases(p, t, 0.0, 0.0, 0.0, out);
 };
 
-/// CLV of one customer given the months; `expected` has one slot per month.
-template <class Params>
-double clv_of_row(const Params& transactions, const GammaGammaParams& spend, double x, double t_x, double T,
-                  double monetary_value, const ClvMonths& months, std::span<double> expected) {
-    const double m = conditional_expected_average_spend(spend, x, monetary_value);
-    if constexpr (MultiHorizon<Params>) {
-        conditional_expected_purchases(transactions, std::span<const double>(months.horizons), x, t_x, T, expected);
-    } else {
-        for (std::size_t i = 0; i < expected.size(); ++i)
-            expected[i] = conditional_expected_purchases(transactions, months.horizons[i], x, t_x, T);
-    }
+/// CLV of one customer given the expected purchases at the months' horizons and the
+/// expected spend per transaction m.
+inline double clv_of_expected(double m, const ClvMonths& months, std::span<const double> expected) {
     double previous = 0.0, value = 0.0;
     for (std::size_t i = 0; i < expected.size(); ++i) {
         value += m * (expected[i] - previous) / months.discounts[i];
         previous = expected[i];
     }
     return value;
+}
+
+/// CLV of one customer given the months; `expected` has one slot per month.
+template <class Params>
+double clv_of_row(const Params& transactions, const GammaGammaParams& spend, double x, double t_x, double T,
+                  double monetary_value, const ClvMonths& months, std::span<double> expected) {
+    if constexpr (MultiHorizon<Params>) {
+        conditional_expected_purchases(transactions, std::span<const double>(months.horizons), x, t_x, T, expected);
+    } else {
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            expected[i] = conditional_expected_purchases(transactions, months.horizons[i], x, t_x, T);
+    }
+    return clv_of_expected(conditional_expected_average_spend(spend, x, monetary_value), months, expected);
 }
 }  // namespace detail
 
@@ -235,9 +281,29 @@ void customer_lifetime_value(const Params& transactions, const GammaGammaParams&
     resolve_periods_per_month(horizon, transactions.time_unit);
     detail::check_columns(data, out.size());
     detail::check_length("monetary_value", data.size(), monetary_value.size());
-    for (std::size_t i = 0; i < data.size(); ++i) validate_spend(i, data.frequency[i], monetary_value[i]);
-    mean_spend(spend);  // throws for q <= 1 before any work
+    detail::check_spend(data.frequency, monetary_value);
+    const double mean = mean_spend(spend);  // throws for q <= 1 before any work
     const detail::ClvMonths months(horizon, resolve_periods_per_month(horizon, transactions.time_unit));
+    if constexpr (detail::SharedHorizons<Params>) {
+        // one series per distinct (x, T) (HorizonExpectations), the same bits as per row
+        for (std::size_t begin = 0; begin < data.size();) {
+            const HorizonExpectations<Params> table(transactions, months.horizons, data.frequency, data.T, begin);
+            parallel_for(
+                table.end() - begin,
+                [&](std::size_t first, std::size_t last) {
+                    std::vector<double> expected(months.horizons.size());
+                    for (std::size_t i = begin + first; i < begin + last; ++i) {
+                        table.at(i, data.recency[i], expected);
+                        const double m =
+                            detail::expected_average_spend(spend, mean, data.frequency[i], monetary_value[i]);
+                        out[i] = detail::clv_of_expected(m, months, expected);
+                    }
+                },
+                detail::clv_rows_per_range);
+            begin = table.end();
+        }
+        return;
+    }
     // Row ranges in parallel; each row's value depends on that row only (bit-identical at
     // any thread count).
     parallel_for(
