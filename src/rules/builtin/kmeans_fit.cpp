@@ -1,16 +1,21 @@
-// The kmeans rule's passes in a fit by chunks (fit/rule_state.hpp), sketch mode only:
+// The kmeans rule's fit: KMeansRule::fit on every row (k-means++ and Lloyd over the
+// kernels of kmeans_lloyd.cpp, k selection, the privacy check), and its passes in a
+// fit by chunks (fit/rule_state.hpp), sketch mode only:
 // a bottom-k sample by hashed customer id seeds k-means++ (as fit() does on all rows),
 // then every Lloyd iteration is one pass of per-cluster sums and counts (a map-reduce).
 // The iterations stop when the squared centroid shift is <= tol * the data's mean
 // variance or after max_iter (an empty cluster keeps its centroid; the inertia is the
 // last pass's, against the centroids before their last move).
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <memory>
+#include <unordered_set>
 
 #include "tierkit/core/random.hpp"
 #include "tierkit/fit/rule_state.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
+#include "rules/builtin/kmeans_detail.hpp"
 
 namespace tierkit {
 
@@ -178,6 +183,106 @@ private:
 };
 
 }  // namespace
+
+void KMeansRule::fit(const RuleInput& input) {
+    const CriteriaBlock& b = block(input);
+    const std::size_t d = b.names.size(), n = input.table.rows();
+    PointColumns x{n, {}};
+    for (const auto& col : b.normalized) x.columns.push_back(col.data());
+    kmeans_detail::check_finite(x, b.names, 0);
+    if (!options_.init.empty() && options_.init.size() != options_.k * d)
+        throw InvalidInput("kmeans: init centroids have " + std::to_string(options_.init.size() / options_.k) +
+                           " values each but the score has " + std::to_string(d) + " criteria");
+
+    // Progress: the iterations of every run (n_init seedings per k, every k tried)
+    // on one count, so `done` keeps increasing from run to run.
+    const std::size_t k_last = std::min(options_.k_max, n);
+    const std::size_t ks = options_.k != 0 || k_last < options_.k_min ? 1 : k_last - options_.k_min + 1;
+    const double total =
+        static_cast<double>(options_.max_iter) * static_cast<double>(options_.n_init) * static_cast<double>(ks);
+    double done_before = 0;
+    Progress relay;
+    if (input.progress && *input.progress)
+        relay = [&](const ProgressStep& step) {
+            (*input.progress)(ProgressStep{step.stage, done_before + step.done, total, step.values});
+        };
+    const Progress* progress = relay ? &relay : nullptr;
+    auto lloyd = [&](std::vector<double> init) {
+        KMeansResult res = kmeans_lloyd(x, std::move(init), options_.max_iter, options_.tol, 0, progress);
+        done_before += res.iterations;
+        return res;
+    };
+
+    auto run = [&](std::size_t k) {
+        if (k > n)
+            throw InvalidInput("kmeans: needs at least as many rows as clusters (" + std::to_string(k) + "), got " +
+                               std::to_string(n));
+        if (!options_.init.empty()) return lloyd(options_.init);
+        Xoshiro256 rng(options_.seed);
+        KMeansResult best;
+        for (int r = 0; r < options_.n_init; ++r) {
+            KMeansResult res = lloyd(kmeans_plus_plus(x, k, rng));
+            if (r == 0 || res.inertia < best.inertia) best = std::move(res);
+        }
+        return best;
+    };
+
+    KMeansResult chosen;
+    candidates_.clear();
+    selection_.clear();
+    if (options_.k != 0) {
+        chosen = run(options_.k);
+    } else {
+        if (options_.k_min > n)
+            throw InvalidInput("kmeans: k_range starts at " + std::to_string(options_.k_min) + " clusters but there are " +
+                               std::to_string(n) + " rows");
+        std::vector<std::size_t> sample;
+        if (options_.select == KSelect::silhouette && n > options_.silhouette_sample) {
+            // Floyd's sampling without replacement, from its own stream of the seed.
+            Xoshiro256 rng(options_.seed ^ 0x5eed5111e77e0000ULL);
+            std::unordered_set<std::size_t> picked;
+            for (std::size_t j = n - options_.silhouette_sample; j < n; ++j) {
+                const std::size_t t = rng.below(j + 1);
+                picked.insert(picked.count(t) ? j : t);
+            }
+            sample.assign(picked.begin(), picked.end());
+            std::sort(sample.begin(), sample.end());
+        }
+        std::vector<KMeansResult> results;
+        for (std::size_t k = options_.k_min; k <= options_.k_max && k <= n; ++k) {
+            KMeansResult res = run(k);
+            candidates_.push_back(static_cast<double>(k));
+            selection_.push_back(options_.select == KSelect::silhouette ? mean_silhouette(x, res.labels, k, sample)
+                                                                         : res.inertia);
+            res.labels.clear();
+            results.push_back(std::move(res));
+        }
+        std::size_t pick = 0;
+        if (options_.select == KSelect::silhouette) {
+            for (std::size_t q = 1; q < results.size(); ++q)
+                if (selection_[q] > selection_[pick]) pick = q;
+        } else if (results.size() > 2) {
+            const double lo = *std::min_element(selection_.begin(), selection_.end());
+            const double hi = *std::max_element(selection_.begin(), selection_.end());
+            const double span_k = candidates_.back() - candidates_.front();
+            double best = 0;
+            if (hi > lo)
+                for (std::size_t q = 0; q < results.size(); ++q) {
+                    const double xq = (candidates_[q] - candidates_.front()) / span_k;
+                    const double y0 = (selection_.front() - lo) / (hi - lo), y1 = (selection_.back() - lo) / (hi - lo);
+                    const double below = y0 + (y1 - y0) * xq - (selection_[q] - lo) / (hi - lo);
+                    if (below > best) {
+                        best = below;
+                        pick = q;
+                    }
+                }
+        }
+        chosen = std::move(results[pick]);
+    }
+
+    if (input.min_group > 1) kmeans_detail::check_cluster_sizes(x, chosen.centroids, input.min_group);
+    set_centroids(b.names, b.weights, chosen.centroids, chosen.inertia, chosen.iterations);
+}
 
 std::unique_ptr<RuleState> KMeansRule::make_state(const FitOptions& options) const {
     if (options.mode == FitMode::refine) return nullptr;  // Lloyd's sums are not exact: no refine passes
