@@ -1,7 +1,10 @@
 #pragma once
 /// @file fit_state.hpp
 /// Fitting a policy over chunks of customers (partitions of a Dask or Spark data
-/// frame, files read one at a time): mergeable states.
+/// frame, files read one at a time): mergeable states. The Fitter is a generic
+/// scheduler of passes; the sketches are in fit/sketch.hpp, a pass's state in
+/// fit/partial_state.hpp, the refine buckets in fit/refine.hpp and a rule's part in
+/// fit/rule_state.hpp.
 ///
 /// A Fitter runs the fit in passes. Each pass reads every chunk once:
 ///   PartialState s = fitter.update(chunk)      (on the worker that holds the chunk)
@@ -32,7 +35,9 @@
 ///   3. weights (only for entropy, CRITIC or TOPSIS): entropy's sum y and
 ///      sum y ln y, CRITIC's centred sums and cross-products, TOPSIS's ideal and
 ///      anti-ideal (min and max of the normalized values) - all exact merges.
-///   4. rule: quantiles - a sketch of the score (or column); abc - a sketch of the
+///   4. rule: the passes of the rule's own state (Rule::make_state, fit/rule_state.hpp,
+///      defined in the rule's src/rules/builtin/<kind>_fit.cpp); the Fitter only
+///      schedules them. quantiles - a sketch of the score (or column); abc - a sketch of the
 ///      column, then a pass adding up the exact value mass and minimum of the customers
 ///      between consecutive sketch values (so a class boundary is off by at most the
 ///      customers of one such bin, and exact when the column has few distinct values); kmeans - a bottom-k sample by hashed
@@ -108,185 +113,22 @@
 /// of n (tested on 200,000 values in 1 and 16 chunks; typically below 0.1%). The
 /// coin is a function of the sketch's own content, so the same chunks merged in the
 /// same tree give the same bytes on every run.
-#include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
-#include <optional>
-
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/core/error.hpp"
-#include "tierkit/core/exact_sum.hpp"
+#include "tierkit/fit/partial_state.hpp"
+#include "tierkit/fit/refine.hpp"
+#include "tierkit/fit/rule_state.hpp"
+#include "tierkit/fit/sketch.hpp"
 #include "tierkit/model.hpp"
 
 namespace tierkit {
-
-/// A mergeable quantile sketch of doubles (see the file comment).
-class QuantileSketch {
-public:
-    static constexpr std::uint32_t default_k = 1024;
-
-    /// @throws InvalidInput when k < 8.
-    explicit QuantileSketch(std::uint32_t k = default_k);
-    /// Add one finite value.
-    void add(double x);
-    /// Add every value of `other` (of the same k).
-    /// @throws InvalidInput when the capacities differ.
-    void merge(const QuantileSketch& other);
-    std::uint64_t count() const noexcept { return n_; }
-    std::uint32_t capacity() const noexcept { return k_; }
-    /// Distinct values ascending with their weights (the weights sum to count()).
-    std::vector<std::pair<double, double>> items() const;
-    /// An estimate of sorted[r] (0-based ascending rank r < count()).
-    double at_rank(double r) const;
-    /// An estimate of numpy's linear-interpolation quantile q in [0, 1].
-    double quantile(double q) const;
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
-        ar& k_;
-        ar& n_;
-        ar& coin_;
-        ar& levels_;
-        if constexpr (Archive::is_loading::value) {
-            std::uint64_t weight = 0;
-            for (std::size_t h = 0; h < levels_.size() && h < 64; ++h) weight += levels_[h].size() << h;
-            if (k_ < 8 || levels_.size() > 64 || weight != n_)
-                throw FormatError("quantile sketch: capacity " + std::to_string(k_) + " or item weights do not add up to the count " +
-                                  std::to_string(n_));
-        }
-    }
-
-private:
-    void compress();
-    std::uint32_t k_ = default_k;
-    std::uint64_t n_ = 0;
-    std::uint64_t coin_ = 0;
-    std::vector<std::vector<double>> levels_;  ///< level h holds items of weight 2^h
-};
-
-/// Count, min, max, mean and the sum of squared deviations (Chan et al.'s merge).
-struct Moments {
-    double n = 0, mean = 0, m2 = 0;
-    double min = std::numeric_limits<double>::infinity();
-    double max = -std::numeric_limits<double>::infinity();
-    void add(double x) noexcept;
-    void merge(const Moments& o) noexcept;
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
-        ar& n;
-        ar& mean;
-        ar& m2;
-        ar& min;
-        ar& max;
-    }
-};
-
-enum class FitMode { exact, sketch, refine };
-
-struct FitOptions {
-    FitMode mode = FitMode::exact;
-    std::uint32_t sketch_k = QuantileSketch::default_k;
-    /// kmeans in sketch mode: rows of the bottom-k sample that seeds k-means++.
-    std::uint32_t kmeans_sample = 4096;
-    /// refine mode: about how many buckets split a percentile, bins or robust
-    /// criterion (whose up to max_knots percentile knots are each a target rank):
-    /// its values pass gathers about 1.3 * max_knots * (1 + n / min(n, refine_buckets))
-    /// rows (see the file comment).
-    std::uint32_t refine_buckets = 1u << 18;
-};
-
-/// Distinct values ascending with their row counts, merged by adding counts. With a
-/// cap, more than `cap` distinct values make it `overflow` (and empty).
-struct ValueCounts {
-    std::vector<double> values;
-    std::vector<double> counts;
-    std::uint32_t cap = 0;  ///< 0: no cap
-    bool overflow = false;
-
-    /// From any values (sorted and counted here).
-    static ValueCounts of(std::vector<double> values, std::uint32_t cap);
-    void merge(const ValueCounts& other);
-    double rows() const noexcept;
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
-        ar& values;
-        ar& counts;
-        ar& cap;
-        ar& overflow;
-        if constexpr (Archive::is_loading::value) {
-            if (values.size() != counts.size() || (cap && values.size() > cap) || !std::is_sorted(values.begin(), values.end()))
-                throw FormatError("value counts: " + std::to_string(values.size()) + " values, " + std::to_string(counts.size()) +
-                                  " counts, cap " + std::to_string(cap) + " (or unsorted values)");
-        }
-    }
-};
-
-/// What one pass learned from some chunks. Merge with Fitter::merge.
-struct PartialState {
-    std::uint32_t stage = 0;  ///< the Fitter stage it belongs to
-    FitMode mode = FitMode::exact;
-    // exact: the gathered rows
-    std::vector<std::int64_t> ids;
-    std::vector<std::string> names;
-    std::vector<std::vector<double>> columns;
-    std::vector<std::string> category_names;
-    std::vector<std::vector<std::int32_t>> category_codes;
-    std::vector<std::vector<std::string>> category_labels;
-    // sketch
-    std::vector<Moments> moments;
-    std::vector<QuantileSketch> sketches;
-    std::vector<double> sums;
-    std::vector<double> lows, highs;
-    std::vector<std::uint64_t> sample_keys;  ///< kmeans: hashed id, ascending
-    std::vector<std::int64_t> sample_ids;
-    std::vector<double> sample_points;       ///< row-major, one row per key
-    std::uint32_t sample_capacity = 0;       ///< rows the sample keeps at most
-    std::vector<clv::RfmPatterns> rfm;       ///< clv: (frequency, recency, T) patterns
-    std::vector<clv::SpendPatterns> spend;   ///< clv: (frequency, monetary value) patterns
-    // refine
-    std::vector<ExactSum> exact_sums;            ///< per criterion: sum, then squared deviations
-    std::vector<std::vector<double>> buckets;    ///< per column: exact row counts of the buckets
-    std::vector<ValueCounts> values;             ///< per column: distinct values (capped) or collected ones
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
-        ar& stage;
-        ar& mode;
-        ar& ids;
-        ar& names;
-        ar& columns;
-        ar& category_names;
-        ar& category_codes;
-        ar& category_labels;
-        ar& moments;
-        ar& sketches;
-        ar& sums;
-        ar& lows;
-        ar& highs;
-        ar& sample_keys;
-        ar& sample_ids;
-        ar& sample_points;
-        ar& sample_capacity;
-        ar& rfm;
-        ar& spend;
-        ar& exact_sums;
-        ar& buckets;
-        ar& values;
-    }
-
-    /// A 24-byte envelope (magic "TKSTATE\0", format version, payload length, CRC-32)
-    /// then a Boost binary archive (same platform only, like binary model archives).
-    std::string to_bytes() const;
-    /// @throws FormatError for a bad magic, version, length or checksum.
-    static PartialState from_bytes(const std::string& bytes);
-};
 
 /// The multi-pass fitter (see the file comment).
 class Fitter {
@@ -297,14 +139,15 @@ public:
 
     bool done() const noexcept;
     /// The current pass: "gather", "clv", "clip", "clip_count", "clip_values",
-    /// "criteria", "criteria_count", "criteria_values", "weights", "rule",
-    /// "rule_count", "rule_values", "abc_mass", "kmeans_seed", "lloyd" or "done".
+    /// "criteria", "criteria_count", "criteria_values", "weights", one of the rule
+    /// state's passes (RuleState::pass_name: "rule", "rule_count", "rule_values" and
+    /// "abc_mass" of the cut rules, "kmeans_seed" and "lloyd" of kmeans) or "done".
     std::string stage() const;
     /// Passes finished so far.
     std::uint32_t passes() const noexcept { return passes_; }
     /// refine mode: the rows whose values the "_values" passes gathered so far (the
     /// rows of the buckets holding a target rank), summed over those passes.
-    double collected_rows() const noexcept { return collected_rows_; }
+    double collected_rows() const noexcept { return buckets_.collected_rows; }
     const FitOptions& options() const noexcept { return options_; }
     const Policy& policy() const noexcept { return policy_; }
 
@@ -332,10 +175,12 @@ private:
     friend struct FitterAccess;
     Fitter() = default;
     void next_stage();
+    /// Start the rule state's pass `pass` (no_more_passes: the fit is done).
+    void enter_rule_pass(std::uint32_t pass);
+    bool in_rule_pass() const noexcept;
     void finish_weights(const PartialState* total);
-    /// refine, abc: the count pass and the values pass (false for another rule).
-    bool abc_count(const PartialState& total);
-    bool abc_values(const PartialState& total);
+    /// The clip and criteria refine passes' advance.
+    void refine_criteria(const PartialState& total);
     /// @throws InvalidInput unless `total` has the sizes the current pass makes.
     void check_layout(const PartialState& total) const;
 
@@ -344,27 +189,13 @@ private:
     std::uint32_t stage_ = 0;
     std::uint32_t passes_ = 0;
     std::vector<FittedScore> scores_;
-    std::vector<double> rule_values_;  ///< quantile cuts or abc thresholds
-    std::vector<double> centroids_;    ///< kmeans: current centroids, row-major
-    std::vector<std::string> kmeans_names_;
-    std::vector<double> kmeans_weights_;
-    double mean_variance_ = 0, inertia_ = 0;
-    std::int32_t iterations_ = 0;
-    std::string model_bytes_;          ///< exact mode: the fitted model
-    std::vector<double> grid_;         ///< abc: bin edges for the mass pass
+    std::string model_bytes_;            ///< exact mode: the fitted model
     std::optional<clv::FittedClv> clv_;  ///< the clv section's models (after the clv pass)
-    // refine: per column of the current stage, the bucket bounds (distinct sketch
-    // values), the exact bucket counts and the open buckets whose values are gathered.
-    std::vector<std::vector<double>> bounds_;
-    std::vector<std::vector<double>> counts_;
-    std::vector<std::vector<double>> wanted_;
-    double collected_rows_ = 0;
-    double collected_pending_ = 0;  ///< rows of the buckets the next values pass gathers
-    // refine, abc: the exact total, and per cut the bucket holding its class boundary
-    // (-1 when known) with the exact sum of the values above that bucket.
-    double abc_total_ = 0;
-    std::vector<double> abc_bucket_;
-    std::vector<ExactSum> abc_before_;
+    /// refine: the bucket state of the current stage's columns (criteria or the rule's).
+    RefineBuckets buckets_;
+    /// sketch and refine: the policy's rule (not fitted) and its state.
+    std::shared_ptr<const Rule> rule_;
+    RuleStatePtr rule_state_;
 };
 
 /// Convenience: run a Fitter over in-memory chunks (each pass reads every chunk,

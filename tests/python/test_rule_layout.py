@@ -2,8 +2,9 @@
 
 For every built-in kind, the C++ files (include/, src/, bindings/) whose code, with
 comments removed, holds the kind in quotes are listed; only the rule's own files
-(include/tierkit/rules/builtin/<kind>.hpp and src/rules/builtin/<kind>.cpp) may
-appear, apart from the few listed below where the same word is not the kind.
+(include/tierkit/rules/builtin/<kind>.hpp, src/rules/builtin/<kind>.cpp and its
+src/rules/builtin/<kind>_<job>.cpp files) may appear, apart from the few listed
+below where the same word is not the kind.
 Tests and documentation are outside the scanned folders.
 """
 from __future__ import annotations
@@ -67,6 +68,8 @@ def test_every_registered_builtin_kind_has_its_own_header() -> None:
 def test_only_a_rules_own_files_name_its_kind() -> None:
     for name in builtin_names():
         own = {f"include/tierkit/rules/builtin/{name}.hpp", f"src/rules/builtin/{name}.cpp"}
+        # its other sources: src/rules/builtin/<kind>_<job>.cpp/.hpp (its fit, its kernels)
+        own |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "src" / "rules" / "builtin").glob(f"{name}_*.[ch]pp")}
         allowed = own | {f for (f, w) in NOT_THE_KIND if w == name}
         others = files_naming(name) - allowed
         assert not others, f"{name!r} is named outside its own files: {sorted(others)}"

@@ -29,6 +29,9 @@
 
 namespace tierkit {
 
+struct FitOptions;
+class RuleState;
+
 /// The normalized criteria of one score (each column in [0, 1], 1 = best), for
 /// rules that work on them (kmeans, grids). Only filled when the rule asks for it
 /// (Rule::needs_criteria).
@@ -174,6 +177,12 @@ public:
     /// assigns a one-row table through assign(). Called after fit.
     /// @throws UnknownColumn when the rule reads a column not in the layout.
     virtual std::unique_ptr<RowAssigner> row_assigner(const RowLayout& /*layout*/) const { return nullptr; }
+    /// The rule's state for a fit by chunks (fit/rule_state.hpp) with `options`' mode:
+    /// its passes, merges and finish. Null (the default) when the rule needs every row
+    /// at once: the Fitter's exact mode gathers the chunks and calls fit() on them.
+    /// @throws PolicyError for options the rule cannot be fitted with by chunks.
+    /// (Defined in src/fit/rule_state.cpp.)
+    virtual std::unique_ptr<RuleState> make_state(const FitOptions& options) const;
 
     /// Boost.Serialization: a rule saves and loads inside a Model through a
     /// pointer to this base; each concrete rule serializes its base object and its

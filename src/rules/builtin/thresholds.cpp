@@ -2,6 +2,7 @@
 #include "tierkit/rules/builtin/thresholds.hpp"
 
 #include "rules/cut_params.hpp"
+#include "tierkit/fit/rule_state.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/register.hpp"
 
@@ -18,6 +19,10 @@ std::unique_ptr<Rule> ThresholdRule::from_json(const nlohmann::json& p, const st
             fail(path + ".cuts[" + std::to_string(k) + "]",
                  "must be < the previous cut " + format_number(cuts[k - 1]) + ", got " + format_number(cuts[k]));
     return std::make_unique<ThresholdRule>(cut_params::source(p, path), std::move(cuts));
+}
+
+std::unique_ptr<RuleState> ThresholdRule::make_state(const FitOptions& /*options*/) const {
+    return std::make_unique<FixedRuleState>();
 }
 
 }  // namespace tierkit

@@ -74,6 +74,8 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<AbcRule>(*this); }
     std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, thresholds_}; }
+    /// Its passes in a fit by chunks (fit/rule_state.hpp; defined in src/rules/builtin/abc_fit.cpp).
+    std::unique_ptr<RuleState> make_state(const FitOptions& options) const override;
     std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override {
         return std::make_unique<CutsRowAssigner>(layout, source_, thresholds_, kind());
     }

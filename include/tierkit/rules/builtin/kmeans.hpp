@@ -210,6 +210,8 @@ public:
     std::vector<std::pair<std::string, std::vector<double>>> extra_columns(const RuleInput& input) const override;
 
     const KMeansOptions& options() const noexcept { return options_; }
+    /// Its passes in a fit by chunks (fit/rule_state.hpp; defined in src/rules/builtin/kmeans_fit.cpp).
+    std::unique_ptr<RuleState> make_state(const FitOptions& options) const override;
     std::size_t clusters() const noexcept { return centroid_score_.size(); }
     /// Fitted centroids in score order, clusters() x dims() row-major.
     const std::vector<double>& centroids() const noexcept { return centroids_; }

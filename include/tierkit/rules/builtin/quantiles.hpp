@@ -168,6 +168,8 @@ public:
     std::unique_ptr<Rule> clone() const override { return std::make_unique<QuantileRule>(*this); }
     std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
+    /// Its passes in a fit by chunks (fit/rule_state.hpp; defined in src/rules/builtin/quantiles_fit.cpp).
+    std::unique_ptr<RuleState> make_state(const FitOptions& options) const override;
     /// The shares, then the rest (1 - their sum) for the last tier.
     std::vector<double> target_shares() const override {
         std::vector<double> out(shares_);

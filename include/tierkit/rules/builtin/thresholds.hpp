@@ -46,6 +46,8 @@ public:
     std::vector<std::string> inputs() const override { return {source_}; }
     ScoreCuts score_cuts() const override { return {source_, cuts_}; }
     bool defaults_to_main_score() const override { return true; }
+    /// Nothing to learn in a fit by chunks: no passes (defined in src/rules/builtin/thresholds.cpp).
+    std::unique_ptr<RuleState> make_state(const FitOptions& options) const override;
     std::unique_ptr<RowAssigner> row_assigner(const RowLayout& layout) const override {
         return std::make_unique<CutsRowAssigner>(layout, source_, cuts_, kind());
     }
