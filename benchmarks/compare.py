@@ -680,7 +680,7 @@ def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
                                        time=12, discount_rate=0.01, freq="W").to_numpy()
 
 
-def percentile_fit_rows(table: "Table", quick: bool, repeat: int) -> None:
+def percentile_fit_rows(table: Table, quick: bool, repeat: int) -> None:
     """fit of n customers x 6 percentile criteria vs pandas rank(pct=True)."""
     n = 20_000 if quick else 1_000_000
     rng = np.random.default_rng(7)
@@ -697,7 +697,7 @@ def percentile_fit_rows(table: "Table", quick: bool, repeat: int) -> None:
     table.add(label, "pandas", t_pd, float("nan"), t_tk, "DataFrame.rank(pct=True), ranks only")
 
 
-def clv_predict_rows(table: "Table", quick: bool, repeat: int) -> None:
+def clv_predict_rows(table: Table, quick: bool, repeat: int) -> None:
     """CLV predictions: tierkit vs lifetimes at the same fitted parameters."""
     import warnings
 

@@ -26,7 +26,8 @@ True
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ from .progress import StageBars, bar
 
 _clv = _core.clv
 
-__all__ = ["BGNBD", "MBGNBD", "ParetoNBD", "GammaGamma", "RfmHistogram", "SpendHistogram"]
+__all__ = ["BGNBD", "MBGNBD", "GammaGamma", "ParetoNBD", "RfmHistogram", "SpendHistogram"]
 
 ArrayLike = Union[pd.Series, np.ndarray, Sequence[float], float]
 
@@ -123,7 +124,7 @@ class _TransactionModel:
         max_iterations: int = 2000,
         tol: float = 1e-6,
         progress: Optional[bool] = None,
-    ) -> "_TransactionModel":
+    ) -> _TransactionModel:
         """Fit by maximum likelihood.
 
         Parameters
@@ -173,7 +174,7 @@ class _TransactionModel:
         max_iterations: int = 2000,
         tol: float = 1e-6,
         progress: Optional[bool] = None,
-    ) -> "_TransactionModel":
+    ) -> _TransactionModel:
         """Fit on finalized patterns (``RfmHistogram().update(...)`` per chunk or
         partition, ``merge``, then ``finalize()``); the options are :meth:`fit`'s.
 
@@ -401,7 +402,7 @@ class GammaGamma:
         max_iterations: int = 2000,
         tol: float = 1e-6,
         progress: Optional[bool] = None,
-    ) -> "GammaGamma":
+    ) -> GammaGamma:
         """Fit on a summary DataFrame (columns ``frequency``, ``monetary_value``) or on
         the two columns. ``progress`` shows a bar per optimizer iteration with the
         log-likelihood, as for :meth:`BGNBD.fit`.
@@ -442,7 +443,7 @@ class GammaGamma:
         max_iterations: int = 2000,
         tol: float = 1e-6,
         progress: Optional[bool] = None,
-    ) -> "GammaGamma":
+    ) -> GammaGamma:
         """Fit on finalized ``SpendHistogram`` patterns; the options are :meth:`fit`'s."""
         with StageBars(progress, make=bar) as bars:
             self.params_object_, self._summary = _clv.fit_gamma_gamma(

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, floa
 from ._errors import InvalidInputError
 from .progress import bar
 
-__all__ = ["summarize", "Summarizer", "summarize_files", "join"]
+__all__ = ["Summarizer", "join", "summarize", "summarize_files"]
 
 _FREQ_DAYS = {"D": 1, "W": 7, "M": None}
 
@@ -342,7 +343,7 @@ class Summarizer:
         ``state_bytes / customers``. String ids add this object's id table."""
         return int(self._core.state_bytes)
 
-    def update(self, transactions: Any) -> "Summarizer":
+    def update(self, transactions: Any) -> Summarizer:
         """Add a chunk of transactions (a pandas DataFrame or an Arrow table / record
         batch, polars DataFrame...). On an error (a bad row with ``errors="raise"``,
         a missing column) the summarizer is unchanged. Returns ``self``."""
@@ -372,7 +373,7 @@ class Summarizer:
         self._dated = dated if dated is not None else self._dated
         return self
 
-    def merge(self, other: "Summarizer") -> "Summarizer":
+    def merge(self, other: Summarizer) -> Summarizer:
         """Add ``other``'s state (same arguments) after this one's rows; ``other`` is
         unchanged. Associative, so partial results combine in any grouping. Returns
         ``self`` (the merged summarizer)."""
@@ -580,7 +581,7 @@ def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = N
     joined.attrs["join"] = {
         "only_in_features": only_f.tolist(),
         "only_in_attributes": only_a.tolist(),
-        "n_only_in_features": int(len(only_f)),
-        "n_only_in_attributes": int(len(only_a)),
+        "n_only_in_features": len(only_f),
+        "n_only_in_attributes": len(only_a),
     }
     return joined

@@ -65,13 +65,13 @@ class PartialState:
         return self._core.to_bytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "PartialState":
+    def from_bytes(cls, data: bytes) -> PartialState:
         return cls(_core.fitting.PartialState.from_bytes(bytes(data)))
 
     def __reduce__(self) -> tuple:
         return (PartialState.from_bytes, (self.to_bytes(),))
 
-    def merge(self, other: "PartialState") -> "PartialState":
+    def merge(self, other: PartialState) -> PartialState:
         return Fitter.merge(self, other)
 
 
@@ -173,7 +173,7 @@ class Fitter:
         return self._core.to_bytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Fitter":
+    def from_bytes(cls, data: bytes) -> Fitter:
         f = cls.__new__(cls)
         f._core = _core.fitting.Fitter.from_bytes(bytes(data))
         f._policy = Policy(f._core.policy)

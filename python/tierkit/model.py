@@ -1,12 +1,13 @@
 """fit, Model.assign and the tier summary."""
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
-import inspect
 import warnings
 import weakref
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,10 @@ from ._arrow import as_frame, convert_output
 from ._convert import IdCodec, float_array
 from ._errors import ColumnNotFoundError, FormatError, InvalidInputError, TierkitWarning
 from ._repr import TierSummary
-from .progress import StageBars, bar
 from .policy import Policy
+from .progress import StageBars, bar
 
-__all__ = ["STAGES", "Model", "Scorer", "ScoredCustomer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
+__all__ = ["STAGES", "Model", "ScoredCustomer", "Scorer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
 
 
 def _numeric_columns(features: pd.DataFrame) -> tuple[list[str], list[np.ndarray]]:
@@ -500,7 +501,7 @@ class Model:
         return rule.get("name") if rule.get("kind") == "python" else None
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Model":
+    def from_bytes(cls, data: bytes) -> Model:
         """A model from :meth:`to_bytes` output (the archive kind is read from the
         envelope). Raises FormatError saying what is wrong and at which byte."""
         return cls(_core.model.Model.from_bytes(bytes(data)))
@@ -575,7 +576,7 @@ class Model:
             lines.append(f"  stage: {r['stage']} ({r['stage_reason']}); next action: {r['next_action']}")
         return "\n".join(lines)
 
-    def scorer(self, columns: Sequence[str] | None = None) -> "Scorer":
+    def scorer(self, columns: Sequence[str] | None = None) -> Scorer:
         """A real-time scorer: one customer per call (or a small batch), with the
         scores, tier and reason :meth:`assign` gives for the same values.
 

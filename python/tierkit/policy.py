@@ -112,7 +112,7 @@ class Policy:
     {'down_margin': 0.0, 'k': 2, 'max_demotion': 1, 'up_margin': 0.0}
     """
 
-    def __init__(self, spec: dict | str | os.PathLike | "Policy") -> None:
+    def __init__(self, spec: dict | str | os.PathLike | Policy) -> None:
         if isinstance(spec, Policy):
             self._core = spec._core
             return
@@ -162,7 +162,7 @@ class Policy:
         return {**spec, "rule": new_rule}
 
     @classmethod
-    def default(cls) -> "Policy":
+    def default(cls) -> Policy:
         """The built-in policy: key / high-value / ordinary / potential customers
         by 5% / 15% / 50% / 30% quotas of a value score from revenue, purchase
         frequency, recency and average order value.

@@ -11,7 +11,7 @@ import sys
 
 import matplotlib
 
-matplotlib.use("Agg")  # noqa: E402  (before pyplot)
+matplotlib.use("Agg")
 
 import matplotlib.image
 import numpy as np
