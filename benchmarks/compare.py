@@ -690,8 +690,8 @@ def percentile_fit_rows(table: Table, quick: bool, repeat: int) -> None:
         "margin": rng.normal(10.0, 30.0, n), "trend": rng.standard_t(3.0, n)})
     policy = tk.Policy({"criteria": [{"column": c, "normalizer": "percentile", "weight": 1} for c in f.columns],
                         "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]})
-    t_tk, model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
-    t_pd, ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
+    t_tk, _model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
+    t_pd, _ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
     label = f"percentile fit {n:.0e} x 6"
     table.add(label, "tierkit", t_tk, float("nan"), t_tk, "tk.fit: knots, median, IQR, moments, tier cut")
     table.add(label, "pandas", t_pd, float("nan"), t_tk, "DataFrame.rank(pct=True), ranks only")

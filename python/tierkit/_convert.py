@@ -210,7 +210,7 @@ def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray
                 reasons = {int(r): f"column '{name}': cannot read {s.iloc[r]!r} as a date" for r in rows}
                 if errors != "reject":
                     row = int(rows[0])
-                    raise InvalidInputError(f"row {row}: {reasons[row]}")
+                    raise InvalidInputError(f"row {row}: {reasons[row]}") from None
                 rejected = reasons
         s = conv
         if isinstance(s.dtype, pd.DatetimeTZDtype):

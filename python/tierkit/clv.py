@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -55,11 +55,11 @@ def _column(values: Any, name: str) -> np.ndarray:
     return float_array(values, name)
 
 
-def _unit(time_unit: Optional[str]) -> str:
+def _unit(time_unit: str | None) -> str:
     return "" if time_unit is None else str(time_unit)
 
 
-def _prepare(*columns: tuple[ArrayLike, str]) -> tuple[list[np.ndarray], Optional[pd.Index], bool]:
+def _prepare(*columns: tuple[ArrayLike, str]) -> tuple[list[np.ndarray], pd.Index | None, bool]:
     """Contiguous float64 arrays broadcast to one length, the pandas index of the
     first Series among the inputs (if any), and whether every input was a scalar."""
     index = next((c.index for c, _ in columns if isinstance(c, pd.Series)), None)
@@ -73,7 +73,7 @@ def _prepare(*columns: tuple[ArrayLike, str]) -> tuple[list[np.ndarray], Optiona
     return arrays, index, scalar
 
 
-def _result(values: np.ndarray, index: Optional[pd.Index], scalar: bool, name: str) -> Any:
+def _result(values: np.ndarray, index: pd.Index | None, scalar: bool, name: str) -> Any:
     if scalar:
         return float(values[0])
     if index is not None and len(index) == len(values):
@@ -83,7 +83,7 @@ def _result(values: np.ndarray, index: Optional[pd.Index], scalar: bool, name: s
 
 def _summary_columns(
     frequency: Any, recency: Any, T: Any, weights: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     if isinstance(frequency, pd.DataFrame):
         df = frequency
         for name in ("frequency", "recency", "T"):
@@ -108,7 +108,7 @@ class _TransactionModel:
     _fit_function: Any = None
     _names: tuple[str, ...] = ()
 
-    def __init__(self, penalizer_coef: float = 0.0, time_unit: Optional[str] = None) -> None:
+    def __init__(self, penalizer_coef: float = 0.0, time_unit: str | None = None) -> None:
         self.penalizer_coef = penalizer_coef
         self.time_unit = time_unit
 
@@ -116,14 +116,14 @@ class _TransactionModel:
     def fit(
         self,
         frequency: Any,
-        recency: Optional[ArrayLike] = None,
-        T: Optional[ArrayLike] = None,
-        weights: Optional[ArrayLike] = None,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
+        progress: bool | None = None,
     ) -> _TransactionModel:
         """Fit by maximum likelihood.
 
@@ -170,10 +170,10 @@ class _TransactionModel:
         self,
         patterns: Any,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
+        progress: bool | None = None,
     ) -> _TransactionModel:
         """Fit on finalized patterns (``RfmHistogram().update(...)`` per chunk or
         partition, ``merge``, then ``finalize()``); the options are :meth:`fit`'s.
@@ -201,7 +201,7 @@ class _TransactionModel:
         return self
 
     @classmethod
-    def from_params(cls, *values: float, time_unit: Optional[str] = None) -> Any:
+    def from_params(cls, *values: float, time_unit: str | None = None) -> Any:
         """A model with the given parameters (model order), e.g. published ones, without
         fitting. It predicts; summary() and log_likelihood_ need a fit.
 
@@ -395,13 +395,13 @@ class GammaGamma:
     def fit(
         self,
         frequency: Any,
-        monetary_value: Optional[ArrayLike] = None,
-        weights: Optional[ArrayLike] = None,
+        monetary_value: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
+        progress: bool | None = None,
     ) -> GammaGamma:
         """Fit on a summary DataFrame (columns ``frequency``, ``monetary_value``) or on
         the two columns. ``progress`` shows a bar per optimizer iteration with the
@@ -439,10 +439,10 @@ class GammaGamma:
         self,
         patterns: Any,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
+        progress: bool | None = None,
     ) -> GammaGamma:
         """Fit on finalized ``SpendHistogram`` patterns; the options are :meth:`fit`'s."""
         with StageBars(progress, make=bar) as bars:
@@ -495,8 +495,8 @@ class GammaGamma:
         monetary_value: ArrayLike,
         months: int = 12,
         discount_rate: float = 0.01,
-        time_unit: Optional[str] = None,
-        periods_per_month: Optional[float] = None,
+        time_unit: str | None = None,
+        periods_per_month: float | None = None,
     ) -> Any:
         """Discounted CLV over ``months`` months, as lifetimes computes it: for each
         month i, expected spend x (E[X(i f)] - E[X((i-1) f)]) / (1 + discount_rate)**i

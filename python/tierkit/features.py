@@ -526,8 +526,7 @@ def _chunks(path: Path, columns: list[str], chunksize: int, read_csv: dict[str, 
         return
     options = {"usecols": lambda c: c in columns, **read_csv}
     with pd.read_csv(path, chunksize=chunksize, **options) as reader:
-        for chunk in reader:
-            yield chunk
+        yield from reader
 
 
 def _name_columns(message: str, customer: str, date: str, amount: str, margin: str | None, quantity: str | None) -> str:

@@ -176,7 +176,7 @@ def test_summarize_fit_assign_account_for_every_id(tx, errors):
     TALLY["cases"] += 1
     try:
         features, rejects = tk.summarize(tx, errors=errors, return_rejects=True)
-    except Exception as exc:
+    except Exception as exc:  # classified: TierkitError or a failure
         classify(exc)
         return
     TALLY["summarized"] += 1
