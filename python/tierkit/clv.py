@@ -201,7 +201,7 @@ class _TransactionModel:
         return self
 
     @classmethod
-    def from_params(cls, *values: float, time_unit: str | None = None) -> Any:
+    def from_params(cls: type[Any], *values: float, time_unit: str | None = None) -> Any:  # shared with GammaGamma
         """A model with the given parameters (model order), e.g. published ones, without
         fitting. It predicts; summary() and log_likelihood_ need a fit.
 
@@ -217,7 +217,7 @@ class _TransactionModel:
             model.params_object_ = cls._params_class(*[float(v) for v in values], time_unit=_unit(time_unit))
         return model
 
-    def _params(self) -> Any:
+    def _params(self: Any) -> Any:  # GammaGamma shares it: self is a _TransactionModel or a GammaGamma
         try:
             return self.params_object_
         except AttributeError:
