@@ -26,7 +26,7 @@ echo "-- clang-tidy"
 .venv/bin/cmake -S . -B build/tidy -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
   -DTIERKIT_BUILD_TESTS=OFF -DTIERKIT_BUILD_BENCHMARKS=OFF -DTIERKIT_BUILD_PYTHON=OFF >/dev/null
 run-clang-tidy -p build/tidy -j "$JOBS" -quiet "$PWD/src/.*" >build/tidy/report.txt 2>&1 || {
-  grep -E "(error|warning):" build/tidy/report.txt | sort -u >&2
+  sed 's/\x1b\[[0-9;]*m//g' build/tidy/report.txt | grep -E "(error|warning):" | sort -u >&2
   echo "clang-tidy: the findings above (full output: build/tidy/report.txt)" >&2
   exit 1
 }
