@@ -1,6 +1,6 @@
 # Shortcuts. The README's two commands are ./scripts/demo and ./scripts/test: they
 # need nothing installed first (make included) and install what they use.
-.PHONY: demo test setup setup-test types bench fuzz tsan wheel docs
+.PHONY: demo test setup setup-test lint types bench fuzz tsan wheel docs
 
 setup:
 	@scripts/setup.sh
@@ -13,6 +13,9 @@ demo:
 
 test:
 	@scripts/test
+
+lint: setup-test
+	@scripts/lint.sh
 
 types: setup-test
 	@scripts/check_types.sh

@@ -680,7 +680,7 @@ def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
                                        time=12, discount_rate=0.01, freq="W").to_numpy()
 
 
-def percentile_fit_rows(table: "Table", quick: bool, repeat: int) -> None:
+def percentile_fit_rows(table: Table, quick: bool, repeat: int) -> None:
     """fit of n customers x 6 percentile criteria vs pandas rank(pct=True)."""
     n = 20_000 if quick else 1_000_000
     rng = np.random.default_rng(7)
@@ -690,14 +690,14 @@ def percentile_fit_rows(table: "Table", quick: bool, repeat: int) -> None:
         "margin": rng.normal(10.0, 30.0, n), "trend": rng.standard_t(3.0, n)})
     policy = tk.Policy({"criteria": [{"column": c, "normalizer": "percentile", "weight": 1} for c in f.columns],
                         "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]})
-    t_tk, model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
-    t_pd, ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
+    t_tk, _model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
+    t_pd, _ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
     label = f"percentile fit {n:.0e} x 6"
     table.add(label, "tierkit", t_tk, float("nan"), t_tk, "tk.fit: knots, median, IQR, moments, tier cut")
     table.add(label, "pandas", t_pd, float("nan"), t_tk, "DataFrame.rank(pct=True), ranks only")
 
 
-def clv_predict_rows(table: "Table", quick: bool, repeat: int) -> None:
+def clv_predict_rows(table: Table, quick: bool, repeat: int) -> None:
     """CLV predictions: tierkit vs lifetimes at the same fitted parameters."""
     import warnings
 

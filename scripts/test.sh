@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: the C++ suite (release), the C++ suite under ASan+UBSan, the static types, and pytest.
+# Every test: lint and format, the C++ suite (release), the C++ suite under ASan+UBSan, the static types, and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # ccache keys on paths relative to the checkout, so every clone shares the cache.
@@ -10,6 +10,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== layering: core without Python, rules without io/, core/ below the engine, bindings without the package"
 .venv/bin/python scripts/check_layering.py
+
+echo "== lint and format: ruff, clang-format, clang-tidy"
+t0=$SECONDS
+scripts/lint.sh
+echo "   (lint step $((SECONDS - t0))s)"
 
 echo "== C++ tests (release)"
 # The C++ library and its tests need no Python: pybind11 and Python may not be looked for.

@@ -994,6 +994,7 @@ const char* differing_option(const SummarizeOptions& a, const SummarizeOptions& 
 
 Summarizer& Summarizer::merge(const Summarizer& other) {
     if (this == &other) {
+        // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): merging with itself reads what it writes
         const Summarizer copy = other;
         return merge(copy);
     }

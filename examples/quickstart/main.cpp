@@ -7,15 +7,14 @@
 #include <span>
 #include <sstream>
 #include <string>
-#include <vector>
-
 #include <tierkit/tierkit.hpp>
+#include <vector>
 
 int main() try {
     // 1. Transactions: customer id, day (days since 1970-01-01), amount.
     const std::vector<std::int64_t> customer{1, 1, 1, 2, 2, 3, 4, 4, 4, 4, 5, 6, 6};
-    const std::vector<std::int64_t> day{19700, 19850, 19990, 19800, 19960, 19995, 19600, 19700, 19800, 19900,
-                                        19500, 19900, 19980};
+    const std::vector<std::int64_t> day{19700, 19850, 19990, 19800, 19960, 19995, 19600,
+                                        19700, 19800, 19900, 19500, 19900, 19980};
     const std::vector<double> amount{500, 300, 200, 150, 150, 2000, 100, 100, 100, 100, 50, 120, 130};
 
     // 2. One row of features per customer (revenue, frequency, days_since_last, ...).
@@ -62,7 +61,8 @@ int main() try {
         for (std::size_t j = 0; j < columns.size(); ++j) row[j] = features.column(columns[j])[i];
         const tierkit::Scored& r = scorer.assign_one(row);
         if (r.tier != a.tier[i] || r.scores[0] != value[i]) {
-            std::fprintf(stderr, "assign_one differs from assign for customer %lld\n", static_cast<long long>(a.ids[i]));
+            std::fprintf(stderr, "assign_one differs from assign for customer %lld\n",
+                         static_cast<long long>(a.ids[i]));
             return 1;
         }
     }

@@ -31,11 +31,11 @@ from ._errors import (
     TierkitError,
     TierkitWarning,
 )
+from .comparison import compare
 from .features import Summarizer, join, summarize, summarize_files
 from .fitting import Fitter, PartialState, get_num_threads, set_num_threads
 from .lifecycle import backtest, events, migration, project, revenue_at_risk, win_back
 from .model import Model, buffer_cache, fit, load, save, set_buffer_cache_limit, summary
-from .comparison import compare
 from .policy import Policy
 from .profiles import profile
 from .report import report
@@ -54,6 +54,7 @@ __all__ = [
     "PartialState",
     "Policy",
     "PolicyError",
+    "Retention",
     "Summarizer",
     "TierkitError",
     "TierkitWarning",
@@ -74,7 +75,6 @@ __all__ = [
     "progress",
     "project",
     "report",
-    "Retention",
     "retention",
     "revenue_at_risk",
     "save",

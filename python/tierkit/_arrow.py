@@ -31,7 +31,7 @@ import pandas as pd
 
 from ._errors import InvalidInputError
 
-__all__ = ["is_arrow", "to_pandas", "as_frame", "convert_output", "OUTPUTS"]
+__all__ = ["OUTPUTS", "as_frame", "convert_output", "is_arrow", "to_pandas"]
 
 OUTPUTS = ("pandas", "polars", "pyarrow")
 

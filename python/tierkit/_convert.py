@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import warnings
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -75,7 +76,7 @@ class IdCodec:
     exactly as given. Missing ids (None, NaN, NA) get the code MISSING_ID.
     """
 
-    def __init__(self, ids: pd.Series | pd.Index | np.ndarray, name: str = "customer") -> None:
+    def __init__(self, ids: pd.Series | pd.Index | np.ndarray, name: Hashable = "customer") -> None:
         values = pd.Series(np.asarray(ids), copy=False) if not isinstance(ids, pd.Series) else ids
         if isinstance(ids, pd.Index):
             values = pd.Series(ids, copy=False)
@@ -119,9 +120,8 @@ class IdCodec:
             raise InvalidInputError(f"{role}: row {_first_bad(missing)}: customer id is missing (None, NaN or NA)")
 
     def decode(self, codes: np.ndarray) -> pd.Index:
-        if self.uniques is None:
-            return pd.Index(codes, name=self.name)
-        return pd.Index(self.uniques.take(codes), name=self.name)
+        index: pd.Index = pd.Index(codes if self.uniques is None else self.uniques.take(codes), name=self.name)
+        return index
 
     def decode_one(self, code: int) -> Any:
         if code == MISSING_ID:
@@ -210,7 +210,7 @@ def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray
                 reasons = {int(r): f"column '{name}': cannot read {s.iloc[r]!r} as a date" for r in rows}
                 if errors != "reject":
                     row = int(rows[0])
-                    raise InvalidInputError(f"row {row}: {reasons[row]}")
+                    raise InvalidInputError(f"row {row}: {reasons[row]}") from None
                 rejected = reasons
         s = conv
         if isinstance(s.dtype, pd.DatetimeTZDtype):
@@ -230,7 +230,7 @@ def day_number(value: Any, name: str) -> int:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"{name}: expected a date, got {value!r} ({exc})") from None
-    if ts is pd.NaT:
+    if pd.isna(ts):
         raise InvalidInputError(f"{name}: expected a date, got NaT")
     return int(np.datetime64(ts.tz_localize(None) if ts.tzinfo else ts, "D").astype(np.int64))
 
@@ -250,4 +250,5 @@ def to_dates(days: np.ndarray) -> np.ndarray:
 
 
 def as_date(day: int) -> _dt.date:
-    return (np.datetime64(0, "D") + np.timedelta64(int(day), "D")).astype(_dt.date)
+    date: _dt.date = (np.datetime64(0, "D") + np.timedelta64(int(day), "D")).astype(_dt.date)
+    return date

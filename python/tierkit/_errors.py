@@ -19,12 +19,12 @@ from ._core import (
 
 __all__ = [
     "ColumnNotFoundError",
-    "TierkitWarning",
     "FormatError",
     "InvalidInputError",
     "NumericError",
     "PolicyError",
     "TierkitError",
+    "TierkitWarning",
 ]
 
 

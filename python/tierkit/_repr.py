@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["STYLE", "policy_html", "model_html", "summary_html", "table_html", "TierSummary"]
+__all__ = ["STYLE", "TierSummary", "model_html", "policy_html", "summary_html", "table_html"]
 
 STYLE = """<style>
 .tk{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;font-size:13px;color:#1f2328;background:#fff;
@@ -37,7 +38,7 @@ def _num(value: Any, digits: int = 4) -> str:
         return _e(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return "-" if math.isnan(value) else _e(value)
-    if isinstance(value, int) or float(value).is_integer() and abs(value) < 1e15:
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
         return f"{int(value):,}"
     if abs(value) >= 1000:
         return f"{value:,.2f}"

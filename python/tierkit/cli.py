@@ -17,8 +17,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -402,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"tierkit: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - the command never ends in a traceback
+    except Exception as exc:  # the command never ends in a traceback
         print(f"tierkit: error: {type(exc).__name__}: {exc} (an unexpected error: please report it with the "
               "command line)", file=sys.stderr)
         return 2

@@ -26,7 +26,8 @@ True
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,7 @@ from .progress import StageBars, bar
 
 _clv = _core.clv
 
-__all__ = ["BGNBD", "MBGNBD", "ParetoNBD", "GammaGamma", "RfmHistogram", "SpendHistogram"]
+__all__ = ["BGNBD", "MBGNBD", "GammaGamma", "ParetoNBD", "RfmHistogram", "SpendHistogram"]
 
 ArrayLike = Union[pd.Series, np.ndarray, Sequence[float], float]
 
@@ -54,11 +55,11 @@ def _column(values: Any, name: str) -> np.ndarray:
     return float_array(values, name)
 
 
-def _unit(time_unit: Optional[str]) -> str:
+def _unit(time_unit: str | None) -> str:
     return "" if time_unit is None else str(time_unit)
 
 
-def _prepare(*columns: tuple[ArrayLike, str]) -> tuple[list[np.ndarray], Optional[pd.Index], bool]:
+def _prepare(*columns: tuple[ArrayLike, str]) -> tuple[list[np.ndarray], pd.Index | None, bool]:
     """Contiguous float64 arrays broadcast to one length, the pandas index of the
     first Series among the inputs (if any), and whether every input was a scalar."""
     index = next((c.index for c, _ in columns if isinstance(c, pd.Series)), None)
@@ -72,7 +73,7 @@ def _prepare(*columns: tuple[ArrayLike, str]) -> tuple[list[np.ndarray], Optiona
     return arrays, index, scalar
 
 
-def _result(values: np.ndarray, index: Optional[pd.Index], scalar: bool, name: str) -> Any:
+def _result(values: np.ndarray, index: pd.Index | None, scalar: bool, name: str) -> Any:
     if scalar:
         return float(values[0])
     if index is not None and len(index) == len(values):
@@ -82,7 +83,7 @@ def _result(values: np.ndarray, index: Optional[pd.Index], scalar: bool, name: s
 
 def _summary_columns(
     frequency: Any, recency: Any, T: Any, weights: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     if isinstance(frequency, pd.DataFrame):
         df = frequency
         for name in ("frequency", "recency", "T"):
@@ -107,7 +108,7 @@ class _TransactionModel:
     _fit_function: Any = None
     _names: tuple[str, ...] = ()
 
-    def __init__(self, penalizer_coef: float = 0.0, time_unit: Optional[str] = None) -> None:
+    def __init__(self, penalizer_coef: float = 0.0, time_unit: str | None = None) -> None:
         self.penalizer_coef = penalizer_coef
         self.time_unit = time_unit
 
@@ -115,15 +116,15 @@ class _TransactionModel:
     def fit(
         self,
         frequency: Any,
-        recency: Optional[ArrayLike] = None,
-        T: Optional[ArrayLike] = None,
-        weights: Optional[ArrayLike] = None,
+        recency: ArrayLike | None = None,
+        T: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
-    ) -> "_TransactionModel":
+        progress: bool | None = None,
+    ) -> _TransactionModel:
         """Fit by maximum likelihood.
 
         Parameters
@@ -169,11 +170,11 @@ class _TransactionModel:
         self,
         patterns: Any,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
-    ) -> "_TransactionModel":
+        progress: bool | None = None,
+    ) -> _TransactionModel:
         """Fit on finalized patterns (``RfmHistogram().update(...)`` per chunk or
         partition, ``merge``, then ``finalize()``); the options are :meth:`fit`'s.
 
@@ -200,7 +201,7 @@ class _TransactionModel:
         return self
 
     @classmethod
-    def from_params(cls, *values: float, time_unit: Optional[str] = None) -> Any:
+    def from_params(cls: type[Any], *values: float, time_unit: str | None = None) -> Any:  # shared with GammaGamma
         """A model with the given parameters (model order), e.g. published ones, without
         fitting. It predicts; summary() and log_likelihood_ need a fit.
 
@@ -216,7 +217,7 @@ class _TransactionModel:
             model.params_object_ = cls._params_class(*[float(v) for v in values], time_unit=_unit(time_unit))
         return model
 
-    def _params(self) -> Any:
+    def _params(self: Any) -> Any:  # GammaGamma shares it: self is a _TransactionModel or a GammaGamma
         try:
             return self.params_object_
         except AttributeError:
@@ -394,14 +395,14 @@ class GammaGamma:
     def fit(
         self,
         frequency: Any,
-        monetary_value: Optional[ArrayLike] = None,
-        weights: Optional[ArrayLike] = None,
+        monetary_value: ArrayLike | None = None,
+        weights: ArrayLike | None = None,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
-    ) -> "GammaGamma":
+        progress: bool | None = None,
+    ) -> GammaGamma:
         """Fit on a summary DataFrame (columns ``frequency``, ``monetary_value``) or on
         the two columns. ``progress`` shows a bar per optimizer iteration with the
         log-likelihood, as for :meth:`BGNBD.fit`.
@@ -438,11 +439,11 @@ class GammaGamma:
         self,
         patterns: Any,
         *,
-        initial_params: Optional[Sequence[float]] = None,
+        initial_params: Sequence[float] | None = None,
         max_iterations: int = 2000,
         tol: float = 1e-6,
-        progress: Optional[bool] = None,
-    ) -> "GammaGamma":
+        progress: bool | None = None,
+    ) -> GammaGamma:
         """Fit on finalized ``SpendHistogram`` patterns; the options are :meth:`fit`'s."""
         with StageBars(progress, make=bar) as bars:
             self.params_object_, self._summary = _clv.fit_gamma_gamma(
@@ -494,8 +495,8 @@ class GammaGamma:
         monetary_value: ArrayLike,
         months: int = 12,
         discount_rate: float = 0.01,
-        time_unit: Optional[str] = None,
-        periods_per_month: Optional[float] = None,
+        time_unit: str | None = None,
+        periods_per_month: float | None = None,
     ) -> Any:
         """Discounted CLV over ``months`` months, as lifetimes computes it: for each
         month i, expected spend x (E[X(i f)] - E[X((i-1) f)]) / (1 + discount_rate)**i

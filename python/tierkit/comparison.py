@@ -144,7 +144,7 @@ def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFr
     lift = None
     if transactions is not None:
         per = []
-        for k, policy in enumerate(policies):
+        for policy in policies:
             s = backtest(policy, transactions, progress=progress, **backtest_options).summary
             s = s.assign(tier=s.index.astype(str)).reset_index(drop=True)
             s.index.name = "position"

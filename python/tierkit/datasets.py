@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
-import numpy as np
 import pandas as pd
 
 from . import _core
 from ._convert import day_number, to_dates
 
-__all__ = ["synthetic", "TYPE_NAMES"]
+__all__ = ["TYPE_NAMES", "synthetic"]
 
 TYPE_NAMES = ["occasional", "regular", "loyal", "whale"]
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,9 @@ from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, floa
 from ._errors import InvalidInputError
 from .progress import bar
 
-__all__ = ["summarize", "Summarizer", "summarize_files", "join"]
+__all__ = ["Summarizer", "join", "summarize", "summarize_files"]
 
-_FREQ_DAYS = {"D": 1, "W": 7, "M": None}
+_FREQ_DAYS = {"D": 1, "W": 7}
 
 
 def summarize(
@@ -132,7 +133,8 @@ def _name_customer(message: str, decode_one: Any) -> str:
 
 
 def _core_options(as_of: Any, freq: str, freq_multiplier: float, unit: str | None, trend_window: int,
-                  windows: Sequence[int], trend_cap: float, errors: str) -> tuple:
+                  windows: Sequence[int], trend_cap: float,
+                  errors: str) -> tuple[int | None, str, float, int, list[int], float, bool]:
     """The checked options, in the order the core's summarize and Summarizer take them."""
     if errors not in ("raise", "reject"):
         raise InvalidInputError(f"errors: must be 'raise' or 'reject', got {errors!r}")
@@ -166,7 +168,7 @@ class _Names:
         return _name_columns(message, self.customer, self.date, self.amount, self.margin, self.quantity)
 
 
-def _integer_ids(ids: list) -> bool:
+def _integer_ids(ids: list[Any]) -> bool:
     """Whether every id that is there is an integer (and at least one is missing,
     which would turn a plain column into floats)."""
     present = [v for v in ids if v is not None and not (isinstance(v, float) and np.isnan(v))]
@@ -174,7 +176,7 @@ def _integer_ids(ids: list) -> bool:
                                            and -(2**63) <= int(v) < 2**63 for v in present)
 
 
-def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
+def _result(out: dict[str, Any], decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
             output: str | None, sort_ids: bool = False, reasons: dict[int, str] | None = None) -> Any:
     """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
     the core's ids are codes in first-seen order, so sort the rows (and the
@@ -207,9 +209,9 @@ def _result(out: dict, decode: Any, decode_one: Any, dated: bool, names: _Names,
     )
     if sort_ids:
         rows = rejects[rejects["row"] >= 0]
-        customers = rejects[rejects["row"] < 0]
-        customers = customers.iloc[pd.Index(customers["customer"]).argsort(kind="stable")]
-        rejects = pd.concat([rows, customers], ignore_index=True)
+        unread = rejects[rejects["row"] < 0]
+        unread = unread.iloc[pd.Index(unread["customer"]).argsort(kind="stable")]
+        rejects = pd.concat([rows, unread], ignore_index=True)
     return convert_output(features, output), convert_output(rejects, output)
 
 
@@ -259,13 +261,13 @@ class _StreamIds:
         code = self.codes.get(label)
         if code is None:
             code = self.codes[label] = len(self.codes)
+            assert self.labels is not None  # codes are made only for label ids
             self.labels.append(label)
         return code
 
     def decode(self, codes: np.ndarray) -> pd.Index:
-        if self.labels is None:
-            return pd.Index(codes, name=self.name)
-        return pd.Index(pd.Index(self.labels).take(codes), name=self.name)
+        index: pd.Index = pd.Index(codes if self.labels is None else pd.Index(self.labels).take(codes), name=self.name)
+        return index
 
     def decode_one(self, code: int) -> Any:
         if code == MISSING_ID:
@@ -342,7 +344,7 @@ class Summarizer:
         ``state_bytes / customers``. String ids add this object's id table."""
         return int(self._core.state_bytes)
 
-    def update(self, transactions: Any) -> "Summarizer":
+    def update(self, transactions: Any) -> Summarizer:
         """Add a chunk of transactions (a pandas DataFrame or an Arrow table / record
         batch, polars DataFrame...). On an error (a bad row with ``errors="raise"``,
         a missing column) the summarizer is unchanged. Returns ``self``."""
@@ -356,6 +358,7 @@ class Summarizer:
         kind, known = ids.kind, ids.known()
         try:
             codes = ids.encode(column(frame, names.customer, "customer"))
+            dated: bool | None
             days, dated, _ = read_days(column(frame, names.date, "date"), names.date)
             if np.all(days == MISSING_DAY):
                 dated = self._dated  # an all-missing date column (a CSV chunk of blanks) has no type
@@ -372,7 +375,7 @@ class Summarizer:
         self._dated = dated if dated is not None else self._dated
         return self
 
-    def merge(self, other: "Summarizer") -> "Summarizer":
+    def merge(self, other: Summarizer) -> Summarizer:
         """Add ``other``'s state (same arguments) after this one's rows; ``other`` is
         unchanged. Associative, so partial results combine in any grouping. Returns
         ``self`` (the merged summarizer)."""
@@ -408,7 +411,7 @@ class Summarizer:
         the Python-side settings travel with ``pickle``."""
         return self._core.to_bytes()
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         settings = (self._options, vars(self._names), self._return_rejects, self._output, self._ids.kind,
                     self._ids.labels, self._dated)
         return (_restore_summarizer, (self._core.to_bytes(), settings))
@@ -417,7 +420,7 @@ class Summarizer:
         return f"<tierkit.Summarizer: {self.transactions} transactions, {self.customers} customers>"
 
 
-def _restore_summarizer(state: bytes, settings: tuple) -> Summarizer:
+def _restore_summarizer(state: bytes, settings: tuple[Any, ...]) -> Summarizer:
     options, names, return_rejects, output, kind, labels, dated = settings
     s = Summarizer.__new__(Summarizer)
     s._options = tuple(options)
@@ -439,7 +442,7 @@ _CSV = (".csv", ".csv.gz", ".csv.bz2", ".csv.zip", ".csv.xz", ".txt", ".tsv")
 
 
 def summarize_files(
-    paths: str | os.PathLike | Iterable[str | os.PathLike],
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     customer: str = "customer",
     date: str = "date",
     amount: str = "amount",
@@ -490,8 +493,8 @@ def summarize_files(
         raise InvalidInputError(f"chunksize: must be a positive integer, got {chunksize!r}")
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    paths = [Path(p) for p in paths]
-    for p in paths:
+    files = [Path(p) for p in paths]
+    for p in files:
         if not _suffix_in(p, _PARQUET + _CSV):
             raise InvalidInputError(f"paths: {str(p)!r} is neither CSV ({', '.join(_CSV)}) nor Parquet "
                                     f"({', '.join(_PARQUET)})")
@@ -500,7 +503,7 @@ def summarize_files(
     s = Summarizer(customer, date, amount, **kwargs)
     columns = s._names.used()
     with bar(None, desc="summarize", unit="rows", enabled=progress) as b:
-        for p in paths:
+        for p in files:
             for chunk in _chunks(p, columns, int(chunksize), read_csv or {}):
                 s.update(chunk)
                 b.update(len(chunk))
@@ -525,8 +528,7 @@ def _chunks(path: Path, columns: list[str], chunksize: int, read_csv: dict[str, 
         return
     options = {"usecols": lambda c: c in columns, **read_csv}
     with pd.read_csv(path, chunksize=chunksize, **options) as reader:
-        for chunk in reader:
-            yield chunk
+        yield from reader
 
 
 def _name_columns(message: str, customer: str, date: str, amount: str, margin: str | None, quantity: str | None) -> str:
@@ -538,7 +540,8 @@ def _name_columns(message: str, customer: str, date: str, amount: str, margin: s
     return message
 
 
-def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = None, how: str = "left") -> pd.DataFrame:
+def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = None,
+         how: Literal["left", "inner", "outer"] = "left") -> pd.DataFrame:
     """Join attribute tables (credit rating, NPS, renewal rate...) to features by customer id.
 
     Parameters
@@ -580,7 +583,7 @@ def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = N
     joined.attrs["join"] = {
         "only_in_features": only_f.tolist(),
         "only_in_attributes": only_a.tolist(),
-        "n_only_in_features": int(len(only_f)),
-        "n_only_in_attributes": int(len(only_a)),
+        "n_only_in_features": len(only_f),
+        "n_only_in_attributes": len(only_a),
     }
     return joined

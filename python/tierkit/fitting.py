@@ -24,6 +24,7 @@ Fitter and PartialState pickle (as bytes).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,20 +59,20 @@ def get_num_threads() -> int:
 class PartialState:
     """What one pass of a :class:`Fitter` learned from some chunks."""
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: _core.fitting.PartialState) -> None:
         self._core = core
 
     def to_bytes(self) -> bytes:
         return self._core.to_bytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "PartialState":
+    def from_bytes(cls, data: bytes) -> PartialState:
         return cls(_core.fitting.PartialState.from_bytes(bytes(data)))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Callable[[bytes], PartialState], tuple[bytes]]:
         return (PartialState.from_bytes, (self.to_bytes(),))
 
-    def merge(self, other: "PartialState") -> "PartialState":
+    def merge(self, other: PartialState) -> PartialState:
         return Fitter.merge(self, other)
 
 
@@ -99,7 +100,7 @@ class Fitter:
     include/tierkit/privacy.hpp); refine mode also refuses kmeans, entropy and CRITIC.
     """
 
-    def __init__(self, policy: Policy | dict | str, *, mode: str = "exact", sketch_k: int = 1024,
+    def __init__(self, policy: Policy | dict[str, Any] | str, *, mode: str = "exact", sketch_k: int = 1024,
                  kmeans_sample: int = 4096, refine_buckets: int = 1 << 18) -> None:
         self._policy = Policy(policy)
         self._core = _core.fitting.Fitter(self._policy._core, mode, int(sketch_k), int(kmeans_sample),
@@ -173,13 +174,13 @@ class Fitter:
         return self._core.to_bytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Fitter":
+    def from_bytes(cls, data: bytes) -> Fitter:
         f = cls.__new__(cls)
         f._core = _core.fitting.Fitter.from_bytes(bytes(data))
         f._policy = Policy(f._core.policy)
         return f
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Callable[[bytes], Fitter], tuple[bytes]]:
         return (Fitter.from_bytes, (self.to_bytes(),))
 
     def __repr__(self) -> str:

@@ -26,8 +26,9 @@ B       0  0       1
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence, overload
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +40,18 @@ from ._errors import ColumnNotFoundError, InvalidInputError, NumericError
 from .model import STAGES
 from .progress import progress as _progress
 
-__all__ = ["STAGES", "EVENT_KINDS", "Migration", "Backtest", "migration", "project", "events", "revenue_at_risk",
-           "win_back", "backtest"]
+__all__ = [
+    "EVENT_KINDS",
+    "STAGES",
+    "Backtest",
+    "Migration",
+    "backtest",
+    "events",
+    "migration",
+    "project",
+    "revenue_at_risk",
+    "win_back",
+]
 
 EVENT_KINDS = list(_core.lifecycle.event_kinds)
 RISK_KINDS = list(_core.lifecycle.risk_kinds)

@@ -1,12 +1,13 @@
 """fit, Model.assign and the tier summary."""
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
-import inspect
 import warnings
 import weakref
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -16,10 +17,10 @@ from ._arrow import as_frame, convert_output
 from ._convert import IdCodec, float_array
 from ._errors import ColumnNotFoundError, FormatError, InvalidInputError, TierkitWarning
 from ._repr import TierSummary
-from .progress import StageBars, bar
 from .policy import Policy
+from .progress import StageBars, bar
 
-__all__ = ["STAGES", "Model", "Scorer", "ScoredCustomer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
+__all__ = ["STAGES", "Model", "ScoredCustomer", "Scorer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
 
 
 _DATE_COLUMNS = ("first_purchase", "last_purchase")
@@ -91,7 +92,7 @@ def _day_column(values: pd.Series) -> np.ndarray:
 
 #: Id encodings by Index object (an Index is immutable), so that fit and assign on
 #: one features frame factorize its string ids once.
-_CODECS: dict[int, tuple[weakref.ref, IdCodec]] = {}
+_CODECS: dict[int, tuple[weakref.ref[pd.Index], IdCodec]] = {}
 
 
 def _codec(index: pd.Index) -> IdCodec:
@@ -102,7 +103,7 @@ def _codec(index: pd.Index) -> IdCodec:
         return hit[1]
     codec = IdCodec(index, name=index.name or "customer")
     if codec.uniques is not None:  # integer ids pass through without a table
-        _CODECS[key] = (weakref.ref(index, lambda _, key=key: _CODECS.pop(key, None)), codec)
+        _CODECS[key] = (weakref.ref(index, lambda _: _CODECS.pop(key, None)), codec)
     return codec
 
 
@@ -116,7 +117,7 @@ def _label_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """int32 codes (-1 = missing) and their labels; a categorical's own codes (no
     copy when they are int32 already), else the sorted distinct values."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = np.ascontiguousarray(values.cat.codes.to_numpy(), dtype=np.int32)
+        codes: np.ndarray = np.ascontiguousarray(values.cat.codes.to_numpy(), dtype=np.int32)
         return codes, [str(v) for v in values.cat.categories]
     codes, labels = pd.factorize(values, sort=True)
     return np.ascontiguousarray(codes, dtype=np.int32), [str(v) for v in labels]
@@ -162,7 +163,7 @@ def _overrides(overrides: pd.DataFrame | None, policy: Policy,
     if codec.uniques is None:
         customers = pd.Series(overrides["customer"]).astype(np.int64).to_numpy()
     else:
-        customers = codec.uniques.get_indexer(overrides["customer"])  # -1 for ids not in the table
+        customers = codec.uniques.get_indexer(pd.Index(overrides["customer"]))  # -1 for ids not in the table
         customers = np.where(customers < 0, np.iinfo(np.int64).min + 1 + np.arange(len(customers)), customers)
     out = []
     for row, (customer, tier, reason, exp) in enumerate(zip(customers, overrides["tier"], overrides["reason"], expires)):
@@ -236,7 +237,10 @@ class Model:
     parameters and aggregates only, never customer rows.
     """
 
-    def __init__(self, core: Any) -> None:
+    #: The policy a Python rule's callable lives in, kept alive with the model (set by fit).
+    _policy: Policy
+
+    def __init__(self, core: _core.model.Model) -> None:
         self._core = core
         self._columns: list[str] | None = None
 
@@ -521,12 +525,12 @@ class Model:
         return rule.get("name") if rule.get("kind") == "python" else None
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> "Model":
+    def from_bytes(cls, data: bytes) -> Model:
         """A model from :meth:`to_bytes` output (the archive kind is read from the
         envelope). Raises FormatError saying what is wrong and at which byte."""
         return cls(_core.model.Model.from_bytes(bytes(data)))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         # pickle, copy.deepcopy and joblib go through the same bytes as model files.
         key = self._python_rule_key()
         if key is None:
@@ -596,7 +600,7 @@ class Model:
             lines.append(f"  stage: {r['stage']} ({r['stage_reason']}); next action: {r['next_action']}")
         return "\n".join(lines)
 
-    def scorer(self, columns: Sequence[str] | None = None) -> "Scorer":
+    def scorer(self, columns: Sequence[str] | None = None) -> Scorer:
         """A real-time scorer: one customer per call (or a small batch), with the
         scores, tier and reason :meth:`assign` gives for the same values.
 
@@ -683,7 +687,7 @@ class Scorer:
                                           f"{', '.join(self.columns)}") from None
         elif isinstance(customer, pd.Series):
             if customer.index is not self._series_index:  # rows of one frame share their index
-                positions = customer.index.get_indexer(self.columns)
+                positions = customer.index.get_indexer(pd.Index(self.columns))
                 if (positions < 0).any():
                     missing = self.columns[int(np.flatnonzero(positions < 0)[0])]
                     raise ColumnNotFoundError(f"customer: no value for column {missing!r}; the scorer reads "
@@ -782,7 +786,7 @@ def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorica
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
-def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     """A categorical of labels[code]; labels may repeat (two tiers, one mode)."""
     dtype, remap = _labels_dtype(labels)
     return _categorical(codes if remap is None else np.take(remap, codes), dtype)
@@ -837,7 +841,7 @@ def load(path: Any) -> Model:
     return Model.from_bytes(Path(path).read_bytes())
 
 
-def fit(policy: Policy | dict | str, features: pd.DataFrame, *, progress: bool | None = None) -> Model:
+def fit(policy: Policy | dict[str, Any] | str, features: pd.DataFrame, *, progress: bool | None = None) -> Model:
     """Fit a policy on customer features: normalizer statistics, data-driven
     weights (AHP, entropy, CRITIC) and the rule's cut points; with a ``clv``
     section, first the CLV models.

@@ -28,19 +28,19 @@ import pandas as pd
 from ._errors import ColumnNotFoundError, InvalidInputError
 
 __all__ = [
-    "tier_colors",
-    "tier_sizes",
-    "pareto_curve",
-    "score_histogram",
-    "weights",
-    "rfm_heatmap",
-    "migration_heatmap",
+    "compare_heatmap",
     "distribution_by_tier",
     "lift_by_tier",
-    "retention_heatmap",
-    "retention_curves",
+    "migration_heatmap",
+    "pareto_curve",
     "profile_heatmap",
-    "compare_heatmap",
+    "retention_curves",
+    "retention_heatmap",
+    "rfm_heatmap",
+    "score_histogram",
+    "tier_colors",
+    "tier_sizes",
+    "weights",
 ]
 
 

@@ -112,7 +112,8 @@ class Policy:
     {'down_margin': 0.0, 'k': 2, 'max_demotion': 1, 'up_margin': 0.0}
     """
 
-    def __init__(self, spec: dict | str | os.PathLike | "Policy") -> None:
+    def __init__(self, spec: dict[str, Any] | str | os.PathLike[str] | Policy | _core.model.Policy) -> None:
+        self._core: _core.model.Policy
         if isinstance(spec, Policy):
             self._core = spec._core
             return
@@ -141,7 +142,7 @@ class Policy:
             raise TypeError(f"Policy: expected a dict, JSON text or a path, got {type(spec).__name__}")
         self._core = _core.model.Policy.from_json(text)
 
-    def _register_callable(self, spec: dict) -> dict:
+    def _register_callable(self, spec: dict[str, Any]) -> dict[str, Any]:
         """A callable rule (``"rule": fn`` or ``{"kind": "python", "function": fn}``)
         is kept in tierkit._callable and named in the policy by its key."""
         from . import _callable
@@ -162,7 +163,7 @@ class Policy:
         return {**spec, "rule": new_rule}
 
     @classmethod
-    def default(cls) -> "Policy":
+    def default(cls) -> Policy:
         """The built-in policy: key / high-value / ordinary / potential customers
         by 5% / 15% / 50% / 30% quotas of a value score from revenue, purchase
         frequency, recency and average order value.
@@ -210,9 +211,10 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         """The normalized policy (every default filled in) as a dict."""
-        return json.loads(self._core.to_json())
+        spec: dict[str, Any] = json.loads(self._core.to_json())
+        return spec
 
-    def to_json(self, path: str | os.PathLike | None = None) -> str:
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
         """The normalized policy as JSON text; also written to ``path`` when given."""
         text = self._core.to_json()
         if path is not None:
@@ -225,7 +227,7 @@ class Policy:
     def __hash__(self) -> int:
         return hash(self._core.to_json())
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[Policy], tuple[str]]:
         # Pickled (and deep-copied, as sklearn's clone does) through its normalized JSON.
         return (Policy, (self._core.to_json(),))
 

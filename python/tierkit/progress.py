@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable, TypeVar
 
 from ._errors import InvalidInputError
 
-__all__ = ["ENV", "enabled", "progress", "bar", "StageBars"]
+__all__ = ["ENV", "StageBars", "bar", "enabled", "progress"]
 
 ENV = "TIERKIT_PROGRESS"
 _TRUE = {"1", "true", "yes", "on"}
@@ -115,7 +116,7 @@ class _Silent:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "_Silent":
+    def __enter__(self) -> _Silent:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -256,7 +257,7 @@ class StageBars:
             self.bars[-1].close()
         self._stage = None
 
-    def __enter__(self) -> "StageBars":
+    def __enter__(self) -> StageBars:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -12,10 +12,11 @@ import base64
 import datetime as _dt
 import html
 import io
-import warnings
 import os
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd

@@ -46,7 +46,7 @@ from ._errors import InvalidInputError, PolicyError
 from .model import Model, fit
 from .policy import Policy
 
-__all__ = ["TierClassifier", "ValueScorer", "RFMSegmenter", "DEFAULT_RFM_SEGMENTS"]
+__all__ = ["DEFAULT_RFM_SEGMENTS", "RFMSegmenter", "TierClassifier", "ValueScorer"]
 
 
 # scikit-learn ships no type information: its base classes and decorators are Any to mypy.
@@ -114,7 +114,7 @@ def _rule_kind(policy: Any) -> str | None:
         return None
 
 
-def _has_memberships(est: "TierClassifier") -> bool:
+def _has_memberships(est: TierClassifier) -> bool:
     """predict_proba exists for a kmeans rule (the fitted policy when fitted)."""
     policy = getattr(est, "policy_", None)
     if policy is None:
@@ -216,7 +216,7 @@ class TierClassifier(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]
         self.policy = policy
         self.progress = progress
 
-    def fit(self, X: Any, y: Any = None) -> "TierClassifier":
+    def fit(self, X: Any, y: Any = None) -> TierClassifier:
         """Fit the policy on ``X`` (normalizer statistics, weights, cut points).
 
         Parameters
@@ -374,7 +374,7 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  #
         self.contributions = contributions
         self.progress = progress
 
-    def fit(self, X: Any, y: Any = None) -> "ValueScorer":
+    def fit(self, X: Any, y: Any = None) -> ValueScorer:
         """Fit the policy's scores on ``X``; raises as :meth:`TierClassifier.fit`.
 
         Examples
@@ -535,7 +535,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
         self.fallback = fallback
         self.min_group = min_group
 
-    def fit(self, X: Any, y: Any = None) -> "RFMSegmenter":
+    def fit(self, X: Any, y: Any = None) -> RFMSegmenter:
         """Fit the R, F and M quantiles on ``X``.
 
         Raises

@@ -5,7 +5,8 @@ method), ``critic`` (Diakoulaki et al. 1995), ``manual`` and ``combine``.
 """
 from __future__ import annotations
 
-from typing import Hashable, NamedTuple, Sequence
+from collections.abc import Hashable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from . import _core
 from ._convert import float_array
 from ._errors import InvalidInputError
 
-__all__ = ["AhpResult", "ahp", "entropy", "critic", "manual", "combine", "saaty_random_index"]
+__all__ = ["AhpResult", "ahp", "combine", "critic", "entropy", "manual", "saaty_random_index"]
 
 
 class AhpResult(NamedTuple):

@@ -58,7 +58,7 @@ def test_fitted_once(runs):
 
 
 def test_a_customer_below_the_cut_is_held_for_k_runs(runs):
-    root, tx, out = runs
+    _root, tx, out = runs
     # Customers in tier a at the end of September who never buy again: their revenue
     # over 365 days only falls. Those whose plain tier is b from October on are held
     # in a for the October and November runs (counter 1, 2) and move to b in December.

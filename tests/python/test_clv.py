@@ -208,7 +208,7 @@ def test_numeric_errors_are_clear() -> None:
     with pytest.raises(tk.NumericError, match="did not converge"):
         clv.BGNBD().fit(simulated(), max_iterations=2, initial_params=[5, 0.5, 5, 5])
     gg = clv.GammaGamma.from_params(2.0, 0.8, 10.0)
-    with pytest.raises(tk.NumericError, match="q = 0.8 <= 1"):
+    with pytest.raises(tk.NumericError, match=r"q = 0\.8 <= 1"):
         gg.conditional_expected_average_profit(0, 0)
     bg = clv.BGNBD().fit(simulated())
     with pytest.raises(tk.InvalidInputError, match="time_unit: unknown"):

@@ -110,13 +110,13 @@ def test_sketch_mode_names_the_rule_it_cannot_fit(features):
     ddf = dd.from_pandas(features, npartitions=2)
     policy = {"criteria": ["revenue"], "tiers": ["a", "b"],
               "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]}}
-    with pytest.raises(tk.PolicyError, match="rule: kind 'expression'.*sketch mode"):
+    with pytest.raises(tk.PolicyError, match=r"rule: kind 'expression'.*sketch mode"):
         tk.dask.fit(policy, ddf, mode="sketch")
 
 
 def test_summarize_equals_single_machine(client):
     tx = tk.datasets.synthetic(800, seed=6)
-    options = dict(customer="customer", date="date", amount="amount", margin="margin", as_of="2024-12-31")
+    options = {"customer": "customer", "date": "date", "amount": "amount", "margin": "margin", "as_of": "2024-12-31"}
     got = tk.dask.summarize(dd.from_pandas(tx, npartitions=5), split_every=2, **options)
     pd.testing.assert_frame_equal(got, tk.summarize(tx, **options))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pickle
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,7 +101,7 @@ def test_refine_fit_equals_fit_byte_for_byte(features, parts):
     # clip and rule: sketch, count, values; criteria: sketch, count (fewer than 16385 distinct values each)
     assert fitter.mode == "refine" and fitter.passes == 8
     assert 0 < fitter.collected_rows < len(features)
-    with pytest.raises(tk.PolicyError, match="kind 'kmeans' .* refine mode"):
+    with pytest.raises(tk.PolicyError, match=r"kind 'kmeans' .* refine mode"):
         tk.Fitter({"criteria": ["revenue"], "rule": {"kind": "kmeans", "k": 2}, "tiers": ["a", "b"]}, mode="refine")
 
 

@@ -28,7 +28,7 @@ def test_deep_policy_text_and_dict_are_policy_errors():
     with pytest.raises(tk.PolicyError, match=r"^policy\.rule\.x\[0\]\[0\].*: nested deeper than 64 levels"):
         tk.Policy(deep_text)
     spec = {"criteria": ["revenue"], "tiers": TIERS, "description": nested(5000)}
-    with pytest.raises(tk.PolicyError, match=r"^policy\.description\[0\].*: nested deeper than 64 levels") as py_err:
+    with pytest.raises(tk.PolicyError, match=r"^policy\.description\[0\].*: nested deeper than 64 levels"):
         tk.Policy(spec)
     # The same document as text gets the same message from the C++ reader.
     with pytest.raises(tk.PolicyError) as cpp_err:

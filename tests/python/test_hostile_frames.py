@@ -176,7 +176,7 @@ def test_summarize_fit_assign_account_for_every_id(tx, errors):
     TALLY["cases"] += 1
     try:
         features, rejects = tk.summarize(tx, errors=errors, return_rejects=True)
-    except Exception as exc:  # noqa: BLE001 - classified: TierkitError or a failure
+    except Exception as exc:  # classified: TierkitError or a failure
         classify(exc)
         return
     TALLY["summarized"] += 1
@@ -186,7 +186,7 @@ def test_summarize_fit_assign_account_for_every_id(tx, errors):
     try:
         model = tk.fit(tk.Policy.default(), features)
         assignment = model.assign(features)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         classify(exc)
         return
     TALLY["assigned"] += 1

@@ -124,7 +124,7 @@ def test_synthetic_is_deterministic():
     a = tk.datasets.synthetic(2000, seed=5)
     b = tk.datasets.synthetic(2000, seed=5, threads=1)
     pd.testing.assert_frame_equal(a, b)
-    tx, customers = tk.datasets.synthetic(100, seed=5, return_customers=True)
+    _tx, customers = tk.datasets.synthetic(100, seed=5, return_customers=True)
     assert len(customers) == 100
     assert set(customers["type"].cat.categories) == {"occasional", "regular", "loyal", "whale"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import matplotlib
 
-matplotlib.use("Agg")  # noqa: E402  (before pyplot)
+matplotlib.use("Agg")  # before pyplot
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -37,7 +37,7 @@ def shortest_digits(x: float) -> int:
 def prefix8(x: float) -> str:
     """The first 8 significant digits of x as %.17g prints it ("1157.4234")."""
     out, seen = "", 0
-    for ch in "%.17g" % abs(x):
+    for ch in f"{abs(x):.17g}":
         if seen == 8:
             break
         if ch not in ".0":
@@ -70,7 +70,7 @@ def leaks(data: bytes, features: pd.DataFrame, k: int = K) -> list[str]:
     for v in distinctive(features, k):
         for x in (v, math.log1p(v)):
             # binary, JSON-like (%.17g, 8 digits) and text/xml archive (%.17e, as written) forms
-            if struct.pack("<d", x) in data or prefix8(x).encode() in data or ("%.17e" % x).encode() in data:
+            if struct.pack("<d", x) in data or prefix8(x).encode() in data or f"{x:.17e}".encode() in data:
                 found.append(f"amount {v!r}")
                 break
     return found
@@ -160,7 +160,7 @@ def test_a_planted_amount_is_in_no_default_archive(name):
     f.loc[planted, ["revenue", "aov", "monetary_value"]] = PLANTED
     # Its bytes, and 8 digits as text and xml archives (%.17e) or JSON (%.17g) print it.
     needles = [form for x in (PLANTED, math.log1p(PLANTED))
-               for form in (struct.pack("<d", x), ("%.17g" % x)[:9].encode(), ("%.17e" % x)[:9].encode())]
+               for form in (struct.pack("<d", x), f"{x:.17g}"[:9].encode(), f"{x:.17e}"[:9].encode())]
     policy = PLANTED_POLICIES[name]
     model = tk.fit(policy, f)
     assert model.params["privacy"] == {"min_group": 5}
@@ -222,7 +222,7 @@ def test_values_shared_by_k_rows_stay_exact():
 
 def test_policy_validation():
     base = {"criteria": ["revenue"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}}
-    with pytest.raises(tk.PolicyError, match="privacy.min_group: must be a whole number"):
+    with pytest.raises(tk.PolicyError, match=r"privacy\.min_group: must be a whole number"):
         tk.Policy({**base, "privacy": {"min_group": 2.5}})
     with pytest.raises(tk.PolicyError, match="privacy"):
         tk.Policy({**base, "privacy": {"k": 2}})
@@ -232,9 +232,9 @@ def test_policy_validation():
 
 def test_too_few_rows_and_small_clusters_are_refused():
     f = pd.DataFrame({"revenue": np.arange(12.0)}, index=pd.Index(np.arange(12) + 1, name="customer"))
-    with pytest.raises(tk.InvalidInputError, match="privacy.min_group 13 needs at least that many rows"):
+    with pytest.raises(tk.InvalidInputError, match=r"privacy\.min_group 13 needs at least that many rows"):
         tk.fit(tk.Policy({"criteria": ["revenue"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
                           "privacy": {"min_group": 13}}), f)
-    with pytest.raises(tk.PolicyError, match="fewer than privacy.min_group 5"):
+    with pytest.raises(tk.PolicyError, match=r"fewer than privacy\.min_group 5"):
         tk.fit(tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax"}], "tiers": ["a", "b", "c"],
                           "rule": {"kind": "kmeans", "k": 3, "seed": 1}, "privacy": {"min_group": 5}}), f)

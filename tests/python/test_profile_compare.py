@@ -66,7 +66,7 @@ def test_profile_by_stage_and_by_series():
 
 
 def test_profile_errors():
-    tiers, features, attributes = small_book()
+    tiers, features, _attributes = small_book()
     with pytest.raises(tk.InvalidInputError, match="features: no row for customer 5"):
         tk.profile(tiers, features.iloc[:4])
     with pytest.raises(tk.ColumnNotFoundError, match="by: unknown column 'segment'"):

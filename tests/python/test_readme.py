@@ -7,7 +7,7 @@ from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # noqa: E402  (before pyplot)
+matplotlib.use("Agg")  # before pyplot
 
 import matplotlib.pyplot as plt
 import pandas as pd

@@ -11,7 +11,7 @@ import sys
 
 import matplotlib
 
-matplotlib.use("Agg")  # noqa: E402  (before pyplot)
+matplotlib.use("Agg")  # before pyplot
 
 import matplotlib.image
 import numpy as np
@@ -113,7 +113,7 @@ def test_report_without_model_and_errors(fitted):
     headings = [h for tag, h in outline(page).headings if tag == "h2"]
     assert headings == ["Tier summary", "Revenue concentration", "Scores", "Tiers and service",
                         "Why customers are in their tier"]
-    with pytest.raises(tk.InvalidInputError, match="assignment: expected the DataFrame returned by Model.assign"):
+    with pytest.raises(tk.InvalidInputError, match=r"assignment: expected the DataFrame returned by Model\.assign"):
         tk.report(f)
     with pytest.raises(tk.ColumnNotFoundError, match="revenue: unknown column 'revenue'"):
         tk.report(a)

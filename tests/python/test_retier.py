@@ -171,6 +171,6 @@ def test_strategies_require_the_stage_columns():
     with pytest.raises(tk.ColumnNotFoundError, match="lifecycle: "):
         m.assign(pd.DataFrame({"x": [1.0]}, index=pd.Index([1], name="customer")))
     # Without stage settings, a table without the columns simply has no stage columns.
-    plain = tk.fit({k: v for k, v in POLICY.items()}, book([0, 100]))
+    plain = tk.fit(dict(POLICY), book([0, 100]))
     out = plain.assign(pd.DataFrame({"x": [1.0]}, index=pd.Index([1], name="customer")))
     assert "stage" not in out.columns and out["below_count"].tolist() == [0]

@@ -91,7 +91,7 @@ def test_sketch_mode_names_the_rule_it_cannot_fit(spark, features):
 
 def test_summarize_equals_single_machine(spark):
     tx = tk.datasets.synthetic(500, seed=7)
-    options = dict(customer="customer", date="date", amount="amount", as_of="2024-12-31")
+    options = {"customer": "customer", "date": "date", "amount": "amount", "as_of": "2024-12-31"}
     got = tk.spark.summarize(spark.createDataFrame(tx), **options)
     pd.testing.assert_frame_equal(got, tk.summarize(tx, **options))
 

@@ -10,7 +10,7 @@ import pytest
 
 import tierkit as tk
 
-KW = dict(margin="margin", quantity="quantity", errors="reject", return_rejects=True)
+KW = {"margin": "margin", "quantity": "quantity", "errors": "reject", "return_rejects": True}
 
 
 @pytest.fixture(scope="module")

@@ -171,6 +171,6 @@ def test_rejects_csv_keeps_integer_ids(tmp_path, capsys):
     assert lines[0] == "row,customer,reason"
     assert lines[1].startswith("5,,")  # the missing id stays empty
     assert lines[2].startswith("-1,100000,")  # not 100000.0
-    f, rejects = tk.summarize(pd.read_csv(tmp_path / "tx.csv", parse_dates=["date"]), errors="reject",
+    _f, rejects = tk.summarize(pd.read_csv(tmp_path / "tx.csv", parse_dates=["date"]), errors="reject",
                               return_rejects=True, as_of="2030-12-31")
     assert str(rejects["customer"].dtype) == "Int64"
