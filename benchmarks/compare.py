@@ -60,6 +60,7 @@ the growth of ru_maxrss over the step.
 --quick uses small sizes (well under a minute) and checks the same things; the
 test suite runs it so the script keeps working.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -111,13 +112,28 @@ duckdb = optional("duckdb")
 
 def sizes(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
-        return {"rfm": 100_000, "score": 200_000, "quickstart": [20_000], "kmeans": 50_000, "kmeans_iter": 5,
-                "clv": 10_000, "scaling": [10_000, 30_000, 100_000], "rfm_time": 100_000, "stream": 200_000}
-    return {"rfm": 100_000_000 if args.big else 10_000_000, "score": 10_000_000,
-            "quickstart": [1_000_000, 10_000_000], "kmeans": 1_000_000,
-            "kmeans_iter": 20, "clv": 1_000_000,
-            "scaling": [100_000, 1_000_000, 10_000_000] + ([100_000_000] if args.big else []),
-            "rfm_time": 100_000_000 if args.big else 10_000_000, "stream": 20_000_000}
+        return {
+            "rfm": 100_000,
+            "score": 200_000,
+            "quickstart": [20_000],
+            "kmeans": 50_000,
+            "kmeans_iter": 5,
+            "clv": 10_000,
+            "scaling": [10_000, 30_000, 100_000],
+            "rfm_time": 100_000,
+            "stream": 200_000,
+        }
+    return {
+        "rfm": 100_000_000 if args.big else 10_000_000,
+        "score": 10_000_000,
+        "quickstart": [1_000_000, 10_000_000],
+        "kmeans": 1_000_000,
+        "kmeans_iter": 20,
+        "clv": 1_000_000,
+        "scaling": [100_000, 1_000_000, 10_000_000] + ([100_000_000] if args.big else []),
+        "rfm_time": 100_000_000 if args.big else 10_000_000,
+        "stream": 20_000_000,
+    }
 
 
 # ------------------------------------------------------------------ RFM
@@ -155,19 +171,29 @@ def rfm_polars(df: Any, as_of: Any) -> Any:
     buys = tx.filter(pl.col("amount") >= 0)
     per_day = buys.group_by("customer", "date").agg(pl.col("amount").sum())
     g = per_day.group_by("customer").agg(
-        first=pl.col("date").min(), last=pl.col("date").max(), periods=pl.len(), total=pl.col("amount").sum(),
-        first_spend=pl.col("amount").get(pl.col("date").arg_min()))
+        first=pl.col("date").min(),
+        last=pl.col("date").max(),
+        periods=pl.len(),
+        total=pl.col("amount").sum(),
+        first_spend=pl.col("amount").get(pl.col("date").arg_min()),
+    )
     o = tx.group_by("customer").agg(revenue=pl.col("amount").sum(), orders=(pl.col("amount") >= 0).sum())
     periods = pl.col("periods")
-    return g.join(o, on="customer").select(
-        "customer",
-        frequency=(periods - 1).cast(pl.Float64),
-        recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
-        T=(pl.lit(as_of) - pl.col("first")).dt.total_days().cast(pl.Float64),
-        monetary_value=pl.when(periods > 1).then((pl.col("total") - pl.col("first_spend")) / (periods - 1))
-        .otherwise(0.0),
-        revenue="revenue", orders=pl.col("orders").cast(pl.Float64),
-    ).sort("customer")
+    return (
+        g.join(o, on="customer")
+        .select(
+            "customer",
+            frequency=(periods - 1).cast(pl.Float64),
+            recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
+            T=(pl.lit(as_of) - pl.col("first")).dt.total_days().cast(pl.Float64),
+            monetary_value=pl.when(periods > 1)
+            .then((pl.col("total") - pl.col("first_spend")) / (periods - 1))
+            .otherwise(0.0),
+            revenue="revenue",
+            orders=pl.col("orders").cast(pl.Float64),
+        )
+        .sort("customer")
+    )
 
 
 RFM_SQL = """
@@ -196,8 +222,9 @@ def rfm_inputs(engine: str, tx: pd.DataFrame, threads: int) -> Any:
     if engine == "duckdb":
         con = duckdb.connect()
         con.execute(f"SET threads = {threads}")
-        con.register("t", pl.from_pandas(tx).with_columns(pl.col("date").cast(pl.Date)).to_arrow()
-                     if pl is not None else tx)
+        con.register(
+            "t", pl.from_pandas(tx).with_columns(pl.col("date").cast(pl.Date)).to_arrow() if pl is not None else tx
+        )
         return con
     return tx
 
@@ -208,7 +235,9 @@ RFM = {"tierkit": rfm_tierkit, "pandas": rfm_pandas, "polars": rfm_polars, "duck
 def rfm_engines(wanted: str = "") -> list[str]:
     """The RFM engines installed, limited to the comma-separated `wanted` when given
     (tierkit always runs: it is the reference of the ratios)."""
-    engines = ["tierkit", "pandas"] + (["polars"] if pl is not None else []) + (["duckdb"] if duckdb is not None else [])
+    engines = (
+        ["tierkit", "pandas"] + (["polars"] if pl is not None else []) + (["duckdb"] if duckdb is not None else [])
+    )
     keep = set(wanted.split(",")) | {"tierkit"} if wanted else set(engines)
     return [e for e in engines if e in keep]
 
@@ -227,13 +256,19 @@ def rfm_check(results: dict[str, Any]) -> str:
             out = out.set_index("customer")
         if len(out) != len(ref):
             raise AssertionError(f"rfm: {name} has {len(out)} customers, tierkit {len(ref)}")
-        np.testing.assert_allclose(out.loc[ids, cols].to_numpy(float), ref.loc[ids, cols].to_numpy(float),
-                                   rtol=1e-9, atol=1e-6, err_msg=f"rfm: {name} vs tierkit")
+        np.testing.assert_allclose(
+            out.loc[ids, cols].to_numpy(float),
+            ref.loc[ids, cols].to_numpy(float),
+            rtol=1e-9,
+            atol=1e-6,
+            err_msg=f"rfm: {name} vs tierkit",
+        )
     return f"{len(ids)} customers agree"
 
 
-def time_rfm(fns: dict[str, Any], tx: pd.DataFrame, as_of: Any, engines: list[str], args: argparse.Namespace,
-             repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
+def time_rfm(
+    fns: dict[str, Any], tx: pd.DataFrame, as_of: Any, engines: list[str], args: argparse.Namespace, repeat: int
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Best-of-repeat time and result of each engine on its own form of tx."""
     times, results = {}, {}
     for engine in engines:
@@ -254,9 +289,13 @@ def make_time_log(n: int, seed: int = 11) -> pd.DataFrame:
     m = max(n // 10, 10)
     ids = np.arange(m, dtype=np.int64) * 7919 + rng.integers(0, 7919, m)
     day = np.sort(rng.integers(19_000, 19_000 + 3 * 365, n))
-    return pd.DataFrame({"customer": ids[rng.integers(0, m, n)],
-                         "date": (day * 86_400).astype("datetime64[s]").astype("datetime64[ns]"),
-                         "amount": np.round(rng.gamma(2.0, 25.0, n), 2)})
+    return pd.DataFrame(
+        {
+            "customer": ids[rng.integers(0, m, n)],
+            "date": (day * 86_400).astype("datetime64[s]").astype("datetime64[ns]"),
+            "amount": np.round(rng.gamma(2.0, 25.0, n), 2),
+        }
+    )
 
 
 def rfm_time_tierkit(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
@@ -265,16 +304,26 @@ def rfm_time_tierkit(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
 
 def rfm_time_polars(df: Any, as_of: Any) -> Any:
     as_of = as_of.date()
-    return df.filter(pl.col("date") <= as_of).group_by("customer").agg(
-        first=pl.col("date").min(), last=pl.col("date").max(), orders=pl.len(),
-        periods=pl.col("date").n_unique(), revenue=pl.col("amount").sum(),
-    ).select(
-        "customer",
-        frequency=(pl.col("periods") - 1).cast(pl.Float64),
-        recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
-        T=(pl.lit(as_of) - pl.col("first")).dt.total_days().cast(pl.Float64),
-        revenue="revenue", orders=pl.col("orders").cast(pl.Float64),
-    ).sort("customer")
+    return (
+        df.filter(pl.col("date") <= as_of)
+        .group_by("customer")
+        .agg(
+            first=pl.col("date").min(),
+            last=pl.col("date").max(),
+            orders=pl.len(),
+            periods=pl.col("date").n_unique(),
+            revenue=pl.col("amount").sum(),
+        )
+        .select(
+            "customer",
+            frequency=(pl.col("periods") - 1).cast(pl.Float64),
+            recency=(pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64),
+            T=(pl.lit(as_of) - pl.col("first")).dt.total_days().cast(pl.Float64),
+            revenue="revenue",
+            orders=pl.col("orders").cast(pl.Float64),
+        )
+        .sort("customer")
+    )
 
 
 RFM_TIME_SQL = """
@@ -292,16 +341,31 @@ def rfm_time_duckdb(con: Any, as_of: Any) -> Any:
 
 def rfm_time_pandas(tx: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     g = tx[tx["date"] <= as_of].groupby("customer", sort=True)
-    a = g.agg(first=("date", "min"), last=("date", "max"), orders=("date", "size"), periods=("date", "nunique"),
-              revenue=("amount", "sum"))
-    return pd.DataFrame({"frequency": (a["periods"] - 1).astype(float),
-                         "recency": (a["last"] - a["first"]).dt.days.astype(float),
-                         "T": (as_of - a["first"]).dt.days.astype(float),
-                         "revenue": a["revenue"], "orders": a["orders"].astype(float)}, index=a.index)
+    a = g.agg(
+        first=("date", "min"),
+        last=("date", "max"),
+        orders=("date", "size"),
+        periods=("date", "nunique"),
+        revenue=("amount", "sum"),
+    )
+    return pd.DataFrame(
+        {
+            "frequency": (a["periods"] - 1).astype(float),
+            "recency": (a["last"] - a["first"]).dt.days.astype(float),
+            "T": (as_of - a["first"]).dt.days.astype(float),
+            "revenue": a["revenue"],
+            "orders": a["orders"].astype(float),
+        },
+        index=a.index,
+    )
 
 
-RFM_TIME = {"tierkit": rfm_time_tierkit, "pandas": rfm_time_pandas, "polars": rfm_time_polars,
-            "duckdb": rfm_time_duckdb}
+RFM_TIME = {
+    "tierkit": rfm_time_tierkit,
+    "pandas": rfm_time_pandas,
+    "polars": rfm_time_polars,
+    "duckdb": rfm_time_duckdb,
+}
 
 
 def rfm_time_check(results: dict[str, Any]) -> str:
@@ -321,8 +385,13 @@ def rfm_time_check(results: dict[str, Any]) -> str:
             out = out.set_index("customer")
         if len(out) != len(ref) or not np.array_equal(out.index.to_numpy(), ref.index.to_numpy()):
             raise AssertionError(f"rfm_time: {name} has {len(out)} customers (or another order), tierkit {len(ref)}")
-        np.testing.assert_allclose(out.loc[ids, cols].to_numpy(float), ref.loc[ids, cols].to_numpy(float),
-                                   rtol=1e-9, atol=1e-6, err_msg=f"rfm_time: {name} vs tierkit")
+        np.testing.assert_allclose(
+            out.loc[ids, cols].to_numpy(float),
+            ref.loc[ids, cols].to_numpy(float),
+            rtol=1e-9,
+            atol=1e-6,
+            err_msg=f"rfm_time: {name} vs tierkit",
+        )
     return f"{len(ids)} customers agree"
 
 
@@ -392,17 +461,22 @@ TIERS = ["key", "high-value", "ordinary", "potential"]
 
 def make_scores(n: int) -> pd.DataFrame:
     rng = np.random.default_rng(2)
-    return pd.DataFrame({f"c{j}": rng.gamma(2.0 + j, 3.0, n) for j in range(CRITERIA)},
-                        index=pd.RangeIndex(n, name="customer"))
+    return pd.DataFrame(
+        {f"c{j}": rng.gamma(2.0 + j, 3.0, n) for j in range(CRITERIA)}, index=pd.RangeIndex(n, name="customer")
+    )
 
 
 def score_policy() -> tk.Policy:
-    return tk.Policy({
-        "criteria": [{"column": f"c{j}", "normalizer": "minmax", "weight": float(WEIGHTS[j])} for j in range(CRITERIA)],
-        "rule": {"kind": "quantiles", "shares": SHARES},
-        "tiers": TIERS,
-        "privacy": {"min_group": 1},  # the numpy peer uses the exact min and max
-    })
+    return tk.Policy(
+        {
+            "criteria": [
+                {"column": f"c{j}", "normalizer": "minmax", "weight": float(WEIGHTS[j])} for j in range(CRITERIA)
+            ],
+            "rule": {"kind": "quantiles", "shares": SHARES},
+            "tiers": TIERS,
+            "privacy": {"min_group": 1},  # the numpy peer uses the exact min and max
+        }
+    )
 
 
 def numpy_fit(f: pd.DataFrame) -> dict[str, Any]:
@@ -452,8 +526,12 @@ def score_check(f: pd.DataFrame) -> str:
 
 # The README quickstart's policy (tk.Policy.default()) written out for the peers:
 # (column, log1p transform, direction, weight), percentile normalizers, quantile tiers.
-QS_CRITERIA = [("revenue", True, 1, 0.4), ("frequency", False, 1, 0.25), ("days_since_last", False, -1, 0.2),
-               ("aov", True, 1, 0.15)]
+QS_CRITERIA = [
+    ("revenue", True, 1, 0.4),
+    ("frequency", False, 1, 0.25),
+    ("days_since_last", False, -1, 0.2),
+    ("aov", True, 1, 0.15),
+]
 QS_SHARES = [0.05, 0.15, 0.5]
 QS_TIERS = ["key", "high-value", "ordinary", "potential"]
 QS_MODES = ["strategic", "cooperative", "transactional", "transactional"]
@@ -479,8 +557,7 @@ def quickstart_pandas_summarize(tx: pd.DataFrame) -> pd.DataFrame:
 
 def quickstart_tierkit(tx: pd.DataFrame) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
     """Exactly the README quickstart calls: summarize, fit, assign."""
-    features = tk.summarize(tx, customer="customer", date="date", amount="amount", margin="margin",
-                            as_of="2024-12-31")
+    features = tk.summarize(tx, customer="customer", date="date", amount="amount", margin="margin", as_of="2024-12-31")
     model = tk.fit(tk.Policy.default(), features)
     return features, model, model.assign(features)
 
@@ -540,8 +617,7 @@ def quickstart_pandas_assign(f: pd.DataFrame, fitted: dict[str, Any]) -> pd.Data
     names = list(contrib)
     order = np.argsort(-np.column_stack(list(contrib.values())), axis=1, kind="stable")[:, :3]
     combos, codes = np.unique(order, axis=0, return_inverse=True)
-    out["top_criteria"] = pd.Categorical.from_codes(codes.reshape(-1),
-                                                    [", ".join(names[j] for j in c) for c in combos])
+    out["top_criteria"] = pd.Categorical.from_codes(codes.reshape(-1), [", ".join(names[j] for j in c) for c in combos])
     return out
 
 
@@ -603,12 +679,14 @@ def make_kmeans(n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 
 def kmeans_tierkit(data: Any, iterations: int) -> Any:
     features, _, init = data
-    policy = tk.Policy({
-        "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in features.columns],
-        "rule": {"kind": "kmeans", "init": init.tolist(), "max_iter": iterations, "tol": 0.0},
-        "tiers": [f"t{k}" for k in range(len(init))],
-        "privacy": {"min_group": 1},  # scikit-learn's input is scaled by the exact min and max
-    })
+    policy = tk.Policy(
+        {
+            "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in features.columns],
+            "rule": {"kind": "kmeans", "init": init.tolist(), "max_iter": iterations, "tol": 0.0},
+            "tiers": [f"t{k}" for k in range(len(init))],
+            "privacy": {"min_group": 1},  # scikit-learn's input is scaled by the exact min and max
+        }
+    )
     return tk.fit(policy, features)
 
 
@@ -626,7 +704,8 @@ def make_clv(n: int | str) -> pd.DataFrame:
     if n == "cdnow":
         df = pd.read_csv(CDNOW)
         return df.rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})[
-            ["frequency", "recency", "T", "monetary_value"]]
+            ["frequency", "recency", "T", "monetary_value"]
+        ]
     f = tk.summarize(tk.datasets.synthetic(int(n), seed=4), unit="W")
     return f[["frequency", "recency", "T", "monetary_value"]].reset_index(drop=True)
 
@@ -635,8 +714,9 @@ def clv_tierkit(df: pd.DataFrame) -> tuple[list[float], list[float]]:
     bg = tk.clv.BGNBD().fit(df["frequency"], df["recency"], df["T"])
     rep = df[df["frequency"] > 0]
     gg = tk.clv.GammaGamma().fit(rep["frequency"], rep["monetary_value"])
-    return list(bg.params_.values) if hasattr(bg.params_, "values") else list(bg.params_), \
-        list(gg.params_.values) if hasattr(gg.params_, "values") else list(gg.params_)
+    return list(bg.params_.values) if hasattr(bg.params_, "values") else list(bg.params_), list(
+        gg.params_.values
+    ) if hasattr(gg.params_, "values") else list(gg.params_)
 
 
 def clv_lifetimes(df: pd.DataFrame) -> tuple[list[float], list[float]]:
@@ -664,8 +744,9 @@ def clv_predict_models(df: pd.DataFrame) -> tuple[Any, Any]:
 
 
 def clv_predict_tierkit(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
-    return gg.customer_lifetime_value(bg, df["frequency"], df["recency"], df["T"], df["monetary_value"],
-                                      months=12, discount_rate=0.01).to_numpy()
+    return gg.customer_lifetime_value(
+        bg, df["frequency"], df["recency"], df["T"], df["monetary_value"], months=12, discount_rate=0.01
+    ).to_numpy()
 
 
 def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
@@ -676,20 +757,32 @@ def clv_predict_lifetimes(df: pd.DataFrame, bg: Any, gg: Any) -> np.ndarray:
     lbg.predict = lbg.conditional_expected_number_of_purchases_up_to_time
     lgg = GammaGammaFitter()
     lgg.params_ = pd.Series(gg.params_.to_numpy(), index=["p", "q", "v"])
-    return lgg.customer_lifetime_value(lbg, df["frequency"], df["recency"], df["T"], df["monetary_value"],
-                                       time=12, discount_rate=0.01, freq="W").to_numpy()
+    return lgg.customer_lifetime_value(
+        lbg, df["frequency"], df["recency"], df["T"], df["monetary_value"], time=12, discount_rate=0.01, freq="W"
+    ).to_numpy()
 
 
 def percentile_fit_rows(table: Table, quick: bool, repeat: int) -> None:
     """fit of n customers x 6 percentile criteria vs pandas rank(pct=True)."""
     n = 20_000 if quick else 1_000_000
     rng = np.random.default_rng(7)
-    f = pd.DataFrame({
-        "revenue": rng.lognormal(4.0, 1.2, n), "aov": rng.lognormal(3.0, 0.8, n),
-        "frequency": rng.poisson(2.0, n) + 1.0, "days_since_last": rng.integers(0, 366, n).astype(float),
-        "margin": rng.normal(10.0, 30.0, n), "trend": rng.standard_t(3.0, n)})
-    policy = tk.Policy({"criteria": [{"column": c, "normalizer": "percentile", "weight": 1} for c in f.columns],
-                        "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]})
+    f = pd.DataFrame(
+        {
+            "revenue": rng.lognormal(4.0, 1.2, n),
+            "aov": rng.lognormal(3.0, 0.8, n),
+            "frequency": rng.poisson(2.0, n) + 1.0,
+            "days_since_last": rng.integers(0, 366, n).astype(float),
+            "margin": rng.normal(10.0, 30.0, n),
+            "trend": rng.standard_t(3.0, n),
+        }
+    )
+    policy = tk.Policy(
+        {
+            "criteria": [{"column": c, "normalizer": "percentile", "weight": 1} for c in f.columns],
+            "rule": {"kind": "quantiles", "shares": [0.2]},
+            "tiers": ["top", "rest"],
+        }
+    )
     t_tk, _model = best_of(lambda: tk.fit(policy, f), max(repeat, 3))
     t_pd, _ranks = best_of(lambda: f.rank(pct=True), max(repeat, 3))
     label = f"percentile fit {n:.0e} x 6"
@@ -713,11 +806,17 @@ def clv_predict_rows(table: Table, quick: bool, repeat: int) -> None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 t_lt, theirs = best_of(lambda: clv_predict_lifetimes(part, bg, gg), 1)
-            diff = float(np.max(np.abs(ours[:len(part)] - theirs) / np.abs(theirs)))
+            diff = float(np.max(np.abs(ours[: len(part)] - theirs) / np.abs(theirs)))
             scaled = len(df) / len(part)
             table.add(label, "tierkit", t_tk, float("nan"), t_tk, note + f"; max rel. diff vs lifetimes {diff:.1e}")
-            table.add(label, "lifetimes", t_lt * scaled, float("nan"), t_tk,
-                      "customer_lifetime_value" + (f"; timed on 1e5 rows x {scaled:.0f}" if scaled > 1 else ""))
+            table.add(
+                label,
+                "lifetimes",
+                t_lt * scaled,
+                float("nan"),
+                t_tk,
+                "customer_lifetime_value" + (f"; timed on 1e5 rows x {scaled:.0f}" if scaled > 1 else ""),
+            )
         else:
             table.add(label, "tierkit", t_tk, float("nan"), t_tk, note + "; lifetimes not installed")
 
@@ -803,8 +902,18 @@ def step(task: str, engine: str, size: Any, args: argparse.Namespace) -> Callabl
 def peak_in_subprocess(task: str, engine: str, size: Any, args: argparse.Namespace) -> float:
     if args.no_memory:
         return float("nan")
-    cmd = [sys.executable, __file__, "--worker", task, engine, str(size), "--threads", str(args.threads),
-           "--kmeans-iter", str(args.kmeans_iter)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        task,
+        engine,
+        str(size),
+        "--threads",
+        str(args.threads),
+        "--kmeans-iter",
+        str(args.kmeans_iter),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     if out.returncode != 0:
         raise RuntimeError(f"memory worker {task}/{engine} failed:\n{out.stderr[-2000:]}")
@@ -819,10 +928,20 @@ class Table:
         self.rows: list[dict[str, Any]] = []
 
     def add(self, task: str, engine: str, seconds: float, peak: float, ref: float | None, note: str = "") -> None:
-        self.rows.append({"task": task, "engine": engine, "seconds": seconds, "peak_mb": peak,
-                          "ratio": (seconds / ref) if ref else float("nan"), "note": note})
-        print(f"  {task:<28} {engine:<17} {seconds:10.4f} s {peak:9.1f} MB  {self.ratio(self.rows[-1]):>8}  {note}",
-              flush=True)
+        self.rows.append(
+            {
+                "task": task,
+                "engine": engine,
+                "seconds": seconds,
+                "peak_mb": peak,
+                "ratio": (seconds / ref) if ref else float("nan"),
+                "note": note,
+            }
+        )
+        print(
+            f"  {task:<28} {engine:<17} {seconds:10.4f} s {peak:9.1f} MB  {self.ratio(self.rows[-1]):>8}  {note}",
+            flush=True,
+        )
 
     @staticmethod
     def ratio(row: dict[str, Any]) -> str:
@@ -832,8 +951,10 @@ class Table:
     def markdown(self) -> str:
         lines = ["| task | engine | time (s) | peak MB | time / tierkit | note |", "|---|---|---:|---:|---:|---|"]
         for r in self.rows:
-            lines.append(f"| {r['task']} | {r['engine']} | {r['seconds']:.4f} | {r['peak_mb']:.1f} | "
-                         f"{self.ratio(r).rstrip('x')} | {r['note']} |")
+            lines.append(
+                f"| {r['task']} | {r['engine']} | {r['seconds']:.4f} | {r['peak_mb']:.1f} | "
+                f"{self.ratio(r).rstrip('x')} | {r['note']} |"
+            )
         return "\n".join(lines)
 
 
@@ -847,10 +968,16 @@ def main() -> None:
     ap.add_argument("--kmeans-iter", type=int, default=None)
     ap.add_argument("--plot", default=str(HERE / "scaling.png"), help="scaling plot path ('' for none)")
     ap.add_argument("--json", default="", help="also write the rows as JSON here")
-    ap.add_argument("--only", default="rfm,rfm_time,stream,score,quickstart,kmeans,clv,clvpredict,percentile,scaling",
-                    help="comma-separated rows to run")
-    ap.add_argument("--rfm-engines", default="", help="comma-separated RFM peers to run (default: all installed; "
-                                                       "at 10^8 rows polars needs about 20 GB)")
+    ap.add_argument(
+        "--only",
+        default="rfm,rfm_time,stream,score,quickstart,kmeans,clv,clvpredict,percentile,scaling",
+        help="comma-separated rows to run",
+    )
+    ap.add_argument(
+        "--rfm-engines",
+        default="",
+        help="comma-separated RFM peers to run (default: all installed; at 10^8 rows polars needs about 20 GB)",
+    )
     ap.add_argument("--worker", nargs=3, metavar=("TASK", "ENGINE", "SIZE"), help=argparse.SUPPRESS)
     ap.add_argument("--stream-worker", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -868,8 +995,10 @@ def main() -> None:
     repeat = args.repeat or (1 if args.quick else 3)
     only = set(args.only.split(","))
     load = os.getloadavg()[0]
-    print(f"tierkit compare: {os.cpu_count()} CPUs, {args.threads} threads per engine, load average {load:.2f}, "
-          f"best of {repeat}")
+    print(
+        f"tierkit compare: {os.cpu_count()} CPUs, {args.threads} threads per engine, load average {load:.2f}, "
+        f"best of {repeat}"
+    )
     print(f"  {'task':<28} {'engine':<10} {'time':>12} {'peak':>12}  {'ratio':>8}  note")
     table = Table()
 
@@ -883,8 +1012,14 @@ def main() -> None:
         note = rfm_check(results)
         del results
         for engine in rfm_engines(args.rfm_engines):
-            table.add(task, engine, times[engine], peak_in_subprocess("rfm", engine, n, args), times["tierkit"],
-                      note if engine == "tierkit" else "")
+            table.add(
+                task,
+                engine,
+                times[engine],
+                peak_in_subprocess("rfm", engine, n, args),
+                times["tierkit"],
+                note if engine == "tierkit" else "",
+            )
         del tx
 
     # RFM from a log in time order
@@ -898,10 +1033,20 @@ def main() -> None:
         note = rfm_time_check(results)
         del results
         for engine in engines:
-            peer = {"tierkit": f"{note}; 20 columns", "polars": "one group_by: min/max/len/n_unique/sum, sorted",
-                    "duckdb": "one GROUP BY, ORDER BY customer, to Arrow", "pandas": "groupby agg, 5 columns"}
-            table.add(task, engine, times[engine], peak_in_subprocess("rfm_time", engine, n, args), times["tierkit"],
-                      peer[engine])
+            peer = {
+                "tierkit": f"{note}; 20 columns",
+                "polars": "one group_by: min/max/len/n_unique/sum, sorted",
+                "duckdb": "one GROUP BY, ORDER BY customer, to Arrow",
+                "pandas": "groupby agg, 5 columns",
+            }
+            table.add(
+                task,
+                engine,
+                times[engine],
+                peak_in_subprocess("rfm_time", engine, n, args),
+                times["tierkit"],
+                peer[engine],
+            )
         del tx
 
     # out of core: summarize_files over Parquet against read-all + summarize
@@ -911,20 +1056,35 @@ def main() -> None:
         n = size["stream"]
         with tempfile.TemporaryDirectory(prefix="tierkit-stream-") as folder:
             write_stream_files(n, Path(folder))
-            runs = {e: min((stream_in_subprocess(e, Path(folder), args) for _ in range(repeat)),
-                           key=lambda r: r["seconds"]) for e in ("tierkit", "pandas", "state")}
-        if runs["tierkit"]["rows"] != runs["pandas"]["rows"] or \
-                abs(runs["tierkit"]["revenue"] - runs["pandas"]["revenue"]) > 1e-9 * abs(runs["pandas"]["revenue"]):
+            runs = {
+                e: min((stream_in_subprocess(e, Path(folder), args) for _ in range(repeat)), key=lambda r: r["seconds"])
+                for e in ("tierkit", "pandas", "state")
+            }
+        if runs["tierkit"]["rows"] != runs["pandas"]["rows"] or abs(
+            runs["tierkit"]["revenue"] - runs["pandas"]["revenue"]
+        ) > 1e-9 * abs(runs["pandas"]["revenue"]):
             raise AssertionError(f"stream: summarize_files and summarize differ: {runs}")
         st = runs["state"]
         per = st["state_bytes"] / st["customers"]
         label = f"stream {n:.0e} tx, {STREAM_FILES} Parquet files"
         ref = runs["tierkit"]["seconds"]
-        table.add(label, "tierkit", ref, runs["tierkit"]["peak_mb"], ref,
-                  f"tk.summarize_files; whole-process peak; state {per:.0f} B/customer in memory, "
-                  f"{st['state_file_bytes'] / st['customers']:.0f} B/customer as bytes")
-        table.add(label, "pandas+tierkit", runs["pandas"]["seconds"], runs["pandas"]["peak_mb"], ref,
-                  "pd.read_parquet of every file, concat, tk.summarize")
+        table.add(
+            label,
+            "tierkit",
+            ref,
+            runs["tierkit"]["peak_mb"],
+            ref,
+            f"tk.summarize_files; whole-process peak; state {per:.0f} B/customer in memory, "
+            f"{st['state_file_bytes'] / st['customers']:.0f} B/customer as bytes",
+        )
+        table.add(
+            label,
+            "pandas+tierkit",
+            runs["pandas"]["seconds"],
+            runs["pandas"]["peak_mb"],
+            ref,
+            "pd.read_parquet of every file, concat, tk.summarize",
+        )
 
     # score + tier
     if "score" in only:
@@ -950,18 +1110,34 @@ def main() -> None:
         table.add(label + " fit+assign", "numpy", t_np_fa, peak_in_subprocess("score", "numpy", n, args), t_fa)
         peak_a = peak_in_subprocess("assign", "tierkit", n, args)
         table.add(label + " assign", "tierkit", t_a, peak_a, t_a, f"{t_a / t_floor:.1f}x the floor")
-        table.add(label + " assign", "tierkit, no cache", t_cold, peak_a, t_a,
-                  f"{t_cold / t_floor:.1f}x the floor; result memory mapped afresh each run")
+        table.add(
+            label + " assign",
+            "tierkit, no cache",
+            t_cold,
+            peak_a,
+            t_a,
+            f"{t_cold / t_floor:.1f}x the floor; result memory mapped afresh each run",
+        )
         table.add(label + " assign", "numpy", t_np_a, peak_in_subprocess("assign", "numpy", n, args), t_a)
-        table.add(label + " assign", "floor", t_floor, peak_in_subprocess("assign", "floor", n, args), t_a,
-                  "numpy sum of each column")
+        table.add(
+            label + " assign",
+            "floor",
+            t_floor,
+            peak_in_subprocess("assign", "floor", n, args),
+            t_a,
+            "numpy sum of each column",
+        )
 
     # the README quickstart: summarize, fit, assign with tk.Policy.default()
     if "quickstart" in only:
         for n in size["quickstart"]:
             tx = quickstart_transactions(n)
-            t_sum, features = best_of(lambda: tk.summarize(tx, customer="customer", date="date", amount="amount",
-                                                           margin="margin", as_of="2024-12-31"), repeat)
+            t_sum, features = best_of(
+                lambda: tk.summarize(
+                    tx, customer="customer", date="date", amount="amount", margin="margin", as_of="2024-12-31"
+                ),
+                repeat,
+            )
             t_pd_sum, _ = best_of(lambda: quickstart_pandas_summarize(tx), repeat)
             del tx
             policy = tk.Policy.default()
@@ -980,16 +1156,46 @@ def main() -> None:
             table.add(label + " summarize", "pandas", t_pd_sum, float("nan"), t_sum, "groupby, 8 columns")
             table.add(label + " fit", "tierkit", t_fit, float("nan"), t_fit, "tk.fit(tk.Policy.default())")
             table.add(label + " fit", "pandas", t_pd_fit, float("nan"), t_fit, "percentile knots, quota cuts")
-            table.add(label + " assign", "tierkit", t_a, peak_in_subprocess("quickstart", "tierkit", n, args), t_a,
-                      f"{t_a / t_floor:.1f}x the floor; pandas takes {t_pd_a / t_a:.2f}x as long; {note}")
-            table.add(label + " assign", "pandas", t_pd_a, peak_in_subprocess("quickstart", "pandas", n, args), t_a,
-                      "searchsorted, weighted sum, cuts, categoricals, top-3 by argsort")
-            table.add(label + " assign", "floor", t_floor, peak_in_subprocess("quickstart", "floor", n, args), t_a,
-                      "read 4 criterion columns, write 7 numeric outputs")
-            table.add(label + " scorer", "tierkit", t_one, float("nan"), None,
-                      f"model.scorer() on one customer (a dict): {1e6 * t_one:.1f} us per call")
-            table.add(label + " scorer", "tierkit, 1000 rows", t_batch, float("nan"), None,
-                      f"Scorer.score_many on 1000 rows: {1e3 * t_batch:.2f} ms")
+            table.add(
+                label + " assign",
+                "tierkit",
+                t_a,
+                peak_in_subprocess("quickstart", "tierkit", n, args),
+                t_a,
+                f"{t_a / t_floor:.1f}x the floor; pandas takes {t_pd_a / t_a:.2f}x as long; {note}",
+            )
+            table.add(
+                label + " assign",
+                "pandas",
+                t_pd_a,
+                peak_in_subprocess("quickstart", "pandas", n, args),
+                t_a,
+                "searchsorted, weighted sum, cuts, categoricals, top-3 by argsort",
+            )
+            table.add(
+                label + " assign",
+                "floor",
+                t_floor,
+                peak_in_subprocess("quickstart", "floor", n, args),
+                t_a,
+                "read 4 criterion columns, write 7 numeric outputs",
+            )
+            table.add(
+                label + " scorer",
+                "tierkit",
+                t_one,
+                float("nan"),
+                None,
+                f"model.scorer() on one customer (a dict): {1e6 * t_one:.1f} us per call",
+            )
+            table.add(
+                label + " scorer",
+                "tierkit, 1000 rows",
+                t_batch,
+                float("nan"),
+                None,
+                f"Scorer.score_many on 1000 rows: {1e3 * t_batch:.2f} ms",
+            )
 
     # kmeans
     if "kmeans" in only:
@@ -1001,14 +1207,27 @@ def main() -> None:
         it_tk, it_sk = int(params["iterations"][0]), int(km.n_iter_)
         inertia_tk, inertia_sk = float(params["inertia"][0]), float(km.inertia_)
         if it_tk != it_sk or abs(inertia_tk - inertia_sk) > 1e-9 * inertia_sk:
-            raise AssertionError(f"kmeans: tierkit {it_tk} iterations inertia {inertia_tk}, "
-                                 f"scikit-learn {it_sk} inertia {inertia_sk}")
+            raise AssertionError(
+                f"kmeans: tierkit {it_tk} iterations inertia {inertia_tk}, scikit-learn {it_sk} inertia {inertia_sk}"
+            )
         data = None  # free this engine's copy before the next one
         label = f"kmeans {n:.0e} x {CRITERIA} k=8 ({it_sk} it)"
-        table.add(label, "tierkit", t_tk, peak_in_subprocess("kmeans", "tierkit", n, args), t_tk,
-                  f"{1000 * t_tk / it_tk:.2f} ms/it incl. normalizing; inertia {inertia_tk:.6g}")
-        table.add(label, "sklearn", t_sk, peak_in_subprocess("kmeans", "sklearn", n, args), t_tk,
-                  f"{1000 * t_sk / it_sk:.2f} ms/it; inertia {inertia_sk:.6g}")
+        table.add(
+            label,
+            "tierkit",
+            t_tk,
+            peak_in_subprocess("kmeans", "tierkit", n, args),
+            t_tk,
+            f"{1000 * t_tk / it_tk:.2f} ms/it incl. normalizing; inertia {inertia_tk:.6g}",
+        )
+        table.add(
+            label,
+            "sklearn",
+            t_sk,
+            peak_in_subprocess("kmeans", "sklearn", n, args),
+            t_tk,
+            f"{1000 * t_sk / it_sk:.2f} ms/it; inertia {inertia_sk:.6g}",
+        )
 
     # CLV
     if "clv" in only:
@@ -1043,8 +1262,14 @@ def main() -> None:
             del tx
             peak = peak_in_subprocess("scaling", "tierkit", n, args)
             points.append((rows, secs, peak))
-            table.add(f"scaling {rows:.0e} tx", "tierkit", secs, peak, None,
-                      f"{1e9 * secs / rows:.1f} ns/tx, {peak * 2**20 / rows:.1f} B/tx")
+            table.add(
+                f"scaling {rows:.0e} tx",
+                "tierkit",
+                secs,
+                peak,
+                None,
+                f"{1e9 * secs / rows:.1f} ns/tx, {peak * 2**20 / rows:.1f} B/tx",
+            )
         if args.plot:
             plot_scaling(points, args.plot)
             print(f"scaling plot: {args.plot}")
@@ -1062,7 +1287,10 @@ def plot_scaling(points: list[tuple[int, float, float]], path: str) -> None:
 
     n = np.array([p[0] for p in points], float)
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    for ax, y, label in ((axes[0], [p[1] for p in points], "time (s)"), (axes[1], [p[2] for p in points], "peak extra RSS (MB)")):
+    for ax, y, label in (
+        (axes[0], [p[1] for p in points], "time (s)"),
+        (axes[1], [p[2] for p in points], "peak extra RSS (MB)"),
+    ):
         y = np.asarray(y, float)
         ax.loglog(n, y, "o-", label="tierkit.summarize")
         ax.loglog(n, y[-1] * n / n[-1], "--", color="grey", label="linear")

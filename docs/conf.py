@@ -6,6 +6,7 @@ the policy reference from tierkit/policy.schema.json, the benchmark page from
 benchmarks/RESULTS.md, and the getting-started notebook from
 examples/quickstart.ipynb (executed at build by myst-nb).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -60,7 +61,9 @@ MODULES = ["weights", "clv", "lifecycle", "plot", "progress", "datasets", "sklea
 
 def _api_page() -> str:
     top = [n for n in tierkit.__all__ if n not in MODULES]
-    classes = [n for n in top if isinstance(getattr(tierkit, n), type) and not issubclass(getattr(tierkit, n), Exception)]
+    classes = [
+        n for n in top if isinstance(getattr(tierkit, n), type) and not issubclass(getattr(tierkit, n), Exception)
+    ]
     errors = [n for n in top if isinstance(getattr(tierkit, n), type) and issubclass(getattr(tierkit, n), Exception)]
     functions = [n for n in top if n not in classes and n not in errors]
 
@@ -68,9 +71,16 @@ def _api_page() -> str:
         rows = "\n".join(f"   {prefix}{n}" for n in names)
         return f".. autosummary::\n   :toctree: api\n\n{rows}\n"
 
-    parts = ["# API reference\n", "The Python package, `import tierkit as tk`. Every page comes from the "
-             "docstrings (numpydoc).\n", "```{eval-rst}\n.. currentmodule:: tierkit\n\nFunctions\n---------\n\n",
-             table(functions), "\nClasses\n-------\n\n", table(classes), "\nErrors\n------\n\n", table(errors)]
+    parts = [
+        "# API reference\n",
+        "The Python package, `import tierkit as tk`. Every page comes from the docstrings (numpydoc).\n",
+        "```{eval-rst}\n.. currentmodule:: tierkit\n\nFunctions\n---------\n\n",
+        table(functions),
+        "\nClasses\n-------\n\n",
+        table(classes),
+        "\nErrors\n------\n\n",
+        table(errors),
+    ]
     for name in MODULES:
         module = importlib.import_module(f"tierkit.{name}")
         title = f"tierkit.{name}"
@@ -99,8 +109,15 @@ def _type_text(node: dict) -> str:
     if kind == "object" and isinstance(node.get("additionalProperties"), dict):
         kind = f"object of {_type_text(node['additionalProperties'])}"
     bounds = []
-    for key, sign in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<"),
-                      ("minItems", "items >="), ("maxItems", "items <="), ("minLength", "length >=")):
+    for key, sign in (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+        ("minItems", "items >="),
+        ("maxItems", "items <="),
+        ("minLength", "length >="),
+    ):
         if key in node:
             bounds.append(f"{sign} {node[key]}")
     return kind + (f" ({', '.join(bounds)})" if bounds else "")
@@ -124,22 +141,28 @@ def _object_of(node: dict) -> dict:
 
 
 def _policy_page(schema: dict) -> str:
-    parts = ["# Policy reference\n",
-             "Generated from the JSON Schema for policies, "
-             "{download}`policy.schema.json <extra/policy.schema.json>` (also shipped in the package as "
-             "`tierkit/policy.schema.json`). A test validates every example policy against it and checks "
-             "that the parser rejects what the schema rejects. Editors that read JSON Schema (VS Code, "
-             "PyCharm, `check-jsonschema`) can check policy files with it: add "
-             "`\"$schema\": \"...policy.schema.json\"` to the editor's settings for `*.policy.json`.\n",
-             f"{schema['description']}\n", "## policy\n",
-             "The document. Exactly one of `scores` and `criteria` is given.\n",
-             _properties_table(schema["properties"], schema.get("required", []))]
+    parts = [
+        "# Policy reference\n",
+        "Generated from the JSON Schema for policies, "
+        "{download}`policy.schema.json <extra/policy.schema.json>` (also shipped in the package as "
+        "`tierkit/policy.schema.json`). A test validates every example policy against it and checks "
+        "that the parser rejects what the schema rejects. Editors that read JSON Schema (VS Code, "
+        "PyCharm, `check-jsonschema`) can check policy files with it: add "
+        '`"$schema": "...policy.schema.json"` to the editor\'s settings for `*.policy.json`.\n',
+        f"{schema['description']}\n",
+        "## policy\n",
+        "The document. Exactly one of `scores` and `criteria` is given.\n",
+        _properties_table(schema["properties"], schema.get("required", [])),
+    ]
     defs = schema["$defs"]
     for name in ["score", "criterion", "weights", "tier", "clv", "lifecycle", "strategy"]:
         node = defs[name]
         obj = _object_of(node)
-        parts += [f"\n(schema-{name})=\n## {name}\n", f"{node.get('description', '')}\n",
-                  _properties_table(obj.get("properties", {}), obj.get("required", []))]
+        parts += [
+            f"\n(schema-{name})=\n## {name}\n",
+            f"{node.get('description', '')}\n",
+            _properties_table(obj.get("properties", {}), obj.get("required", [])),
+        ]
     rule = defs["rule"]
     parts += ["\n(schema-rule)=\n## rule\n", f"{rule['description']}\n"]
     for branch in rule["allOf"]:
@@ -156,8 +179,10 @@ def _policy_page(schema: dict) -> str:
 
 def _benchmarks_page() -> str:
     text = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
-    return (text.rstrip() + "\n\n## Scaling plot\n\n"
-            "![Time and peak memory against the number of transactions](scaling.png)\n")
+    return (
+        text.rstrip() + "\n\n## Scaling plot\n\n"
+        "![Time and peak memory against the number of transactions](scaling.png)\n"
+    )
 
 
 def _generate() -> None:
@@ -175,8 +200,10 @@ def _generate() -> None:
         path = GENERATED / name
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
-    for src, dst in ((ROOT / "examples" / "quickstart.ipynb", "quickstart.ipynb"),
-                     (ROOT / "benchmarks" / "scaling.png", "scaling.png")):
+    for src, dst in (
+        (ROOT / "examples" / "quickstart.ipynb", "quickstart.ipynb"),
+        (ROOT / "benchmarks" / "scaling.png", "scaling.png"),
+    ):
         target = GENERATED / dst
         if not target.exists() or target.read_bytes() != src.read_bytes():
             shutil.copyfile(src, target)

@@ -17,6 +17,7 @@ Fails (exit 1, one line per violation: file:line: rule: what) when
 
 Usage: scripts/check_layering.py [--root DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,7 +69,7 @@ def lower_header(include: str) -> bool:
 
 def tierkit_name(rel: str) -> str:
     """'include/tierkit/x.hpp' -> 'tierkit/x.hpp' ('' for files not under include/)."""
-    return rel[len("include/"):] if rel.startswith("include/") else ""
+    return rel[len("include/") :] if rel.startswith("include/") else ""
 
 
 def is_core(rel: str) -> bool:

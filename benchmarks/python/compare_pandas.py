@@ -7,6 +7,7 @@ pandas side is what a data scientist writes by hand: groupby for the RFM
 summary (lifetimes' conventions), rank/weighted sum/np.select for the score and
 tiers. Both sides compute the same numbers; the script checks that they agree.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,9 @@ def pandas_summarize(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     out["recency"] = (last - first).dt.days.astype(float)
     out["T"] = (as_of - first).dt.days.astype(float)
     repeat = total_spend - first_spend
-    out["monetary_value"] = np.where(out["frequency"] > 0, repeat / out["frequency"].where(out["frequency"] > 0, 1), 0.0)
+    out["monetary_value"] = np.where(
+        out["frequency"] > 0, repeat / out["frequency"].where(out["frequency"] > 0, 1), 0.0
+    )
     out["days_since_last"] = (as_of - last).dt.days.astype(float)
     out["orders"] = buys.groupby("customer", sort=True)["amount"].size().astype(float)
     out["revenue"] = tx.groupby("customer", sort=True)["amount"].sum()
@@ -51,8 +54,12 @@ def pandas_summarize(tx: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 CRITERIA = [  # column, higher is better, weight
-    ("revenue", True, 0.3), ("frequency", True, 0.2), ("days_since_last", False, 0.15),
-    ("aov", True, 0.15), ("monetary_value", True, 0.1), ("T", True, 0.1),
+    ("revenue", True, 0.3),
+    ("frequency", True, 0.2),
+    ("days_since_last", False, 0.15),
+    ("aov", True, 0.15),
+    ("monetary_value", True, 0.1),
+    ("T", True, 0.1),
 ]
 SHARES = [0.05, 0.15, 0.5]
 TIERS = ["key", "high-value", "ordinary", "potential"]
@@ -71,12 +78,16 @@ def pandas_score_and_tier(f: pd.DataFrame) -> pd.DataFrame:
 
 
 def tierkit_policy() -> tk.Policy:
-    return tk.Policy({
-        "criteria": [{"column": c, "direction": "higher" if h else "lower", "normalizer": "percentile", "weight": w}
-                     for c, h, w in CRITERIA],
-        "rule": {"kind": "quantiles", "shares": SHARES},
-        "tiers": TIERS,
-    })
+    return tk.Policy(
+        {
+            "criteria": [
+                {"column": c, "direction": "higher" if h else "lower", "normalizer": "percentile", "weight": w}
+                for c, h, w in CRITERIA
+            ],
+            "rule": {"kind": "quantiles", "shares": SHARES},
+            "tiers": TIERS,
+        }
+    )
 
 
 def main() -> None:
@@ -105,9 +116,11 @@ def main() -> None:
     diff = float(np.max(np.abs(s_tk["score"].to_numpy() - s_pd["score"].to_numpy())))
     assert diff <= 100 / 16384 + 1e-9, diff
     agree = float((s_tk["tier"].astype(str).to_numpy() == s_pd["tier"].to_numpy()).mean())
-    print(f"  pandas  {t_pd2:8.3f} s\n  tierkit {t_tk2:8.3f} s (fit + assign)\n"
-          f"  ratio   {t_pd2 / t_tk2:8.1f}x (pandas / tierkit); max score difference {diff:.2e}; "
-          f"tiers agree for {100 * agree:.3f}% of customers")
+    print(
+        f"  pandas  {t_pd2:8.3f} s\n  tierkit {t_tk2:8.3f} s (fit + assign)\n"
+        f"  ratio   {t_pd2 / t_tk2:8.1f}x (pandas / tierkit); max score difference {diff:.2e}; "
+        f"tiers agree for {100 * agree:.3f}% of customers"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Both start from the same k-means++ centroids on the same normalized 6-column
 data and run exactly --iterations Lloyd iterations (tol=0). Prints time per
 iteration for each and the ratio; checks they end with the same inertia.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,13 @@ def main() -> None:
     x = features.to_numpy()
     x = (x - x.min(axis=0)) / (x.max(axis=0) - x.min(axis=0))
     init, _ = kmeans_plusplus(x, args.k, random_state=1)
-    policy = tk.Policy({
-        "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in cols],
-        "rule": {"kind": "kmeans", "init": init.tolist(), "max_iter": args.iterations, "tol": 0.0},
-        "tiers": [f"t{k}" for k in range(args.k)],
-    })
+    policy = tk.Policy(
+        {
+            "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in cols],
+            "rule": {"kind": "kmeans", "init": init.tolist(), "max_iter": args.iterations, "tol": 0.0},
+            "tiers": [f"t{k}" for k in range(args.k)],
+        }
+    )
     t0 = time.perf_counter()
     km = KMeans(n_clusters=args.k, init=init, n_init=1, max_iter=args.iterations, tol=0.0, algorithm="lloyd").fit(x)
     t_sk = time.perf_counter() - t0

@@ -8,6 +8,7 @@ $TIERKIT_SHARED_DATA/cdnow).
 Prints, per stage, the customers and the share with no purchase in the following
 period, averaged over the cut-offs (weighted by customers).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ def cdnow_transactions(folder: Path) -> pd.DataFrame | None:
     path = folder / "CDNOW_sample.txt"
     if not path.exists():
         return None
-    raw = pd.read_csv(path, sep=r"\s+", header=None, names=["master", "customer", "date", "cds", "amount"],
-                      dtype={"date": str})
+    raw = pd.read_csv(
+        path, sep=r"\s+", header=None, names=["master", "customer", "date", "cds", "amount"], dtype={"date": str}
+    )
     raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
     return raw[["customer", "date", "amount"]]
 

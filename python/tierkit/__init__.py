@@ -8,6 +8,7 @@
 >>> tk.summary(tiers, features).index.tolist()
 ['key', 'high-value', 'ordinary', 'potential']
 """
+
 from __future__ import annotations
 
 from types import ModuleType as _ModuleType

@@ -21,6 +21,7 @@ Design notes
   order survives), ``output="pyarrow"`` a ``pyarrow.Table``. A named or non-range
   index becomes the first column.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -94,7 +95,8 @@ def to_pandas(data: Any, *, index: str | None = None, engine: str = "auto") -> p
         raise InvalidInputError(f"engine: must be 'auto', 'pyarrow' or 'capsule', got {engine!r}")
     if not is_arrow(data):
         raise InvalidInputError(
-            f"data: expected an object with __arrow_c_stream__ or __arrow_c_array__, got {type(data).__name__}")
+            f"data: expected an object with __arrow_c_stream__ or __arrow_c_array__, got {type(data).__name__}"
+        )
     if engine == "pyarrow" or (engine == "auto" and _have_pyarrow()):
         columns = _columns_pyarrow(data)
     else:
@@ -134,7 +136,8 @@ def as_frame(data: Any, role: str, *, index: str | None = "customer") -> pd.Data
         return pd.DataFrame(data)
     raise InvalidInputError(
         f"{role}: expected a pandas DataFrame, an Arrow table (pyarrow, polars, DuckDB), a numpy structured "
-        f"array or a dict of columns, got {type(data).__name__}")
+        f"array or a dict of columns, got {type(data).__name__}"
+    )
 
 
 def convert_output(frame: pd.DataFrame, output: str | None) -> Any:
@@ -180,12 +183,16 @@ def _polars_series(pl: Any, name: str, s: pd.Series) -> Any:
         values = [None if c < 0 else cats[c] for c in s.cat.codes.to_numpy()]
         return pl.Series(name, values, dtype=pl.Enum(cats) if s.cat.ordered else pl.Categorical)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
-        return pl.Series(name, s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()).dt.replace_time_zone(
-            "UTC").dt.convert_time_zone(str(s.dt.tz))
+        return (
+            pl.Series(name, s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy())
+            .dt.replace_time_zone("UTC")
+            .dt.convert_time_zone(str(s.dt.tz))
+        )
     if s.dtype.kind in "biufM":
         return pl.Series(name, s.to_numpy())
-    return pl.Series(name, [None if v is None or (isinstance(v, float) and np.isnan(v)) else v
-                            for v in s.astype(object).tolist()])
+    return pl.Series(
+        name, [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in s.astype(object).tolist()]
+    )
 
 
 # ---------------------------------------------------------------------------------
@@ -229,17 +236,27 @@ class _ArrowArray(ctypes.Structure):
 
 
 _ArrowSchema._fields_ = [
-    ("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_void_p),
-    ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64),
-    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))), ("dictionary", ctypes.POINTER(_ArrowSchema)),
-    ("release", ctypes.CFUNCTYPE(None, ctypes.c_void_p)), ("private_data", ctypes.c_void_p),
+    ("format", ctypes.c_char_p),
+    ("name", ctypes.c_char_p),
+    ("metadata", ctypes.c_void_p),
+    ("flags", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))),
+    ("dictionary", ctypes.POINTER(_ArrowSchema)),
+    ("release", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ("private_data", ctypes.c_void_p),
 ]
 _ArrowArray._fields_ = [
-    ("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
-    ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64),
-    ("buffers", ctypes.POINTER(ctypes.c_void_p)), ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
+    ("length", ctypes.c_int64),
+    ("null_count", ctypes.c_int64),
+    ("offset", ctypes.c_int64),
+    ("n_buffers", ctypes.c_int64),
+    ("n_children", ctypes.c_int64),
+    ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
     ("dictionary", ctypes.POINTER(_ArrowArray)),
-    ("release", ctypes.CFUNCTYPE(None, ctypes.c_void_p)), ("private_data", ctypes.c_void_p),
+    ("release", ctypes.CFUNCTYPE(None, ctypes.c_void_p)),
+    ("private_data", ctypes.c_void_p),
 ]
 
 
@@ -258,8 +275,19 @@ _capsule_pointer.restype = ctypes.c_void_p
 _capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
 
 _DICTIONARY_ORDERED = 1
-_NUMERIC = {"c": np.int8, "C": np.uint8, "s": np.int16, "S": np.uint16, "i": np.int32, "I": np.uint32,
-            "l": np.int64, "L": np.uint64, "e": np.float16, "f": np.float32, "g": np.float64}
+_NUMERIC = {
+    "c": np.int8,
+    "C": np.uint8,
+    "s": np.int16,
+    "S": np.uint16,
+    "i": np.int32,
+    "I": np.uint32,
+    "l": np.int64,
+    "L": np.uint64,
+    "e": np.float16,
+    "f": np.float32,
+    "g": np.float64,
+}
 _TIME_UNITS = {"s": "s", "m": "ms", "u": "us", "n": "ns"}
 _STRINGS = ("u", "U", "vu")
 # pandas' own dtype for strings ("str" from pandas 3, object before), as pyarrow's to_pandas gives.
@@ -388,7 +416,7 @@ def _buffer(array: _ArrowArray, i: int, owner: _Owner, dtype: Any, start: int, c
 def _bits(array: _ArrowArray, i: int, owner: _Owner, start: int, count: int) -> np.ndarray:
     first, last = start // 8, (start + count + 7) // 8
     raw = _buffer(array, i, owner, np.uint8, first, last - first)
-    return np.unpackbits(raw, bitorder="little")[start - 8 * first:start - 8 * first + count].astype(bool)
+    return np.unpackbits(raw, bitorder="little")[start - 8 * first : start - 8 * first + count].astype(bool)
 
 
 def _valid(array: _ArrowArray, owner: _Owner, start: int, count: int) -> np.ndarray | None:
@@ -399,8 +427,9 @@ def _valid(array: _ArrowArray, owner: _Owner, start: int, count: int) -> np.ndar
     return None if mask.all() else mask
 
 
-def _convert(schema: _ArrowSchema, array: _ArrowArray, parent_offset: int, length: int, owner: _Owner,
-             name: str) -> Any:
+def _convert(
+    schema: _ArrowSchema, array: _ArrowArray, parent_offset: int, length: int, owner: _Owner, name: str
+) -> Any:
     fmt = schema.format.decode()
     start = parent_offset + array.offset
     if schema.dictionary:
@@ -409,8 +438,9 @@ def _convert(schema: _ArrowSchema, array: _ArrowArray, parent_offset: int, lengt
         dictionary = array.dictionary.contents
         values = _convert(schema.dictionary.contents, dictionary, 0, dictionary.length, owner, name)
         categories = pd.Index(np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values)
-        return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=categories,
-                                         ordered=bool(schema.flags & _DICTIONARY_ORDERED))
+        return pd.Categorical.from_codes(
+            np.asarray(codes, dtype=np.int64), categories=categories, ordered=bool(schema.flags & _DICTIONARY_ORDERED)
+        )
     return _convert_plain(fmt, array, start, length, owner, name)
 
 
@@ -448,8 +478,10 @@ def _convert_plain(fmt: str, array: _ArrowArray, start: int, length: int, owner:
         if not tz:
             return values
         return pd.Series(values).dt.tz_localize("UTC").dt.tz_convert(tz).array
-    raise InvalidInputError(f"column '{name}': Arrow format {fmt!r} is not supported (numbers, booleans, "
-                            "strings, dictionaries, dates and timestamps are)")
+    raise InvalidInputError(
+        f"column '{name}': Arrow format {fmt!r} is not supported (numbers, booleans, "
+        "strings, dictionaries, dates and timestamps are)"
+    )
 
 
 def _with_nat(values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -469,7 +501,7 @@ def _strings(fmt: str, array: _ArrowArray, start: int, length: int, owner: _Owne
         end = int(offsets[-1])
         data = ctypes.string_at(array.buffers[2], end) if end else b""
         for k in range(length):
-            out[k] = data[offsets[k]:offsets[k + 1]].decode("utf-8")
+            out[k] = data[offsets[k] : offsets[k + 1]].decode("utf-8")
         return out
     # string view: 16-byte views; short strings inline, long ones in variadic buffers.
     views = _buffer(array, 1, owner, np.uint8, 16 * start, 16 * length).reshape(length, 16)
@@ -478,13 +510,12 @@ def _strings(fmt: str, array: _ArrowArray, start: int, length: int, owner: _Owne
     buffer_offset = views[:, 12:16].copy().view(np.int32).ravel()
     n_data = array.n_buffers - 3
     sizes: Any = _buffer(array, array.n_buffers - 1, owner, np.int64, 0, n_data) if n_data > 0 else []
-    data_buffers = [ctypes.string_at(array.buffers[2 + b], int(sizes[b])) if sizes[b] else b""
-                    for b in range(n_data)]
+    data_buffers = [ctypes.string_at(array.buffers[2 + b], int(sizes[b])) if sizes[b] else b"" for b in range(n_data)]
     for k in range(length):
         n = int(lengths[k])
         if n <= 12:
-            out[k] = views[k, 4:4 + n].tobytes().decode("utf-8")
+            out[k] = views[k, 4 : 4 + n].tobytes().decode("utf-8")
         else:
             o = int(buffer_offset[k])
-            out[k] = data_buffers[int(buffer_index[k])][o:o + n].decode("utf-8")
+            out[k] = data_buffers[int(buffer_index[k])][o : o + n].decode("utf-8")
     return out

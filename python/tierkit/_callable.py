@@ -9,6 +9,7 @@ policy stores ``{"kind": "python", "name": <key>}``; :func:`register` hands the
 C++ rule a function (:func:`call` bound to the key) that runs the callable and
 checks what it returned.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -80,7 +81,8 @@ def call(key: str, ids: np.ndarray, columns: dict[str, np.ndarray], score: np.nd
     if arr.ndim != 1 or len(arr) != len(ids):
         raise InvalidInputError(
             f"python rule {name}: returned {arr.shape[0] if arr.ndim else 'a scalar'} values for {len(ids)} customers; "
-            "return one tier (index or name) per customer")
+            "return one tier (index or name) per customer"
+        )
     if arr.dtype.kind in "OUS":
         lookup_index = {t: k for k, t in enumerate(tiers)}
         out = np.empty(len(arr), dtype=np.int32)
@@ -88,13 +90,16 @@ def call(key: str, ids: np.ndarray, columns: dict[str, np.ndarray], score: np.nd
             k = lookup_index.get(v)
             if k is None:
                 raise InvalidInputError(
-                    f"python rule {name}: row {i}: unknown tier {str(v)!r}; tiers: {', '.join(tiers)}")
+                    f"python rule {name}: row {i}: unknown tier {str(v)!r}; tiers: {', '.join(tiers)}"
+                )
             out[i] = k
         return out
     if arr.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(arr))
         if len(bad):
-            raise InvalidInputError(f"python rule {name}: row {bad[0]}: tier is {arr[bad[0]]}; expected a tier index or name")
+            raise InvalidInputError(
+                f"python rule {name}: row {bad[0]}: tier is {arr[bad[0]]}; expected a tier index or name"
+            )
         if np.any(arr != np.round(arr)):
             i = int(np.flatnonzero(arr != np.round(arr))[0])
             raise InvalidInputError(f"python rule {name}: row {i}: tier index {arr[i]} is not a whole number")
@@ -104,5 +109,6 @@ def call(key: str, ids: np.ndarray, columns: dict[str, np.ndarray], score: np.nd
     bad = np.flatnonzero((out < 0) | (out >= len(tiers)))
     if len(bad):
         raise InvalidInputError(
-            f"python rule {name}: row {bad[0]}: tier index {out[bad[0]]} outside 0..{len(tiers) - 1}")
+            f"python rule {name}: row {bad[0]}: tier index {out[bad[0]]} outside 0..{len(tiers) - 1}"
+        )
     return np.ascontiguousarray(out)

@@ -4,6 +4,7 @@ Contiguous float64 and int64 columns are passed through without a copy
 (``np.ascontiguousarray`` returns the same buffer); everything else is converted
 once here, with errors that name the column.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -24,9 +25,7 @@ MISSING_DAY = int(_core.features.missing_day)
 def column(df: pd.DataFrame, name: str, role: str) -> pd.Series:
     """The column ``name`` of ``df``, or a ColumnNotFoundError listing the columns."""
     if name not in df.columns:
-        raise ColumnNotFoundError(
-            f"{role}: unknown column '{name}'; available: {', '.join(map(str, df.columns))}"
-        )
+        raise ColumnNotFoundError(f"{role}: unknown column '{name}'; available: {', '.join(map(str, df.columns))}")
     return df[name]
 
 
@@ -91,8 +90,11 @@ class IdCodec:
                 if (kind == "u" and int(hi) >= 2**63) or (kind == "i" and int(lo) == MISSING_ID):
                     self._factorize(values)
                     return
-            codes = values.to_numpy(dtype=np.int64, na_value=MISSING_ID) if missing is not None \
+            codes = (
+                values.to_numpy(dtype=np.int64, na_value=MISSING_ID)
+                if missing is not None
                 else values.to_numpy(dtype=np.int64)
+            )
             self.codes = np.ascontiguousarray(codes)
             return
         if kind == "f":
@@ -133,8 +135,9 @@ def _bad_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """The column read as dates (each value on its own when the column as a whole
     does not parse), with NaT where a value is not a date, and where those were."""
     if s.dtype == object:
-        numbers = s.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
-                        and v == v).to_numpy(dtype=bool)
+        numbers = s.map(
+            lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v == v
+        ).to_numpy(dtype=bool)
     else:
         numbers = np.zeros(len(s), dtype=bool)
     values = s.astype(object).to_numpy()
@@ -190,15 +193,23 @@ def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray
         whole = nan | ((arr == np.floor(arr)) & (np.abs(arr) < 2.0**62))
         if not np.all(whole):
             row = _first_bad(~whole)
-            raise InvalidInputError(f"column '{name}', row {row}: integer day numbers or dates expected, got {arr[row]!r}")
+            raise InvalidInputError(
+                f"column '{name}', row {row}: integer day numbers or dates expected, got {arr[row]!r}"
+            )
         return np.where(nan, MISSING_DAY, np.where(nan, 0, arr)).astype(np.int64), False, {}
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
     rejected: dict[int, str] = {}
     if s.dtype.kind != "M":
         try:
-            if s.dtype == object and s.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
-                                           and not isinstance(v, bool) and v == v).any():
+            if (
+                s.dtype == object
+                and s.map(
+                    lambda v: (
+                        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and v == v
+                    )
+                ).any()
+            ):
                 raise ValueError("numbers among dates")
             with warnings.catch_warnings():  # "could not infer format": then parsed one by one
                 warnings.simplefilter("ignore", UserWarning)

@@ -6,6 +6,7 @@ Every error is a :class:`TierkitError`, itself a :class:`ValueError`;
 user should look at (an empty tier, a segment that wins no cell) is a
 :class:`TierkitWarning`.
 """
+
 from __future__ import annotations
 
 from ._core import (

@@ -4,6 +4,7 @@ Every builder returns one self-contained ``<div class="tk">`` fragment with its
 own scoped style, so it renders the same in a notebook, in JupyterLab's dark
 theme (it sets its own colours) and inside the HTML report.
 """
+
 from __future__ import annotations
 
 import html
@@ -79,8 +80,9 @@ def _wrap(title: str, body: str) -> str:
 
 def _tiers_html(tiers: list[dict[str, Any]]) -> str:
     rows = [[t["name"], t.get("mode", ""), "; ".join(t.get("actions", [])), t.get("description", "")] for t in tiers]
-    return table_html(["tier", "relationship mode", "service actions", "description"], rows,
-                      numeric=[False, False, False, False])
+    return table_html(
+        ["tier", "relationship mode", "service actions", "description"], rows, numeric=[False, False, False, False]
+    )
 
 
 def _rule_text(rule: dict[str, Any]) -> str:
@@ -114,16 +116,31 @@ def policy_html(policy: Any) -> str:
     for score in d["scores"]:
         w = score["weights"]
         wtext = ", ".join(f"{k}={_json(v)}" for k, v in w.items() if k != "method")
-        parts.append(f"<h4>Score <code>{_e(score['name'])}</code>: {_e(score['method'])}, weights "
-                     f"{_e(w['method'])}{(' (' + _e(wtext) + ')') if wtext else ''}</h4>")
+        parts.append(
+            f"<h4>Score <code>{_e(score['name'])}</code>: {_e(score['method'])}, weights "
+            f"{_e(w['method'])}{(' (' + _e(wtext) + ')') if wtext else ''}</h4>"
+        )
         rows = []
         for c in score["criteria"]:
             clip = c.get("clip")
             normalizer = c["normalizer"] + (f" ({c['bins']} bins)" if c.get("bins") else "")
-            rows.append([c["column"], c["direction"], c["transform"], "" if clip is None else _json(clip), normalizer,
-                         c.get("weight", "")])
-        parts.append(table_html(["criterion", "direction", "transform", "clip", "normalizer", "weight"], rows,
-                                numeric=[False, False, False, False, False, True]))
+            rows.append(
+                [
+                    c["column"],
+                    c["direction"],
+                    c["transform"],
+                    "" if clip is None else _json(clip),
+                    normalizer,
+                    c.get("weight", ""),
+                ]
+            )
+        parts.append(
+            table_html(
+                ["criterion", "direction", "transform", "clip", "normalizer", "weight"],
+                rows,
+                numeric=[False, False, False, False, False, True],
+            )
+        )
     parts.append(f"<h4>Rule</h4><p>{_rule_text(d['rule'])}</p>")
     parts.append("<h4>Tiers</h4>" + _tiers_html(d["tiers"]))
     return _wrap(f"Policy {d['name']!r}", "".join(parts))
@@ -155,8 +172,13 @@ def model_html(model: Any) -> str:
         rows = []
         for c, w in zip(score["criteria"], score["weights"]):
             rows.append([c["column"], c["direction"], c["normalizer"], w, c.get("min"), c.get("median"), c.get("max")])
-        parts.append(table_html(["criterion", "direction", "normalizer", "weight", "min", "median", "max"], rows,
-                                numeric=[False, False, False, True, True, True, True]))
+        parts.append(
+            table_html(
+                ["criterion", "direction", "normalizer", "weight", "min", "median", "max"],
+                rows,
+                numeric=[False, False, False, True, True, True, True],
+            )
+        )
     rule = p["rule"]
     rows = [[k, _json(v)] for k, v in rule.get("parameters", {}).items()]
     parts.append(f"<h4>Rule <code>{_e(rule['kind'])}</code></h4>")
@@ -164,9 +186,11 @@ def model_html(model: Any) -> str:
         parts.append(table_html(["parameter", "fitted value"], rows, numeric=[False, False]))
     reasons = rule.get("reasons", [])
     if reasons:
-        parts.append("<table><tr><th>tier</th><th>reason</th></tr>" + "".join(
-            f"<tr><td>{_e(t['name'])}</td><td>{_e(r)}</td></tr>" for t, r in zip(policy["tiers"], reasons))
-            + "</table>")
+        parts.append(
+            "<table><tr><th>tier</th><th>reason</th></tr>"
+            + "".join(f"<tr><td>{_e(t['name'])}</td><td>{_e(r)}</td></tr>" for t, r in zip(policy["tiers"], reasons))
+            + "</table>"
+        )
     for key, value in p.items():
         if key in ("scores", "rule"):
             continue
@@ -199,15 +223,21 @@ def summary_html(summary: pd.DataFrame, title: str = "Tier summary") -> str:
     rows = []
     for tier, r in summary.iterrows():
         cs, rs = float(r["customer_share"]), float(r["revenue_share"])
-        rows.append([
-            tier, int(r["customers"]),
-            _Raw(f"<span class='bar' style='width:{max(0.0, 100 * cs):.1f}px'></span>{100 * cs:.1f}%"),
-            float(r["revenue"]),
-            _Raw(f"<span class='bar rev' style='width:{max(0.0, 100 * rs):.1f}px'></span>{100 * rs:.1f}%"),
-            float(r["mean_score"]),
-        ])
-    body = table_html(["tier", "customers", "% customers", "revenue", "% revenue", "mean score"], rows,
-                      numeric=[False, True, False, True, False, True])
+        rows.append(
+            [
+                tier,
+                int(r["customers"]),
+                _Raw(f"<span class='bar' style='width:{max(0.0, 100 * cs):.1f}px'></span>{100 * cs:.1f}%"),
+                float(r["revenue"]),
+                _Raw(f"<span class='bar rev' style='width:{max(0.0, 100 * rs):.1f}px'></span>{100 * rs:.1f}%"),
+                float(r["mean_score"]),
+            ]
+        )
+    body = table_html(
+        ["tier", "customers", "% customers", "revenue", "% revenue", "mean score"],
+        rows,
+        numeric=[False, True, False, True, False, True],
+    )
     total = int(summary["customers"].sum())
     with np.errstate(over="ignore"):  # tiers' revenues near the largest double add up to inf
         revenue = float(summary["revenue"].sum())

@@ -10,6 +10,7 @@ previous ``lost``) continue between runs::
     tierkit assign --model model.tk --transactions tx.csv --previous 2024-11/assignments.csv --out 2024-12
     tierkit report --assignments 2024-12/assignments.csv --model model.tk --previous 2024-11/assignments.csv
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,21 +41,32 @@ class CliError(Exception):
 
 
 def _format_summary(s: pd.DataFrame) -> str:
-    table = pd.DataFrame({
-        "customers": s["customers"].map("{:,}".format),
-        "% customers": (100 * s["customer_share"]).map("{:.1f}".format),
-        "revenue": s["revenue"].map("{:,.2f}".format),
-        "% revenue": (100 * s["revenue_share"]).map("{:.1f}".format),
-        "mean score": s["mean_score"].map(lambda v: "-" if np.isnan(v) else f"{v:.1f}"),
-    }, index=s.index)
+    table = pd.DataFrame(
+        {
+            "customers": s["customers"].map("{:,}".format),
+            "% customers": (100 * s["customer_share"]).map("{:.1f}".format),
+            "revenue": s["revenue"].map("{:,.2f}".format),
+            "% revenue": (100 * s["revenue_share"]).map("{:.1f}".format),
+            "mean score": s["mean_score"].map(lambda v: "-" if np.isnan(v) else f"{v:.1f}"),
+        },
+        index=s.index,
+    )
     return table.to_string()
 
 
-def _write_outputs(out: Path, features: pd.DataFrame, assignment: pd.DataFrame, tier_summary: pd.DataFrame,
-                   policy: Policy, rejects: pd.DataFrame, report: dict[str, Any]) -> None:
+def _write_outputs(
+    out: Path,
+    features: pd.DataFrame,
+    assignment: pd.DataFrame,
+    tier_summary: pd.DataFrame,
+    policy: Policy,
+    rejects: pd.DataFrame,
+    report: dict[str, Any],
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    assignment.join(features[[c for c in ("revenue", "frequency", "recency", "T", "days_since_last") if c in features]]) \
-        .to_csv(out / "assignments.csv")
+    assignment.join(
+        features[[c for c in ("revenue", "frequency", "recency", "T", "days_since_last") if c in features]]
+    ).to_csv(out / "assignments.csv")
     tier_summary.to_csv(out / "summary.csv")
     policy.to_json(out / "policy.json")
     rejects.to_csv(out / "rejects.csv", index=False)
@@ -75,13 +87,34 @@ def _check_out(path: str) -> Path:
     return out
 
 
-def _features(tx: pd.DataFrame, *, customer: str, date: str, amount: str, margin: str | None, as_of: str | None,
-              freq: str, unit: str | None, attributes: pd.DataFrame | None, errors: str,
-              source: str) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+def _features(
+    tx: pd.DataFrame,
+    *,
+    customer: str,
+    date: str,
+    amount: str,
+    margin: str | None,
+    as_of: str | None,
+    freq: str,
+    unit: str | None,
+    attributes: pd.DataFrame | None,
+    errors: str,
+    source: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Summarize the transactions and join the attributes: (features, rejects, report)."""
     try:
-        features, rejects = summarize(tx, customer, date, amount, margin=margin, as_of=as_of, freq=freq, unit=unit,
-                                      errors=errors, return_rejects=True)
+        features, rejects = summarize(
+            tx,
+            customer,
+            date,
+            amount,
+            margin=margin,
+            as_of=as_of,
+            freq=freq,
+            unit=unit,
+            errors=errors,
+            return_rejects=True,
+        )
     except TierkitError as exc:
         raise CliError(_locate(str(exc), source)) from None
     report = dict(features.attrs["report"])
@@ -92,25 +125,52 @@ def _features(tx: pd.DataFrame, *, customer: str, date: str, amount: str, margin
 
 
 def _print_counts(report: dict[str, Any]) -> None:
-    print(f"{report['customers']:,} customers from {report['transactions']:,} transactions "
-          f"(as of {report['as_of']}; {report['after_as_of']:,} after it excluded, "
-          f"{report['rejected_rows']:,} rows and {report['rejected_customers']:,} customers in rejects.csv)")
+    print(
+        f"{report['customers']:,} customers from {report['transactions']:,} transactions "
+        f"(as of {report['as_of']}; {report['after_as_of']:,} after it excluded, "
+        f"{report['rejected_rows']:,} rows and {report['rejected_customers']:,} customers in rejects.csv)"
+    )
 
 
-def _cohorts(tx: pd.DataFrame, assignment: pd.DataFrame, *, customer: str, date: str, amount: str,
-             as_of: str) -> Retention:
+def _cohorts(
+    tx: pd.DataFrame, assignment: pd.DataFrame, *, customer: str, date: str, amount: str, as_of: str
+) -> Retention:
     """Monthly cohort retention per tier up to as_of, for the HTML report (rows without
     an id or a date, in rejects.csv with errors='reject', are left out)."""
     dated = tx[tx[customer].notna() & tx[date].notna()]
     return retention(dated, "M", by=assignment["tier"], customer=customer, date=date, amount=amount, end=as_of)
 
 
-def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, date: str, amount: str,
-              margin: str | None, as_of: str | None, freq: str, unit: str | None,
-              attributes: pd.DataFrame | None, errors: str, source: str) -> pd.DataFrame:
+def _run_flow(
+    tx: pd.DataFrame,
+    policy: Policy,
+    out: Path,
+    *,
+    customer: str,
+    date: str,
+    amount: str,
+    margin: str | None,
+    as_of: str | None,
+    freq: str,
+    unit: str | None,
+    attributes: pd.DataFrame | None,
+    errors: str,
+    source: str,
+) -> pd.DataFrame:
     t0 = time.perf_counter()
-    features, rejects, report = _features(tx, customer=customer, date=date, amount=amount, margin=margin, as_of=as_of,
-                                          freq=freq, unit=unit, attributes=attributes, errors=errors, source=source)
+    features, rejects, report = _features(
+        tx,
+        customer=customer,
+        date=date,
+        amount=amount,
+        margin=margin,
+        as_of=as_of,
+        freq=freq,
+        unit=unit,
+        attributes=attributes,
+        errors=errors,
+        source=source,
+    )
     try:
         model = fit(policy, features)
         assignment = model.assign(features)
@@ -121,8 +181,15 @@ def _run_flow(tx: pd.DataFrame, policy: Policy, out: Path, *, customer: str, dat
     _write_outputs(out, features, assignment, tier_summary, policy, rejects, report)
     save(model, out / "model.tk")
     cohorts = _cohorts(tx, assignment, customer=customer, date=date, amount=amount, as_of=report["as_of"])
-    html_report(assignment, features, model=model, retention=cohorts, title=f"Customer tiers as of {report['as_of']}",
-                path=out / "report.html", progress=False)
+    html_report(
+        assignment,
+        features,
+        model=model,
+        retention=cohorts,
+        title=f"Customer tiers as of {report['as_of']}",
+        path=out / "report.html",
+        progress=False,
+    )
     _print_counts(report)
     print(_format_summary(tier_summary))
     print(f"wrote assignments.csv, summary.csv, policy.json, rejects.csv, report.json, model.tk, report.html to {out}")
@@ -154,7 +221,9 @@ def _read_table(path: str, role: str, numeric: Sequence[str] = (), dates: Sequen
     except ImportError as exc:
         raise CliError(f"{path}: reading Parquet needs pyarrow ({exc})") from None
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise CliError(f"{path}: cannot read as {'Parquet' if p.suffix.lower() == '.parquet' else 'CSV'}: {exc}") from None
+        raise CliError(
+            f"{path}: cannot read as {'Parquet' if p.suffix.lower() == '.parquet' else 'CSV'}: {exc}"
+        ) from None
     for col in list(numeric) + list(dates):
         if col not in df.columns:
             raise CliError(f"{path}: no column '{col}'; columns: {', '.join(map(str, df.columns))}")
@@ -164,7 +233,9 @@ def _read_table(path: str, role: str, numeric: Sequence[str] = (), dates: Sequen
             bad = conv.isna() & df[col].notna()
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise CliError(f"{path}, line {row + 2} (row {row}), column '{col}': expected a number, got {df[col].iloc[row]!r}")
+                raise CliError(
+                    f"{path}, line {row + 2} (row {row}), column '{col}': expected a number, got {df[col].iloc[row]!r}"
+                )
             df[col] = conv
     for col in dates:
         if df[col].dtype.kind in "iuM":
@@ -176,7 +247,9 @@ def _read_table(path: str, role: str, numeric: Sequence[str] = (), dates: Sequen
         bad = conv.isna() & df[col].notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise CliError(f"{path}, line {row + 2} (row {row}), column '{col}': expected a date, got {df[col].iloc[row]!r}")
+            raise CliError(
+                f"{path}, line {row + 2} (row {row}), column '{col}': expected a date, got {df[col].iloc[row]!r}"
+            )
         df[col] = conv
     return df
 
@@ -184,20 +257,47 @@ def _read_table(path: str, role: str, numeric: Sequence[str] = (), dates: Sequen
 def _demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     tx = datasets.synthetic(args.customers, seed=args.seed)
-    print(f"tierkit demo: {args.customers:,} synthetic customers (seed {args.seed}), {len(tx):,} transactions "
-          f"generated in {time.perf_counter() - t0:.2f}s; default policy "
-          f"(key 5% / high-value 15% / ordinary 50% / potential 30% of the value score)")
-    _run_flow(tx, Policy.default(), _check_out(args.out), customer="customer", date="date", amount="amount", margin="margin",
-              as_of=None, freq="D", unit=None, attributes=None, errors="raise", source="synthetic data")
+    print(
+        f"tierkit demo: {args.customers:,} synthetic customers (seed {args.seed}), {len(tx):,} transactions "
+        f"generated in {time.perf_counter() - t0:.2f}s; default policy "
+        f"(key 5% / high-value 15% / ordinary 50% / potential 30% of the value score)"
+    )
+    _run_flow(
+        tx,
+        Policy.default(),
+        _check_out(args.out),
+        customer="customer",
+        date="date",
+        amount="amount",
+        margin="margin",
+        as_of=None,
+        freq="D",
+        unit=None,
+        attributes=None,
+        errors="raise",
+        source="synthetic data",
+    )
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     tx, attributes = _inputs(args)
     policy = _policy(args.policy)
-    _run_flow(tx, policy, _check_out(args.out), customer=args.customer, date=args.date, amount=args.amount,
-              margin=args.margin, as_of=args.as_of, freq=args.freq, unit=args.unit, attributes=attributes,
-              errors="reject" if args.reject_invalid else "raise", source=args.transactions)
+    _run_flow(
+        tx,
+        policy,
+        _check_out(args.out),
+        customer=args.customer,
+        date=args.date,
+        amount=args.amount,
+        margin=args.margin,
+        as_of=args.as_of,
+        freq=args.freq,
+        unit=args.unit,
+        attributes=attributes,
+        errors="reject" if args.reject_invalid else "raise",
+        source=args.transactions,
+    )
     return 0
 
 
@@ -209,8 +309,10 @@ def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None
     if args.attributes:
         attributes = _read_table(args.attributes, "attributes")
         if args.customer not in attributes.columns:
-            raise CliError(f"{args.attributes}: no column '{args.customer}' to join on; columns: "
-                           f"{', '.join(map(str, attributes.columns))}")
+            raise CliError(
+                f"{args.attributes}: no column '{args.customer}' to join on; columns: "
+                f"{', '.join(map(str, attributes.columns))}"
+            )
         attributes = attributes.set_index(args.customer)
     return tx, attributes
 
@@ -218,9 +320,19 @@ def _inputs(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None
 def _input_features(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], pd.DataFrame]:
     """(features, rejects, report, transactions) of run, fit and assign's input options."""
     tx, attributes = _inputs(args)
-    return *_features(tx, customer=args.customer, date=args.date, amount=args.amount, margin=args.margin,
-                      as_of=args.as_of, freq=args.freq, unit=args.unit, attributes=attributes,
-                      errors="reject" if args.reject_invalid else "raise", source=args.transactions), tx
+    return *_features(
+        tx,
+        customer=args.customer,
+        date=args.date,
+        amount=args.amount,
+        margin=args.margin,
+        as_of=args.as_of,
+        freq=args.freq,
+        unit=args.unit,
+        attributes=attributes,
+        errors="reject" if args.reject_invalid else "raise",
+        source=args.transactions,
+    ), tx
 
 
 def _policy(path: str | None) -> Policy:
@@ -273,8 +385,10 @@ def _fit(args: argparse.Namespace) -> int:
     Path(args.model).parent.mkdir(parents=True, exist_ok=True)
     save(model, args.model)
     _print_counts(report)
-    print(f"fitted policy {policy.name!r} on {len(features):,} customers in {time.perf_counter() - t0:.2f}s; "
-          f"wrote {args.model}")
+    print(
+        f"fitted policy {policy.name!r} on {len(features):,} customers in {time.perf_counter() - t0:.2f}s; "
+        f"wrote {args.model}"
+    )
     return 0
 
 
@@ -292,23 +406,39 @@ def _assign(args: argparse.Namespace) -> int:
     tier_summary: pd.DataFrame = summary(assignment, features)
     report["seconds"] = round(time.perf_counter() - t0, 3)
     if previous is not None:
-        report["previous"] = {"file": args.previous, **assignment.attrs["previous"],
-                              "held_by_hysteresis": int((assignment["below_count"] > 0).sum())}
+        report["previous"] = {
+            "file": args.previous,
+            **assignment.attrs["previous"],
+            "held_by_hysteresis": int((assignment["below_count"] > 0).sum()),
+        }
     out = _check_out(args.out)
     _write_outputs(out, features, assignment, tier_summary, model.policy, rejects, report)
     if not args.no_report:
-        cohorts = _cohorts(tx, assignment, customer=args.customer, date=args.date, amount=args.amount,
-                           as_of=report["as_of"])
-        html_report(assignment, features, model=model, previous=previous, retention=cohorts,
-                    title=f"Customer tiers as of {report['as_of']}", path=out / "report.html", progress=False)
+        cohorts = _cohorts(
+            tx, assignment, customer=args.customer, date=args.date, amount=args.amount, as_of=report["as_of"]
+        )
+        html_report(
+            assignment,
+            features,
+            model=model,
+            previous=previous,
+            retention=cohorts,
+            title=f"Customer tiers as of {report['as_of']}",
+            path=out / "report.html",
+            progress=False,
+        )
     _print_counts(report)
     if previous is not None:
         p = report["previous"]
-        print(f"re-tiered against {args.previous}: {p['new_to_book']:,} new to the book, {p['dropped']:,} dropped, "
-              f"{p['held_by_hysteresis']:,} held in a tier above their score's by hysteresis")
+        print(
+            f"re-tiered against {args.previous}: {p['new_to_book']:,} new to the book, {p['dropped']:,} dropped, "
+            f"{p['held_by_hysteresis']:,} held in a tier above their score's by hysteresis"
+        )
     print(_format_summary(tier_summary))
-    print(f"wrote assignments.csv, summary.csv, policy.json, rejects.csv, report.json"
-          f"{'' if args.no_report else ', report.html'} to {out}")
+    print(
+        f"wrote assignments.csv, summary.csv, policy.json, rejects.csv, report.json"
+        f"{'' if args.no_report else ', report.html'} to {out}"
+    )
     return 0
 
 
@@ -317,8 +447,10 @@ def _report(args: argparse.Namespace) -> int:
     assignment = _read_assignment(args.assignments, "assignments", model)
     previous = _read_assignment(args.previous, "previous assignment", model) if args.previous else None
     if "revenue" not in assignment.columns:
-        raise CliError(f"{args.assignments}: no column 'revenue'; expected the assignments.csv of `tierkit run` or "
-                       "`tierkit assign`")
+        raise CliError(
+            f"{args.assignments}: no column 'revenue'; expected the assignments.csv of `tierkit run` or "
+            "`tierkit assign`"
+        )
     out = Path(args.out) if args.out else Path(args.assignments).parent / "report.html"
     html_report(assignment, model=model, previous=previous, title=args.title, path=out, progress=False)
     print(f"wrote {out}")
@@ -336,50 +468,68 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--as-of", dest="as_of", help="observation end date (default: the last transaction)")
     p.add_argument("--freq", default="D", choices=["D", "W", "M"], help="purchase period (default D)")
     p.add_argument("--unit", choices=["D", "W"], help="unit of recency and T with daily periods")
-    p.add_argument("--reject-invalid", action="store_true",
-                   help="put bad rows into rejects.csv instead of stopping at the first one")
+    p.add_argument(
+        "--reject-invalid",
+        action="store_true",
+        help="put bad rows into rejects.csv instead of stopping at the first one",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tierkit", description="Score customers and sort them into tiers.")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the whole flow on synthetic data with the default policy",
-                          description="Generate synthetic transactions, summarize, fit the default policy, assign "
-                                      "tiers, print the tier summary and write the results to --out.")
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole flow on synthetic data with the default policy",
+        description="Generate synthetic transactions, summarize, fit the default policy, assign "
+        "tiers, print the tier summary and write the results to --out.",
+    )
     demo.add_argument("--customers", type=int, default=100_000, help="number of customers (default 100000)")
     demo.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     demo.add_argument("--out", default="tierkit-demo", help="output folder (default ./tierkit-demo)")
     demo.set_defaults(func=_demo)
-    run = sub.add_parser("run", help="tier the customers of a transactions file",
-                         description="Summarize a transactions CSV (or Parquet), join optional attributes, fit the "
-                                     "policy, assign tiers and write assignments, summary, policy, rejects, a report, "
-                                     "the fitted model (model.tk) and the HTML report (report.html).")
+    run = sub.add_parser(
+        "run",
+        help="tier the customers of a transactions file",
+        description="Summarize a transactions CSV (or Parquet), join optional attributes, fit the "
+        "policy, assign tiers and write assignments, summary, policy, rejects, a report, "
+        "the fitted model (model.tk) and the HTML report (report.html).",
+    )
     _add_input_options(run)
     run.add_argument("--policy", help="policy JSON file (default: the built-in policy)")
     run.add_argument("--out", required=True, help="output folder")
     run.set_defaults(func=_run)
-    fit_cmd = sub.add_parser("fit", help="fit a policy and save the model for later runs of `tierkit assign`",
-                             description="Summarize the transactions, join optional attributes, fit the policy and "
-                                         "write the fitted model (weights, normalizers, cut points) to --model.")
+    fit_cmd = sub.add_parser(
+        "fit",
+        help="fit a policy and save the model for later runs of `tierkit assign`",
+        description="Summarize the transactions, join optional attributes, fit the policy and "
+        "write the fitted model (weights, normalizers, cut points) to --model.",
+    )
     _add_input_options(fit_cmd)
     fit_cmd.add_argument("--policy", help="policy JSON file (default: the built-in policy)")
     fit_cmd.add_argument("--model", required=True, help="model file to write (e.g. model.tk)")
     fit_cmd.set_defaults(func=_fit)
-    assign = sub.add_parser("assign", help="tier customers with a saved model, re-tiering against a previous run",
-                            description="Summarize the transactions, assign tiers with the model of `tierkit fit`, "
-                                        "and with --previous re-tier against that run's assignments.csv: hysteresis "
-                                        "counters (below_count) and stages carry over. Writes the same files as run "
-                                        "(and report.html).")
+    assign = sub.add_parser(
+        "assign",
+        help="tier customers with a saved model, re-tiering against a previous run",
+        description="Summarize the transactions, assign tiers with the model of `tierkit fit`, "
+        "and with --previous re-tier against that run's assignments.csv: hysteresis "
+        "counters (below_count) and stages carry over. Writes the same files as run "
+        "(and report.html).",
+    )
     _add_input_options(assign)
     assign.add_argument("--model", required=True, help="model file written by `tierkit fit` or `tierkit run`")
     assign.add_argument("--previous", help="assignments.csv of the previous run (tier, below_count, stage)")
     assign.add_argument("--out", required=True, help="output folder")
     assign.add_argument("--no-report", action="store_true", help="do not write report.html")
     assign.set_defaults(func=_assign)
-    rep = sub.add_parser("report", help="write the HTML report of a run's assignments",
-                         description="Write the self-contained HTML report (tier summary, charts, reasons, and with "
-                                     "--model the weights and cut points, with --previous the migration) of an "
-                                     "assignments.csv written by run or assign.")
+    rep = sub.add_parser(
+        "report",
+        help="write the HTML report of a run's assignments",
+        description="Write the self-contained HTML report (tier summary, charts, reasons, and with "
+        "--model the weights and cut points, with --previous the migration) of an "
+        "assignments.csv written by run or assign.",
+    )
     rep.add_argument("--assignments", required=True, help="assignments.csv of `tierkit run` or `tierkit assign`")
     rep.add_argument("--model", help="the model file, for weights, cut points and the tiers' service")
     rep.add_argument("--previous", help="an earlier assignments.csv: adds the migration heat map")
@@ -404,8 +554,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tierkit: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the command never ends in a traceback
-        print(f"tierkit: error: {type(exc).__name__}: {exc} (an unexpected error: please report it with the "
-              "command line)", file=sys.stderr)
+        print(
+            f"tierkit: error: {type(exc).__name__}: {exc} (an unexpected error: please report it with the "
+            "command line)",
+            file=sys.stderr,
+        )
         return 2
 
 

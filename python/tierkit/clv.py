@@ -24,6 +24,7 @@ The C++ core releases the GIL while it fits and predicts.
 >>> bool(alive[summary["frequency"] == 0].eq(1.0).all())  # BG/NBD: no repeat purchase, alive
 True
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -163,8 +164,9 @@ class _TransactionModel:
         f, r, t, w = _summary_columns(frequency, recency, T, weights)
         state = _clv.RfmHistogram()
         state.update(f, r, t, w)
-        return self.fit_patterns(state.finalize(), initial_params=initial_params,
-                                 max_iterations=max_iterations, tol=tol, progress=progress)
+        return self.fit_patterns(
+            state.finalize(), initial_params=initial_params, max_iterations=max_iterations, tol=tol, progress=progress
+        )
 
     def fit_patterns(
         self,
@@ -228,9 +230,7 @@ class _TransactionModel:
         try:
             return self._summary
         except AttributeError:
-            raise AttributeError(
-                f"{type(self).__name__} was built from parameters; summary() needs fit()"
-            ) from None
+            raise AttributeError(f"{type(self).__name__} was built from parameters; summary() needs fit()") from None
 
     # ---- fitted attributes ---------------------------------------------------------
     @property
@@ -256,9 +256,7 @@ class _TransactionModel:
         """Estimates, standard errors and 95% intervals (computed on the log scale, so
         they stay positive), one row per parameter."""
         s = self._fit_summary()
-        return pd.DataFrame(
-            {"coef": s.coef, "se": s.se, "lower": s.lower, "upper": s.upper}, index=list(self._names)
-        )
+        return pd.DataFrame({"coef": s.coef, "se": s.se, "lower": s.lower, "upper": s.upper}, index=list(self._names))
 
     # ---- predictions ---------------------------------------------------------------
     def conditional_probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> Any:
@@ -432,8 +430,9 @@ class GammaGamma:
             _column(monetary_value, "monetary_value"),
             None if weights is None else _column(weights, "weights"),
         )
-        return self.fit_patterns(state.finalize(), initial_params=initial_params,
-                                 max_iterations=max_iterations, tol=tol, progress=progress)
+        return self.fit_patterns(
+            state.finalize(), initial_params=initial_params, max_iterations=max_iterations, tol=tol, progress=progress
+        )
 
     def fit_patterns(
         self,
@@ -526,8 +525,14 @@ class GammaGamma:
         # the fitted parameters carry the model's unit; the C++ core checks that an
         # explicit time_unit agrees with it
         values = _clv.customer_lifetime_value(
-            transaction_model._params(), self._params(), f, r, t, m,
-            months=int(months), monthly_discount_rate=float(discount_rate),
+            transaction_model._params(),
+            self._params(),
+            f,
+            r,
+            t,
+            m,
+            months=int(months),
+            monthly_discount_rate=float(discount_rate),
             time_unit=_unit(time_unit),
             periods_per_month=0.0 if periods_per_month is None else float(periods_per_month),
         )

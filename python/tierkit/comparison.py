@@ -6,6 +6,7 @@ different tier names), how many move, how revenue spreads over the tiers, and,
 with transactions, how well each policy's tiers predict the next period (the
 backtest lift of each).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -68,9 +69,17 @@ class Comparison:
         return compare_heatmap(self, ax=ax)
 
 
-def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFrame | None = None, *,
-            names: tuple[str, str] = ("a", "b"), revenue: str = "revenue", progress: bool | None = None,
-            **backtest_options: Any) -> Comparison:
+def compare(
+    policy_a: Any,
+    policy_b: Any,
+    features: Any,
+    transactions: pd.DataFrame | None = None,
+    *,
+    names: tuple[str, str] = ("a", "b"),
+    revenue: str = "revenue",
+    progress: bool | None = None,
+    **backtest_options: Any,
+) -> Comparison:
     """Fit two policies on the same features and compare their tiers.
 
     Parameters
@@ -138,8 +147,9 @@ def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFr
         moved = float(np.mean(ia != ib))
         up, down = float(np.mean(ib < ia)), float(np.mean(ib > ia))
 
-    revenue_table = pd.concat({names[k]: summary(assigned[k], features, revenue=revenue) for k in range(2)},
-                              names=["policy", "tier"])
+    revenue_table = pd.concat(
+        {names[k]: summary(assigned[k], features, revenue=revenue) for k in range(2)}, names=["policy", "tier"]
+    )
 
     lift = None
     if transactions is not None:
@@ -150,5 +160,14 @@ def compare(policy_a: Any, policy_b: Any, features: Any, transactions: pd.DataFr
             s.index.name = "position"
             per.append(s[["tier", "customers", "revenue_share", "lift", "stability", "churn_rate"]])
         lift = pd.concat({names[0]: per[0], names[1]: per[1]}, axis=1)
-    return Comparison((names[0], names[1]), crosstab, moved, up, down, basis, revenue_table, lift,
-                      {names[0]: assigned[0], names[1]: assigned[1]})
+    return Comparison(
+        (names[0], names[1]),
+        crosstab,
+        moved,
+        up,
+        down,
+        basis,
+        revenue_table,
+        lift,
+        {names[0]: assigned[0], names[1]: assigned[1]},
+    )

@@ -23,6 +23,7 @@ byte for byte at any partitioning, in more passes (see tierkit.fitting).
 ``meta`` (computed on the first real row), so the C++ scorer never sees Dask's
 fake sample rows. A Dask client, when one is active, runs everything.
 """
+
 from __future__ import annotations
 
 import functools
@@ -68,14 +69,23 @@ def _tree(items: list[Delayed], split_every: int) -> Delayed:
 
     merge = delayed(_merge, pure=True)
     while len(items) > 1:
-        items = [merge(*items[i:i + split_every]) if len(items[i:i + split_every]) > 1 else items[i]
-                 for i in range(0, len(items), split_every)]
+        items = [
+            merge(*items[i : i + split_every]) if len(items[i : i + split_every]) > 1 else items[i]
+            for i in range(0, len(items), split_every)
+        ]
     return items[0]
 
 
-def fit(policy: Policy | dict[str, Any] | str, ddf: DaskDataFrame, *, mode: str = "exact", sketch_k: int = 1024,
-        kmeans_sample: int = 4096, split_every: int = 8,
-        progress: bool | None = None) -> Model:
+def fit(
+    policy: Policy | dict[str, Any] | str,
+    ddf: DaskDataFrame,
+    *,
+    mode: str = "exact",
+    sketch_k: int = 1024,
+    kmeans_sample: int = 4096,
+    split_every: int = 8,
+    progress: bool | None = None,
+) -> Model:
     """Fit ``policy`` on a Dask DataFrame of customer features (indexed by customer
     id, as for ``tk.fit``). Returns a Model (on the client).
 
@@ -143,8 +153,11 @@ def assign(model: Model, ddf: DaskDataFrame, *, meta: pd.DataFrame | None = None
         # reason...) from the rows of each partition: unknown to Dask until computed.
         from dask.dataframe.utils import clear_known_categories
 
-        varying = [c for c in meta.columns
-                   if isinstance(meta[c].dtype, pd.CategoricalDtype) and c not in ("tier", "mode", "actions")]
+        varying = [
+            c
+            for c in meta.columns
+            if isinstance(meta[c].dtype, pd.CategoricalDtype) and c not in ("tier", "mode", "actions")
+        ]
         meta = clear_known_categories(meta, cols=varying)
     tiers: DaskDataFrame = ddf.map_partitions(_assign, model_bytes, options, meta=meta, enforce_metadata=False)
     return tiers
@@ -168,8 +181,10 @@ def summarize(ddf: DaskDataFrame, *, split_every: int = 8, **options: Any) -> An
     if not items:
         raise InvalidInputError("ddf: has no partitions")
     while len(items) > 1:
-        items = [merge(options, *items[i:i + split_every]) if len(items[i:i + split_every]) > 1 else items[i]
-                 for i in range(0, len(items), split_every)]
+        items = [
+            merge(options, *items[i : i + split_every]) if len(items[i : i + split_every]) > 1 else items[i]
+            for i in range(0, len(items), split_every)
+        ]
     (total,) = compute(items[0])
     return total.finalize()
 

@@ -1,4 +1,5 @@
 """Synthetic customer data (generated in C++, deterministic for a seed)."""
+
 from __future__ import annotations
 
 from typing import Any, Literal, overload
@@ -14,17 +15,48 @@ TYPE_NAMES = ["occasional", "regular", "loyal", "whale"]
 
 
 @overload
-def synthetic(n_customers: int = ..., seed: int = ..., *, start: Any = ..., days: int = ..., refund_rate: float = ...,
-              threads: int = ..., return_customers: Literal[False] = ...) -> pd.DataFrame: ...
+def synthetic(
+    n_customers: int = ...,
+    seed: int = ...,
+    *,
+    start: Any = ...,
+    days: int = ...,
+    refund_rate: float = ...,
+    threads: int = ...,
+    return_customers: Literal[False] = ...,
+) -> pd.DataFrame: ...
 @overload
-def synthetic(n_customers: int = ..., seed: int = ..., *, start: Any = ..., days: int = ..., refund_rate: float = ...,
-              threads: int = ..., return_customers: Literal[True]) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+def synthetic(
+    n_customers: int = ...,
+    seed: int = ...,
+    *,
+    start: Any = ...,
+    days: int = ...,
+    refund_rate: float = ...,
+    threads: int = ...,
+    return_customers: Literal[True],
+) -> tuple[pd.DataFrame, pd.DataFrame]: ...
 @overload
-def synthetic(n_customers: int = ..., seed: int = ..., *, start: Any = ..., days: int = ..., refund_rate: float = ...,
-              threads: int = ..., return_customers: bool) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]: ...
-def synthetic(n_customers: int = 10_000, seed: int = 42, *, start: Any = "2023-01-01", days: int = 730,
-              refund_rate: float = 0.02, threads: int = 0,
-              return_customers: bool = False) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic(
+    n_customers: int = ...,
+    seed: int = ...,
+    *,
+    start: Any = ...,
+    days: int = ...,
+    refund_rate: float = ...,
+    threads: int = ...,
+    return_customers: bool,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]: ...
+def synthetic(
+    n_customers: int = 10_000,
+    seed: int = 42,
+    *,
+    start: Any = "2023-01-01",
+    days: int = 730,
+    refund_rate: float = 0.02,
+    threads: int = 0,
+    return_customers: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Transactions from a heterogeneous buy-till-you-die process.
 
     Four customer types (occasional 40%, regular 40%, loyal 17%, whale 3%).
@@ -55,19 +87,26 @@ def synthetic(n_customers: int = 10_000, seed: int = 42, *, start: Any = "2023-0
     >>> list(tx.columns)
     ['customer', 'date', 'amount', 'margin', 'quantity']
     """
-    out = _core.features.synthetic(int(n_customers), int(seed), day_number(start, "start"), int(days),
-                                   float(refund_rate), int(threads))
-    tx = pd.DataFrame({
-        "customer": out["customer"],
-        "date": to_dates(out["day"]),
-        "amount": out["amount"],
-        "margin": out["margin"],
-        "quantity": out["quantity"],
-    }, copy=False)
+    out = _core.features.synthetic(
+        int(n_customers), int(seed), day_number(start, "start"), int(days), float(refund_rate), int(threads)
+    )
+    tx = pd.DataFrame(
+        {
+            "customer": out["customer"],
+            "date": to_dates(out["day"]),
+            "amount": out["amount"],
+            "margin": out["margin"],
+            "quantity": out["quantity"],
+        },
+        copy=False,
+    )
     if not return_customers:
         return tx
-    customers = pd.DataFrame({
-        "type": pd.Categorical.from_codes(out["type"], categories=pd.Index(TYPE_NAMES)),
-        "alive": out["alive"].astype(bool),
-    }, index=pd.Index(out["ids"], name="customer"))
+    customers = pd.DataFrame(
+        {
+            "type": pd.Categorical.from_codes(out["type"], categories=pd.Index(TYPE_NAMES)),
+            "alive": out["alive"].astype(bool),
+        },
+        index=pd.Index(out["ids"], name="customer"),
+    )
     return tx, customers

@@ -1,4 +1,5 @@
 """Per-customer features from transactions, and joining attribute tables."""
+
 from __future__ import annotations
 
 import os
@@ -129,12 +130,19 @@ def _name_customer(message: str, decode_one: Any) -> str:
     match = re.match(r"customer (-?\d+): ", message)
     if match is None:
         return message
-    return f"customer {decode_one(int(match.group(1)))!r}: {message[match.end():]}"
+    return f"customer {decode_one(int(match.group(1)))!r}: {message[match.end() :]}"
 
 
-def _core_options(as_of: Any, freq: str, freq_multiplier: float, unit: str | None, trend_window: int,
-                  windows: Sequence[int], trend_cap: float,
-                  errors: str) -> tuple[int | None, str, float, int, list[int], float, bool]:
+def _core_options(
+    as_of: Any,
+    freq: str,
+    freq_multiplier: float,
+    unit: str | None,
+    trend_window: int,
+    windows: Sequence[int],
+    trend_cap: float,
+    errors: str,
+) -> tuple[int | None, str, float, int, list[int], float, bool]:
     """The checked options, in the order the core's summarize and Summarizer take them."""
     if errors not in ("raise", "reject"):
         raise InvalidInputError(f"errors: must be 'raise' or 'reject', got {errors!r}")
@@ -145,8 +153,15 @@ def _core_options(as_of: Any, freq: str, freq_multiplier: float, unit: str | Non
             raise InvalidInputError(f"unit: with freq='D' use unit 'D' or 'W', got freq={freq!r}, unit={unit!r}")
         freq_multiplier = float(_FREQ_DAYS[unit])
     as_of_day = None if as_of is None else day_number(as_of, "as_of")
-    return (as_of_day, freq, float(freq_multiplier), int(trend_window), [int(w) for w in windows], float(trend_cap),
-            errors == "reject")
+    return (
+        as_of_day,
+        freq,
+        float(freq_multiplier),
+        int(trend_window),
+        [int(w) for w in windows],
+        float(trend_cap),
+        errors == "reject",
+    )
 
 
 class _Names:
@@ -172,12 +187,22 @@ def _integer_ids(ids: list[Any]) -> bool:
     """Whether every id that is there is an integer (and at least one is missing,
     which would turn a plain column into floats)."""
     present = [v for v in ids if v is not None and not (isinstance(v, float) and np.isnan(v))]
-    return len(present) < len(ids) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                           and -(2**63) <= int(v) < 2**63 for v in present)
+    return len(present) < len(ids) and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and -(2**63) <= int(v) < 2**63 for v in present
+    )
 
 
-def _result(out: dict[str, Any], decode: Any, decode_one: Any, dated: bool, names: _Names, return_rejects: bool,
-            output: str | None, sort_ids: bool = False, reasons: dict[int, str] | None = None) -> Any:
+def _result(
+    out: dict[str, Any],
+    decode: Any,
+    decode_one: Any,
+    dated: bool,
+    names: _Names,
+    return_rejects: bool,
+    output: str | None,
+    sort_ids: bool = False,
+    reasons: dict[int, str] | None = None,
+) -> Any:
     """The feature DataFrame (and the rejects) from the core's summary dict. ``sort_ids``:
     the core's ids are codes in first-seen order, so sort the rows (and the
     customer-level rejects) by the decoded id."""
@@ -201,10 +226,17 @@ def _result(out: dict[str, Any], decode: Any, decode_one: Any, dated: bool, name
             "row": rj["row"],
             # Integer ids stay integers beside a missing one (nullable Int64, not 1.0 and
             # NaN); other ids beside a missing one (None) stay objects, as given.
-            "customer": (pd.array(customers, dtype="Int64") if _integer_ids(customers)
-                         else pd.Series(customers, dtype=object) if None in customers else customers),
-            "reason": [names.rename(r) if not reasons or int(row) not in reasons else reasons[int(row)]
-                       for row, r in zip(rj["row"], rj["reason"])],
+            "customer": (
+                pd.array(customers, dtype="Int64")
+                if _integer_ids(customers)
+                else pd.Series(customers, dtype=object)
+                if None in customers
+                else customers
+            ),
+            "reason": [
+                names.rename(r) if not reasons or int(row) not in reasons else reasons[int(row)]
+                for row, r in zip(rj["row"], rj["reason"])
+            ],
         }
     )
     if sort_ids:
@@ -229,7 +261,8 @@ class _StreamIds:
         if self.kind is not None and self.kind != kind:
             raise InvalidInputError(
                 f"column '{self.name}': integer ids in some chunks and other ids (strings...) in others; "
-                f"read the column with one type (e.g. dtype={{'{self.name}': str}})")
+                f"read the column with one type (e.g. dtype={{'{self.name}': str}})"
+            )
         self.kind = kind
         if kind == "labels" and self.labels is None:
             self.labels = []
@@ -381,8 +414,12 @@ class Summarizer:
         ``self`` (the merged summarizer)."""
         if not isinstance(other, Summarizer):
             raise InvalidInputError(f"merge: expected a tierkit Summarizer, got {type(other).__name__}")
-        if (self._options, vars(self._names), self._return_rejects, self._output) != \
-                (other._options, vars(other._names), other._return_rejects, other._output):
+        if (self._options, vars(self._names), self._return_rejects, self._output) != (
+            other._options,
+            vars(other._names),
+            other._return_rejects,
+            other._output,
+        ):
             raise InvalidInputError("merge: the summarizers were made with different arguments")
         if self._dated is not None and other._dated is not None and self._dated != other._dated:
             raise InvalidInputError(f"column '{self._names.date}': dates in one summarizer, day numbers in the other")
@@ -390,8 +427,9 @@ class Summarizer:
         if other._ids.kind is not None:
             self._ids._set_kind(other._ids.kind)
         if other._ids.labels:
-            mapping = np.fromiter((self._ids.code(u) for u in other._ids.labels), dtype=np.int64,
-                                  count=len(other._ids.labels))
+            mapping = np.fromiter(
+                (self._ids.code(u) for u in other._ids.labels), dtype=np.int64, count=len(other._ids.labels)
+            )
             state = state.copy()
             state.map_ids(mapping)
         self._core.merge(state)
@@ -403,8 +441,16 @@ class Summarizer:
         """The table :func:`summarize` returns for every row seen (with the rejects
         when ``return_rejects=True``). The summarizer stays usable."""
         out = self._core.finalize()
-        return _result(out, self._ids.decode, self._ids.decode_one, bool(self._dated), self._names,
-                       self._return_rejects, self._output, sort_ids=self._ids.labels is not None)
+        return _result(
+            out,
+            self._ids.decode,
+            self._ids.decode_one,
+            bool(self._dated),
+            self._names,
+            self._return_rejects,
+            self._output,
+            sort_ids=self._ids.labels is not None,
+        )
 
     def to_bytes(self) -> bytes:
         """The core state as bytes (envelope with magic, version, length and CRC-32);
@@ -412,8 +458,15 @@ class Summarizer:
         return self._core.to_bytes()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        settings = (self._options, vars(self._names), self._return_rejects, self._output, self._ids.kind,
-                    self._ids.labels, self._dated)
+        settings = (
+            self._options,
+            vars(self._names),
+            self._return_rejects,
+            self._output,
+            self._ids.kind,
+            self._ids.labels,
+            self._dated,
+        )
         return (_restore_summarizer, (self._core.to_bytes(), settings))
 
     def __repr__(self) -> str:
@@ -496,8 +549,9 @@ def summarize_files(
     files = [Path(p) for p in paths]
     for p in files:
         if not _suffix_in(p, _PARQUET + _CSV):
-            raise InvalidInputError(f"paths: {str(p)!r} is neither CSV ({', '.join(_CSV)}) nor Parquet "
-                                    f"({', '.join(_PARQUET)})")
+            raise InvalidInputError(
+                f"paths: {str(p)!r} is neither CSV ({', '.join(_CSV)}) nor Parquet ({', '.join(_PARQUET)})"
+            )
         if not p.exists():
             raise InvalidInputError(f"paths: {str(p)!r} does not exist")
     s = Summarizer(customer, date, amount, **kwargs)
@@ -522,8 +576,9 @@ def _chunks(path: Path, columns: list[str], chunksize: int, read_csv: dict[str, 
         f = pq.ParquetFile(path)
         missing = [c for c in columns if c not in f.schema_arrow.names]
         if missing:
-            raise InvalidInputError(f"{path}: unknown column '{missing[0]}'; available: "
-                                    f"{', '.join(f.schema_arrow.names)}")
+            raise InvalidInputError(
+                f"{path}: unknown column '{missing[0]}'; available: {', '.join(f.schema_arrow.names)}"
+            )
         yield from f.iter_batches(batch_size=chunksize, columns=columns)
         return
     options = {"usecols": lambda c: c in columns, **read_csv}
@@ -533,15 +588,25 @@ def _chunks(path: Path, columns: list[str], chunksize: int, read_csv: dict[str, 
 
 def _name_columns(message: str, customer: str, date: str, amount: str, margin: str | None, quantity: str | None) -> str:
     """The core names its canonical columns; say the caller's names instead."""
-    for canonical, actual in (("customer", customer), ("date", date), ("amount", amount), ("margin", margin),
-                              ("quantity", quantity)):
+    for canonical, actual in (
+        ("customer", customer),
+        ("date", date),
+        ("amount", amount),
+        ("margin", margin),
+        ("quantity", quantity),
+    ):
         if actual and actual != canonical:
             message = message.replace(f"column '{canonical}'", f"column '{actual}'")
     return message
 
 
-def join(features: pd.DataFrame, attributes: pd.DataFrame, *, on: str | None = None,
-         how: Literal["left", "inner", "outer"] = "left") -> pd.DataFrame:
+def join(
+    features: pd.DataFrame,
+    attributes: pd.DataFrame,
+    *,
+    on: str | None = None,
+    how: Literal["left", "inner", "outer"] = "left",
+) -> pd.DataFrame:
     """Join attribute tables (credit rating, NPS, renewal rate...) to features by customer id.
 
     Parameters

@@ -22,6 +22,7 @@ quantiles and abc rules; manual, ahp or topsis weighting). See
 include/tierkit/fit_state.hpp for the passes and which rules each mode supports.
 Fitter and PartialState pickle (as bytes).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -100,11 +101,19 @@ class Fitter:
     include/tierkit/privacy.hpp); refine mode also refuses kmeans, entropy and CRITIC.
     """
 
-    def __init__(self, policy: Policy | dict[str, Any] | str, *, mode: str = "exact", sketch_k: int = 1024,
-                 kmeans_sample: int = 4096, refine_buckets: int = 1 << 18) -> None:
+    def __init__(
+        self,
+        policy: Policy | dict[str, Any] | str,
+        *,
+        mode: str = "exact",
+        sketch_k: int = 1024,
+        kmeans_sample: int = 4096,
+        refine_buckets: int = 1 << 18,
+    ) -> None:
         self._policy = Policy(policy)
-        self._core = _core.fitting.Fitter(self._policy._core, mode, int(sketch_k), int(kmeans_sample),
-                                          int(refine_buckets))
+        self._core = _core.fitting.Fitter(
+            self._policy._core, mode, int(sketch_k), int(kmeans_sample), int(refine_buckets)
+        )
 
     @property
     def done(self) -> bool:
@@ -191,4 +200,3 @@ def _core_error(message: str) -> Exception:
     from ._errors import InvalidInputError
 
     return InvalidInputError(message)
-

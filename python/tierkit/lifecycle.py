@@ -23,6 +23,7 @@ A       1  1       0
 B       0  0       1
 (new)   0  1       0
 """
+
 from __future__ import annotations
 
 import re
@@ -60,6 +61,7 @@ NEW, GONE = "(new)", "(gone)"
 
 # --- joining two assignments -------------------------------------------------------------------------------------
 
+
 def _show(value: Any) -> Any:
     """A customer id as it reads in a message (numpy scalars as Python ones)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -67,8 +69,9 @@ def _show(value: Any) -> Any:
 
 def _tier(assignment: Any, role: str) -> pd.Series:
     if not isinstance(assignment, pd.DataFrame):
-        raise InvalidInputError(f"{role}: expected the DataFrame returned by Model.assign, "
-                                f"got {type(assignment).__name__}")
+        raise InvalidInputError(
+            f"{role}: expected the DataFrame returned by Model.assign, got {type(assignment).__name__}"
+        )
     if "tier" not in assignment.columns:
         raise ColumnNotFoundError(f"{role}: no column 'tier'; available: {', '.join(map(str, assignment.columns))}")
     tier = assignment["tier"]
@@ -151,17 +154,29 @@ def _join(before: pd.DataFrame | None, after: pd.DataFrame, names: tuple[str, st
     if before is None:
         tiers = [str(t) for t in tier_after.cat.categories]
         index = after.index
-        return _Join(index, tiers, np.arange(len(index), dtype=np.int64), None,
-                     tier_after.cat.codes.to_numpy().astype(np.int32), None, _stage_codes(after, names[1]))
+        return _Join(
+            index,
+            tiers,
+            np.arange(len(index), dtype=np.int64),
+            None,
+            tier_after.cat.codes.to_numpy().astype(np.int32),
+            None,
+            _stage_codes(after, names[1]),
+        )
     tier_before = _tier(before, names[0])
     tiers = _same_tiers(tier_before, tier_after, names)
     index, at_b, at_a = _union(before.index, after.index)
     n = len(index)
     # Positions in the sorted union stand for the ids (the core orders ties by them).
-    return _Join(index, tiers, np.arange(n, dtype=np.int64),
-                 _scatter(n, at_b, tier_before.cat.codes.to_numpy().astype(np.int32)),
-                 _scatter(n, at_a, tier_after.cat.codes.to_numpy().astype(np.int32)),
-                 _scatter(n, at_b, _stage_codes(before, names[0])), _scatter(n, at_a, _stage_codes(after, names[1])))
+    return _Join(
+        index,
+        tiers,
+        np.arange(n, dtype=np.int64),
+        _scatter(n, at_b, tier_before.cat.codes.to_numpy().astype(np.int32)),
+        _scatter(n, at_a, tier_after.cat.codes.to_numpy().astype(np.int32)),
+        _scatter(n, at_b, _stage_codes(before, names[0])),
+        _scatter(n, at_a, _stage_codes(after, names[1])),
+    )
 
 
 def _values(values: Any, join: _Join, frames: Sequence[pd.DataFrame | None], role: str) -> np.ndarray:
@@ -176,8 +191,9 @@ def _values(values: Any, join: _Join, frames: Sequence[pd.DataFrame | None], rol
             series = series.combine_first(f[values].astype(np.float64))
         values = series
     if not isinstance(values, pd.Series):
-        raise InvalidInputError(f"{role}: expected a Series indexed by customer id or a column name, "
-                                f"got {type(values).__name__}")
+        raise InvalidInputError(
+            f"{role}: expected a Series indexed by customer id or a column name, got {type(values).__name__}"
+        )
     out = values.reindex(join.index)
     try:
         arr = out.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -195,6 +211,7 @@ def _tier_column(codes: npt.NDArray[np.int32], tiers: list[str]) -> pd.Categoric
 
 
 # --- migration -----------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -223,8 +240,11 @@ class Migration:
 
 def _square(flat: np.ndarray, tiers: list[str]) -> pd.DataFrame:
     k = len(tiers) + 1
-    return pd.DataFrame(np.asarray(flat).reshape(k, k), index=pd.Index(tiers + [NEW], name="before"),
-                        columns=pd.Index(tiers + [GONE], name="after"))
+    return pd.DataFrame(
+        np.asarray(flat).reshape(k, k),
+        index=pd.Index(tiers + [NEW], name="before"),
+        columns=pd.Index(tiers + [GONE], name="after"),
+    )
 
 
 def migration(before: pd.DataFrame, after: pd.DataFrame, revenue: Any = None) -> Migration:
@@ -263,14 +283,25 @@ def migration(before: pd.DataFrame, after: pd.DataFrame, revenue: Any = None) ->
     assert j.tier_before is not None  # joined with an earlier assignment
     values = None if revenue is None else _values(revenue, j, (after, before), "revenue")
     out = _core.lifecycle.migration(j.customers, j.tier_before, j.tier_after, len(j.tiers), values)
-    return Migration(_square(out["counts"], j.tiers), _square(out["row_shares"], j.tiers),
-                     None if out["revenue_moved"] is None else _square(out["revenue_moved"], j.tiers))
+    return Migration(
+        _square(out["counts"], j.tiers),
+        _square(out["row_shares"], j.tiers),
+        None if out["revenue_moved"] is None else _square(out["revenue_moved"], j.tiers),
+    )
 
 
 # --- Markov projection ---------------------------------------------------------------------------------------------
 
-def project(before: pd.DataFrame, after: pd.DataFrame, periods: int = 4, values: Any = None, *, entries: bool = True,
-            exits: bool = True) -> pd.DataFrame:
+
+def project(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    periods: int = 4,
+    values: Any = None,
+    *,
+    entries: bool = True,
+    exits: bool = True,
+) -> pd.DataFrame:
     """Project tier sizes (and value) ``periods`` steps ahead with the observed transition shares.
 
     The chain is estimated from the migration between ``before`` and ``after``:
@@ -335,9 +366,11 @@ def project(before: pd.DataFrame, after: pd.DataFrame, periods: int = 4, values:
     if out["value"] is not None:
         parts.update({("value", t): out["value"].reshape(-1, k)[:, j] for j, t in enumerate(tiers)})
     frame = pd.DataFrame(parts, index=pd.RangeIndex(int(periods) + 1, name="period"))
-    frame.attrs["transition"] = pd.DataFrame(out["transition"].reshape(k, k + 1),
-                                             index=pd.Index(tiers, name="from"),
-                                             columns=pd.Index(tiers + [GONE], name="to"))
+    frame.attrs["transition"] = pd.DataFrame(
+        out["transition"].reshape(k, k + 1),
+        index=pd.Index(tiers, name="from"),
+        columns=pd.Index(tiers + [GONE], name="to"),
+    )
     frame.attrs["entries"] = pd.Series(out["entries"], index=pd.Index(tiers, name="tier"))
     try:
         total = float(out["sizes"][:k].sum())
@@ -349,6 +382,7 @@ def project(before: pd.DataFrame, after: pd.DataFrame, periods: int = 4, values:
 
 
 # --- events --------------------------------------------------------------------------------------------------------
+
 
 def events(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     """What happened to each customer between two assignments: one row per customer
@@ -388,9 +422,14 @@ def events(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     j = _join(before, after)
     assert j.tier_before is not None  # joined with an earlier assignment
     stages = (j.stage_before, j.stage_after) if j.stage_before is not None and j.stage_after is not None else None
-    rows, kinds = _core.lifecycle.events(j.customers, j.tier_before, j.tier_after,
-                                         None if stages is None else stages[0], None if stages is None else stages[1],
-                                         len(j.tiers))
+    rows, kinds = _core.lifecycle.events(
+        j.customers,
+        j.tier_before,
+        j.tier_after,
+        None if stages is None else stages[0],
+        None if stages is None else stages[1],
+        len(j.tiers),
+    )
     data: dict[str, Any] = {
         "customer": j.index[rows],
         "from_tier": _tier_column(j.tier_before[rows], j.tiers),
@@ -407,6 +446,7 @@ def events(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
 
 # --- revenue at risk and win-back ----------------------------------------------------------------------------------
 
+
 def _basis(j: _Join) -> str:
     if j.tier_before is None:
         return "stages only (no previous assignment): stage lost, at_risk or declining"
@@ -418,8 +458,10 @@ def _basis(j: _Join) -> str:
 def _risk_join(assignment: pd.DataFrame, previous: pd.DataFrame | None) -> _Join:
     j = _join(previous, assignment, ("previous", "assignment"))
     if j.tier_before is None and j.stage_after is None:
-        raise InvalidInputError("assignment: no 'stage' column and no previous assignment: "
-                                "cannot tell lost, declining or downgraded customers")
+        raise InvalidInputError(
+            "assignment: no 'stage' column and no previous assignment: "
+            "cannot tell lost, declining or downgraded customers"
+        )
     return j
 
 
@@ -469,8 +511,13 @@ def revenue_at_risk(assignment: pd.DataFrame, values: Any, previous: pd.DataFram
     at_risk = value.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(tier_value != 0, at_risk / np.where(tier_value != 0, tier_value, 1.0), 0.0)
-    data: dict[str, Any] = {"customers": out["tier_customers"], "value": tier_value,
-                            "at_risk_customers": counts.sum(axis=1), "value_at_risk": at_risk, "share_at_risk": share}
+    data: dict[str, Any] = {
+        "customers": out["tier_customers"],
+        "value": tier_value,
+        "at_risk_customers": counts.sum(axis=1),
+        "value_at_risk": at_risk,
+        "share_at_risk": share,
+    }
     for i, name in enumerate(RISK_KINDS):
         data[f"{name}_customers"] = counts[:, i]
         data[f"{name}_value"] = value[:, i]
@@ -479,8 +526,9 @@ def revenue_at_risk(assignment: pd.DataFrame, values: Any, previous: pd.DataFram
     return frame
 
 
-def win_back(assignment: pd.DataFrame, values: Any, n: int | None = None,
-             previous: pd.DataFrame | None = None) -> pd.DataFrame:
+def win_back(
+    assignment: pd.DataFrame, values: Any, n: int | None = None, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Lost and declining customers, highest value first: whom to win back.
 
     With a ``stage`` column: customers in stage ``lost``, ``at_risk`` or ``declining`` (and,
@@ -520,8 +568,9 @@ def win_back(assignment: pd.DataFrame, values: Any, n: int | None = None,
         raise InvalidInputError(f"n: expected an integer >= 0, got {n!r}")
     j = _risk_join(assignment, previous)
     v = _values(values, j, (assignment, previous), "values")
-    rows = _core.lifecycle.win_back(j.customers, j.tier_before, j.tier_after, j.stage_after, len(j.tiers), v,
-                                    None if n is None else int(n))
+    rows = _core.lifecycle.win_back(
+        j.customers, j.tier_before, j.tier_after, j.stage_after, len(j.tiers), v, None if n is None else int(n)
+    )
     kinds = _core.lifecycle.risks(j.customers, j.tier_before, j.tier_after, j.stage_after, len(j.tiers))[rows]
     tier_codes = j.tier_after[rows].copy()
     if j.tier_before is not None:
@@ -564,8 +613,9 @@ def _step(period: Any) -> pd.DateOffset | pd.Timedelta:
         try:
             step = pd.Timedelta(period)
         except (TypeError, ValueError):
-            raise InvalidInputError(f"period: expected days (an int), a length like '90D' or '3M', "
-                                    f"got {period!r}") from None
+            raise InvalidInputError(
+                f"period: expected days (an int), a length like '90D' or '3M', got {period!r}"
+            ) from None
     if step <= pd.Timedelta(0) or step % pd.Timedelta(days=1) != pd.Timedelta(0):
         raise InvalidInputError(f"period: expected a positive whole number of days, got {period!r}")
     return step
@@ -616,10 +666,21 @@ class Backtest:
         return lift_by_tier(self.tiers, ax=ax)
 
 
-def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, period: Any = "90D",
-             customer: str = "customer", date: str = "date", amount: str = "amount", end: Any = None,
-             progress: bool | None = None, retier: bool = True, keep_assignments: bool = False,
-             **summarize_options: Any) -> Backtest:
+def backtest(
+    policy: Any,
+    transactions: pd.DataFrame,
+    periods: Any = 4,
+    *,
+    period: Any = "90D",
+    customer: str = "customer",
+    date: str = "date",
+    amount: str = "amount",
+    end: Any = None,
+    progress: bool | None = None,
+    retier: bool = True,
+    keep_assignments: bool = False,
+    **summarize_options: Any,
+) -> Backtest:
     """Rolling evaluation of a policy over history: does it separate customers that really differ?
 
     For each cut-off: features from the transactions up to it
@@ -689,8 +750,11 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
             raise InvalidInputError(f"periods: expected at least 1 evaluation, got {periods!r}")
         stop = pd.Timestamp(np.datetime64(int(dated.max()), "D")) if end is None else pd.Timestamp(end)
         step = _step(period)
-        bounds = [stop - step * k for k in range(int(periods), -1, -1)] if isinstance(step, pd.DateOffset) else \
-            [stop - k * step for k in range(int(periods), -1, -1)]
+        bounds = (
+            [stop - step * k for k in range(int(periods), -1, -1)]
+            if isinstance(step, pd.DateOffset)
+            else [stop - k * step for k in range(int(periods), -1, -1)]
+        )
         cut_days = [as_day(b, "periods") for b in bounds]
     else:
         try:
@@ -701,11 +765,15 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
             raise InvalidInputError(f"periods: expected at least 2 dates (one evaluation), got {len(cut_days)}")
     for i in range(1, len(cut_days)):
         if cut_days[i] <= cut_days[i - 1]:
-            raise InvalidInputError(f"periods[{i}]: cut-offs must increase, got {np.datetime64(cut_days[i], 'D')} "
-                                    f"after {np.datetime64(cut_days[i - 1], 'D')}")
+            raise InvalidInputError(
+                f"periods[{i}]: cut-offs must increase, got {np.datetime64(cut_days[i], 'D')} "
+                f"after {np.datetime64(cut_days[i - 1], 'D')}"
+            )
     if cut_days[0] < int(dated.min()):
-        raise InvalidInputError(f"periods[0]: the first cut-off {np.datetime64(cut_days[0], 'D')} is before the "
-                                f"first transaction {np.datetime64(int(dated.min()), 'D')}")
+        raise InvalidInputError(
+            f"periods[0]: the first cut-off {np.datetime64(cut_days[0], 'D')} is before the "
+            f"first transaction {np.datetime64(int(dated.min()), 'D')}"
+        )
 
     tier_rows: list[pd.DataFrame] = []
     criteria_rows: list[pd.DataFrame] = []
@@ -734,17 +802,25 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
             criteria_rows.append(model.criteria_summary(features, next_revenue=next_revenue).assign(cutoff=cutoff))
         total, overall = float(next_revenue.sum()), float(next_revenue.mean())
         # The core's tier summary: next-period revenue per tier, and churn as the tier's mean of 0/1.
-        per_tier = _core.model.tier_summary(np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32),
-                                            list(tier.cat.categories), np.asarray(~bought, dtype=np.float64),
-                                            np.asarray(next_revenue, dtype=np.float64))
+        per_tier = _core.model.tier_summary(
+            np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32),
+            list(tier.cat.categories),
+            np.asarray(~bought, dtype=np.float64),
+            np.asarray(next_revenue, dtype=np.float64),
+        )
         customers = np.asarray(per_tier["customers"], dtype=np.int64)
         revenue = np.asarray(per_tier["revenue"], dtype=np.float64)
-        table = pd.DataFrame({
-            "customers": customers,
-            "next_revenue": revenue,
-            "mean_next_revenue": np.divide(revenue, customers, out=np.full(len(revenue), np.nan), where=customers > 0),
-            "churn_rate": per_tier["mean_score"],
-        }, index=pd.CategoricalIndex(tier.cat.categories, dtype=tier.dtype))
+        table = pd.DataFrame(
+            {
+                "customers": customers,
+                "next_revenue": revenue,
+                "mean_next_revenue": np.divide(
+                    revenue, customers, out=np.full(len(revenue), np.nan), where=customers > 0
+                ),
+                "churn_rate": per_tier["mean_score"],
+            },
+            index=pd.CategoricalIndex(tier.cat.categories, dtype=tier.dtype),
+        )
         table["revenue_share"] = per_tier["revenue_share"] if total != 0 else np.nan
         table["lift"] = table["mean_next_revenue"] / overall if overall != 0 else np.nan
         if previous is None:
@@ -755,19 +831,31 @@ def backtest(policy: Any, transactions: pd.DataFrame, periods: Any = 4, *, perio
             kept_tier = pd.Series(prev.to_numpy()[seen] == tier.to_numpy()[seen], index=prev.index[seen])
             table["stability"] = kept_tier.groupby(prev[seen].astype(tier.dtype), observed=False).mean()
         table.index.name = "tier"
-        table = table[["customers", "next_revenue", "revenue_share", "mean_next_revenue", "lift", "stability",
-                       "churn_rate"]]
+        table = table[
+            ["customers", "next_revenue", "revenue_share", "mean_next_revenue", "lift", "stability", "churn_rate"]
+        ]
         tier_rows.append(pd.concat({cutoff: table}, names=["cutoff"]))
         if "stage" in assigned.columns:
             st = pd.DataFrame({"churned": ~bought}).groupby(assigned["stage"], observed=False)["churned"]
             stage_table = pd.DataFrame({"customers": st.size().astype(np.int64), "churn_rate": st.mean()})
             stage_table.index.name = "stage"
             stage_rows.append(pd.concat({cutoff: stage_table}, names=["cutoff"]))
-        windows.append({"cutoff": cutoff, "end": pd.Timestamp(np.datetime64(stop_day, "D")),
-                        "customers": len(assigned), "not_evaluated": not_evaluated})
+        windows.append(
+            {
+                "cutoff": cutoff,
+                "end": pd.Timestamp(np.datetime64(stop_day, "D")),
+                "customers": len(assigned),
+                "not_evaluated": not_evaluated,
+            }
+        )
         if keep_assignments:
             kept[cutoff] = assigned
         previous = tier.astype(object)
         prior = assigned
-    return Backtest(pd.concat(tier_rows), pd.concat(stage_rows) if stage_rows else None, pd.DataFrame(windows), kept,
-                    pd.concat(criteria_rows, ignore_index=True) if criteria_rows else None)
+    return Backtest(
+        pd.concat(tier_rows),
+        pd.concat(stage_rows) if stage_rows else None,
+        pd.DataFrame(windows),
+        kept,
+        pd.concat(criteria_rows, ignore_index=True) if criteria_rows else None,
+    )

@@ -1,4 +1,5 @@
 """fit, Model.assign and the tier summary."""
+
 from __future__ import annotations
 
 import inspect
@@ -20,14 +21,26 @@ from ._repr import TierSummary
 from .policy import Policy
 from .progress import StageBars, bar
 
-__all__ = ["STAGES", "Model", "ScoredCustomer", "Scorer", "buffer_cache", "fit", "load", "save", "set_buffer_cache_limit", "summary"]
+__all__ = [
+    "STAGES",
+    "Model",
+    "ScoredCustomer",
+    "Scorer",
+    "buffer_cache",
+    "fit",
+    "load",
+    "save",
+    "set_buffer_cache_limit",
+    "summary",
+]
 
 
 _DATE_COLUMNS = ("first_purchase", "last_purchase")
 
 
-def _table(features: pd.DataFrame, needed: list[str], columns: list[str] | None = None
-           ) -> tuple[np.ndarray, list[str], list[np.ndarray], list[tuple[str, np.ndarray, int]], IdCodec]:
+def _table(
+    features: pd.DataFrame, needed: list[str], columns: list[str] | None = None
+) -> tuple[np.ndarray, list[str], list[np.ndarray], list[tuple[str, np.ndarray, int]], IdCodec]:
     """What crosses into the core: ids, numeric columns (no copy when float64) and the
     purchase dates as int64 ticks the core turns into day numbers. ``needed`` first,
     then ``columns`` (None: every numeric column, for rules that read any)."""
@@ -67,8 +80,15 @@ def _table(features: pd.DataFrame, needed: list[str], columns: list[str] | None 
     return codec.codes, names, arrays, dates, codec
 
 
-_TICKS_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
-                  "ns": 86_400_000_000_000}
+_TICKS_PER_DAY = {
+    "D": 1,
+    "h": 24,
+    "m": 1440,
+    "s": 86_400,
+    "ms": 86_400_000,
+    "us": 86_400_000_000,
+    "ns": 86_400_000_000_000,
+}
 
 
 def _date_ticks(values: pd.Series) -> tuple[np.ndarray, int] | None:
@@ -109,8 +129,11 @@ def _codec(index: pd.Index) -> IdCodec:
 
 def _is_labels(values: pd.Series) -> bool:
     """Whether a column holds labels (categorical, string or object dtype), not numbers."""
-    return isinstance(values.dtype, pd.CategoricalDtype) or values.dtype.kind in "OSU" or \
-        isinstance(values.dtype, pd.StringDtype)
+    return (
+        isinstance(values.dtype, pd.CategoricalDtype)
+        or values.dtype.kind in "OSU"
+        or isinstance(values.dtype, pd.StringDtype)
+    )
 
 
 def _label_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
@@ -131,7 +154,8 @@ def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.nd
     for name in policy._core.rule_group_columns():
         if name not in features.columns:
             raise ColumnNotFoundError(
-                f"rule.group_by: unknown column '{name}'; available: {', '.join(map(str, features.columns))}")
+                f"rule.group_by: unknown column '{name}'; available: {', '.join(map(str, features.columns))}"
+            )
         codes, labels = pd.factorize(features[name], sort=True)
         out.append((name, np.ascontiguousarray(codes, dtype=np.int32), [str(v) for v in labels]))
     grouped = {name for name, _, _ in out}
@@ -141,8 +165,9 @@ def _categories(features: pd.DataFrame, policy: Policy) -> list[tuple[str, np.nd
     return out
 
 
-def _overrides(overrides: pd.DataFrame | None, policy: Policy,
-               codec: IdCodec) -> list[tuple[int, int, str, int]] | None:
+def _overrides(
+    overrides: pd.DataFrame | None, policy: Policy, codec: IdCodec
+) -> list[tuple[int, int, str, int]] | None:
     """Manual overrides -> (customer code, tier index, reason, expiry day); None without."""
     if overrides is None:
         return None
@@ -152,7 +177,8 @@ def _overrides(overrides: pd.DataFrame | None, policy: Policy,
         if col not in overrides.columns:
             raise ColumnNotFoundError(
                 f"overrides: unknown column '{col}'; expected customer, tier, reason and optionally expires; "
-                f"available: {', '.join(map(str, overrides.columns))}")
+                f"available: {', '.join(map(str, overrides.columns))}"
+            )
     tiers = policy.tier_names
     index = {t: k for k, t in enumerate(tiers)}
     if "expires" in overrides.columns:
@@ -166,7 +192,9 @@ def _overrides(overrides: pd.DataFrame | None, policy: Policy,
         customers = codec.uniques.get_indexer(pd.Index(overrides["customer"]))  # -1 for ids not in the table
         customers = np.where(customers < 0, np.iinfo(np.int64).min + 1 + np.arange(len(customers)), customers)
     out = []
-    for row, (customer, tier, reason, exp) in enumerate(zip(customers, overrides["tier"], overrides["reason"], expires)):
+    for row, (customer, tier, reason, exp) in enumerate(
+        zip(customers, overrides["tier"], overrides["reason"], expires)
+    ):
         if tier not in index:
             raise InvalidInputError(f"overrides, row {row}: unknown tier {tier!r}; tiers: {', '.join(tiers)}")
         out.append((int(customer), index[tier], str(reason), int(exp)))
@@ -179,18 +207,22 @@ STAGES: list[str] = list(_core.model.stage_names)
 FORMER_STAGES = {"potential": "prospect", "new": "first_time"}
 
 
-def _previous(previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
-              ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
+def _previous(
+    previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
     """A previous assignment aligned to ``index``: (ids, tier index or -1, below_count,
     stage code or -1), and the number of its customers not in ``index``."""
     previous = as_frame(previous, "previous")
     if "tier" not in previous.columns:
         raise ColumnNotFoundError(
             "previous: unknown column 'tier'; expected tier and optionally below_count and stage (as Model.assign "
-            f"returns them); available: {', '.join(map(str, previous.columns))}")
+            f"returns them); available: {', '.join(map(str, previous.columns))}"
+        )
     if previous.index.has_duplicates:
         row = int(np.flatnonzero(previous.index.duplicated())[0])
-        raise InvalidInputError(f"previous: row {row}: customer id {previous.index[[row]].tolist()[0]!r} appears more than once")
+        raise InvalidInputError(
+            f"previous: row {row}: customer id {previous.index[[row]].tolist()[0]!r} appears more than once"
+        )
 
     def codes_of(column: str, labels: list[str]) -> np.ndarray:
         values = previous[column].astype(object)
@@ -198,8 +230,10 @@ def _previous(previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
         bad = (codes < 0) & values.notna().to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InvalidInputError(f"previous: column '{column}', row {row}: unknown value {values.iloc[row]!r}; "
-                                    f"expected one of: {', '.join(labels)}")
+            raise InvalidInputError(
+                f"previous: column '{column}', row {row}: unknown value {values.iloc[row]!r}; "
+                f"expected one of: {', '.join(labels)}"
+            )
         return codes
 
     tier = codes_of("tier", policy.tier_names)  # a missing tier (NaN): not on the book
@@ -210,8 +244,10 @@ def _previous(previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
         bad &= ~((tier < 0) & np.isnan(raw))  # customers without a tier may lack a counter
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InvalidInputError(f"previous: column 'below_count', row {row}: must be a whole number >= 0, "
-                                    f"got {previous['below_count'].iloc[row]}")
+            raise InvalidInputError(
+                f"previous: column 'below_count', row {row}: must be a whole number >= 0, "
+                f"got {previous['below_count'].iloc[row]}"
+            )
         below = np.where(np.isnan(raw), 0, raw).astype(np.int64)
     if "stage" in previous.columns:
         previous = previous.assign(stage=previous["stage"].astype(object).replace(FORMER_STAGES))
@@ -299,15 +335,20 @@ class Model:
         out = _tier_attrs(report["tiers"])
         sizes = report["tiers"]
         total = max(int(sizes["total"]), 1)
-        out["tiers"] = pd.DataFrame({"customers": np.asarray(sizes["customers"], dtype=np.int64),
-                                     "share": np.asarray(sizes["customers"], dtype=float) / total,
-                                     "target_share": np.asarray(sizes["target_share"], dtype=float)},
-                                    index=pd.Index(list(sizes["tier"]), name="tier"))
+        out["tiers"] = pd.DataFrame(
+            {
+                "customers": np.asarray(sizes["customers"], dtype=np.int64),
+                "share": np.asarray(sizes["customers"], dtype=float) / total,
+                "target_share": np.asarray(sizes["target_share"], dtype=float),
+            },
+            index=pd.Index(list(sizes["tier"]), name="tier"),
+        )
         out["warnings"] = list(report["warnings"])
         return out
 
-    def criteria_summary(self, features: Any, *, revenue: str = "revenue",
-                         next_revenue: pd.Series | None = None) -> pd.DataFrame:
+    def criteria_summary(
+        self, features: Any, *, revenue: str = "revenue", next_revenue: pd.Series | None = None
+    ) -> pd.DataFrame:
         """Each criterion's fitted weight beside its rank (Spearman) correlation
         with revenue, so a heavy weight on a column unrelated to value stands out
         (entropy and CRITIC weight what varies, not what matters).
@@ -336,8 +377,9 @@ class Model:
         """
         features = as_frame(features, "features")
         if revenue not in features.columns:
-            raise ColumnNotFoundError(f"revenue: unknown column '{revenue}'; available: "
-                                      f"{', '.join(map(str, features.columns))}")
+            raise ColumnNotFoundError(
+                f"revenue: unknown column '{revenue}'; available: {', '.join(map(str, features.columns))}"
+            )
         value_rank = features[revenue].rank()
         next_rank = None
         if next_revenue is not None:
@@ -354,8 +396,16 @@ class Model:
                 rows.append(row)
         return pd.DataFrame(rows)
 
-    def assign(self, features: pd.DataFrame, *, contributions: bool = True, overrides: pd.DataFrame | None = None,
-               as_of: Any = None, previous: Any = None, output: str | None = None) -> Any:
+    def assign(
+        self,
+        features: pd.DataFrame,
+        *,
+        contributions: bool = True,
+        overrides: pd.DataFrame | None = None,
+        as_of: Any = None,
+        previous: Any = None,
+        output: str | None = None,
+    ) -> Any:
         """Score and tier customers.
 
         Parameters
@@ -445,8 +495,9 @@ class Model:
             as_of_day = day_number(pd.Timestamp.today().normalize() if as_of is None else as_of, "as_of")
         token = _callable.current_codec.set(codec)
         try:
-            out = self._core.assign(ids, names, arrays, _categories(features, policy), contributions, pins, as_of_day,
-                                    prev, dates)
+            out = self._core.assign(
+                ids, names, arrays, _categories(features, policy), contributions, pins, as_of_day, prev, dates
+            )
         finally:
             _callable.current_codec.reset(token)
         index = features.index
@@ -480,8 +531,10 @@ class Model:
                 data["top_criteria"] = _from_codes(out.top_criteria, list(out.top_criteria_names))
         frame = pd.DataFrame({k: v for k, v in data.items() if v is not None}, index=index, copy=False)
         if overrides is not None:
-            unmatched = [codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
-                         for c in out.overrides_unmatched]
+            unmatched = [
+                codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
+                for c in out.overrides_unmatched
+            ]
             frame.attrs["overrides"] = {"expired": int(out.overrides_expired), "unmatched": unmatched}
         if previous is not None:
             frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": dropped}
@@ -516,7 +569,8 @@ class Model:
             raise FormatError(
                 f"save: cannot serialize the model (rule 'python'): its rule is the Python callable {name!r}, which "
                 "a model file cannot hold; pickle the model instead (with cloudpickle installed), or save a policy "
-                "with a built-in rule")
+                "with a built-in rule"
+            )
         return self._core.to_bytes(kind)
 
     def _python_rule_key(self) -> str | None:
@@ -539,14 +593,17 @@ class Model:
         # the callable travels beside it, pickled by value with cloudpickle.
         entry = _callable.entry(key)
         if entry is None:
-            raise pickle.PicklingError(f"tierkit.Model: python rule '{key}': the callable is not registered in this process")
+            raise pickle.PicklingError(
+                f"tierkit.Model: python rule '{key}': the callable is not registered in this process"
+            )
         fn, tiers = entry
         try:
             import cloudpickle
         except ImportError:
             raise pickle.PicklingError(
                 f"tierkit.Model: the rule is the Python callable {getattr(fn, '__qualname__', 'rule')!r}; pickling it "
-                "needs cloudpickle (pip install cloudpickle), which is not installed") from None
+                "needs cloudpickle (pip install cloudpickle), which is not installed"
+            ) from None
         return (_model_with_callable, (self._core.to_bytes("binary"), key, cloudpickle.dumps(fn), tiers))
 
     def __dask_tokenize__(self) -> str:
@@ -557,8 +614,15 @@ class Model:
         data = self._core.to_bytes("binary") if key is not None else self.to_bytes("binary")
         return hashlib.sha256(data).hexdigest()
 
-    def explain(self, customer: Any, features: pd.DataFrame, *, overrides: pd.DataFrame | None = None,
-                as_of: Any = None, previous: Any = None) -> str:
+    def explain(
+        self,
+        customer: Any,
+        features: pd.DataFrame,
+        *,
+        overrides: pd.DataFrame | None = None,
+        as_of: Any = None,
+        previous: Any = None,
+    ) -> str:
         """Why a customer is in its tier: the rule branch, the score and the top
         contributing criteria with the customer's values.
 
@@ -582,8 +646,7 @@ class Model:
         r = row.iloc[0]
         policy = self.policy
         score_name = policy.score_names[0]
-        lines = [f"customer {customer}: tier {r['tier']} ({r['mode']})",
-                 f"  reason: {r['reason']}"]
+        lines = [f"customer {customer}: tier {r['tier']} ({r['mode']})", f"  reason: {r['reason']}"]
         if "pinned" in row.columns and bool(r["pinned"]):
             lines.append(f"  pinned by hand; the rule alone gives: {r['rule_reason']}")
         if previous is not None and r["below_count"] > 0:
@@ -683,15 +746,17 @@ class Scorer:
             try:
                 values = [customer[c] for c in self.columns]
             except KeyError as exc:
-                raise ColumnNotFoundError(f"customer: no value for column {exc.args[0]!r}; the scorer reads "
-                                          f"{', '.join(self.columns)}") from None
+                raise ColumnNotFoundError(
+                    f"customer: no value for column {exc.args[0]!r}; the scorer reads {', '.join(self.columns)}"
+                ) from None
         elif isinstance(customer, pd.Series):
             if customer.index is not self._series_index:  # rows of one frame share their index
                 positions = customer.index.get_indexer(pd.Index(self.columns))
                 if (positions < 0).any():
                     missing = self.columns[int(np.flatnonzero(positions < 0)[0])]
-                    raise ColumnNotFoundError(f"customer: no value for column {missing!r}; the scorer reads "
-                                              f"{', '.join(self.columns)}")
+                    raise ColumnNotFoundError(
+                        f"customer: no value for column {missing!r}; the scorer reads {', '.join(self.columns)}"
+                    )
                 self._series_index, self._series_positions = customer.index, positions
             values = customer.to_numpy()[self._series_positions].tolist()
         else:
@@ -707,8 +772,9 @@ class Scorer:
         if isinstance(customers, pd.DataFrame):
             missing = [c for c in self.columns if c not in customers.columns]
             if missing:
-                raise ColumnNotFoundError(f"customers: unknown column '{missing[0]}'; available: "
-                                          f"{', '.join(map(str, customers.columns))}")
+                raise ColumnNotFoundError(
+                    f"customers: unknown column '{missing[0]}'; available: {', '.join(map(str, customers.columns))}"
+                )
             index = customers.index
             customers = customers[self.columns].to_numpy(dtype=np.float64)
         values = np.ascontiguousarray(customers, dtype=np.float64)
@@ -721,6 +787,8 @@ class Scorer:
 
     def __repr__(self) -> str:
         return f"Scorer({self.model.policy.name!r}: columns {self.columns})"
+
+
 def _corr(a: pd.Series | None, b: pd.Series) -> float:
     """Pearson correlation of two rank series (Spearman's rho); NaN when undefined."""
     if a is None:
@@ -765,8 +833,11 @@ def _labels_dtype(labels: list[str], ordered: bool = False) -> tuple[pd.Categori
     hit = _DTYPES.get(key)
     if hit is None:
         categories = list(dict.fromkeys(labels))
-        remap = None if len(categories) == len(labels) else \
-            _small_codes(np.array([categories.index(label) for label in labels]), len(categories))
+        remap = (
+            None
+            if len(categories) == len(labels)
+            else _small_codes(np.array([categories.index(label) for label in labels]), len(categories))
+        )
         if len(_DTYPES) >= 256:
             _DTYPES.clear()
         hit = _DTYPES[key] = (pd.CategoricalDtype(categories, ordered=ordered), remap)
@@ -899,7 +970,9 @@ def fit(policy: Policy | dict[str, Any] | str, features: pd.DataFrame, *, progre
     token = _callable.current_codec.set(codec)
     try:
         with StageBars(progress, make=bar) as bars:
-            core = _core.model.fit(policy._core, ids, names, arrays, _categories(features, policy), bars.callback, dates)
+            core = _core.model.fit(
+                policy._core, ids, names, arrays, _categories(features, policy), bars.callback, dates
+            )
     finally:
         _callable.current_codec.reset(token)
     model = Model(core)
@@ -909,8 +982,14 @@ def fit(policy: Policy | dict[str, Any] | str, features: pd.DataFrame, *, progre
     return model
 
 
-def summary(assignment: pd.DataFrame, features: pd.DataFrame | None = None, *, revenue: str = "revenue",
-            score: str | None = None, output: str | None = None) -> Any:
+def summary(
+    assignment: pd.DataFrame,
+    features: pd.DataFrame | None = None,
+    *,
+    revenue: str = "revenue",
+    score: str | None = None,
+    output: str | None = None,
+) -> Any:
     """The Pareto view per tier: customers, share of customers, revenue, share of
     revenue, mean score.
 
@@ -937,13 +1016,19 @@ def summary(assignment: pd.DataFrame, features: pd.DataFrame | None = None, *, r
     assignment = as_frame(assignment, "assignment")
     features = None if features is None else as_frame(features, "features")
     if "tier" not in assignment.columns or not isinstance(assignment["tier"].dtype, pd.CategoricalDtype):
-        raise InvalidInputError("assignment: expected the DataFrame returned by Model.assign (a categorical 'tier' column)")
+        raise InvalidInputError(
+            "assignment: expected the DataFrame returned by Model.assign (a categorical 'tier' column)"
+        )
     source = assignment if features is None else features
     if revenue not in source.columns:
-        hint = ("; the assignment has no revenue column: pass the features too, e.g. tk.summary(tiers, features)"
-                if features is None else "")
+        hint = (
+            "; the assignment has no revenue column: pass the features too, e.g. tk.summary(tiers, features)"
+            if features is None
+            else ""
+        )
         raise ColumnNotFoundError(
-            f"revenue: unknown column '{revenue}'{hint}; available: {', '.join(map(str, source.columns))}")
+            f"revenue: unknown column '{revenue}'{hint}; available: {', '.join(map(str, source.columns))}"
+        )
     values = source[revenue] if features is None else features[revenue].reindex(assignment.index)
     if values.isna().any():
         missing = values.index[values.isna()][0]
@@ -952,8 +1037,13 @@ def summary(assignment: pd.DataFrame, features: pd.DataFrame | None = None, *, r
         score = str(assignment.columns[0])
     tier = assignment["tier"]
     out = _core.model.tier_summary(
-        np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32), list(tier.cat.categories),
-        float_array(assignment[score], score), float_array(values, revenue))
-    frame = pd.DataFrame({k: out[k] for k in ("customers", "customer_share", "revenue", "revenue_share", "mean_score")},
-                         index=pd.Index(out["tier"], name="tier"))
+        np.ascontiguousarray(tier.cat.codes.to_numpy(), dtype=np.int32),
+        list(tier.cat.categories),
+        float_array(assignment[score], score),
+        float_array(values, revenue),
+    )
+    frame = pd.DataFrame(
+        {k: out[k] for k in ("customers", "customer_share", "revenue", "revenue_share", "mean_score")},
+        index=pd.Index(out["tier"], name="tier"),
+    )
     return convert_output(TierSummary(frame), output)

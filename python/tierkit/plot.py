@@ -18,6 +18,7 @@ Examples
 'share of customers (best score first)'
 >>> plt.close("all")
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -81,8 +82,9 @@ def _tiers(assignment: pd.DataFrame | pd.Series, role: str = "assignment") -> pd
     elif isinstance(assignment, pd.Series):
         tier = assignment
     else:
-        raise InvalidInputError(f"{role}: expected a DataFrame with a 'tier' column or a Series of tiers, "
-                                f"got {type(assignment).__name__}")
+        raise InvalidInputError(
+            f"{role}: expected a DataFrame with a 'tier' column or a Series of tiers, got {type(assignment).__name__}"
+        )
     if not isinstance(tier.dtype, pd.CategoricalDtype):
         tier = tier.astype(pd.CategoricalDtype(sorted(tier.dropna().unique().tolist()), ordered=True))
     return tier
@@ -104,14 +106,18 @@ def _aligned(values: Any, index: pd.Index, role: str) -> pd.Series:
 def _revenue(assignment: pd.DataFrame, features: pd.DataFrame | None, revenue: str) -> pd.Series:
     source = assignment if features is None else features
     if revenue not in source.columns:
-        hint = ("; the assignment has no revenue column: pass the features too, e.g. tk.plot.pareto_curve(tiers, "
-                "features)" if features is None else "")
+        hint = (
+            "; the assignment has no revenue column: pass the features too, e.g. tk.plot.pareto_curve(tiers, features)"
+            if features is None
+            else ""
+        )
         raise ColumnNotFoundError(f"revenue: unknown column '{revenue}'{hint}; available: {_names(source)}")
     return _aligned(source[revenue], assignment.index, "revenue")
 
 
-def tier_sizes(summary: pd.DataFrame, features: pd.DataFrame | None = None, *, revenue: str = "revenue",
-               ax: Any = None) -> Any:
+def tier_sizes(
+    summary: pd.DataFrame, features: pd.DataFrame | None = None, *, revenue: str = "revenue", ax: Any = None
+) -> Any:
     """Share of customers next to share of revenue per tier: the Pareto view.
 
     Parameters
@@ -172,8 +178,14 @@ def _gini(values: np.ndarray) -> float:
     return float(((2 * i - n - 1) * v).sum() / (n * total))
 
 
-def pareto_curve(assignment: pd.DataFrame, features: pd.DataFrame | None = None, *, revenue: str = "revenue",
-                 score: str | None = None, ax: Any = None) -> Any:
+def pareto_curve(
+    assignment: pd.DataFrame,
+    features: pd.DataFrame | None = None,
+    *,
+    revenue: str = "revenue",
+    score: str | None = None,
+    ax: Any = None,
+) -> Any:
     """Cumulative share of revenue against cumulative share of customers.
 
     Two curves: customers in tier order (best score first), with a vertical line
@@ -236,8 +248,13 @@ def pareto_curve(assignment: pd.DataFrame, features: pd.DataFrame | None = None,
             continue
         xe = end / n
         ax.axvline(xe, color="0.35", lw=0.8, ls="-")
-        ax.annotate(f"{names[k]} | {100 * y_tier[end]:.0f}%", (xe, y_tier[end]), xytext=(4, -12),
-                    textcoords="offset points", fontsize=8)
+        ax.annotate(
+            f"{names[k]} | {100 * y_tier[end]:.0f}%",
+            (xe, y_tier[end]),
+            xytext=(4, -12),
+            textcoords="offset points",
+            fontsize=8,
+        )
     ax.set_xlim(0, 1)
     ax.set_ylim(min(0.0, float(y_tier.min())), max(1.02, float(y_tier.max()) * 1.02))
     ax.set_xlabel("share of customers (best score first)")
@@ -261,8 +278,9 @@ def _rule_cuts(model: Any, score: str) -> list[float]:
     return [float(c) for c in params.get("cuts", [])]
 
 
-def score_histogram(assignment: pd.DataFrame, model: Any = None, *, score: str | None = None, bins: int = 40,
-                    ax: Any = None) -> Any:
+def score_histogram(
+    assignment: pd.DataFrame, model: Any = None, *, score: str | None = None, bins: int = 40, ax: Any = None
+) -> Any:
     """Histogram of a score, stacked by tier, with the rule's cut points.
 
     Parameters
@@ -302,8 +320,15 @@ def score_histogram(assignment: pd.DataFrame, model: Any = None, *, score: str |
     cuts = _rule_cuts(model, score) if model is not None else []
     for c in cuts:
         ax.axvline(c, color="#c0392b", lw=1.2, ls="--")
-        ax.annotate(f"{c:.1f}", (c, 1), xycoords=("data", "axes fraction"), xytext=(2, -10),
-                    textcoords="offset points", fontsize=8, color="#c0392b")
+        ax.annotate(
+            f"{c:.1f}",
+            (c, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(2, -10),
+            textcoords="offset points",
+            fontsize=8,
+            color="#c0392b",
+        )
     ax.tierkit_cuts = cuts
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"{score} score")
@@ -394,8 +419,15 @@ def rfm_heatmap(rfm: pd.DataFrame, monetary: Any = None, *, ax: Any = None) -> A
     for i in range(k):
         for j in range(k):
             if counts[i, j]:
-                ax.text(j, i, f"{counts[i, j]:,}", ha="center", va="center", fontsize=8,
-                        color="white" if means[i, j] > np.nanmean(means) else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{counts[i, j]:,}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if means[i, j] > np.nanmean(means) else "black",
+                )
     ax.set_xticks(range(k), [str(j + 1) for j in range(k)])
     ax.set_yticks(range(k), [str(k - i) for i in range(k)])
     ax.set_xlabel("F score (frequency)")
@@ -466,8 +498,9 @@ def migration_heatmap(before: Any, after: Any, *, normalize: bool = True, ax: An
     for i in range(len(rows)):
         for j in range(len(cols)):
             text = f"{table[i, j]:,}" + (f"\n{100 * shares[i, j]:.0f}%" if normalize and totals[i, 0] else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if shown[i, j] > 0.6 * top else "black")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=8, color="white" if shown[i, j] > 0.6 * top else "black"
+            )
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("tier after")
@@ -479,8 +512,9 @@ def migration_heatmap(before: Any, after: Any, *, normalize: bool = True, ax: An
     return ax
 
 
-def distribution_by_tier(assignment: Any, values: Any, *, label: str | None = None, log: bool = False,
-                         ax: Any = None) -> Any:
+def distribution_by_tier(
+    assignment: Any, values: Any, *, label: str | None = None, log: bool = False, ax: Any = None
+) -> Any:
     """Box plots of a per-customer value by tier: CLV, P(alive), next-period spend...
 
     Parameters
@@ -512,8 +546,13 @@ def distribution_by_tier(assignment: Any, values: Any, *, label: str | None = No
     groups = [v.to_numpy()[codes == k] for k in range(len(names))]
     present = [k for k, g in enumerate(groups) if len(g)]
     ax = _axes(ax)
-    parts = ax.boxplot([groups[k] for k in present], tick_labels=[names[k] for k in present], patch_artist=True,
-                       showfliers=False, medianprops={"color": "black"})
+    parts = ax.boxplot(
+        [groups[k] for k in present],
+        tick_labels=[names[k] for k in present],
+        patch_artist=True,
+        showfliers=False,
+        medianprops={"color": "black"},
+    )
     colors = tier_colors(len(names))
     for patch, k in zip(parts["boxes"], present):
         patch.set_facecolor(colors[k])
@@ -628,8 +667,15 @@ def retention_heatmap(result: Any, *, group: Any = None, ax: Any = None) -> Any:
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 if np.isfinite(values[i, j]):
-                    ax.text(j, i, f"{100 * values[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                            color="white" if values[i, j] > 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{100 * values[i, j]:.0f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if values[i, j] > 0.6 else "black",
+                    )
     ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns])
     ax.set_yticks(range(table.shape[0]), [str(c) for c in table.index])
     ax.set_xlabel("periods since the first purchase")
@@ -704,8 +750,15 @@ def profile_heatmap(profile: Any, *, ax: Any = None) -> Any:
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             if np.isfinite(values[i, j]):
-                ax.text(j, i, f"{values[i, j]:+.2f}", ha="center", va="center", fontsize=8,
-                        color="white" if abs(values[i, j]) > 0.6 * limit else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{values[i, j]:+.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if abs(values[i, j]) > 0.6 * limit else "black",
+                )
     ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=35, ha="right")
     ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
     ax.set_ylabel(str(table.index.name or "group"))
@@ -752,8 +805,9 @@ def compare_heatmap(comparison: Any, *, normalize: bool = True, ax: Any = None) 
     for i in range(counts.shape[0]):
         for j in range(counts.shape[1]):
             text = f"{counts[i, j]:,}" + (f"\n{100 * shares[i, j]:.0f}%" if normalize and totals[i, 0] else "")
-            ax.text(j, i, text, ha="center", va="center", fontsize=8,
-                    color="white" if shown[i, j] > 0.6 * top else "black")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=8, color="white" if shown[i, j] > 0.6 * top else "black"
+            )
     ax.set_xticks(range(counts.shape[1]), [str(c) for c in table.columns])
     ax.set_yticks(range(counts.shape[0]), [str(r) for r in table.index])
     ax.set_xlabel(str(table.columns.name))

@@ -1,4 +1,5 @@
 """Policy: how customers are scored and tiered, declared as JSON or a dict."""
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,10 @@ def read_policy_file(path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise PolicyError(f"policy file {str(path)!r}: not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x}); "
-                          "a policy is a JSON text file") from None
+        raise PolicyError(
+            f"policy file {str(path)!r}: not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x}); "
+            "a policy is a JSON text file"
+        ) from None
 
 
 def _check_rule_signature(fn: Any) -> None:
@@ -133,8 +136,9 @@ class Policy:
                 self._core = _core.model.Policy.from_json(read_policy_file(path))
             except PolicyError as exc:
                 message = str(exc)
-                raise PolicyError(message if message.startswith("policy file ")
-                                  else f"policy file {str(path)!r}: {message}") from None
+                raise PolicyError(
+                    message if message.startswith("policy file ") else f"policy file {str(path)!r}: {message}"
+                ) from None
             return
         elif isinstance(spec, str):
             text = spec

@@ -6,6 +6,7 @@ the whole book (the group's mean over the book's mean); and the top categories o
 every categorical attribute with their share in the group and their lift (the
 share in the group over the share in the book).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,15 +71,23 @@ def _groups(assignment: pd.DataFrame | pd.Series, by: Any) -> pd.Series:
     else:
         if by not in assignment.columns:
             raise ColumnNotFoundError(
-                f"by: unknown column '{by}' of the assignment; available: {', '.join(map(str, assignment.columns))}")
+                f"by: unknown column '{by}' of the assignment; available: {', '.join(map(str, assignment.columns))}"
+            )
         group = assignment[by]
     if not isinstance(group.dtype, pd.CategoricalDtype):
         group = group.astype(pd.CategoricalDtype(sorted(group.dropna().unique().tolist())))
     return group
 
 
-def profile(assignment: Any, features: Any = None, attributes: Any = None, *, by: Any = "tier", top: int = 3,
-            columns: list[str] | None = None) -> Profile:
+def profile(
+    assignment: Any,
+    features: Any = None,
+    attributes: Any = None,
+    *,
+    by: Any = "tier",
+    top: int = 3,
+    columns: list[str] | None = None,
+) -> Profile:
     """Customer profiles per tier, stage or segment.
 
     Parameters
@@ -151,8 +160,9 @@ def profile(assignment: Any, features: Any = None, attributes: Any = None, *, by
     if columns is not None:
         unknown = [c for c in columns if c not in data.columns]
         if unknown:
-            raise ColumnNotFoundError(f"columns: unknown column '{unknown[0]}'; available: "
-                                      f"{', '.join(map(str, data.columns))}")
+            raise ColumnNotFoundError(
+                f"columns: unknown column '{unknown[0]}'; available: {', '.join(map(str, data.columns))}"
+            )
         data = data[list(columns)]
 
     numeric_cols = [c for c in data.columns if data[c].dtype.kind in "biuf"]
@@ -206,8 +216,19 @@ def profile(assignment: Any, features: Any = None, attributes: Any = None, *, by
             order = sorted(row.index, key=lambda v: (-int(row[v]), str(v)))[:top]
             for rank, v in enumerate(order, 1):
                 share = int(row[v]) / n
-                rows.append({"group": g, "column": c, "category": v, "rank": rank, "customers": int(row[v]),
-                             "share": share, "book_share": float(book_share[v]), "lift": share / float(book_share[v])})
-    categorical = pd.DataFrame(rows, columns=["group", "column", "category", "rank", "customers", "share",
-                                              "book_share", "lift"])
+                rows.append(
+                    {
+                        "group": g,
+                        "column": c,
+                        "category": v,
+                        "rank": rank,
+                        "customers": int(row[v]),
+                        "share": share,
+                        "book_share": float(book_share[v]),
+                        "lift": share / float(book_share[v]),
+                    }
+                )
+    categorical = pd.DataFrame(
+        rows, columns=["group", "column", "category", "rank", "customers", "share", "book_share", "lift"]
+    )
     return Profile(name, sizes, numeric, categorical, standardized)

@@ -14,6 +14,7 @@ Examples
 >>> sum(progress(range(4), desc="chunks", enabled=False))
 6
 """
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,9 @@ def enabled(progress: bool | None = None) -> bool:
             return True
         if word in _FALSE:
             return False
-        raise InvalidInputError(f"environment variable {ENV}: expected 1/0, true/false, yes/no or on/off, "
-                                f"got {value!r}")
+        raise InvalidInputError(
+            f"environment variable {ENV}: expected 1/0, true/false, yes/no or on/off, got {value!r}"
+        )
     return _interactive()
 
 
@@ -123,8 +125,14 @@ class _Silent:
         self.close()
 
 
-def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | None = None, unit: str = "it",
-             enabled: bool | None = None) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T],
+    *,
+    total: int | None = None,
+    desc: str | None = None,
+    unit: str = "it",
+    enabled: bool | None = None,
+) -> Iterator[T]:
     """Iterate over ``iterable``, showing a bar when progress is enabled.
 
     Parameters
@@ -154,8 +162,9 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str | Non
     return iter(tqdm(iterable, total=total, desc=desc, unit=unit, leave=False))
 
 
-def bar(total: int | float | None = None, *, desc: str | None = None, unit: str = "it",
-        enabled: bool | None = None) -> Any:
+def bar(
+    total: int | float | None = None, *, desc: str | None = None, unit: str = "it", enabled: bool | None = None
+) -> Any:
     """A bar to advance by hand (``with bar(n) as b: b.update(k)``), for work
     that is not a loop over items (bytes read, customers scored).
 

@@ -6,6 +6,7 @@ service actions, why customers are where they are, and, when given, the fitted
 weights and cut points, migration from a previous assignment, value (CLV,
 P(alive)) by tier and a backtest's lift. No scripts, no external files.
 """
+
 from __future__ import annotations
 
 import base64
@@ -65,27 +66,38 @@ def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (7.2, 3.9)) -> 
 def _tiers_table(assignment: pd.DataFrame, model: Any) -> str:
     if model is not None:
         tiers = model.policy.to_dict()["tiers"]
-        rows = [[t["name"], t.get("mode", ""), "; ".join(t.get("actions", [])), t.get("description", "")]
-                for t in tiers]
+        rows = [
+            [t["name"], t.get("mode", ""), "; ".join(t.get("actions", [])), t.get("description", "")] for t in tiers
+        ]
     else:
         first = assignment.groupby("tier", observed=True).first()
-        rows = [[t, first.loc[t, "mode"] if "mode" in first else "", first.loc[t, "actions"] if "actions" in first
-                 else "", ""] for t in first.index]
-    return table_html(["tier", "relationship mode", "service actions", "description"], rows,
-                      numeric=[False] * 4)
+        rows = [
+            [
+                t,
+                first.loc[t, "mode"] if "mode" in first else "",
+                first.loc[t, "actions"] if "actions" in first else "",
+                "",
+            ]
+            for t in first.index
+        ]
+    return table_html(["tier", "relationship mode", "service actions", "description"], rows, numeric=[False] * 4)
 
 
 def _reasons_table(assignment: pd.DataFrame) -> str:
     counts = assignment.groupby(["tier", "reason"], observed=True).size().reset_index(name="customers")
-    rows = [[tier, reason, int(n)] for tier, reason, n in
-            zip(counts["tier"], counts["reason"], counts["customers"].to_numpy())]
+    rows = [
+        [tier, reason, int(n)]
+        for tier, reason, n in zip(counts["tier"], counts["reason"], counts["customers"].to_numpy())
+    ]
     return table_html(["tier", "reason", "customers"], rows, numeric=[False, False, True])
 
 
 def _model_table(model: Any) -> str:
     p = model.params
-    rows = [[k, ", ".join(f"{x:.4g}" for x in v) if isinstance(v, list) else v]
-            for k, v in p["rule"].get("parameters", {}).items()]
+    rows = [
+        [k, ", ".join(f"{x:.4g}" for x in v) if isinstance(v, list) else v]
+        for k, v in p["rule"].get("parameters", {}).items()
+    ]
     parts = [f"<p>Rule <code>{html.escape(p['rule']['kind'])}</code></p>"]
     if rows:
         parts.append(table_html(["parameter", "fitted value"], rows, numeric=[False, False]))
@@ -115,8 +127,10 @@ def _criteria_table(model: Any, source: pd.DataFrame, revenue: str, backtest: An
         if nxt is not None:
             row.append(fmt(float(nxt.get((r.score, r.criterion), np.nan))))
         rows.append(row)
-    note = ("<p>A large weight on a criterion with no correlation with value deserves a second look: entropy and "
-            "CRITIC weight what varies, not what matters.</p>")
+    note = (
+        "<p>A large weight on a criterion with no correlation with value deserves a second look: entropy and "
+        "CRITIC weight what varies, not what matters.</p>"
+    )
     return note + table_html(headers, rows, numeric=[False, False, False] + [True] * (len(headers) - 3))
 
 
@@ -128,11 +142,14 @@ def _profile_section(assignment: pd.DataFrame, features: pd.DataFrame) -> str:
         return "<p>No numeric column to profile.</p>"
     means = p.numeric.xs("mean", axis=1, level=1)
     cols = list(means.columns)
-    rows = [[str(g), int(p.sizes.loc[g, "customers"]) if g in p.sizes.index else len(assignment)]
-            + [f"{means.loc[g, c]:,.4g}" for c in cols] for g in means.index]
-    return (table_html([p.by, "customers"] + [f"mean {c}" for c in cols], rows,
-                       numeric=[False] + [True] * (len(cols) + 1))
-            + _png(lambda ax: plot.profile_heatmap(p, ax=ax), (min(0.9 * len(cols) + 3.2, 11.0), 0.55 * len(means) + 2.2)))
+    rows = [
+        [str(g), int(p.sizes.loc[g, "customers"]) if g in p.sizes.index else len(assignment)]
+        + [f"{means.loc[g, c]:,.4g}" for c in cols]
+        for g in means.index
+    ]
+    return table_html(
+        [p.by, "customers"] + [f"mean {c}" for c in cols], rows, numeric=[False] + [True] * (len(cols) + 1)
+    ) + _png(lambda ax: plot.profile_heatmap(p, ax=ax), (min(0.9 * len(cols) + 3.2, 11.0), 0.55 * len(means) + 2.2))
 
 
 def _distribution_section(assignment: pd.DataFrame, values: Any, name: str) -> Callable[[], str]:
@@ -140,17 +157,29 @@ def _distribution_section(assignment: pd.DataFrame, values: Any, name: str) -> C
 
 
 def _retention_section(result: Any) -> str:
-    cohorts = len(result.customers.xs("all", level=0) if isinstance(result.customers.index, pd.MultiIndex)
-                  else result.customers)
-    return (_png(lambda ax: plot.retention_curves(result, ax=ax))
-            + _png(lambda ax: plot.retention_heatmap(result, ax=ax), (7.2, min(0.28 * cohorts + 1.8, 9.0))))
+    cohorts = len(
+        result.customers.xs("all", level=0) if isinstance(result.customers.index, pd.MultiIndex) else result.customers
+    )
+    return _png(lambda ax: plot.retention_curves(result, ax=ax)) + _png(
+        lambda ax: plot.retention_heatmap(result, ax=ax), (7.2, min(0.28 * cohorts + 1.8, 9.0))
+    )
 
 
-def report(assignment: Any, features: Any = None, *, model: Any = None, previous: Any = None,
-           values: Mapping[str, Any] | None = None, lift: pd.DataFrame | None = None, retention: Any = None,
-           revenue: str = "revenue",
-           title: str = "Customer tiers", path: str | os.PathLike[str] | None = None,
-           progress: bool | None = None, backtest: Any = None) -> str:
+def report(
+    assignment: Any,
+    features: Any = None,
+    *,
+    model: Any = None,
+    previous: Any = None,
+    values: Mapping[str, Any] | None = None,
+    lift: pd.DataFrame | None = None,
+    retention: Any = None,
+    revenue: str = "revenue",
+    title: str = "Customer tiers",
+    path: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    backtest: Any = None,
+) -> str:
     """A self-contained HTML report (tables and embedded PNG charts) of an assignment.
 
     Parameters
@@ -214,29 +243,45 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
 
     assignment = as_frame(assignment, "assignment")
     if "tier" not in assignment.columns or not isinstance(assignment["tier"].dtype, pd.CategoricalDtype):
-        raise InvalidInputError("assignment: expected the DataFrame returned by Model.assign (a categorical 'tier' "
-                                "column)")
+        raise InvalidInputError(
+            "assignment: expected the DataFrame returned by Model.assign (a categorical 'tier' column)"
+        )
     features = None if features is None else as_frame(features, "features")
     summary = tier_summary(assignment, features, revenue=revenue)
     n = len(assignment)
 
     sections: list[tuple[str, str, Callable[[], str]]] = [
-        ("summary", "Tier summary",
-         lambda: summary_html(summary, title="Customers and revenue per tier")
-         + _png(lambda ax: plot.tier_sizes(summary, ax=ax))),
-        ("pareto", "Revenue concentration",
-         lambda: _png(lambda ax: plot.pareto_curve(assignment, features, revenue=revenue, ax=ax), (7.2, 4.4))),
-        ("scores", "Scores",
-         lambda: _png(lambda ax: plot.score_histogram(assignment, model, ax=ax))),
+        (
+            "summary",
+            "Tier summary",
+            lambda: (
+                summary_html(summary, title="Customers and revenue per tier")
+                + _png(lambda ax: plot.tier_sizes(summary, ax=ax))
+            ),
+        ),
+        (
+            "pareto",
+            "Revenue concentration",
+            lambda: _png(lambda ax: plot.pareto_curve(assignment, features, revenue=revenue, ax=ax), (7.2, 4.4)),
+        ),
+        ("scores", "Scores", lambda: _png(lambda ax: plot.score_histogram(assignment, model, ax=ax))),
     ]
     if model is not None:
-        sections.append(("model", "Weights and cut points",
-                         lambda: _model_table(model) + _png(lambda ax: plot.weights(model, ax=ax),
-                                                            (7.2, 0.45 * len(model.weights) + 1.4))))
+        sections.append(
+            (
+                "model",
+                "Weights and cut points",
+                lambda: (
+                    _model_table(model)
+                    + _png(lambda ax: plot.weights(model, ax=ax), (7.2, 0.45 * len(model.weights) + 1.4))
+                ),
+            )
+        )
         source = features if features is not None else assignment
         if revenue in source.columns:
-            sections.append(("criteria", "Weights against value",
-                             lambda: _criteria_table(model, source, revenue, backtest)))
+            sections.append(
+                ("criteria", "Weights against value", lambda: _criteria_table(model, source, revenue, backtest))
+            )
     if features is not None:
         sections.append(("profile", "Customer profiles by tier", lambda: _profile_section(assignment, features)))
     if lift is None and backtest is not None:
@@ -245,8 +290,13 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
     if "reason" in assignment.columns:
         sections.append(("reasons", "Why customers are in their tier", lambda: _reasons_table(assignment)))
     if previous is not None:
-        sections.append(("migration", "Migration from the previous assignment",
-                         lambda: _png(lambda ax: plot.migration_heatmap(previous, assignment, ax=ax), (7.2, 4.6))))
+        sections.append(
+            (
+                "migration",
+                "Migration from the previous assignment",
+                lambda: _png(lambda ax: plot.migration_heatmap(previous, assignment, ax=ax), (7.2, 4.6)),
+            )
+        )
     for k, (name, series) in enumerate((values or {}).items()):
         sections.append((f"value{k}", f"{name} by tier", _distribution_section(assignment, series, str(name))))
     if lift is not None:
@@ -265,10 +315,12 @@ def report(assignment: Any, features: Any = None, *, model: Any = None, previous
     nav = "".join(f'<a href="#{a}">{html.escape(h)}</a>' for a, h, _ in sections)
     from . import __version__
 
-    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'{_PAGE_STYLE}{STYLE}</head><body><header><h1>{html.escape(title)}</h1><p>{meta}</p></header>'
-            f'<nav>{nav}</nav><main>{"".join(body)}</main>'
-            f'<footer>made with tierkit {html.escape(__version__)}</footer></body></html>')
+    page = (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"{_PAGE_STYLE}{STYLE}</head><body><header><h1>{html.escape(title)}</h1><p>{meta}</p></header>"
+        f"<nav>{nav}</nav><main>{''.join(body)}</main>"
+        f"<footer>made with tierkit {html.escape(__version__)}</footer></body></html>"
+    )
     if path is not None:
         Path(path).write_text(page, encoding="utf-8")
     return page

@@ -21,6 +21,7 @@ cohort
 >>> r.curve["all"].tolist()
 [1.0, 0.6666666666666666, 0.0]
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -105,8 +106,16 @@ def _curve(active: pd.DataFrame, last: int) -> pd.Series:
         return pd.Series(np.where(sizes > 0, counts / np.where(sizes > 0, sizes, 1.0), np.nan), index=active.columns)
 
 
-def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, customer: str = "customer",
-              date: str = "date", amount: str | None = "amount", end: Any = None) -> Retention:
+def retention(
+    transactions: pd.DataFrame,
+    cohort: str = "M",
+    by: Any = None,
+    *,
+    customer: str = "customer",
+    date: str = "date",
+    amount: str | None = "amount",
+    end: Any = None,
+) -> Retention:
     """Cohort retention: the share of each first-purchase cohort active k periods later.
 
     Parameters
@@ -177,7 +186,8 @@ def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, 
     def as_periods(index: pd.Index) -> pd.PeriodIndex:
         # pandas-stubs leave out PeriodIndex.from_ordinals (pandas >= 2.2)
         periods: pd.PeriodIndex = pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
-            np.asarray(index, dtype=np.int64), freq=freq)
+            np.asarray(index, dtype=np.int64), freq=freq
+        )
         return periods
 
     def finish(active: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -207,8 +217,9 @@ def retention(transactions: pd.DataFrame, cohort: str = "M", by: Any = None, *, 
             rows = frame["customer"].isin(members).to_numpy()
             if not rows.any():
                 continue
-            sub = _counts(frame["cohort"].to_numpy()[rows], frame["age"].to_numpy()[rows],
-                          first.loc[members].to_numpy(), last)
+            sub = _counts(
+                frame["cohort"].to_numpy()[rows], frame["age"].to_numpy()[rows], first.loc[members].to_numpy(), last
+            )
             curves[name] = _curve(sub, last).reindex(active.columns)
             tables[name], counts[name] = finish(sub)
         level: list[Hashable] = [by.name or "group"]

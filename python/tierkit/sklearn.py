@@ -28,6 +28,7 @@ Examples
 >>> clf.predict(X).tolist()
 ['rest', 'rest', 'rest', 'top']
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -73,8 +74,13 @@ class _TierkitEstimator(BaseEstimator):  # type: ignore[misc]
         index = None
         if isinstance(X, pd.DataFrame):
             index = X.index
-            X = X[[c for c in X.columns if getattr(X[c].dtype, "kind", "O") in "biuf"
-                   and not isinstance(X[c].dtype, pd.CategoricalDtype)]]
+            X = X[
+                [
+                    c
+                    for c in X.columns
+                    if getattr(X[c].dtype, "kind", "O") in "biuf" and not isinstance(X[c].dtype, pd.CategoricalDtype)
+                ]
+            ]
         try:
             array = validate_data(self, X, reset=reset, dtype=np.float64, ensure_all_finite=False, order="F")
         except ValueError as exc:
@@ -84,8 +90,10 @@ class _TierkitEstimator(BaseEstimator):  # type: ignore[misc]
         if bad.any():
             row, col = np.argwhere(bad)[0]
             value = array[row, col]
-            raise InvalidInputError(f"X: column '{names[col]}', row {row}: must be a finite number, got "
-                                    f"{'NaN' if np.isnan(value) else value}")
+            raise InvalidInputError(
+                f"X: column '{names[col]}', row {row}: must be a finite number, got "
+                f"{'NaN' if np.isnan(value) else value}"
+            )
         frame = pd.DataFrame({name: array[:, j] for j, name in enumerate(names)}, copy=False)
         return frame, index
 
@@ -436,7 +444,8 @@ class ValueScorer(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  #
 #: (include/tierkit/rules/builtin/rfm_segments.hpp). Ordered best first.
 DEFAULT_RFM_SEGMENTS: tuple[dict[str, Any], ...] = tuple(
     {key: list(value) if isinstance(value, tuple) else value for key, value in rule.items()}
-    for rule in _core.rules.default_rfm_segments())
+    for rule in _core.rules.default_rfm_segments()
+)
 
 
 def _segment_names(table: Any, fallback: str | None) -> list[str]:
@@ -523,9 +532,17 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
 
     classes_: npt.NDArray[np.object_]
 
-    def __init__(self, bins: int = 5, recency: Any = "days_since_last", frequency: Any = "frequency",
-                 monetary: Any = "revenue", ties: str = "average", segments: Any = "default",
-                 fallback: str | None = None, min_group: int | None = None) -> None:
+    def __init__(
+        self,
+        bins: int = 5,
+        recency: Any = "days_since_last",
+        frequency: Any = "frequency",
+        monetary: Any = "revenue",
+        ties: str = "average",
+        segments: Any = "default",
+        fallback: str | None = None,
+        min_group: int | None = None,
+    ) -> None:
         self.bins = bins
         self.recency = recency
         self.frequency = frequency
@@ -570,18 +587,31 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
         table = [dict(r) for r in (DEFAULT_RFM_SEGMENTS if default else self.segments)]
         names = _segment_names(table, self.fallback)
         frame, _ = self._validate(X, reset=True)
-        columns = [self._column(p, list(frame.columns), role) for p, role in
-                   ((self.recency, "recency"), (self.frequency, "frequency"), (self.monetary, "monetary"))]
-        rule: dict[str, Any] = {"kind": "rfm_segments", "recency": columns[0], "frequency": columns[1],
-                                "monetary": columns[2], "bins": int(k), "ties": self.ties}
+        columns = [
+            self._column(p, list(frame.columns), role)
+            for p, role in ((self.recency, "recency"), (self.frequency, "frequency"), (self.monetary, "monetary"))
+        ]
+        rule: dict[str, Any] = {
+            "kind": "rfm_segments",
+            "recency": columns[0],
+            "frequency": columns[1],
+            "monetary": columns[2],
+            "bins": int(k),
+            "ties": self.ties,
+        }
         if not default:
             rule["segments"] = table
         if self.fallback is not None:
             rule["fallback"] = self.fallback
         # A segment with no customer is a finding, not a fault, in a segment map; a
         # segment hidden by an earlier one is still warned about (Policy.warnings).
-        policy: dict[str, Any] = {"name": "rfm", "criteria": columns[2:], "rule": rule, "tiers": names,
-                                  "empty_tiers": "allow"}
+        policy: dict[str, Any] = {
+            "name": "rfm",
+            "criteria": columns[2:],
+            "rule": rule,
+            "tiers": names,
+            "empty_tiers": "allow",
+        }
         if self.min_group is not None:
             policy["privacy"] = {"min_group": self.min_group}
         self.policy_ = Policy(policy)
@@ -593,8 +623,7 @@ class RFMSegmenter(TransformerMixin, _TierkitEstimator):  # type: ignore[misc]  
     def _column(position: Any, names: list[str], role: str) -> str:
         if isinstance(position, (int, np.integer)) and not isinstance(position, bool):
             if not 0 <= position < len(names):
-                raise InvalidInputError(f"{role}: column position {position} out of range for "
-                                        f"{len(names)} feature(s)")
+                raise InvalidInputError(f"{role}: column position {position} out of range for {len(names)} feature(s)")
             return names[int(position)]
         return str(position)
 

@@ -29,6 +29,7 @@ driver's own (``sys.executable``), so a virtual environment's tierkit is found. 
 a cluster, set ``PYSPARK_PYTHON`` (or ``spark.pyspark.python``) to the workers'
 interpreter that has tierkit installed.
 """
+
 from __future__ import annotations
 
 import os
@@ -77,7 +78,7 @@ def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
     while len(items) > 1:
         merged = []
         for i in range(0, len(items), split_every):
-            group = items[i:i + split_every]
+            group = items[i : i + split_every]
             total = group[0]
             for s in group[1:]:
                 total = Fitter.merge(total, s)
@@ -86,9 +87,17 @@ def _merge_ordered(states: list[bytes], split_every: int) -> PartialState:
     return items[0]
 
 
-def fit(policy: Policy | dict[str, Any] | str, sdf: SparkDataFrame, *, customer: str = "customer", mode: str = "exact",
-        sketch_k: int = 1024, kmeans_sample: int = 4096, split_every: int = 8,
-        progress: bool | None = None) -> Model:
+def fit(
+    policy: Policy | dict[str, Any] | str,
+    sdf: SparkDataFrame,
+    *,
+    customer: str = "customer",
+    mode: str = "exact",
+    sketch_k: int = 1024,
+    kmeans_sample: int = 4096,
+    split_every: int = 8,
+    progress: bool | None = None,
+) -> Model:
     """Fit ``policy`` on a PySpark DataFrame of customer features with a ``customer``
     id column. Returns a Model on the driver.
 

@@ -3,6 +3,7 @@
 ``ahp`` (Saaty's analytic hierarchy process), ``entropy`` (entropy weight
 method), ``critic`` (Diakoulaki et al. 1995), ``manual`` and ``combine``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
@@ -30,8 +31,12 @@ def saaty_random_index() -> list[float]:
     return list(_core.scoring.saaty_random_index())
 
 
-def ahp(matrix: Sequence[Sequence[float]] | np.ndarray, *, random_index: Sequence[float] | None = None,
-        max_cr: float | None = 0.1) -> AhpResult:
+def ahp(
+    matrix: Sequence[Sequence[float]] | np.ndarray,
+    *,
+    random_index: Sequence[float] | None = None,
+    max_cr: float | None = 0.1,
+) -> AhpResult:
     """Weights from a pairwise comparison matrix (principal eigenvector).
 
     Parameters
@@ -54,14 +59,18 @@ def ahp(matrix: Sequence[Sequence[float]] | np.ndarray, *, random_index: Sequenc
     m = np.asarray(matrix, dtype=np.float64)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise InvalidInputError(f"matrix: must be square, got shape {m.shape}")
-    w, lam, ci, cr = _core.scoring.ahp(np.ascontiguousarray(m).ravel(), m.shape[0],
-                                       [] if random_index is None else list(random_index),
-                                       -1.0 if max_cr is None else float(max_cr))
+    w, lam, ci, cr = _core.scoring.ahp(
+        np.ascontiguousarray(m).ravel(),
+        m.shape[0],
+        [] if random_index is None else list(random_index),
+        -1.0 if max_cr is None else float(max_cr),
+    )
     return AhpResult(w, lam, ci, cr)
 
 
-def _columns(data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None
-             ) -> tuple[list[np.ndarray], list[str], list[Hashable]]:
+def _columns(
+    data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None
+) -> tuple[list[np.ndarray], list[str], list[Hashable]]:
     if isinstance(data, pd.DataFrame):
         labels: list[Hashable] = list(data.columns)
         cols = [float_array(data[c], str(c)) for c in labels]
@@ -77,8 +86,9 @@ def _columns(data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None
     return cols, dirs, labels
 
 
-def entropy(data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None = None, *,
-            variant: str = "minmax") -> pd.Series:
+def entropy(
+    data: pd.DataFrame | np.ndarray, directions: Sequence[str] | None = None, *, variant: str = "minmax"
+) -> pd.Series:
     """Entropy weight method: columns with more spread get more weight.
 
     ``variant="minmax"`` normalizes each column to [0, 1] with its direction
@@ -122,8 +132,9 @@ def manual(weights: Sequence[float]) -> np.ndarray:
     return np.asarray(_core.scoring.manual([float(w) for w in weights]))
 
 
-def combine(subjective: Sequence[float], objective: Sequence[float], *, mode: str = "linear",
-            alpha: float = 0.5) -> np.ndarray:
+def combine(
+    subjective: Sequence[float], objective: Sequence[float], *, mode: str = "linear", alpha: float = 0.5
+) -> np.ndarray:
     """Combine subjective (manual/AHP) and objective (entropy/CRITIC) weights:
     ``linear`` = alpha * s + (1 - alpha) * o; ``multiplicative`` = s * o normalized.
 
@@ -131,5 +142,6 @@ def combine(subjective: Sequence[float], objective: Sequence[float], *, mode: st
     >>> tk.weights.combine([0.5, 0.5], [0.8, 0.2], mode="multiplicative").tolist()
     [0.8, 0.2]
     """
-    return np.asarray(_core.scoring.combine([float(x) for x in subjective], [float(x) for x in objective], mode,
-                                            float(alpha)))
+    return np.asarray(
+        _core.scoring.combine([float(x) for x in subjective], [float(x) for x in objective], mode, float(alpha))
+    )

@@ -5,6 +5,7 @@ interface used when pyarrow is absent) must give identical frames, numeric
 columns must reach the C++ core without a copy, and every input type must give
 identical features, scores and tiers.
 """
+
 from __future__ import annotations
 
 import gc
@@ -48,32 +49,38 @@ def engine(request, monkeypatch) -> str:
 
 
 def rich_polars() -> pl.DataFrame:
-    return pl.DataFrame({
-        "id": ["a", "b", None, "d"],
-        "long": ["x" * 30, "short", None, "y" * 13],  # string views: out-of-line and inline
-        "x": [1.5, 2.5, None, 4.0],
-        "y": [1.0, 2.0, 3.0, 4.0],
-        "i": [1, None, 3, 4],
-        "u8": pl.Series([1, 2, 3, 4], dtype=pl.UInt8),
-        "b": [True, None, False, True],
-        "d": pl.Series([19000, 19001, None, 19003]).cast(pl.Date),
-        "cat": pl.Series(["u", "v", "u", None], dtype=pl.Categorical),
-        "tier": pl.Series(["lo", "hi", "lo", "hi"], dtype=pl.Enum(["hi", "lo"])),
-        "ts": pl.Series([1, 2, 3, None]).cast(pl.Datetime("us", "Europe/Berlin")),
-        "naive": pl.Series([10, 20, 30, 40]).cast(pl.Datetime("ms")),
-    })
+    return pl.DataFrame(
+        {
+            "id": ["a", "b", None, "d"],
+            "long": ["x" * 30, "short", None, "y" * 13],  # string views: out-of-line and inline
+            "x": [1.5, 2.5, None, 4.0],
+            "y": [1.0, 2.0, 3.0, 4.0],
+            "i": [1, None, 3, 4],
+            "u8": pl.Series([1, 2, 3, 4], dtype=pl.UInt8),
+            "b": [True, None, False, True],
+            "d": pl.Series([19000, 19001, None, 19003]).cast(pl.Date),
+            "cat": pl.Series(["u", "v", "u", None], dtype=pl.Categorical),
+            "tier": pl.Series(["lo", "hi", "lo", "hi"], dtype=pl.Enum(["hi", "lo"])),
+            "ts": pl.Series([1, 2, 3, None]).cast(pl.Datetime("us", "Europe/Berlin")),
+            "naive": pl.Series([10, 20, 30, 40]).cast(pl.Datetime("ms")),
+        }
+    )
 
 
-@pytest.mark.parametrize("make", [
-    rich_polars,
-    lambda: pa.table(rich_polars()),
-    lambda: pa.table(rich_polars()).slice(1, 3),  # non-zero offsets
-    lambda: pa.table(rich_polars()).to_batches()[0],  # __arrow_c_array__ only
-    lambda: pa.concat_tables([pa.table(rich_polars()), pa.table(rich_polars())]),  # several chunks
-    lambda: pa.table({"s": pa.array(["p", None, "r"], pa.large_string()), "f": pa.array([1, 2, 3], pa.float32())}),
-    lambda: pa.table({"a": pa.array([], pa.float64()), "s": pa.array([], pa.string())}),
-    lambda: pa.Table.from_batches([], pa.schema([("a", pa.float64()), ("s", pa.string())])),  # no chunk at all
-], ids=["polars", "pyarrow", "sliced", "record_batch", "chunked", "large_string", "empty", "no_chunks"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        rich_polars,
+        lambda: pa.table(rich_polars()),
+        lambda: pa.table(rich_polars()).slice(1, 3),  # non-zero offsets
+        lambda: pa.table(rich_polars()).to_batches()[0],  # __arrow_c_array__ only
+        lambda: pa.concat_tables([pa.table(rich_polars()), pa.table(rich_polars())]),  # several chunks
+        lambda: pa.table({"s": pa.array(["p", None, "r"], pa.large_string()), "f": pa.array([1, 2, 3], pa.float32())}),
+        lambda: pa.table({"a": pa.array([], pa.float64()), "s": pa.array([], pa.string())}),
+        lambda: pa.Table.from_batches([], pa.schema([("a", pa.float64()), ("s", pa.string())])),  # no chunk at all
+    ],
+    ids=["polars", "pyarrow", "sliced", "record_batch", "chunked", "large_string", "empty", "no_chunks"],
+)
 def test_engines_read_identically(make):
     data = make()
     a = _arrow.to_pandas(data, engine="pyarrow")
@@ -192,8 +199,13 @@ def test_summarize_same_for_every_input_type(tx, engine):
 
 
 def test_string_and_categorical_ids_from_polars(engine):
-    tx = pd.DataFrame({"customer": ["b", "a", "b", "c"], "date": pd.to_datetime(
-        ["2024-01-01", "2024-01-02", "2024-01-09", "2024-01-03"]), "amount": [1.0, 2.0, 3.0, 4.0]})
+    tx = pd.DataFrame(
+        {
+            "customer": ["b", "a", "b", "c"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-09", "2024-01-03"]),
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     got = tk.summarize(pl.from_pandas(tx))
     pd.testing.assert_frame_equal(got, tk.summarize(tx))
     assert got.index.tolist() == ["a", "b", "c"]
@@ -215,8 +227,10 @@ def test_fit_assign_summary_same_for_pandas_polars_pyarrow(features, engine):
     model = tk.fit(tk.Policy.default(), features)
     expected = model.assign(features)
     expected_summary = tk.summary(expected, features)
-    for name, data in (("polars", _arrow.convert_output(features, "polars")),
-                       ("pyarrow", _arrow.convert_output(features, "pyarrow"))):
+    for name, data in (
+        ("polars", _arrow.convert_output(features, "polars")),
+        ("pyarrow", _arrow.convert_output(features, "pyarrow")),
+    ):
         m = tk.fit(tk.Policy.default(), data)
         assert json.dumps(m.params, sort_keys=True) == json.dumps(model.params, sort_keys=True), name
         got = m.assign(data)

@@ -1,4 +1,5 @@
 """The tierkit command, end to end."""
+
 from __future__ import annotations
 
 import json
@@ -35,16 +36,43 @@ def test_run_on_user_files(tmp_path):
     tx = tk.datasets.synthetic(500, seed=9)
     tx.to_csv(tmp_path / "tx.csv", index=False)
     pd.DataFrame({"customer": [1, 2, 999], "nps": [9, 8, 7]}).to_csv(tmp_path / "attrs.csv", index=False)
-    policy = {"criteria": ["revenue", {"column": "nps", "normalizer": "minmax"}],
-              "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]}
+    policy = {
+        "criteria": ["revenue", {"column": "nps", "normalizer": "minmax"}],
+        "rule": {"kind": "quantiles", "shares": [0.2]},
+        "tiers": ["top", "rest"],
+    }
     (tmp_path / "p.json").write_text(json.dumps(policy))
     # nps is missing for most customers: the error names the column and row
-    code = main(["run", "--transactions", str(tmp_path / "tx.csv"), "--attributes", str(tmp_path / "attrs.csv"),
-                 "--policy", str(tmp_path / "p.json"), "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "run",
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--attributes",
+            str(tmp_path / "attrs.csv"),
+            "--policy",
+            str(tmp_path / "p.json"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2
     pd.DataFrame({"customer": range(1, 501), "nps": 5.0}).to_csv(tmp_path / "attrs.csv", index=False)
-    code = main(["run", "--transactions", str(tmp_path / "tx.csv"), "--attributes", str(tmp_path / "attrs.csv"),
-                 "--policy", str(tmp_path / "p.json"), "--out", str(tmp_path / "out"), "--as-of", "2024-06-30"])
+    code = main(
+        [
+            "run",
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--attributes",
+            str(tmp_path / "attrs.csv"),
+            "--policy",
+            str(tmp_path / "p.json"),
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2024-06-30",
+        ]
+    )
     assert code == 0
     out = pd.read_csv(tmp_path / "out" / "assignments.csv")
     rejects = pd.read_csv(tmp_path / "out" / "rejects.csv")
@@ -64,8 +92,17 @@ def test_run_names_file_line_and_column(tmp_path, capsys):
     assert "tx2.csv, line 3 (row 1): column 'customer': id is missing" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text('{"criteria": ["revenue"], "tiers": []}')
     (tmp_path / "tx3.csv").write_text("customer,date,amount\n1,2024-01-01,10\n")
-    code = main(["run", "--transactions", str(tmp_path / "tx3.csv"), "--policy", str(tmp_path / "bad.json"),
-                 "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "run",
+            "--transactions",
+            str(tmp_path / "tx3.csv"),
+            "--policy",
+            str(tmp_path / "bad.json"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 2
     assert "tiers: must be a non-empty array" in capsys.readouterr().err
 

@@ -1,5 +1,6 @@
 """Periodic re-tiering from the command line: fit once, assign every month against the
 previous month's assignments.csv, so hysteresis counters and stages carry over."""
+
 from __future__ import annotations
 
 import json
@@ -30,14 +31,44 @@ def runs(tmp_path_factory):
     tx.to_csv(root / "tx.csv", index=False)
     (root / "policy.json").write_text(json.dumps(POLICY))
     common = ["--transactions", str(root / "tx.csv"), "--margin", "margin"]
-    assert main(["fit", *common, "--policy", str(root / "policy.json"), "--as-of", MONTHS[0],
-                 "--model", str(root / "model.tk")]) == 0
-    assert main(["assign", *common, "--model", str(root / "model.tk"), "--as-of", MONTHS[0],
-                 "--out", str(root / "m0")]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                *common,
+                "--policy",
+                str(root / "policy.json"),
+                "--as-of",
+                MONTHS[0],
+                "--model",
+                str(root / "model.tk"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["assign", *common, "--model", str(root / "model.tk"), "--as-of", MONTHS[0], "--out", str(root / "m0")])
+        == 0
+    )
     for k in range(1, 4):
-        assert main(["assign", *common, "--model", str(root / "model.tk"), "--as-of", MONTHS[k],
-                     "--previous", str(root / f"m{k - 1}" / "assignments.csv"), "--out", str(root / f"m{k}"),
-                     *(["--no-report"] if k < 3 else [])]) == 0
+        assert (
+            main(
+                [
+                    "assign",
+                    *common,
+                    "--model",
+                    str(root / "model.tk"),
+                    "--as-of",
+                    MONTHS[k],
+                    "--previous",
+                    str(root / f"m{k - 1}" / "assignments.csv"),
+                    "--out",
+                    str(root / f"m{k}"),
+                    *(["--no-report"] if k < 3 else []),
+                ]
+            )
+            == 0
+        )
     out = {k: pd.read_csv(root / f"m{k}" / "assignments.csv", index_col="customer") for k in range(4)}
     return root, tx, out
 
@@ -65,10 +96,15 @@ def test_a_customer_below_the_cut_is_held_for_k_runs(runs):
     day = pd.to_datetime(tx["date"])
     later = set(tx.loc[day > pd.Timestamp(MONTHS[0]), "customer"])
     features = {k: tk.summarize(tx, as_of=MONTHS[k]) for k in range(4)}
-    plain = {k: pd.cut(features[k]["revenue_365d"], [-np.inf, 100, 500, np.inf], right=False,
-                       labels=["c", "b", "a"]).astype(str) for k in range(4)}
-    held = [c for c in out[0].index[out[0]["tier"] == "a"]
-            if c not in later and all(plain[k][c] == "b" for k in (1, 2, 3))]
+    plain = {
+        k: pd.cut(features[k]["revenue_365d"], [-np.inf, 100, 500, np.inf], right=False, labels=["c", "b", "a"]).astype(
+            str
+        )
+        for k in range(4)
+    }
+    held = [
+        c for c in out[0].index[out[0]["tier"] == "a"] if c not in later and all(plain[k][c] == "b" for k in (1, 2, 3))
+    ]
     assert len(held) >= 3, "the synthetic book should have customers slipping from a to b"
     for c in held:
         assert [out[k].loc[c, "tier"] for k in range(4)] == ["a", "a", "a", "b"], c
@@ -97,9 +133,24 @@ def test_stages_carry_over(runs):
 def test_report_command(runs, capsys):
     root, _, _ = runs
     target = root / "report3.html"
-    assert main(["report", "--assignments", str(root / "m3" / "assignments.csv"), "--model", str(root / "model.tk"),
-                 "--previous", str(root / "m2" / "assignments.csv"), "--title", "December", "--out",
-                 str(target)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--assignments",
+                str(root / "m3" / "assignments.csv"),
+                "--model",
+                str(root / "model.tk"),
+                "--previous",
+                str(root / "m2" / "assignments.csv"),
+                "--title",
+                "December",
+                "--out",
+                str(target),
+            ]
+        )
+        == 0
+    )
     page = target.read_text(encoding="utf-8")
     assert "<title>December</title>" in page and "Migration from the previous assignment" in page
     # Without the model, the tier order comes from summary.csv beside the assignments.
@@ -121,12 +172,38 @@ def test_run_writes_model_and_report(tmp_path):
 def test_cli_errors(tmp_path, capsys):
     tx = tk.datasets.synthetic(50, seed=2)
     tx.to_csv(tmp_path / "tx.csv", index=False)
-    assert main(["assign", "--model", str(tmp_path / "none.tk"), "--transactions", str(tmp_path / "tx.csv"),
-                 "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "assign",
+                "--model",
+                str(tmp_path / "none.tk"),
+                "--transactions",
+                str(tmp_path / "tx.csv"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "model file" in capsys.readouterr().err
     assert main(["fit", "--transactions", str(tmp_path / "tx.csv"), "--model", str(tmp_path / "m.tk")]) == 0
     (tmp_path / "prev.csv").write_text("customer,tier\n1,gold\n")
-    assert main(["assign", "--model", str(tmp_path / "m.tk"), "--transactions", str(tmp_path / "tx.csv"),
-                 "--previous", str(tmp_path / "prev.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "assign",
+                "--model",
+                str(tmp_path / "m.tk"),
+                "--transactions",
+                str(tmp_path / "tx.csv"),
+                "--previous",
+                str(tmp_path / "prev.csv"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "prev.csv: column 'tier': unknown tier 'gold'; expected one of: key, high-value, ordinary, potential" in err

@@ -5,6 +5,7 @@ and check the published values of shared/reference/CLV_VALUES.md. The comparison
 with the lifetimes package runs when lifetimes is importable (it is archived and pins
 old pandas/numpy; see test_against_lifetimes).
 """
+
 from __future__ import annotations
 
 import pickle
@@ -50,8 +51,10 @@ def simulated(n: int = 3000, seed: int = 3) -> pd.DataFrame:
             if rng.uniform() < p[i]:
                 break
     money = np.where(x > 0, 10 + np.floor(rng.uniform(size=n) * 50), 0.0)
-    return pd.DataFrame({"frequency": x, "recency": tx, "T": T, "monetary_value": money},
-                        index=pd.RangeIndex(100, 100 + n, name="customer"))
+    return pd.DataFrame(
+        {"frequency": x, "recency": tx, "T": T, "monetary_value": money},
+        index=pd.RangeIndex(100, 100 + n, name="customer"),
+    )
 
 
 # ---------------------------------------------------------------- published values
@@ -90,8 +93,18 @@ def test_customer_level_published_values() -> None:
     probs = paper.probability_of_n_purchases_up_to_time(30, np.arange(11, 21))
     np.testing.assert_allclose(
         probs,
-        [0.0019995214, 0.0015170236, 0.0011633150, 0.0009003148, 0.0007023638,
-         0.0005517902, 0.0004361913, 0.0003467171, 0.0002769613, 0.0002222260],
+        [
+            0.0019995214,
+            0.0015170236,
+            0.0011633150,
+            0.0009003148,
+            0.0007023638,
+            0.0005517902,
+            0.0004361913,
+            0.0003467171,
+            0.0002769613,
+            0.0002222260,
+        ],
         atol=1e-10,
     )
     pn = clv.ParetoNBD.from_params(0.5534, 10.5802, 0.6061, 11.6562)
@@ -110,27 +123,43 @@ def test_gamma_gamma_and_clv_cdnow(cdnow: pd.DataFrame) -> None:
     assert isinstance(spend, pd.Series) and spend.index.equals(first.index)
     np.testing.assert_allclose(
         spend.to_numpy(),
-        [24.658619, 18.911489, 35.170981, 35.170981, 35.170981, 71.462843, 18.911489, 35.170981, 27.282408,
-         35.170981],
+        [24.658619, 18.911489, 35.170981, 35.170981, 35.170981, 71.462843, 18.911489, 35.170981, 27.282408, 35.170981],
         rtol=1e-6,
     )
     bg = clv.BGNBD(time_unit="W").fit(cdnow)
     # lifetimes' default freq="D" read on this weekly fit: reproduce it explicitly
-    trap = gg.customer_lifetime_value(bg, first["frequency"], first["recency"], first["T"],
-                                      first["monetary_value"], months=12, discount_rate=0.01,
-                                      periods_per_month=30)
+    trap = gg.customer_lifetime_value(
+        bg,
+        first["frequency"],
+        first["recency"],
+        first["T"],
+        first["monetary_value"],
+        months=12,
+        discount_rate=0.01,
+        periods_per_month=30,
+    )
     np.testing.assert_allclose(
         trap.to_numpy(),
-        [140.096211, 18.943467, 38.180574, 38.180574, 38.180574, 1003.868107, 28.109683, 38.180574, 167.418216,
-         38.180574],
+        [
+            140.096211,
+            18.943467,
+            38.180574,
+            38.180574,
+            38.180574,
+            1003.868107,
+            28.109683,
+            38.180574,
+            167.418216,
+            38.180574,
+        ],
         rtol=1e-6,
     )
-    weekly = gg.customer_lifetime_value(bg, first["frequency"], first["recency"], first["T"],
-                                        first["monetary_value"])
+    weekly = gg.customer_lifetime_value(bg, first["frequency"], first["recency"], first["T"], first["monetary_value"])
     assert weekly.iloc[0] == pytest.approx(36.278, abs=5e-4)
     with pytest.raises(tk.InvalidInputError, match="the model was fitted in weeks"):
-        gg.customer_lifetime_value(bg, first["frequency"], first["recency"], first["T"],
-                                   first["monetary_value"], time_unit="D")
+        gg.customer_lifetime_value(
+            bg, first["frequency"], first["recency"], first["T"], first["monetary_value"], time_unit="D"
+        )
 
 
 # ---------------------------------------------------------------- API behaviour
@@ -165,8 +194,9 @@ def test_fit_from_columns_equals_fit_from_frame_and_states() -> None:
     for chunk in np.array_split(np.arange(len(df)), 4):
         h = clv.RfmHistogram()
         part = df.iloc[chunk]
-        h.update(part["frequency"].to_numpy(), part["recency"].to_numpy(), part["T"].to_numpy(),
-                 first_row=int(chunk[0]))
+        h.update(
+            part["frequency"].to_numpy(), part["recency"].to_numpy(), part["T"].to_numpy(), first_row=int(chunk[0])
+        )
         parts.append(h)
     parts[3].merge(parts[1])
     parts[3].merge(parts[0])
@@ -262,12 +292,15 @@ def test_against_lifetimes(cdnow: pd.DataFrame) -> None:
     lgg.params_ = pd.Series(gg.params_.to_numpy(), index=["p", "q", "v"])
     lbg.predict = lbg.conditional_expected_number_of_purchases_up_to_time
     f, r, T, m = cdnow["frequency"], cdnow["recency"], cdnow["T"], cdnow["monetary_value"]
-    np.testing.assert_allclose(bg.predict(52, f, r, T).to_numpy(),
-                               lbg.conditional_expected_number_of_purchases_up_to_time(52, f, r, T), rtol=1e-6)
-    np.testing.assert_allclose(bg.p_alive(f, r, T).to_numpy(), lbg.conditional_probability_alive(f, r, T),
-                               rtol=1e-6)
-    np.testing.assert_allclose(gg.expected_spend(f, m).to_numpy(),
-                               lgg.conditional_expected_average_profit(f, m), rtol=1e-6)
+    np.testing.assert_allclose(
+        bg.predict(52, f, r, T).to_numpy(),
+        lbg.conditional_expected_number_of_purchases_up_to_time(52, f, r, T),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(bg.p_alive(f, r, T).to_numpy(), lbg.conditional_probability_alive(f, r, T), rtol=1e-6)
+    np.testing.assert_allclose(
+        gg.expected_spend(f, m).to_numpy(), lgg.conditional_expected_average_profit(f, m), rtol=1e-6
+    )
     np.testing.assert_allclose(
         gg.customer_lifetime_value(bg, f, r, T, m).to_numpy(),
         lgg.customer_lifetime_value(lbg, f, r, T, m, time=12, discount_rate=0.01, freq="D").to_numpy(),
@@ -295,9 +328,12 @@ def test_lifetime_value_within_1e9_of_lifetimes_on_simulated_customers() -> None
     ours = gg.customer_lifetime_value(bg, f, r, T, m, months=12, discount_rate=0.01).to_numpy()
     theirs = lgg.customer_lifetime_value(lbg, f, r, T, m, time=12, discount_rate=0.01, freq="W").to_numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=0)
-    np.testing.assert_allclose(bg.predict(52.14, f, r, T).to_numpy(),
-                               lbg.conditional_expected_number_of_purchases_up_to_time(52.14, f, r, T),
-                               rtol=1e-9, atol=0)
+    np.testing.assert_allclose(
+        bg.predict(52.14, f, r, T).to_numpy(),
+        lbg.conditional_expected_number_of_purchases_up_to_time(52.14, f, r, T),
+        rtol=1e-9,
+        atol=0,
+    )
     # the same values with any thread count
     previous = tk.get_num_threads()
     try:

@@ -5,6 +5,7 @@ computes with the same fitted parameters.
 
 The CDNOW check fits the 2-decimal summary CSV (shared/data/cdnow; skipped when absent).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,16 +15,16 @@ import pytest
 import tierkit as tk
 from tierkit import clv
 
-CLV_SECTION = {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01,
-               "time_unit": "W"}
+CLV_SECTION = {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01, "time_unit": "W"}
 
 
 def clv_policy(**section) -> dict:
     return {
         "name": "clv-value",
         "clv": {**CLV_SECTION, **section},
-        "scores": [{"name": "value", "criteria": [{"column": "clv", "weight": 0.7},
-                                                  {"column": "p_alive", "weight": 0.3}]}],
+        "scores": [
+            {"name": "value", "criteria": [{"column": "clv", "weight": 0.7}, {"column": "p_alive", "weight": 0.3}]}
+        ],
         "rule": {"kind": "quantiles", "score": "value", "shares": [0.1, 0.3]},
         "tiers": ["key", "growth", "rest"],
     }
@@ -39,8 +40,13 @@ def test_policy_normalizes_the_clv_section():
     p = tk.Policy(clv_policy(columns={"T": "age"}))
     section = p.to_dict()["clv"]
     assert section == {
-        "model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01,
-        "time_unit": "weeks", "penalizer": 0.0, "spend_penalizer": 0.0,
+        "model": "bgnbd",
+        "spend": "gammagamma",
+        "horizon_months": 12,
+        "discount_rate": 0.01,
+        "time_unit": "weeks",
+        "penalizer": 0.0,
+        "spend_penalizer": 0.0,
         "columns": {"frequency": "frequency", "recency": "recency", "T": "age", "monetary_value": "monetary_value"},
     }
     assert tk.Policy(p.to_json()) == p
@@ -60,7 +66,8 @@ def test_assign_returns_clv_columns_equal_to_the_clv_api(weekly):
     np.testing.assert_array_equal(out["p_alive"].to_numpy(), bg.conditional_probability_alive(f, r, T).to_numpy())
     np.testing.assert_array_equal(
         out["expected_purchases"].to_numpy(),
-        np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(12 * 4.345, f, r, T)))
+        np.asarray(bg.conditional_expected_number_of_purchases_up_to_time(12 * 4.345, f, r, T)),
+    )
     value = gg.customer_lifetime_value(bg, f, r, T, m, months=12, discount_rate=0.01)
     np.testing.assert_array_equal(out["clv"].to_numpy(), value.to_numpy())
     assert out.index.equals(weekly.index)
@@ -78,10 +85,13 @@ def test_assign_returns_clv_columns_equal_to_the_clv_api(weekly):
 
 
 def test_criterion_on_clv_is_a_minmax_of_the_clv_column(weekly):
-    policy = {"clv": {"model": "bgnbd", "spend": "gammagamma", "time_unit": "W"},
-              "criteria": [{"column": "clv", "normalizer": "minmax"}],
-              "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["high", "low"],
-              "privacy": {"min_group": 1}}  # exact min and max
+    policy = {
+        "clv": {"model": "bgnbd", "spend": "gammagamma", "time_unit": "W"},
+        "criteria": [{"column": "clv", "normalizer": "minmax"}],
+        "rule": {"kind": "thresholds", "cuts": [50]},
+        "tiers": ["high", "low"],
+        "privacy": {"min_group": 1},
+    }  # exact min and max
     model = tk.fit(policy, weekly)
     out = model.assign(weekly)
     lo, hi = out["clv"].min(), out["clv"].max()
@@ -93,9 +103,12 @@ def test_criterion_on_clv_is_a_minmax_of_the_clv_column(weekly):
 
 
 def test_without_a_spend_model_only_p_alive_and_expected_purchases(weekly):
-    policy = {"clv": {"model": "paretonbd", "time_unit": "W", "horizon_months": 6},
-              "criteria": [{"column": "expected_purchases"}, {"column": "p_alive"}],
-              "rule": {"kind": "quantiles", "shares": [0.25]}, "tiers": ["top", "rest"]}
+    policy = {
+        "clv": {"model": "paretonbd", "time_unit": "W", "horizon_months": 6},
+        "criteria": [{"column": "expected_purchases"}, {"column": "p_alive"}],
+        "rule": {"kind": "quantiles", "shares": [0.25]},
+        "tiers": ["top", "rest"],
+    }
     out = tk.fit(policy, weekly).assign(weekly)
     assert "clv" not in out.columns
     pnbd = clv.ParetoNBD(time_unit="W").fit(weekly)
@@ -103,7 +116,8 @@ def test_without_a_spend_model_only_p_alive_and_expected_purchases(weekly):
     np.testing.assert_array_equal(out["p_alive"].to_numpy(), pnbd.conditional_probability_alive(f, r, T).to_numpy())
     np.testing.assert_array_equal(
         out["expected_purchases"].to_numpy(),
-        np.asarray(pnbd.conditional_expected_number_of_purchases_up_to_time(6 * 4.345, f, r, T)))
+        np.asarray(pnbd.conditional_expected_number_of_purchases_up_to_time(6 * 4.345, f, r, T)),
+    )
 
 
 def test_errors_name_the_path_or_the_column(weekly):
@@ -126,9 +140,11 @@ def test_errors_name_the_path_or_the_column(weekly):
 
 def test_cdnow_p_alive_equals_bgnbd_fitted_on_the_same_summary(cdnow_dir):
     # 2-decimal summary CSV, weeks.
-    summary = (pd.read_csv(cdnow_dir / "cdnow_customers_summary_with_transactions.csv")
-               .rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
-               .set_index("ID"))
+    summary = (
+        pd.read_csv(cdnow_dir / "cdnow_customers_summary_with_transactions.csv")
+        .rename(columns={"x": "frequency", "t_x": "recency", "zbar": "monetary_value"})
+        .set_index("ID")
+    )
     model = tk.fit(clv_policy(), summary)
     out = model.assign(summary)
     bg = clv.BGNBD(time_unit="W").fit(summary)
@@ -136,8 +152,15 @@ def test_cdnow_p_alive_equals_bgnbd_fitted_on_the_same_summary(cdnow_dir):
     alive = bg.conditional_probability_alive(summary["frequency"], summary["recency"], summary["T"])
     np.testing.assert_allclose(out["p_alive"].to_numpy(), alive.to_numpy(), rtol=0, atol=1e-12)
     gg = clv.GammaGamma().fit(summary)
-    value = gg.customer_lifetime_value(bg, summary["frequency"], summary["recency"], summary["T"],
-                                       summary["monetary_value"], months=12, discount_rate=0.01)
+    value = gg.customer_lifetime_value(
+        bg,
+        summary["frequency"],
+        summary["recency"],
+        summary["T"],
+        summary["monetary_value"],
+        months=12,
+        discount_rate=0.01,
+    )
     np.testing.assert_allclose(out["clv"].to_numpy(), value.to_numpy(), rtol=1e-12, atol=0)
     # The best-valued customers are the frequent, recent ones.
     top = out.nlargest(20, "value").index

@@ -1,4 +1,5 @@
 """benchmarks/compare.py --quick runs and prints every row (so the script cannot rot)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,13 @@ def _have(name: str) -> bool:
 @pytest.mark.skipif(not _have("sklearn"), reason="the kmeans row needs scikit-learn")
 def test_compare_quick_prints_every_row(tmp_path):
     plot = tmp_path / "scaling.png"
-    out = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--no-memory", "--plot", str(plot)],
-                         capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    out = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--no-memory", "--plot", str(plot)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     table = [line for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
     rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]) for line in table}
@@ -53,11 +59,14 @@ def test_compare_quick_prints_every_row(tmp_path):
 
 def test_peak_memory_counts_native_allocations():
     # In a subprocess: importing the script sets thread variables for the engines.
-    code = ("import importlib.util, sys, numpy as np\n"
-            f"spec = importlib.util.spec_from_file_location('compare', {str(SCRIPT)!r})\n"
-            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
-            "print(m.measure_peak(lambda: np.ones(20_000_000).sum()))\n")  # 160 MB, freed at the end
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env=os.environ.copy())
+    code = (
+        "import importlib.util, sys, numpy as np\n"
+        f"spec = importlib.util.spec_from_file_location('compare', {str(SCRIPT)!r})\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "print(m.measure_peak(lambda: np.ones(20_000_000).sum()))\n"
+    )  # 160 MB, freed at the end
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert 140 < float(out.stdout.strip().splitlines()[-1]) < 260

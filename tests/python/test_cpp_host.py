@@ -2,6 +2,7 @@
 model saved by Python and a CSV of features, and assigns like Model.assign: the same
 tiers and reasons, scores within 1e-12. scripts/test.sh builds the host and exports
 its path as TIERKIT_CPP_HOST; without it these tests skip."""
+
 from __future__ import annotations
 
 import io
@@ -25,19 +26,44 @@ pytestmark = pytest.mark.skipif(
 COLUMNS = ["revenue", "frequency", "days_since_last", "aov", "trend"]
 
 POLICIES = {
-    "thresholds": {"criteria": [{"column": "revenue", "transform": "log1p"}, "frequency",
-                                {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"}],
-                   "weights": {"method": "entropy"},
-                   "rule": {"kind": "thresholds", "cuts": [70, 40]}, "tiers": ["gold", "silver", "bronze"]},
-    "kmeans": {"scores": [{"name": "value", "criteria": [{"column": "revenue", "normalizer": "minmax"}, "frequency",
-                                                         {"column": "aov", "normalizer": "robust"}],
-                           "weights": {"method": "critic"}}],
-               "rule": {"kind": "kmeans", "k": 3, "seed": 2}, "tiers": ["a", "b", "c"]},
-    "matrix": {"scores": [{"name": "value", "criteria": ["revenue", "frequency"]},
-                          {"name": "potential", "criteria": [{"column": "trend", "normalizer": "minmax"}]}],
-               "rule": {"kind": "matrix", "x": {"score": "value", "cuts": [50]}, "y": {"score": "potential", "cuts": [50]},
-                        "cells": [["star", "cash cow"], ["question", "dog"]]},
-               "tiers": ["star", "cash cow", "question", "dog"]},
+    "thresholds": {
+        "criteria": [
+            {"column": "revenue", "transform": "log1p"},
+            "frequency",
+            {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"},
+        ],
+        "weights": {"method": "entropy"},
+        "rule": {"kind": "thresholds", "cuts": [70, 40]},
+        "tiers": ["gold", "silver", "bronze"],
+    },
+    "kmeans": {
+        "scores": [
+            {
+                "name": "value",
+                "criteria": [
+                    {"column": "revenue", "normalizer": "minmax"},
+                    "frequency",
+                    {"column": "aov", "normalizer": "robust"},
+                ],
+                "weights": {"method": "critic"},
+            }
+        ],
+        "rule": {"kind": "kmeans", "k": 3, "seed": 2},
+        "tiers": ["a", "b", "c"],
+    },
+    "matrix": {
+        "scores": [
+            {"name": "value", "criteria": ["revenue", "frequency"]},
+            {"name": "potential", "criteria": [{"column": "trend", "normalizer": "minmax"}]},
+        ],
+        "rule": {
+            "kind": "matrix",
+            "x": {"score": "value", "cuts": [50]},
+            "y": {"score": "potential", "cuts": [50]},
+            "cells": [["star", "cash cow"], ["question", "dog"]],
+        },
+        "tiers": ["star", "cash cow", "question", "dog"],
+    },
 }
 
 

@@ -1,5 +1,6 @@
 """Criteria that are not numbers: letter ratings, label maps and missing values,
 through the example B2B policy (examples/b2b_policy.json) on synthetic accounts."""
+
 from __future__ import annotations
 
 import pathlib
@@ -16,15 +17,18 @@ RATINGS = ["D", "C", "CC", "CCC", "B", "BB", "BBB", "A", "AA", "AAA"]
 
 def accounts(n: int = 300, seed: int = 7) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "revenue": rng.lognormal(11, 1.2, n),
-        "margin": rng.uniform(0.05, 0.45, n),
-        "credit_rating": rng.choice(RATINGS[3:], n),  # object dtype: plain strings
-        "renewal_rate": rng.uniform(0, 1, n),
-        "nps": rng.integers(-100, 101, n).astype(float),
-        "complaints": rng.poisson(2, n).astype(float),
-        "potential": pd.Categorical(rng.choice(["low", "medium", "high"], n), categories=["low", "medium", "high"]),
-    }, index=pd.Index(np.arange(1000, 1000 + n), name="customer"))
+    df = pd.DataFrame(
+        {
+            "revenue": rng.lognormal(11, 1.2, n),
+            "margin": rng.uniform(0.05, 0.45, n),
+            "credit_rating": rng.choice(RATINGS[3:], n),  # object dtype: plain strings
+            "renewal_rate": rng.uniform(0, 1, n),
+            "nps": rng.integers(-100, 101, n).astype(float),
+            "complaints": rng.poisson(2, n).astype(float),
+            "potential": pd.Categorical(rng.choice(["low", "medium", "high"], n), categories=["low", "medium", "high"]),
+        },
+        index=pd.Index(np.arange(1000, 1000 + n), name="customer"),
+    )
     df.loc[df.index[::10], "nps"] = np.nan  # NPS surveys answered by 90% of accounts
     return df
 
@@ -69,9 +73,11 @@ def test_example_policy_fits_labels_and_missing_values(policy):
     crit = {c["column"]: c for c in model.params["scores"][0]["criteria"]}
     assert crit["nps"]["missing_fill"] == median and crit["nps"]["missing_count"] == 29
     # Potential: low 0, medium 50, high 100 over [0, 100].
-    np.testing.assert_allclose(out["contrib_potential"],
-                               10 * df["potential"].map({"low": 0.0, "medium": 0.5, "high": 1.0}).astype(float),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        out["contrib_potential"],
+        10 * df["potential"].map({"low": 0.0, "medium": 0.5, "high": 1.0}).astype(float),
+        atol=1e-12,
+    )
     # Saved and loaded, the model scores the same bits.
     again = tk.Model.from_bytes(model.to_bytes()).assign(df)
     np.testing.assert_array_equal(again["score"].to_numpy(), out["score"].to_numpy())
@@ -103,15 +109,19 @@ def test_one_nan_still_fails_a_criterion_without_a_missing_option():
 
 
 def test_labels_without_a_map_say_what_to_add():
-    p = tk.Policy({"criteria": ["revenue", "credit_rating"], "rule": {"kind": "quantiles", "shares": [0.5]},
-                   "tiers": ["a", "b"]})
+    p = tk.Policy(
+        {"criteria": ["revenue", "credit_rating"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]}
+    )
     with pytest.raises(tk.TierkitError, match=r"column 'credit_rating': holds labels .*\"order\""):
         tk.fit(p, accounts(20))
 
 
 def test_policy_paths_for_bad_maps():
-    bad = {"criteria": [{"column": "r", "order": ["A", "A"]}], "rule": {"kind": "quantiles", "shares": [0.5]},
-           "tiers": ["a", "b"]}
+    bad = {
+        "criteria": [{"column": "r", "order": ["A", "A"]}],
+        "rule": {"kind": "quantiles", "shares": [0.5]},
+        "tiers": ["a", "b"],
+    }
     with pytest.raises(tk.TierkitError, match=r"criteria\[0\]\.order\[1\]: label 'A' appears twice"):
         tk.Policy(bad)
 
@@ -119,20 +129,35 @@ def test_policy_paths_for_bad_maps():
 def with_attributes(n: int = 12) -> pd.DataFrame:
     """Accounts with an industry (plain strings, one missing) and a region (categorical)."""
     industries = ["retail", "energy", "services", "retail"] * (n // 4)
-    df = pd.DataFrame({
-        "revenue": np.arange(1.0, n + 1) * 100,
-        "industry": np.array(industries, dtype=object),
-        "region": pd.Categorical(["north", "south", "east"] * (n // 3), categories=["north", "south", "east", "west"]),
-    }, index=pd.Index([f"c{i}" for i in range(n)], name="customer"))
+    df = pd.DataFrame(
+        {
+            "revenue": np.arange(1.0, n + 1) * 100,
+            "industry": np.array(industries, dtype=object),
+            "region": pd.Categorical(
+                ["north", "south", "east"] * (n // 3), categories=["north", "south", "east", "west"]
+            ),
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer"),
+    )
     df.loc["c2", "industry"] = None
     return df
 
 
 def test_expression_compares_labelled_columns():
-    p = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
-        {"when": "industry in ['retail', 'energy'] and region != 'east'", "tier": "focus"},
-        {"when": 'industry == "services"', "tier": "services"},
-        {"else": "rest"}]}, "tiers": ["focus", "services", "rest"]})
+    p = tk.Policy(
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "expression",
+                "branches": [
+                    {"when": "industry in ['retail', 'energy'] and region != 'east'", "tier": "focus"},
+                    {"when": 'industry == "services"', "tier": "services"},
+                    {"else": "rest"},
+                ],
+            },
+            "tiers": ["focus", "services", "rest"],
+        }
+    )
     df = with_attributes()
     out = tk.fit(p, df).assign(df)
     industry, region = df["industry"], df["region"].astype(object)
@@ -149,27 +174,46 @@ def test_expression_compares_labelled_columns():
 
 def test_expression_label_errors_and_unseen_labels():
     df = with_attributes()
-    as_number = {"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
-        {"when": "industry > 1", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]}
+    as_number = {
+        "criteria": ["revenue"],
+        "rule": {"kind": "expression", "branches": [{"when": "industry > 1", "tier": "a"}, {"else": "b"}]},
+        "tiers": ["a", "b"],
+    }
     with pytest.raises(tk.InvalidInputError, match=r"rule\.branches\[0\]\.when: column 'industry' holds labels"):
         tk.fit(as_number, df)
-    typo = {"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
-        {"when": "industry == 'retial'", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]}
+    typo = {
+        "criteria": ["revenue"],
+        "rule": {"kind": "expression", "branches": [{"when": "industry == 'retial'", "tier": "a"}, {"else": "b"}]},
+        "tiers": ["a", "b"],
+    }
     with pytest.warns(tk.TierkitWarning, match=r"column 'industry' has no label 'retial' in the fit data"):
         tk.fit(typo, df)
     with pytest.raises(tk.PolicyError, match=r"rule\.branches\[0\]\.when: expected a label in quotes, got '1'"):
-        tk.Policy({"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
-            {"when": "industry in ['retail', 1]", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]})
+        tk.Policy(
+            {
+                "criteria": ["revenue"],
+                "rule": {
+                    "kind": "expression",
+                    "branches": [{"when": "industry in ['retail', 1]", "tier": "a"}, {"else": "b"}],
+                },
+                "tiers": ["a", "b"],
+            }
+        )
 
 
 @pytest.mark.parametrize("as_category", [False, True])
 def test_group_by_a_string_column(as_category):
-    df = pd.DataFrame({"revenue": np.arange(1.0, 13.0), "industry": np.array(["retail", "energy", "energy"] * 4)},
-                      index=pd.Index([f"c{i}" for i in range(12)], name="customer"))
+    df = pd.DataFrame(
+        {"revenue": np.arange(1.0, 13.0), "industry": np.array(["retail", "energy", "energy"] * 4)},
+        index=pd.Index([f"c{i}" for i in range(12)], name="customer"),
+    )
     if as_category:
         df["industry"] = df["industry"].astype("category")
-    p = {"criteria": [{"column": "revenue", "normalizer": "minmax"}],
-         "rule": {"kind": "quantiles", "shares": [0.5], "group_by": "industry"}, "tiers": ["top", "rest"]}
+    p = {
+        "criteria": [{"column": "revenue", "normalizer": "minmax"}],
+        "rule": {"kind": "quantiles", "shares": [0.5], "group_by": "industry"},
+        "tiers": ["top", "rest"],
+    }
     out = tk.fit(p, df).assign(df)
     # Within each industry, the higher-revenue half is "top".
     for _, rows in df.groupby(df["industry"].astype(str)):
@@ -183,9 +227,16 @@ def test_scorer_fills_missing_values_and_refuses_value_maps(policy):
     model = tk.fit(policy, df)
     with pytest.raises(tk.InvalidInputError, match=r"criterion 'credit_rating' maps labels to numbers"):
         model.scorer()
-    numeric = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax"},
-                                      {"column": "nps", "normalizer": "minmax", "missing": "median"}],
-                         "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})
+    numeric = tk.Policy(
+        {
+            "criteria": [
+                {"column": "revenue", "normalizer": "minmax"},
+                {"column": "nps", "normalizer": "minmax", "missing": "median"},
+            ],
+            "rule": {"kind": "thresholds", "cuts": [50]},
+            "tiers": ["a", "b"],
+        }
+    )
     m = tk.fit(numeric, df)
     score = m.scorer()
     out = m.assign(df)

@@ -1,6 +1,7 @@
 """tierkit.dask on a LocalCluster with 2 worker processes: exact fits equal the
 single-machine fit bit for bit, sketch fits keep exact statistics and put the
 quantile cuts within the sketch's rank error, assign equals Model.assign."""
+
 from __future__ import annotations
 
 import pickle
@@ -14,8 +15,7 @@ import tierkit as tk
 dd = pytest.importorskip("dask.dataframe", reason="dask[dataframe] is not installed")
 distributed = pytest.importorskip("distributed", reason="distributed is not installed")
 
-KMEANS = {"criteria": ["revenue", "frequency"], "rule": {"kind": "kmeans", "k": 3, "seed": 1},
-          "tiers": ["a", "b", "c"]}
+KMEANS = {"criteria": ["revenue", "frequency"], "rule": {"kind": "kmeans", "k": 3, "seed": 1}, "tiers": ["a", "b", "c"]}
 # Sketch and refine keep single rows' values: they fit the privacy opt-out only.
 EXACT_VALUES = {**tk.Policy.default().to_dict(), "privacy": {"min_group": 1}}
 
@@ -25,10 +25,24 @@ def client():
     import dask
 
     # Generous start-up timeouts: worker processes start slowly on a busy 2-core machine.
-    with dask.config.set({"distributed.comm.timeouts.connect": "120s", "distributed.comm.timeouts.tcp": "120s",
-                          "distributed.nanny.environ": {"TIERKIT_NUM_THREADS": "1"}}), \
-            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                     silence_logs=40, death_timeout=120) as cluster, distributed.Client(cluster) as c:
+    with (
+        dask.config.set(
+            {
+                "distributed.comm.timeouts.connect": "120s",
+                "distributed.comm.timeouts.tcp": "120s",
+                "distributed.nanny.environ": {"TIERKIT_NUM_THREADS": "1"},
+            }
+        ),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+            death_timeout=120,
+        ) as cluster,
+        distributed.Client(cluster) as c,
+    ):
         yield c
 
 
@@ -108,8 +122,11 @@ def test_models_pickle_and_tokenize(features):
 
 def test_sketch_mode_names_the_rule_it_cannot_fit(features):
     ddf = dd.from_pandas(features, npartitions=2)
-    policy = {"criteria": ["revenue"], "tiers": ["a", "b"],
-              "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]}}
+    policy = {
+        "criteria": ["revenue"],
+        "tiers": ["a", "b"],
+        "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]},
+    }
     with pytest.raises(tk.PolicyError, match=r"rule: kind 'expression'.*sketch mode"):
         tk.dask.fit(policy, ddf, mode="sketch")
 

@@ -1,4 +1,5 @@
 """What crosses into the core on fit and assign: dates as day numbers, ids encoded once per index."""
+
 from __future__ import annotations
 
 import numpy as np

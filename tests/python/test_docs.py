@@ -2,6 +2,7 @@
 headers declare, and the built site (scripts/docs.sh builds it, then runs this file
 with TIERKIT_DOCS_HTML set) renders in headless Chromium: headings in the DOM,
 pages not blank, the quickstart notebook's plots there as images."""
+
 from __future__ import annotations
 
 import html.parser
@@ -24,8 +25,9 @@ def test_cpp_page_names_declared_symbols():
     names = set(re.findall(r"tierkit::([A-Za-z_]+)", (ROOT / "docs" / "cpp.md").read_text(encoding="utf-8")))
     names.discard("tierkit")  # the CMake target tierkit::tierkit
     assert len(names) >= 20
-    missing = [n for n in sorted(names)
-               if not re.search(rf"\b(class|struct|using|enum class)\s+{n}\b|[\s&*>]{n}\(", headers)]
+    missing = [
+        n for n in sorted(names) if not re.search(rf"\b(class|struct|using|enum class)\s+{n}\b|[\s&*>]{n}\(", headers)
+    ]
     assert not missing, f"docs/cpp.md names what include/ does not declare: {missing}"
 
 
@@ -65,13 +67,20 @@ def chromium() -> list[str]:
 def render(page: Path, tmp_path: Path) -> tuple[Page, np.ndarray]:
     assert page.exists(), f"{page} was not built"
     flags = chromium()
-    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=False)
+    dom = subprocess.run(
+        flags + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=False
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     parsed = Page()
     parsed.feed(dom.stdout)
     shot = tmp_path / f"{page.stem}.png"
-    r = subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
-                       capture_output=True, text=True, timeout=120, check=False)
+    r = subprocess.run(
+        flags + [f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
     import matplotlib.image
 

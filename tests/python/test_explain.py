@@ -1,4 +1,5 @@
 """Model.explain comes from the assign path: hysteresis (previous=), manual pins and overrides."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,8 +43,9 @@ def test_explain_follows_hysteresis(model, book):
 
 
 def test_explain_follows_a_manual_pin(model, book):
-    pins = pd.DataFrame({"customer": [7], "tier": ["a"], "reason": ["strategic account"],
-                         "expires": [pd.Timestamp("2030-01-01")]})
+    pins = pd.DataFrame(
+        {"customer": [7], "tier": ["a"], "reason": ["strategic account"], "expires": [pd.Timestamp("2030-01-01")]}
+    )
     assigned = model.assign(book, overrides=pins, as_of="2025-06-30")
     assert assigned.loc[7, "tier"] == "a" and bool(assigned.loc[7, "pinned"])
     text = model.explain(7, book, overrides=pins, as_of="2025-06-30")
@@ -51,7 +53,10 @@ def test_explain_follows_a_manual_pin(model, book):
     assert f"  pinned by hand; the rule alone gives: {assigned.loc[7, 'rule_reason']}" in text
     # An expired pin no longer applies, in assign and in explain alike.
     assert model.assign(book, overrides=pins, as_of="2031-01-01").loc[7, "tier"] == "c"
-    assert first_lines(model.explain(7, book, overrides=pins, as_of="2031-01-01"))[0] == "customer 7: tier c (transactional)"
+    assert (
+        first_lines(model.explain(7, book, overrides=pins, as_of="2031-01-01"))[0]
+        == "customer 7: tier c (transactional)"
+    )
 
 
 def test_explain_matches_assign_for_every_customer(model, book):
@@ -60,7 +65,9 @@ def test_explain_matches_assign_for_every_customer(model, book):
     assigned = model.assign(book, previous=previous, overrides=pins)
     for customer, row in assigned.iterrows():
         text = model.explain(customer, book, previous=previous, overrides=pins)
-        assert first_lines(text) == [f"customer {customer}: tier {row['tier']} ({row['mode']})",
-                                     f"  reason: {row['reason']}"]
+        assert first_lines(text) == [
+            f"customer {customer}: tier {row['tier']} ({row['mode']})",
+            f"  reason: {row['reason']}",
+        ]
         assert f"  score score: {row['score']:.1f} of 100" in text
     assert np.isfinite(assigned["score"]).all()

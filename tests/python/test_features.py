@@ -1,4 +1,5 @@
 """tk.summarize and tk.join: conventions, ids, dates, errors and rejects."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,7 +48,8 @@ def test_after_as_of_is_counted_and_rejected_customer_listed(small_tx):
     assert f.index.tolist() == ["ann", "bob"]
     assert f.attrs["report"]["after_as_of"] == 2
     assert rejects.to_dict("records") == [
-        {"row": -1, "customer": "cid", "reason": "no transaction on or before as_of (1 after it)"}]
+        {"row": -1, "customer": "cid", "reason": "no transaction on or before as_of (1 after it)"}
+    ]
 
 
 def test_nan_amount_names_row_and_callers_column():
@@ -59,11 +61,13 @@ def test_nan_amount_names_row_and_callers_column():
 
 
 def test_missing_ids_and_dates_reject_mode():
-    tx = pd.DataFrame({
-        "customer": ["a", None, "b", "c"],
-        "date": pd.to_datetime(["2024-01-01", "2024-01-02", None, "2024-01-03"]),
-        "amount": [1.0, 2.0, 3.0, np.inf],
-    })
+    tx = pd.DataFrame(
+        {
+            "customer": ["a", None, "b", "c"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", None, "2024-01-03"]),
+            "amount": [1.0, 2.0, 3.0, np.inf],
+        }
+    )
     with pytest.raises(tk.InvalidInputError, match=r"^row 1: column 'customer': id is missing$"):
         tk.summarize(tx)
     f, rejects = tk.summarize(tx, errors="reject", return_rejects=True)
@@ -79,7 +83,9 @@ def test_missing_ids_and_dates_reject_mode():
 
 
 def test_unknown_column_lists_available(small_tx):
-    with pytest.raises(tk.ColumnNotFoundError, match=r"amount: unknown column 'amt'; available: customer, date, amount, margin"):
+    with pytest.raises(
+        tk.ColumnNotFoundError, match=r"amount: unknown column 'amt'; available: customer, date, amount, margin"
+    ):
         tk.summarize(small_tx, amount="amt")
     with pytest.raises(KeyError):
         tk.summarize(small_tx, amount="amt")
@@ -115,8 +121,9 @@ def test_join_reports_one_sided_ids(small_tx):
 
 
 def test_cdnow_matches_lifetimes_reference(cdnow_dir):
-    raw = pd.read_csv(cdnow_dir / "CDNOW_sample.txt", sep=r"\s+", header=None,
-                      names=["master", "customer", "date", "cds", "amount"])
+    raw = pd.read_csv(
+        cdnow_dir / "CDNOW_sample.txt", sep=r"\s+", header=None, names=["master", "customer", "date", "cds", "amount"]
+    )
     raw["date"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
     f = tk.summarize(raw, as_of="1997-09-30", freq="D", unit="W")
     ref = pd.read_csv(cdnow_dir / "cdnow_customers_summary_with_transactions.csv", index_col="ID")

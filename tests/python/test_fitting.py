@@ -1,5 +1,6 @@
 """tk.Fitter over chunks and tk.set_num_threads: results bit-identical at 1, 2 and 4
 threads (summarize, fit, assign), exact chunked fits equal tk.fit, states pickle."""
+
 from __future__ import annotations
 
 import pickle
@@ -21,15 +22,22 @@ EXACT_VALUES = {**tk.Policy.default().to_dict(), "privacy": {"min_group": 1}}
 
 def _chunks(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     n = len(frame)
-    return [frame.iloc[n * p // parts: n * (p + 1) // parts] for p in range(parts)]
+    return [frame.iloc[n * p // parts : n * (p + 1) // parts] for p in range(parts)]
 
 
 def test_thread_count_does_not_change_a_byte():
     # 70,000 customers: more rows than one parallel range (65,536), so the threads split the work.
     tx = tk.datasets.synthetic(70000, seed=2)
-    policy = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "percentile"},
-                                     {"column": "frequency", "normalizer": "minmax"}],
-                        "rule": {"kind": "kmeans", "k": 3, "seed": 2}, "tiers": ["a", "b", "c"]})
+    policy = tk.Policy(
+        {
+            "criteria": [
+                {"column": "revenue", "normalizer": "percentile"},
+                {"column": "frequency", "normalizer": "minmax"},
+            ],
+            "rule": {"kind": "kmeans", "k": 3, "seed": 2},
+            "tiers": ["a", "b", "c"],
+        }
+    )
     seen = []
     try:
         for n in (1, 2, 4):
@@ -38,9 +46,15 @@ def test_thread_count_does_not_change_a_byte():
             f = tk.summarize(tx, customer="customer", date="date", amount="amount")
             model = tk.fit(policy, f)
             out = model.assign(f)
-            blob = b"".join([pd.util.hash_pandas_object(f).to_numpy().tobytes(), model.to_bytes(),
-                             out["score"].to_numpy().tobytes(), out["tier_index"].to_numpy().tobytes(),
-                             out["cluster_distance"].to_numpy().tobytes()])
+            blob = b"".join(
+                [
+                    pd.util.hash_pandas_object(f).to_numpy().tobytes(),
+                    model.to_bytes(),
+                    out["score"].to_numpy().tobytes(),
+                    out["tier_index"].to_numpy().tobytes(),
+                    out["cluster_distance"].to_numpy().tobytes(),
+                ]
+            )
             seen.append(blob)
     finally:
         tk.set_num_threads(None)
@@ -83,10 +97,16 @@ def test_sketch_fit_runs_passes_and_states_pickle(features):
     assert agree >= 0.99
 
 
-REFINE = {"criteria": [{"column": "revenue", "transform": "log1p", "clip": [0.05, 0.95], "normalizer": "robust"},
-                       {"column": "frequency", "normalizer": "percentile"},
-                       {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"}],
-          "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"], "privacy": {"min_group": 1}}
+REFINE = {
+    "criteria": [
+        {"column": "revenue", "transform": "log1p", "clip": [0.05, 0.95], "normalizer": "robust"},
+        {"column": "frequency", "normalizer": "percentile"},
+        {"column": "days_since_last", "direction": "lower", "normalizer": "zscore"},
+    ],
+    "rule": {"kind": "quantiles", "shares": [0.1, 0.3]},
+    "tiers": ["a", "b", "c"],
+    "privacy": {"min_group": 1},
+}
 
 
 @pytest.mark.parametrize("parts", [1, 16])

@@ -3,6 +3,7 @@ lifecycle.md) runs: the fenced python blocks of a page in order, in one namespac
 then every fenced json block as a policy fitted and assigned on the page's
 ``features``. The other guide pages (clv, features, model files, ...) show
 snippets that assume the reader's own data, so they are not run."""
+
 from __future__ import annotations
 
 import json
@@ -38,10 +39,34 @@ def test_every_rule_kind_has_a_section_and_examples():
 
 def test_every_criterion_option_is_documented():
     text = (GUIDE / "criteria.md").read_text(encoding="utf-8")
-    for word in ("`column`", "`direction`", "`transform`", "`clip`", "`normalizer`", "`bins`", "`weight`",
-                 "`minmax`", "`zscore`", "`robust`", "`percentile`", "`manual`", "`ahp`", "`entropy`", "`critic`",
-                 "`combined`", "`topsis`", "`weighted_sum`", "`order`", "`values`", "`unknown`", "`missing`",
-                 "`reject`", "`worst`", "`median`", "`zero`"):
+    for word in (
+        "`column`",
+        "`direction`",
+        "`transform`",
+        "`clip`",
+        "`normalizer`",
+        "`bins`",
+        "`weight`",
+        "`minmax`",
+        "`zscore`",
+        "`robust`",
+        "`percentile`",
+        "`manual`",
+        "`ahp`",
+        "`entropy`",
+        "`critic`",
+        "`combined`",
+        "`topsis`",
+        "`weighted_sum`",
+        "`order`",
+        "`values`",
+        "`unknown`",
+        "`missing`",
+        "`reject`",
+        "`worst`",
+        "`median`",
+        "`zero`",
+    ):
         assert word in text, word
 
 

@@ -1,5 +1,6 @@
 """Hostile input at the Python boundary: every failure a TierkitError that names
 where, no crash, no silent wrong answer (ids, dates, extreme numbers)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -65,8 +66,12 @@ def test_policy_files_and_text_errors_are_typed(tmp_path):
 def test_ahp_is_checked_when_the_policy_is_built():
     def ahp(matrix, **extra):
         n = len(matrix)
-        return {"criteria": [f"c{k}" for k in range(n)], "weights": {"method": "ahp", "matrix": matrix, **extra},
-                "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": TIERS}
+        return {
+            "criteria": [f"c{k}" for k in range(n)],
+            "weights": {"method": "ahp", "matrix": matrix, **extra},
+            "rule": {"kind": "quantiles", "shares": [0.5]},
+            "tiers": TIERS,
+        }
 
     with pytest.raises(tk.PolicyError, match=r"^weights\.matrix\[1\]\[0\]: must be 1/matrix\[0\]\[1\] = 0\.5, got 3$"):
         tk.Policy(ahp([[1, 2], [3, 1]]))
@@ -98,18 +103,26 @@ def test_set_num_threads_takes_whole_numbers_only():
 # ---- ids -----------------------------------------------------------------------------
 def tx_with_ids(ids) -> pd.DataFrame:
     n = len(ids)
-    return pd.DataFrame({"customer": ids, "date": pd.to_datetime(["2024-01-01"] * n) + pd.to_timedelta(range(n), "D"),
-                         "amount": np.arange(1.0, n + 1)})
+    return pd.DataFrame(
+        {
+            "customer": ids,
+            "date": pd.to_datetime(["2024-01-01"] * n) + pd.to_timedelta(range(n), "D"),
+            "amount": np.arange(1.0, n + 1),
+        }
+    )
 
 
-@pytest.mark.parametrize("ids", [
-    pd.Series(np.array([2**64 - 1, 2**63, 1, 2**63], dtype=np.uint64)),
-    pd.Series(np.array([-(2**63), 5, -(2**63), 2**63 - 1], dtype=np.int64)),
-    # Exact integers up to 2^53 are integer ids; larger or fractional floats are kept as given.
-    pd.Series([1e20, 2.0**53 + 2, 1.5, 1e20]),
-    pd.Series([3.0, 2.0**53, -7.0, 3.0]),
-    pd.Series([1, "a", 2.5, "a"], dtype=object),
-])
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pd.Series(np.array([2**64 - 1, 2**63, 1, 2**63], dtype=np.uint64)),
+        pd.Series(np.array([-(2**63), 5, -(2**63), 2**63 - 1], dtype=np.int64)),
+        # Exact integers up to 2^53 are integer ids; larger or fractional floats are kept as given.
+        pd.Series([1e20, 2.0**53 + 2, 1.5, 1e20]),
+        pd.Series([3.0, 2.0**53, -7.0, 3.0]),
+        pd.Series([1, "a", 2.5, "a"], dtype=object),
+    ],
+)
 def test_every_id_comes_back_exactly_as_given(ids):
     features = tk.summarize(tx_with_ids(ids), as_of="2024-02-01")
     expected = sorted(set(ids.tolist()), key=repr)
@@ -117,8 +130,17 @@ def test_every_id_comes_back_exactly_as_given(ids):
     for value in expected:  # same value and same kind of number
         got = [v for v in features.index if v == value]
         assert len(got) == 1 and float(got[0]) == float(value) if not isinstance(value, str) else got == [value]
-    assignment = tk.fit(tk.Policy({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]},
-                                   "tiers": TIERS, "privacy": {"min_group": 1}}), features).assign(features)
+    assignment = tk.fit(
+        tk.Policy(
+            {
+                "criteria": ["revenue"],
+                "rule": {"kind": "quantiles", "shares": [0.5]},
+                "tiers": TIERS,
+                "privacy": {"min_group": 1},
+            }
+        ),
+        features,
+    ).assign(features)
     assert assignment.index.equals(features.index)
 
 
@@ -137,8 +159,17 @@ def test_missing_ids_are_rejected_under_their_own_value():
     with pytest.raises(tk.InvalidInputError, match=r"^row 1: column 'customer': id is missing"):
         tk.summarize(tx_with_ids(ids))
     features = pd.DataFrame({"revenue": [1.0, 2.0, 3.0]}, index=pd.Index([1.0, np.nan, 3.0], name="customer"))
-    model = tk.fit(tk.Policy({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": TIERS,
-                              "privacy": {"min_group": 1}}), features.iloc[[0, 2]])
+    model = tk.fit(
+        tk.Policy(
+            {
+                "criteria": ["revenue"],
+                "rule": {"kind": "quantiles", "shares": [0.5]},
+                "tiers": TIERS,
+                "privacy": {"min_group": 1},
+            }
+        ),
+        features.iloc[[0, 2]],
+    )
     with pytest.raises(tk.InvalidInputError, match=r"^features index: row 1: customer id is missing"):
         model.assign(features)
     with pytest.raises(tk.InvalidInputError, match=r"^features index: row 0: customer id is missing"):
@@ -165,8 +196,14 @@ def test_minmax_and_weighted_sum_stay_finite_and_monotone_for_extreme_values():
     values = np.concatenate([[-1e308, 1e308], np.linspace(-1e300, 1e300, 98)])
     features = pd.DataFrame({"x": values}, index=pd.RangeIndex(100, name="customer"))
     for normalizer in ("minmax", "zscore", "robust", "percentile", "bins"):
-        policy = tk.Policy({"criteria": [{"column": "x", "normalizer": normalizer}],
-                            "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": TIERS, "privacy": {"min_group": 1}})
+        policy = tk.Policy(
+            {
+                "criteria": [{"column": "x", "normalizer": normalizer}],
+                "rule": {"kind": "quantiles", "shares": [0.2]},
+                "tiers": TIERS,
+                "privacy": {"min_group": 1},
+            }
+        )
         a = tk.fit(policy, features).assign(features)
         score = a["score"].to_numpy()
         assert np.isfinite(score).all(), normalizer
@@ -177,8 +214,13 @@ def test_minmax_and_weighted_sum_stay_finite_and_monotone_for_extreme_values():
 
 
 def test_overflowing_sums_reject_the_customer_or_raise():
-    tx = pd.DataFrame({"customer": ["a", "a", "b"], "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
-                       "amount": [1e308, 1e308, 5.0]})
+    tx = pd.DataFrame(
+        {
+            "customer": ["a", "a", "b"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+            "amount": [1e308, 1e308, 5.0],
+        }
+    )
     features, rejects = tk.summarize(tx, errors="reject", return_rejects=True)
     assert features.index.tolist() == ["b"]
     assert rejects["customer"].tolist() == ["a"]
@@ -189,8 +231,13 @@ def test_overflowing_sums_reject_the_customer_or_raise():
 
 # ---- dates ---------------------------------------------------------------------------
 def test_dates_outside_the_nanosecond_range_come_back_whole():
-    tx = pd.DataFrame({"customer": [1, 1, 2], "date": [dt.date(1500, 3, 1), dt.date(2300, 5, 17), dt.date(2300, 5, 1)],
-                       "amount": [1.0, 2.0, 3.0]})
+    tx = pd.DataFrame(
+        {
+            "customer": [1, 1, 2],
+            "date": [dt.date(1500, 3, 1), dt.date(2300, 5, 17), dt.date(2300, 5, 1)],
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
     f = tk.summarize(tx)
     assert f.loc[1, "first_purchase"] == pd.Timestamp("1500-03-01")
     assert f.loc[1, "last_purchase"] == pd.Timestamp("2300-05-17")
@@ -200,8 +247,9 @@ def test_dates_outside_the_nanosecond_range_come_back_whole():
 
 
 def test_unreadable_dates_name_the_row_or_go_to_the_rejects():
-    tx = pd.DataFrame({"customer": [1, 2, 3], "date": ["2024-01-01", "2024-02-30", "2024-01-03"],
-                       "amount": [1.0, 2.0, 3.0]})
+    tx = pd.DataFrame(
+        {"customer": [1, 2, 3], "date": ["2024-01-01", "2024-02-30", "2024-01-03"], "amount": [1.0, 2.0, 3.0]}
+    )
     with pytest.raises(tk.InvalidInputError, match=r"^row 1: column 'date': cannot read '2024-02-30' as a date$"):
         tk.summarize(tx)
     features, rejects = tk.summarize(tx, errors="reject", return_rejects=True)
@@ -256,8 +304,9 @@ def test_summarizer_state_with_a_reason_that_is_not_utf8_is_a_format_error():
 
     from tierkit import _core
 
-    tx = pd.DataFrame({"customer": [1, 2], "date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
-                       "amount": [5.0, float("nan")]})
+    tx = pd.DataFrame(
+        {"customer": [1, 2], "date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "amount": [5.0, float("nan")]}
+    )
     s = tk.Summarizer(errors="reject")
     s.update(tx)
     good = s.to_bytes()
@@ -266,6 +315,8 @@ def test_summarizer_state_with_a_reason_that_is_not_utf8_is_a_format_error():
     bad = bytearray(good)
     bad[at + 8] = 0xFF  # the "a" of 'amount'
     bad[28:32] = zlib.crc32(bytes(bad[32:])).to_bytes(4, "little")
-    with pytest.raises(tk.FormatError, match=rf"reject 0: the reason is not valid UTF-8 \(byte 0xff\) \(at byte {at + 8}\)"):
+    with pytest.raises(
+        tk.FormatError, match=rf"reject 0: the reason is not valid UTF-8 \(byte 0xff\) \(at byte {at + 8}\)"
+    ):
         _core.features.Summarizer.from_bytes(bytes(bad))
     assert _core.features.Summarizer.from_bytes(good).to_bytes() == good

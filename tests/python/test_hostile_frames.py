@@ -10,6 +10,7 @@ in the output or goes to the rejects, and no output number is NaN or infinite.
 Runs TIERKIT_HOSTILE_EXAMPLES examples per test (default 60; ``make fuzz`` runs
 more); the tallies are printed at the end of the module (pytest -s shows them).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,12 @@ TALLY: Counter = Counter()
 # The brief run in the test command draws the same cases every time (a test command
 # that passes or fails by luck says nothing); `make fuzz` sets TIERKIT_HOSTILE_EXAMPLES
 # and draws new ones on every run.
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-                    derandomize="TIERKIT_HOSTILE_EXAMPLES" not in os.environ)
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize="TIERKIT_HOSTILE_EXAMPLES" not in os.environ,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,7 +120,9 @@ def amount_column(draw, n: int) -> pd.Series:
 @st.composite
 def frames(draw) -> pd.DataFrame:
     n = draw(st.integers(1, 25))
-    return pd.DataFrame({"customer": id_column(draw, n), "date": date_column(draw, n), "amount": amount_column(draw, n)})
+    return pd.DataFrame(
+        {"customer": id_column(draw, n), "date": date_column(draw, n), "amount": amount_column(draw, n)}
+    )
 
 
 # ---- the property --------------------------------------------------------------------
@@ -155,7 +162,9 @@ def check_accounted(tx: pd.DataFrame, features: pd.DataFrame, rejects: pd.DataFr
                 TALLY["lost ids"] += 1
                 raise AssertionError(f"id {v!r} is in the output {hits} times and in the rejects: {in_rejects}")
     if any_missing:
-        assert any(r is None or r is pd.NA or (isinstance(r, float) and math.isnan(r)) for r in rejected), "a missing id vanished"
+        assert any(r is None or r is pd.NA or (isinstance(r, float) and math.isnan(r)) for r in rejected), (
+            "a missing id vanished"
+        )
     numbers = features.select_dtypes(include=[np.number])
     if len(numbers.columns):
         values = numbers.to_numpy(dtype=np.float64)

@@ -8,6 +8,7 @@ the inertia to 1e-9 relative. tierkit orders clusters by the composite score of
 their centroid (weights . centroid, best first), so scikit-learn's clusters are
 put in that order before comparing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,8 +67,9 @@ def _compare(features: pd.DataFrame, init: np.ndarray, max_iter: int, tol: float
     params = model.params["rule"]["parameters"]
     assert params["inertia"][0] == pytest.approx(km.inertia_, rel=1e-9)
     assert int(params["iterations"][0]) == km.n_iter_
-    np.testing.assert_allclose(np.reshape(params["centroids"], (len(init), -1)), km.cluster_centers_[order],
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        np.reshape(params["centroids"], (len(init), -1)), km.cluster_centers_[order], rtol=0, atol=1e-12
+    )
 
     # The distance columns: own centroid, and one per tier.
     own = out["cluster_distance"].to_numpy()

@@ -1,4 +1,5 @@
 """scripts/check_layering.py: passes on the tree, fails on each planted violation."""
+
 from __future__ import annotations
 
 import subprocess
@@ -36,9 +37,11 @@ def clean_tree(tmp_path: Path) -> Path:
     write(tmp_path, "include/tierkit/io/archives.hpp", "#pragma once\n#include <boost/archive/text_oarchive.hpp>\n")
     write(tmp_path, "include/tierkit/rules/rule.hpp", '#pragma once\n#include "tierkit/core/parallel.hpp"\n')
     write(tmp_path, "src/io.cpp", '#include "tierkit/io/archives.hpp"\n#include "tierkit/model.hpp"\n')
-    write(tmp_path, "bindings/module.cpp",
-          '#include <pybind11/pybind11.h>\n#include "tierkit/model.hpp"\n'
-          'void f() { py::module_::import("builtins"); }\n')
+    write(
+        tmp_path,
+        "bindings/module.cpp",
+        '#include <pybind11/pybind11.h>\n#include "tierkit/model.hpp"\nvoid f() { py::module_::import("builtins"); }\n',
+    )
     return tmp_path
 
 
@@ -48,11 +51,17 @@ def test_a_clean_tree_passes(clean_tree: Path):
 
 
 def test_a_registering_rule_cpp_may_include_the_archives(clean_tree: Path):
-    write(clean_tree, "src/rules/builtin/abc.cpp",
-          '#include "tierkit/io/archives.hpp"\n#include "tierkit/rules/register.hpp"\n'
-          'TIERKIT_REGISTER_RULE(tierkit::AbcRule, "abc")\n')
-    write(clean_tree, "src/rules/builtin/group_by.cpp",
-          '#include "tierkit/io/archives.hpp"\nTIERKIT_EXPORT_RULE(tierkit::GroupedRule, "grouped")\n')
+    write(
+        clean_tree,
+        "src/rules/builtin/abc.cpp",
+        '#include "tierkit/io/archives.hpp"\n#include "tierkit/rules/register.hpp"\n'
+        'TIERKIT_REGISTER_RULE(tierkit::AbcRule, "abc")\n',
+    )
+    write(
+        clean_tree,
+        "src/rules/builtin/group_by.cpp",
+        '#include "tierkit/io/archives.hpp"\nTIERKIT_EXPORT_RULE(tierkit::GroupedRule, "grouped")\n',
+    )
     done = run(clean_tree)
     assert done.returncode == 0, done.stderr
 
@@ -67,18 +76,37 @@ def test_a_registering_rule_cpp_may_include_the_archives(clean_tree: Path):
         # a rule .cpp that registers nothing has no reason to include the archives
         ("src/rules/builtin/abc.cpp", '#include "tierkit/io/archives.hpp"\n', "rule includes io/"),
         # a registering .cpp may include io/archives.hpp, and no other io/ header
-        ("src/rules/builtin/quantiles.cpp",
-         '#include "tierkit/io/model_file.hpp"\nTIERKIT_REGISTER_RULE(tierkit::QuantileRule, "quantiles")\n',
-         "rule includes io/: tierkit/io/model_file.hpp"),
+        (
+            "src/rules/builtin/quantiles.cpp",
+            '#include "tierkit/io/model_file.hpp"\nTIERKIT_REGISTER_RULE(tierkit::QuantileRule, "quantiles")\n',
+            "rule includes io/: tierkit/io/model_file.hpp",
+        ),
         # a rule header never does, even one that holds the macro
-        ("include/tierkit/rules/builtin/chain.hpp",
-         '#include "tierkit/io/archives.hpp"\nTIERKIT_REGISTER_RULE(tierkit::ChainRule, "chain")\n', "rule includes io/"),
-        ("include/tierkit/core/random.hpp", '#include "tierkit/model.hpp"\n',
-         "a lower part (core/, table) includes the engine: tierkit/model.hpp"),
-        ("include/tierkit/core/error.hpp", '#include "tierkit/rules/rule.hpp"\n', "a lower part (core/, table) includes the engine"),
-        ("src/core/envelope.cpp", '#include "tierkit/io/archives.hpp"\n', "a lower part (core/, table) includes the engine"),
-        ("bindings/register_rules.cpp", 'auto f = py::module_::import("tierkit._callable");\n',
-         "bindings import the Python package: tierkit._callable"),
+        (
+            "include/tierkit/rules/builtin/chain.hpp",
+            '#include "tierkit/io/archives.hpp"\nTIERKIT_REGISTER_RULE(tierkit::ChainRule, "chain")\n',
+            "rule includes io/",
+        ),
+        (
+            "include/tierkit/core/random.hpp",
+            '#include "tierkit/model.hpp"\n',
+            "a lower part (core/, table) includes the engine: tierkit/model.hpp",
+        ),
+        (
+            "include/tierkit/core/error.hpp",
+            '#include "tierkit/rules/rule.hpp"\n',
+            "a lower part (core/, table) includes the engine",
+        ),
+        (
+            "src/core/envelope.cpp",
+            '#include "tierkit/io/archives.hpp"\n',
+            "a lower part (core/, table) includes the engine",
+        ),
+        (
+            "bindings/register_rules.cpp",
+            'auto f = py::module_::import("tierkit._callable");\n',
+            "bindings import the Python package: tierkit._callable",
+        ),
     ],
 )
 def test_a_planted_violation_fails(clean_tree: Path, rel: str, text: str, message: str):

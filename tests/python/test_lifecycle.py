@@ -1,5 +1,6 @@
 """Migration, projection, events, revenue at risk, win-back and backtest: hand-made
 assignments with counts checked by hand, and a backtest on planted data."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,12 +26,40 @@ def assignment(tiers: dict, stages: dict | None = None) -> pd.DataFrame:
 # The same ten customers as tests/cpp/test_lifecycle_migration.cpp, with string ids.
 BEFORE = {"c01": "A", "c02": "A", "c03": "B", "c04": "B", "c05": "B", "c06": "C", "c08": "C", "c09": "A"}
 AFTER = {"c01": "A", "c02": "B", "c03": "A", "c04": "B", "c05": "C", "c07": "C", "c08": "C", "c10": "A"}
-STAGE_BEFORE = {"c01": "mature", "c02": "mature", "c03": "lost", "c04": "growing", "c05": "mature",
-                "c06": "declining", "c08": "declining", "c09": "mature"}
-STAGE_AFTER = {"c01": "mature", "c02": "declining", "c03": "won_back", "c04": "mature", "c05": "lost",
-               "c07": "first_time", "c08": "declining", "c10": "won_back"}
-VALUE = pd.Series({"c01": 100.0, "c02": 50.0, "c03": 30.0, "c04": 20.0, "c05": 10.0, "c06": 5.0, "c07": 1.0,
-                   "c08": 2.0, "c09": 80.0, "c10": 40.0})
+STAGE_BEFORE = {
+    "c01": "mature",
+    "c02": "mature",
+    "c03": "lost",
+    "c04": "growing",
+    "c05": "mature",
+    "c06": "declining",
+    "c08": "declining",
+    "c09": "mature",
+}
+STAGE_AFTER = {
+    "c01": "mature",
+    "c02": "declining",
+    "c03": "won_back",
+    "c04": "mature",
+    "c05": "lost",
+    "c07": "first_time",
+    "c08": "declining",
+    "c10": "won_back",
+}
+VALUE = pd.Series(
+    {
+        "c01": 100.0,
+        "c02": 50.0,
+        "c03": 30.0,
+        "c04": 20.0,
+        "c05": 10.0,
+        "c06": 5.0,
+        "c07": 1.0,
+        "c08": 2.0,
+        "c09": 80.0,
+        "c10": 40.0,
+    }
+)
 
 
 def test_migration_counts_shares_and_revenue_by_hand():
@@ -42,6 +71,7 @@ def test_migration_counts_shares_and_revenue_by_hand():
     assert m.revenue_moved.to_numpy().tolist() == [[100, 50, 0, 80], [30, 20, 10, 0], [0, 0, 2, 5], [40, 0, 1, 0]]
     # the existing heatmap counts the same cells
     import matplotlib.pyplot as plt
+
     ax = tk.plot.migration_heatmap(assignment(BEFORE), assignment(AFTER))
     assert np.asarray(ax.tierkit_counts).sum() == m.counts.to_numpy().sum()
     plt.close("all")
@@ -57,10 +87,14 @@ def test_migration_revenue_from_a_column_falls_back_to_before():
 
 
 def test_mismatched_tiers_and_missing_values_are_named():
-    other = pd.DataFrame({"tier": pd.Series(["A", "Z"], index=["c01", "c02"],
-                                            dtype=pd.CategoricalDtype(["A", "Z"], ordered=True))})
-    with pytest.raises(tk.InvalidInputError, match=r"before, after: the tiers differ: before has \['A', 'B', 'C'\], "
-                                                    r"after has \['A', 'Z'\]"):
+    other = pd.DataFrame(
+        {"tier": pd.Series(["A", "Z"], index=["c01", "c02"], dtype=pd.CategoricalDtype(["A", "Z"], ordered=True))}
+    )
+    with pytest.raises(
+        tk.InvalidInputError,
+        match=r"before, after: the tiers differ: before has \['A', 'B', 'C'\], "
+        r"after has \['A', 'Z'\]",
+    ):
         tk.migration(assignment(BEFORE), other)
     with pytest.raises(tk.InvalidInputError, match="revenue: no finite value for customer 'c10'"):
         tk.migration(assignment(BEFORE), assignment(AFTER), revenue=VALUE.drop("c10"))
@@ -73,8 +107,14 @@ def test_events_without_stages():
     assert ev.attrs["stages"] is False
     assert list(ev.columns) == ["customer", "from_tier", "to_tier", "kind"]
     assert dict(zip(ev["customer"], ev["kind"].astype(str))) == {
-        "c02": "downgrade", "c03": "upgrade", "c05": "downgrade", "c06": "lost", "c07": "new", "c09": "lost",
-        "c10": "new"}
+        "c02": "downgrade",
+        "c03": "upgrade",
+        "c05": "downgrade",
+        "c06": "lost",
+        "c07": "new",
+        "c09": "lost",
+        "c10": "new",
+    }
     assert ev.loc[ev["customer"] == "c06", "to_tier"].isna().all()
 
 
@@ -85,9 +125,13 @@ def test_events_with_stages_one_row_per_customer_by_precedence():
     assert dict(zip(ev["customer"], ev["kind"].astype(str))) == {
         "c02": "downgrade",  # also a stage change: the tier move wins
         "c03": "won_back",  # also an upgrade: won_back wins
-        "c04": "stage_change", "c05": "lost",  # stage lost beats its downgrade
-        "c06": "lost", "c07": "new", "c09": "lost",
-        "c10": "new"}  # new beats its won_back stage
+        "c04": "stage_change",
+        "c05": "lost",  # stage lost beats its downgrade
+        "c06": "lost",
+        "c07": "new",
+        "c09": "lost",
+        "c10": "new",
+    }  # new beats its won_back stage
     row = ev.set_index("customer").loc["c02"]
     assert (row["from_stage"], row["to_stage"]) == ("mature", "declining")
 
@@ -158,8 +202,9 @@ def test_win_back_order_and_reasons():
     assert wb["reason"].astype(str).tolist() == ["lost", "declining", "lost", "lost", "declining"]
     assert wb["tier"].astype(str).tolist() == ["A", "A", "B", "C", "C"]  # the tier they held before
     assert wb["value"].tolist() == [80, 50, 10, 5, 2]
-    assert tk.win_back(assignment(AFTER, STAGE_AFTER), VALUE, n=2,
-                       previous=assignment(BEFORE, STAGE_BEFORE)).index.tolist() == ["c09", "c02"]
+    assert tk.win_back(
+        assignment(AFTER, STAGE_AFTER), VALUE, n=2, previous=assignment(BEFORE, STAGE_BEFORE)
+    ).index.tolist() == ["c09", "c02"]
     plain = tk.win_back(assignment(AFTER), VALUE, previous=assignment(BEFORE))
     assert plain.index.tolist() == ["c09", "c02", "c05", "c06"]
     assert "stage" not in plain.columns
@@ -178,8 +223,9 @@ def test_bad_stage_categories_are_rejected():
 
 POLICY = {
     "name": "revenue split",
-    "scores": [{"name": "value", "method": "weighted_sum",
-                "criteria": [{"column": "revenue", "normalizer": "percentile"}]}],
+    "scores": [
+        {"name": "value", "method": "weighted_sum", "criteria": [{"column": "revenue", "normalizer": "percentile"}]}
+    ],
     "rule": {"kind": "quantiles", "score": "value", "shares": [0.2]},
     "tiers": [{"name": "top", "mode": "strategic"}, {"name": "rest", "mode": "transactional"}],
     "privacy": {"min_group": 1},  # the exact 20% cut: the planted big spenders are the top 20% exactly

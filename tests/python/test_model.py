@@ -1,4 +1,5 @@
 """Policy, fit, assign and summary from Python."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ def test_default_policy_end_to_end(features):
 
 
 def test_policy_from_dict_json_and_file(tmp_path):
-    spec = {"criteria": [{"column": "revenue", "weight": 2}, {"column": "frequency", "weight": 1}],
-            "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["top", "rest"]}
+    spec = {
+        "criteria": [{"column": "revenue", "weight": 2}, {"column": "frequency", "weight": 1}],
+        "rule": {"kind": "thresholds", "cuts": [50]},
+        "tiers": ["top", "rest"],
+    }
     a = tk.Policy(spec)
     b = tk.Policy(json.dumps(spec))
     path = tmp_path / "p.json"
@@ -56,14 +60,18 @@ def test_policy_error_has_json_path():
 
 def test_unknown_criterion_column_lists_available(features):
     p = tk.Policy({"criteria": ["revenue", "nps"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]})
-    with pytest.raises(tk.ColumnNotFoundError, match=r"score 'score', criteria\[1\]\.column: unknown column 'nps'; available: .*revenue"):
+    with pytest.raises(
+        tk.ColumnNotFoundError,
+        match=r"score 'score', criteria\[1\]\.column: unknown column 'nps'; available: .*revenue",
+    ):
         tk.fit(p, features)
 
 
 def test_abc_rule_on_revenue(features):
     # Exact thresholds (the default privacy grouping stores a group's mean instead).
-    p = tk.Policy({"criteria": ["revenue"], "rule": {"kind": "abc"}, "tiers": ["A", "B", "C"],
-                   "privacy": {"min_group": 1}})
+    p = tk.Policy(
+        {"criteria": ["revenue"], "rule": {"kind": "abc"}, "tiers": ["A", "B", "C"], "privacy": {"min_group": 1}}
+    )
     out = tk.fit(p, features).assign(features, contributions=False)
     rev = features["revenue"].clip(lower=0).sort_values(ascending=False)
     share_a = rev[out.loc[rev.index, "tier"] == "A"].sum() / rev.sum()
@@ -75,13 +83,16 @@ def test_several_scores_and_attribute_join(features):
     rng = np.random.default_rng(0)
     attrs = pd.DataFrame({"credit": rng.integers(1, 6, len(features)).astype(float)}, index=features.index)
     joined = tk.join(features, attrs)
-    p = tk.Policy({
-        "scores": [
-            {"name": "value", "criteria": ["revenue", "margin"], "weights": {"method": "entropy"}},
-            {"name": "potential", "criteria": ["trend", "credit"], "weights": {"method": "critic"}},
-        ],
-        "rule": {"kind": "quantiles", "score": "potential", "shares": [0.1, 0.3]},
-        "tiers": ["grow", "watch", "keep"]})
+    p = tk.Policy(
+        {
+            "scores": [
+                {"name": "value", "criteria": ["revenue", "margin"], "weights": {"method": "entropy"}},
+                {"name": "potential", "criteria": ["trend", "credit"], "weights": {"method": "critic"}},
+            ],
+            "rule": {"kind": "quantiles", "score": "potential", "shares": [0.1, 0.3]},
+            "tiers": ["grow", "watch", "keep"],
+        }
+    )
     m = tk.fit(p, joined)
     w = m.weights
     assert list(w["score"]) == ["value", "value", "potential", "potential"]
@@ -133,9 +144,14 @@ def test_save_load_pickle_round_trip(features, tmp_path):
     import copy
     import pickle
 
-    p = tk.Policy({"criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}],
-                   "weights": {"method": "entropy"}, "rule": {"kind": "quantiles", "shares": [0.1, 0.3]},
-                   "tiers": ["a", "b", "c"]})
+    p = tk.Policy(
+        {
+            "criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}],
+            "weights": {"method": "entropy"},
+            "rule": {"kind": "quantiles", "shares": [0.1, 0.3]},
+            "tiers": ["a", "b", "c"],
+        }
+    )
     m = tk.fit(p, features)
     expected = m.assign(features)
     for kind in ("binary", "text", "xml"):
@@ -151,7 +167,16 @@ def test_save_load_pickle_round_trip(features, tmp_path):
     data[len(data) // 2] ^= 0xFF
     with pytest.raises(tk.FormatError, match="checksum mismatch"):
         tk.Model.from_bytes(bytes(data))
-    python_rule = tk.fit(tk.Policy({"criteria": ["revenue"], "rule": lambda f, s: np.zeros(len(f), dtype=int),
-                                    "tiers": ["x", "y"], "empty_tiers": "allow"}), features)
+    python_rule = tk.fit(
+        tk.Policy(
+            {
+                "criteria": ["revenue"],
+                "rule": lambda f, s: np.zeros(len(f), dtype=int),
+                "tiers": ["x", "y"],
+                "empty_tiers": "allow",
+            }
+        ),
+        features,
+    )
     with pytest.raises(tk.FormatError, match="cannot serialize the model \\(rule 'python'\\)"):
         python_rule.to_bytes()

@@ -1,6 +1,7 @@
 """examples/quickstart.ipynb runs from top to bottom (nbclient), on the synthetic
 data and, when the shared folder is there, on CDNOW; the committed copy is the
 executed one."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,9 @@ def test_notebook_executes_without_errors(source, tmp_path, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws the figures
     nb = nbformat.read(NOTEBOOK, as_version=4)
     # Raises CellExecutionError, naming the cell, on the first error.
-    NotebookClient(nb, timeout=180, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
     assert not outputs(nb, "error")
     first = "".join(o.text for o in outputs(nb, "stream"))
     assert f"data: {source}" in first

@@ -1,5 +1,6 @@
 """A model whose rule is a Python callable: no model file (a clear FormatError),
 but pickle, copy.deepcopy and joblib work through cloudpickle."""
+
 from __future__ import annotations
 
 import builtins
@@ -27,14 +28,18 @@ def model(features):
     cut = float(features["revenue"].median())
     # A closure over a local value: only cloudpickle can pickle it (by value).
     rule = lambda f, score: np.where(f["revenue"] >= cut, 0, np.where(score > 30, 1, 2))  # noqa: E731
-    return tk.fit(tk.Policy({"criteria": ["revenue", "frequency"], "rule": rule,
-                             "tiers": ["top", "middle", "rest"]}), features)
+    return tk.fit(
+        tk.Policy({"criteria": ["revenue", "frequency"], "rule": rule, "tiers": ["top", "middle", "rest"]}), features
+    )
 
 
 def test_a_model_file_cannot_hold_the_callable(model, tmp_path):
     for kind in ("binary", "text", "xml"):
-        with pytest.raises(tk.FormatError, match=r"cannot serialize the model \(rule 'python'\).*Python callable.*"
-                                                 r"pickle the model"):
+        with pytest.raises(
+            tk.FormatError,
+            match=r"cannot serialize the model \(rule 'python'\).*Python callable.*"
+            r"pickle the model",
+        ):
             model.to_bytes(kind)
     with pytest.raises(tk.FormatError, match="Python callable"):
         tk.save(model, tmp_path / "m.tkm")
@@ -58,10 +63,12 @@ def test_unpickled_in_a_fresh_process(model, features, tmp_path):
     # The callable is not registered there: the pickle brings it.
     (tmp_path / "m.pkl").write_bytes(pickle.dumps(model))
     features.to_pickle(tmp_path / "f.pkl")
-    code = ("import pickle, pandas as pd, tierkit as tk; "
-            f"m = pickle.loads(open({str(tmp_path / 'm.pkl')!r}, 'rb').read()); "
-            f"f = pd.read_pickle({str(tmp_path / 'f.pkl')!r}); "
-            "print(','.join(str(t) for t in m.assign(f)['tier_index']))")
+    code = (
+        "import pickle, pandas as pd, tierkit as tk; "
+        f"m = pickle.loads(open({str(tmp_path / 'm.pkl')!r}, 'rb').read()); "
+        f"f = pd.read_pickle({str(tmp_path / 'f.pkl')!r}); "
+        "print(','.join(str(t) for t in m.assign(f)['tier_index']))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ",".join(str(t) for t in model.assign(features)["tier_index"])
 

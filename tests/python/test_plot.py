@@ -1,5 +1,6 @@
 """tierkit.plot: every plot draws what the numbers say (checked against tk.summary,
 pandas group-bys or hand counts) and returns its Axes."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -59,8 +60,13 @@ def test_pareto_curve_tier_ends_match_summary(fitted):
 
 
 def test_pareto_gini_by_hand():
-    a = pd.DataFrame({"value": [9.0, 8.0, 7.0, 6.0], "tier": pd.Categorical(["A", "A", "B", "B"], ordered=True),
-                      "revenue": [1.0, 2.0, 3.0, 4.0]})
+    a = pd.DataFrame(
+        {
+            "value": [9.0, 8.0, 7.0, 6.0],
+            "tier": pd.Categorical(["A", "A", "B", "B"], ordered=True),
+            "revenue": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     ax = tk.plot.pareto_curve(a)
     # Gini of 1, 2, 3, 4: sum of |xi - xj| over all ordered pairs (20) / (2 n^2 mean = 80) = 0.25
     assert ax.lines[1].get_label() == "by revenue (Lorenz, Gini 0.25)"
@@ -107,10 +113,18 @@ def test_rfm_heatmap_counts_and_means(fitted):
 
 
 def test_migration_heatmap_by_hand():
-    before = pd.Series(["key", "key", "ordinary", "ordinary", "potential", "high-value"],
-                       index=[1, 2, 3, 4, 5, 6], dtype=TIERS)
-    after = pd.DataFrame({"tier": pd.Series(["key", "high-value", "ordinary", "key", "potential", "potential"],
-                                            index=[1, 2, 3, 4, 5, 7], dtype=TIERS)})
+    before = pd.Series(
+        ["key", "key", "ordinary", "ordinary", "potential", "high-value"], index=[1, 2, 3, 4, 5, 6], dtype=TIERS
+    )
+    after = pd.DataFrame(
+        {
+            "tier": pd.Series(
+                ["key", "high-value", "ordinary", "key", "potential", "potential"],
+                index=[1, 2, 3, 4, 5, 7],
+                dtype=TIERS,
+            )
+        }
+    )
     ax = tk.plot.migration_heatmap(before, after)
     rows, cols = ax.tierkit_labels
     assert rows == ["key", "high-value", "ordinary", "potential", "(new)"]
@@ -151,8 +165,9 @@ def test_plot_input_errors(fitted):
     _, _, a = fitted
     with pytest.raises(tk.ColumnNotFoundError, match="assignment: no column 'tier'"):
         tk.plot.pareto_curve(a.drop(columns="tier"))
-    with pytest.raises(tk.InvalidInputError,
-                       match=r"values: expected 2000 values \(one per customer\), got shape \(3,\)"):
+    with pytest.raises(
+        tk.InvalidInputError, match=r"values: expected 2000 values \(one per customer\), got shape \(3,\)"
+    ):
         tk.plot.distribution_by_tier(a, [1.0, 2.0, 3.0])
     with pytest.raises(tk.InvalidInputError, match=f"^values: no value for customer {a.index[1]}$"):
         tk.plot.distribution_by_tier(a, pd.Series([1.0], index=[a.index[0]]))

@@ -3,6 +3,7 @@ and rendered as the docs' policy reference) agrees with the parser: every exampl
 policy validates and parses; what the schema rejects in a set of cases, the parser
 rejects too; the schema's rule kinds are the registered ones and its enumerations
 are the parser's choices."""
+
 from __future__ import annotations
 
 import copy
@@ -46,48 +47,104 @@ WRITTEN = {
     "thresholds": {**SCORES, "rule": {"kind": "thresholds", "cuts": [70, 40]}, "tiers": ["a", "b", "c"]},
     "abc": {**SCORES, "rule": {"kind": "abc", "cuts": [0.7, 0.9]}, "tiers": ["A", "B", "C"]},
     "kmeans": {**SCORES, "rule": {"kind": "kmeans", "k": 3, "seed": 1}, "tiers": ["a", "b", "c"]},
-    "rfm_segments": {**SCORES, "rule": {"kind": "rfm_segments", "bins": 3, "segments": [
-        {"name": "best", "r": [3, 3], "fm": [2.5, 3]}, {"name": "rest", "r": [1, 3], "f": [1, 3], "m": [1, 3]}]},
-        "tiers": ["best", "rest"]},
-    "matrix": {**SCORES, "rule": {"kind": "matrix", "x": {"score": "value", "shares": [0.2]},
-                                  "y": {"column": "revenue", "cuts": [100]},
-                                  "cells": [["a", "b"], ["b", "c"]]}, "tiers": ["a", "b", "c"]},
-    "expression": {**SCORES, "rule": {"kind": "expression", "branches": [
-        {"when": "value >= 80", "tier": "a"}, {"else": "b"}]}, "tiers": ["a", "b"]},
-    "override": {**SCORES, "rule": {"kind": "override", "base": {"kind": "quantiles", "shares": [0.2]},
-                                    "overrides": [{"when": "revenue > 1e6", "tier": "a", "reason": "large"}]},
-                 "tiers": ["a", "b"]},
-    "chain": {**SCORES, "rule": {"kind": "chain", "first": {"kind": "quantiles", "shares": [0.5], "tiers": ["a", "c"]},
-                                 "then": {"a": {"kind": "quantiles", "shares": [0.5], "tiers": ["a", "b"]}}},
-              "tiers": ["a", "b", "c"]},
-    "group_by": {**SCORES, "rule": {"kind": "quantiles", "shares": [0.3], "group_by": "region",
-                                    "unseen_group": "global"}, "tiers": ["a", "b"]},
+    "rfm_segments": {
+        **SCORES,
+        "rule": {
+            "kind": "rfm_segments",
+            "bins": 3,
+            "segments": [
+                {"name": "best", "r": [3, 3], "fm": [2.5, 3]},
+                {"name": "rest", "r": [1, 3], "f": [1, 3], "m": [1, 3]},
+            ],
+        },
+        "tiers": ["best", "rest"],
+    },
+    "matrix": {
+        **SCORES,
+        "rule": {
+            "kind": "matrix",
+            "x": {"score": "value", "shares": [0.2]},
+            "y": {"column": "revenue", "cuts": [100]},
+            "cells": [["a", "b"], ["b", "c"]],
+        },
+        "tiers": ["a", "b", "c"],
+    },
+    "expression": {
+        **SCORES,
+        "rule": {"kind": "expression", "branches": [{"when": "value >= 80", "tier": "a"}, {"else": "b"}]},
+        "tiers": ["a", "b"],
+    },
+    "override": {
+        **SCORES,
+        "rule": {
+            "kind": "override",
+            "base": {"kind": "quantiles", "shares": [0.2]},
+            "overrides": [{"when": "revenue > 1e6", "tier": "a", "reason": "large"}],
+        },
+        "tiers": ["a", "b"],
+    },
+    "chain": {
+        **SCORES,
+        "rule": {
+            "kind": "chain",
+            "first": {"kind": "quantiles", "shares": [0.5], "tiers": ["a", "c"]},
+            "then": {"a": {"kind": "quantiles", "shares": [0.5], "tiers": ["a", "b"]}},
+        },
+        "tiers": ["a", "b", "c"],
+    },
+    "group_by": {
+        **SCORES,
+        "rule": {"kind": "quantiles", "shares": [0.3], "group_by": "region", "unseen_group": "global"},
+        "tiers": ["a", "b"],
+    },
     "everything": {
-        "name": "everything", "description": "every section",
-        "criteria": [{"column": "revenue", "transform": "log1p", "clip": [0.01, 0.99], "weight": 2},
-                     {"column": "days_since_last", "direction": "lower", "normalizer": "bins", "bins": 4, "weight": 1}],
-        "method": "topsis", "weights": {"method": "combined", "subjective": {"method": "manual"},
-                                        "objective": {"method": "entropy", "variant": "proportion"},
-                                        "mode": "linear", "alpha": 0.3},
+        "name": "everything",
+        "description": "every section",
+        "criteria": [
+            {"column": "revenue", "transform": "log1p", "clip": [0.01, 0.99], "weight": 2},
+            {"column": "days_since_last", "direction": "lower", "normalizer": "bins", "bins": 4, "weight": 1},
+        ],
+        "method": "topsis",
+        "weights": {
+            "method": "combined",
+            "subjective": {"method": "manual"},
+            "objective": {"method": "entropy", "variant": "proportion"},
+            "mode": "linear",
+            "alpha": 0.3,
+        },
         "rule": {"kind": "quantiles", "shares": [0.1, 0.3, 0.6]},
         "tiers": [{"name": "a", "mode": "strategic", "actions": ["call"], "description": "top"}, "b", "c"],
-        "clv": {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01,
-                "time_unit": "W", "columns": {"T": "age"}},
+        "clv": {
+            "model": "bgnbd",
+            "spend": "gammagamma",
+            "horizon_months": 12,
+            "discount_rate": 0.01,
+            "time_unit": "W",
+            "columns": {"T": "age"},
+        },
         "lifecycle": {"new_days": 60, "hysteresis": {"up_margin": 2, "k": 2}},
         "strategies": [{"tier": "a", "stage": ["declining", "lost"], "action": "call now"}],
-        "privacy": {"min_group": 5}},
+        "privacy": {"min_group": 5},
+    },
     "labels": {
-        "criteria": [{"column": "credit_rating", "order": ["C", "B", "A"], "missing": "worst", "unknown": "missing"},
-                     {"column": "potential", "values": {"low": 0, "high": 1}, "missing": 0.5},
-                     {"column": "nps", "missing": "median"}, {"column": "complaints", "missing": "zero"}],
-        "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]},
+        "criteria": [
+            {"column": "credit_rating", "order": ["C", "B", "A"], "missing": "worst", "unknown": "missing"},
+            {"column": "potential", "values": {"low": 0, "high": 1}, "missing": 0.5},
+            {"column": "nps", "missing": "median"},
+            {"column": "complaints", "missing": "zero"},
+        ],
+        "rule": {"kind": "quantiles", "shares": [0.5]},
+        "tiers": ["a", "b"],
+    },
 }
 
 
 def file_policies() -> list[tuple[str, dict]]:
     """The example policy files under examples/."""
-    return [(str(p.relative_to(ROOT)), json.loads(p.read_text(encoding="utf-8")))
-            for p in sorted((ROOT / "examples").glob("*.json"))]
+    return [
+        (str(p.relative_to(ROOT)), json.loads(p.read_text(encoding="utf-8")))
+        for p in sorted((ROOT / "examples").glob("*.json"))
+    ]
 
 
 def example_policies() -> list[tuple[str, dict]]:
@@ -200,8 +257,13 @@ REJECTED = [
     ("expression branch without tier", put("rule", {"kind": "expression", "branches": [{"when": "x > 1"}]})),
     ("override without base", put("rule", {"kind": "override", "overrides": [{"when": "x > 1", "tier": "a"}]})),
     ("chain without first", put("rule", {"kind": "chain"})),
-    ("matrix without cells", put("rule", {"kind": "matrix", "x": {"score": "score", "shares": [0.5]},
-                                          "y": {"score": "score", "shares": [0.5]}})),
+    (
+        "matrix without cells",
+        put(
+            "rule",
+            {"kind": "matrix", "x": {"score": "score", "shares": [0.5]}, "y": {"score": "score", "shares": [0.5]}},
+        ),
+    ),
     ("clv without time_unit", put("clv.time_unit-", None)),
     ("unknown clv model", put("clv.model", "nbd")),
     ("unknown time unit", put("clv.time_unit", "Y")),
@@ -238,20 +300,23 @@ def enum_at(*keys: str) -> list:
 CRITERION = SCHEMA["$defs"]["criterion"]["oneOf"][1]["properties"]
 
 
-@pytest.mark.parametrize("path,schema_enum", [
-    ("criteria.0.direction", CRITERION["direction"]["enum"]),
-    ("criteria.0.transform", CRITERION["transform"]["enum"]),
-    ("criteria.0.normalizer", CRITERION["normalizer"]["enum"]),
-    ("criteria.0.missing", CRITERION["missing"]["oneOf"][0]["enum"]),
-    ("weights.method", enum_at("$defs", "weights", "properties", "method")),
-    ("weights.mode", enum_at("$defs", "weights", "properties", "mode")),
-    ("weights.objective.variant", enum_at("$defs", "weights", "properties", "variant")),
-    ("method", enum_at("properties", "method")),
-    ("tiers.0.mode", SCHEMA["$defs"]["tier"]["oneOf"][1]["properties"]["mode"]["enum"]),
-    ("clv.model", enum_at("$defs", "clv", "properties", "model")),
-    ("clv.time_unit", enum_at("$defs", "clv", "properties", "time_unit")),
-    ("strategies.0.stage", SCHEMA["$defs"]["strategy"]["properties"]["stage"]["oneOf"][0]["enum"]),
-])
+@pytest.mark.parametrize(
+    "path,schema_enum",
+    [
+        ("criteria.0.direction", CRITERION["direction"]["enum"]),
+        ("criteria.0.transform", CRITERION["transform"]["enum"]),
+        ("criteria.0.normalizer", CRITERION["normalizer"]["enum"]),
+        ("criteria.0.missing", CRITERION["missing"]["oneOf"][0]["enum"]),
+        ("weights.method", enum_at("$defs", "weights", "properties", "method")),
+        ("weights.mode", enum_at("$defs", "weights", "properties", "mode")),
+        ("weights.objective.variant", enum_at("$defs", "weights", "properties", "variant")),
+        ("method", enum_at("properties", "method")),
+        ("tiers.0.mode", SCHEMA["$defs"]["tier"]["oneOf"][1]["properties"]["mode"]["enum"]),
+        ("clv.model", enum_at("$defs", "clv", "properties", "model")),
+        ("clv.time_unit", enum_at("$defs", "clv", "properties", "time_unit")),
+        ("strategies.0.stage", SCHEMA["$defs"]["strategy"]["properties"]["stage"]["oneOf"][0]["enum"]),
+    ],
+)
 def test_enumerations_are_the_parsers_choices(path, schema_enum):
     """The parser's message lists its choices: the schema has each of them, and the
     parser accepts every value the schema lists (aliases too)."""
@@ -265,16 +330,21 @@ def test_enumerations_are_the_parsers_choices(path, schema_enum):
         if value is None:
             continue
         if path == "weights.method":  # methods that need more keys get them
-            extra = {"ahp": {"matrix": [[1, 2], [0.5, 1]]},
-                     "combined": {"subjective": {"method": "manual"}, "objective": {"method": "critic"}}}
+            extra = {
+                "ahp": {"matrix": [[1, 2], [0.5, 1]]},
+                "combined": {"subjective": {"method": "manual"}, "objective": {"method": "critic"}},
+            }
             tk.Policy(put("weights", {"method": value, **extra.get(value, {})}))
         else:
             tk.Policy(put(path, value))
 
 
 def test_unknown_label_choices_are_the_parsers():
-    labelled = {"criteria": [{"column": "rating", "order": ["b", "a"]}], "rule": {"kind": "thresholds", "cuts": [50]},
-                "tiers": ["a", "b"]}
+    labelled = {
+        "criteria": [{"column": "rating", "order": ["b", "a"]}],
+        "rule": {"kind": "thresholds", "cuts": [50]},
+        "tiers": ["a", "b"],
+    }
     with pytest.raises(tk.PolicyError, match=r"criteria\[0\]\.unknown: must be one of error, missing, got 'skip'"):
         tk.Policy(put("criteria.0.unknown", "skip", copy.deepcopy(labelled)))
     for value in CRITERION["unknown"]["enum"]:

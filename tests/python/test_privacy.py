@@ -1,6 +1,7 @@
 """privacy.min_group: model files hold no customer id and no single customer's
 amount, in any archive kind, by default (min(5, rows / 50)) and with an explicit K;
 values shared by >= K rows stay exact; "min_group": 1 opts out."""
+
 from __future__ import annotations
 
 import json
@@ -83,28 +84,62 @@ def with_privacy(policy: dict, k: int | None = K) -> dict:
 
 POLICIES = {
     "default": tk.Policy.default().to_dict(),
-    "kmeans": {"scores": [{"name": "value", "criteria": [
-        {"column": "revenue", "transform": "log1p", "normalizer": "minmax"},
-        {"column": "frequency", "normalizer": "percentile"},
-        {"column": "aov", "normalizer": "zscore"}], "weights": {"method": "critic"}}],
+    "kmeans": {
+        "scores": [
+            {
+                "name": "value",
+                "criteria": [
+                    {"column": "revenue", "transform": "log1p", "normalizer": "minmax"},
+                    {"column": "frequency", "normalizer": "percentile"},
+                    {"column": "aov", "normalizer": "zscore"},
+                ],
+                "weights": {"method": "critic"},
+            }
+        ],
         "rule": {"kind": "kmeans", "score": "value", "k": 3, "seed": 7, "n_init": 2},
-        "tiers": ["gold", "silver", "bronze"]},
-    "rfm_segments": {"criteria": ["revenue"],
-                     "rule": {"kind": "rfm_segments", "bins": 5, "ties": "average",
-                              "segments": [{"name": "Best", "r": [4, 5], "f": [4, 5], "m": [4, 5]},
-                                           {"name": "Sleeping", "r": [1, 2]}], "fallback": "Others"},
-                     "tiers": ["Best", "Sleeping", "Others"]},
-    "clv": {"clv": {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01,
-                    "time_unit": "W"},
-            "scores": [{"name": "value", "criteria": [{"column": "clv", "weight": 0.7},
-                                                      {"column": "p_alive", "weight": 0.3, "normalizer": "minmax"}]}],
-            "rule": {"kind": "quantiles", "score": "value", "shares": [0.1, 0.3]},
-            "tiers": ["key", "growth", "rest"]},
-    "mixed": {"scores": [{"name": "value", "method": "topsis", "criteria": [
-        {"column": "revenue", "clip": [0.05, 0.95], "normalizer": "robust"},
-        {"column": "aov", "normalizer": "bins", "bins": 4},
-        {"column": "margin", "normalizer": "zscore"}], "weights": {"method": "entropy"}}],
-        "rule": {"kind": "abc", "column": "revenue"}, "tiers": ["A", "B", "C"]},
+        "tiers": ["gold", "silver", "bronze"],
+    },
+    "rfm_segments": {
+        "criteria": ["revenue"],
+        "rule": {
+            "kind": "rfm_segments",
+            "bins": 5,
+            "ties": "average",
+            "segments": [{"name": "Best", "r": [4, 5], "f": [4, 5], "m": [4, 5]}, {"name": "Sleeping", "r": [1, 2]}],
+            "fallback": "Others",
+        },
+        "tiers": ["Best", "Sleeping", "Others"],
+    },
+    "clv": {
+        "clv": {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01, "time_unit": "W"},
+        "scores": [
+            {
+                "name": "value",
+                "criteria": [
+                    {"column": "clv", "weight": 0.7},
+                    {"column": "p_alive", "weight": 0.3, "normalizer": "minmax"},
+                ],
+            }
+        ],
+        "rule": {"kind": "quantiles", "score": "value", "shares": [0.1, 0.3]},
+        "tiers": ["key", "growth", "rest"],
+    },
+    "mixed": {
+        "scores": [
+            {
+                "name": "value",
+                "method": "topsis",
+                "criteria": [
+                    {"column": "revenue", "clip": [0.05, 0.95], "normalizer": "robust"},
+                    {"column": "aov", "normalizer": "bins", "bins": 4},
+                    {"column": "margin", "normalizer": "zscore"},
+                ],
+                "weights": {"method": "entropy"},
+            }
+        ],
+        "rule": {"kind": "abc", "column": "revenue"},
+        "tiers": ["A", "B", "C"],
+    },
 }
 
 
@@ -137,16 +172,30 @@ def test_no_id_or_amount_in_any_archive(features, name, k):
 
 PLANTED = 98765.4321
 PLANTED_POLICIES = {
-    "percentile": {"criteria": [{"column": "revenue", "transform": "log1p", "normalizer": "percentile"}],
-                   "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]},
-    "minmax": {"criteria": [{"column": "revenue", "normalizer": "minmax"}, {"column": "aov", "normalizer": "minmax"}],
-               "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]},
+    "percentile": {
+        "criteria": [{"column": "revenue", "transform": "log1p", "normalizer": "percentile"}],
+        "rule": {"kind": "quantiles", "shares": [0.2]},
+        "tiers": ["top", "rest"],
+    },
+    "minmax": {
+        "criteria": [{"column": "revenue", "normalizer": "minmax"}, {"column": "aov", "normalizer": "minmax"}],
+        "rule": {"kind": "quantiles", "shares": [0.2]},
+        "tiers": ["top", "rest"],
+    },
     "abc": {"criteria": ["revenue"], "rule": {"kind": "abc", "column": "revenue"}, "tiers": ["A", "B", "C"]},
-    "kmeans": {"criteria": [{"column": "revenue", "transform": "log1p", "normalizer": "minmax"}, "frequency"],
-               "rule": {"kind": "kmeans", "k": 3, "seed": 3}, "tiers": ["a", "b", "c"]},
-    "expression": {"criteria": ["revenue"], "rule": {"kind": "expression", "branches": [
-        {"when": "pct(revenue) >= 0.9 or revenue >= 50000", "tier": "key"}, {"else": "rest"}]},
-        "tiers": ["key", "rest"]},
+    "kmeans": {
+        "criteria": [{"column": "revenue", "transform": "log1p", "normalizer": "minmax"}, "frequency"],
+        "rule": {"kind": "kmeans", "k": 3, "seed": 3},
+        "tiers": ["a", "b", "c"],
+    },
+    "expression": {
+        "criteria": ["revenue"],
+        "rule": {
+            "kind": "expression",
+            "branches": [{"when": "pct(revenue) >= 0.9 or revenue >= 50000", "tier": "key"}, {"else": "rest"}],
+        },
+        "tiers": ["key", "rest"],
+    },
     "default": tk.Policy.default().to_dict(),
 }
 
@@ -159,8 +208,11 @@ def test_a_planted_amount_is_in_no_default_archive(name):
     planted = f.index[7]
     f.loc[planted, ["revenue", "aov", "monetary_value"]] = PLANTED
     # Its bytes, and 8 digits as text and xml archives (%.17e) or JSON (%.17g) print it.
-    needles = [form for x in (PLANTED, math.log1p(PLANTED))
-               for form in (struct.pack("<d", x), f"{x:.17g}"[:9].encode(), f"{x:.17e}"[:9].encode())]
+    needles = [
+        form
+        for x in (PLANTED, math.log1p(PLANTED))
+        for form in (struct.pack("<d", x), f"{x:.17g}"[:9].encode(), f"{x:.17e}"[:9].encode())
+    ]
     policy = PLANTED_POLICIES[name]
     model = tk.fit(policy, f)
     assert model.params["privacy"] == {"min_group": 5}
@@ -208,8 +260,11 @@ def test_values_shared_by_k_rows_stay_exact():
     freq = np.repeat([1.0, 2.0, 3.0, 5.0], 15)
     revenue = np.concatenate([np.zeros(12), 1000.0 + 13.0 * np.arange(n - 12)])
     f = pd.DataFrame({"frequency": freq, "revenue": revenue}, index=pd.Index(np.arange(n) + 1, name="customer"))
-    policy = {"criteria": ["frequency", "revenue"], "rule": {"kind": "quantiles", "shares": [0.5]},
-              "tiers": ["top", "rest"]}
+    policy = {
+        "criteria": ["frequency", "revenue"],
+        "rule": {"kind": "quantiles", "shares": [0.5]},
+        "tiers": ["top", "rest"],
+    }
     exact = tk.fit(tk.Policy(policy), f).params["scores"][0]["criteria"]
     grouped = tk.fit(tk.Policy(with_privacy(policy)), f).params["scores"][0]["criteria"]
     for key in ("min", "max", "median", "iqr"):
@@ -233,8 +288,26 @@ def test_policy_validation():
 def test_too_few_rows_and_small_clusters_are_refused():
     f = pd.DataFrame({"revenue": np.arange(12.0)}, index=pd.Index(np.arange(12) + 1, name="customer"))
     with pytest.raises(tk.InvalidInputError, match=r"privacy\.min_group 13 needs at least that many rows"):
-        tk.fit(tk.Policy({"criteria": ["revenue"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
-                          "privacy": {"min_group": 13}}), f)
+        tk.fit(
+            tk.Policy(
+                {
+                    "criteria": ["revenue"],
+                    "tiers": ["a", "b"],
+                    "rule": {"kind": "quantiles", "shares": [0.5]},
+                    "privacy": {"min_group": 13},
+                }
+            ),
+            f,
+        )
     with pytest.raises(tk.PolicyError, match=r"fewer than privacy\.min_group 5"):
-        tk.fit(tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax"}], "tiers": ["a", "b", "c"],
-                          "rule": {"kind": "kmeans", "k": 3, "seed": 1}, "privacy": {"min_group": 5}}), f)
+        tk.fit(
+            tk.Policy(
+                {
+                    "criteria": [{"column": "revenue", "normalizer": "minmax"}],
+                    "tiers": ["a", "b", "c"],
+                    "rule": {"kind": "kmeans", "k": 3, "seed": 1},
+                    "privacy": {"min_group": 5},
+                }
+            ),
+            f,
+        )

@@ -1,4 +1,5 @@
 """tk.profile and tk.compare, against values computed by hand."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -15,10 +16,21 @@ IDS = pd.Index([1, 2, 3, 4, 5], name="customer")
 
 
 def small_book():
-    tiers = pd.DataFrame({"tier": pd.Categorical(["A", "A", "B", "B", "B"], categories=["A", "B", "C"], ordered=True),
-                          "stage": pd.Categorical(["new", "mature", "mature", "lost", "mature"])}, index=IDS)
-    features = pd.DataFrame({"revenue": [10.0, 20.0, 30.0, 40.0, 100.0], "orders": [1, 1, 2, 2, 2],
-                             "first_purchase": pd.to_datetime(["2024-01-01"] * 5)}, index=IDS)
+    tiers = pd.DataFrame(
+        {
+            "tier": pd.Categorical(["A", "A", "B", "B", "B"], categories=["A", "B", "C"], ordered=True),
+            "stage": pd.Categorical(["new", "mature", "mature", "lost", "mature"]),
+        },
+        index=IDS,
+    )
+    features = pd.DataFrame(
+        {
+            "revenue": [10.0, 20.0, 30.0, 40.0, 100.0],
+            "orders": [1, 1, 2, 2, 2],
+            "first_purchase": pd.to_datetime(["2024-01-01"] * 5),
+        },
+        index=IDS,
+    )
     attributes = pd.DataFrame({"region": ["n", "n", "n", "s", "s"], "nps": [1.0, 2.0, 3.0, 4.0, 5.0]}, index=IDS)
     return tiers, features, attributes
 
@@ -93,8 +105,9 @@ def test_profile_of_a_real_assignment():
     assert p.numeric.loc["key", ("revenue", "lift")] > 1 > p.numeric.loc["potential", ("revenue", "lift")]
 
 
-FEATURES = pd.DataFrame({"revenue": [10.0, 20.0, 30.0, 40.0], "orders": [4.0, 3.0, 2.0, 1.0]},
-                        index=pd.Index([1, 2, 3, 4], name="customer"))
+FEATURES = pd.DataFrame(
+    {"revenue": [10.0, 20.0, 30.0, 40.0], "orders": [4.0, 3.0, 2.0, 1.0]}, index=pd.Index([1, 2, 3, 4], name="customer")
+)
 BY_REVENUE = {"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["top", "rest"]}
 
 
@@ -130,8 +143,13 @@ def test_compare_with_transactions_puts_the_backtests_side_by_side():
     tx = tk.datasets.synthetic(1500, seed=8)
     f = tk.summarize(tx)
     quotas = tk.Policy.default()
-    other = tk.Policy({"criteria": ["revenue", "frequency"], "rule": {"kind": "quantiles", "shares": [0.1, 0.2, 0.3]},
-                       "tiers": ["A", "B", "C", "D"]})
+    other = tk.Policy(
+        {
+            "criteria": ["revenue", "frequency"],
+            "rule": {"kind": "quantiles", "shares": [0.1, 0.2, 0.3]},
+            "tiers": ["A", "B", "C", "D"],
+        }
+    )
     c = tk.compare(quotas, other, f, tx, names=("default", "other"), periods=2, period="90D")
     assert c.lift.columns.get_level_values(0).unique().tolist() == ["default", "other"]
     peer = tk.backtest(quotas, tx, periods=2, period="90D").summary

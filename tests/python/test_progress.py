@@ -3,6 +3,7 @@ CLV optimizer iterations (tk.fit, tk.clv, the scikit-learn estimators). Counts a
 read from the bar objects (tqdm redraws at most every 0.1 s, so printed text may
 lag); the fitted models are the same with and without bars; an exception raised
 by a progress callable stops the fit and reaches the caller unchanged."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,12 +16,13 @@ from tierkit.sklearn import TierClassifier, ValueScorer
 
 pytest.importorskip("tqdm", reason="tqdm is not installed")
 
-KMEANS = {"criteria": ["revenue", "frequency"], "rule": {"kind": "kmeans", "k": 3, "seed": 1},
-          "tiers": ["a", "b", "c"]}
+KMEANS = {"criteria": ["revenue", "frequency"], "rule": {"kind": "kmeans", "k": 3, "seed": 1}, "tiers": ["a", "b", "c"]}
 CLV_KMEANS = {
     "name": "clv-kmeans",
     "clv": {"model": "bgnbd", "spend": "gammagamma", "time_unit": "W"},
-    "scores": [{"name": "value", "criteria": [{"column": "clv", "weight": 0.6}, {"column": "frequency", "weight": 0.4}]}],
+    "scores": [
+        {"name": "value", "criteria": [{"column": "clv", "weight": 0.6}, {"column": "frequency", "weight": 0.4}]}
+    ],
     "rule": {"kind": "kmeans", "k": 3, "seed": 3},
     "tiers": ["key", "growth", "rest"],
 }
@@ -117,6 +119,7 @@ class Stop(Exception):
 def test_keyboard_interrupt_in_the_bar_stops_the_fit(weekly, monkeypatch):
     class InterruptingBar:
         """A bar whose second update raises what Ctrl-C raises."""
+
         n = 0
 
         def update(self, n=1):

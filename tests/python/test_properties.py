@@ -1,6 +1,7 @@
 """Property tests: tk.summarize against a plain pandas implementation of the same
 conventions, on random transaction lists (refunds, same-day purchases, several
 period lengths)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,9 @@ def reference(tx: pd.DataFrame, as_of: int, freq: str) -> pd.DataFrame:
 
 transactions = st.lists(
     st.tuples(st.integers(0, 6), st.integers(0, 120), st.sampled_from([-5.0, 0.0, 1.5, 10.0, 99.99, 250.0])),
-    min_size=1, max_size=60)
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -1,5 +1,6 @@
 """The README's code runs: its Python blocks are executed, its C++ lines are the
 example host's (which the test command builds and runs)."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """tk.report (checked in headless Chromium), the Jupyter HTML reprs and progress bars."""
+
 from __future__ import annotations
 
 import base64
@@ -69,10 +70,19 @@ def outline(page: str) -> Outline:
     return o
 
 
-EXPECTED_HEADINGS = ["Tier summary", "Revenue concentration", "Scores", "Weights and cut points",
-                     "Weights against value", "Customer profiles by tier", "Tiers and service",
-                     "Why customers are in their tier", "Migration from the previous assignment", "CLV by tier",
-                     "Backtest lift by tier"]
+EXPECTED_HEADINGS = [
+    "Tier summary",
+    "Revenue concentration",
+    "Scores",
+    "Weights and cut points",
+    "Weights against value",
+    "Customer profiles by tier",
+    "Tiers and service",
+    "Why customers are in their tier",
+    "Migration from the previous assignment",
+    "CLV by tier",
+    "Backtest lift by tier",
+]
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +91,9 @@ def page_file(fitted, tmp_path_factory):
     clv = pd.Series(np.random.default_rng(1).gamma(2.0, 80.0, len(a)), index=a.index)
     lift = pd.DataFrame({"lift": [3.0, 1.6, 0.8, 0.3]}, index=pd.Index(m.policy.tier_names, name="tier"))
     path = tmp_path_factory.mktemp("report") / "tiers.html"
-    page = tk.report(a, f, model=m, previous=previous, values={"CLV": clv}, lift=lift,
-                     title="Tiers <Q4> & co", path=path)
+    page = tk.report(
+        a, f, model=m, previous=previous, values={"CLV": clv}, lift=lift, title="Tiers <Q4> & co", path=path
+    )
     return page, path
 
 
@@ -111,8 +122,13 @@ def test_report_without_model_and_errors(fitted):
     f, _, a, _ = fitted
     page = tk.report(a.join(f[["revenue"]]))
     headings = [h for tag, h in outline(page).headings if tag == "h2"]
-    assert headings == ["Tier summary", "Revenue concentration", "Scores", "Tiers and service",
-                        "Why customers are in their tier"]
+    assert headings == [
+        "Tier summary",
+        "Revenue concentration",
+        "Scores",
+        "Tiers and service",
+        "Why customers are in their tier",
+    ]
     with pytest.raises(tk.InvalidInputError, match=r"assignment: expected the DataFrame returned by Model\.assign"):
         tk.report(f)
     with pytest.raises(tk.ColumnNotFoundError, match="revenue: unknown column 'revenue'"):
@@ -132,8 +148,13 @@ def test_report_renders_in_headless_chromium(page_file, tmp_path):
     browser = chromium()
     flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--disable-dev-shm-usage"]
     shot = tmp_path / "report.png"
-    r = subprocess.run(flags + [f"--screenshot={shot}", "--window-size=1200,2400", path.as_uri()],
-                       capture_output=True, text=True, timeout=120, check=False)
+    r = subprocess.run(
+        flags + [f"--screenshot={shot}", "--window-size=1200,2400", path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
     image = matplotlib.image.imread(shot)[..., :3]
     assert image.shape[:2] == (2400, 1200)
@@ -141,8 +162,9 @@ def test_report_renders_in_headless_chromium(page_file, tmp_path):
     assert np.allclose(image[20, 600], np.array([0x2F, 0x6F, 0x9F]) / 255, atol=0.02)
     assert image.std() > 0.1
     assert len(np.unique((image[::4, ::4] * 255).astype(np.uint8).reshape(-1, 3), axis=0)) > 200
-    dom = subprocess.run(flags + ["--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120,
-                         check=False)
+    dom = subprocess.run(
+        flags + ["--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     o = outline(dom.stdout)
     assert [h for tag, h in o.headings if tag == "h2"] == EXPECTED_HEADINGS
@@ -154,12 +176,20 @@ def test_report_renders_in_headless_chromium(page_file, tmp_path):
 
 def test_policy_and_model_html(fitted):
     _, m, _, _ = fitted
-    p = tk.Policy({
-        "name": "ahp <demo>",
-        "scores": [{"name": "value", "criteria": ["revenue", "frequency", "days_since_last"],
-                    "weights": {"method": "ahp", "matrix": [[1, 3, 5], [1 / 3, 1, 2], [1 / 5, 1 / 2, 1]]}}],
-        "rule": {"kind": "quantiles", "shares": [0.2, 0.5]},
-        "tiers": [{"name": "A", "mode": "strategic", "actions": ["call"]}, "B", "C"]})
+    p = tk.Policy(
+        {
+            "name": "ahp <demo>",
+            "scores": [
+                {
+                    "name": "value",
+                    "criteria": ["revenue", "frequency", "days_since_last"],
+                    "weights": {"method": "ahp", "matrix": [[1, 3, 5], [1 / 3, 1, 2], [1 / 5, 1 / 2, 1]]},
+                }
+            ],
+            "rule": {"kind": "quantiles", "shares": [0.2, 0.5]},
+            "tiers": [{"name": "A", "mode": "strategic", "actions": ["call"]}, "B", "C"],
+        }
+    )
     ph = p._repr_html_()
     o = outline(ph)
     assert "ahp &lt;demo&gt;" in ph

@@ -1,4 +1,5 @@
 """tk.retention on a small planted log, every value counted by hand."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -19,20 +20,35 @@ NAN = np.nan
 def log() -> pd.DataFrame:
     # cohort Jan: 1 (Jan, Feb, Apr), 2 (Jan), 5 (Jan 31, Mar, Apr); cohort Feb: 3 (Feb, Mar, Mar),
     # 4 (Feb, Feb, then only a refund in Mar); cohort Apr: 6.
-    rows = [(1, "2024-01-05", 10), (1, "2024-02-01", 5), (1, "2024-04-10", 7), (2, "2024-01-20", 8),
-            (3, "2024-02-03", 4), (3, "2024-03-09", 6), (3, "2024-03-20", 1), (4, "2024-02-10", 9),
-            (4, "2024-02-11", 2), (4, "2024-03-01", -5), (5, "2024-01-31", 3), (5, "2024-03-01", 3),
-            (5, "2024-04-30", 3), (6, "2024-04-02", 12)]
-    return pd.DataFrame({"customer": [r[0] for r in rows], "date": pd.to_datetime([r[1] for r in rows]),
-                         "amount": [float(r[2]) for r in rows]})
+    rows = [
+        (1, "2024-01-05", 10),
+        (1, "2024-02-01", 5),
+        (1, "2024-04-10", 7),
+        (2, "2024-01-20", 8),
+        (3, "2024-02-03", 4),
+        (3, "2024-03-09", 6),
+        (3, "2024-03-20", 1),
+        (4, "2024-02-10", 9),
+        (4, "2024-02-11", 2),
+        (4, "2024-03-01", -5),
+        (5, "2024-01-31", 3),
+        (5, "2024-03-01", 3),
+        (5, "2024-04-30", 3),
+        (6, "2024-04-02", 12),
+    ]
+    return pd.DataFrame(
+        {
+            "customer": [r[0] for r in rows],
+            "date": pd.to_datetime([r[1] for r in rows]),
+            "amount": [float(r[2]) for r in rows],
+        }
+    )
 
 
 def test_overall_table_and_curve(log):
     r = tk.retention(log, cohort="M")
     assert [str(c) for c in r.table.index] == ["2024-01", "2024-02", "2024-04"]
-    np.testing.assert_allclose(r.table.to_numpy(), [[1, 1 / 3, 1 / 3, 2 / 3],
-                                                     [1, 1 / 2, 0, NAN],
-                                                     [1, NAN, NAN, NAN]])
+    np.testing.assert_allclose(r.table.to_numpy(), [[1, 1 / 3, 1 / 3, 2 / 3], [1, 1 / 2, 0, NAN], [1, NAN, NAN, NAN]])
     assert r.customers.to_numpy().tolist() == [[3, 1, 1, 2], [2, 1, 0, 0], [1, 0, 0, 0]]
     # age 1: cohorts Jan and Feb reached it, 2 of 5 active; age 3: only Jan, 2 of 3.
     np.testing.assert_allclose(r.curve["all"], [1, 2 / 5, 1 / 5, 2 / 3])
@@ -40,8 +56,11 @@ def test_overall_table_and_curve(log):
 
 
 def test_by_tier(log):
-    tier = pd.Series(pd.Categorical(["A", "B", "A", "B", "B"], categories=["A", "B"], ordered=True),
-                     index=[1, 2, 3, 4, 5], name="tier")
+    tier = pd.Series(
+        pd.Categorical(["A", "B", "A", "B", "B"], categories=["A", "B"], ordered=True),
+        index=[1, 2, 3, 4, 5],
+        name="tier",
+    )
     r = tk.retention(log, cohort="M", by=tier)
     assert list(r.table.index.get_level_values("tier").unique()) == ["all", "A", "B"]
     np.testing.assert_allclose(r.table.loc["A"].to_numpy(), [[1, 1, 0, 1], [1, 1, 0, NAN]])
@@ -83,8 +102,11 @@ def test_errors(log):
 
 
 def test_plots_and_report(log):
-    tier = pd.Series(pd.Categorical(["A", "B", "A", "B", "B", "B"], categories=["A", "B"], ordered=True),
-                     index=[1, 2, 3, 4, 5, 6], name="tier")
+    tier = pd.Series(
+        pd.Categorical(["A", "B", "A", "B", "B", "B"], categories=["A", "B"], ordered=True),
+        index=[1, 2, 3, 4, 5, 6],
+        name="tier",
+    )
     r = tk.retention(log, by=tier)
     ax = tk.plot.retention_heatmap(r, group="A")
     pd.testing.assert_frame_equal(ax.tierkit_table, r.table.loc["A"])

@@ -1,4 +1,5 @@
 """Lifecycle stages, re-tiering with hysteresis (previous=) and next actions."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,8 +21,13 @@ def book(x, ids=None, **columns):
     loyal customer, 5 orders since day 100, the last one 10 days ago)."""
     n = len(x)
     idx = pd.Index(ids if ids is not None else range(1, n + 1), name="customer")
-    data = {"x": np.asarray(x, dtype=float), "orders": np.full(n, 5.0), "days_since_last": np.full(n, 10.0),
-            "first_purchase": np.full(n, 100.0), "trend": np.ones(n)}
+    data = {
+        "x": np.asarray(x, dtype=float),
+        "orders": np.full(n, 5.0),
+        "days_since_last": np.full(n, 10.0),
+        "first_purchase": np.full(n, 100.0),
+        "trend": np.ones(n),
+    }
     data.update({k: np.asarray(v, dtype=float) for k, v in columns.items()})
     frame = pd.DataFrame(data, index=idx)
     frame["last_purchase"] = 1000 - frame["days_since_last"]
@@ -35,8 +41,22 @@ def model():
 
 def test_column_contract(model):
     out = model.assign(book([70, 40, 10]))
-    assert list(out["stage"].cat.categories) == STAGES == [
-        "prospect", "first_time", "repeat", "loyal", "growing", "mature", "at_risk", "declining", "lost", "won_back"]
+    assert (
+        list(out["stage"].cat.categories)
+        == STAGES
+        == [
+            "prospect",
+            "first_time",
+            "repeat",
+            "loyal",
+            "growing",
+            "mature",
+            "at_risk",
+            "declining",
+            "lost",
+            "won_back",
+        ]
+    )
     assert isinstance(out["stage_reason"].dtype, pd.CategoricalDtype)
     assert isinstance(out["next_action"].dtype, pd.CategoricalDtype)
     assert out["below_count"].dtype.kind == "i"
@@ -45,25 +65,47 @@ def test_column_contract(model):
 
 
 def test_each_stage(model):
-    f = book([70, 70, 70, 70, 70, 70, 70, 10, 70, 70, 70],
-             orders=[0, np.nan, 5, 1, 5, 5, 3, 5, 5, 5, 2],
-             days_since_last=[0, 0, 400, 30, 10, 10, 10, 10, 10, 200, 10],
-             first_purchase=[0, 0, 100, 960, 100, 100, 100, 100, 100, 100, 950],
-             trend=[1, 1, 1, 1, 0.5, 1.5, 1.0, 1.0, 1.0, 1.0, 10])
-    previous = pd.DataFrame({"tier": ["a"] * 7 + ["c"] + ["a"] * 3, "stage": ["mature"] * 7 + ["lost"] + ["new"] * 3},
-                            index=f.index)
+    f = book(
+        [70, 70, 70, 70, 70, 70, 70, 10, 70, 70, 70],
+        orders=[0, np.nan, 5, 1, 5, 5, 3, 5, 5, 5, 2],
+        days_since_last=[0, 0, 400, 30, 10, 10, 10, 10, 10, 200, 10],
+        first_purchase=[0, 0, 100, 960, 100, 100, 100, 100, 100, 100, 950],
+        trend=[1, 1, 1, 1, 0.5, 1.5, 1.0, 1.0, 1.0, 1.0, 10],
+    )
+    previous = pd.DataFrame(
+        {"tier": ["a"] * 7 + ["c"] + ["a"] * 3, "stage": ["mature"] * 7 + ["lost"] + ["new"] * 3}, index=f.index
+    )
     out = model.assign(f, previous=previous)
-    assert out["stage"].tolist() == ["prospect", "prospect", "lost", "first_time", "declining", "growing", "mature",
-                                     "won_back", "loyal", "at_risk", "repeat"]
+    assert out["stage"].tolist() == [
+        "prospect",
+        "prospect",
+        "lost",
+        "first_time",
+        "declining",
+        "growing",
+        "mature",
+        "won_back",
+        "loyal",
+        "at_risk",
+        "repeat",
+    ]
     assert out.loc[3, "stage_reason"] == "lost: no purchase for more than 365 days"
     assert out.loc[5, "stage_reason"] == "declining: trend <= 0.8"
     assert out.loc[10, "stage_reason"] == "at_risk: no purchase for more than 180 days"
     # tier a (strategic) x stage -> the built-in next actions
     assert out["next_action"].tolist() == [
-        "nurture campaign", "nurture campaign", "executive win-back visit", "onboarding by account manager",
-        "executive retention call", "strategic partnership review", "executive business review",
-        "welcome-back offer", "executive business review", "executive retention call",
-        "onboarding by account manager"]
+        "nurture campaign",
+        "nurture campaign",
+        "executive win-back visit",
+        "onboarding by account manager",
+        "executive retention call",
+        "strategic partnership review",
+        "executive business review",
+        "welcome-back offer",
+        "executive business review",
+        "executive retention call",
+        "onboarding by account manager",
+    ]
 
 
 def test_former_stage_names_in_previous(model):
@@ -89,8 +131,9 @@ def test_potential_from_an_outer_join():
 def test_hysteresis_cases(model):
     #          0   1   2   3   4   5   6   7
     f = book([62, 66, 58, 54, 54, 10, 62, 40])
-    previous = pd.DataFrame({"tier": ["b", "b", "a", "a", "a", "a", None, "c"],
-                             "below_count": [0, 0, 0, 0, 1, 1, np.nan, 3]}, index=f.index)
+    previous = pd.DataFrame(
+        {"tier": ["b", "b", "a", "a", "a", "a", None, "c"], "below_count": [0, 0, 0, 0, 1, 1, np.nan, 3]}, index=f.index
+    )
     out = model.assign(f, previous=previous)
     assert out["tier"].tolist() == ["b", "a", "a", "a", "b", "b", "a", "b"]
     assert out["below_count"].tolist() == [0, 0, 0, 1, 0, 2, 0, 0]
@@ -137,17 +180,26 @@ def test_previous_alignment_by_id(model):
     assert out.attrs["previous"] == {"new_to_book": 1, "dropped": 1}
 
 
-@pytest.mark.parametrize("previous, message", [
-    (pd.DataFrame({"tier": ["a", "gold"]}, index=[1, 2]), "previous: column 'tier', row 1: unknown value 'gold'"),
-    (pd.DataFrame({"tier": ["a", "b"]}, index=[1, 1]), "previous: row 1: customer id 1 appears more than once"),
-    (pd.DataFrame({"tier": ["a", "b"], "below_count": [0, -1]}, index=[1, 2]),
-     "previous: column 'below_count', row 1: must be a whole number >= 0, got -1"),
-    (pd.DataFrame({"tier": ["a", "b"], "below_count": [0.5, 1]}, index=[1, 2]),
-     "previous: column 'below_count', row 0: must be a whole number >= 0"),
-    (pd.DataFrame({"tier": ["a", "b"], "stage": ["mature", "dormant"]}, index=[1, 2]),
-     "previous: column 'stage', row 1: unknown value 'dormant'"),
-    (pd.DataFrame({"tiers": ["a", "b"]}, index=[1, 2]), "previous: unknown column 'tier'"),
-])
+@pytest.mark.parametrize(
+    "previous, message",
+    [
+        (pd.DataFrame({"tier": ["a", "gold"]}, index=[1, 2]), "previous: column 'tier', row 1: unknown value 'gold'"),
+        (pd.DataFrame({"tier": ["a", "b"]}, index=[1, 1]), "previous: row 1: customer id 1 appears more than once"),
+        (
+            pd.DataFrame({"tier": ["a", "b"], "below_count": [0, -1]}, index=[1, 2]),
+            "previous: column 'below_count', row 1: must be a whole number >= 0, got -1",
+        ),
+        (
+            pd.DataFrame({"tier": ["a", "b"], "below_count": [0.5, 1]}, index=[1, 2]),
+            "previous: column 'below_count', row 0: must be a whole number >= 0",
+        ),
+        (
+            pd.DataFrame({"tier": ["a", "b"], "stage": ["mature", "dormant"]}, index=[1, 2]),
+            "previous: column 'stage', row 1: unknown value 'dormant'",
+        ),
+        (pd.DataFrame({"tiers": ["a", "b"]}, index=[1, 2]), "previous: unknown column 'tier'"),
+    ],
+)
 def test_previous_errors(model, previous, message):
     with pytest.raises(tk.TierkitError, match=message.replace("(", r"\(").replace(")", r"\)")):
         model.assign(book([1, 2]), previous=previous)

@@ -7,6 +7,7 @@ src/rules/builtin/<kind>_<job>.cpp files) may appear, apart from the few listed
 below where the same word is not the kind.
 Tests and documentation are outside the scanned folders.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,9 @@ NOT_THE_KIND = {
     ("src/default_policy.cpp", "quantiles"): "the default policy document, which uses this rule",
 }
 
-_TOKEN = re.compile(r'R"(?P<d>[^(]*)\((?:.|\n)*?\)(?P=d)"|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*(?:.|\n)*?\*/',)
+_TOKEN = re.compile(
+    r'R"(?P<d>[^(]*)\((?:.|\n)*?\)(?P=d)"|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|//[^\n]*|/\*(?:.|\n)*?\*/',
+)
 
 
 def code_without_comments(text: str) -> str:

@@ -1,5 +1,6 @@
 """Rules from Python: callables, group_by on string columns, manual overrides,
 chain, matrix and explanations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,11 +12,14 @@ import tierkit as tk
 
 @pytest.fixture()
 def features() -> pd.DataFrame:
-    return pd.DataFrame({
-        "revenue": [100.0, 90, 80, 70, 60, 50, 40, 30, 20, 10],
-        "frequency": [5.0, 1, 4, 2, 3, 3, 2, 4, 1, 5],
-        "region": ["north", "south"] * 5,
-    }, index=pd.Index([f"c{i}" for i in range(1, 11)], name="customer"))
+    return pd.DataFrame(
+        {
+            "revenue": [100.0, 90, 80, 70, 60, 50, 40, 30, 20, 10],
+            "frequency": [5.0, 1, 4, 2, 3, 3, 2, 4, 1, 5],
+            "region": ["north", "south"] * 5,
+        },
+        index=pd.Index([f"c{i}" for i in range(1, 11)], name="customer"),
+    )
 
 
 def by_revenue(features: pd.DataFrame, score: np.ndarray) -> np.ndarray:
@@ -34,19 +38,30 @@ def test_python_callable_rule_with_names_and_indices(features):
         seen["index"] = list(f.index)
         return (score < 50).astype(int)
 
-    q = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax"}],
-                   "rule": {"kind": "python", "function": by_score}, "tiers": ["top", "rest"]})
+    q = tk.Policy(
+        {
+            "criteria": [{"column": "revenue", "normalizer": "minmax"}],
+            "rule": {"kind": "python", "function": by_score},
+            "tiers": ["top", "rest"],
+        }
+    )
     out = tk.fit(q, features).assign(features)
     assert seen["index"] == list(features.index)  # the callable sees the caller's ids
     assert out["tier_index"].tolist() == [0] * 5 + [1] * 5  # minmax score 100..0: >= 50 for the first five
 
 
-@pytest.mark.parametrize("result, message", [
-    (lambda f, s: np.zeros(3), r"python rule <lambda>: returned 3 values for 10 customers"),
-    (lambda f, s: np.full(len(f), np.nan), r"python rule <lambda>: row 0: tier is nan"),
-    (lambda f, s: np.array(["gold"] * 9 + ["bronze"]), r"python rule <lambda>: row 9: unknown tier 'bronze'; tiers: gold, silver"),
-    (lambda f, s: np.full(len(f), 2), r"python rule <lambda>: row 0: tier index 2 outside 0..1"),
-])
+@pytest.mark.parametrize(
+    "result, message",
+    [
+        (lambda f, s: np.zeros(3), r"python rule <lambda>: returned 3 values for 10 customers"),
+        (lambda f, s: np.full(len(f), np.nan), r"python rule <lambda>: row 0: tier is nan"),
+        (
+            lambda f, s: np.array(["gold"] * 9 + ["bronze"]),
+            r"python rule <lambda>: row 9: unknown tier 'bronze'; tiers: gold, silver",
+        ),
+        (lambda f, s: np.full(len(f), 2), r"python rule <lambda>: row 0: tier index 2 outside 0..1"),
+    ],
+)
 def test_python_rule_errors(features, result, message):
     p = tk.Policy({"criteria": ["revenue"], "rule": result, "tiers": ["gold", "silver"]})
     with pytest.raises(tk.InvalidInputError, match=message):
@@ -54,8 +69,13 @@ def test_python_rule_errors(features, result, message):
 
 
 def test_group_by_string_column(features):
-    p = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax"}],
-                   "rule": {"kind": "quantiles", "shares": [0.2], "group_by": "region"}, "tiers": ["top", "rest"]})
+    p = tk.Policy(
+        {
+            "criteria": [{"column": "revenue", "normalizer": "minmax"}],
+            "rule": {"kind": "quantiles", "shares": [0.2], "group_by": "region"},
+            "tiers": ["top", "rest"],
+        }
+    )
     m = tk.fit(p, features)
     out = m.assign(features)
     # one top customer per region: c1 (north, 100) and c2 (south, 90)
@@ -67,11 +87,18 @@ def test_group_by_string_column(features):
 
 
 def test_manual_overrides(features):
-    m = tk.fit(tk.Policy({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.3]},
-                          "tiers": ["key", "rest"]}), features)
-    pins = pd.DataFrame({"customer": ["c10", "c1", "zz"], "tier": ["key", "rest", "key"],
-                         "reason": ["strategic account", "credit hold", "gone"],
-                         "expires": pd.to_datetime(["2030-01-01", "2020-01-01", "2030-01-01"])})
+    m = tk.fit(
+        tk.Policy({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.3]}, "tiers": ["key", "rest"]}),
+        features,
+    )
+    pins = pd.DataFrame(
+        {
+            "customer": ["c10", "c1", "zz"],
+            "tier": ["key", "rest", "key"],
+            "reason": ["strategic account", "credit hold", "gone"],
+            "expires": pd.to_datetime(["2030-01-01", "2020-01-01", "2030-01-01"]),
+        }
+    )
     out = m.assign(features, overrides=pins, as_of="2025-06-30")
     assert out.loc["c10", "tier"] == "key"
     assert out.loc["c10", "reason"] == "manual: strategic account"
@@ -84,12 +111,19 @@ def test_manual_overrides(features):
 
 
 def test_chain_and_matrix_from_python(features):
-    chain = tk.Policy({
-        "scores": [{"name": "value", "criteria": ["revenue"]}, {"name": "engagement", "criteria": ["frequency"]}],
-        "rule": {"kind": "chain",
-                 "first": {"kind": "quantiles", "score": "value", "shares": [0.5], "tiers": ["key", "rest"]},
-                 "then": {"key": {"kind": "quantiles", "score": "engagement", "shares": [0.4], "tiers": ["key", "high"]}}},
-        "tiers": ["key", "high", "rest"]})
+    chain = tk.Policy(
+        {
+            "scores": [{"name": "value", "criteria": ["revenue"]}, {"name": "engagement", "criteria": ["frequency"]}],
+            "rule": {
+                "kind": "chain",
+                "first": {"kind": "quantiles", "score": "value", "shares": [0.5], "tiers": ["key", "rest"]},
+                "then": {
+                    "key": {"kind": "quantiles", "score": "engagement", "shares": [0.4], "tiers": ["key", "high"]}
+                },
+            },
+            "tiers": ["key", "high", "rest"],
+        }
+    )
     out = tk.fit(chain, features).assign(features)
     # top half by revenue: c1..c5 with frequency 5, 1, 4, 2, 3 -> top 40% (2) by frequency: c1, c3
     assert out.index[out["tier"] == "key"].tolist() == ["c1", "c3"]
@@ -116,13 +150,20 @@ def test_callable_rule_sees_columns_the_policy_never_names(features):
 
 
 def test_top_criteria_and_explain(features):
-    p = tk.Policy({"criteria": [{"column": "revenue", "normalizer": "minmax", "weight": 1},
-                                {"column": "frequency", "normalizer": "minmax", "weight": 1}],
-                   "rule": {"kind": "thresholds", "cuts": [60]}, "tiers": ["top", "rest"]})
+    p = tk.Policy(
+        {
+            "criteria": [
+                {"column": "revenue", "normalizer": "minmax", "weight": 1},
+                {"column": "frequency", "normalizer": "minmax", "weight": 1},
+            ],
+            "rule": {"kind": "thresholds", "cuts": [60]},
+            "tiers": ["top", "rest"],
+        }
+    )
     m = tk.fit(p, features)
     out = m.assign(features)
-    assert out.loc["c1", "top_criteria"] == "revenue, frequency"   # 50 + 50
-    assert out.loc["c8", "top_criteria"] == "frequency, revenue"   # 37.5 + 11.1
+    assert out.loc["c1", "top_criteria"] == "revenue, frequency"  # 50 + 50
+    assert out.loc["c8", "top_criteria"] == "frequency, revenue"  # 37.5 + 11.1
     text = m.explain("c8", features)
     assert text.splitlines()[0] == "customer c8: tier rest (transactional)"
     assert "  frequency = 4 adds 37.5 points" in text

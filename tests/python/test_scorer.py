@@ -1,4 +1,5 @@
 """Model.scorer(): one customer at a time through the core's Scorer, as assign scores them."""
+
 from __future__ import annotations
 
 import gc
@@ -68,9 +69,14 @@ def test_the_scorer_keeps_its_model_alive():
 
 
 def test_other_rules_take_the_general_path():
-    f = pd.DataFrame({"x": [1.0, 5.0, 9.0, 3.0], "y": [2.0, 2.0, 8.0, 1.0]}, index=pd.Index([1, 2, 3, 4], name="customer"))
-    policy = {"criteria": ["x", "y"], "rule": {"kind": "expression", "branches": [{"when": "y > 5", "tier": "a"},
-                                                                                 {"else": "b"}]}, "tiers": ["a", "b"]}
+    f = pd.DataFrame(
+        {"x": [1.0, 5.0, 9.0, 3.0], "y": [2.0, 2.0, 8.0, 1.0]}, index=pd.Index([1, 2, 3, 4], name="customer")
+    )
+    policy = {
+        "criteria": ["x", "y"],
+        "rule": {"kind": "expression", "branches": [{"when": "y > 5", "tier": "a"}, {"else": "b"}]},
+        "tiers": ["a", "b"],
+    }
     model = tk.fit(policy, f)
     out = model.assign(f)
     score = model.scorer(["x", "y"])

@@ -1,6 +1,7 @@
 """tierkit.spark in local[2] mode: exact fits equal the single-machine fit bit for
 bit, sketch fits put the quantile cuts within the sketch's rank error, assign
 equals Model.assign. One SparkSession for the whole run."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,10 @@ if shutil.which("java") is None:
 
 # PySpark warns that its pandas >= 3 support is partial, and its toPandas passes pandas
 # a deprecated keyword; the paths used here work.
-pytestmark = [pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
-              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +35,16 @@ def spark():
     # machine's host name need not resolve.
     saved = os.environ.pop("PYSPARK_PYTHON", None)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (SparkSession.builder.master("local[2]").appName("tierkit-tests")
-               .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("tierkit-tests")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -83,8 +92,11 @@ def test_refine_fit_equals_single_machine(spark, features):
 
 def test_sketch_mode_names_the_rule_it_cannot_fit(spark, features):
     sdf = spark.createDataFrame(features.reset_index().head(50))
-    policy = {"criteria": ["revenue"], "tiers": ["a", "b"],
-              "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]}}
+    policy = {
+        "criteria": ["revenue"],
+        "tiers": ["a", "b"],
+        "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]},
+    }
     with pytest.raises(tk.PolicyError, match="rule: kind 'expression'"):
         tk.spark.fit(policy, sdf, mode="sketch")
 

@@ -1,6 +1,7 @@
 """Lifecycle stages against what customers did next: in a backtest, the share with no
 purchase in the following period must be ordered lost > at_risk/declining >
 mature/growing/loyal, on planted data and on CDNOW."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -83,10 +84,16 @@ def test_planted_stages_and_churn_order():
 
 
 def test_cdnow_stages_churn_order(cdnow_dir):
-    raw = pd.read_csv(cdnow_dir / "CDNOW_sample.txt", sep=r"\s+", header=None,
-                      names=["master", "customer", "date", "cds", "amount"], dtype={"date": str})
-    tx = pd.DataFrame({"customer": raw["customer"], "date": pd.to_datetime(raw["date"], format="%Y%m%d"),
-                       "amount": raw["amount"]})
+    raw = pd.read_csv(
+        cdnow_dir / "CDNOW_sample.txt",
+        sep=r"\s+",
+        header=None,
+        names=["master", "customer", "date", "cds", "amount"],
+        dtype={"date": str},
+    )
+    tx = pd.DataFrame(
+        {"customer": raw["customer"], "date": pd.to_datetime(raw["date"], format="%Y%m%d"), "amount": raw["amount"]}
+    )
     bt = tk.backtest(tk.Policy.default(), tx, periods=3, period="91D", progress=False)
     rate = churn(bt)
     assert_ordered(rate)

@@ -1,5 +1,6 @@
 """tk.Summarizer and tk.summarize_files: chunks, merges, pickling and files give
 exactly the table tk.summarize gives on all rows at once."""
+
 from __future__ import annotations
 
 import pickle
@@ -22,8 +23,9 @@ def tx() -> pd.DataFrame:
     t["customer"] = "c" + t["customer"].astype(str).str.zfill(4)
     t.loc[t.index[7::211], "amount"] = np.nan
     t.loc[t.index[13::307], "customer"] = None
-    extra = pd.DataFrame({"customer": ["zz-only-bad"], "date": [pd.NaT], "amount": [1.0], "margin": [0.0],
-                          "quantity": [1.0]})
+    extra = pd.DataFrame(
+        {"customer": ["zz-only-bad"], "date": [pd.NaT], "amount": [1.0], "margin": [0.0], "quantity": [1.0]}
+    )
     return pd.concat([t, extra], ignore_index=True)
 
 
@@ -41,7 +43,7 @@ def test_chunked_updates_equal_summarize(tx, options, chunk):
     assert len(whole[0]) > 150 and len(whole[1]) > 10
     s = tk.Summarizer(**KW, **options)
     for start in range(0, len(tx), chunk):
-        assert s.update(tx.iloc[start:start + chunk]) is s
+        assert s.update(tx.iloc[start : start + chunk]) is s
     assert s.transactions == len(tx)
     assert_same(s.finalize(), whole)
 
@@ -53,7 +55,7 @@ def test_integer_ids_and_arrow_chunks(tx):
     whole = tk.summarize(t, **KW)
     s = tk.Summarizer(**KW)
     for start in range(0, len(t), 500):
-        s.update(pa.Table.from_pandas(t.iloc[start:start + 500], preserve_index=False))
+        s.update(pa.Table.from_pandas(t.iloc[start : start + 500], preserve_index=False))
     assert_same(s.finalize(), whole)
 
 
@@ -62,7 +64,7 @@ def test_merge_in_any_grouping_and_pickle(tx):
     cuts = [0, len(tx) // 5, len(tx) // 2, len(tx) // 2 + 3, len(tx)]
 
     def part(k):
-        return tk.Summarizer(**KW).update(tx.iloc[cuts[k]:cuts[k + 1]])
+        return tk.Summarizer(**KW).update(tx.iloc[cuts[k] : cuts[k + 1]])
 
     left = part(0).merge(part(1)).merge(part(2)).merge(part(3))
     assert_same(left.finalize(), whole)
@@ -73,7 +75,7 @@ def test_merge_in_any_grouping_and_pickle(tx):
     assert_same(tree.finalize(), whole)
     # a pickled partial state keeps accepting chunks
     s = pickle.loads(pickle.dumps(part(0)))
-    s.update(tx.iloc[cuts[1]:])
+    s.update(tx.iloc[cuts[1] :])
     assert_same(s.finalize(), whole)
 
 
@@ -108,7 +110,7 @@ def files(tx, tmp_path_factory):
     csv = []
     for k in range(3):
         p = d / f"part{k}.csv"
-        tx.iloc[cuts[k]:cuts[k + 1]].to_csv(p, index=False)
+        tx.iloc[cuts[k] : cuts[k + 1]].to_csv(p, index=False)
         csv.append(p)
     parquet = []
     pq = pytest.importorskip("pyarrow.parquet")
@@ -155,7 +157,8 @@ def test_summarize_files_errors_name_the_global_row(tmp_path):
 def test_progress_bar_only_when_asked(tmp_path, capsys):
     pytest.importorskip("tqdm")
     pd.DataFrame({"customer": [1, 2, 1], "date": ["2024-01-01"] * 3, "amount": [1.0, 2.0, 3.0]}).to_csv(
-        tmp_path / "a.csv", index=False)
+        tmp_path / "a.csv", index=False
+    )
     tk.summarize_files(tmp_path / "a.csv", chunksize=2, progress=True)
     assert "summarize" in capsys.readouterr().err
     tk.summarize_files(tmp_path / "a.csv", chunksize=2, progress=False)

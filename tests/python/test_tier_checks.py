@@ -1,4 +1,5 @@
 """Empty and starved tiers, hidden segments, and the small things a new user hits."""
+
 from __future__ import annotations
 
 import warnings
@@ -17,8 +18,10 @@ FOUR = ["key", "high-value", "ordinary", "potential"]
 
 
 def orders_book(values):
-    return pd.DataFrame({"orders": np.asarray(values, dtype=float), "revenue": np.arange(1.0, len(values) + 1)},
-                        index=pd.Index(range(1, len(values) + 1), name="customer"))
+    return pd.DataFrame(
+        {"orders": np.asarray(values, dtype=float), "revenue": np.arange(1.0, len(values) + 1)},
+        index=pd.Index(range(1, len(values) + 1), name="customer"),
+    )
 
 
 # Eight customers tied at 1 order: the 70% cut lands on the tie, which goes to the
@@ -28,8 +31,11 @@ QUOTAS = {"criteria": ["orders"], "rule": {"kind": "quantiles", "shares": [0.05,
 
 
 def test_a_tier_emptied_by_ties_warns_and_is_reported():
-    with pytest.warns(tk.TierkitWarning, match=r"tier 'potential' has no customer of the 10 customers \(its quota "
-                                               r"is 30%"):
+    with pytest.warns(
+        tk.TierkitWarning,
+        match=r"tier 'potential' has no customer of the 10 customers \(its quota "
+        r"is 30%",
+    ):
         model = tk.fit(QUOTAS, TIED)
     report = model.fit_report
     assert report["empty"] == ["potential"] and report["starved"] == []
@@ -62,8 +68,11 @@ def test_a_starved_tier_warns():
     # customers, so the top tier takes 7 and `rest` keeps 3 of its 7 (under half).
     book = orders_book([1] * 3 + [2] * 5 + [3, 4])
     policy = {"criteria": ["orders"], "rule": {"kind": "quantiles", "shares": [0.3]}, "tiers": ["top", "rest"]}
-    with pytest.warns(tk.TierkitWarning, match=r"tier 'rest' holds 3 of the 10 customers \(30%\), under half its "
-                                               r"quota of 70%"):
+    with pytest.warns(
+        tk.TierkitWarning,
+        match=r"tier 'rest' holds 3 of the 10 customers \(30%\), under half its "
+        r"quota of 70%",
+    ):
         model = tk.fit(policy, book)
     assert model.fit_report["starved"] == ["rest"]
     assert model.assign(book).attrs["tiers"] == {"empty": [], "starved": ["rest"]}
@@ -76,19 +85,30 @@ def test_a_threshold_no_one_reaches_is_an_empty_tier():
         tk.fit(policy, TIED)
 
 
-HIDDEN = {"criteria": ["revenue"], "tiers": ["recent", "champions", "others"],
-          "rule": {"kind": "rfm_segments", "recency": "days_since_last", "frequency": "orders", "monetary": "revenue",
-                   "segments": [{"name": "recent", "r": [4, 5]},
-                                {"name": "champions", "r": [5, 5], "f": [5, 5], "m": [5, 5]}],
-                   "fallback": "others"}}
+HIDDEN = {
+    "criteria": ["revenue"],
+    "tiers": ["recent", "champions", "others"],
+    "rule": {
+        "kind": "rfm_segments",
+        "recency": "days_since_last",
+        "frequency": "orders",
+        "monetary": "revenue",
+        "segments": [{"name": "recent", "r": [4, 5]}, {"name": "champions", "r": [5, 5], "f": [5, 5], "m": [5, 5]}],
+        "fallback": "others",
+    },
+}
 
 
 def test_a_hidden_segment_is_reported_by_the_policy_and_at_fit():
-    expected = ("rfm_segments: segment 'champions' (rule 1: R 5, F 5, M 5) loses every cell it matches to earlier "
-                "rules, so it gets no customer")
+    expected = (
+        "rfm_segments: segment 'champions' (rule 1: R 5, F 5, M 5) loses every cell it matches to earlier "
+        "rules, so it gets no customer"
+    )
     assert tk.Policy(HIDDEN).warnings == [expected]
-    book = pd.DataFrame({"days_since_last": np.arange(20.0), "orders": np.arange(20.0), "revenue": np.arange(20.0)},
-                        index=pd.Index(range(20), name="customer"))
+    book = pd.DataFrame(
+        {"days_since_last": np.arange(20.0), "orders": np.arange(20.0), "revenue": np.arange(20.0)},
+        index=pd.Index(range(20), name="customer"),
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = tk.fit(HIDDEN, book)
@@ -96,19 +116,26 @@ def test_a_hidden_segment_is_reported_by_the_policy_and_at_fit():
     assert messages == [expected, "tier 'champions' has no customer of the 20 customers"]
     assert model.params["rule"]["parameters"]["unreachable_rules"] == [1.0]
     # a segment whose other rule still wins cells is reported, but not as empty
-    twice = {**HIDDEN, "tiers": ["recent", "others"], "rule": {**HIDDEN["rule"], "segments": [
-        {"name": "recent", "r": [4, 5]}, {"name": "recent", "r": [5, 5]}]}}
+    twice = {
+        **HIDDEN,
+        "tiers": ["recent", "others"],
+        "rule": {**HIDDEN["rule"], "segments": [{"name": "recent", "r": [4, 5]}, {"name": "recent", "r": [5, 5]}]},
+    }
     assert tk.Policy(twice).warnings == [
         "rfm_segments: segment 'recent' (rule 1: R 5) loses every cell it matches to earlier rules; the segment's "
-        "other rules still win cells"]
+        "other rules still win cells"
+    ]
     assert tk.Policy(tk.Policy.default()).warnings == []
 
 
 def test_summary_and_tier_sizes_without_features_say_to_pass_them():
     f = tk.summarize(tk.datasets.synthetic(300, seed=1))
     tiers = tk.fit(tk.Policy.default(), f).assign(f)
-    with pytest.raises(tk.ColumnNotFoundError, match=r"unknown column 'revenue'; the assignment has no revenue "
-                                                     r"column: pass the features too"):
+    with pytest.raises(
+        tk.ColumnNotFoundError,
+        match=r"unknown column 'revenue'; the assignment has no revenue "
+        r"column: pass the features too",
+    ):
         tk.summary(tiers)
     with pytest.raises(tk.ColumnNotFoundError, match=r"pass the features too"):
         tk.plot.tier_sizes(tiers)
@@ -118,18 +145,26 @@ def test_summary_and_tier_sizes_without_features_say_to_pass_them():
 
 
 def test_a_one_argument_callable_rule_names_the_signature():
-    with pytest.raises(tk.PolicyError, match=r"rule: the callable .*\(frame\) cannot be called as "
-                                             r"rule\(features, score\); expected def rule\(features: "
-                                             r"pandas.DataFrame, score: numpy.ndarray\)"):
+    with pytest.raises(
+        tk.PolicyError,
+        match=r"rule: the callable .*\(frame\) cannot be called as "
+        r"rule\(features, score\); expected def rule\(features: "
+        r"pandas.DataFrame, score: numpy.ndarray\)",
+    ):
         tk.Policy({"criteria": ["revenue"], "tiers": ["a", "b"], "rule": lambda frame: frame["revenue"] > 0})
     tk.Policy({"criteria": ["revenue"], "tiers": ["a", "b"], "rule": lambda frame, score, *rest: score > 50})
 
 
 def test_criteria_summary_puts_weights_beside_rank_correlations():
-    f = pd.DataFrame({"revenue": [1.0, 2.0, 3.0, 4.0], "a": [4.0, 3.0, 2.0, 1.0], "b": [10.0, 20.0, 30.0, 40.0],
-                      "flat": 7.0}, index=pd.Index([1, 2, 3, 4], name="customer"))
-    policy = {"criteria": [{"column": "a", "weight": 1}, {"column": "b", "weight": 3}, {"column": "flat", "weight": 0}],
-              "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["top", "rest"]}
+    f = pd.DataFrame(
+        {"revenue": [1.0, 2.0, 3.0, 4.0], "a": [4.0, 3.0, 2.0, 1.0], "b": [10.0, 20.0, 30.0, 40.0], "flat": 7.0},
+        index=pd.Index([1, 2, 3, 4], name="customer"),
+    )
+    policy = {
+        "criteria": [{"column": "a", "weight": 1}, {"column": "b", "weight": 3}, {"column": "flat", "weight": 0}],
+        "rule": {"kind": "quantiles", "shares": [0.5]},
+        "tiers": ["top", "rest"],
+    }
     model = tk.fit(policy, f)
     table = model.criteria_summary(f, next_revenue=pd.Series([1.0, 2.0, 4.0, 3.0], index=f.index))
     assert table["criterion"].tolist() == ["a", "b", "flat"]
@@ -164,13 +199,24 @@ def test_rejects_csv_keeps_integer_ids(tmp_path, capsys):
     tx.loc[tx.index[5], "customer"] = np.nan  # a row without an id: the column reads back as floats
     late = tx.iloc[[0]].assign(customer=100000.0, date=pd.Timestamp("2031-01-01"))
     pd.concat([tx, late]).to_csv(tmp_path / "tx.csv", index=False)
-    code = main(["run", "--transactions", str(tmp_path / "tx.csv"), "--out", str(tmp_path / "out"),
-                 "--as-of", "2030-12-31", "--reject-invalid"])
+    code = main(
+        [
+            "run",
+            "--transactions",
+            str(tmp_path / "tx.csv"),
+            "--out",
+            str(tmp_path / "out"),
+            "--as-of",
+            "2030-12-31",
+            "--reject-invalid",
+        ]
+    )
     assert code == 0
     lines = (tmp_path / "out" / "rejects.csv").read_text().splitlines()
     assert lines[0] == "row,customer,reason"
     assert lines[1].startswith("5,,")  # the missing id stays empty
     assert lines[2].startswith("-1,100000,")  # not 100000.0
-    _f, rejects = tk.summarize(pd.read_csv(tmp_path / "tx.csv", parse_dates=["date"]), errors="reject",
-                              return_rejects=True, as_of="2030-12-31")
+    _f, rejects = tk.summarize(
+        pd.read_csv(tmp_path / "tx.csv", parse_dates=["date"]), errors="reject", return_rejects=True, as_of="2030-12-31"
+    )
     assert str(rejects["customer"].dtype) == "Int64"

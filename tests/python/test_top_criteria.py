@@ -1,4 +1,5 @@
 """The top_criteria column (computed in the core) against a stable argsort of the contributions."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,10 +21,17 @@ def test_top_criteria_match_a_stable_argsort_with_ties():
     rng = np.random.default_rng(5)
     n = 5000
     # Values from a few levels so that many contributions tie.
-    f = pd.DataFrame({c: rng.integers(0, 4, n).astype(float) for c in ("a", "b", "c", "d", "e")},
-                     index=pd.RangeIndex(n, name="customer"))
-    policy = tk.Policy({"criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in f.columns],
-                        "rule": {"kind": "quantiles", "shares": [0.2]}, "tiers": ["top", "rest"]})
+    f = pd.DataFrame(
+        {c: rng.integers(0, 4, n).astype(float) for c in ("a", "b", "c", "d", "e")},
+        index=pd.RangeIndex(n, name="customer"),
+    )
+    policy = tk.Policy(
+        {
+            "criteria": [{"column": c, "normalizer": "minmax", "weight": 1} for c in f.columns],
+            "rule": {"kind": "quantiles", "shares": [0.2]},
+            "tiers": ["top", "rest"],
+        }
+    )
     out = tk.fit(policy, f).assign(f)
     names = list(f.columns)
     contrib = out[[f"contrib_{c}" for c in names]].to_numpy()

@@ -1,4 +1,5 @@
 """The version is written once (CMakeLists.txt); everything else reads it."""
+
 from __future__ import annotations
 
 import re

@@ -10,17 +10,40 @@ from . import _Pybind11Type
 missing_id: int
 missing_day: int
 
-def summarize(customer: npt.NDArray[np.int64], day: npt.NDArray[np.int64], amount: npt.NDArray[np.float64],
-              margin: npt.NDArray[np.float64] | None = ..., quantity: npt.NDArray[np.float64] | None = ...,
-              as_of: int | None = ..., freq: str = ..., freq_multiplier: float = ..., trend_window: int = ...,
-              windows: Sequence[int] = ..., trend_cap: float = ..., reject_invalid: bool = ...) -> dict[str, Any]: ...
+def summarize(
+    customer: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    amount: npt.NDArray[np.float64],
+    margin: npt.NDArray[np.float64] | None = ...,
+    quantity: npt.NDArray[np.float64] | None = ...,
+    as_of: int | None = ...,
+    freq: str = ...,
+    freq_multiplier: float = ...,
+    trend_window: int = ...,
+    windows: Sequence[int] = ...,
+    trend_cap: float = ...,
+    reject_invalid: bool = ...,
+) -> dict[str, Any]: ...
 
 class Summarizer(metaclass=_Pybind11Type):
-    def __init__(self, as_of: int | None = ..., freq: str = ..., freq_multiplier: float = ...,
-                 trend_window: int = ..., windows: Sequence[int] = ..., trend_cap: float = ...,
-                 reject_invalid: bool = ...) -> None: ...
-    def update(self, customer: npt.NDArray[np.int64], day: npt.NDArray[np.int64], amount: npt.NDArray[np.float64],
-               margin: npt.NDArray[np.float64] | None = ..., quantity: npt.NDArray[np.float64] | None = ...) -> None: ...
+    def __init__(
+        self,
+        as_of: int | None = ...,
+        freq: str = ...,
+        freq_multiplier: float = ...,
+        trend_window: int = ...,
+        windows: Sequence[int] = ...,
+        trend_cap: float = ...,
+        reject_invalid: bool = ...,
+    ) -> None: ...
+    def update(
+        self,
+        customer: npt.NDArray[np.int64],
+        day: npt.NDArray[np.int64],
+        amount: npt.NDArray[np.float64],
+        margin: npt.NDArray[np.float64] | None = ...,
+        quantity: npt.NDArray[np.float64] | None = ...,
+    ) -> None: ...
     def merge(self, other: Summarizer) -> None: ...
     def finalize(self) -> dict[str, Any]: ...
     def to_bytes(self) -> bytes: ...
@@ -37,6 +60,7 @@ class Summarizer(metaclass=_Pybind11Type):
     @property
     def cells(self) -> int: ...
 
-def synthetic(customers: int, seed: int, start_day: int, days: int, refund_rate: float,
-              threads: int = ...) -> dict[str, npt.NDArray[Any]]: ...
+def synthetic(
+    customers: int, seed: int, start_day: int, days: int, refund_rate: float, threads: int = ...
+) -> dict[str, npt.NDArray[Any]]: ...
 def days_from_civil(y: int, m: int, d: int, /) -> int: ...

@@ -117,8 +117,9 @@ class Scorer(metaclass=_Pybind11Type):
     @property
     def allocation_free(self) -> bool: ...
     def assign_one(self, values: Sequence[float] | npt.NDArray[np.float64]) -> tuple[int, int, tuple[float, ...]]: ...
-    def assign_many(self, values: npt.NDArray[np.float64]
-                    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+    def assign_many(
+        self, values: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
 
 class Model(metaclass=_Pybind11Type):
     @property
@@ -128,22 +129,40 @@ class Model(metaclass=_Pybind11Type):
     def tier_sizes(self, tier: npt.NDArray[np.int32]) -> dict[str, Any]: ...
     def input_columns(self) -> list[str]: ...
     def reads_every_column(self) -> bool: ...
-    def assign(self, ids: npt.NDArray[np.int64], names: Sequence[str], columns: Sequence[npt.NDArray[np.float64]],
-               categories: _Categories, contributions: bool = ...,
-               overrides: Sequence[tuple[int, int, str, int]] | None = ..., as_of: int = ...,
-               previous: tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32],
-                               npt.NDArray[np.int8]] | None = ...,
-               dates: Sequence[tuple[str, npt.NDArray[np.int64], int]] = ...) -> Assignment: ...
+    def assign(
+        self,
+        ids: npt.NDArray[np.int64],
+        names: Sequence[str],
+        columns: Sequence[npt.NDArray[np.float64]],
+        categories: _Categories,
+        contributions: bool = ...,
+        overrides: Sequence[tuple[int, int, str, int]] | None = ...,
+        as_of: int = ...,
+        previous: tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int8]]
+        | None = ...,
+        dates: Sequence[tuple[str, npt.NDArray[np.int64], int]] = ...,
+    ) -> Assignment: ...
     def to_bytes(self, kind: str = ...) -> bytes: ...
     @staticmethod
     def from_bytes(data: bytes, /) -> Model: ...
 
-def fit(policy: Policy, ids: npt.NDArray[np.int64], names: Sequence[str], columns: Sequence[npt.NDArray[np.float64]],
-        categories: _Categories, progress: _ProgressCallback | None = ...,
-        dates: Sequence[tuple[str, npt.NDArray[np.int64], int]] = ...) -> Model: ...
+def fit(
+    policy: Policy,
+    ids: npt.NDArray[np.int64],
+    names: Sequence[str],
+    columns: Sequence[npt.NDArray[np.float64]],
+    categories: _Categories,
+    progress: _ProgressCallback | None = ...,
+    dates: Sequence[tuple[str, npt.NDArray[np.int64], int]] = ...,
+) -> Model: ...
 def set_buffer_cache_limit(bytes: int) -> None: ...
 def buffer_cache_limit() -> int: ...
 def buffer_cache_held() -> int: ...
-def tier_summary(tier: npt.NDArray[np.int32], tier_names: Sequence[str], score: npt.NDArray[np.float64],
-                 revenue: npt.NDArray[np.float64], /) -> dict[str, Any]: ...
+def tier_summary(
+    tier: npt.NDArray[np.int32],
+    tier_names: Sequence[str],
+    score: npt.NDArray[np.float64],
+    revenue: npt.NDArray[np.float64],
+    /,
+) -> dict[str, Any]: ...
 def rule_kinds() -> list[str]: ...
