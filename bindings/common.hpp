@@ -26,9 +26,9 @@ namespace py = pybind11;
 template <class T>
 std::span<const T> view(const py::array& a, const char* name) {
     if (!py::isinstance<py::array_t<T>>(a) || a.ndim() != 1)
-        throw InvalidInput(std::string(name) + ": expected a 1-d " +
-                           std::string(py::str(py::dtype::of<T>())) + " array, got " +
-                           std::string(py::str(a.dtype())) + " with " + std::to_string(a.ndim()) + " dimensions");
+        throw InvalidInput(std::string(name) + ": expected a 1-d " + std::string(py::str(py::dtype::of<T>())) +
+                           " array, got " + std::string(py::str(a.dtype())) + " with " + std::to_string(a.ndim()) +
+                           " dimensions");
     if (a.shape(0) > 1 && a.strides(0) != static_cast<py::ssize_t>(sizeof(T)))
         throw InvalidInput(std::string(name) + ": expected a contiguous array");
     return std::span<const T>(static_cast<const T*>(a.data()), static_cast<std::size_t>(a.shape(0)));

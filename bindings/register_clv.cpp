@@ -25,9 +25,7 @@ namespace {
 
 py::array_t<double> empty_like_rows(std::size_t n) { return py::array_t<double>(static_cast<py::ssize_t>(n)); }
 
-std::span<double> writable(py::array_t<double>& a) {
-    return {a.mutable_data(), static_cast<std::size_t>(a.shape(0))};
-}
+std::span<double> writable(py::array_t<double>& a) { return {a.mutable_data(), static_cast<std::size_t>(a.shape(0))}; }
 
 RfmColumns columns(const py::array& frequency, const py::array& recency, const py::array& T) {
     return {view<double>(frequency, "frequency"), view<double>(recency, "recency"), view<double>(T, "T")};
@@ -62,13 +60,14 @@ void bind_transaction_model(py::module_& m, const char* name, const char* doc) {
                 p.validate();
                 return p;
             }),
-            py::arg(Params::names[0].data()), py::arg(Params::names[1].data()),
-            py::arg(Params::names[2].data()), py::arg(Params::names[3].data()),
-            py::arg("time_unit") = "");
-    cls.def_property_readonly("values", [](const Params& p) { auto v = p.values(); return std::vector<double>(v.begin(), v.end()); });
-    cls.def_property_readonly("names", [](const Params&) {
-        return std::vector<std::string>(Params::names.begin(), Params::names.end());
+            py::arg(Params::names[0].data()), py::arg(Params::names[1].data()), py::arg(Params::names[2].data()),
+            py::arg(Params::names[3].data()), py::arg("time_unit") = "");
+    cls.def_property_readonly("values", [](const Params& p) {
+        auto v = p.values();
+        return std::vector<double>(v.begin(), v.end());
     });
+    cls.def_property_readonly(
+        "names", [](const Params&) { return std::vector<std::string>(Params::names.begin(), Params::names.end()); });
     cls.def_property_readonly("time_unit", [](const Params& p) { return std::string(to_string(p.time_unit)); });
     cls.def_property_readonly_static("model", [](py::object) { return std::string(Params::model); });
     cls.def("__repr__", [name](const Params& p) {
@@ -98,90 +97,108 @@ void bind_transaction_model(py::module_& m, const char* name, const char* doc) {
             return p;
         }));
 
-    m.def("log_likelihood", [](const Params& p, const RfmPatterns& data) {
-        py::gil_scoped_release release;
-        return log_likelihood(p, data);
-    }, py::arg("params"), py::arg("patterns"));
-    m.def("log_likelihood_gradient", [](const Params& p, const RfmPatterns& data) {
-        std::vector<double> g(4);
-        double ll;
-        {
+    m.def(
+        "log_likelihood",
+        [](const Params& p, const RfmPatterns& data) {
             py::gil_scoped_release release;
-            ll = log_likelihood(p, data, g);
-        }
-        return py::make_tuple(ll, to_numpy(std::move(g)));
-    }, py::arg("params"), py::arg("patterns"));
-    m.def("p_alive", [](const Params& p, const py::array& frequency, const py::array& recency, const py::array& T) {
-        const RfmColumns c = columns(frequency, recency, T);
-        auto out = empty_like_rows(c.size());
-        auto o = writable(out);
-        py::gil_scoped_release release;
-        p_alive(p, c, o);
-        return out;
-    }, py::arg("params"), py::arg("frequency"), py::arg("recency"), py::arg("T"));
-    m.def("conditional_expected_purchases",
-          [](const Params& p, double t, const py::array& frequency, const py::array& recency, const py::array& T) {
-              const RfmColumns c = columns(frequency, recency, T);
-              auto out = empty_like_rows(c.size());
-              auto o = writable(out);
-              py::gil_scoped_release release;
-              conditional_expected_purchases(p, t, c, o);
-              return out;
-          },
-          py::arg("params"), py::arg("t"), py::arg("frequency"), py::arg("recency"), py::arg("T"));
-    m.def("expected_purchases", [](const Params& p, const py::array& t) {
-        const auto tv = view<double>(t, "t");
-        auto out = empty_like_rows(tv.size());
-        auto o = writable(out);
-        py::gil_scoped_release release;
-        expected_purchases(p, tv, o);
-        return out;
-    }, py::arg("params"), py::arg("t"));
-    m.def("probability_of_purchases", [](const Params& p, const py::array& t, const py::array& n) {
-        const auto tv = view<double>(t, "t");
-        const auto nv = view<double>(n, "n");
-        auto out = empty_like_rows(tv.size());
-        auto o = writable(out);
-        py::gil_scoped_release release;
-        probability_of_purchases(p, tv, nv, o);
-        return out;
-    }, py::arg("params"), py::arg("t"), py::arg("n"));
-    m.def("customer_lifetime_value",
-          [](const Params& p, const GammaGammaParams& spend, const py::array& frequency, const py::array& recency,
-             const py::array& T, const py::array& monetary_value, int months, double monthly_discount_rate,
-             const std::string& time_unit, double periods_per_month) {
-              const RfmColumns c = columns(frequency, recency, T);
-              const auto mv = view<double>(monetary_value, "monetary_value");
-              const ClvHorizon horizon{months, monthly_discount_rate, parse_time_unit(time_unit), periods_per_month};
-              auto out = empty_like_rows(c.size());
-              auto o = writable(out);
-              py::gil_scoped_release release;
-              customer_lifetime_value(p, spend, c, mv, horizon, o);
-              return out;
-          },
-          py::arg("params"), py::arg("spend"), py::arg("frequency"), py::arg("recency"), py::arg("T"),
-          py::arg("monetary_value"), py::arg("months") = 12, py::arg("monthly_discount_rate") = 0.01,
-          py::arg("time_unit") = "", py::arg("periods_per_month") = 0.0);
+            return log_likelihood(p, data);
+        },
+        py::arg("params"), py::arg("patterns"));
+    m.def(
+        "log_likelihood_gradient",
+        [](const Params& p, const RfmPatterns& data) {
+            std::vector<double> g(4);
+            double ll;
+            {
+                py::gil_scoped_release release;
+                ll = log_likelihood(p, data, g);
+            }
+            return py::make_tuple(ll, to_numpy(std::move(g)));
+        },
+        py::arg("params"), py::arg("patterns"));
+    m.def(
+        "p_alive",
+        [](const Params& p, const py::array& frequency, const py::array& recency, const py::array& T) {
+            const RfmColumns c = columns(frequency, recency, T);
+            auto out = empty_like_rows(c.size());
+            auto o = writable(out);
+            py::gil_scoped_release release;
+            p_alive(p, c, o);
+            return out;
+        },
+        py::arg("params"), py::arg("frequency"), py::arg("recency"), py::arg("T"));
+    m.def(
+        "conditional_expected_purchases",
+        [](const Params& p, double t, const py::array& frequency, const py::array& recency, const py::array& T) {
+            const RfmColumns c = columns(frequency, recency, T);
+            auto out = empty_like_rows(c.size());
+            auto o = writable(out);
+            py::gil_scoped_release release;
+            conditional_expected_purchases(p, t, c, o);
+            return out;
+        },
+        py::arg("params"), py::arg("t"), py::arg("frequency"), py::arg("recency"), py::arg("T"));
+    m.def(
+        "expected_purchases",
+        [](const Params& p, const py::array& t) {
+            const auto tv = view<double>(t, "t");
+            auto out = empty_like_rows(tv.size());
+            auto o = writable(out);
+            py::gil_scoped_release release;
+            expected_purchases(p, tv, o);
+            return out;
+        },
+        py::arg("params"), py::arg("t"));
+    m.def(
+        "probability_of_purchases",
+        [](const Params& p, const py::array& t, const py::array& n) {
+            const auto tv = view<double>(t, "t");
+            const auto nv = view<double>(n, "n");
+            auto out = empty_like_rows(tv.size());
+            auto o = writable(out);
+            py::gil_scoped_release release;
+            probability_of_purchases(p, tv, nv, o);
+            return out;
+        },
+        py::arg("params"), py::arg("t"), py::arg("n"));
+    m.def(
+        "customer_lifetime_value",
+        [](const Params& p, const GammaGammaParams& spend, const py::array& frequency, const py::array& recency,
+           const py::array& T, const py::array& monetary_value, int months, double monthly_discount_rate,
+           const std::string& time_unit, double periods_per_month) {
+            const RfmColumns c = columns(frequency, recency, T);
+            const auto mv = view<double>(monetary_value, "monetary_value");
+            const ClvHorizon horizon{months, monthly_discount_rate, parse_time_unit(time_unit), periods_per_month};
+            auto out = empty_like_rows(c.size());
+            auto o = writable(out);
+            py::gil_scoped_release release;
+            customer_lifetime_value(p, spend, c, mv, horizon, o);
+            return out;
+        },
+        py::arg("params"), py::arg("spend"), py::arg("frequency"), py::arg("recency"), py::arg("T"),
+        py::arg("monetary_value"), py::arg("months") = 12, py::arg("monthly_discount_rate") = 0.01,
+        py::arg("time_unit") = "", py::arg("periods_per_month") = 0.0);
 }
 
 template <class Params, class Fit>
 void bind_fit(py::module_& m, const char* name, Fit fit) {
-    m.def(name,
-          [fit](const RfmPatterns& data, double penalizer, int max_iterations, double gradient_tolerance,
-                const std::string& time_unit, std::optional<std::vector<double>> initial_params,
-                const py::object& progress) {
-              const tierkit::Progress report = progress_of(progress);  // outlives the release below
-              FitOptions o = options(penalizer, max_iterations, gradient_tolerance, time_unit, initial_params);
-              o.progress = report ? &report : nullptr;
-              py::gil_scoped_release release;  // the callable takes the GIL for each report
-              Fitted<Params> f = fit(data, o);
-              return std::make_pair(f.params, f.summary);
-          },
-          py::arg("patterns"), py::arg("penalizer") = 0.0, py::arg("max_iterations") = 2000,
-          py::arg("gradient_tolerance") = 1e-6, py::arg("time_unit") = "", py::arg("initial_params") = py::none(),
-          py::arg("progress") = py::none(),
-          "Maximum-likelihood fit; returns (params, FitSummary). Releases the GIL; progress(stage, done, total, "
-          "values) is called after every optimizer iteration.");
+    m.def(
+        name,
+        [fit](const RfmPatterns& data, double penalizer, int max_iterations, double gradient_tolerance,
+              const std::string& time_unit, std::optional<std::vector<double>> initial_params,
+              const py::object& progress) {
+            const tierkit::Progress report = progress_of(progress);  // outlives the release below
+            FitOptions o = options(penalizer, max_iterations, gradient_tolerance, time_unit, initial_params);
+            o.progress = report ? &report : nullptr;
+            py::gil_scoped_release release;  // the callable takes the GIL for each report
+            Fitted<Params> f = fit(data, o);
+            return std::make_pair(f.params, f.summary);
+        },
+        py::arg("patterns"), py::arg("penalizer") = 0.0, py::arg("max_iterations") = 2000,
+        py::arg("gradient_tolerance") = 1e-6, py::arg("time_unit") = "", py::arg("initial_params") = py::none(),
+        py::arg("progress") = py::none(),
+        "Maximum-likelihood fit; returns (params, FitSummary). Releases the GIL; progress(stage, done, total, "
+        "values) is called after every optimizer iteration.");
 }
 
 }  // namespace
@@ -224,21 +241,24 @@ void register_clv(py::module_ m) {
 
     py::class_<RfmHistogram>(m, "RfmHistogram", "Mergeable State: update(chunk) -> merge(other) -> finalize().")
         .def(py::init<>())
-        .def("update",
-             [](RfmHistogram& h, const py::array& f, const py::array& r, const py::array& T,
-                std::optional<py::array> weights, std::size_t first_row) {
-                 const RfmColumns c = columns(f, r, T);
-                 const std::span<const double> w = weights ? view<double>(*weights, "weights") : std::span<const double>{};
-                 py::gil_scoped_release release;
-                 h.update(c.frequency, c.recency, c.T, w, first_row);
-             },
-             py::arg("frequency"), py::arg("recency"), py::arg("T"), py::arg("weights") = py::none(),
-             py::arg("first_row") = 0)
+        .def(
+            "update",
+            [](RfmHistogram& h, const py::array& f, const py::array& r, const py::array& T,
+               std::optional<py::array> weights, std::size_t first_row) {
+                const RfmColumns c = columns(f, r, T);
+                const std::span<const double> w =
+                    weights ? view<double>(*weights, "weights") : std::span<const double>{};
+                py::gil_scoped_release release;
+                h.update(c.frequency, c.recency, c.T, w, first_row);
+            },
+            py::arg("frequency"), py::arg("recency"), py::arg("T"), py::arg("weights") = py::none(),
+            py::arg("first_row") = 0)
         .def("merge", &RfmHistogram::merge, py::arg("other"))
         .def("finalize", &RfmHistogram::finalize)
         .def_property_readonly("distinct", &RfmHistogram::distinct);
 
-    py::class_<SpendPatterns>(m, "SpendPatterns", "Distinct (frequency, monetary_value) of repeat customers, with counts.")
+    py::class_<SpendPatterns>(m, "SpendPatterns",
+                              "Distinct (frequency, monetary_value) of repeat customers, with counts.")
         .def_property_readonly("frequency", [](const SpendPatterns& p) { return to_numpy(p.frequency); })
         .def_property_readonly("monetary_value", [](const SpendPatterns& p) { return to_numpy(p.monetary_value); })
         .def_property_readonly("count", [](const SpendPatterns& p) { return to_numpy(p.count); })
@@ -248,15 +268,17 @@ void register_clv(py::module_ m) {
 
     py::class_<SpendHistogram>(m, "SpendHistogram", "Mergeable State for Gamma-Gamma.")
         .def(py::init<>())
-        .def("update",
-             [](SpendHistogram& h, const py::array& f, const py::array& mv, std::optional<py::array> weights,
-                std::size_t first_row) {
-                 const auto fv = view<double>(f, "frequency"), mvv = view<double>(mv, "monetary_value");
-                 const std::span<const double> w = weights ? view<double>(*weights, "weights") : std::span<const double>{};
-                 py::gil_scoped_release release;
-                 h.update(fv, mvv, w, first_row);
-             },
-             py::arg("frequency"), py::arg("monetary_value"), py::arg("weights") = py::none(), py::arg("first_row") = 0)
+        .def(
+            "update",
+            [](SpendHistogram& h, const py::array& f, const py::array& mv, std::optional<py::array> weights,
+               std::size_t first_row) {
+                const auto fv = view<double>(f, "frequency"), mvv = view<double>(mv, "monetary_value");
+                const std::span<const double> w =
+                    weights ? view<double>(*weights, "weights") : std::span<const double>{};
+                py::gil_scoped_release release;
+                h.update(fv, mvv, w, first_row);
+            },
+            py::arg("frequency"), py::arg("monetary_value"), py::arg("weights") = py::none(), py::arg("first_row") = 0)
         .def("merge", &SpendHistogram::merge, py::arg("other"))
         .def("finalize", &SpendHistogram::finalize)
         .def_property_readonly("distinct", &SpendHistogram::distinct);
@@ -270,11 +292,12 @@ void register_clv(py::module_ m) {
         .def_property_readonly("se", [](const FitSummary& s) { return to_numpy(s.se); })
         .def_property_readonly("lower", [](const FitSummary& s) { return to_numpy(s.lower); })
         .def_property_readonly("upper", [](const FitSummary& s) { return to_numpy(s.upper); })
-        .def_property_readonly("covariance", [](const FitSummary& s) {
-            auto a = to_numpy(s.covariance);
-            const auto n = static_cast<py::ssize_t>(s.names.size());
-            return a.reshape({n, n});
-        })
+        .def_property_readonly("covariance",
+                               [](const FitSummary& s) {
+                                   auto a = to_numpy(s.covariance);
+                                   const auto n = static_cast<py::ssize_t>(s.names.size());
+                                   return a.reshape({n, n});
+                               })
         .def_readonly("log_likelihood", &FitSummary::log_likelihood)
         .def_readonly("customers", &FitSummary::customers)
         .def_readonly("patterns", &FitSummary::patterns)
@@ -286,7 +309,8 @@ void register_clv(py::module_ m) {
     bind_transaction_model<MbgNbdParams>(m, "MbgNbdParams", "MBG/NBD parameters (r, alpha, a, b).");
     bind_transaction_model<ParetoNbdParams>(m, "ParetoNbdParams", "Pareto/NBD parameters (r, alpha, s, beta).");
     bind_fit<BgNbdParams>(m, "fit_bg_nbd", [](const RfmPatterns& d, const FitOptions& o) { return fit_bg_nbd(d, o); });
-    bind_fit<MbgNbdParams>(m, "fit_mbg_nbd", [](const RfmPatterns& d, const FitOptions& o) { return fit_mbg_nbd(d, o); });
+    bind_fit<MbgNbdParams>(m, "fit_mbg_nbd",
+                           [](const RfmPatterns& d, const FitOptions& o) { return fit_mbg_nbd(d, o); });
     bind_fit<ParetoNbdParams>(m, "fit_pareto_nbd",
                               [](const RfmPatterns& d, const FitOptions& o) { return fit_pareto_nbd(d, o); });
 
@@ -297,42 +321,54 @@ void register_clv(py::module_ m) {
                  return g;
              }),
              py::arg("p"), py::arg("q"), py::arg("v"))
-        .def_property_readonly("values", [](const GammaGammaParams& g) { return std::vector<double>{g.p, g.q, g.v}; })
-        .def_property_readonly("names", [](const GammaGammaParams&) { return std::vector<std::string>{"p", "q", "v"}; })
-        .def("__repr__", [](const GammaGammaParams& g) {
-            return "GammaGammaParams(p=" + py::repr(py::float_(g.p)).cast<std::string>() +
-                   ", q=" + py::repr(py::float_(g.q)).cast<std::string>() +
-                   ", v=" + py::repr(py::float_(g.v)).cast<std::string>() + ")";
-        })
+        .def_property_readonly("values",
+                               [](const GammaGammaParams& g) {
+                                   return std::vector<double>{g.p, g.q, g.v};
+                               })
+        .def_property_readonly("names",
+                               [](const GammaGammaParams&) {
+                                   return std::vector<std::string>{"p", "q", "v"};
+                               })
+        .def("__repr__",
+             [](const GammaGammaParams& g) {
+                 return "GammaGammaParams(p=" + py::repr(py::float_(g.p)).cast<std::string>() +
+                        ", q=" + py::repr(py::float_(g.q)).cast<std::string>() +
+                        ", v=" + py::repr(py::float_(g.v)).cast<std::string>() + ")";
+             })
         .def(py::pickle([](const GammaGammaParams& g) { return py::make_tuple(g.p, g.q, g.v); },
                         [](const py::tuple& t) {
                             return GammaGammaParams{t[0].cast<double>(), t[1].cast<double>(), t[2].cast<double>()};
                         }));
-    m.def("fit_gamma_gamma",
-          [](const SpendPatterns& data, double penalizer, int max_iterations, double gradient_tolerance,
-             std::optional<std::vector<double>> initial_params, const py::object& progress) {
-              const tierkit::Progress report = progress_of(progress);  // outlives the release below
-              FitOptions o = options(penalizer, max_iterations, gradient_tolerance, "", initial_params);
-              o.progress = report ? &report : nullptr;
-              py::gil_scoped_release release;  // the callable takes the GIL for each report
-              Fitted<GammaGammaParams> f = fit_gamma_gamma(data, o);
-              return std::make_pair(f.params, f.summary);
-          },
-          py::arg("patterns"), py::arg("penalizer") = 0.0, py::arg("max_iterations") = 2000,
-          py::arg("gradient_tolerance") = 1e-6, py::arg("initial_params") = py::none(), py::arg("progress") = py::none());
-    m.def("log_likelihood", [](const GammaGammaParams& p, const SpendPatterns& data) {
-        py::gil_scoped_release release;
-        return log_likelihood(p, data);
-    }, py::arg("params"), py::arg("patterns"));
+    m.def(
+        "fit_gamma_gamma",
+        [](const SpendPatterns& data, double penalizer, int max_iterations, double gradient_tolerance,
+           std::optional<std::vector<double>> initial_params, const py::object& progress) {
+            const tierkit::Progress report = progress_of(progress);  // outlives the release below
+            FitOptions o = options(penalizer, max_iterations, gradient_tolerance, "", initial_params);
+            o.progress = report ? &report : nullptr;
+            py::gil_scoped_release release;  // the callable takes the GIL for each report
+            Fitted<GammaGammaParams> f = fit_gamma_gamma(data, o);
+            return std::make_pair(f.params, f.summary);
+        },
+        py::arg("patterns"), py::arg("penalizer") = 0.0, py::arg("max_iterations") = 2000,
+        py::arg("gradient_tolerance") = 1e-6, py::arg("initial_params") = py::none(), py::arg("progress") = py::none());
+    m.def(
+        "log_likelihood",
+        [](const GammaGammaParams& p, const SpendPatterns& data) {
+            py::gil_scoped_release release;
+            return log_likelihood(p, data);
+        },
+        py::arg("params"), py::arg("patterns"));
     m.def("mean_spend", &mean_spend, py::arg("params"));
-    m.def("conditional_expected_average_spend",
-          [](const GammaGammaParams& p, const py::array& frequency, const py::array& monetary_value) {
-              const auto fv = view<double>(frequency, "frequency"), mv = view<double>(monetary_value, "monetary_value");
-              auto out = empty_like_rows(fv.size());
-              auto o = writable(out);
-              py::gil_scoped_release release;
-              conditional_expected_average_spend(p, fv, mv, o);
-              return out;
-          },
-          py::arg("params"), py::arg("frequency"), py::arg("monetary_value"));
+    m.def(
+        "conditional_expected_average_spend",
+        [](const GammaGammaParams& p, const py::array& frequency, const py::array& monetary_value) {
+            const auto fv = view<double>(frequency, "frequency"), mv = view<double>(monetary_value, "monetary_value");
+            auto out = empty_like_rows(fv.size());
+            auto o = writable(out);
+            py::gil_scoped_release release;
+            conditional_expected_average_spend(p, fv, mv, o);
+            return out;
+        },
+        py::arg("params"), py::arg("frequency"), py::arg("monetary_value"));
 }

@@ -26,13 +26,17 @@ PyObject* numeric_error = nullptr;
 void register_errors(py::module_& m) {
     tierkit_error = make(m, "TierkitError", PyExc_ValueError, "Base class of every error tierkit raises.");
     py::tuple key_bases = py::make_tuple(py::handle(tierkit_error), py::handle(PyExc_KeyError));
-    invalid_input = make(m, "InvalidInputError", tierkit_error, "Input data that cannot be used as given; the message names column and row.");
-    column_not_found = make(m, "ColumnNotFoundError", key_bases.ptr(), "A column that the table does not have; the message lists the available ones.");
+    invalid_input = make(m, "InvalidInputError", tierkit_error,
+                         "Input data that cannot be used as given; the message names column and row.");
+    column_not_found = make(m, "ColumnNotFoundError", key_bases.ptr(),
+                            "A column that the table does not have; the message lists the available ones.");
     // KeyError quotes its message in str(); show it as written, like the other errors.
-    py::setattr(py::handle(column_not_found), "__str__", py::module_::import("builtins").attr("Exception").attr("__str__"));
+    py::setattr(py::handle(column_not_found), "__str__",
+                py::module_::import("builtins").attr("Exception").attr("__str__"));
     policy_error = make(m, "PolicyError", tierkit_error, "An invalid policy; the message starts with the JSON path.");
     format_error = make(m, "FormatError", tierkit_error, "A model file or byte string that cannot be read.");
-    numeric_error = make(m, "NumericError", tierkit_error, "A computation that is not defined for the data or did not converge.");
+    numeric_error =
+        make(m, "NumericError", tierkit_error, "A computation that is not defined for the data or did not converge.");
     py::register_exception_translator([](std::exception_ptr p) {
         try {
             if (p) std::rethrow_exception(p);

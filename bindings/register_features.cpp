@@ -19,21 +19,23 @@ py::dict table_to_dict(const FeatureTable& t) {
         // be writable.
         auto* keep = new std::shared_ptr<const void>(t.owner(j));
         py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<const void>*>(p); });
-        columns[py::str(t.name(j))] = py::array_t<double>({static_cast<py::ssize_t>(c.size())}, {static_cast<py::ssize_t>(sizeof(double))},
-                                                          const_cast<double*>(c.data()), base);
+        columns[py::str(t.name(j))] =
+            py::array_t<double>({static_cast<py::ssize_t>(c.size())}, {static_cast<py::ssize_t>(sizeof(double))},
+                                const_cast<double*>(c.data()), base);
     }
     return columns;
 }
 
 Transactions transactions(const py::array& customer, const py::array& day, const py::array& amount,
                           const std::optional<py::array>& margin, const std::optional<py::array>& quantity) {
-    return Transactions{view<std::int64_t>(customer, "customer"), view<std::int64_t>(day, "date"), view<double>(amount, "amount"),
+    return Transactions{view<std::int64_t>(customer, "customer"), view<std::int64_t>(day, "date"),
+                        view<double>(amount, "amount"),
                         margin ? view<double>(*margin, "margin") : std::span<const double>{},
                         quantity ? view<double>(*quantity, "quantity") : std::span<const double>{}};
 }
 
-SummarizeOptions options(std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier, int trend_window,
-                         std::vector<int> windows, double trend_cap, bool reject_invalid) {
+SummarizeOptions options(std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier,
+                         int trend_window, std::vector<int> windows, double trend_cap, bool reject_invalid) {
     SummarizeOptions o;
     o.as_of = as_of;
     o.period = parse_period(freq);
@@ -81,7 +83,8 @@ py::dict summarize_py(const py::array& customer, const py::array& day, const py:
                       std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier,
                       int trend_window, std::vector<int> windows, double trend_cap, bool reject_invalid) {
     const Transactions tx = transactions(customer, day, amount, margin, quantity);
-    const SummarizeOptions o = options(as_of, freq, freq_multiplier, trend_window, std::move(windows), trend_cap, reject_invalid);
+    const SummarizeOptions o =
+        options(as_of, freq, freq_multiplier, trend_window, std::move(windows), trend_cap, reject_invalid);
     Summary s;
     {
         // Safe: tx views numpy buffers kept alive by the caller's references; no Python object is touched.
@@ -122,20 +125,23 @@ py::dict synthetic_py(std::int64_t customers, std::uint64_t seed, std::int64_t s
 void register_features(py::module_ m) {
     m.attr("missing_id") = missing_id;
     m.attr("missing_day") = missing_day;
-    m.def("summarize", &summarize_py, py::arg("customer"), py::arg("day"), py::arg("amount"), py::arg("margin") = py::none(),
-          py::arg("quantity") = py::none(), py::arg("as_of") = py::none(), py::arg("freq") = "D",
-          py::arg("freq_multiplier") = 1.0, py::arg("trend_window") = 90, py::arg("windows") = std::vector<int>{30, 90, 365},
-          py::arg("trend_cap") = 10.0, py::arg("reject_invalid") = false);
+    m.def("summarize", &summarize_py, py::arg("customer"), py::arg("day"), py::arg("amount"),
+          py::arg("margin") = py::none(), py::arg("quantity") = py::none(), py::arg("as_of") = py::none(),
+          py::arg("freq") = "D", py::arg("freq_multiplier") = 1.0, py::arg("trend_window") = 90,
+          py::arg("windows") = std::vector<int>{30, 90, 365}, py::arg("trend_cap") = 10.0,
+          py::arg("reject_invalid") = false);
     m.def("synthetic", &synthetic_py, py::arg("customers"), py::arg("seed"), py::arg("start_day"), py::arg("days"),
           py::arg("refund_rate"), py::arg("threads") = 0);
     m.def("days_from_civil", &days_from_civil);
     py::class_<Summarizer>(m, "Summarizer")
-        .def(py::init([](std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier, int trend_window,
-                         std::vector<int> windows, double trend_cap, bool reject_invalid) {
-                 return Summarizer(options(as_of, freq, freq_multiplier, trend_window, std::move(windows), trend_cap, reject_invalid));
+        .def(py::init([](std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier,
+                         int trend_window, std::vector<int> windows, double trend_cap, bool reject_invalid) {
+                 return Summarizer(options(as_of, freq, freq_multiplier, trend_window, std::move(windows), trend_cap,
+                                           reject_invalid));
              }),
-             py::arg("as_of") = py::none(), py::arg("freq") = "D", py::arg("freq_multiplier") = 1.0, py::arg("trend_window") = 90,
-             py::arg("windows") = std::vector<int>{30, 90, 365}, py::arg("trend_cap") = 10.0, py::arg("reject_invalid") = false)
+             py::arg("as_of") = py::none(), py::arg("freq") = "D", py::arg("freq_multiplier") = 1.0,
+             py::arg("trend_window") = 90, py::arg("windows") = std::vector<int>{30, 90, 365},
+             py::arg("trend_cap") = 10.0, py::arg("reject_invalid") = false)
         .def(
             "update",
             [](Summarizer& self, const py::array& customer, const py::array& day, const py::array& amount,
@@ -144,7 +150,8 @@ void register_features(py::module_ m) {
                 py::gil_scoped_release release;  // tx views numpy buffers the caller holds
                 self.update(tx);
             },
-            py::arg("customer"), py::arg("day"), py::arg("amount"), py::arg("margin") = py::none(), py::arg("quantity") = py::none())
+            py::arg("customer"), py::arg("day"), py::arg("amount"), py::arg("margin") = py::none(),
+            py::arg("quantity") = py::none())
         .def(
             "merge",
             [](Summarizer& self, const Summarizer& other) {
@@ -170,11 +177,13 @@ void register_features(py::module_ m) {
                  }
                  return py::bytes(bytes);
              })
-        .def_static("from_bytes", [](const py::bytes& data) { return Summarizer::from_bytes(std::string_view(data)); },
-                    py::arg("data"))
+        .def_static(
+            "from_bytes", [](const py::bytes& data) { return Summarizer::from_bytes(std::string_view(data)); },
+            py::arg("data"))
         .def("copy", [](const Summarizer& self) { return Summarizer(self); })
         .def(
-            "map_ids", [](Summarizer& self, const py::array& to) { self.map_ids(view<std::int64_t>(to, "to")); }, py::arg("to"))
+            "map_ids", [](Summarizer& self, const py::array& to) { self.map_ids(view<std::int64_t>(to, "to")); },
+            py::arg("to"))
         .def_property_readonly("transactions", &Summarizer::transactions)
         .def_property_readonly("customers", &Summarizer::customers)
         .def_property_readonly("cells", &Summarizer::cells)

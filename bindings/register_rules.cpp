@@ -9,8 +9,8 @@
 
 #include "common.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/registry.hpp"
 #include "tierkit/rules/builtin/rfm_segments.hpp"
+#include "tierkit/rules/registry.hpp"
 
 using namespace tierkit;
 using namespace tierkit::bindings;
@@ -28,7 +28,8 @@ py::dict& python_rules() {
 
 py::tuple python_rule(const std::string& key) {
     py::object entry = python_rules().attr("get")(key);
-    if (entry.is_none()) throw InvalidInput("python rule '" + key + "': the callable is not registered in this process");
+    if (entry.is_none())
+        throw InvalidInput("python rule '" + key + "': the callable is not registered in this process");
     return entry.cast<py::tuple>();
 }
 }  // namespace
@@ -87,13 +88,17 @@ BOOST_CLASS_EXPORT_GUID(tierkit::bindings::PythonRule, "tierkit.rule.python")
 BOOST_CLASS_VERSION(tierkit::bindings::PythonRule, 0)
 
 void register_rules(py::module_ m) {
-    register_rule("python", [](const nlohmann::json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
-        if (!p.contains("name") || !p.at("name").is_string())
-            throw PolicyError(path + ".name: required: the key of a callable registered from Python");
-        if (!p.contains("score") || !p.at("score").is_string()) throw PolicyError(path + ".score: must be a score name");
-        const std::string score = p.at("score").get<std::string>();
-        return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
-    }, PythonRule{});
+    register_rule(
+        "python",
+        [](const nlohmann::json& p, const std::string& path, std::size_t tiers) -> std::unique_ptr<Rule> {
+            if (!p.contains("name") || !p.at("name").is_string())
+                throw PolicyError(path + ".name: required: the key of a callable registered from Python");
+            if (!p.contains("score") || !p.at("score").is_string())
+                throw PolicyError(path + ".score: must be a score name");
+            const std::string score = p.at("score").get<std::string>();
+            return std::make_unique<PythonRule>(p.at("name").get<std::string>(), score, tiers);
+        },
+        PythonRule{});
     m.def("rule_kinds", &rule_kinds);
     m.def(
         "register_python_rule",

@@ -9,16 +9,21 @@ namespace {
 
 std::vector<std::span<const double>> columns_of(const std::vector<py::array>& cols) {
     std::vector<std::span<const double>> out;
-    for (std::size_t k = 0; k < cols.size(); ++k) out.push_back(view<double>(cols[k], ("columns[" + std::to_string(k) + "]").c_str()));
+    for (std::size_t k = 0; k < cols.size(); ++k)
+        out.push_back(view<double>(cols[k], ("columns[" + std::to_string(k) + "]").c_str()));
     return out;
 }
 
 std::vector<Direction> directions_of(const std::vector<std::string>& d) {
     std::vector<Direction> out;
     for (std::size_t k = 0; k < d.size(); ++k) {
-        if (d[k] == "higher") out.push_back(Direction::higher);
-        else if (d[k] == "lower") out.push_back(Direction::lower);
-        else throw InvalidInput("directions[" + std::to_string(k) + "]: must be 'higher' or 'lower', got '" + d[k] + "'");
+        if (d[k] == "higher")
+            out.push_back(Direction::higher);
+        else if (d[k] == "lower")
+            out.push_back(Direction::lower);
+        else
+            throw InvalidInput("directions[" + std::to_string(k) + "]: must be 'higher' or 'lower', got '" + d[k] +
+                               "'");
     }
     return out;
 }
@@ -37,7 +42,8 @@ void register_scoring(py::module_ m) {
         std::vector<double> w;
         {
             py::gil_scoped_release release;  // reads numpy buffers referenced by `cols`
-            w = weights::entropy(c, d, proportion ? weights::EntropyVariant::proportion : weights::EntropyVariant::minmax);
+            w = weights::entropy(c, d,
+                                 proportion ? weights::EntropyVariant::proportion : weights::EntropyVariant::minmax);
         }
         return to_numpy(std::move(w));
     });
@@ -52,9 +58,11 @@ void register_scoring(py::module_ m) {
         return to_numpy(std::move(w));
     });
     m.def("manual", [](const std::vector<double>& raw) { return weights::manual(raw); });
-    m.def("combine", [](const std::vector<double>& s, const std::vector<double>& o, const std::string& mode, double alpha) {
-        if (mode != "linear" && mode != "multiplicative")
-            throw InvalidInput("mode: must be 'linear' or 'multiplicative', got '" + mode + "'");
-        return weights::combine(s, o, mode == "linear" ? weights::CombineMode::linear : weights::CombineMode::multiplicative, alpha);
-    });
+    m.def("combine",
+          [](const std::vector<double>& s, const std::vector<double>& o, const std::string& mode, double alpha) {
+              if (mode != "linear" && mode != "multiplicative")
+                  throw InvalidInput("mode: must be 'linear' or 'multiplicative', got '" + mode + "'");
+              return weights::combine(
+                  s, o, mode == "linear" ? weights::CombineMode::linear : weights::CombineMode::multiplicative, alpha);
+          });
 }

@@ -43,8 +43,8 @@ std::span<const double> Assignment::extra(std::string_view name) const {
         if (n == name) return values;
         names.push_back(n);
     }
-    throw UnknownColumn("extra column '" + std::string(name) + "' is not in the assignment; extra columns: " +
-                        listed(names));
+    throw UnknownColumn("extra column '" + std::string(name) +
+                        "' is not in the assignment; extra columns: " + listed(names));
 }
 
 }  // namespace tierkit

@@ -12,13 +12,13 @@
 #include <type_traits>
 #include <vector>
 
+#include "simd_clones.hpp"
 #include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
-#include "simd_clones.hpp"
 
 namespace tierkit::clv {
 namespace {
@@ -119,7 +119,8 @@ double single_log_likelihood(const std::array<double, 4>& v, double x, double t_
                        log_gamma(b + x + shift) - log_gamma(b) - log_gamma(a + b + x + shift);
     const double A3 = -(r + x) * std::log(alpha + T);
     if (!Modified && x == 0) return A12 + A3;
-    const double d = std::log(a) - std::log(b + x - 1.0 + shift) + (r + x) * (std::log(alpha + T) - std::log(alpha + t_x));
+    const double d =
+        std::log(a) - std::log(b + x - 1.0 + shift) + (r + x) * (std::log(alpha + T) - std::log(alpha + t_x));
     return A12 + A3 + softplus(d);
 }
 
@@ -180,11 +181,11 @@ double alive_expected(double n, double a, double B, double u) {
 // operations), so the compiler vectorizes them over the block and every build gives the
 // same bits.
 
-constexpr std::size_t kLanes = 12;            // horizons per block (a year of months)
-constexpr long kMaxSeriesTerms = 4096;        // beyond: the logarithmic 2F1 path
-constexpr double kSeriesTarget = 0x1p-54;     // tail target, relative to the smallest result
-constexpr double kSeriesCheck = 1e-13;        // accepted tail, relative to each result
-constexpr double kMaxCancellation = 1e4;      // accepted (|first| + |second|) / |result|
+constexpr std::size_t kLanes = 12;         // horizons per block (a year of months)
+constexpr long kMaxSeriesTerms = 4096;     // beyond: the logarithmic 2F1 path
+constexpr double kSeriesTarget = 0x1p-54;  // tail target, relative to the smallest result
+constexpr double kSeriesCheck = 1e-13;     // accepted tail, relative to each result
+constexpr double kMaxCancellation = 1e4;   // accepted (|first| + |second|) / |result|
 
 constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits: k * hi is exact
 constexpr double kLn2Lo = 1.90821492927058770002e-10;
@@ -199,8 +200,8 @@ inline double log_at_least_one(double w) {
     double m = std::bit_cast<double>((bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
     // 1.0 when the mantissa is above sqrt(2), else 0.0, by integer arithmetic: a floating
     // comparison would keep the compiler from vectorizing the caller's loop
-    const double high = std::bit_cast<double>(
-        (0ULL - ((0x6a09e667f3bcdULL - (bits & 0x000fffffffffffffULL)) >> 63)) & 0x3ff0000000000000ULL);
+    const double high = std::bit_cast<double>((0ULL - ((0x6a09e667f3bcdULL - (bits & 0x000fffffffffffffULL)) >> 63)) &
+                                              0x3ff0000000000000ULL);
     m *= 1.0 - 0.5 * high;
     e += high;
     const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
@@ -368,8 +369,8 @@ void expected_at_horizons(const std::array<double, 4>& v, PredictionNumerics num
 }
 
 template <bool Modified>
-double conditional_expected(const std::array<double, 4>& v, PredictionNumerics numerics, double t, double x,
-                            double t_x, double T) {
+double conditional_expected(const std::array<double, 4>& v, PredictionNumerics numerics, double t, double x, double t_x,
+                            double T) {
     double out = 0;
     expected_at_horizons<Modified>(v, numerics, std::span<const double>(&t, 1), x, t_x, T, std::span<double>(&out, 1));
     return out;
@@ -387,8 +388,8 @@ double probability_of_n(const std::array<double, 4>& v, double t, int n) {
     if (t == 0)
         first = n == 0 ? std::exp(log_beta(a, b + shift) - lb_ab) : 0.0;
     else
-        first = std::exp(log_beta(a, b + nd + shift) - lb_ab + log_gamma(r + nd) - log_gamma(r) -
-                         log_gamma(nd + 1.0) + r * std::log(y) + nd * std::log(t / (alpha + t)));
+        first = std::exp(log_beta(a, b + nd + shift) - lb_ab + log_gamma(r + nd) - log_gamma(r) - log_gamma(nd + 1.0) +
+                         r * std::log(y) + nd * std::log(t / (alpha + t)));
     double second = 0;
     if (Modified || n > 0) {
         // 1 - y^r sum_{j<n} NB(j) = P(NB(r, y) >= n) = I_{1-y}(n, r)
@@ -400,7 +401,9 @@ double probability_of_n(const std::array<double, 4>& v, double t, int n) {
 
 std::vector<std::vector<double>> default_starts(const detail::RfmLayout& L) {
     const double alpha0 = L.sum_T / L.repeat_purchases;  // r / alpha ~ purchase rate
-    return {{1.0, alpha0, 1.0, 1.0}, {0.5, 0.5 * alpha0, 0.5, 2.0}, {2.0, 2.0 * alpha0, 2.0, 0.5},
+    return {{1.0, alpha0, 1.0, 1.0},
+            {0.5, 0.5 * alpha0, 0.5, 2.0},
+            {2.0, 2.0 * alpha0, 2.0, 0.5},
             {0.1, 0.1 * L.max_T, 0.1, 0.1}};
 }
 
@@ -496,7 +499,8 @@ double conditional_expected_purchases(const MbgNbdParams& p, double t, double x,
 namespace {
 void check_horizons(std::span<const double> t, std::span<double> out) {
     if (t.size() != out.size())
-        throw InvalidInput("out: expected " + std::to_string(t.size()) + " horizons, got " + std::to_string(out.size()));
+        throw InvalidInput("out: expected " + std::to_string(t.size()) + " horizons, got " +
+                           std::to_string(out.size()));
     for (const double h : t) check_t(h);
 }
 }  // namespace
@@ -529,11 +533,15 @@ inline std::size_t pair_hash(std::uint64_t x, std::uint64_t T) noexcept {
 }  // namespace
 
 template <class Params>
-HorizonExpectations<Params>::HorizonExpectations(const Params& p, std::span<const double> t,
-                                                 std::span<const double> x, std::span<const double> T,
-                                                 std::size_t begin)
-    : v_(checked(p)), x_(x), begin_(begin), end_(begin), horizons_(t.size()),
-      blocks_((t.size() + kLanes - 1) / kLanes), log_a_(std::log(v_[2])) {
+HorizonExpectations<Params>::HorizonExpectations(const Params& p, std::span<const double> t, std::span<const double> x,
+                                                 std::span<const double> T, std::size_t begin)
+    : v_(checked(p)),
+      x_(x),
+      begin_(begin),
+      end_(begin),
+      horizons_(t.size()),
+      blocks_((t.size() + kLanes - 1) / kLanes),
+      log_a_(std::log(v_[2])) {
     constexpr bool Modified = std::is_same_v<Params, MbgNbdParams>;
     for (const double h : t) check_t(h);
     if (T.size() != x.size())

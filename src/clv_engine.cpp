@@ -1,16 +1,14 @@
 // The policy's clv section (parsing, validation, JSON) and the CLV models fitted with a
 // policy: fit on the table's columns, derived columns p_alive / expected_purchases / clv.
-#include "tierkit/clv/engine.hpp"
-
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "json_parse.hpp"
+#include "tierkit/clv/engine.hpp"
 #include "tierkit/clv/histogram.hpp"
+#include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/json_checks.hpp"
-#include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 
 namespace tierkit::clv {
@@ -19,9 +17,12 @@ using nlohmann::json;
 
 const char* to_string(TransactionModel model) noexcept {
     switch (model) {
-        case TransactionModel::bg_nbd: return "bgnbd";
-        case TransactionModel::mbg_nbd: return "mbgnbd";
-        case TransactionModel::pareto_nbd: return "paretonbd";
+        case TransactionModel::bg_nbd:
+            return "bgnbd";
+        case TransactionModel::mbg_nbd:
+            return "mbgnbd";
+        case TransactionModel::pareto_nbd:
+            return "paretonbd";
     }
     return "bgnbd";
 }
@@ -107,16 +108,23 @@ ClvSpec ClvSpec::from_json(const json& j, const std::string& path) {
     ClvSpec s;
     if (!j.contains("model")) fail(path + ".model", "required: the transaction model, one of bgnbd, mbgnbd, paretonbd");
     const std::string model = string_at(j, "model", path);
-    if (model == "bgnbd" || model == "bg/nbd") s.model = TransactionModel::bg_nbd;
-    else if (model == "mbgnbd" || model == "mbg/nbd") s.model = TransactionModel::mbg_nbd;
-    else if (model == "paretonbd" || model == "pareto/nbd") s.model = TransactionModel::pareto_nbd;
-    else fail(path + ".model", "must be one of bgnbd, mbgnbd, paretonbd, got '" + model + "'");
+    if (model == "bgnbd" || model == "bg/nbd")
+        s.model = TransactionModel::bg_nbd;
+    else if (model == "mbgnbd" || model == "mbg/nbd")
+        s.model = TransactionModel::mbg_nbd;
+    else if (model == "paretonbd" || model == "pareto/nbd")
+        s.model = TransactionModel::pareto_nbd;
+    else
+        fail(path + ".model", "must be one of bgnbd, mbgnbd, paretonbd, got '" + model + "'");
 
     if (j.contains("spend") && !j.at("spend").is_null()) {
         const std::string spend = string_at(j, "spend", path);
-        if (spend == "gammagamma" || spend == "gamma-gamma") s.gamma_gamma = true;
-        else if (spend == "none") s.gamma_gamma = false;
-        else fail(path + ".spend", "must be gammagamma or none, got '" + spend + "'");
+        if (spend == "gammagamma" || spend == "gamma-gamma")
+            s.gamma_gamma = true;
+        else if (spend == "none")
+            s.gamma_gamma = false;
+        else
+            fail(path + ".spend", "must be gammagamma or none, got '" + spend + "'");
     }
 
     if (!j.contains("time_unit"))
@@ -147,14 +155,16 @@ ClvSpec ClvSpec::from_json(const json& j, const std::string& path) {
     if (j.contains("columns")) {
         const json& c = j.at("columns");
         const std::string cp = path + ".columns";
-        if (!c.is_object()) fail(cp, "must be an object mapping frequency, recency, T, monetary_value to columns, got " + show(c));
+        if (!c.is_object())
+            fail(cp, "must be an object mapping frequency, recency, T, monetary_value to columns, got " + show(c));
         for (auto it = c.begin(); it != c.end(); ++it) {
             std::string* target = it.key() == "frequency"        ? &s.frequency
                                   : it.key() == "recency"        ? &s.recency
                                   : it.key() == "T"              ? &s.T
                                   : it.key() == "monetary_value" ? &s.monetary_value
                                                                  : nullptr;
-            if (!target) fail(cp + "." + it.key(), "unknown key; expected one of: frequency, recency, T, monetary_value");
+            if (!target)
+                fail(cp + "." + it.key(), "unknown key; expected one of: frequency, recency, T, monetary_value");
             *target = string_at(c, it.key().c_str(), cp);
             if (target->empty()) fail(cp + "." + it.key(), "must not be empty");
         }
@@ -164,10 +174,13 @@ ClvSpec ClvSpec::from_json(const json& j, const std::string& path) {
 }
 
 void ClvSpec::validate(const std::string& path) const {
-    if (model != TransactionModel::bg_nbd && model != TransactionModel::mbg_nbd && model != TransactionModel::pareto_nbd)
-        fail(path + ".model", "must be one of bgnbd, mbgnbd, paretonbd, got code " + std::to_string(static_cast<int>(model)));
+    if (model != TransactionModel::bg_nbd && model != TransactionModel::mbg_nbd &&
+        model != TransactionModel::pareto_nbd)
+        fail(path + ".model",
+             "must be one of bgnbd, mbgnbd, paretonbd, got code " + std::to_string(static_cast<int>(model)));
     if (time_unit == TimeUnit::unspecified)
-        fail(path + ".time_unit", "required: the unit of recency and T in the table (H, D, W or M); it is never guessed");
+        fail(path + ".time_unit",
+             "required: the unit of recency and T in the table (H, D, W or M); it is never guessed");
     if (horizon_months <= 0) fail(path + ".horizon_months", "must be > 0, got " + std::to_string(horizon_months));
     if (horizon_months > max_horizon_months)
         fail(path + ".horizon_months",
@@ -243,10 +256,11 @@ FittedClv FittedClv::fit(const ClvSpec& spec, const FeatureTable& table, const P
     return fit_patterns(spec, rfm, spend, progress);
 }
 
-FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend,
-                                  const Progress* progress) {
+FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm,
+                                  const std::optional<SpendPatterns>& spend, const Progress* progress) {
     if (spec.gamma_gamma != spend.has_value())
-        throw InvalidInput(spec.gamma_gamma ? "clv: the spend model needs spend patterns" : "clv: spend patterns without a spend model");
+        throw InvalidInput(spec.gamma_gamma ? "clv: the spend model needs spend patterns"
+                                            : "clv: spend patterns without a spend model");
     if (rfm.size() == 0) throw InvalidInput("clv: the table has no rows");
     Transactions transactions;
     std::optional<Fitted<GammaGammaParams>> fitted_spend;
@@ -256,9 +270,15 @@ FittedClv FittedClv::fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, c
         options.time_unit = spec.time_unit;
         options.progress = progress;
         switch (spec.model) {
-            case TransactionModel::bg_nbd: transactions = fit_bg_nbd(rfm, options); break;
-            case TransactionModel::mbg_nbd: transactions = fit_mbg_nbd(rfm, options); break;
-            case TransactionModel::pareto_nbd: transactions = fit_pareto_nbd(rfm, options); break;
+            case TransactionModel::bg_nbd:
+                transactions = fit_bg_nbd(rfm, options);
+                break;
+            case TransactionModel::mbg_nbd:
+                transactions = fit_mbg_nbd(rfm, options);
+                break;
+            case TransactionModel::pareto_nbd:
+                transactions = fit_pareto_nbd(rfm, options);
+                break;
         }
         if (spec.gamma_gamma) {
             FitOptions spend_options;
@@ -331,7 +351,8 @@ ClvSpec FittedClv::spec_from_archive(const std::string& text) {
     }
 }
 
-FittedClv FittedClv::from_archive(ClvSpec spec, Transactions transactions, std::optional<Fitted<GammaGammaParams>> spend) {
+FittedClv FittedClv::from_archive(ClvSpec spec, Transactions transactions,
+                                  std::optional<Fitted<GammaGammaParams>> spend) {
     try {
         return FittedClv(std::move(spec), std::move(transactions), std::move(spend));
     } catch (const Error& e) {

@@ -16,8 +16,8 @@ namespace {
 
 // Rows sorted by x, with log m and log x precomputed.
 struct SpendLayout {
-    std::vector<double> x;            // distinct x
-    std::vector<std::size_t> block;   // rows of x[k]
+    std::vector<double> x;           // distinct x
+    std::vector<std::size_t> block;  // rows of x[k]
     std::vector<double> m, log_m, count;
     double customers = 0, sum_m = 0;
 
@@ -108,7 +108,8 @@ double log_likelihood(const GammaGammaParams& params, double x, double m) {
     params.validate();
     if (!(std::isfinite(x) && x >= 1 && x == std::floor(x)))
         throw InvalidInput("frequency: must be an integer >= 1 (a repeat customer), got " + std::to_string(x));
-    if (!(std::isfinite(m) && m > 0)) throw InvalidInput("monetary_value: must be finite and > 0, got " + std::to_string(m));
+    if (!(std::isfinite(m) && m > 0))
+        throw InvalidInput("monetary_value: must be finite and > 0, got " + std::to_string(m));
     const double p = params.p, q = params.q, v = params.v, px = p * x;
     return log_gamma(px + q) - log_gamma(px) - log_gamma(q) + q * std::log(v) + (px - 1.0) * std::log(m) +
            px * std::log(x) - (px + q) * std::log(x * m + v);

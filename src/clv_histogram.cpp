@@ -29,8 +29,7 @@ std::string where(const char* column, std::size_t row) {
 }
 
 void check_frequency(std::size_t row, double x) {
-    if (!std::isfinite(x) || x < 0 || x != std::floor(x))
-        reject("frequency", row, "must be a non-negative integer", x);
+    if (!std::isfinite(x) || x < 0 || x != std::floor(x)) reject("frequency", row, "must be a non-negative integer", x);
 }
 
 std::uint64_t key_bits(double v) {
@@ -50,8 +49,7 @@ std::uint64_t mix(std::uint64_t h) {
 void check_weights(std::span<const double> weights, std::size_t n, std::size_t first_row) {
     if (weights.empty()) return;
     if (weights.size() != n)
-        throw InvalidInput("weights: expected " + std::to_string(n) + " rows, got " +
-                           std::to_string(weights.size()));
+        throw InvalidInput("weights: expected " + std::to_string(n) + " rows, got " + std::to_string(weights.size()));
     for (std::size_t i = 0; i < n; ++i)
         if (!std::isfinite(weights[i]) || weights[i] < 0)
             reject("weights", first_row + i, "must be finite and >= 0", weights[i]);
@@ -70,8 +68,7 @@ void validate_rfm(std::size_t row, double frequency, double recency, double T) {
     if (!std::isfinite(T) || T < 0) reject("T", row, "must be finite and >= 0", T);
     if (!std::isfinite(recency) || recency < 0) reject("recency", row, "must be finite and >= 0", recency);
     if (recency > T) reject("recency", row, "must be <= T (" + number(T) + ")", recency);
-    if (frequency == 0 && recency != 0)
-        reject("recency", row, "must be 0 when frequency is 0", recency);
+    if (frequency == 0 && recency != 0) reject("recency", row, "must be 0 when frequency is 0", recency);
 }
 
 void validate_spend(std::size_t row, double frequency, double monetary_value) {
@@ -109,9 +106,8 @@ void PatternTable::add(double k0, double k1, double k2, double count) {
     if (k0 == 0.0) k0 = 0.0;  // normalizes -0.0
     if (k1 == 0.0) k1 = 0.0;
     if (k2 == 0.0) k2 = 0.0;
-    const std::uint64_t h =
-        mix(key_bits(k0) * 0x9e3779b97f4a7c15ULL ^ mix(key_bits(k1) + 0x632be59bd9b4e019ULL) ^
-            (key_bits(k2) * 0xbf58476d1ce4e5b9ULL));
+    const std::uint64_t h = mix(key_bits(k0) * 0x9e3779b97f4a7c15ULL ^ mix(key_bits(k1) + 0x632be59bd9b4e019ULL) ^
+                                (key_bits(k2) * 0xbf58476d1ce4e5b9ULL));
     std::size_t i = h & mask_;
     for (;;) {
         Slot& s = slots_[i];
@@ -143,23 +139,21 @@ std::vector<PatternTable::Slot> PatternTable::sorted() const {
     out.reserve(size_);
     for (const Slot& s : slots_)
         if (s.count != 0) out.push_back(s);
-    std::sort(out.begin(), out.end(), [](const Slot& l, const Slot& r) {
-        return std::tie(l.k0, l.k1, l.k2) < std::tie(r.k0, r.k1, r.k2);
-    });
+    std::sort(out.begin(), out.end(),
+              [](const Slot& l, const Slot& r) { return std::tie(l.k0, l.k1, l.k2) < std::tie(r.k0, r.k1, r.k2); });
     return out;
 }
 
 }  // namespace detail
 
-void RfmHistogram::update(std::span<const double> frequency, std::span<const double> recency,
-                          std::span<const double> T, std::span<const double> weights, std::size_t first_row) {
+void RfmHistogram::update(std::span<const double> frequency, std::span<const double> recency, std::span<const double> T,
+                          std::span<const double> weights, std::size_t first_row) {
     const std::size_t n = frequency.size();
     check_length("recency", n, recency.size());
     check_length("T", n, T.size());
     check_weights(weights, n, first_row);
     for (std::size_t i = 0; i < n; ++i) validate_rfm(first_row + i, frequency[i], recency[i], T[i]);
-    for (std::size_t i = 0; i < n; ++i)
-        table_.add(frequency[i], recency[i], T[i], weights.empty() ? 1.0 : weights[i]);
+    for (std::size_t i = 0; i < n; ++i) table_.add(frequency[i], recency[i], T[i], weights.empty() ? 1.0 : weights[i]);
 }
 
 void RfmHistogram::merge(const RfmHistogram& other) {
@@ -216,8 +210,8 @@ SpendPatterns SpendHistogram::finalize() const {
     return out;
 }
 
-RfmPatterns compress_rfm(std::span<const double> frequency, std::span<const double> recency,
-                         std::span<const double> T, std::span<const double> weights) {
+RfmPatterns compress_rfm(std::span<const double> frequency, std::span<const double> recency, std::span<const double> T,
+                         std::span<const double> weights) {
     RfmHistogram h;
     h.update(frequency, recency, T, weights);
     return h.finalize();
@@ -250,8 +244,8 @@ double frequency_spend_correlation(const SpendPatterns& patterns) {
         sxm += patterns.count[i] * dx * dm;
     }
     if (sxx == 0 || smm == 0)
-        throw InvalidInput(std::string("frequency_spend_correlation: ") +
-                           (sxx == 0 ? "frequency" : "monetary_value") + " is constant, the correlation is undefined");
+        throw InvalidInput(std::string("frequency_spend_correlation: ") + (sxx == 0 ? "frequency" : "monetary_value") +
+                           " is constant, the correlation is undefined");
     return sxm / std::sqrt(sxx * smm);
 }
 

@@ -1,11 +1,10 @@
-#include "tierkit/clv/hypergeometric.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <string>
 
+#include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {
@@ -80,8 +79,7 @@ constexpr long kMaxTerms = 10'000'000;
 }  // namespace
 
 double log_hyp2f1(double a, double b, double c, double z) {
-    if (!(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1 && std::isfinite(a) && std::isfinite(b) &&
-          std::isfinite(c)))
+    if (!(a > 0 && b > 0 && c > 0 && z >= 0 && z < 1 && std::isfinite(a) && std::isfinite(b) && std::isfinite(c)))
         throw InvalidInput("hyp2f1: needs a, b, c > 0 and 0 <= z < 1, got " + describe(a, b, c, z));
     if (z == 0.0) return 0.0;
     const double ea = c - a, eb = c - b;
@@ -91,8 +89,8 @@ double log_hyp2f1(double a, double b, double c, double z) {
     auto direct = [&]() {
         SeriesSum s = gauss_series(a, b, c, z, kMaxTerms);
         if (!s.converged)
-            throw NumericError("hyp2f1: series did not converge in " + std::to_string(kMaxTerms) +
-                               " terms at " + describe(a, b, c, z));
+            throw NumericError("hyp2f1: series did not converge in " + std::to_string(kMaxTerms) + " terms at " +
+                               describe(a, b, c, z));
         return s.log_abs;
     };
     if (euler_positive) {
@@ -136,8 +134,8 @@ LogHyp2f1Unit log_hyp2f1_unit(double p, double q, double z) {
         if (tail * weight <= kTolerance * sum || term == 0.0) converged = true;
     }
     if (!converged)
-        throw NumericError("hyp2f1: series did not converge in 2000000 terms at " +
-                           describe(1.0, p, q, z) + " (z too close to 1)");
+        throw NumericError("hyp2f1: series did not converge in 2000000 terms at " + describe(1.0, p, q, z) +
+                           " (z too close to 1)");
     LogHyp2f1Unit out;
     out.value = std::log(sum);
     out.d_p = sum_p / sum;

@@ -1,16 +1,16 @@
 // Maximum likelihood for the CLV models: L-BFGS (LBFGSpp) on log-parameters, Newton
 // refinement on a finite-difference Hessian of the analytic gradient, delta-method
 // standard errors. See tierkit/clv/fit.hpp for the contract.
+#include <LBFGS.h>
+
+#include <Eigen/Cholesky>
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <Eigen/Cholesky>
-#include <Eigen/Core>
-#include <LBFGS.h>
 
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/core/error.hpp"

@@ -73,8 +73,7 @@ struct Bracket {
     double value;
     double p_alive;
 };
-Bracket bracket(double s, const LogValue& E, const LogValue& G1, const LogValue& G2, bool recency_is_T,
-                double* grad) {
+Bracket bracket(double s, const LogValue& E, const LogValue& G1, const LogValue& G2, bool recency_is_T, double* grad) {
     const double log_s = std::log(s);
     const double K = std::max(E.value, log_s + G1.value);
     const double wE = std::exp(E.value - K);
@@ -237,9 +236,9 @@ double probability_of_purchases(const ParetoNbdParams& p, double t, int n) {
     const double r = v[0], alpha = v[1], s = v[2], beta = v[3], nd = n;
     if (t == 0) return n == 0 ? 1.0 : 0.0;
     // alive through t and n purchases
-    const double first = std::exp(log_gamma(r + nd) - log_gamma(r) - log_gamma(nd + 1.0) +
-                                  r * std::log(alpha / (alpha + t)) + nd * std::log(t / (alpha + t)) +
-                                  s * std::log(beta / (beta + t)));
+    const double first =
+        std::exp(log_gamma(r + nd) - log_gamma(r) - log_gamma(nd + 1.0) + r * std::log(alpha / (alpha + t)) +
+                 nd * std::log(t / (alpha + t)) + s * std::log(beta / (beta + t)));
     // died before t after n purchases: C [B1 - sum_i (r+s)_i t^i / i! B2_i]
     const bool alpha_max = alpha >= beta;
     const double M = alpha_max ? alpha : beta;

@@ -90,7 +90,8 @@ FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double>
         const std::size_t k = FittedCriterion::max_knots;
         std::size_t last = g.size();
         for (std::size_t j = 0; j < k; ++j) {
-            const auto r = static_cast<std::size_t>(std::llround(static_cast<double>(j) * (f.n - 1) / static_cast<double>(k - 1)));
+            const auto r =
+                static_cast<std::size_t>(std::llround(static_cast<double>(j) * (f.n - 1) / static_cast<double>(k - 1)));
             const std::size_t at = groups.group_of_rank(r);
             if (at != last) add_knot(g[at]);
             last = at;

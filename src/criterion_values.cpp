@@ -17,17 +17,23 @@ namespace {
 
 const char* missing_name(Missing m) {
     switch (m) {
-        case Missing::reject: return "reject";
-        case Missing::worst: return "worst";
-        case Missing::median: return "median";
-        case Missing::zero: return "zero";
-        case Missing::value: return "a number";
+        case Missing::reject:
+            return "reject";
+        case Missing::worst:
+            return "worst";
+        case Missing::median:
+            return "median";
+        case Missing::zero:
+            return "zero";
+        case Missing::value:
+            return "a number";
     }
     return "reject";
 }
 
 std::string where(const CriterionSpec& spec, const FeatureTable& table, std::size_t row) {
-    return "column '" + spec.column + "', row " + std::to_string(row) + " (customer " + std::to_string(table.ids()[row]) + ")";
+    return "column '" + spec.column + "', row " + std::to_string(row) + " (customer " +
+           std::to_string(table.ids()[row]) + ")";
 }
 
 std::string label_list(const std::vector<std::string>& labels) {
@@ -39,25 +45,31 @@ std::string label_list(const std::vector<std::string>& labels) {
 /// The fill of spec.missing on the present (non-NaN) values.
 double fit_fill(const CriterionSpec& spec, std::vector<double> present, std::size_t min_group) {
     switch (spec.missing) {
-        case Missing::reject: return std::numeric_limits<double>::quiet_NaN();
-        case Missing::zero: return 0.0;
-        case Missing::value: return spec.missing_value;
+        case Missing::reject:
+            return std::numeric_limits<double>::quiet_NaN();
+        case Missing::zero:
+            return 0.0;
+        case Missing::value:
+            return spec.missing_value;
         case Missing::median:
-        case Missing::worst: break;
+        case Missing::worst:
+            break;
     }
     if (present.empty())
         throw InvalidInput("column '" + spec.column + "': every row is missing, so \"missing\": \"" +
                            missing_name(spec.missing) + "\" has no value to take");
     min_group = std::max<std::size_t>(min_group, 1);
     if (spec.missing == Missing::worst)
-        return spec.direction == Direction::higher ? mean_of_lowest(present, min_group) : mean_of_highest(present, min_group);
+        return spec.direction == Direction::higher ? mean_of_lowest(present, min_group)
+                                                   : mean_of_highest(present, min_group);
     std::sort(present.begin(), present.end());
     return PrivateGroups(present, min_group).quantile(0.5);
 }
 
 }  // namespace
 
-ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& table, double fill, std::size_t min_group) {
+ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& table, double fill,
+                              std::size_t min_group) {
     const std::size_t n = table.rows();
     ResolvedColumn r;
     r.values.resize(n);
@@ -65,9 +77,11 @@ ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& tab
     if (spec.has_value_map()) {
         if (!table.has_category(spec.column)) {
             if (table.has(spec.column))
-                throw InvalidInput("column '" + spec.column + "': the criterion maps labels (" + label_list(spec.labels) +
+                throw InvalidInput("column '" + spec.column + "': the criterion maps labels (" +
+                                   label_list(spec.labels) +
                                    ") but the column holds numbers; pass it as a categorical column");
-            throw UnknownColumn(table.unknown_message(spec.column) + " (a criterion with a value map reads a categorical column)");
+            throw UnknownColumn(table.unknown_message(spec.column) +
+                                " (a criterion with a value map reads a categorical column)");
         }
         const auto [codes, labels] = table.category(spec.column);
         // Value of each code; -2 marks a label outside the map.
@@ -77,16 +91,21 @@ ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& tab
         std::vector<bool> unknown(labels->size(), false);
         for (std::size_t c = 0; c < labels->size(); ++c) {
             const auto it = map.find((*labels)[c]);
-            if (it != map.end()) of_code[c] = it->second;
-            else unknown[c] = true;
+            if (it != map.end())
+                of_code[c] = it->second;
+            else
+                unknown[c] = true;
         }
         for (std::size_t i = 0; i < n; ++i) {
             const std::int32_t c = codes[i];
-            if (c < 0) { r.values[i] = nan; continue; }
+            if (c < 0) {
+                r.values[i] = nan;
+                continue;
+            }
             if (unknown[static_cast<std::size_t>(c)] && !spec.unknown_as_missing)
-                throw InvalidInput(where(spec, table, i) + ": unknown label '" + (*labels)[static_cast<std::size_t>(c)] +
-                                   "'; expected one of " + label_list(spec.labels) +
-                                   " (or set \"unknown\": \"missing\" on the criterion)");
+                throw InvalidInput(where(spec, table, i) + ": unknown label '" +
+                                   (*labels)[static_cast<std::size_t>(c)] + "'; expected one of " +
+                                   label_list(spec.labels) + " (or set \"unknown\": \"missing\" on the criterion)");
             r.values[i] = of_code[static_cast<std::size_t>(c)];
         }
     } else {
@@ -106,7 +125,8 @@ ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& tab
             continue;
         }
         if (spec.missing == Missing::reject)
-            throw InvalidInput(where(spec, table, i) + ": value is missing; set the criterion's \"missing\" to \"worst\", "
+            throw InvalidInput(where(spec, table, i) +
+                               ": value is missing; set the criterion's \"missing\" to \"worst\", "
                                "\"median\", \"zero\" or a number to score it");
         ++r.missing;
     }
@@ -118,7 +138,8 @@ ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& tab
 }
 
 std::optional<FeatureTable> resolve_criteria(const std::vector<ScoreSpec>& scores, const FeatureTable& table,
-                              const std::vector<FittedScore>* fitted, std::size_t min_group, CriteriaFill& out) {
+                                             const std::vector<FittedScore>* fitted, std::size_t min_group,
+                                             CriteriaFill& out) {
     out.fill.assign(scores.size(), {});
     out.missing.assign(scores.size(), {});
     // Resolved columns by name, with the spec that made them.
@@ -135,15 +156,18 @@ std::optional<FeatureTable> resolve_criteria(const std::vector<ScoreSpec>& score
             if (it != done.end()) {
                 const CriterionSpec& a = *it->second.first;
                 if (a.labels != spec.labels || a.label_values != spec.label_values || a.missing != spec.missing ||
-                    !(a.missing_value == spec.missing_value || (std::isnan(a.missing_value) && std::isnan(spec.missing_value))) ||
+                    !(a.missing_value == spec.missing_value ||
+                      (std::isnan(a.missing_value) && std::isnan(spec.missing_value))) ||
                     a.unknown_as_missing != spec.unknown_as_missing ||
                     (spec.missing == Missing::worst && a.direction != spec.direction))
-                    throw PolicyError("scores[" + std::to_string(s) + "].criteria[" + std::to_string(k) + "]: column '" +
-                                      spec.column + "' is read by another score with a different value map or missing option");
+                    throw PolicyError("scores[" + std::to_string(s) + "].criteria[" + std::to_string(k) +
+                                      "]: column '" + spec.column +
+                                      "' is read by another score with a different value map or missing option");
             } else {
                 double fill = std::numeric_limits<double>::quiet_NaN();
                 if (fitted) fill = (*fitted)[s].criteria[k].missing_fill;
-                it = done.emplace(spec.column, std::make_pair(&spec, resolve_column(spec, table, fill, min_group))).first;
+                it = done.emplace(spec.column, std::make_pair(&spec, resolve_column(spec, table, fill, min_group)))
+                         .first;
             }
             out.fill[s][k] = it->second.second.fill;
             out.missing[s][k] = it->second.second.missing;

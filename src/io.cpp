@@ -1,7 +1,6 @@
 // Model archives with Boost.Serialization. Rules export themselves (rules/register.hpp).
-#include "tierkit/io/model_io.hpp"
-
 #include <array>
+#include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <cmath>
 #include <cstring>
 #include <istream>
@@ -11,12 +10,11 @@
 #include <ostream>
 #include <sstream>
 
-#include <boost/math/special_functions/nonfinite_num_facets.hpp>
-
 #include "tierkit/core/envelope.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/io/model_io.hpp"
 
 namespace tierkit {
 namespace {
@@ -122,7 +120,8 @@ bool same_spec(const CriterionSpec& a, const CriterionSpec& b) {
     return a.column == b.column && a.direction == b.direction && a.transform == b.transform && a.clip == b.clip &&
            same(a.clip_lower, b.clip_lower) && same(a.clip_upper, b.clip_upper) && a.normalizer == b.normalizer &&
            a.bins == b.bins && same(a.weight, b.weight) && a.labels == b.labels && a.label_values == b.label_values &&
-           a.missing == b.missing && same(a.missing_value, b.missing_value) && a.unknown_as_missing == b.unknown_as_missing;
+           a.missing == b.missing && same(a.missing_value, b.missing_value) &&
+           a.unknown_as_missing == b.unknown_as_missing;
 }
 
 /// The fitted scores must fit the policy they were saved with, and hold the invariants
@@ -136,20 +135,24 @@ void check_scores(const std::vector<FittedScore>& scores, const Policy& policy) 
         if (s.name != spec.name || s.method != spec.method || s.criteria.size() != spec.criteria.size())
             invalid(at, "does not match the policy's score '" + spec.name + "'");
         const std::size_t c = s.criteria.size();
-        if (s.weights.size() != c) invalid(at + ".weights", std::to_string(s.weights.size()) + " for " + std::to_string(c) + " criteria");
+        if (s.weights.size() != c)
+            invalid(at + ".weights", std::to_string(s.weights.size()) + " for " + std::to_string(c) + " criteria");
         for (double w : s.weights)
             if (!std::isfinite(w)) invalid(at + ".weights", "not finite");
         if (s.method == ScoreMethod::topsis) {
-            if (s.ideal.size() != c || s.anti_ideal.size() != c) invalid(at + ".ideal", "sizes differ from the criteria");
+            if (s.ideal.size() != c || s.anti_ideal.size() != c)
+                invalid(at + ".ideal", "sizes differ from the criteria");
             for (std::size_t k = 0; k < c; ++k)
                 if (!std::isfinite(s.ideal[k]) || !std::isfinite(s.anti_ideal[k])) invalid(at + ".ideal", "not finite");
         }
         for (std::size_t k = 0; k < c; ++k) {
             const FittedCriterion& f = s.criteria[k];
             const std::string cat = at + ".criteria[" + std::to_string(k) + "]";
-            if (!same_spec(f.spec, spec.criteria[k])) invalid(cat, "does not match the policy's criterion '" + spec.criteria[k].column + "'");
+            if (!same_spec(f.spec, spec.criteria[k]))
+                invalid(cat, "does not match the policy's criterion '" + spec.criteria[k].column + "'");
             if (std::isnan(f.lo) || std::isnan(f.hi) || f.lo > f.hi) invalid(cat, "clip bounds are not an interval");
-            if (f.spec.missing != Missing::reject && !std::isfinite(f.missing_fill)) invalid(cat, "missing fill is not finite");
+            if (f.spec.missing != Missing::reject && !std::isfinite(f.missing_fill))
+                invalid(cat, "missing fill is not finite");
             f.check_curve("load: " + cat);  // also checked when the criterion loads (any criterion, e.g. pct() curves)
         }
     }
@@ -163,38 +166,47 @@ void save(const Model& model, std::ostream& out, ArchiveKind kind) {
     std::ostringstream payload;
     try {
         switch (kind) {
-            case ArchiveKind::binary: write<boost::archive::binary_oarchive>(record, payload); break;
-            case ArchiveKind::text: write<boost::archive::text_oarchive>(record, payload); break;
-            case ArchiveKind::xml: write<boost::archive::xml_oarchive>(record, payload); break;
+            case ArchiveKind::binary:
+                write<boost::archive::binary_oarchive>(record, payload);
+                break;
+            case ArchiveKind::text:
+                write<boost::archive::text_oarchive>(record, payload);
+                break;
+            case ArchiveKind::xml:
+                write<boost::archive::xml_oarchive>(record, payload);
+                break;
         }
     } catch (const boost::archive::archive_exception& e) {
-        throw FormatError(std::string("save: cannot serialize the model (rule '") + model.rule().kind() + "'): " + e.what());
+        throw FormatError(std::string("save: cannot serialize the model (rule '") + model.rule().kind() +
+                          "'): " + e.what());
     }
     const std::string bytes = payload.str();
-    const auto header = envelope::make_header(envelope::Content::model, static_cast<envelope::Encoding>(kind),
-                                              format_version, bytes);
+    const auto header =
+        envelope::make_header(envelope::Content::model, static_cast<envelope::Encoding>(kind), format_version, bytes);
     out.write(header.data(), header.size());
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) throw FormatError("save: the output stream failed");
 }
 
-
 Model load(std::istream& in, std::optional<ArchiveKind> expected) {
     const envelope::Expect expect{envelope::Content::model, format_version, max_payload_bytes, "load"};
     std::array<char, envelope::header_size> header{};
     in.read(header.data(), header.size());
-    const auto h = envelope::read_header(std::string_view(header.data(), static_cast<std::size_t>(in.gcount())), expect);
+    const auto h =
+        envelope::read_header(std::string_view(header.data(), static_cast<std::size_t>(in.gcount())), expect);
     if (h.encoding == envelope::Encoding::record)
         throw FormatError("load: payload encoding 3 at byte 12 is not a Boost archive (0 binary, 1 text, 2 xml)");
     const auto kind = static_cast<ArchiveKind>(h.encoding);
     if (expected && *expected != kind)
-        throw FormatError(std::string("load: the file holds a ") + kind_name(kind) + " archive, not " + kind_name(*expected));
+        throw FormatError(std::string("load: the file holds a ") + kind_name(kind) + " archive, not " +
+                          kind_name(*expected));
     const std::uint64_t length = h.length;
     std::string bytes;
     bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1u << 20)));
     std::size_t have = 0;
     while (have < length) {
-        if (bytes.size() < have + 1) bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(length, 2 * bytes.size())));
+        if (bytes.size() < have + 1)
+            bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(length, 2 * bytes.size())));
         in.read(bytes.data() + have, static_cast<std::streamsize>(bytes.size() - have));
         const auto n = static_cast<std::size_t>(in.gcount());
         if (n == 0) break;
@@ -206,20 +218,29 @@ Model load(std::istream& in, std::optional<ArchiveKind> expected) {
     ModelRecord record;
     try {
         switch (kind) {
-            case ArchiveKind::binary: record = read<io::checked_binary_iarchive>(payload, bytes.size()); break;
-            case ArchiveKind::text: record = read<io::checked_text_iarchive>(payload, bytes.size()); break;
-            case ArchiveKind::xml: record = read<io::checked_xml_iarchive>(payload, bytes.size()); break;
+            case ArchiveKind::binary:
+                record = read<io::checked_binary_iarchive>(payload, bytes.size());
+                break;
+            case ArchiveKind::text:
+                record = read<io::checked_text_iarchive>(payload, bytes.size());
+                break;
+            case ArchiveKind::xml:
+                record = read<io::checked_xml_iarchive>(payload, bytes.size());
+                break;
         }
     } catch (const boost::archive::archive_exception& e) {
-        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
+        throw FormatError(
+            printable_utf8(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
     } catch (const FormatError& e) {
         throw FormatError(printable_utf8(e.what()));
     } catch (const Error& e) {
-        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) + " payload holds an invalid object: " + e.what()));
+        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) +
+                                         " payload holds an invalid object: " + e.what()));
     } catch (const std::bad_alloc&) {
         throw FormatError("load: the payload claims more memory than is available");
     } catch (const std::exception& e) {
-        throw FormatError(printable_utf8(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
+        throw FormatError(
+            printable_utf8(std::string("load: the ") + kind_name(kind) + " payload cannot be read: " + e.what()));
     }
     if (!record.rule) throw FormatError("load: the archive holds no rule");
     Policy policy = [&] {
@@ -233,8 +254,8 @@ Model load(std::istream& in, std::optional<ArchiveKind> expected) {
     // default have no privacy section and were fitted with min_group 1.
     if (!policy.min_group()) policy = policy.with_min_group(1);
     if (record.rule->tiers() != policy.tiers().size())
-        throw FormatError("load: the rule makes " + std::to_string(record.rule->tiers()) + " tiers but the policy names " +
-                          std::to_string(policy.tiers().size()));
+        throw FormatError("load: the rule makes " + std::to_string(record.rule->tiers()) +
+                          " tiers but the policy names " + std::to_string(policy.tiers().size()));
     if (record.scores.size() != policy.scores().size())
         throw FormatError("load: the archive has " + std::to_string(record.scores.size()) + " fitted scores for " +
                           std::to_string(policy.scores().size()) + " in the policy");

@@ -1,28 +1,27 @@
 // The checked input archives of io/checked_archives.hpp: Boost's archive
 // implementations instantiated for them.
-#include "tierkit/io/checked_archives.hpp"
-
-#include <cstring>
-
 #include <boost/archive/impl/archive_serializer_map.ipp>
-#include <boost/archive/impl/basic_xml_grammar.hpp>
-#include <boost/archive/xml_archive_exception.hpp>
 #include <boost/archive/impl/basic_binary_iarchive.ipp>
 #include <boost/archive/impl/basic_binary_iprimitive.ipp>
 #include <boost/archive/impl/basic_text_iarchive.ipp>
+#include <boost/archive/impl/basic_xml_grammar.hpp>
 #include <boost/archive/impl/basic_xml_iarchive.ipp>
 #include <boost/archive/impl/text_iarchive_impl.ipp>
 #include <boost/archive/impl/xml_iarchive_impl.ipp>
-
+#include <boost/archive/xml_archive_exception.hpp>
 #include <boost/serialization/extended_type_info.hpp>
+#include <cstring>
 
 #include "tierkit/core/error.hpp"
+#include "tierkit/io/checked_archives.hpp"
 
 namespace boost::archive {
 template class detail::archive_serializer_map<tierkit::io::checked_binary_iarchive>;
 template class basic_binary_iarchive<tierkit::io::checked_binary_iarchive>;
-template class basic_binary_iprimitive<tierkit::io::checked_binary_iarchive, std::istream::char_type, std::istream::traits_type>;
-template class binary_iarchive_impl<tierkit::io::checked_binary_iarchive, std::istream::char_type, std::istream::traits_type>;
+template class basic_binary_iprimitive<tierkit::io::checked_binary_iarchive, std::istream::char_type,
+                                       std::istream::traits_type>;
+template class binary_iarchive_impl<tierkit::io::checked_binary_iarchive, std::istream::char_type,
+                                    std::istream::traits_type>;
 template class detail::archive_serializer_map<tierkit::io::checked_text_iarchive>;
 template class basic_text_iarchive<tierkit::io::checked_text_iarchive>;
 template class text_iarchive_impl<tierkit::io::checked_text_iarchive>;
@@ -36,7 +35,8 @@ namespace tierkit::io {
 void checked_xml_iarchive::load_end(const char* name) {
     if (name == nullptr) return;
     if (!gimpl->parse_end_tag(get_is()))
-        boost::serialization::throw_exception(boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
+        boost::serialization::throw_exception(
+            boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
     if (0 == --depth_) return;  // the top-level tag is not checked
     if (0 == (get_flags() & boost::archive::no_xml_tag_checking)) {
         const std::string& got = gimpl->rv.object_name;
@@ -50,7 +50,8 @@ void checked_xml_iarchive::finish() {
     std::istream& is = get_is();
     const std::streampos at = is.tellg();
     if (at == std::streampos(-1))
-        boost::serialization::throw_exception(boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
+        boost::serialization::throw_exception(
+            boost::archive::archive_exception(boost::archive::archive_exception::input_stream_error));
     gimpl->windup(is);  // throws archive_exception when the stream ends inside the tag
     is.clear();
     is.seekg(at);
@@ -62,7 +63,8 @@ void collection_too_long(std::size_t count, std::size_t offset, std::size_t left
 }
 
 void class_id_out_of_range(int id) {
-    throw FormatError("load: class id " + std::to_string(id) + " is out of range (-1 is a null pointer, classes count from 0)");
+    throw FormatError("load: class id " + std::to_string(id) +
+                      " is out of range (-1 is a null pointer, classes count from 0)");
 }
 
 void object_id_out_of_order(unsigned got, unsigned expected) {

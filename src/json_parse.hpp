@@ -9,10 +9,9 @@
 // depth, and builds the DOM only when the text is valid JSON no deeper than
 // max_depth; no deep value is ever built.
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace tierkit::json_text {
 

@@ -7,9 +7,9 @@
 #include <limits>
 #include <utility>
 
-#include "tierkit/core/random.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/core/random.hpp"
 #include "tierkit/rules/cuts.hpp"
 
 namespace tierkit::lifecycle {
@@ -85,7 +85,9 @@ std::vector<std::int64_t> match_previous(std::span<const std::int64_t> ids, cons
     while (2 * cap < 3 * m) cap <<= 1;
     const std::size_t mask = cap - 1;
     std::vector<Slot> slots(cap, Slot{0, -1});
-    auto hash = [](std::int64_t key) { return static_cast<std::size_t>(splitmix64_hash(static_cast<std::uint64_t>(key))); };
+    auto hash = [](std::int64_t key) {
+        return static_cast<std::size_t>(splitmix64_hash(static_cast<std::uint64_t>(key)));
+    };
     // Keys are hashed and their slots prefetched a batch ahead: the table is far
     // larger than the cache, so each first probe is a memory access.
     constexpr std::size_t batch = 16;
@@ -147,9 +149,9 @@ void retier(const HysteresisSpec& spec, const ScoreCuts& cuts, std::span<const d
             reasons.push_back("hysteresis: " + name + ": a better tier needs " + cuts.source + " >= its cut + " +
                               format_number(spec.up_margin));
         else if (kind == kept_down)
-            reasons.push_back(has_cuts ? "hysteresis: kept " + name + ": demotion needs " + cuts.source + " < its cut - " +
-                                             format_number(spec.down_margin) + " for " + std::to_string(spec.k) +
-                                             " evaluations in a row"
+            reasons.push_back(has_cuts ? "hysteresis: kept " + name + ": demotion needs " + cuts.source +
+                                             " < its cut - " + format_number(spec.down_margin) + " for " +
+                                             std::to_string(spec.k) + " evaluations in a row"
                                        : "hysteresis: kept " + name + ": demotion needs " + std::to_string(spec.k) +
                                              " evaluations in a row below it");
         else
@@ -189,7 +191,8 @@ void retier(const HysteresisSpec& spec, const ScoreCuts& cuts, std::span<const d
             below_count[i] = count;
             continue;
         }
-        const std::int32_t step = static_cast<std::int32_t>(std::min<std::int64_t>(down, std::int64_t{p} + spec.max_demotion));
+        const std::int32_t step =
+            static_cast<std::int32_t>(std::min<std::int64_t>(down, std::int64_t{p} + spec.max_demotion));
         tier[i] = step;
         if (step < down) {
             reason[i] = code(soft, step);
@@ -212,7 +215,8 @@ bool has_stage_columns(const FeatureTable& table) {
     return true;
 }
 
-Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std::span<const std::int8_t> previous_stage) {
+Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table,
+                      std::span<const std::int8_t> previous_stage) {
     for (const char* c : stage_columns)
         if (!table.has(c)) throw UnknownColumn(std::string("lifecycle: ") + table.unknown_message(c));
     const std::size_t n = table.rows();
@@ -248,25 +252,27 @@ Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std:
         r_mature
     };
     const std::string stable = "trend between " + num(spec.declining_trend) + " and " + num(spec.growing_trend);
-    s.reasons = {"prospect: no purchase yet (orders 0 or missing)",
-                 "lost: no purchase for more than " + num(spec.lost_days) + " days",
-                 "lost: p_alive < " + num(spec.lost_p_alive),
-                 "won_back: bought again after being lost in the previous evaluation",
-                 "at_risk: no purchase for more than " + num(spec.at_risk_days) + " days",
-                 "at_risk: p_alive < " + num(spec.at_risk_p_alive),
-                 "first_time: one purchase so far",
-                 "repeat: bought again, first purchase within " + num(spec.new_days) + " days",
-                 "declining: no purchase for more than " + num(spec.active_days) + " days",
-                 "declining: trend <= " + num(spec.declining_trend),
-                 "growing: trend >= " + num(spec.growing_trend),
-                 "loyal: " + num(spec.loyal_purchases) + "+ purchases over " + num(spec.loyal_days) + "+ days, " + stable,
-                 "mature: bought within " + num(spec.active_days) + " days, " + stable};
+    s.reasons = {
+        "prospect: no purchase yet (orders 0 or missing)",
+        "lost: no purchase for more than " + num(spec.lost_days) + " days",
+        "lost: p_alive < " + num(spec.lost_p_alive),
+        "won_back: bought again after being lost in the previous evaluation",
+        "at_risk: no purchase for more than " + num(spec.at_risk_days) + " days",
+        "at_risk: p_alive < " + num(spec.at_risk_p_alive),
+        "first_time: one purchase so far",
+        "repeat: bought again, first purchase within " + num(spec.new_days) + " days",
+        "declining: no purchase for more than " + num(spec.active_days) + " days",
+        "declining: trend <= " + num(spec.declining_trend),
+        "growing: trend >= " + num(spec.growing_trend),
+        "loyal: " + num(spec.loyal_purchases) + "+ purchases over " + num(spec.loyal_days) + "+ days, " + stable,
+        "mature: bought within " + num(spec.active_days) + " days, " + stable};
     s.stage.resize(n);
     s.reason.resize(n);
     auto check = [](std::span<const double> col, const char* name, std::size_t i) {
         if (!std::isfinite(col[i]))
             throw InvalidInput(std::string("lifecycle: column '") + name + "', row " + std::to_string(i) +
-                               ": must be a finite number for a customer with orders > 0, got " + std::to_string(col[i]));
+                               ": must be a finite number for a customer with orders > 0, got " +
+                               std::to_string(col[i]));
     };
     auto stage_of = [&](std::size_t i) -> std::pair<Stage, std::int32_t> {
         if (!(orders[i] > 0)) return {Stage::prospect, r_prospect};
@@ -327,7 +333,8 @@ ActionTable action_table(const LifecycleSpec& spec, const std::vector<TierSpec>&
             const StrategyEntry* hit = nullptr;
             for (const auto* table : {&spec.strategies, &default_strategies()}) {
                 for (const auto& e : *table)
-                    if (matches(e.tiers, tiers[t].name) && matches(e.modes, mode) && matches(e.stages, stage_names[s])) {
+                    if (matches(e.tiers, tiers[t].name) && matches(e.modes, mode) &&
+                        matches(e.stages, stage_names[s])) {
                         hit = &e;
                         break;
                     }

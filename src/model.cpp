@@ -1,7 +1,6 @@
 // fit(policy, table) -> Model and Model::assign: criteria statistics, weights,
 // composite scores, contributions and the rule.
 #include "tierkit/model.hpp"
-#include "tierkit/scoring/criterion_values.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -9,24 +8,29 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "preset_weights.hpp"
+#include "simd_clones.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/privacy.hpp"
+#include "tierkit/scoring/criterion_values.hpp"
 #include "tierkit/scoring/top_criteria.hpp"
 #include "tierkit/scoring/weights.hpp"
-#include "simd_clones.hpp"
-
-#include "preset_weights.hpp"
 
 namespace tierkit {
 
 const char* to_string(Normalizer n) noexcept {
     switch (n) {
-        case Normalizer::minmax: return "minmax";
-        case Normalizer::zscore: return "zscore";
-        case Normalizer::robust: return "robust";
-        case Normalizer::percentile: return "percentile";
-        case Normalizer::bins: return "bins";
+        case Normalizer::minmax:
+            return "minmax";
+        case Normalizer::zscore:
+            return "zscore";
+        case Normalizer::robust:
+            return "robust";
+        case Normalizer::percentile:
+            return "percentile";
+        case Normalizer::bins:
+            return "bins";
     }
     return "percentile";
 }
@@ -51,19 +55,18 @@ void normalize_column(const FittedCriterion& fitted, std::span<const double> col
     for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
 }
 
-
 namespace {
 
 std::span<const double> criterion_column(const FeatureTable& table, const std::string& score, std::size_t k,
                                          const std::string& column) {
     if (!table.has(column))
-        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) + "].column: " +
-                            table.unknown_message(column));
+        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) +
+                            "].column: " + table.unknown_message(column));
     return table.column(column);
 }
 
-std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec, const std::vector<std::vector<double>>& transformed,
-                                 FittedScore& out) {
+std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec,
+                                 const std::vector<std::vector<double>>& transformed, FittedScore& out) {
     const std::size_t c = spec.criteria.size();
     std::vector<Direction> dirs;
     std::vector<std::span<const double>> cols;
@@ -74,16 +77,19 @@ std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec, con
     if (auto preset = detail::preset_weights(w, spec, out)) return *std::move(preset);
     switch (w.method) {
         case WeightMethod::manual:
-        case WeightMethod::ahp: break;  // preset_weights above
+        case WeightMethod::ahp:
+            break;  // preset_weights above
         case WeightMethod::entropy:
-            return weights::entropy(cols, dirs,
-                                    w.entropy_proportion ? weights::EntropyVariant::proportion : weights::EntropyVariant::minmax);
-        case WeightMethod::critic: return weights::critic(cols, dirs);
+            return weights::entropy(
+                cols, dirs,
+                w.entropy_proportion ? weights::EntropyVariant::proportion : weights::EntropyVariant::minmax);
+        case WeightMethod::critic:
+            return weights::critic(cols, dirs);
         case WeightMethod::combined: {
             const auto s = data_weights(*w.subjective, spec, transformed, out);
             const auto o = data_weights(*w.objective, spec, transformed, out);
-            return weights::combine(s, o, w.multiplicative ? weights::CombineMode::multiplicative : weights::CombineMode::linear,
-                                    w.alpha);
+            return weights::combine(
+                s, o, w.multiplicative ? weights::CombineMode::multiplicative : weights::CombineMode::linear, w.alpha);
         }
     }
     return {};
@@ -101,8 +107,9 @@ constexpr std::size_t score_block_rows = 2048;
 /// Score rows [b, b + m) (m <= score_block_rows) of one fitted score into out[0, m)
 /// and the contributions; y is scratch of criteria x score_block_rows values.
 /// @return whether every input value was finite.
-TIERKIT_SIMD_CLONES bool score_block(const FittedScore& s, const std::vector<std::span<const double>>& cols, std::size_t b,
-                                     std::size_t m, double* y, double* out, const std::vector<double*>& contrib) {
+TIERKIT_SIMD_CLONES bool score_block(const FittedScore& s, const std::vector<std::span<const double>>& cols,
+                                     std::size_t b, std::size_t m, double* y, double* out,
+                                     const std::vector<double*>& contrib) {
     const std::size_t c = s.criteria.size();
     bool finite = true;
     if (s.method == ScoreMethod::weighted_sum) {
@@ -137,7 +144,8 @@ TIERKIT_SIMD_CLONES bool score_block(const FittedScore& s, const std::vector<std
         // Contributions: the score split in proportion to w_k * y_k.
         for (std::size_t k = 0; k < c; ++k)
             if (contrib[k])
-                contrib[k][b + i] = ws > 0 ? out[i] * s.weights[k] * y[k * stride + i] / ws : out[i] / static_cast<double>(c);
+                contrib[k][b + i] =
+                    ws > 0 ? out[i] * s.weights[k] * y[k * stride + i] / ws : out[i] / static_cast<double>(c);
     }
     return finite;
 }
@@ -152,13 +160,17 @@ void score_rows(const FittedScore& s, const std::vector<std::span<const double>>
                 const std::vector<double*>& contrib) {
     const std::size_t c = s.criteria.size();
     std::atomic<bool> bad{false};
-    parallel_for(n, [&](std::size_t begin, std::size_t end) {
-        std::vector<double> y(std::max<std::size_t>(c, 1) * score_block_rows);
-        for (std::size_t b = begin; b < end; b += score_block_rows) {
-            const std::size_t m = std::min(score_block_rows, end - b);
-            if (!score_block(s, cols, b, m, y.data(), score + b, contrib)) bad.store(true, std::memory_order_relaxed);
-        }
-    }, 4 * score_block_rows);
+    parallel_for(
+        n,
+        [&](std::size_t begin, std::size_t end) {
+            std::vector<double> y(std::max<std::size_t>(c, 1) * score_block_rows);
+            for (std::size_t b = begin; b < end; b += score_block_rows) {
+                const std::size_t m = std::min(score_block_rows, end - b);
+                if (!score_block(s, cols, b, m, y.data(), score + b, contrib))
+                    bad.store(true, std::memory_order_relaxed);
+            }
+        },
+        4 * score_block_rows);
     if (bad.load()) {
         for (std::size_t k = 0; k < c; ++k) check_finite(cols[k], s.criteria[k].spec.column);  // names the first one
     }
@@ -215,7 +227,8 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
         parallel_for(
             spec.criteria.size(),
             [&](std::size_t begin, std::size_t end) {
-                for (std::size_t k = begin; k < end; ++k) s.criteria[k] = fit_criterion(spec.criteria[k], cols[k], min_group);
+                for (std::size_t k = begin; k < end; ++k)
+                    s.criteria[k] = fit_criterion(spec.criteria[k], cols[k], min_group);
             },
             1);
         for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
@@ -226,7 +239,8 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
         if (needs_transformed(spec.weights)) {
             for (std::size_t k = 0; k < spec.criteria.size(); ++k) {
                 transformed.emplace_back(cols[k].size());
-                for (std::size_t i = 0; i < cols[k].size(); ++i) transformed[k][i] = s.criteria[k].transform(cols[k][i]);
+                for (std::size_t i = 0; i < cols[k].size(); ++i)
+                    transformed[k][i] = s.criteria[k].transform(cols[k][i]);
             }
         }
         s.weights = data_weights(spec.weights, spec, transformed, s);
@@ -262,8 +276,8 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     const RuleInput input{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, min_group, progress};
     rule->fit(input);
     FitReport report = fit_report(policy, *rule, input);
-    return Model(policy.with_min_group(min_group), std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)), std::move(fitted_clv),
-                 std::move(report));
+    return Model(policy.with_min_group(min_group), std::move(fitted), std::shared_ptr<const Rule>(std::move(rule)),
+                 std::move(fitted_clv), std::move(report));
 }
 
 FitReport fit_report(const Policy& policy, const Rule& rule, const RuleInput& input) {
@@ -318,8 +332,8 @@ void Model::set_next_actions(Assignment& a) const {
     const std::size_t n = a.stage.size();
     a.next_action.resize(n);
     for (std::size_t i = 0; i < n; ++i)
-        a.next_action[i] =
-            actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count + static_cast<std::size_t>(a.stage[i])];
+        a.next_action[i] = actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count +
+                                        static_cast<std::size_t>(a.stage[i])];
     a.next_actions = actions.actions;
 }
 
@@ -343,7 +357,8 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
     for (std::size_t s = 0; s < scores_.size(); ++s)
         for (std::size_t k = 0; k < scores_[s].criteria.size(); ++k)
             if (scores_[s].criteria[k].spec.missing != Missing::reject)
-                a.missing_filled.emplace_back(scores_[s].name + "." + scores_[s].criteria[k].spec.column, fills.missing[s][k]);
+                a.missing_filled.emplace_back(scores_[s].name + "." + scores_[s].criteria[k].spec.column,
+                                              fills.missing[s][k]);
     for (const auto& s : scores_) {
         std::vector<std::span<const double>> cols;
         for (std::size_t k = 0; k < s.criteria.size(); ++k)
@@ -392,8 +407,8 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
         const auto match = lifecycle::match_previous(a.ids, *previous, a.tier_names.size());
         const auto cuts = rule_->score_cuts();
         const auto values = cuts.source.empty() ? std::span<const double>{} : input.values(cuts.source);
-        lifecycle::retier(policy_.lifecycle().hysteresis, cuts, values, match, *previous, a.tier_names, a.tier, a.reason,
-                          a.reasons, a.below_count);
+        lifecycle::retier(policy_.lifecycle().hysteresis, cuts, values, match, *previous, a.tier_names, a.tier,
+                          a.reason, a.reasons, a.below_count);
         std::vector<std::uint8_t> seen(previous->ids.size(), 0);
         for (std::size_t i = 0; i < n; ++i) {
             const std::int64_t j = match[i];
@@ -448,8 +463,10 @@ void Model::apply_overrides(Assignment& a, const FeatureTable& table, std::span<
         a.pinned[i] = 1;
     }
     for (std::size_t k = 0; k < overrides.size(); ++k) {
-        if (!matched[k]) a.overrides_unmatched.push_back(overrides[k].customer);
-        else if (as_of > overrides[k].expires) ++a.overrides_expired;
+        if (!matched[k])
+            a.overrides_unmatched.push_back(overrides[k].customer);
+        else if (as_of > overrides[k].expires)
+            ++a.overrides_expired;
     }
 }
 

@@ -4,14 +4,13 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "json_parse.hpp"
-#include "tierkit/core/json_checks.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/json_checks.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/rules/registry.hpp"
@@ -21,13 +20,16 @@ namespace tierkit {
 
 using nlohmann::json;
 
-
 const char* to_string(RelationshipMode m) noexcept {
     switch (m) {
-        case RelationshipMode::transactional: return "transactional";
-        case RelationshipMode::cooperative: return "cooperative";
-        case RelationshipMode::strategic: return "strategic";
-        case RelationshipMode::emotional: return "emotional";
+        case RelationshipMode::transactional:
+            return "transactional";
+        case RelationshipMode::cooperative:
+            return "cooperative";
+        case RelationshipMode::strategic:
+            return "strategic";
+        case RelationshipMode::emotional:
+            return "emotional";
     }
     return "transactional";
 }
@@ -79,15 +81,17 @@ void check_ahp(const WeightSpec& w, std::size_t n, const std::string& path) {
         for (std::size_t at; (at = msg.find("pairwise")) != std::string::npos;) msg.replace(at, 8, "matrix");
         const std::size_t colon = msg.find(": ");
         const std::string where = msg.substr(0, colon);
-        if (colon == std::string::npos || where == "ahp" || where == "n") fail(path, msg.substr(colon == std::string::npos ? 0 : colon + 2));
+        if (colon == std::string::npos || where == "ahp" || where == "n")
+            fail(path, msg.substr(colon == std::string::npos ? 0 : colon + 2));
         fail(path + "." + where, msg.substr(colon + 2));
     }
 }
 
 WeightSpec parse_weights(const json& j, const std::string& path, std::size_t n_criteria, bool nested) {
     require_object(j, path);
-    only_keys(j, path, {"method", "matrix", "random_index", "max_cr", "accept_inconsistent", "variant", "subjective",
-                        "objective", "mode", "alpha"});
+    only_keys(j, path,
+              {"method", "matrix", "random_index", "max_cr", "accept_inconsistent", "variant", "subjective",
+               "objective", "mode", "alpha"});
     WeightSpec w;
     w.method = choice<WeightMethod>(string_at(j, "method", path, "manual"), path + ".method",
                                     {{"manual", WeightMethod::manual},
@@ -99,21 +103,24 @@ WeightSpec parse_weights(const json& j, const std::string& path, std::size_t n_c
         if (!j.contains("matrix")) fail(path + ".matrix", "required for ahp: an n x n pairwise comparison matrix");
         const json& m = j.at("matrix");
         if (!m.is_array() || m.size() != n_criteria)
-            fail(path + ".matrix", "must have one row per criterion (" + std::to_string(n_criteria) + "), got " + show(m));
+            fail(path + ".matrix",
+                 "must have one row per criterion (" + std::to_string(n_criteria) + "), got " + show(m));
         for (std::size_t r = 0; r < m.size(); ++r) {
             const std::string rp = path + ".matrix[" + std::to_string(r) + "]";
             auto row = numbers(m[r], rp);
             if (row.size() != n_criteria)
                 fail(rp, "must have " + std::to_string(n_criteria) + " entries, got " + std::to_string(row.size()));
             for (std::size_t c = 0; c < row.size(); ++c)
-                if (!(row[c] > 0)) fail(rp + "[" + std::to_string(c) + "]", "must be > 0, got " + format_number(row[c]));
+                if (!(row[c] > 0))
+                    fail(rp + "[" + std::to_string(c) + "]", "must be > 0, got " + format_number(row[c]));
             w.matrix.insert(w.matrix.end(), row.begin(), row.end());
         }
         if (j.contains("random_index")) {
             const json& ri = j.at("random_index");
             if (ri.is_string()) {
                 if (ri.get<std::string>() != "saaty")
-                    fail(path + ".random_index", "must be \"saaty\" or an array of numbers (n = 1, 2, ...), got " + show(ri));
+                    fail(path + ".random_index",
+                         "must be \"saaty\" or an array of numbers (n = 1, 2, ...), got " + show(ri));
             } else {
                 w.random_index = numbers(ri, path + ".random_index");
                 if (w.random_index.size() < n_criteria)
@@ -132,8 +139,10 @@ WeightSpec parse_weights(const json& j, const std::string& path, std::size_t n_c
         if (nested) fail(path + ".method", "combined weights cannot be nested");
         if (!j.contains("subjective")) fail(path + ".subjective", "required for combined weights (manual or ahp)");
         if (!j.contains("objective")) fail(path + ".objective", "required for combined weights (entropy or critic)");
-        w.subjective = std::make_shared<WeightSpec>(parse_weights(j.at("subjective"), path + ".subjective", n_criteria, true));
-        w.objective = std::make_shared<WeightSpec>(parse_weights(j.at("objective"), path + ".objective", n_criteria, true));
+        w.subjective =
+            std::make_shared<WeightSpec>(parse_weights(j.at("subjective"), path + ".subjective", n_criteria, true));
+        w.objective =
+            std::make_shared<WeightSpec>(parse_weights(j.at("objective"), path + ".objective", n_criteria, true));
         if (w.subjective->method != WeightMethod::manual && w.subjective->method != WeightMethod::ahp)
             fail(path + ".subjective.method", "must be manual or ahp");
         if (w.objective->method != WeightMethod::entropy && w.objective->method != WeightMethod::critic)
@@ -156,10 +165,12 @@ void parse_value_map(const json& j, const std::string& path, CriterionSpec& c) {
     if (j.contains("order") && j.contains("values")) fail(path + ".order", "give either order or values, not both");
     if (j.contains("order")) {
         const json& o = j.at("order");
-        if (!o.is_array() || o.size() < 2) fail(path + ".order", "must be an array of at least 2 labels, worst first, got " + show(o));
+        if (!o.is_array() || o.size() < 2)
+            fail(path + ".order", "must be an array of at least 2 labels, worst first, got " + show(o));
         for (std::size_t i = 0; i < o.size(); ++i) {
             const std::string p = path + ".order[" + std::to_string(i) + "]";
-            if (!o[i].is_string() || o[i].get<std::string>().empty()) fail(p, "must be a non-empty label, got " + show(o[i]));
+            if (!o[i].is_string() || o[i].get<std::string>().empty())
+                fail(p, "must be a non-empty label, got " + show(o[i]));
             c.labels.push_back(o[i].get<std::string>());
             c.label_values.push_back(static_cast<double>(i));
         }
@@ -196,15 +207,18 @@ void parse_value_map(const json& j, const std::string& path, CriterionSpec& c) {
             c.missing_value = number(m, path + ".missing");
         } else if (m.is_string()) {
             c.missing = choice<Missing>(m.get<std::string>(), path + ".missing",
-                                        {{"reject", Missing::reject}, {"worst", Missing::worst}, {"median", Missing::median},
+                                        {{"reject", Missing::reject},
+                                         {"worst", Missing::worst},
+                                         {"median", Missing::median},
                                          {"zero", Missing::zero}});
         } else {
             fail(path + ".missing", "must be \"reject\", \"worst\", \"median\", \"zero\" or a number, got " + show(m));
         }
     }
-    c.unknown_as_missing = choice<bool>(string_at(j, "unknown", path, "error"), path + ".unknown",
-                                        {{"error", false}, {"missing", true}});
-    if (c.unknown_as_missing && c.labels.empty()) fail(path + ".unknown", "applies to a criterion with an order or values map");
+    c.unknown_as_missing =
+        choice<bool>(string_at(j, "unknown", path, "error"), path + ".unknown", {{"error", false}, {"missing", true}});
+    if (c.unknown_as_missing && c.labels.empty())
+        fail(path + ".unknown", "applies to a criterion with an order or values map");
 }
 
 CriterionSpec parse_criterion(const json& j, const std::string& path) {
@@ -215,8 +229,9 @@ CriterionSpec parse_criterion(const json& j, const std::string& path) {
         return c;
     }
     require_object(j, path);
-    only_keys(j, path, {"column", "direction", "transform", "clip", "normalizer", "bins", "weight", "order", "values",
-                        "missing", "unknown"});
+    only_keys(j, path,
+              {"column", "direction", "transform", "clip", "normalizer", "bins", "weight", "order", "values", "missing",
+               "unknown"});
     CriterionSpec c;
     parse_value_map(j, path, c);
     if (!j.contains("column")) fail(path + ".column", "required: the feature column this criterion reads");
@@ -313,7 +328,8 @@ TierSpec parse_tier(const json& j, const std::string& path) {
             const json& a = j.at("actions");
             if (!a.is_array()) fail(path + ".actions", "must be an array of strings, got " + show(a));
             for (std::size_t k = 0; k < a.size(); ++k) {
-                if (!a[k].is_string()) fail(path + ".actions[" + std::to_string(k) + "]", "must be a string, got " + show(a[k]));
+                if (!a[k].is_string())
+                    fail(path + ".actions[" + std::to_string(k) + "]", "must be a string, got " + show(a[k]));
                 t.actions.push_back(a[k].get<std::string>());
             }
         }
@@ -350,9 +366,9 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
     if (lc) {
         const std::string path = "lifecycle";
         require_object(*lc, path);
-        only_keys(*lc, path, {"new_days", "active_days", "growing_trend", "declining_trend", "loyal_purchases",
-                              "loyal_days", "at_risk_days", "at_risk_p_alive", "declining_p_alive", "lost_days",
-                              "lost_p_alive", "hysteresis"});
+        only_keys(*lc, path,
+                  {"new_days", "active_days", "growing_trend", "declining_trend", "loyal_purchases", "loyal_days",
+                   "at_risk_days", "at_risk_p_alive", "declining_p_alive", "lost_days", "lost_p_alive", "hysteresis"});
         s.new_days = number_at(*lc, "new_days", path, s.new_days, 0, inf);
         s.active_days = number_at(*lc, "active_days", path, s.active_days, 0, inf);
         s.growing_trend = number_at(*lc, "growing_trend", path, s.growing_trend, 0, inf);
@@ -377,12 +393,12 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
         // lost_days: at_risk_days follows it down when the default would exceed it.
         if (!lc->contains("at_risk_days") && s.at_risk_days > s.lost_days) s.at_risk_days = s.lost_days;
         if (s.at_risk_days > s.lost_days)
-            fail(path + ".at_risk_days", "must be <= lost_days " + format_number(s.lost_days) + ", got " +
-                                             format_number(s.at_risk_days));
+            fail(path + ".at_risk_days",
+                 "must be <= lost_days " + format_number(s.lost_days) + ", got " + format_number(s.at_risk_days));
         if (!lc->contains("active_days") && s.active_days > s.at_risk_days) s.active_days = s.at_risk_days;
         if (s.active_days > s.at_risk_days)
-            fail(path + ".active_days", "must be <= at_risk_days " + format_number(s.at_risk_days) + ", got " +
-                                            format_number(s.active_days));
+            fail(path + ".active_days",
+                 "must be <= at_risk_days " + format_number(s.at_risk_days) + ", got " + format_number(s.active_days));
         if (lc->contains("hysteresis")) {
             const std::string hp = path + ".hysteresis";
             const json& h = require_object(lc->at("hysteresis"), hp);
@@ -399,7 +415,8 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
     }
     if (strategies) {
         const std::string path = "strategies";
-        if (!strategies->is_array()) fail(path, "must be an array of {tier, mode, stage, action} entries, got " + show(*strategies));
+        if (!strategies->is_array())
+            fail(path, "must be an array of {tier, mode, stage, action} entries, got " + show(*strategies));
         for (std::size_t k = 0; k < strategies->size(); ++k) {
             const std::string ep = path + "[" + std::to_string(k) + "]";
             const json& e = require_object((*strategies)[k], ep);
@@ -409,7 +426,8 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
             entry.modes = string_list(e, "mode", ep);
             entry.stages = string_list(e, "stage", ep);
             for (std::size_t q = 0; q < entry.tiers.size(); ++q)
-                if (std::none_of(tiers.begin(), tiers.end(), [&](const TierSpec& t) { return t.name == entry.tiers[q]; })) {
+                if (std::none_of(tiers.begin(), tiers.end(),
+                                 [&](const TierSpec& t) { return t.name == entry.tiers[q]; })) {
                     std::string list;
                     for (const auto& t : tiers) list += (list.empty() ? "" : ", ") + t.name;
                     fail(ep + ".tier", "unknown tier '" + entry.tiers[q] + "'; the policy's tiers: " + list);
@@ -423,8 +441,7 @@ lifecycle::LifecycleSpec parse_lifecycle(const json* lc, const json* strategies,
             for (const auto& st : entry.stages)
                 if (std::find_if(lifecycle::stage_names.begin(), lifecycle::stage_names.end(),
                                  [&](const char* name) { return st == name; }) == lifecycle::stage_names.end())
-                    fail(ep + ".stage", "must be one of " + stage_list() + ", got '" +
-                                            st + "'");
+                    fail(ep + ".stage", "must be one of " + stage_list() + ", got '" + st + "'");
             if (!e.contains("action")) fail(ep + ".action", "required: the next action for matching customers");
             entry.action = string_at(e, "action", ep, "");
             if (entry.action.empty()) fail(ep + ".action", "must not be empty");
@@ -468,7 +485,9 @@ json strategies_to_json(const std::vector<lifecycle::StrategyEntry>& entries) {
 json weights_to_json(const WeightSpec& w, std::size_t n) {
     json j;
     switch (w.method) {
-        case WeightMethod::manual: j["method"] = "manual"; break;
+        case WeightMethod::manual:
+            j["method"] = "manual";
+            break;
         case WeightMethod::ahp: {
             j["method"] = "ahp";
             json m = json::array();
@@ -476,8 +495,10 @@ json weights_to_json(const WeightSpec& w, std::size_t n) {
                 m.push_back(std::vector<double>(w.matrix.begin() + static_cast<long>(r * n),
                                                 w.matrix.begin() + static_cast<long>((r + 1) * n)));
             j["matrix"] = m;
-            if (w.random_index.empty()) j["random_index"] = "saaty";
-            else j["random_index"] = w.random_index;
+            if (w.random_index.empty())
+                j["random_index"] = "saaty";
+            else
+                j["random_index"] = w.random_index;
             j["max_cr"] = w.max_cr;
             j["accept_inconsistent"] = w.accept_inconsistent;
             break;
@@ -486,7 +507,9 @@ json weights_to_json(const WeightSpec& w, std::size_t n) {
             j["method"] = "entropy";
             j["variant"] = w.entropy_proportion ? "proportion" : "minmax";
             break;
-        case WeightMethod::critic: j["method"] = "critic"; break;
+        case WeightMethod::critic:
+            j["method"] = "critic";
+            break;
         case WeightMethod::combined:
             j["method"] = "combined";
             j["subjective"] = weights_to_json(*w.subjective, n);
@@ -507,8 +530,9 @@ Policy Policy::from_json(const std::string& text) {
     const std::string root = "policy";
     require_object(j, root);
     // Paths in messages are relative to the document root: "scores[0].criteria[1].weight".
-    only_keys(j, root, {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv",
-                        "lifecycle", "strategies", "privacy", "empty_tiers"});
+    only_keys(j, root,
+              {"name", "scores", "criteria", "weights", "method", "rule", "tiers", "description", "clv", "lifecycle",
+               "strategies", "privacy", "empty_tiers"});
     Policy p;
     p.name_ = string_at(j, "name", root, "policy");
     const std::string description = string_at(j, "description", root, "");
@@ -521,8 +545,9 @@ Policy Policy::from_json(const std::string& text) {
     }
     if (j.contains("empty_tiers") && !j.at("empty_tiers").is_string())
         fail("empty_tiers", "must be one of error, warn, allow, got " + show(j.at("empty_tiers")));
-    p.empty_tiers_ = choice<EmptyTiers>(j.value("empty_tiers", std::string("warn")), "empty_tiers",
-                                        {{"error", EmptyTiers::error}, {"warn", EmptyTiers::warn}, {"allow", EmptyTiers::allow}});
+    p.empty_tiers_ =
+        choice<EmptyTiers>(j.value("empty_tiers", std::string("warn")), "empty_tiers",
+                           {{"error", EmptyTiers::error}, {"warn", EmptyTiers::warn}, {"allow", EmptyTiers::allow}});
     if (j.contains("clv")) p.clv_ = clv::ClvSpec::from_json(j.at("clv"), "clv");
     if (j.contains("scores") && j.contains("criteria"))
         fail("criteria", "give either scores or criteria (one score), not both");
@@ -566,20 +591,22 @@ Policy Policy::from_json(const std::string& text) {
     }
 
     p.has_lifecycle_ = j.contains("lifecycle");
-    p.requires_stages_ = j.contains("strategies") ||
-                         (p.has_lifecycle_ && j.at("lifecycle").is_object() &&
-                          std::any_of(j.at("lifecycle").items().begin(), j.at("lifecycle").items().end(),
-                                      [](const auto& kv) { return kv.key() != "hysteresis"; }));
+    p.requires_stages_ =
+        j.contains("strategies") || (p.has_lifecycle_ && j.at("lifecycle").is_object() &&
+                                     std::any_of(j.at("lifecycle").items().begin(), j.at("lifecycle").items().end(),
+                                                 [](const auto& kv) { return kv.key() != "hysteresis"; }));
     p.lifecycle_ = parse_lifecycle(p.has_lifecycle_ ? &j.at("lifecycle") : nullptr,
                                    j.contains("strategies") ? &j.at("strategies") : nullptr, p.tiers_);
 
     json rule = j.contains("rule") ? j.at("rule") : json{{"kind", default_rule_kind()}};
     require_object(rule, "rule");
-    if (!rule.contains("kind")) fail("rule.kind", "required; registered rules: " + [] {
-        std::string s;
-        for (const auto& k : rule_kinds()) s += (s.empty() ? "" : ", ") + k;
-        return s;
-    }());
+    if (!rule.contains("kind"))
+        fail(
+            "rule.kind", "required; registered rules: " + [] {
+                std::string s;
+                for (const auto& k : rule_kinds()) s += (s.empty() ? "" : ", ") + k;
+                return s;
+            }());
     p.rule_kind_ = string_at(rule, "kind", "rule", "");
     // A rule that reads a score reads the main one unless told otherwise (Rule::defaults_to_main_score).
     if (!rule.contains("score") && !rule.contains("column") && rule_defaults_to_main_score(p.rule_kind_))
@@ -629,9 +656,12 @@ Policy Policy::from_json(const std::string& text) {
                 cj["values"] = map;
                 if (c.unknown_as_missing) cj["unknown"] = "missing";
             }
-            if (c.missing == Missing::value) cj["missing"] = c.missing_value;
+            if (c.missing == Missing::value)
+                cj["missing"] = c.missing_value;
             else if (c.missing != Missing::reject)
-                cj["missing"] = c.missing == Missing::worst ? "worst" : c.missing == Missing::median ? "median" : "zero";
+                cj["missing"] = c.missing == Missing::worst    ? "worst"
+                                : c.missing == Missing::median ? "median"
+                                                               : "zero";
             cs.push_back(cj);
         }
         sj["criteria"] = cs;

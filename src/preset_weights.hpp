@@ -20,13 +20,14 @@ inline std::optional<std::vector<double>> preset_weights(const WeightSpec& w, co
             return weights::manual(raw);
         }
         case WeightMethod::ahp: {
-            const auto r = weights::ahp(w.matrix, spec.criteria.size(), w.random_index,
-                                        w.accept_inconsistent ? -1.0 : w.max_cr);
+            const auto r =
+                weights::ahp(w.matrix, spec.criteria.size(), w.random_index, w.accept_inconsistent ? -1.0 : w.max_cr);
             out.ahp_lambda_max = r.lambda_max;
             out.ahp_consistency_ratio = r.consistency_ratio;
             return r.weights;
         }
-        default: return std::nullopt;
+        default:
+            return std::nullopt;
     }
 }
 

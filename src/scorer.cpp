@@ -1,13 +1,12 @@
 // Scorer: one customer at a time, without allocation when the rule has a one-row path.
 #include "tierkit/scorer.hpp"
 
-#include "tierkit/model.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "tierkit/core/error.hpp"
+#include "tierkit/model.hpp"
 
 namespace tierkit {
 
@@ -44,7 +43,8 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
             if (spec.has_value_map())
                 throw InvalidInput("Scorer: score '" + s.name + "' criterion '" + spec.column +
                                    "' maps labels to numbers and the scorer takes numbers only; assign a table "
-                                   "with '" + spec.column + "' as a categorical column instead");
+                                   "with '" +
+                                   spec.column + "' as a categorical column instead");
             const auto it = std::find(columns_.begin(), columns_.end(), spec.column);
             // A missing value of this column takes the fill fitted for it (criterion_values.hpp).
             if (spec.missing != Missing::reject && it != columns_.end())
@@ -70,12 +70,13 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
 
 const Scored& Scorer::assign_one(std::span<const double> values) {
     if (values.size() != columns_.size())
-        throw InvalidInput("assign_one: expected " + std::to_string(columns_.size()) + " values (one per column), got " +
-                           std::to_string(values.size()));
+        throw InvalidInput("assign_one: expected " + std::to_string(columns_.size()) +
+                           " values (one per column), got " + std::to_string(values.size()));
     for (std::size_t j = 0; j < values.size(); ++j) {
         filled_[j] = std::isnan(values[j]) && !std::isnan(fill_[j]) ? fill_[j] : values[j];
         if (!std::isfinite(filled_[j]))
-            throw InvalidInput("column '" + columns_[j] + "': must be a finite number, got " + std::to_string(values[j]));
+            throw InvalidInput("column '" + columns_[j] + "': must be a finite number, got " +
+                               std::to_string(values[j]));
     }
     values = filled_;
     result_.scores = scores_;  // set here, not at construction, so a copied Scorer views its own buffer

@@ -3,8 +3,8 @@
 #include "tierkit/features/summarize.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <bit>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -51,7 +51,8 @@ void civil_from_days(std::int64_t z, int& y, unsigned& m, unsigned& d) noexcept 
 
 std::int64_t period_of(std::int64_t day, Period period) noexcept {
     switch (period) {
-        case Period::day: return day;
+        case Period::day:
+            return day;
         case Period::week: {
             // 1970-01-01 is a Thursday; weeks run Monday..Sunday (pandas "W" = "W-SUN").
             const std::int64_t shifted = day + 3;
@@ -111,8 +112,10 @@ std::vector<std::uint32_t> Summarizer::slots_for(std::span<const std::int64_t> i
         const auto first = sorted_ids_.begin() + static_cast<std::ptrdiff_t>(lo);
         const auto last = sorted_ids_.begin() + static_cast<std::ptrdiff_t>(std::min(n, lo + step + 1));
         pos = static_cast<std::size_t>(std::lower_bound(first, last, ids[k]) - sorted_ids_.begin());
-        if (pos < n && sorted_ids_[pos] == ids[k]) out[k] = by_id_[pos];
-        else ++added;
+        if (pos < n && sorted_ids_[pos] == ids[k])
+            out[k] = by_id_[pos];
+        else
+            ++added;
     }
     if (added == 0) return out;
     if (ids_.size() + added >= none) throw InvalidInput("customer: more than 2^32-1 distinct ids");
@@ -149,8 +152,8 @@ void check_presence(int& known, bool given, const char* column) {
         return;
     }
     if (known != static_cast<int>(given))
-        throw InvalidInput(std::string("column '") + column + "': " + (given ? "given" : "missing") +
-                           " here but " + (known ? "given" : "missing") + " in the earlier transactions");
+        throw InvalidInput(std::string("column '") + column + "': " + (given ? "given" : "missing") + " here but " +
+                           (known ? "given" : "missing") + " in the earlier transactions");
 }
 
 using Sum = Summarizer::Sum;
@@ -192,7 +195,7 @@ struct Partitioned {
     std::vector<Reject> rejects;
     std::int64_t max_day = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
     std::int64_t used_rows = 0, after_total = 0;
-    std::vector<Record> records;         ///< grouped by customer, customers in id order
+    std::vector<Record> records;          ///< grouped by customer, customers in id order
     std::vector<std::size_t> part_start;  ///< per partition + 1: its records
     std::vector<std::size_t> cust_start;  ///< per partition + 1: customers before it
     /// Rows already grouped by id in increasing order, every id present: `records` stay
@@ -256,8 +259,9 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
         const Scan& sc = scans[r];
         any_bad |= sc.any_bad;
         max_day = std::max(max_day, sc.max_day);
-        ids.sorted = ids.sorted && sc.ids.sorted && (r == 0 || n * r / ranges == n * (r + 1) / ranges ||
-                                                     tx.customer[n * r / ranges - 1] <= tx.customer[n * r / ranges]);
+        ids.sorted = ids.sorted && sc.ids.sorted &&
+                     (r == 0 || n * r / ranges == n * (r + 1) / ranges ||
+                      tx.customer[n * r / ranges - 1] <= tx.customer[n * r / ranges]);
         ids.lo = std::min(ids.lo, sc.ids.lo);
         ids.hi = std::max(ids.hi, sc.ids.hi);
     }
@@ -272,8 +276,14 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
         g.rejects.push_back(Reject{row, tx.customer[i], std::move(reason)});
     };
     for (std::size_t i = 0; i < n; ++i) {
-        if (tx.customer[i] == missing_id) { reject_row(i, "column 'customer': id is missing"); continue; }
-        if (tx.day[i] == missing_day) { reject_row(i, "column 'date': date is missing"); continue; }
+        if (tx.customer[i] == missing_id) {
+            reject_row(i, "column 'customer': id is missing");
+            continue;
+        }
+        if (tx.day[i] == missing_day) {
+            reject_row(i, "column 'date': date is missing");
+            continue;
+        }
         if (!std::isfinite(tx.amount[i])) {
             reject_row(i, "column 'amount': must be a finite number, got " + std::to_string(tx.amount[i]));
             continue;
@@ -351,8 +361,10 @@ Partitioned grouped_in_place(const Transactions& tx, std::vector<std::uint8_t> b
     }
     for (std::size_t i = 0; i < n; ++i) {
         if (!g.bad.empty() && g.bad[i]) continue;
-        if (tx.day[i] > g.cutoff) ++g.after_total;
-        else ++g.used_rows;
+        if (tx.day[i] > g.cutoff)
+            ++g.after_total;
+        else
+            ++g.used_rows;
     }
     return g;
 }
@@ -382,7 +394,8 @@ Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& optio
     const std::size_t parts = std::size_t{1} << part_bits;
     const auto ulo = static_cast<std::uint64_t>(lo);
     auto part_of = [&](std::int64_t id) {
-        return part_bits == 0 ? std::size_t{0} : static_cast<std::size_t>((static_cast<std::uint64_t>(id) - ulo) >> skip);
+        return part_bits == 0 ? std::size_t{0}
+                              : static_cast<std::size_t>((static_cast<std::uint64_t>(id) - ulo) >> skip);
     };
 
     // Histograms per fixed row range, then a stable scatter (ranges in row order).
@@ -416,8 +429,10 @@ Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& optio
             if (id == missing_id) continue;
             const std::int64_t day = tx.day[i];
             std::uint32_t kind = Partitioned::used;
-            if (!bad.empty() && bad[i]) kind = Partitioned::rejected;
-            else if (day > cutoff) kind = Partitioned::after;
+            if (!bad.empty() && bad[i])
+                kind = Partitioned::rejected;
+            else if (day > cutoff)
+                kind = Partitioned::after;
             n_after += kind == Partitioned::after;
             n_used += kind == Partitioned::used;
             out[at[part_of(id)]++] = Record{id, day, tx.amount[i], static_cast<std::uint32_t>(i), kind};
@@ -461,7 +476,8 @@ void for_each_customer(const Partitioned& g, const Transactions& tx, std::vector
     const bool has_margin = !tx.margin.empty(), has_quantity = !tx.quantity.empty();
     // The partition holding customer `first`, and that customer's first record.
     std::size_t p = static_cast<std::size_t>(std::upper_bound(g.cust_start.begin(), g.cust_start.end(), first) -
-                                             g.cust_start.begin()) - 1;
+                                             g.cust_start.begin()) -
+                    1;
     std::size_t at = g.part_start[p];
     for (std::size_t skip = first - g.cust_start[p]; skip > 0; --skip) {
         const std::int64_t id = g.at(tx, at).id;
@@ -492,8 +508,10 @@ void for_each_customer(const Partitioned& g, const Transactions& tx, std::vector
                 after += x.kind == Partitioned::after;
                 if (x.kind == Partitioned::used) scratch.push_back(x);
             }
-            if (!std::is_sorted(scratch.begin(), scratch.end(), [](const Record& a, const Record& b) { return a.day < b.day; }))
-                std::stable_sort(scratch.begin(), scratch.end(), [](const Record& a, const Record& b) { return a.day < b.day; });
+            if (!std::is_sorted(scratch.begin(), scratch.end(),
+                                [](const Record& a, const Record& b) { return a.day < b.day; }))
+                std::stable_sort(scratch.begin(), scratch.end(),
+                                 [](const Record& a, const Record& b) { return a.day < b.day; });
             rows = scratch;
         }
         at = end;
@@ -549,11 +567,26 @@ std::vector<std::int64_t> customer_ids(const Partitioned& g, const Transactions&
 class Columns {
 public:
     enum : std::size_t {
-        frequency, recency, T, monetary, days_since, orders, revenue, aov, margin, quantity, first, last, active, trend,
+        frequency,
+        recency,
+        T,
+        monetary,
+        days_since,
+        orders,
+        revenue,
+        aov,
+        margin,
+        quantity,
+        first,
+        last,
+        active,
+        trend,
         windows
     };
     Columns(std::size_t rows, std::size_t nw, bool has_margin, bool has_quantity)
-        : has_margin_(has_margin), has_quantity_(has_quantity), nw_(nw),
+        : has_margin_(has_margin),
+          has_quantity_(has_quantity),
+          nw_(nw),
           ids_(std::make_shared_for_overwrite<std::int64_t[]>(std::max<std::size_t>(rows, 1))),
           v_(windows + 2 * nw) {
         for (std::size_t k = 0; k < v_.size(); ++k)
@@ -612,8 +645,13 @@ class FeatureBuilder {
 public:
     FeatureBuilder(const SummarizeOptions& options, std::int64_t as_of, Columns& out, std::size_t row,
                    std::vector<Reject>& rejects)
-        : o_(options), as_of_(as_of), as_of_period_(period_of(as_of, options.period)), out_(out), row_(row),
-          rejects_(rejects), nw_(options.windows_days.size()) {
+        : o_(options),
+          as_of_(as_of),
+          as_of_period_(period_of(as_of, options.period)),
+          out_(out),
+          row_(row),
+          rejects_(rejects),
+          nw_(options.windows_days.size()) {
         // Thresholds (days back from as_of): the windows, then the trend's w and 2w.
         for (int w : options.windows_days) limits_.push_back(w);
         limits_.push_back(options.trend_window_days);
@@ -629,12 +667,11 @@ public:
     std::size_t row() const noexcept { return row_; }
 
     /// One customer: `cells` in day order (empty when no row was used).
-    void add(std::int64_t id, std::span<const Cell> cells, const Sum& margin, const Sum& quantity,
-             std::int64_t after) {
+    void add(std::int64_t id, std::span<const Cell> cells, const Sum& margin, const Sum& quantity, std::int64_t after) {
         if (cells.empty()) {
             if (after > 0)
-                rejects_.push_back(Reject{-1, id, "no transaction on or before as_of (" + std::to_string(after) +
-                                                      " after it)"});
+                rejects_.push_back(
+                    Reject{-1, id, "no transaction on or before as_of (" + std::to_string(after) + " after it)"});
             else
                 rejects_.push_back(Reject{-1, id, "every transaction of the customer was rejected"});
             return;
@@ -712,8 +749,10 @@ public:
         const double recent = std::max(recent_sum.value(), 0.0);
         const double before = std::max(before_sum.value(), 0.0);
         double tr;
-        if (before > 0) tr = std::min(recent / before, o_.trend_cap);
-        else tr = recent > 0 ? o_.trend_cap : 1.0;
+        if (before > 0)
+            tr = std::min(recent / before, o_.trend_cap);
+        else
+            tr = recent > 0 ? o_.trend_cap : 1.0;
         out[Columns::trend][i] = tr;
         for (std::size_t k = 0; k < nw_; ++k) {
             out[Columns::windows + 2 * k][i] = tail_at_[k].value();
@@ -726,8 +765,9 @@ public:
             if (col == nullptr || std::isfinite(col[i])) continue;
             --row_;
             const char* input = k == Columns::margin ? "margin" : k == Columns::quantity ? "quantity" : "amount";
-            std::string reason = std::string("column '") + input + "': the customer's sums overflow the largest double (" +
-                                 feature_name(k) + " is not finite)";
+            std::string reason = std::string("column '") + input +
+                                 "': the customer's sums overflow the largest double (" + feature_name(k) +
+                                 " is not finite)";
             if (!o_.reject_invalid) throw InvalidInput("customer " + std::to_string(id) + ": " + reason);
             rejects_.push_back(Reject{-1, id, std::move(reason)});
             return;
@@ -736,9 +776,9 @@ public:
 
 private:
     std::string feature_name(std::size_t k) const {
-        static const char* const names[] = {"frequency", "recency", "T", "monetary_value", "days_since_last",
-                                            "orders", "revenue", "aov", "margin", "quantity", "first_purchase",
-                                            "last_purchase", "active_periods", "trend"};
+        static const char* const names[] = {
+            "frequency", "recency", "T",        "monetary_value", "days_since_last", "orders",         "revenue",
+            "aov",       "margin",  "quantity", "first_purchase", "last_purchase",   "active_periods", "trend"};
         if (k < Columns::windows) return names[k];
         const std::string w = std::to_string(o_.windows_days[(k - Columns::windows) / 2]);
         return ((k - Columns::windows) % 2 == 0 ? "revenue_" : "orders_") + w + "d";
@@ -789,8 +829,7 @@ std::int64_t build_features(const SummarizeOptions& o, std::int64_t as_of, bool 
 
 /// The report fields that do not come from the customers, and the as_of to use.
 std::int64_t fill_report(SummarizeReport& report, const SummarizeOptions& options, std::int64_t max_day) {
-    report.as_of = options.as_of ? *options.as_of
-                                 : (max_day == std::numeric_limits<std::int64_t>::min() ? 0 : max_day);
+    report.as_of = options.as_of ? *options.as_of : (max_day == std::numeric_limits<std::int64_t>::min() ? 0 : max_day);
     return options.as_of ? *options.as_of : max_day;
 }
 
@@ -832,25 +871,25 @@ void Summarizer::update(const Transactions& tx) {
     const std::size_t old_cells = cells();
     std::vector<Cell> scratch;
     std::int64_t refunds = 0;
-    for_each_customer(g, tx, scratch, 0, m, [&](std::size_t c, std::int64_t id, std::span<const Cell> cells,
-                                                const Sum& margin, const Sum& quantity, std::int64_t customer_refunds,
-                                                std::int64_t after) {
-        std::uint32_t s;
-        if (fresh) {
-            s = static_cast<std::uint32_t>(c);
-            ids_.push_back(id);
-        } else {
-            s = slot[c];
-        }
-        after_of_[s] += after;
-        if (has_margin_ == 1) margin_[s].add(margin);
-        if (has_quantity_ == 1) quantity_[s].add(quantity);
-        refunds += customer_refunds;
-        for (Cell cell : cells) {
-            cell.slot = s;
-            add_cell(cell);
-        }
-    });
+    for_each_customer(g, tx, scratch, 0, m,
+                      [&](std::size_t c, std::int64_t id, std::span<const Cell> cells, const Sum& margin,
+                          const Sum& quantity, std::int64_t customer_refunds, std::int64_t after) {
+                          std::uint32_t s;
+                          if (fresh) {
+                              s = static_cast<std::uint32_t>(c);
+                              ids_.push_back(id);
+                          } else {
+                              s = slot[c];
+                          }
+                          after_of_[s] += after;
+                          if (has_margin_ == 1) margin_[s].add(margin);
+                          if (has_quantity_ == 1) quantity_[s].add(quantity);
+                          refunds += customer_refunds;
+                          for (Cell cell : cells) {
+                              cell.slot = s;
+                              add_cell(cell);
+                          }
+                      });
 
     rows_ += static_cast<std::int64_t>(n);
     used_ += g.used_rows;
@@ -887,8 +926,10 @@ bool fits_small(const Summarizer::Cell& c) noexcept {
 }  // namespace
 
 void Summarizer::add_cell(const Cell& c) const {
-    if (fits_small(c)) small_.push_back(SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi});
-    else cells_.push_back(c);
+    if (fits_small(c))
+        small_.push_back(SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi});
+    else
+        cells_.push_back(c);
 }
 
 std::span<const Summarizer::Cell> Summarizer::cells_of(std::size_t slot, std::vector<Cell>& scratch) const {
@@ -910,10 +951,10 @@ std::span<const Summarizer::Cell> Summarizer::cells_of(std::size_t slot, std::ve
 std::size_t Summarizer::state_bytes() const noexcept {
     std::size_t bytes = sizeof(*this) + ids_.capacity() * sizeof(std::int64_t) +
                         sorted_ids_.capacity() * sizeof(std::int64_t) + by_id_.capacity() * sizeof(std::uint32_t) +
-                        after_of_.capacity() * sizeof(std::int64_t) + (margin_.capacity() + quantity_.capacity()) * sizeof(Sum) +
-                        cells_.capacity() * sizeof(Cell) + cell_start_.capacity() * sizeof(std::size_t) +
-                        small_.capacity() * sizeof(SmallCell) + small_start_.capacity() * sizeof(std::size_t) +
-                        row_rejects_.capacity() * sizeof(Reject);
+                        after_of_.capacity() * sizeof(std::int64_t) +
+                        (margin_.capacity() + quantity_.capacity()) * sizeof(Sum) + cells_.capacity() * sizeof(Cell) +
+                        cell_start_.capacity() * sizeof(std::size_t) + small_.capacity() * sizeof(SmallCell) +
+                        small_start_.capacity() * sizeof(std::size_t) + row_rejects_.capacity() * sizeof(Reject);
     for (const auto& r : row_rejects_) bytes += r.reason.capacity() > 15 ? r.reason.capacity() + 1 : 0;
     return bytes;
 }
@@ -963,8 +1004,10 @@ void Summarizer::compact() const {
                 c.refund.add(day_cells[k].refund);
                 c.purchases += day_cells[k].purchases;
             }
-            if (fits_small(c)) small_[w_small++] = SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi};
-            else full.push_back(c);
+            if (fits_small(c))
+                small_[w_small++] = SmallCell{c.slot, static_cast<std::int32_t>(c.day), c.gross.hi};
+            else
+                full.push_back(c);
         }
         cell_start_[s + 1] = full.size();
         small_start_[s + 1] = w_small;
@@ -1080,9 +1123,8 @@ Summary Summarizer::finalize() const {
                        std::vector<Cell> scratch;
                        for (std::size_t k = begin; k < end; ++k) {
                            const std::uint32_t s = by_id[k];
-                           build.add(ids_[s], cells_of(s, scratch),
-                                     has_margin_ == 1 ? margin_[s] : zero, has_quantity_ == 1 ? quantity_[s] : zero,
-                                     after_of_[s]);
+                           build.add(ids_[s], cells_of(s, scratch), has_margin_ == 1 ? margin_[s] : zero,
+                                     has_quantity_ == 1 ? quantity_[s] : zero, after_of_[s]);
                        }
                        return std::int64_t{0};
                    });
@@ -1104,19 +1146,19 @@ Summary summarize(const Transactions& tx, const SummarizeOptions& options) {
     report.rejected_rows = static_cast<std::int64_t>(g.rejects.size());
     result.rejects = std::move(g.rejects);
     const std::int64_t as_of = fill_report(report, options, g.max_day);
-    report.refunds = build_features(options, as_of, !tx.margin.empty(), !tx.quantity.empty(), g.customers(), result,
-                                    [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
-                                        std::vector<Cell> scratch;
-                                        std::int64_t refunds = 0;
-                                        for_each_customer(g, tx, scratch, begin, end,
-                                                          [&](std::size_t, std::int64_t id, std::span<const Cell> cells,
-                                                              const Sum& margin, const Sum& quantity,
-                                                              std::int64_t customer_refunds, std::int64_t after) {
-                                                              refunds += customer_refunds;
-                                                              build.add(id, cells, margin, quantity, after);
-                                                          });
-                                        return refunds;
-                                    });
+    report.refunds = build_features(
+        options, as_of, !tx.margin.empty(), !tx.quantity.empty(), g.customers(), result,
+        [&](std::size_t begin, std::size_t end, FeatureBuilder& build) {
+            std::vector<Cell> scratch;
+            std::int64_t refunds = 0;
+            for_each_customer(g, tx, scratch, begin, end,
+                              [&](std::size_t, std::int64_t id, std::span<const Cell> cells, const Sum& margin,
+                                  const Sum& quantity, std::int64_t customer_refunds, std::int64_t after) {
+                                  refunds += customer_refunds;
+                                  build.add(id, cells, margin, quantity, after);
+                              });
+            return refunds;
+        });
     count_customers(result);
     return result;
 }
@@ -1134,8 +1176,10 @@ public:
     void put(T v) {
         static_assert(std::is_arithmetic_v<T>);
         std::uint64_t bits = 0;
-        if constexpr (std::is_floating_point_v<T>) bits = std::bit_cast<std::uint64_t>(static_cast<double>(v));
-        else bits = static_cast<std::uint64_t>(v);
+        if constexpr (std::is_floating_point_v<T>)
+            bits = std::bit_cast<std::uint64_t>(static_cast<double>(v));
+        else
+            bits = static_cast<std::uint64_t>(v);
         constexpr std::size_t size = std::is_floating_point_v<T> ? 8 : sizeof(T);
         char b[8];
         for (std::size_t k = 0; k < size; ++k) b[k] = static_cast<char>((bits >> (8 * k)) & 0xff);
@@ -1160,8 +1204,10 @@ public:
         for (std::size_t k = 0; k < size; ++k)
             bits |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[pos + k])) << (8 * k);
         pos += size;
-        if constexpr (std::is_floating_point_v<T>) return std::bit_cast<double>(bits);
-        else return static_cast<T>(bits);
+        if constexpr (std::is_floating_point_v<T>)
+            return std::bit_cast<double>(bits);
+        else
+            return static_cast<T>(bits);
     }
     /// A count of records of `record` bytes each, checked against what is left.
     std::size_t count(std::size_t record, const char* what) {
@@ -1217,8 +1263,14 @@ std::string Summarizer::to_bytes() const {
     for (std::size_t s = 0; s < ids_.size(); ++s) {
         w.put<std::int64_t>(ids_[s]);
         w.put<std::int64_t>(after_of_[s]);
-        if (has_margin_ == 1) { w.put<double>(margin_[s].hi); w.put<double>(margin_[s].lo); }
-        if (has_quantity_ == 1) { w.put<double>(quantity_[s].hi); w.put<double>(quantity_[s].lo); }
+        if (has_margin_ == 1) {
+            w.put<double>(margin_[s].hi);
+            w.put<double>(margin_[s].lo);
+        }
+        if (has_quantity_ == 1) {
+            w.put<double>(quantity_[s].hi);
+            w.put<double>(quantity_[s].lo);
+        }
     }
     w.put<std::uint64_t>(cells());
     std::vector<Cell> scratch;
@@ -1257,14 +1309,16 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
     o.freq_multiplier = r.get<double>("freq_multiplier");
     const std::size_t at_tw = r.offset();
     const auto tw = r.get<std::int64_t>("trend_window");
-    if (tw <= 0 || tw > std::numeric_limits<int>::max()) Reader::fail(at_tw, "trend_window " + std::to_string(tw) + " out of range");
+    if (tw <= 0 || tw > std::numeric_limits<int>::max())
+        Reader::fail(at_tw, "trend_window " + std::to_string(tw) + " out of range");
     o.trend_window_days = static_cast<int>(tw);
     o.trend_cap = r.get<double>("trend_cap");
     o.windows_days.resize(r.count(8, "windows"));
     for (int& d : o.windows_days) {
         const std::size_t at = r.offset();
         const auto v = r.get<std::int64_t>("window");
-        if (v <= 0 || v > std::numeric_limits<int>::max()) Reader::fail(at, "window " + std::to_string(v) + " out of range");
+        if (v <= 0 || v > std::numeric_limits<int>::max())
+            Reader::fail(at, "window " + std::to_string(v) + " out of range");
         d = static_cast<int>(v);
     }
     o.reject_invalid = r.get<std::uint8_t>("reject_invalid") != 0;
@@ -1281,7 +1335,8 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
     if (s.has_margin_ < -1 || s.has_margin_ > 1 || s.has_quantity_ < -1 || s.has_quantity_ > 1 ||
         (s.has_margin_ < 0) != (s.has_quantity_ < 0))
         Reader::fail(at_flags, "bad margin/quantity flags");
-    for (std::int64_t* v : {&s.rows_, &s.used_, &s.after_, &s.refunds_, &s.max_day_}) *v = r.get<std::int64_t>("counter");
+    for (std::int64_t* v : {&s.rows_, &s.used_, &s.after_, &s.refunds_, &s.max_day_})
+        *v = r.get<std::int64_t>("counter");
     if (s.max_day_ != std::numeric_limits<std::int64_t>::min() &&
         (s.max_day_ <= -(std::int64_t{1} << 40) || s.max_day_ >= (std::int64_t{1} << 40)))
         Reader::fail(at_flags + 2, "last day out of range");
@@ -1338,7 +1393,8 @@ Summarizer Summarizer::from_bytes(std::string_view bytes) {
         if (const std::size_t bad = invalid_utf8_at(rj.reason); bad != std::string::npos) {
             char byte[8];
             std::snprintf(byte, sizeof byte, "0x%02x", static_cast<unsigned char>(rj.reason[bad]));
-            Reader::fail(at_reason + bad, "reject " + std::to_string(k) + ": the reason is not valid UTF-8 (byte " + byte + ")");
+            Reader::fail(at_reason + bad,
+                         "reject " + std::to_string(k) + ": the reason is not valid UTF-8 (byte " + byte + ")");
         }
         s.row_rejects_.push_back(std::move(rj));
     }

@@ -6,9 +6,9 @@
 #include <string>
 #include <thread>
 
+#include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/core/random.hpp"
-#include "tierkit/core/error.hpp"
 
 namespace tierkit {
 namespace {
@@ -20,9 +20,7 @@ public:
     /// Uniform in (0, 1).
     double uniform() noexcept { return gen_.uniform_open(); }
     double exponential(double mean) noexcept { return -mean * std::log(uniform()); }
-    double normal() noexcept {
-        return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform());
-    }
+    double normal() noexcept { return std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform()); }
     /// Gamma(shape, scale) by Marsaglia & Tsang (2000); shape < 1 by the boost u^(1/shape).
     double gamma(double shape, double scale) noexcept {
         if (shape < 1) return gamma(shape + 1, scale) * std::pow(uniform(), 1.0 / shape);
@@ -53,10 +51,10 @@ struct CustomerType {
 };
 
 constexpr CustomerType types[] = {
-    {0.40, 150.0, 0.45, 35.0, 0.20},   // occasional
-    {0.40, 50.0, 0.15, 60.0, 0.25},    // regular
-    {0.17, 21.0, 0.05, 110.0, 0.30},   // loyal
-    {0.03, 10.0, 0.02, 380.0, 0.35},   // whale
+    {0.40, 150.0, 0.45, 35.0, 0.20},  // occasional
+    {0.40, 50.0, 0.15, 60.0, 0.25},   // regular
+    {0.17, 21.0, 0.05, 110.0, 0.30},  // loyal
+    {0.03, 10.0, 0.02, 380.0, 0.35},  // whale
 };
 
 struct Chunk {
@@ -68,7 +66,10 @@ struct Chunk {
 
 void generate(const SyntheticOptions& o, std::int64_t begin, std::int64_t end, Chunk& out) {
     const double end_day = static_cast<double>(o.start_day + o.days);
-    struct Row { std::int64_t day; double amount, margin, quantity; };
+    struct Row {
+        std::int64_t day;
+        double amount, margin, quantity;
+    };
     std::vector<Row> rows;
     for (std::int64_t i = begin; i < end; ++i) {
         Rng rng(o.seed, static_cast<std::uint64_t>(i));
@@ -77,7 +78,10 @@ void generate(const SyntheticOptions& o, std::int64_t begin, std::int64_t end, C
         double acc = 0;
         for (std::int32_t k = 0; k < 4; ++k) {
             acc += types[k].share;
-            if (pick < acc || k == 3) { t = k; break; }
+            if (pick < acc || k == 3) {
+                t = k;
+                break;
+            }
         }
         const CustomerType& ct = types[t];
         const double gap = ct.mean_gap_days / rng.gamma(3.0, 1.0 / 3.0);
@@ -98,7 +102,10 @@ void generate(const SyntheticOptions& o, std::int64_t begin, std::int64_t end, C
                 if (static_cast<double>(refund_day) < end_day)
                     rows.push_back(Row{refund_day, -back, -std::round(back * margin_rate * 100.0) / 100.0, -1.0});
             }
-            if (rng.uniform() < dropout) { alive = false; break; }
+            if (rng.uniform() < dropout) {
+                alive = false;
+                break;
+            }
             when += rng.exponential(gap);
         }
         std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.day < b.day; });
@@ -128,9 +135,7 @@ SyntheticData synthetic(const SyntheticOptions& o) {
     std::vector<Chunk> chunks(static_cast<std::size_t>(n_chunks));
     fork_join(
         static_cast<unsigned>(n_chunks),
-        [&](unsigned c) {
-            generate(o, c * per, std::min(o.customers, (c + 1) * per), chunks[c]);
-        },
+        [&](unsigned c) { generate(o, c * per, std::min(o.customers, (c + 1) * per), chunks[c]); },
         o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency()));
 
     SyntheticData d;

@@ -11,9 +11,12 @@ namespace tierkit {
 
 const char* to_string(EmptyTiers e) noexcept {
     switch (e) {
-        case EmptyTiers::error: return "error";
-        case EmptyTiers::warn: return "warn";
-        case EmptyTiers::allow: return "allow";
+        case EmptyTiers::error:
+            return "error";
+        case EmptyTiers::warn:
+            return "warn";
+        case EmptyTiers::allow:
+            return "allow";
     }
     return "warn";
 }
@@ -35,7 +38,8 @@ TierSizes count_tiers(std::span<const std::int32_t> tier, const std::vector<std:
         ++s.customers[static_cast<std::size_t>(k)];
     }
     s.total = static_cast<std::int64_t>(tier.size());
-    s.target_share = target_shares.empty() ? std::vector<double>(t, std::numeric_limits<double>::quiet_NaN()) : target_shares;
+    s.target_share =
+        target_shares.empty() ? std::vector<double>(t, std::numeric_limits<double>::quiet_NaN()) : target_shares;
     for (std::size_t k = 0; k < t; ++k) {
         if (s.customers[k] == 0) {
             s.empty.push_back(k);

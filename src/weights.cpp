@@ -2,6 +2,8 @@
 // definitions; this file holds the validation and the column passes.
 #include "tierkit/scoring/weights.hpp"
 
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -10,11 +12,8 @@
 #include <string>
 #include <utility>
 
-#include <Eigen/Core>
-#include <Eigen/Eigenvalues>
-
-#include "tierkit/core/format.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/format.hpp"
 
 namespace tierkit::weights {
 namespace {
@@ -37,8 +36,8 @@ std::size_t check_columns(const std::vector<std::span<const double>>& columns,
                           const std::vector<Direction>& directions) {
     if (columns.empty()) throw InvalidInput("columns: must hold at least 1 criterion column, got 0");
     if (directions.size() != columns.size())
-        throw InvalidInput("directions: expected " + std::to_string(columns.size()) +
-                           " (one per column), got " + std::to_string(directions.size()));
+        throw InvalidInput("directions: expected " + std::to_string(columns.size()) + " (one per column), got " +
+                           std::to_string(directions.size()));
     const std::size_t rows = columns[0].size();
     for (std::size_t j = 1; j < columns.size(); ++j)
         if (columns[j].size() != rows)
@@ -128,15 +127,14 @@ EntropySums entropy_sums(std::span<const double> column, double offset, double s
 void check_pairwise(std::span<const double> a, std::size_t n) {
     if (n == 0) throw InvalidInput("n: must be >= 1, got 0");
     if (a.size() != n * n)
-        throw InvalidInput("pairwise: expected n * n = " + std::to_string(n * n) + " values for n = " +
-                           std::to_string(n) + ", got " + std::to_string(a.size()));
+        throw InvalidInput("pairwise: expected n * n = " + std::to_string(n * n) +
+                           " values for n = " + std::to_string(n) + ", got " + std::to_string(a.size()));
     for (std::size_t i = 0; i < n; ++i)
         for (std::size_t j = 0; j < n; ++j) {
             const double v = a[i * n + j];
             if (!std::isfinite(v))
                 throw InvalidInput(cell_name("pairwise", i, j) + ": must be finite, got " + format_number(v));
-            if (!(v > 0))
-                throw InvalidInput(cell_name("pairwise", i, j) + ": must be > 0, got " + format_number(v));
+            if (!(v > 0)) throw InvalidInput(cell_name("pairwise", i, j) + ": must be > 0, got " + format_number(v));
         }
     constexpr double tolerance = 1e-6;
     for (std::size_t i = 0; i < n; ++i) {
@@ -149,8 +147,8 @@ void check_pairwise(std::span<const double> a, std::size_t n) {
             const double expected = 1.0 / a[j * n + i];
             const double v = a[i * n + j];
             if (std::fabs(v - expected) > tolerance * expected)
-                throw InvalidInput(cell_name("pairwise", i, j) + ": must be 1/" + cell_name("pairwise", j, i) +
-                                   " = " + format_number(expected) + ", got " + format_number(v));
+                throw InvalidInput(cell_name("pairwise", i, j) + ": must be 1/" + cell_name("pairwise", j, i) + " = " +
+                                   format_number(expected) + ", got " + format_number(v));
         }
 }
 
@@ -172,8 +170,7 @@ const std::vector<double>& saaty_random_index() {
     return table;
 }
 
-AhpResult ahp(std::span<const double> pairwise, std::size_t n, std::span<const double> random_index,
-              double max_cr) {
+AhpResult ahp(std::span<const double> pairwise, std::size_t n, std::span<const double> random_index, double max_cr) {
     if (std::isnan(max_cr)) throw InvalidInput("max_cr: must be a number (negative disables the check), got nan");
     check_pairwise(pairwise, n);
     const std::vector<double>& saaty = saaty_random_index();
@@ -213,8 +210,8 @@ AhpResult ahp(std::span<const double> pairwise, std::size_t n, std::span<const d
     for (std::size_t i = 0; i < n; ++i) {
         const double w = vector[static_cast<Eigen::Index>(i)] / total;
         if (!(w > 0) || !std::isfinite(w))
-            throw NumericError("ahp: principal eigenvector entry " + std::to_string(i) +
-                               " is not positive, got " + format_number(w));
+            throw NumericError("ahp: principal eigenvector entry " + std::to_string(i) + " is not positive, got " +
+                               format_number(w));
         result.weights[i] = w;
     }
 
@@ -288,7 +285,7 @@ std::vector<double> critic(const std::vector<std::span<const double>>& columns,
     // z - mean(z) = sign * (x - mean(x)) / (max - min), sign = -1 when lower is better.
     std::vector<double> mean(k, 0.0);
     std::vector<double> factor(k, 0.0);  // sign / (max - min); 0 for a constant column
-    std::vector<std::size_t> varying;     // non-constant columns
+    std::vector<std::size_t> varying;    // non-constant columns
     for (std::size_t j = 0; j < k; ++j) {
         const ColumnRange range = scan_column(columns[j], j);
         if (range.max == range.min) continue;
@@ -395,8 +392,7 @@ std::vector<double> normalized(std::span<const double> raw, const char* name) {
     double largest = 0;
     for (std::size_t i = 0; i < raw.size(); ++i) {
         const double w = raw[i];
-        if (!std::isfinite(w))
-            throw InvalidInput(index_name(name, i) + ": must be finite, got " + format_number(w));
+        if (!std::isfinite(w)) throw InvalidInput(index_name(name, i) + ": must be finite, got " + format_number(w));
         if (w < 0) throw InvalidInput(index_name(name, i) + ": must be >= 0, got " + format_number(w));
         largest = std::max(largest, w);
     }
@@ -434,8 +430,9 @@ std::vector<double> combine(std::span<const double> subjective, std::span<const 
         total += s[j];
     }
     if (!(total > 0))
-        throw InvalidInput("combine: sum of subjective * objective must be > 0 (no criterion has both weights > 0), got " +
-                           format_number(total));
+        throw InvalidInput(
+            "combine: sum of subjective * objective must be > 0 (no criterion has both weights > 0), got " +
+            format_number(total));
     for (double& w : s) w /= total;
     return s;
 }

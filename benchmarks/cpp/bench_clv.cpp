@@ -229,7 +229,11 @@ BENCHMARK(BM_FitMbgNbd_Cdnow)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FitParetoNbd_Cdnow)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FitBgNbdAndGammaGamma_Cdnow)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CompressRfm_Synthetic)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
-BENCHMARK(BM_CompressAndFitBgNbd_Synthetic)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_CompressAndFitBgNbd_Synthetic)
+    ->Arg(1'000'000)
+    ->Arg(10'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
 BENCHMARK(BM_FitBgNbdPatterns_Synthetic)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_FitParetoNbdPatterns_Synthetic)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 BENCHMARK(BM_PAliveBgNbd)->Arg(1'000'000)->Unit(benchmark::kMillisecond);

@@ -8,9 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "tierkit/rules/builtin/expression.hpp"
 
@@ -64,10 +63,10 @@ std::unique_ptr<tierkit::Rule> rule(const nlohmann::json& branches, const Custom
     return r;
 }
 
-const nlohmann::json comparisons = nlohmann::json::array(
-    {{{"when", "monetary_value >= 1000 and frequency >= 12"}, {"tier", "key"}},
-     {{"when", "monetary_value >= 300 or (frequency >= 6 and recency <= 90)"}, {"tier", "high"}},
-     {{"else", "ordinary"}}});
+const nlohmann::json comparisons =
+    nlohmann::json::array({{{"when", "monetary_value >= 1000 and frequency >= 12"}, {"tier", "key"}},
+                           {{"when", "monetary_value >= 300 or (frequency >= 6 and recency <= 90)"}, {"tier", "high"}},
+                           {{"else", "ordinary"}}});
 
 const nlohmann::json arithmetic = nlohmann::json::array(
     {{{"when", "monetary_value / max(frequency, 1) >= 80 and between(recency, 0, 180)"}, {"tier", "key"}},
@@ -101,9 +100,12 @@ void BM_HandWrittenComparisons(benchmark::State& state) {
         const double *m = c.monetary, *f = c.frequency, *rc = c.recency;
         for (std::size_t i = 0; i < c.rows; ++i) {
             std::int32_t k;
-            if (m[i] >= 1000 && f[i] >= 12) k = 0;
-            else if (m[i] >= 300 || (f[i] >= 6 && rc[i] <= 90)) k = 1;
-            else k = 2;
+            if (m[i] >= 1000 && f[i] >= 12)
+                k = 0;
+            else if (m[i] >= 300 || (f[i] >= 6 && rc[i] <= 90))
+                k = 1;
+            else
+                k = 2;
             tier[i] = k;
             reason[i] = k;
         }
@@ -161,9 +163,12 @@ void BM_HandWrittenArithmetic(benchmark::State& state) {
         const double *m = c.monetary, *f = c.frequency, *rc = c.recency;
         for (std::size_t i = 0; i < c.rows; ++i) {
             std::int32_t k;
-            if (m[i] / std::max(f[i], 1.0) >= 80 && rc[i] >= 0 && rc[i] <= 180) k = 0;
-            else if (curve.normalize(m[i]) >= 0.5) k = 1;
-            else k = 2;
+            if (m[i] / std::max(f[i], 1.0) >= 80 && rc[i] >= 0 && rc[i] <= 180)
+                k = 0;
+            else if (curve.normalize(m[i]) >= 0.5)
+                k = 1;
+            else
+                k = 2;
             tier[i] = k;
             reason[i] = k;
         }

@@ -65,8 +65,10 @@ void BM_SortColumn(benchmark::State& state) {
     std::vector<double> v;
     for (auto _ : state) {
         v.assign(revenue.begin(), revenue.end());
-        if (state.range(0)) sort_doubles(v);
-        else std::sort(v.begin(), v.end());
+        if (state.range(0))
+            sort_doubles(v);
+        else
+            std::sort(v.begin(), v.end());
         benchmark::DoNotOptimize(v.data());
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * revenue.size()));
@@ -104,7 +106,10 @@ void BM_FitterMode(benchmark::State& state) {
         passes = f.passes();
         collected = f.collected_rows();
     }
-    state.SetLabel(mode == FitMode::exact ? "exact" : mode == FitMode::sketch ? "sketch" : state.range(0) == 2 ? "refine" : "refine, 2^20 buckets");
+    state.SetLabel(mode == FitMode::exact    ? "exact"
+                   : mode == FitMode::sketch ? "sketch"
+                   : state.range(0) == 2     ? "refine"
+                                             : "refine, 2^20 buckets");
     state.counters["passes"] = passes;
     state.counters["collected_share"] = collected / static_cast<double>(chunks().back().rows());
 }

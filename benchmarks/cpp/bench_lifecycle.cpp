@@ -7,10 +7,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
-
-#include <nlohmann/json.hpp>
 
 #include "tierkit/tierkit.hpp"
 
@@ -43,7 +42,7 @@ const tierkit::FeatureTable& book() {
         }
         tierkit::FeatureTable t(std::move(ids));
         std::pair<const char*, std::vector<double>*> columns[] = {
-            {"revenue", &revenue}, {"frequency", &frequency}, {"days_since_last", &dsl}, {"aov", &aov},
+            {"revenue", &revenue}, {"frequency", &frequency},  {"days_since_last", &dsl}, {"aov", &aov},
             {"orders", &orders},   {"first_purchase", &first}, {"last_purchase", &last},  {"trend", &trend}};
         for (auto& [name, values] : columns) t.add_column(name, std::move(*values));
         return t;

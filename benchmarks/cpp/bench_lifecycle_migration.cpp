@@ -40,9 +40,7 @@ const Join& data(std::int64_t n) {
             const double u = next(), v = next();
             const auto tier = static_cast<std::int32_t>(4 * next());
             d.before[i] = u < 0.05 ? absent : tier;
-            d.after[i] = u >= 0.05 && u < 0.10 ? absent
-                         : v < 0.8             ? tier
-                                               : static_cast<std::int32_t>(4 * next());
+            d.after[i] = u >= 0.05 && u < 0.10 ? absent : v < 0.8 ? tier : static_cast<std::int32_t>(4 * next());
             if (d.before[i] == absent && d.after[i] == absent) d.after[i] = tier;
             d.stage_before[i] = d.before[i] == absent ? absent : static_cast<std::int32_t>(7 * next());
             d.stage_after[i] = d.after[i] == absent ? absent : static_cast<std::int32_t>(7 * next());

@@ -29,7 +29,8 @@ const tierkit::FeatureTable& table(std::size_t n = 20000) {
     return t;
 }
 
-const char* kThresholds6 = R"j({"criteria": [{"column": "c0", "transform": "log1p"}, "c1", {"column": "c2", "direction": "lower"},
+const char* kThresholds6 =
+    R"j({"criteria": [{"column": "c0", "transform": "log1p"}, "c1", {"column": "c2", "direction": "lower"},
     {"column": "c3", "normalizer": "zscore"}, {"column": "c4", "normalizer": "minmax"}, {"column": "c5", "normalizer": "robust"}],
     "weights": {"method": "entropy"}, "rule": {"kind": "thresholds", "cuts": [75, 50, 25]}, "tiers": ["a", "b", "c", "d"]})j";
 

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <map>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "tierkit/rules/builtin/kmeans.hpp"
@@ -83,7 +82,8 @@ const Criteria& criteria(std::int64_t n, std::size_t d) {
     }
     for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
         const double centre = 0.2 + 0.2 * static_cast<double>(rng.below(4));
-        for (std::size_t f = 0; f < d; ++f) b.normalized[f][i] = std::clamp(centre + 0.3 * (rng.uniform() - 0.5), 0.0, 1.0);
+        for (std::size_t f = 0; f < d; ++f)
+            b.normalized[f][i] = std::clamp(centre + 0.3 * (rng.uniform() - 0.5), 0.0, 1.0);
     }
     slot->blocks.push_back(std::move(b));
     return *slot;

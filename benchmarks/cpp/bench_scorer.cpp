@@ -24,8 +24,10 @@ public:
         std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
         cut_ = v[v.size() / 2];
     }
-    void assign(const tierkit::RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override {
-        for (std::size_t i = 0; i < input.scores[0].size(); ++i) tier[i] = reason[i] = input.scores[0][i] >= cut_ ? 0 : 1;
+    void assign(const tierkit::RuleInput& input, std::span<std::int32_t> tier,
+                std::span<std::int32_t> reason) const override {
+        for (std::size_t i = 0; i < input.scores[0].size(); ++i)
+            tier[i] = reason[i] = input.scores[0][i] >= cut_ ? 0 : 1;
     }
     std::vector<std::string> reasons() const override { return {"high", "low"}; }
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override { return {{"cut", {cut_}}}; }
@@ -95,7 +97,9 @@ void BM_ScorerAssignOne(benchmark::State& state) {
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
     state.counters["allocation_free"] = scorer.allocation_free() ? 1 : 0;
-    state.SetLabel(state.range(0) == 0 ? "built-in quantiles" : state.range(0) == 1 ? "host rule, row path" : "host rule, general path");
+    state.SetLabel(state.range(0) == 0   ? "built-in quantiles"
+                   : state.range(0) == 1 ? "host rule, row path"
+                                         : "host rule, general path");
 }
 BENCHMARK(BM_ScorerAssignOne)->Arg(0)->Arg(1)->Arg(2);
 

@@ -27,7 +27,8 @@ const TimeLog& time_log(std::int64_t rows) {
     std::mt19937_64 rng(11);
     const std::int64_t m = std::max<std::int64_t>(rows / 10, 10);
     std::vector<std::int64_t> ids(static_cast<std::size_t>(m));
-    for (std::int64_t k = 0; k < m; ++k) ids[static_cast<std::size_t>(k)] = k * 7919 + static_cast<std::int64_t>(rng() % 7919);
+    for (std::int64_t k = 0; k < m; ++k)
+        ids[static_cast<std::size_t>(k)] = k * 7919 + static_cast<std::int64_t>(rng() % 7919);
     TimeLog log;
     const auto n = static_cast<std::size_t>(rows);
     log.customer.resize(n);
@@ -64,8 +65,11 @@ void BM_SummarizerTimeOrdered(benchmark::State& state) {
         tierkit::Summarizer s;
         for (std::size_t at = 0; at < n; at += chunk) {
             const std::size_t len = std::min(chunk, n - at);
-            s.update({std::span(log.customer).subspan(at, len), std::span(log.day).subspan(at, len),
-                      std::span(log.amount).subspan(at, len), {}, {}});
+            s.update({std::span(log.customer).subspan(at, len),
+                      std::span(log.day).subspan(at, len),
+                      std::span(log.amount).subspan(at, len),
+                      {},
+                      {}});
         }
         per_customer = static_cast<double>(s.state_bytes()) / static_cast<double>(s.customers());
         auto out = s.finalize();

@@ -22,9 +22,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <vector>
-
 #include <tierkit/serve.hpp>  // load, assign, Scorer: no Boost header (tierkit.hpp has fit and the rest)
+#include <vector>
 
 namespace {
 
@@ -39,9 +38,12 @@ std::vector<std::string> split_csv(const std::string& line, std::size_t row) {
     for (std::size_t i = 0; i < line.size(); ++i) {
         const char c = line[i];
         if (quoted) {
-            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') out.back() += '"', ++i;
-            else if (c == '"') quoted = false;
-            else out.back() += c;
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+                out.back() += '"', ++i;
+            else if (c == '"')
+                quoted = false;
+            else
+                out.back() += c;
         } else if (c == '"') {
             quoted = true;
         } else if (c == ',') {
@@ -60,7 +62,8 @@ double parse_number(const std::string& cell, std::size_t row, const std::string&
     const double v = std::strtod(begin, &end);
     while (end && (*end == ' ' || *end == '\t')) ++end;
     if (cell.empty() || end == begin || *end != '\0')
-        throw BadInput("row " + std::to_string(row) + ", column '" + column + "': expected a number, got '" + cell + "'");
+        throw BadInput("row " + std::to_string(row) + ", column '" + column + "': expected a number, got '" + cell +
+                       "'");
     return v;
 }
 
@@ -111,8 +114,8 @@ int run(const std::string& model_path, std::istream& in, bool one) {
         if (line.empty() || line == "\r") continue;
         const std::vector<std::string> cells = split_csv(line, row);
         if (cells.size() != header.size())
-            throw BadInput("row " + std::to_string(row) + ": expected " + std::to_string(header.size()) + " fields, got " +
-                           std::to_string(cells.size()));
+            throw BadInput("row " + std::to_string(row) + ": expected " + std::to_string(header.size()) +
+                           " fields, got " + std::to_string(cells.size()));
         for (std::size_t j = 0; j < columns.size(); ++j) row_values[j] = parse_number(cells[j + 1], row, columns[j]);
         if (one) {
             try {
@@ -149,8 +152,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> args;
     bool one = false;
     for (int k = 1; k < argc; ++k) {
-        if (std::string(argv[k]) == "--one") one = true;
-        else args.emplace_back(argv[k]);
+        if (std::string(argv[k]) == "--one")
+            one = true;
+        else
+            args.emplace_back(argv[k]);
     }
     if (args.empty() || args.size() > 2) {
         std::fprintf(stderr, "usage: tierkit_host MODEL [CSV | -] [--one]\n");

@@ -30,8 +30,8 @@ struct PreviousAssignment;
 /// until it expires.
 struct ManualOverride {
     std::int64_t customer = 0;
-    std::int32_t tier = 0;     ///< index into the policy's tiers
-    std::string reason;        ///< shown as the customer's reason
+    std::int32_t tier = 0;                                            ///< index into the policy's tiers
+    std::string reason;                                               ///< shown as the customer's reason
     std::int64_t expires = std::numeric_limits<std::int64_t>::max();  ///< last day it applies (day number)
 };
 
@@ -78,8 +78,8 @@ struct Assignment {
     /// without contributions.
     Column<std::int32_t> top_criteria;
     std::vector<std::string> top_criteria_names;  ///< "revenue, frequency, aov"
-    Column<std::int32_t> tier;    ///< index into tier_names (0 = best)
-    Column<std::int32_t> reason;  ///< index into reasons
+    Column<std::int32_t> tier;                    ///< index into tier_names (0 = best)
+    Column<std::int32_t> reason;                  ///< index into reasons
     std::vector<std::string> tier_names;
     std::vector<std::string> tier_modes;
     std::vector<std::vector<std::string>> tier_actions;
@@ -89,9 +89,9 @@ struct Assignment {
     /// pinned. This and `pinned` are filled when AssignOptions::overrides or previous
     /// is given (even an empty list of overrides) and are empty otherwise.
     std::vector<std::int32_t> rule_reason;
-    std::vector<std::uint8_t> pinned;              ///< 1 where a manual override applied
-    std::vector<std::int64_t> overrides_unmatched; ///< override customers not in the table
-    std::int64_t overrides_expired = 0;            ///< overrides ignored because expired
+    std::vector<std::uint8_t> pinned;               ///< 1 where a manual override applied
+    std::vector<std::int64_t> overrides_unmatched;  ///< override customers not in the table
+    std::int64_t overrides_expired = 0;             ///< overrides ignored because expired
     /// Rule-specific extra columns (RFM scores, cluster distances...), then the policy's
     /// clv columns (p_alive, expected_purchases[, clv]) when it has a clv section.
     std::vector<std::pair<std::string, std::vector<double>>> extras;

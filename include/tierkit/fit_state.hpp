@@ -40,13 +40,11 @@
 ///      schedules them. quantiles - a sketch of the score (or column); abc - a sketch of the
 ///      column, then a pass adding up the exact value mass and minimum of the customers
 ///      between consecutive sketch values (so a class boundary is off by at most the
-///      customers of one such bin, and exact when the column has few distinct values); kmeans - a bottom-k sample by hashed
-///      customer id seeds k-means++ (as fit() does on all rows), then every Lloyd
-///      iteration is one pass of per-cluster sums and counts (a map-reduce); the
-///      iterations stop when the squared centroid shift is <= tol * the data's mean
-///      variance or after max_iter (an empty cluster keeps its centroid; the inertia
-///      is the last pass's, against the centroids before their last move);
-///      thresholds - nothing to learn.
+///      customers of one such bin, and exact when the column has few distinct values); kmeans - a bottom-k sample by
+///      hashed customer id seeds k-means++ (as fit() does on all rows), then every Lloyd iteration is one pass of
+///      per-cluster sums and counts (a map-reduce); the iterations stop when the squared centroid shift is <= tol * the
+///      data's mean variance or after max_iter (an empty cluster keeps its centroid; the inertia is the last pass's,
+///      against the centroids before their last move); thresholds - nothing to learn.
 ///   Rules that need every row (rfm_segments, expression with pct(), chain, matrix,
 ///   override, group_by, kmeans with "k": "auto") cannot be fitted in sketch mode:
 ///   the Fitter's constructor throws a PolicyError naming them (use the exact mode).

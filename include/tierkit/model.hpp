@@ -14,12 +14,12 @@
 #include "tierkit/assignment.hpp"
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/core/column.hpp"
+#include "tierkit/core/progress.hpp"
+#include "tierkit/core/table.hpp"
 #include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/policy.hpp"
-#include "tierkit/core/progress.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
-#include "tierkit/core/table.hpp"
 #include "tierkit/tier_sizes.hpp"
 
 namespace tierkit {
@@ -54,7 +54,10 @@ public:
     /// @param fit_report what fit() found on its rows (tier_sizes.hpp); empty for a loaded model.
     Model(Policy policy, std::vector<FittedScore> scores, std::shared_ptr<const Rule> rule,
           std::optional<clv::FittedClv> clv = std::nullopt, FitReport fit_report = {})
-        : policy_(std::move(policy)), scores_(std::move(scores)), rule_(std::move(rule)), clv_(std::move(clv)),
+        : policy_(std::move(policy)),
+          scores_(std::move(scores)),
+          rule_(std::move(rule)),
+          clv_(std::move(clv)),
           fit_report_(std::move(fit_report)) {}
 
     /// Score and tier every row of `table`: the composite scores (and, with

@@ -75,10 +75,10 @@ struct WeightSpec {
     std::vector<double> random_index;  ///< ahp: empty = Saaty's table
     double max_cr = 0.1;               ///< ahp: reject above this (unless accept_inconsistent)
     bool accept_inconsistent = false;
-    bool entropy_proportion = false;   ///< entropy: raw-proportion variant
+    bool entropy_proportion = false;                    ///< entropy: raw-proportion variant
     std::shared_ptr<WeightSpec> subjective, objective;  ///< combined
-    bool multiplicative = false;       ///< combined: normalized product instead of alpha mix
-    double alpha = 0.5;                ///< combined: weight of the subjective vector
+    bool multiplicative = false;                        ///< combined: normalized product instead of alpha mix
+    double alpha = 0.5;                                 ///< combined: weight of the subjective vector
 };
 
 struct ScoreSpec {

@@ -56,10 +56,10 @@ constexpr std::size_t default_min_group_for(std::size_t rows) noexcept {
 class PrivateGroups {
 public:
     struct Group {
-        double value = 0;  ///< the tie value, or the mean of a bin
-        double first = 0;  ///< rows before the group
-        double count = 0;  ///< rows in the group
-        bool exact = true; ///< one tie group (its value is a value of the data)
+        double value = 0;   ///< the tie value, or the mean of a bin
+        double first = 0;   ///< rows before the group
+        double count = 0;   ///< rows in the group
+        bool exact = true;  ///< one tie group (its value is a value of the data)
     };
 
     /// @param sorted ascending, finite.

@@ -41,8 +41,8 @@ class RowAssigner;  // rules/rule.hpp
 
 /// The result of Scorer::assign_one; valid until the next call.
 struct Scored {
-    std::int32_t tier = 0;    ///< index into the policy's tiers (0 = best)
-    std::int32_t reason = 0;  ///< index into Scorer::reasons()
+    std::int32_t tier = 0;           ///< index into the policy's tiers (0 = best)
+    std::int32_t reason = 0;         ///< index into Scorer::reasons()
     std::span<const double> scores;  ///< one per score of the policy, in its order (0..100)
 };
 

@@ -28,8 +28,8 @@
 
 #include "tierkit/assignment.hpp"
 #include "tierkit/core/error.hpp"
-#include "tierkit/scorer.hpp"
 #include "tierkit/core/table.hpp"
+#include "tierkit/scorer.hpp"
 
 namespace tierkit {
 

@@ -1,12 +1,11 @@
 // The byte envelope. See include/tierkit/core/envelope.hpp for the layout.
 #include "tierkit/core/envelope.hpp"
 
+#include <boost/crc.hpp>
 #include <cstring>
 
-#include <boost/crc.hpp>
-
-#include "tierkit/core/version.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/version.hpp"
 
 namespace tierkit::envelope {
 namespace {
@@ -44,8 +43,7 @@ void check_length(std::uint64_t length, std::size_t at, const Expect& expect) {
 }
 
 void check_truncated_header(std::size_t got, std::size_t size, const Expect& expect) {
-    if (got < size)
-        fail(expect, "truncated header: " + std::to_string(got) + " of " + std::to_string(size) + " bytes");
+    if (got < size) fail(expect, "truncated header: " + std::to_string(got) + " of " + std::to_string(size) + " bytes");
 }
 
 /// The 32-byte "TKSTATE\0" summarizer state: the current layout with a u32 kind 1.
@@ -84,10 +82,14 @@ Header read_legacy_fit(std::string_view bytes, Content content, const Expect& ex
 
 const char* content_name(Content content) noexcept {
     switch (content) {
-        case Content::model: return "tierkit model";
-        case Content::fit_state: return "tierkit fit state";
-        case Content::fitter: return "tierkit fitter state";
-        case Content::summarizer_state: return "tierkit summarizer state";
+        case Content::model:
+            return "tierkit model";
+        case Content::fit_state:
+            return "tierkit fit state";
+        case Content::fitter:
+            return "tierkit fitter state";
+        case Content::summarizer_state:
+            return "tierkit summarizer state";
     }
     return "tierkit file";
 }
@@ -122,7 +124,8 @@ std::string write_envelope(Content content, Encoding encoding, std::uint32_t for
 
 Header read_header(std::string_view bytes, const Expect& expect) {
     if (!starts_with(bytes, magic))
-        fail(expect, std::string("not a ") + content_name(expect.content) + ": bad magic at byte 0 (expected \"TIERKIT\")");
+        fail(expect,
+             std::string("not a ") + content_name(expect.content) + ": bad magic at byte 0 (expected \"TIERKIT\")");
     check_truncated_header(bytes.size(), header_size, expect);
     Header h;
     h.format_version = static_cast<std::uint32_t>(get(bytes, 8, 4));
@@ -147,8 +150,8 @@ Header read_header(std::string_view bytes, const Expect& expect) {
 
 void check_payload(const Header& header, std::string_view payload, const Expect& expect) {
     if (payload.size() < header.length)
-        fail(expect, "truncated: the header announces " + std::to_string(header.length) + " payload bytes, the file has " +
-                         std::to_string(payload.size()));
+        fail(expect, "truncated: the header announces " + std::to_string(header.length) +
+                         " payload bytes, the file has " + std::to_string(payload.size()));
     if (payload.size() > header.length)
         fail(expect, "the header announces " + std::to_string(header.length) + " payload bytes, there are " +
                          std::to_string(payload.size()));

@@ -7,11 +7,10 @@
 #include <cmath>
 #include <limits>
 
+#include "preset_weights.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/fit/rule_state.hpp"
 #include "tierkit/scoring/weights.hpp"
-
-#include "preset_weights.hpp"
 
 namespace tierkit::fit_passes {
 
@@ -28,7 +27,8 @@ std::vector<double> knot_ranks(double n) {
 /// Median, IQR and percentile knots as fit_criterion makes them (min_group 1), from
 /// the column's groups: every group (`groups`, when there are at most max_knots) or
 /// the one at any rank (`at`).
-void set_order_statistics(FittedCriterion& f, const std::vector<Group>* groups, const std::function<Group(double)>& at) {
+void set_order_statistics(FittedCriterion& f, const std::vector<Group>* groups,
+                          const std::function<Group(double)>& at) {
     auto value_at = [&](double r) { return at(r).value; };
     f.median = linear_quantile(0.5, f.n, value_at);
     f.iqr = linear_quantile(0.75, f.n, value_at) - linear_quantile(0.25, f.n, value_at);
@@ -76,7 +76,8 @@ Group group_at(const std::vector<Group>& g, double r) {
 }
 
 bool needs_order(const CriterionSpec& c) {
-    return c.normalizer == Normalizer::percentile || c.normalizer == Normalizer::bins || c.normalizer == Normalizer::robust;
+    return c.normalizer == Normalizer::percentile || c.normalizer == Normalizer::bins ||
+           c.normalizer == Normalizer::robust;
 }
 
 /// The data-driven part of a weight spec (entropy or critic), or null.
@@ -88,9 +89,11 @@ const WeightSpec* objective_of(const WeightSpec& w) {
 
 bool needs_weights_pass(const ScoreSpec& s) { return objective_of(s.weights) || s.method == ScoreMethod::topsis; }
 
-std::span<const double> chunk_column(const FeatureTable& t, const std::string& score, std::size_t k, const std::string& column) {
+std::span<const double> chunk_column(const FeatureTable& t, const std::string& score, std::size_t k,
+                                     const std::string& column) {
     if (!t.has(column))
-        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) + "].column: " + t.unknown_message(column));
+        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) +
+                            "].column: " + t.unknown_message(column));
     return checked_finite(t.column(column), column);
 }
 
@@ -129,7 +132,8 @@ std::vector<double> merged_weights(const WeightSpec& w, const ScoreSpec& spec, F
     if (auto preset = detail::preset_weights(w, spec, out)) return *std::move(preset);
     switch (w.method) {
         case WeightMethod::manual:
-        case WeightMethod::ahp: break;  // preset_weights above
+        case WeightMethod::ahp:
+            break;  // preset_weights above
         case WeightMethod::entropy: {
             const double rows = out.criteria.front().n;
             if (rows < 2) throw InvalidInput("columns: must have at least 2 rows, got " + std::to_string(rows));
@@ -164,8 +168,8 @@ std::vector<double> merged_weights(const WeightSpec& w, const ScoreSpec& spec, F
         case WeightMethod::combined: {
             const auto s = merged_weights(*w.subjective, spec, out, sums);
             const auto o = merged_weights(*w.objective, spec, out, sums);
-            return weights::combine(s, o, w.multiplicative ? weights::CombineMode::multiplicative : weights::CombineMode::linear,
-                                    w.alpha);
+            return weights::combine(
+                s, o, w.multiplicative ? weights::CombineMode::multiplicative : weights::CombineMode::linear, w.alpha);
         }
     }
     return {};
@@ -178,7 +182,6 @@ FeatureTable gathered_table(const PartialState& s) {
         t.add_category(s.category_names[j], s.category_codes[j], s.category_labels[j]);
     return t;
 }
-
 
 FittedCriterion& criterion_at(std::vector<FittedScore>& scores, std::size_t j) {
     for (auto& s : scores) {

@@ -30,7 +30,8 @@ const WeightSpec* objective_of(const WeightSpec& w);
 bool needs_weights_pass(const ScoreSpec& s);
 /// A criterion's column of a chunk, each value finite.
 /// @throws UnknownColumn, InvalidInput naming the column and row.
-std::span<const double> chunk_column(const FeatureTable& t, const std::string& score, std::size_t k, const std::string& column);
+std::span<const double> chunk_column(const FeatureTable& t, const std::string& score, std::size_t k,
+                                     const std::string& column);
 /// Offsets of each score's sums in the weights pass: entropy 2 per criterion, critic
 /// c + c * c (centred sums, cross-products of all criteria; constant ones stay 0).
 std::vector<std::size_t> weight_sum_offsets(const Policy& p);

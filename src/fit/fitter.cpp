@@ -1,18 +1,16 @@
 // The Fitter: a generic scheduler of passes over chunks. Its own passes fit the clv
 // section, the criteria and the weights; then the rule's state (Rule::make_state,
 // fit/rule_state.hpp) runs the rule's passes. See include/tierkit/fit_state.hpp.
-#include "tierkit/fit_state.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 
-#include "tierkit/core/error.hpp"
-#include "tierkit/io/model_io.hpp"
-
 #include "fit/criteria_passes.hpp"
 #include "fit/stages.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/fit_state.hpp"
+#include "tierkit/io/model_io.hpp"
 
 namespace tierkit {
 
@@ -27,7 +25,8 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
         s.method = spec.method;
         for (const auto& c : spec.criteria) {
             if (c.needs_resolving())
-                throw PolicyError("criterion '" + c.column + "': value maps and missing options need the whole table; "
+                throw PolicyError("criterion '" + c.column +
+                                  "': value maps and missing options need the whole table; "
                                   "fit it with fit(), not by chunks");
             FittedCriterion f;
             f.spec = c;
@@ -45,9 +44,10 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
     rule_state_ = RuleStatePtr(rule_->make_state(options_));
     if (!rule_state_)
         throw PolicyError("rule: kind '" + rule_->kind() + "' (or group_by) cannot be fitted in " + mode + " mode, " +
-                          (refine ? "which reproduces only rules with exact order statistics or nothing to learn; use the "
-                                    "exact or sketch mode"
-                                  : "it needs every row at once; use the exact mode"));
+                          (refine
+                               ? "which reproduces only rules with exact order statistics or nothing to learn; use the "
+                                 "exact or sketch mode"
+                               : "it needs every row at once; use the exact mode"));
     if (refine)
         for (std::size_t s = 0; s < policy_.scores().size(); ++s)
             if (const WeightSpec* o = objective_of(policy_.scores()[s].weights))
@@ -59,12 +59,14 @@ Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), 
     // The grouping (privacy.hpp) needs every row in order; these modes keep single
     // rows' values, so they fit only a policy that opts out explicitly.
     if (!policy_.min_group())
-        throw PolicyError("privacy.min_group: the default groups stored values by min(5, rows / 50), which only the "
-                          "exact mode computes; use the exact mode, or set \"privacy\": {\"min_group\": 1} to fit "
-                          "single rows' values in " + mode + " mode");
+        throw PolicyError(
+            "privacy.min_group: the default groups stored values by min(5, rows / 50), which only the "
+            "exact mode computes; use the exact mode, or set \"privacy\": {\"min_group\": 1} to fit "
+            "single rows' values in " +
+            mode + " mode");
     if (*policy_.min_group() > 1)
-        throw PolicyError("privacy.min_group: " + std::to_string(*policy_.min_group()) + " needs the exact mode (the " + mode +
-                          " mode's values are single rows, not groups of that many)");
+        throw PolicyError("privacy.min_group: " + std::to_string(*policy_.min_group()) + " needs the exact mode (the " +
+                          mode + " mode's values are single rows, not groups of that many)");
     stage_ = gather;
     next_stage();
 }
@@ -74,21 +76,32 @@ void Fitter::next_stage() {
         ++stage_;
         bool needed = false;
         switch (stage_) {
-            case clv_pass: needed = policy_.clv().has_value(); break;
+            case clv_pass:
+                needed = policy_.clv().has_value();
+                break;
             case clip:
                 for (const auto& s : policy_.scores())
                     for (const auto& c : s.criteria) needed = needed || c.clip;
                 break;
-            case clip_count: needed = options_.mode == FitMode::refine && !buckets_.bounds.empty(); break;
+            case clip_count:
+                needed = options_.mode == FitMode::refine && !buckets_.bounds.empty();
+                break;
             case clip_values:
-            case criteria_values: needed = buckets_.any_wanted(); break;
-            case criteria_count: needed = options_.mode == FitMode::refine; break;
-            case criteria: needed = true; break;
+            case criteria_values:
+                needed = buckets_.any_wanted();
+                break;
+            case criteria_count:
+                needed = options_.mode == FitMode::refine;
+                break;
+            case criteria:
+                needed = true;
+                break;
             case weights_pass:
                 for (const auto& s : policy_.scores()) needed = needed || needs_weights_pass(s);
                 if (!needed) finish_weights(nullptr);
                 break;
-            default: needed = true;
+            default:
+                needed = true;
         }
         if (needed) return;
     }
@@ -134,7 +147,8 @@ void Fitter::check_layout(const PartialState& total) const {
     bool ok = true;
     switch (stage_) {
         case gather:
-            ok = total.columns.size() == total.names.size() && total.category_codes.size() == total.category_names.size() &&
+            ok = total.columns.size() == total.names.size() &&
+                 total.category_codes.size() == total.category_names.size() &&
                  total.category_labels.size() == total.category_names.size();
             for (const auto& c : total.columns) ok = ok && c.size() == total.ids.size();
             for (const auto& c : total.category_codes) ok = ok && c.size() == total.ids.size();
@@ -142,9 +156,15 @@ void Fitter::check_layout(const PartialState& total) const {
                 for (std::int32_t code : total.category_codes[j])
                     ok = ok && code >= -1 && code < static_cast<std::int32_t>(total.category_labels[j].size());
             break;
-        case clv_pass: ok = total.rfm.size() == 1 && total.spend.size() == (policy_.clv()->gamma_gamma ? 1u : 0u); break;
-        case clip: ok = total.sketches.size() == n_criteria; break;
-        case criteria: ok = total.sketches.size() == n_criteria && total.moments.size() == n_criteria; break;
+        case clv_pass:
+            ok = total.rfm.size() == 1 && total.spend.size() == (policy_.clv()->gamma_gamma ? 1u : 0u);
+            break;
+        case clip:
+            ok = total.sketches.size() == n_criteria;
+            break;
+        case criteria:
+            ok = total.sketches.size() == n_criteria && total.moments.size() == n_criteria;
+            break;
         case weights_pass:
             ok = total.sums.size() == weight_sum_offsets(policy_).back() && total.lows.size() == topsis &&
                  total.highs.size() == topsis;
@@ -158,18 +178,22 @@ void Fitter::check_layout(const PartialState& total) const {
                 ok = total.buckets[j].empty() || total.buckets[j].size() == 2 * buckets_.bounds[j].size() + 1;
             break;
         case clip_values:
-        case criteria_values: ok = total.values.size() == buckets_.counts.size(); break;
-        default: ok = !in_rule_pass() || rule_state_->has_layout(stage_ - rule_first, total, buckets_);
+        case criteria_values:
+            ok = total.values.size() == buckets_.counts.size();
+            break;
+        default:
+            ok = !in_rule_pass() || rule_state_->has_layout(stage_ - rule_first, total, buckets_);
     }
     if (!ok)
-        throw InvalidInput("Fitter.advance: the state does not have the layout of pass '" + stage() + "' of this policy");
+        throw InvalidInput("Fitter.advance: the state does not have the layout of pass '" + stage() +
+                           "' of this policy");
 }
 
 void Fitter::advance(const PartialState& total) {
     if (done()) throw PolicyError("Fitter.advance: the fit is done; call model()");
     if (total.stage != stage_)
-        throw InvalidInput("Fitter.advance: the state belongs to pass '" + stage_name(total.stage) + "', the fitter is at '" +
-                           stage() + "'");
+        throw InvalidInput("Fitter.advance: the state belongs to pass '" + stage_name(total.stage) +
+                           "', the fitter is at '" + stage() + "'");
     const auto& specs = policy_.scores();
     check_layout(total);
     if (in_rule_pass()) {
@@ -249,9 +273,14 @@ void Fitter::advance(const PartialState& total) {
         case clip_count:
         case criteria_count:
         case clip_values:
-        case criteria_values: refine_criteria(total); break;
-        case weights_pass: finish_weights(&total); break;
-        default: break;
+        case criteria_values:
+            refine_criteria(total);
+            break;
+        case weights_pass:
+            finish_weights(&total);
+            break;
+        default:
+            break;
     }
     ++passes_;
     next_stage();
@@ -263,7 +292,8 @@ void Fitter::refine_criteria(const PartialState& total) {
     if (stage_ == clip_values || stage_ == criteria_values) {
         for (std::size_t j = 0; j < counts.size(); ++j)
             if (!counts[j].empty())
-                finish_criterion(criterion_at(scores_, j), clipping, OrderIndex(buckets_.bounds[j], counts[j], total.values.at(j)));
+                finish_criterion(criterion_at(scores_, j), clipping,
+                                 OrderIndex(buckets_.bounds[j], counts[j], total.values.at(j)));
         buckets_.finish_values();
         return;
     }
@@ -298,7 +328,8 @@ void Fitter::refine_criteria(const PartialState& total) {
         // Every target rank is in a bucket of one value: done without gathering.
         const ValueCounts none;
         for (std::size_t j = 0; j < counts.size(); ++j)
-            if (!counts[j].empty()) finish_criterion(criterion_at(scores_, j), clipping, OrderIndex(buckets_.bounds[j], counts[j], none));
+            if (!counts[j].empty())
+                finish_criterion(criterion_at(scores_, j), clipping, OrderIndex(buckets_.bounds[j], counts[j], none));
         buckets_.clear();
         ++stage_;  // skip the values pass
     }

@@ -1,19 +1,16 @@
 // The bytes of a Fitter and its PartialStates: the one envelope (core/envelope.hpp)
 // around a Boost binary archive. See include/tierkit/fit_state.hpp.
-#include "tierkit/fit_state.hpp"
-
-#include <sstream>
-
 #include <boost/archive/binary_iarchive.hpp>
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
-
-#include "tierkit/core/envelope.hpp"
-#include "tierkit/core/error.hpp"
-#include "tierkit/io/model_io.hpp"
+#include <sstream>
 
 #include "fit/stages.hpp"
+#include "tierkit/core/envelope.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/fit_state.hpp"
+#include "tierkit/io/model_io.hpp"
 
 namespace tierkit {
 
@@ -75,7 +72,8 @@ namespace boost::serialization {
 
 template <class Archive>
 void serialize(Archive& ar, tierkit::RuleStateRecord& r, unsigned /*version*/) {
-    ar& r.values& r.points& r.names& r.weights& r.scale& r.objective& r.iterations& r.grid& r.total& r.open_buckets& r.sums_above;
+    ar& r.values& r.points& r.names& r.weights& r.scale& r.objective& r.iterations& r.grid& r.total& r.open_buckets& r
+        .sums_above;
 }
 
 }  // namespace boost::serialization
@@ -100,10 +98,10 @@ struct FitterAccess {
 
         template <class Archive>
         void serialize(Archive& ar, unsigned /*version*/) {
-            ar& policy& mode& sketch_k& kmeans_sample& stage& passes& scores& rule.values& rule.points& rule.names&
-                rule.weights& rule.scale& rule.objective& rule.iterations& model_bytes& rule.grid& refine_buckets&
-                buckets.bounds& buckets.counts& buckets.wanted& buckets.collected_rows& buckets.pending& rule.total&
-                rule.open_buckets& rule.sums_above& has_clv;
+            ar& policy& mode& sketch_k& kmeans_sample& stage& passes& scores& rule.values& rule.points& rule.names& rule
+                .weights& rule.scale& rule.objective& rule.iterations& model_bytes& rule.grid& refine_buckets& buckets
+                .bounds& buckets.counts& buckets.wanted& buckets.collected_rows& buckets.pending& rule.total& rule
+                .open_buckets& rule.sums_above& has_clv;
             if (has_clv) ar& clv;
         }
     };
@@ -130,7 +128,8 @@ std::string Fitter::to_bytes() const {
 Fitter Fitter::from_bytes(const std::string& bytes) {
     FitterAccess::Record r;
     read_archive(unseal(envelope::Content::fitter, bytes, "Fitter.from_bytes"), r, "Fitter.from_bytes");
-    if (r.mode > 2 || r.stage > fit_passes::finished) throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
+    if (r.mode > 2 || r.stage > fit_passes::finished)
+        throw FormatError("Fitter.from_bytes: unknown mode or pass in the payload");
     FitOptions options{static_cast<FitMode>(r.mode), r.sketch_k, r.kmeans_sample, r.refine_buckets};
     if (options.sketch_k < 8) throw FormatError("Fitter.from_bytes: sketch_k " + std::to_string(r.sketch_k) + " < 8");
     Policy policy = Policy::default_policy();
@@ -144,7 +143,8 @@ Fitter Fitter::from_bytes(const std::string& bytes) {
     try {
         f = Fitter(std::move(policy), options);
     } catch (const Error& e) {
-        throw FormatError(std::string("Fitter.from_bytes: the stored policy cannot be fitted in this mode: ") + e.what());
+        throw FormatError(std::string("Fitter.from_bytes: the stored policy cannot be fitted in this mode: ") +
+                          e.what());
     }
     const auto& b = r.buckets;
     if (b.counts.size() != b.bounds.size() || b.wanted.size() != b.bounds.size())
@@ -152,7 +152,8 @@ Fitter Fitter::from_bytes(const std::string& bytes) {
     for (std::size_t j = 0; j < b.bounds.size(); ++j)
         if ((!b.counts[j].empty() && b.counts[j].size() != 2 * b.bounds[j].size() + 1) ||
             !std::is_sorted(b.bounds[j].begin(), b.bounds[j].end()))
-            throw FormatError("Fitter.from_bytes: refine column " + std::to_string(j) + " has unsorted bounds or a bad count");
+            throw FormatError("Fitter.from_bytes: refine column " + std::to_string(j) +
+                              " has unsorted bounds or a bad count");
     f.buckets_ = std::move(r.buckets);
     if (f.rule_state_) {
         f.rule_state_->load(r.rule, f.buckets_);

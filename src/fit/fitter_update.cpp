@@ -1,17 +1,15 @@
 // A pass over one chunk (Fitter::update) and the merge of two passes' states
 // (Fitter::merge). See include/tierkit/fit_state.hpp.
-#include "tierkit/fit_state.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <tuple>
 
-#include "tierkit/core/error.hpp"
-
 #include "fit/criteria_passes.hpp"
 #include "fit/stages.hpp"
+#include "tierkit/core/error.hpp"
+#include "tierkit/fit_state.hpp"
 
 namespace tierkit {
 
@@ -42,7 +40,8 @@ PartialState Fitter::update(const FeatureTable& input) const {
         case gather: {
             out.ids.assign(chunk.ids().begin(), chunk.ids().end());
             out.names = chunk.names();
-            for (std::size_t j = 0; j < chunk.cols(); ++j) out.columns.emplace_back(chunk.column(j).begin(), chunk.column(j).end());
+            for (std::size_t j = 0; j < chunk.cols(); ++j)
+                out.columns.emplace_back(chunk.column(j).begin(), chunk.column(j).end());
             for (const auto& name : chunk.category_names()) {
                 const auto [codes, labels] = chunk.category(name);
                 out.category_names.push_back(name);
@@ -89,12 +88,15 @@ PartialState Fitter::update(const FeatureTable& input) const {
                     const bool used = j < buckets_.bounds.size() && (clipping ? spec.clip : needs_order(spec));
                     out.buckets.emplace_back();
                     if (!counting) {
-                        out.values.push_back(used && j < buckets_.wanted.size() ? values_in(buckets_.bounds[j], buckets_.wanted[j], v) : ValueCounts{});
+                        out.values.push_back(used && j < buckets_.wanted.size()
+                                                 ? values_in(buckets_.bounds[j], buckets_.wanted[j], v)
+                                                 : ValueCounts{});
                         continue;
                     }
                     if (used) count_buckets(buckets_.bounds[j], v, out.buckets.back());
                     // criteria: every distinct value while there are at most max_knots.
-                    out.values.push_back(!clipping && used ? ValueCounts::of(t, FittedCriterion::max_knots) : ValueCounts{});
+                    out.values.push_back(!clipping && used ? ValueCounts::of(t, FittedCriterion::max_knots)
+                                                           : ValueCounts{});
                 }
             break;
         }
@@ -135,7 +137,8 @@ PartialState Fitter::update(const FeatureTable& input) const {
                 const std::size_t c = specs[s].criteria.size();
                 const FittedScore& fs = scores_[s];
                 std::vector<std::span<const double>> cols;
-                for (std::size_t k = 0; k < c; ++k) cols.push_back(chunk_column(chunk, specs[s].name, k, specs[s].criteria[k].column));
+                for (std::size_t k = 0; k < c; ++k)
+                    cols.push_back(chunk_column(chunk, specs[s].name, k, specs[s].criteria[k].column));
                 if (specs[s].method == ScoreMethod::topsis)
                     for (std::size_t k = 0; k < c; ++k) {
                         double lo = std::numeric_limits<double>::infinity(), hi = -lo;
@@ -167,7 +170,8 @@ PartialState Fitter::update(const FeatureTable& input) const {
                     std::vector<double> factor(c, 0.0), centred(c);
                     for (std::size_t k = 0; k < c; ++k) {
                         const auto& f = fs.criteria[k];
-                        if (f.max > f.min) factor[k] = (f.spec.direction == Direction::lower ? -1.0 : 1.0) / (f.max - f.min);
+                        if (f.max > f.min)
+                            factor[k] = (f.spec.direction == Direction::lower ? -1.0 : 1.0) / (f.max - f.min);
                     }
                     for (std::size_t i = 0; i < chunk.rows(); ++i) {
                         for (std::size_t k = 0; k < c; ++k) {
@@ -181,7 +185,8 @@ PartialState Fitter::update(const FeatureTable& input) const {
             }
             break;
         }
-        default: break;
+        default:
+            break;
     }
     return out;
 }
@@ -195,7 +200,8 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
     if (empty(b) && b.stage == 0) return a;
     if (empty(a) && a.stage == 0) return b;
     if (a.stage != b.stage || a.mode != b.mode)
-        throw InvalidInput("merge: states of different passes ('" + stage_name(a.stage) + "' and '" + stage_name(b.stage) + "')");
+        throw InvalidInput("merge: states of different passes ('" + stage_name(a.stage) + "' and '" +
+                           stage_name(b.stage) + "')");
     PartialState out = a;
     if (a.stage == gather) {
         if (a.names.empty() && a.ids.empty()) return b;
@@ -224,13 +230,15 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
                 if (added) labels.push_back(label);
                 remap.push_back(pos->second);
             }
-            for (std::int32_t c : b.category_codes[j]) out.category_codes[at].push_back(c < 0 ? c : remap[static_cast<std::size_t>(c)]);
+            for (std::int32_t c : b.category_codes[j])
+                out.category_codes[at].push_back(c < 0 ? c : remap[static_cast<std::size_t>(c)]);
         }
         return out;
     }
-    if (a.moments.size() != b.moments.size() || a.sketches.size() != b.sketches.size() || a.sums.size() != b.sums.size() ||
-        a.lows.size() != b.lows.size() || a.rfm.size() != b.rfm.size() || a.spend.size() != b.spend.size() ||
-        a.exact_sums.size() != b.exact_sums.size() || a.buckets.size() != b.buckets.size() || a.values.size() != b.values.size())
+    if (a.moments.size() != b.moments.size() || a.sketches.size() != b.sketches.size() ||
+        a.sums.size() != b.sums.size() || a.lows.size() != b.lows.size() || a.rfm.size() != b.rfm.size() ||
+        a.spend.size() != b.spend.size() || a.exact_sums.size() != b.exact_sums.size() ||
+        a.buckets.size() != b.buckets.size() || a.values.size() != b.values.size())
         throw InvalidInput("merge: the states have different layouts (were they made by the same Fitter pass?)");
     // CLV patterns: re-counted with their counts as weights, then sorted (exact, any order).
     for (std::size_t j = 0; j < b.rfm.size(); ++j) {
@@ -253,7 +261,8 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
     for (std::size_t j = 0; j < b.exact_sums.size(); ++j) out.exact_sums[j].merge(b.exact_sums[j]);
     for (std::size_t j = 0; j < b.buckets.size(); ++j) {
         if (a.buckets[j].size() != b.buckets[j].size())
-            throw InvalidInput("merge: the states have different bucket counts (were they made by the same Fitter pass?)");
+            throw InvalidInput(
+                "merge: the states have different bucket counts (were they made by the same Fitter pass?)");
         for (std::size_t i = 0; i < b.buckets[j].size(); ++i) out.buckets[j][i] += b.buckets[j][i];  // counts: exact
     }
     for (std::size_t j = 0; j < b.values.size(); ++j) out.values[j].merge(b.values[j]);
@@ -274,9 +283,10 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
         std::vector<Row> rows;
         for (const PartialState* s : {&a, &b})
             for (std::size_t r = 0; r < s->sample_keys.size(); ++r)
-                rows.push_back({s->sample_keys[r], s->sample_ids[r],
-                                std::vector<double>(s->sample_points.begin() + static_cast<std::ptrdiff_t>(r * d),
-                                                    s->sample_points.begin() + static_cast<std::ptrdiff_t>((r + 1) * d))});
+                rows.push_back(
+                    {s->sample_keys[r], s->sample_ids[r],
+                     std::vector<double>(s->sample_points.begin() + static_cast<std::ptrdiff_t>(r * d),
+                                         s->sample_points.begin() + static_cast<std::ptrdiff_t>((r + 1) * d))});
         std::sort(rows.begin(), rows.end());
         // Each side kept its own bottom-`capacity`: the union's bottom-`capacity` is the answer.
         rows.resize(std::min<std::size_t>(rows.size(), std::max(a.sample_capacity, b.sample_capacity)));

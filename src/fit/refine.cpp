@@ -65,11 +65,13 @@ void count_buckets(const std::vector<double>& bounds, std::span<const double> va
     for (double x : values) out[bucket_of(bounds, x)] += 1;
 }
 
-ValueCounts values_in(const std::vector<double>& bounds, const std::vector<double>& wanted, std::span<const double> values) {
+ValueCounts values_in(const std::vector<double>& bounds, const std::vector<double>& wanted,
+                      std::span<const double> values) {
     std::vector<double> kept;
     if (!wanted.empty())
         for (double x : values)
-            if (std::binary_search(wanted.begin(), wanted.end(), static_cast<double>(bucket_of(bounds, x)))) kept.push_back(x);
+            if (std::binary_search(wanted.begin(), wanted.end(), static_cast<double>(bucket_of(bounds, x))))
+                kept.push_back(x);
     return ValueCounts::of(std::move(kept), 0);
 }
 
@@ -94,7 +96,8 @@ Group OrderIndex::at(double r) const {
     if (b % 2 == 1) return {bounds_[b / 2], before_[b], counts_[b]};
     // An open bucket: walk its gathered values.
     const std::size_t i = b / 2;
-    auto it = i == 0 ? inside_.values.begin() : std::upper_bound(inside_.values.begin(), inside_.values.end(), bounds_[i - 1]);
+    auto it = i == 0 ? inside_.values.begin()
+                     : std::upper_bound(inside_.values.begin(), inside_.values.end(), bounds_[i - 1]);
     double less = before_[b];
     for (; it != inside_.values.end() && (i == bounds_.size() || *it < bounds_[i]); ++it) {
         const double eq = inside_.counts[static_cast<std::size_t>(it - inside_.values.begin())];

@@ -48,7 +48,8 @@ void QuantileSketch::compress() {
 
 void QuantileSketch::merge(const QuantileSketch& other) {
     if (other.k_ != k_)
-        throw InvalidInput("sketch merge: capacities differ (" + std::to_string(k_) + " and " + std::to_string(other.k_) + ")");
+        throw InvalidInput("sketch merge: capacities differ (" + std::to_string(k_) + " and " +
+                           std::to_string(other.k_) + ")");
     if (levels_.size() < other.levels_.size()) levels_.resize(other.levels_.size());
     for (std::size_t h = 0; h < other.levels_.size(); ++h)
         levels_[h].insert(levels_[h].end(), other.levels_[h].begin(), other.levels_[h].end());
@@ -64,8 +65,10 @@ std::vector<std::pair<double, double>> QuantileSketch::items() const {
     std::sort(all.begin(), all.end());
     std::vector<std::pair<double, double>> out;
     for (const auto& [v, w] : all) {
-        if (!out.empty() && out.back().first == v) out.back().second += w;
-        else out.emplace_back(v, w);
+        if (!out.empty() && out.back().first == v)
+            out.back().second += w;
+        else
+            out.emplace_back(v, w);
     }
     return out;
 }
@@ -151,7 +154,8 @@ void ValueCounts::merge(const ValueCounts& o) {
         const bool take_a = j == o.values.size() || (i < values.size() && values[i] <= o.values[j]);
         const double x = take_a ? values[i] : o.values[j];
         const double n = take_a ? counts[i++] : o.counts[j++];
-        if (!v.empty() && v.back() == x) c.back() += n;
+        if (!v.empty() && v.back() == x)
+            c.back() += n;
         else {
             v.push_back(x);
             c.push_back(n);

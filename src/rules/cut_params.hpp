@@ -2,10 +2,9 @@
 // Internal (not installed): parameter checks shared by the cut-point rules'
 // factories (thresholds, quantiles, abc, and matrix's axes built from them).
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tierkit/core/json_checks.hpp"
 #include "tierkit/rules/rule.hpp"

@@ -3,7 +3,6 @@
 #include "tierkit/rules/nested.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
@@ -60,7 +59,8 @@ NestedRule make_nested_rule(const json& object, const std::string& path, const s
         if (it == policy_tiers.end()) {
             std::string list;
             for (const auto& n : policy_tiers) list += (list.empty() ? "" : ", ") + n;
-            throw PolicyError(path + ".tiers[" + std::to_string(k) + "]: unknown tier '" + names[k] + "'; the policy's tiers: " + list);
+            throw PolicyError(path + ".tiers[" + std::to_string(k) + "]: unknown tier '" + names[k] +
+                              "'; the policy's tiers: " + list);
         }
         nested.to_policy.push_back(static_cast<std::int32_t>(it - policy_tiers.begin()));
     }

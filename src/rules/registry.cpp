@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
@@ -110,7 +109,8 @@ bool rule_defaults_to_main_score(const std::string& kind) {
     return it != r.rules.end() && it->second.main_score;
 }
 
-std::unique_ptr<Rule> make_rule(const std::string& kind, const json& given, const std::string& path, std::size_t tiers) {
+std::unique_ptr<Rule> make_rule(const std::string& kind, const json& given, const std::string& path,
+                                std::size_t tiers) {
     link_builtin_rules();
     Registry& r = registry();
     Entry entry;
@@ -142,7 +142,8 @@ std::unique_ptr<Rule> make_rule(const std::string& kind, const json& given, cons
         if (params.contains("score") && params.at("score").is_string()) {
             const std::string name = params.at("score").get<std::string>();
             if (std::find(current_scores->begin(), current_scores->end(), name) == current_scores->end())
-                throw PolicyError(path + ".score: unknown score '" + name + "'; the policy defines: " + join(*current_scores));
+                throw PolicyError(path + ".score: unknown score '" + name +
+                                  "'; the policy defines: " + join(*current_scores));
         }
     }
     for (const auto& w : wrappers) {

@@ -2,6 +2,10 @@
 // (/work/shared/reference/CLV_VALUES.md). Each CDNOW test says which input it fits:
 // "2-dp" = cdnow_customers_summary*.csv (rounded to 2 decimals), "full" = the summary
 // rebuilt here from CDNOW_sample.txt at full precision (days / 7).
+#include <gtest/gtest.h>
+
+#include <boost/archive/xml_iarchive.hpp>
+#include <boost/archive/xml_oarchive.hpp>
 #include <cfenv>
 #include <cmath>
 #include <filesystem>
@@ -11,10 +15,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <boost/archive/xml_iarchive.hpp>
-#include <boost/archive/xml_oarchive.hpp>
-#include <gtest/gtest.h>
 
 #include "tierkit/clv/clv.hpp"
 
@@ -37,9 +37,9 @@ bool cdnow_available() {
            std::filesystem::exists(kCdnow + "CDNOW_sample.txt");
 }
 
-#define REQUIRE_CDNOW()                                                                            \
-    if (!cdnow_available())                                                                        \
-    GTEST_SKIP() << "CDNOW data not found under " << kCdnow                                       \
+#define REQUIRE_CDNOW()                                     \
+    if (!cdnow_available())                                 \
+    GTEST_SKIP() << "CDNOW data not found under " << kCdnow \
                  << " (shared/data/cdnow beside the source tree); the published values cannot be checked"
 
 // ID,frequency,recency,T[,monetary_value]
@@ -217,9 +217,10 @@ TEST(Hypergeometric, UnitSeriesDerivativesMatchFiniteDifferences) {
         const double h = 1e-6;
         EXPECT_NEAR(s.d_p, (log_hyp2f1_unit(p + h, q, z).value - log_hyp2f1_unit(p - h, q, z).value) / (2 * h), 1e-6);
         EXPECT_NEAR(s.d_q, (log_hyp2f1_unit(p, q + h, z).value - log_hyp2f1_unit(p, q - h, z).value) / (2 * h), 1e-6);
-        EXPECT_NEAR(s.d_z, (log_hyp2f1_unit(p, q, z + h * 1e-2).value - log_hyp2f1_unit(p, q, z - h * 1e-2).value) /
-                               (2 * h * 1e-2),
-                    1e-5 * std::max(1.0, std::abs(s.d_z)));
+        EXPECT_NEAR(
+            s.d_z,
+            (log_hyp2f1_unit(p, q, z + h * 1e-2).value - log_hyp2f1_unit(p, q, z - h * 1e-2).value) / (2 * h * 1e-2),
+            1e-5 * std::max(1.0, std::abs(s.d_z)));
         EXPECT_NEAR(s.value, log_hyp2f1(1, p, q, z), 1e-12);
     }
 }
@@ -385,8 +386,10 @@ TEST(Likelihood, ParetoOverflowCasesStayFinite) {
     }
     // very large x and T in every model: finite, no NaN
     EXPECT_TRUE(std::isfinite(log_likelihood(BgNbdParams{0.24, 4.4, 0.79, 2.4}, 5000, 9999, 10000)));
-    EXPECT_TRUE(std::isfinite(conditional_expected_purchases(BgNbdParams{0.24, 4.4, 0.79, 2.4}, 520, 5000, 9999, 10000)));
-    EXPECT_TRUE(std::isfinite(conditional_expected_purchases(MbgNbdParams{0.52, 6.2, 0.89, 1.6}, 520, 5000, 9999, 10000)));
+    EXPECT_TRUE(
+        std::isfinite(conditional_expected_purchases(BgNbdParams{0.24, 4.4, 0.79, 2.4}, 520, 5000, 9999, 10000)));
+    EXPECT_TRUE(
+        std::isfinite(conditional_expected_purchases(MbgNbdParams{0.52, 6.2, 0.89, 1.6}, 520, 5000, 9999, 10000)));
     EXPECT_TRUE(std::isfinite(conditional_expected_purchases(p, 520, 5000, 9999, 10000)));
 }
 
@@ -464,7 +467,7 @@ TEST(Predictions, ProbabilitiesSumToOneWithTheRightMean) {
     check(BgNbdParams{0.2425982, 4.4136842, 0.7929899, 2.4261667}, 52);
     check(MbgNbdParams{0.525, 6.183, 0.891, 1.614}, 52);
     check(ParetoNbdParams{0.5534, 10.5802, 0.6061, 11.6562}, 52);  // alpha < beta
-    check(ParetoNbdParams{0.8, 15.0, 1.3, 4.0}, 30);                // alpha > beta
+    check(ParetoNbdParams{0.8, 15.0, 1.3, 4.0}, 30);               // alpha > beta
     EXPECT_EQ(probability_of_purchases(BgNbdParams{0.24, 4.4, 0.79, 2.4}, 0, 0), 1.0);
 }
 
@@ -516,8 +519,7 @@ TEST(Predictions, HorizonSeriesMatchesTheLogarithmicTwoF1) {
                 const double n = bg.r + x, B = bg.b + x + shift, c = bg.a + B - 1;
                 if (!(c > 0)) continue;
                 const double alive = shift == 0 ? p_alive(bg, x, t_x, T) : p_alive(mbg, x, t_x, T);
-                const double want =
-                    alive * c / (bg.a - 1) * -std::expm1(log_hyp2f1(n, B, c, z) - n * std::log1p(u));
+                const double want = alive * c / (bg.a - 1) * -std::expm1(log_hyp2f1(n, B, c, z) - n * std::log1p(u));
                 const double value = shift == 0 ? got[i] : got_m[i];
                 // and against the per-horizon numerics that archived models keep
                 BgNbdParams old_bg = bg;
@@ -530,8 +532,8 @@ TEST(Predictions, HorizonSeriesMatchesTheLogarithmicTwoF1) {
                 if (want < 1e-280) continue;  // P(alive) underflows
                 worst = std::max(worst, rel(value, want));
                 EXPECT_LT(rel(value, want), 1e-11)
-                    << "r " << bg.r << " alpha " << bg.alpha << " a " << bg.a << " b " << bg.b << " x " << x
-                    << " t_x " << t_x << " T " << T << " t " << t[i] << " shift " << shift;
+                    << "r " << bg.r << " alpha " << bg.alpha << " a " << bg.a << " b " << bg.b << " x " << x << " t_x "
+                    << t_x << " T " << T << " t " << t[i] << " shift " << shift;
                 // the single-horizon function agrees with the block to rounding
                 const double single = shift == 0 ? conditional_expected_purchases(bg, t[i], x, t_x, T)
                                                  : conditional_expected_purchases(mbg, t[i], x, t_x, T);
@@ -640,8 +642,10 @@ TEST(LifetimeValue, TimeUnitIsNeverGuessed) {
     EXPECT_EQ(by_model, by_factor);
     // one month, no discount: spend * expected purchases in 4.345 weeks
     const double one = customer_lifetime_value(weekly, spend, 2, 10, 20, 30, ClvHorizon{1, 0.0});
-    EXPECT_NEAR(one, conditional_expected_average_spend(spend, 2, 30) *
-                         conditional_expected_purchases(weekly, 4.345, 2, 10, 20), 1e-12);
+    EXPECT_NEAR(
+        one,
+        conditional_expected_average_spend(spend, 2, 30) * conditional_expected_purchases(weekly, 4.345, 2, 10, 20),
+        1e-12);
     EXPECT_GT(by_model, one);
     EXPECT_EQ(parse_time_unit("W"), TimeUnit::weeks);
     EXPECT_THROW(parse_time_unit("fortnight"), InvalidInput);
@@ -688,7 +692,8 @@ TEST(Fit, NonConvergenceNamesTheModelAndGradient) {
 }
 
 TEST(Fit, ParametersSerializeWithNames) {
-    const auto fitted = fit_bg_nbd(patterns_of(simulated_bg(3000, 5)), FitOptions{.time_unit = TimeUnit::weeks, .initial_params = {}});
+    const auto fitted =
+        fit_bg_nbd(patterns_of(simulated_bg(3000, 5)), FitOptions{.time_unit = TimeUnit::weeks, .initial_params = {}});
     std::stringstream buffer;
     {
         boost::archive::xml_oarchive out(buffer);
@@ -818,7 +823,7 @@ TEST(Cdnow, CustomerLifetimeValueMatchesLifetimes) {
     const auto bg = fit_bg_nbd(patterns_of(csv));
     const auto gg = fit_gamma_gamma(compress_spend(csv.x, csv.m));
     // lifetimes' default freq="D" read on weekly data: 12 "months" of 30 weeks
-    const double want[] = {140.096211, 18.943467, 38.180574, 38.180574, 38.180574,
+    const double want[] = {140.096211,  18.943467, 38.180574, 38.180574,  38.180574,
                            1003.868107, 28.109683, 38.180574, 167.418216, 38.180574};
     std::vector<double> out(10);
     const RfmColumns first10{std::span(csv.x).first(10), std::span(csv.t_x).first(10), std::span(csv.T).first(10)};

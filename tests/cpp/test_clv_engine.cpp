@@ -63,9 +63,7 @@ const char* kClvPolicy = R"({
   "rule": {"kind": "quantiles", "score": "value", "shares": [0.1, 0.3]},
   "tiers": ["key", "growth", "rest"]})";
 
-clv::RfmColumns rfm_of(const FeatureTable& t) {
-    return {t.column("frequency"), t.column("recency"), t.column("T")};
-}
+clv::RfmColumns rfm_of(const FeatureTable& t) { return {t.column("frequency"), t.column("recency"), t.column("T")}; }
 
 }  // namespace
 
@@ -77,7 +75,8 @@ TEST(ClvEngine, ColumnsEqualTheClvApiBitForBit) {
     // The engine fits the same models as the clv API on the same columns.
     clv::FitOptions options;
     options.time_unit = clv::TimeUnit::weeks;
-    const auto bg = clv::fit_bg_nbd(clv::compress_rfm(t.column("frequency"), t.column("recency"), t.column("T")), options);
+    const auto bg =
+        clv::fit_bg_nbd(clv::compress_rfm(t.column("frequency"), t.column("recency"), t.column("T")), options);
     const auto gg = clv::fit_gamma_gamma(clv::compress_spend(t.column("frequency"), t.column("monetary_value")));
     const auto& stored = std::get<clv::Fitted<clv::BgNbdParams>>(m.clv()->transactions()).params;
     EXPECT_EQ(stored.values(), bg.params.values());
@@ -276,7 +275,10 @@ TEST(ClvEngine, MappedColumnsAndPeriodsPerMonth) {
     FeatureTable t(base.ids(), nullptr);
     for (std::size_t j = 0; j < base.cols(); ++j) {
         const std::string& name = base.name(j);
-        const std::string renamed = name == "frequency" ? "repeats" : name == "recency" ? "last_weeks" : name == "T" ? "age_weeks" : name;
+        const std::string renamed = name == "frequency" ? "repeats"
+                                    : name == "recency" ? "last_weeks"
+                                    : name == "T"       ? "age_weeks"
+                                                        : name;
         t.add_column_view(renamed, base.column(j), base.owner(j));
     }
     const Model m = fit(Policy::from_json(R"({
@@ -350,8 +352,10 @@ TEST(ClvEngine, SameColumnsAtAnyThreadCountAndBadRowsNamedInTheTable) {
     broken.add_column("recency", recency);
     const std::string message = message_of<InvalidInput>([&] { m.assign(broken); });
     EXPECT_EQ(message.rfind("clv: recency[" + std::to_string(bad) + "]: must be <= T", 0), 0u) << message;
-    if (previous) setenv("TIERKIT_NUM_THREADS", saved.c_str(), 1);
-    else unsetenv("TIERKIT_NUM_THREADS");
+    if (previous)
+        setenv("TIERKIT_NUM_THREADS", saved.c_str(), 1);
+    else
+        unsetenv("TIERKIT_NUM_THREADS");
 }
 
 TEST(ClvEngine, ErrorsNameThePathOrTheColumn) {

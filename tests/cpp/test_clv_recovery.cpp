@@ -4,12 +4,12 @@
 // expectation and 5 or more times with probability 0.3% (binomial), so at most 4 misses are
 // allowed per model (misses of one seed are correlated: a sample that overstates the
 // dropout rate moves s and beta together). A failure means the standard errors are wrong.
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tierkit/clv/clv.hpp"
 
@@ -100,8 +100,8 @@ int count_misses(const FitSummary& s, const std::array<double, K>& truth, const 
     for (std::size_t i = 0; i < K; ++i) {
         const bool inside = s.lower[i] <= truth[i] && truth[i] <= s.upper[i];
         misses += inside ? 0 : 1;
-        std::printf("%-12s seed %u %-5s true %9.4f fit %9.4f  95%% [%9.4f, %9.4f]%s\n", model, seed,
-                    s.names[i].c_str(), truth[i], s.coef[i], s.lower[i], s.upper[i], inside ? "" : "  MISS");
+        std::printf("%-12s seed %u %-5s true %9.4f fit %9.4f  95%% [%9.4f, %9.4f]%s\n", model, seed, s.names[i].c_str(),
+                    truth[i], s.coef[i], s.lower[i], s.upper[i], inside ? "" : "  MISS");
     }
     return misses;
 }

@@ -31,9 +31,7 @@ constexpr std::size_t big = 300'000;  // 2.4 MB of doubles: cached (>= 1 MiB)
 TEST(Column, BlockCacheIsOffInCppUntilTheHostTurnsItOn) {
     if (std::getenv("TIERKIT_BUFFER_CACHE_MB")) GTEST_SKIP() << "TIERKIT_BUFFER_CACHE_MB sets the limit";
     EXPECT_EQ(buffer_cache_limit(), 0u);
-    {
-        const Column<double> c(big);
-    }
+    { const Column<double> c(big); }
     EXPECT_EQ(buffer_cache_held(), 0u);  // freed at once
     const CacheLimit restore(0);
     enable_buffer_cache(64u << 20);  // what the Python module does at import (with 1 GiB)
@@ -52,7 +50,7 @@ TEST(Column, FilledCopiedAndComparedWithVector) {
     v[big / 2] = -1;
     EXPECT_FALSE(copy == v);
     EXPECT_FALSE(copy == std::vector<std::int64_t>(v.begin(), v.end() - 1));  // length differs
-    const Column<int> small(3, 4);  // a value given: set
+    const Column<int> small(3, 4);                                            // a value given: set
     EXPECT_EQ(small, (std::vector<int>{4, 4, 4}));
 }
 
@@ -74,22 +72,16 @@ TEST(Column, FreedBlockIsReusedForASimilarSize) {
 
 TEST(Column, LimitBoundsWhatIsKept) {
     CacheLimit on(3u << 20);  // room for one 2.4 MB block
-    {
-        Column<double> a(big), b(big);
-    }
+    { Column<double> a(big), b(big); }
     EXPECT_LE(buffer_cache_held(), std::size_t{3} << 20);
     EXPECT_GT(buffer_cache_held(), std::size_t{0});
     set_buffer_cache_limit(0);
     EXPECT_EQ(buffer_cache_held(), 0u);
-    {
-        Column<double> a(big);
-    }
+    { Column<double> a(big); }
     EXPECT_EQ(buffer_cache_held(), 0u);  // off: freed at once
     // Blocks under 1 MiB never enter the cache.
     set_buffer_cache_limit(64u << 20);
-    {
-        Column<double> a(1000);
-    }
+    { Column<double> a(1000); }
     EXPECT_EQ(buffer_cache_held(), 0u);
 }
 
@@ -107,9 +99,11 @@ TEST(Column, AssignDoesNotDependOnWhatAReusedBlockHeld) {
     t.add_column("x", std::move(x));
     t.add_column("y", std::move(y));
     const Model m = fit(Policy::from_json(R"({"criteria": ["x", {"column": "y", "normalizer": "percentile"}],
-        "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"]})"), t);
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.3]}, "tiers": ["a", "b", "c"]})"),
+                        t);
     const Model other = fit(Policy::from_json(R"({"criteria": [{"column": "y", "direction": "lower"}],
-        "rule": {"kind": "thresholds", "cuts": [70, 20]}, "tiers": ["a", "b", "c"]})"), t);
+        "rule": {"kind": "thresholds", "cuts": [70, 20]}, "tiers": ["a", "b", "c"]})"),
+                            t);
     Assignment cold;
     {
         CacheLimit off(0);

@@ -18,10 +18,12 @@ FeatureTable ten() {
     return t;
 }
 Model fitted(const std::string& rule, const std::string& tiers) {
-    return fit(Policy::from_json(R"({"scores": [{"name": "value", "criteria": [{"column": "revenue", "normalizer": "minmax"}]},
+    return fit(
+        Policy::from_json(R"({"scores": [{"name": "value", "criteria": [{"column": "revenue", "normalizer": "minmax"}]},
                                                 {"name": "potential", "criteria": [{"column": "trend", "normalizer": "minmax"}]}],
-                                     "rule": )" + rule + R"(, "tiers": )" + tiers + "}"),
-               ten());
+                                     "rule": )" +
+                          rule + R"(, "tiers": )" + tiers + "}"),
+        ten());
 }
 Assignment round_trip(const Model& m, const FeatureTable& t) {
     std::stringstream buffer;
@@ -39,7 +41,8 @@ TEST(ChainRule, SplitsOneTierOfTheFirstRule) {
     auto a = m.assign(ten());
     // top 3 by revenue: customers 1, 2, 3 (trend 1, 9, 2). Top 34% of 3 = 1 customer by trend: customer 2.
     EXPECT_EQ(a.tier, (std::vector<std::int32_t>{1, 0, 1, 2, 2, 2, 2, 2, 2, 2}));
-    EXPECT_EQ(a.reasons[a.reason[1]].rfind("chain: first tier 0, then quantiles: potential >= ", 0), 0u) << a.reasons[a.reason[1]];
+    EXPECT_EQ(a.reasons[a.reason[1]].rfind("chain: first tier 0, then quantiles: potential >= ", 0), 0u)
+        << a.reasons[a.reason[1]];
     EXPECT_EQ(a.reasons[a.reason[5]].rfind("chain: quantiles: value < ", 0), 0u);
     EXPECT_EQ(round_trip(m, ten()).tier, a.tier);
 }
@@ -48,7 +51,8 @@ TEST(ChainRule, ErrorsNameThePath) {
     EXPECT_THROW(
         {
             try {
-                Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "chain", "first": {"kind": "quantiles", "shares": [0.5],
+                Policy::from_json(
+                    R"({"criteria": ["revenue"], "rule": {"kind": "chain", "first": {"kind": "quantiles", "shares": [0.5],
                     "score": "score", "tiers": ["a", "zzz"]}}, "tiers": ["a", "b"]})");
             } catch (const PolicyError& e) {
                 EXPECT_STREQ(e.what(), "rule.first.tiers[1]: unknown tier 'zzz'; the policy's tiers: a, b");
@@ -59,7 +63,8 @@ TEST(ChainRule, ErrorsNameThePath) {
 }
 
 TEST(GroupedRule, CutPointsPerRegion) {
-    auto m = fitted(R"({"kind": "quantiles", "score": "value", "shares": [0.2], "group_by": "region"})", R"(["top", "rest"])");
+    auto m = fitted(R"({"kind": "quantiles", "score": "value", "shares": [0.2], "group_by": "region"})",
+                    R"(["top", "rest"])");
     auto a = m.assign(ten());
     // north: customers 1,3,5,7,9 (revenue 100..20) -> top 20% = customer 1; south: 2,4,6,8,10 -> customer 2.
     EXPECT_EQ(a.tier, (std::vector<std::int32_t>{0, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
@@ -74,10 +79,13 @@ TEST(GroupedRule, CutPointsPerRegion) {
         m.assign(other);
         FAIL();
     } catch (const InvalidInput& e) {
-        EXPECT_EQ(std::string(e.what()).rfind("column 'region', row 0: group 'east' was not seen at fit (seen: north, south)", 0), 0u);
+        EXPECT_EQ(std::string(e.what()).rfind(
+                      "column 'region', row 0: group 'east' was not seen at fit (seen: north, south)", 0),
+                  0u);
     }
-    auto g = fitted(R"({"kind": "quantiles", "score": "value", "shares": [0.2], "group_by": "region", "unseen_group": "global"})",
-                    R"(["top", "rest"])");
+    auto g = fitted(
+        R"({"kind": "quantiles", "score": "value", "shares": [0.2], "group_by": "region", "unseen_group": "global"})",
+        R"(["top", "rest"])");
     auto b = g.assign(other);
     EXPECT_EQ(b.tier[0], 1);
     EXPECT_EQ(b.reasons[b.reason[0]].rfind("region unseen at fit: quantiles", 0), 0u);
@@ -86,7 +94,8 @@ TEST(GroupedRule, CutPointsPerRegion) {
 TEST(GroupedRule, GroupColumnsAreFoundThroughNesting) {
     // A caller passes group columns as categories: the rule names them, nested or not.
     const auto policy = [](const std::string& rule) {
-        return Policy::from_json(R"({"criteria": ["revenue"], "rule": )" + rule + R"(, "tiers": ["key", "high", "rest"]})");
+        return Policy::from_json(R"({"criteria": ["revenue"], "rule": )" + rule +
+                                 R"(, "tiers": ["key", "high", "rest"]})");
     };
     EXPECT_TRUE(policy(R"({"kind": "quantiles", "shares": [0.2, 0.3]})").make_rule()->group_columns().empty());
     const Policy nested = policy(R"({"kind": "chain",
@@ -98,9 +107,10 @@ TEST(GroupedRule, GroupColumnsAreFoundThroughNesting) {
 }
 
 TEST(MatrixRule, ValueByPotentialGrid) {
-    auto m = fitted(R"({"kind": "matrix", "x": {"score": "value", "cuts": [50]}, "y": {"score": "potential", "cuts": [50]},
+    auto m =
+        fitted(R"({"kind": "matrix", "x": {"score": "value", "cuts": [50]}, "y": {"score": "potential", "cuts": [50]},
                        "cells": [["star", "cash cow"], ["question", "dog"]]})",
-                    R"(["star", "cash cow", "question", "dog"])");
+               R"(["star", "cash cow", "question", "dog"])");
     auto a = m.assign(ten());
     // value = (revenue - 10) / 90 * 100; potential = trend / 9 * 100
     // 1: 100 / 11.1 -> cash cow; 2: 88.9 / 100 -> star; 6: 44.4 / 77.8 -> question; 10: 0 / 0 -> dog
@@ -110,9 +120,10 @@ TEST(MatrixRule, ValueByPotentialGrid) {
     EXPECT_EQ(a.tier[9], 3);
     EXPECT_EQ(a.reasons[a.reason[1]], "matrix cell (1, 1): thresholds: value >= 50; thresholds: potential >= 50");
     EXPECT_EQ(round_trip(m, ten()).tier, a.tier);
-    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "matrix", "x": {"score": "score", "cuts": [50]},
+    EXPECT_THROW(
+        Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "matrix", "x": {"score": "score", "cuts": [50]},
         "y": {"column": "trend", "cuts": [5]}, "cells": [["a", "b"], ["a", "nope"]]}, "tiers": ["a", "b"]})"),
-                 PolicyError);
+        PolicyError);
 }
 
 namespace {

@@ -78,8 +78,7 @@ TEST(Concurrency, EightThreadsAssignOneSharedModelLikeTheSerialRun) {
         constexpr int threads = 8;
         std::vector<std::string> got(threads);
         std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t)
-            pool.emplace_back([&, t] { got[t] = bytes_of(model.assign(features())); });
+        for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { got[t] = bytes_of(model.assign(features())); });
         for (auto& th : pool) th.join();
         for (int t = 0; t < threads; ++t) EXPECT_TRUE(got[t] == serial) << "thread " << t << ", policy " << text;
     }

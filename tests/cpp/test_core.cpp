@@ -4,10 +4,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <regex>
 #include <sstream>
@@ -15,8 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tierkit/core/day_ticks.hpp"
 #include "tierkit/core/envelope.hpp"
@@ -58,7 +57,8 @@ TEST(ParallelFor, CoversEveryRowOnceAtAnyThreadCount) {
                 for (std::size_t i = b; i < e; ++i) seen[i].fetch_add(1);
             },
             100, threads);
-        for (std::size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i].load(), 1) << "row " << i << " threads " << threads;
+        for (std::size_t i = 0; i < seen.size(); ++i)
+            ASSERT_EQ(seen[i].load(), 1) << "row " << i << " threads " << threads;
     }
 }
 
@@ -98,7 +98,7 @@ TEST(ParallelFor, ExceptionFromAWorkerReachesTheCaller) {
         EXPECT_STREQ(e.what(), "worker");
     }
     EXPECT_GE(thrown.load(), 1);
-    EXPECT_GE(finished.load(), 1);                 // the caller's own ranges ran to their end
+    EXPECT_GE(finished.load(), 1);                  // the caller's own ranges ran to their end
     EXPECT_EQ(thrown.load() + finished.load(), 4);  // every range ended before the rethrow
 }
 
@@ -167,19 +167,24 @@ TEST(ParallelFor, NestedCallsAndCallsFromManyThreadsFinish) {
 }
 
 TEST(ParallelFor, ThePoolKeepsItsThreads) {
-    tk::parallel_for(8, [](std::size_t, std::size_t) {}, 1, 3);
+    tk::parallel_for(
+        8, [](std::size_t, std::size_t) {}, 1, 3);
     const unsigned before = tk::detail::WorkerPool::instance().workers();
     EXPECT_GE(before, 2u);
-    for (int k = 0; k < 200; ++k) tk::parallel_for(8, [](std::size_t, std::size_t) {}, 1, 3);
+    for (int k = 0; k < 200; ++k)
+        tk::parallel_for(
+            8, [](std::size_t, std::size_t) {}, 1, 3);
     EXPECT_EQ(tk::detail::WorkerPool::instance().workers(), before);
 }
 
 TEST(ParallelFor, PerCallThreadCountBoundsTheRanges) {
     std::atomic<int> ranges{0};
-    tk::parallel_for(1 << 20, [&](std::size_t, std::size_t) { ranges.fetch_add(1); }, 1, 3);
+    tk::parallel_for(
+        1 << 20, [&](std::size_t, std::size_t) { ranges.fetch_add(1); }, 1, 3);
     EXPECT_EQ(ranges.load(), 3);
     ranges = 0;
-    tk::parallel_for(10, [&](std::size_t, std::size_t) { ranges.fetch_add(1); }, 4, 8);  // 10 rows, grain 4
+    tk::parallel_for(
+        10, [&](std::size_t, std::size_t) { ranges.fetch_add(1); }, 4, 8);  // 10 rows, grain 4
     EXPECT_EQ(ranges.load(), 3);
 }
 
@@ -289,11 +294,11 @@ TEST(Envelope, OneLayoutWithAContentKind) {
     const std::string bytes = env::write_envelope(env::Content::fit_state, env::Encoding::binary_archive, 3, payload);
     ASSERT_EQ(bytes.size(), 32u + payload.size());
     EXPECT_EQ(bytes.substr(0, 8), std::string("TIERKIT\0", 8));
-    EXPECT_EQ(bytes[8], 3);                                     // format version
-    EXPECT_EQ(bytes[12], 0);                                    // encoding: binary archive
-    EXPECT_EQ(bytes[14], 1);                                    // content: fit state
+    EXPECT_EQ(bytes[8], 3);                                               // format version
+    EXPECT_EQ(bytes[12], 0);                                              // encoding: binary archive
+    EXPECT_EQ(bytes[14], 1);                                              // content: fit state
     EXPECT_EQ(static_cast<unsigned char>(bytes[17]), tk::version_minor);  // library version, minor byte
-    EXPECT_EQ(bytes[20], 9);                                    // payload length
+    EXPECT_EQ(bytes[20], 9);                                              // payload length
     // CRC-32 of "123456789" is the standard check value 0xcbf43926.
     EXPECT_EQ(env::crc32(payload), 0xcbf43926u);
     EXPECT_EQ(static_cast<unsigned char>(bytes[28]), 0x26);
@@ -303,8 +308,9 @@ TEST(Envelope, OneLayoutWithAContentKind) {
     EXPECT_EQ(opened.header.format_version, 3u);
     EXPECT_EQ(opened.header.size, 32u);
 
-    EXPECT_EQ(format_error(bytes, {env::Content::summarizer_state, 3, 1 << 20, "who"}),
-              "who: the envelope holds a tierkit fit state (content kind 1 at byte 14), not a tierkit summarizer state");
+    EXPECT_EQ(
+        format_error(bytes, {env::Content::summarizer_state, 3, 1 << 20, "who"}),
+        "who: the envelope holds a tierkit fit state (content kind 1 at byte 14), not a tierkit summarizer state");
     EXPECT_EQ(format_error(bytes, {env::Content::fit_state, 2, 1 << 20, "who"}),
               "who: format version 3 at byte 8 is not one this tierkit reads (1..2)");
     EXPECT_EQ(format_error(bytes, {env::Content::fit_state, 3, 8, "who"}),

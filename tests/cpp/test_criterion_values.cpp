@@ -187,14 +187,16 @@ TEST(CriterionValues, PolicyPaths) {
         });
     };
     EXPECT_EQ(err(R"({"column": "r", "order": ["A", "B"], "values": {"A": 1}})").rfind("criteria[0].order:", 0), 0u);
-    EXPECT_EQ(err(R"({"column": "r", "order": ["A", "A"]})").rfind("criteria[0].order[1]: label 'A' appears twice", 0), 0u);
+    EXPECT_EQ(err(R"({"column": "r", "order": ["A", "A"]})").rfind("criteria[0].order[1]: label 'A' appears twice", 0),
+              0u);
     EXPECT_EQ(err(R"({"column": "r", "order": ["A", 3]})").rfind("criteria[0].order[1]:", 0), 0u);
     EXPECT_EQ(err(R"({"column": "r", "values": {"A": "x"}})").rfind("criteria[0].values.A:", 0), 0u);
     EXPECT_EQ(err(R"({"column": "r", "missing": "mean"})").rfind("criteria[0].missing:", 0), 0u);
     EXPECT_EQ(err(R"({"column": "r", "missing": true})").rfind("criteria[0].missing:", 0), 0u);
     EXPECT_EQ(err(R"({"column": "r", "unknown": "missing"})").rfind("criteria[0].unknown:", 0), 0u);
     // The normalized JSON parses back to the same policy.
-    auto p = Policy::from_json(R"({"criteria": [{"column": "r", "order": ["C", "B", "A"], "missing": -1, "unknown": "missing"}],
+    auto p = Policy::from_json(
+        R"({"criteria": [{"column": "r", "order": ["C", "B", "A"], "missing": -1, "unknown": "missing"}],
       "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
     EXPECT_EQ(Policy::from_json(p.to_json()).to_json(), p.to_json());
     const auto& c = p.scores()[0].criteria[0];
@@ -234,6 +236,7 @@ TEST(CriterionValues, SaveLoadKeepsMapAndFill) {
 TEST(CriterionValues, ChunkedFitterRefusesThem) {
     // The fill and the map need the whole table; the out-of-core Fitter says so.
     const std::string msg = what_of([] { Fitter f(Policy::from_json(kRatingPolicy), FitOptions{}); });
-    EXPECT_NE(msg.find("criterion 'credit_rating': value maps and missing options need the whole table"), std::string::npos)
+    EXPECT_NE(msg.find("criterion 'credit_rating': value maps and missing options need the whole table"),
+              std::string::npos)
         << msg;
 }

@@ -17,7 +17,8 @@ class HalfOfMaxRule : public tierkit::Rule {
 public:
     HalfOfMaxRule() = default;
     HalfOfMaxRule(const nlohmann::json& params, const std::string& path, std::size_t tiers) {
-        if (tiers != 2) throw tierkit::PolicyError(path + ": half_of_max makes 2 tiers, the policy names " + std::to_string(tiers));
+        if (tiers != 2)
+            throw tierkit::PolicyError(path + ": half_of_max makes 2 tiers, the policy names " + std::to_string(tiers));
         column_ = params.value("column", "revenue");
         share_ = params.value("share", 0.5);
         every_column_ = params.value("every_column", false);
@@ -101,7 +102,8 @@ TEST(CustomRule, SavesAndLoadsInEveryArchiveKind) {
 }
 
 TEST(CustomRule, FactoryErrorsReachThePolicy) {
-    EXPECT_THROW(tierkit::Policy::from_json(R"({"criteria": ["revenue"], "rule": {"kind": "half_of_max"}, "tiers": ["a", "b", "c"]})"),
+    EXPECT_THROW(tierkit::Policy::from_json(
+                     R"({"criteria": ["revenue"], "rule": {"kind": "half_of_max"}, "tiers": ["a", "b", "c"]})"),
                  tierkit::PolicyError);
 }
 
@@ -114,8 +116,10 @@ TEST(CustomRule, ReadingEveryColumnIsSeenThroughNestingRules) {
                             table());
     };
     const std::string host = R"({"kind": "half_of_max", "tiers": ["top", "mid"], "every_column": true})";
-    const std::string chain = R"({"kind": "chain", "first": {"kind": "thresholds", "cuts": [40], "tiers": ["top", "rest"]},
-                                  "then": {"top": )" + host + "}}";
+    const std::string chain =
+        R"({"kind": "chain", "first": {"kind": "thresholds", "cuts": [40], "tiers": ["top", "rest"]},
+                                  "then": {"top": )" +
+        host + "}}";
     const std::string over = R"({"kind": "override", "base": )" + host.substr(0, host.size() - 1) +
                              R"(, "tiers": ["top", "rest"]}, "overrides": [{"when": "revenue < 0", "tier": "mid"}]})";
     EXPECT_TRUE(model_of(chain).reads_every_column());

@@ -4,17 +4,16 @@
 // inputs the fuzzer found.
 #include <gtest/gtest.h>
 
+#include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <cmath>
 #include <cstdio>
 #include <functional>
 #include <limits>
 #include <locale>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <boost/math/special_functions/nonfinite_num_facets.hpp>
-#include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
@@ -57,7 +56,8 @@ json policy_params(const json& branches, std::vector<std::string> tiers = {"key"
     return json{{"kind", "expression"}, {"branches", branches}, {"tier_names", tiers}};
 }
 
-std::unique_ptr<ExpressionRule> make(const json& branches, std::vector<std::string> tiers = {"key", "high", "ordinary"}) {
+std::unique_ptr<ExpressionRule> make(const json& branches,
+                                     std::vector<std::string> tiers = {"key", "high", "ordinary"}) {
     const std::size_t n = tiers.size();
     auto rule = make_expression_rule(policy_params(branches, std::move(tiers)), "rule", n);
     return std::unique_ptr<ExpressionRule>(static_cast<ExpressionRule*>(rule.release()));
@@ -116,17 +116,17 @@ std::string factory_error(const json& params, std::size_t tiers = 3) {
 
 TEST(ExpressionRule, ArithmeticPrecedenceAndAssociativity) {
     Data d({{"a", {1}}, {"b", {2}}, {"c", {3}}});
-    EXPECT_EQ(holds("a + b * c == 7", d), std::vector<int>{1});    // not (1 + 2) * 3 = 9
+    EXPECT_EQ(holds("a + b * c == 7", d), std::vector<int>{1});  // not (1 + 2) * 3 = 9
     EXPECT_EQ(holds("a * b + c == 5", d), std::vector<int>{1});
-    EXPECT_EQ(holds("c - b / b == 2", d), std::vector<int>{1});    // not (3 - 2) / 2
-    EXPECT_EQ(holds("a - b - c == -4", d), std::vector<int>{1});   // left: (1 - 2) - 3
-    EXPECT_EQ(holds("c / b / b == 0.75", d), std::vector<int>{1}); // left: (3 / 2) / 2
+    EXPECT_EQ(holds("c - b / b == 2", d), std::vector<int>{1});     // not (3 - 2) / 2
+    EXPECT_EQ(holds("a - b - c == -4", d), std::vector<int>{1});    // left: (1 - 2) - 3
+    EXPECT_EQ(holds("c / b / b == 0.75", d), std::vector<int>{1});  // left: (3 / 2) / 2
     EXPECT_EQ(holds("-a * b == -2", d), std::vector<int>{1});
     EXPECT_EQ(holds("- b * - c == 6", d), std::vector<int>{1});
     EXPECT_EQ(holds("-(a + b) == -3", d), std::vector<int>{1});
     EXPECT_EQ(holds("2 * (a + b) == 6", d), std::vector<int>{1});
     EXPECT_EQ(holds("- - a == 1", d), std::vector<int>{1});
-    EXPECT_EQ(holds("a + b > c - 1", d), std::vector<int>{1});     // arithmetic binds tighter than comparison
+    EXPECT_EQ(holds("a + b > c - 1", d), std::vector<int>{1});  // arithmetic binds tighter than comparison
 }
 
 TEST(ExpressionRule, LogicalPrecedence) {
@@ -202,7 +202,7 @@ TEST(ExpressionRule, ComparisonsAreFalseForNaN) {
     EXPECT_EQ(holds("x != 2", d), (std::vector<int>{1, 0, 1, 0}));  // false for NaN too
     EXPECT_EQ(holds("2 < x", d), (std::vector<int>{0, 0, 1, 0}));
     EXPECT_EQ(holds("not (x < 2)", d), (std::vector<int>{0, 1, 1, 1}));  // not inverts: true for NaN
-    EXPECT_EQ(holds("x == x", d), (std::vector<int>{1, 1, 1, 0}));     // a NaN test
+    EXPECT_EQ(holds("x == x", d), (std::vector<int>{1, 1, 1, 0}));       // a NaN test
 }
 
 TEST(ExpressionRule, Between) {
@@ -262,9 +262,9 @@ TEST(ExpressionRule, ConstantsFoldAwayAndKeepTheirMeaning) {
 }
 
 TEST(ExpressionRule, NoInstructionWritesARegisterItReads) {
-    auto rule = make(json::array({{{"when", "min(a + b * c, a - b, c / a, 4) > max(a, b) * 2 and (a > 1 or not b < 2)"},
-                                   {"tier", 0}},
-                                  {{"else", 1}}}));
+    auto rule = make(json::array(
+        {{{"when", "min(a + b * c, a - b, c / a, 4) > max(a, b) * 2 and (a > 1 or not b < 2)"}, {"tier", 0}},
+         {{"else", 1}}}));
     const auto& p = rule->programs()[0];
     EXPECT_GT(p.code.size(), 8u);
     for (const auto& in : p.code) {
@@ -322,9 +322,8 @@ TEST(ExpressionRule, PctIsTheAverageRankInTheFittedData) {
 
 TEST(ExpressionRule, PctOfAScoreAndOfSeveralColumns) {
     Data d({{"a", {1, 2, 3}}, {"b", {3, 3, 1}}}, {{"value", {10, 30, 20}}});
-    auto rule = make(json::array({{{"when", "pct(value) == 1"}, {"tier", 0}},
-                                  {{"when", "pct(b) > pct(a)"}, {"tier", 1}},
-                                  {{"else", 2}}}));
+    auto rule = make(json::array(
+        {{{"when", "pct(value) == 1"}, {"tier", 0}}, {{"when", "pct(b) > pct(a)"}, {"tier", 1}}, {{"else", 2}}}));
     rule->fit(d.input());
     EXPECT_EQ(rule->pct_columns(), (std::vector<std::string>{"value", "b", "a"}));
     // pct(value): 0, 1, 0.5; pct(b) = 0.75, 0.75, 0; pct(a) = 0, 0.5, 1
@@ -359,18 +358,18 @@ TEST(ExpressionRule, PctSkipsMissingFitValuesAndRejectsInfinite) {
 }
 
 TEST(ExpressionRule, PctWithoutFitIsAnError) {
-    auto rule = make(json::array({{{"when", "a > 1"}, {"tier", 0}},
-                                  {{"when", "a > 0 and pct(a) > 0.5"}, {"tier", 1}},
-                                  {{"else", 2}}}));
+    auto rule = make(json::array(
+        {{{"when", "a > 1"}, {"tier", 0}}, {{"when", "a > 0 and pct(a) > 0.5"}, {"tier", 1}}, {{"else", 2}}}));
     Data d({{"a", {1, 2}}});
     try {
         assign(*rule, d);
         FAIL() << "expected PolicyError";
     } catch (const PolicyError& e) {
-        EXPECT_STREQ(e.what(),
-                     "rule.branches[1].when: pct() needs the rule to be fitted first (call fit before assign) at position 11\n"
-                     "  a > 0 and pct(a) > 0.5\n"
-                     "            ^");
+        EXPECT_STREQ(
+            e.what(),
+            "rule.branches[1].when: pct() needs the rule to be fitted first (call fit before assign) at position 11\n"
+            "  a > 0 and pct(a) > 0.5\n"
+            "            ^");
     }
     // Without pct() no fit is needed.
     auto plain = make(json::array({{{"when", "a > 1"}, {"tier", 0}}, {{"else", 2}}}));
@@ -424,9 +423,12 @@ TEST(ExpressionRule, ManyBlocksMatchAPlainLoop) {
     for (std::size_t i = 0; i < n; ++i) {
         const double mx = std::isnan(b[i]) ? b[i] : std::max(b[i], 1.0);
         int want_reason = 3;
-        if (a[i] >= 90) want_reason = 0;
-        else if (a[i] / mx > 20 || b[i] == 0 || b[i] == 7) want_reason = 1;
-        else if (a[i] + b[i] >= 10 && a[i] + b[i] <= 40 && !(b[i] < 0)) want_reason = 2;
+        if (a[i] >= 90)
+            want_reason = 0;
+        else if (a[i] / mx > 20 || b[i] == 0 || b[i] == 7)
+            want_reason = 1;
+        else if (a[i] + b[i] >= 10 && a[i] + b[i] <= 40 && !(b[i] < 0))
+            want_reason = 2;
         const int want_tier = std::vector<int>{0, 1, 0, 2}[static_cast<std::size_t>(want_reason)];
         ASSERT_EQ(r.reason[i], want_reason) << "row " << i;
         ASSERT_EQ(r.tier[i], want_tier) << "row " << i;
@@ -438,7 +440,8 @@ TEST(ExpressionRule, AssignFromManyThreads) {
     std::vector<double> a(n);
     for (std::size_t i = 0; i < n; ++i) a[i] = static_cast<double>(i % 100);
     Data d({{"a", a}});
-    auto rule = make(json::array({{{"when", "pct(a) > 0.9"}, {"tier", 0}}, {{"when", "a > 50"}, {"tier", 1}}, {{"else", 2}}}));
+    auto rule =
+        make(json::array({{{"when", "pct(a) > 0.9"}, {"tier", 0}}, {{"when", "a > 50"}, {"tier", 1}}, {{"else", 2}}}));
     rule->fit(d.input());
     const auto want = assign(*rule, d);
     std::vector<Result> got(4);
@@ -456,7 +459,8 @@ TEST(ExpressionRule, AssignFromManyThreads) {
 TEST(ExpressionRule, SyntaxAndTypeErrorsPointAtTheirPosition) {
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"monetary_value >= and x",
-         "expected a number, column or '(', got 'and' at position 19\n  monetary_value >= and x\n                    ^"},
+         "expected a number, column or '(', got 'and' at position 19\n  monetary_value >= and x\n                    "
+         "^"},
         {"", "expected a number, column or '(', got end of text at position 1\n  \n  ^"},
         {"a >", "expected a number, column or '(', got end of text at position 4\n  a >\n     ^"},
         {"a > 5 b", "expected an operator or end of text, got 'b' at position 7\n  a > 5 b\n        ^"},
@@ -474,7 +478,8 @@ TEST(ExpressionRule, SyntaxAndTypeErrorsPointAtTheirPosition) {
          "expected '`' to close the name opened at position 1, got end of text at position 15\n  `weird col > 1\n"
          "                ^"},
         {"`` > 1", "expected a column name between the backquotes, got `` at position 1\n  `` > 1\n  ^"},
-        {"foo(a) > 1", "unknown function 'foo'; functions: abs, between, log, max, min, pct at position 1\n  foo(a) > 1\n  ^"},
+        {"foo(a) > 1",
+         "unknown function 'foo'; functions: abs, between, log, max, min, pct at position 1\n  foo(a) > 1\n  ^"},
         {"log(a, b) > 1", "log() takes 1 argument, got 2 at position 1\n  log(a, b) > 1\n  ^"},
         {"x > abs()", "abs() takes 1 argument, got 0 at position 5\n  x > abs()\n      ^"},
         {"min(a) > 1", "min() takes 2 or more arguments, got 1 at position 1\n  min(a) > 1\n  ^"},
@@ -502,7 +507,8 @@ TEST(ExpressionRule, SyntaxAndTypeErrorsPointAtTheirPosition) {
         {"not a", "'not' needs a condition, got a number at position 5\n  not a\n      ^"},
         {"-(a > 1) < 0", "'-' needs a number, got a condition at position 2\n  -(a > 1) < 0\n   ^"},
         {"log(a > 1) > 0", "log() needs a number, got a condition at position 5\n  log(a > 1) > 0\n      ^"},
-        {"between(a, b > 1, 2)", "between() needs a number, got a condition at position 12\n  between(a, b > 1, 2)\n             ^"},
+        {"between(a, b > 1, 2)",
+         "between() needs a number, got a condition at position 12\n  between(a, b > 1, 2)\n             ^"},
         {"(a > 1) in [1]", "'in' needs a number, got a condition at position 1\n  (a > 1) in [1]\n  ^"},
         {"(a > 1) not in [1]", "'not in' needs a number, got a condition at position 1\n  (a > 1) not in [1]\n  ^"},
         {"(a > 1) == (b > 1)", "'==' needs a number, got a condition at position 1\n  (a > 1) == (b > 1)\n  ^"},
@@ -512,8 +518,9 @@ TEST(ExpressionRule, SyntaxAndTypeErrorsPointAtTheirPosition) {
         {"a > 1 and café > 2",
          "unexpected character 'é'; put column names with such characters in backquotes at position 14\n"
          "  a > 1 and café > 2\n               ^"},
-        {"`café` > 1 and b ==", "expected a number, column or '(', got end of text at position 20\n"
-                                "  `café` > 1 and b ==\n                     ^"},
+        {"`café` > 1 and b ==",
+         "expected a number, column or '(', got end of text at position 20\n"
+         "  `café` > 1 and b ==\n                     ^"},
         {"a > 1 and \x01", "unexpected byte 0x01 at position 11\n  a > 1 and  \n            ^"},
         {"a > \xff", "unexpected byte 0xff at position 5\n  a > ?\n      ^"},
     };
@@ -557,7 +564,8 @@ TEST(ExpressionRule, DeepNestingIsAnErrorNotACrash) {
 }
 
 TEST(ExpressionRule, UnknownColumnsAtFitAndAssign) {
-    auto rule = make(json::array({{{"when", "a > 1"}, {"tier", 0}}, {{"when", "a > 0 and monetry > 5"}, {"tier", 1}}, {{"else", 2}}}));
+    auto rule = make(json::array(
+        {{{"when", "a > 1"}, {"tier", 0}}, {{"when", "a > 0 and monetry > 5"}, {"tier", 1}}, {{"else", 2}}}));
     Data d({{"a", {1}}, {"monetary", {2}}}, {{"value", {3}}});
     const std::string want =
         "rule.branches[1].when: unknown score or column 'monetry' at position 11; scores: value; columns: a, monetary\n"
@@ -626,14 +634,17 @@ TEST(ExpressionRule, PolicyShapeErrors) {
         {policy_params(json::array()), "rule.branches: must be a non-empty array, got []"},
         {policy_params(json::object()), "rule.branches: must be a non-empty array, got {}"},
         {json{{"kind", "expression"}, {"tier_names", {"key", "high", "ordinary"}}},
-         "rule.branches: required: an ordered list of {\"when\": condition, \"tier\": tier} ending with {\"else\": tier}"},
+         "rule.branches: required: an ordered list of {\"when\": condition, \"tier\": tier} ending with {\"else\": "
+         "tier}"},
         {json{{"kind", "expression"}, {"branches", json::array({else_branch})}},
          "rule.tier_names: required: the policy's tier names, best first"},
         {json{{"kind", "expression"}, {"branches", json::array({else_branch})}, {"tier_names", {"key", "high"}}},
          "rule.tier_names: must be an array of the 3 tier names, got [\"key\",\"high\"]"},
         {json{{"kind", "expression"}, {"branches", json::array({else_branch})}, {"tier_names", {"key", 2, "x"}}},
          "rule.tier_names[1]: must be a string, got 2"},
-        {json{{"kind", "expression"}, {"branches", json::array({else_branch})}, {"tier_names", {"key", "high", "ordinary"}},
+        {json{{"kind", "expression"},
+              {"branches", json::array({else_branch})},
+              {"tier_names", {"key", "high", "ordinary"}},
               {"cuts", {1}}},
          "rule.cuts: unknown key; expected one of: kind, branches"},
         {policy_params(json::array({good_when, {{"when", "a >"}, {"tier", "high"}}, else_branch})),
@@ -700,11 +711,11 @@ TEST(ExpressionRule, SerializationRoundTripGivesIdenticalTiers) {
     }
     Data d({{"monetary_value", m}, {"frequency", f}});
     // Conditions with XML's special characters (< > & quotes) and a pct() curve.
-    std::shared_ptr<Rule> rule = make(json::array({
-        {{"when", "monetary_value >= 2500 and frequency >= 12"}, {"tier", "key"}},
-        {{"when", "pct(monetary_value) > 0.8 or frequency in [1, 2, 3]"}, {"tier", "high"}},
-        {{"when", "`monetary_value` / max(frequency, 1) < 10 and not frequency != 0"}, {"tier", 1}},
-        {{"else", "ordinary"}}}));
+    std::shared_ptr<Rule> rule =
+        make(json::array({{{"when", "monetary_value >= 2500 and frequency >= 12"}, {"tier", "key"}},
+                          {{"when", "pct(monetary_value) > 0.8 or frequency in [1, 2, 3]"}, {"tier", "high"}},
+                          {{"when", "`monetary_value` / max(frequency, 1) < 10 and not frequency != 0"}, {"tier", 1}},
+                          {{"else", "ordinary"}}}));
     rule->fit(d.input());
     const auto before = assign(*rule, d);
     const auto* original = static_cast<const ExpressionRule*>(rule.get());
@@ -798,8 +809,8 @@ TEST(ExpressionRuleFuzzRegression, NoNumberRegistersAtAll) {
 // while the text names it. Columns now come from the text, not the compiled code:
 // each is checked at fit and every pct() column is fitted.
 TEST(ExpressionRuleFuzzRegression, ColumnsInFoldedCodeAreStillColumns) {
-    auto rule = make(json::array({{{"when", "not (6 > 1 or b > 0) and (c == 7 or pct(`x y`) < 0.25)"}, {"tier", 0}},
-                                  {{"else", 1}}}));
+    auto rule = make(json::array(
+        {{{"when", "not (6 > 1 or b > 0) and (c == 7 or pct(`x y`) < 0.25)"}, {"tier", 0}}, {{"else", 1}}}));
     EXPECT_EQ(rule->programs()[0].code.size(), 0u);
     EXPECT_EQ(rule->columns(), (std::vector<std::string>{"b", "c", "x y"}));
     EXPECT_EQ(rule->pct_columns(), (std::vector<std::string>{"x y"}));
@@ -820,8 +831,8 @@ TEST(ExpressionRuleFuzzRegression, MessagesQuoteArbitraryText) {
               "rule.branches[0].when: expected an operator or end of text, got '`x  at position y`' at position 9\n"
               "  betweePi`x  at position y`, ?, 4)-o1, 2, 3]\n"
               "          ^");
-    const std::string junk = std::string(26, '\x90') + "[" + std::string(16, '\x90') + "\xff\xff[\x90; scores: " +
-                             std::string(4, '\x90');
+    const std::string junk =
+        std::string(26, '\x90') + "[" + std::string(16, '\x90') + "\xff\xff[\x90; scores: " + std::string(4, '\x90');
     const std::string shown = std::string(26, '?') + "[" + std::string(16, '?') + "??[?; scores: ????";
     auto rule = make(json::array({{{"when", "`" + junk + "` >= 0"}, {"tier", 0}}, {{"else", 1}}}));
     try {
@@ -829,8 +840,7 @@ TEST(ExpressionRuleFuzzRegression, MessagesQuoteArbitraryText) {
         FAIL() << "expected UnknownColumn";
     } catch (const UnknownColumn& e) {
         EXPECT_EQ(std::string(e.what()), "rule.branches[0].when: unknown score or column '" + shown +
-                                             "' at position 1; scores: value; columns: a\n  `" + shown +
-                                             "` >= 0\n  ^");
+                                             "' at position 1; scores: value; columns: a\n  `" + shown + "` >= 0\n  ^");
     }
 }
 
@@ -868,33 +878,38 @@ TEST(ExpressionLabels, InAndEqualityOverALabelledColumn) {
     EXPECT_EQ(holds("industry != 'energy'", d), (std::vector<int>{1, 0, 0, 1, 0}));
     EXPECT_EQ(holds("industry not in ['energy', 'retail']", d), (std::vector<int>{0, 0, 0, 1, 0}));
     EXPECT_EQ(holds("not industry in ['energy']", d), (std::vector<int>{1, 0, 1, 1, 0}));
-    EXPECT_EQ(holds("industry in ['energy'] and region == 'north' and revenue > 20", d), (std::vector<int>{0, 0, 0, 0, 1}));
+    EXPECT_EQ(holds("industry in ['energy'] and region == 'north' and revenue > 20", d),
+              (std::vector<int>{0, 0, 0, 0, 1}));
     EXPECT_EQ(holds("region == 'south' or `industry` == 'retail'", d), (std::vector<int>{1, 1, 0, 1, 0}));
     EXPECT_EQ(holds("industry in ['energy', 'energy', 'mining']", d), (std::vector<int>{0, 1, 0, 0, 1}));
 }
 
 TEST(ExpressionLabels, LabelsAreMatchedAgainstEachTablesOwnLabels) {
-    auto rule = make(json::array({{{"when", "industry in ['mining', 'energy']"}, {"tier", 0}}, {{"else", 1}}}), {"yes", "no"});
+    auto rule =
+        make(json::array({{{"when", "industry in ['mining', 'energy']"}, {"tier", 0}}, {{"else", 1}}}), {"yes", "no"});
     const Data d = labelled();
     rule->fit(d.input());
     ASSERT_EQ(rule->warnings().size(), 1u);
     EXPECT_EQ(rule->warnings()[0],
-              "rule.branches[0].when: column 'industry' has no label 'mining' in the fit data (labels: energy, retail, services)");
+              "rule.branches[0].when: column 'industry' has no label 'mining' in the fit data (labels: energy, retail, "
+              "services)");
     EXPECT_EQ(rule->inputs(), (std::vector<std::string>{"industry"}));
     // A later table with other codes and a label the fit data lacked.
     Data later({{"revenue", {1, 2, 3}}});
     later.table.add_category("industry", {0, 1, 2}, {"mining", "retail", "energy"});
     EXPECT_EQ(assign(*rule, later).tier, (std::vector<std::int32_t>{0, 1, 0}));
     // Saved and loaded: the conditions compile again.
-    const auto loaded = round_trip<boost::archive::text_oarchive, boost::archive::text_iarchive>(std::shared_ptr<Rule>(std::move(rule)));
+    const auto loaded = round_trip<boost::archive::text_oarchive, boost::archive::text_iarchive>(
+        std::shared_ptr<Rule>(std::move(rule)));
     EXPECT_EQ(assign(*loaded, later).tier, (std::vector<std::int32_t>{0, 1, 0}));
 }
 
 TEST(ExpressionLabels, SyntaxErrorsArePolicyErrorsWithThePosition) {
-    EXPECT_EQ(error_of("industry == 'retail"),
-              "rule.branches[0].when: expected ' to close the label opened at position 13, got end of text at position 20\n"
-              "  industry == 'retail\n"
-              "                     ^");
+    EXPECT_EQ(
+        error_of("industry == 'retail"),
+        "rule.branches[0].when: expected ' to close the label opened at position 13, got end of text at position 20\n"
+        "  industry == 'retail\n"
+        "                     ^");
     EXPECT_EQ(error_of("industry in ['retail', 3]"),
               "rule.branches[0].when: expected a label in quotes, got '3' at position 24\n"
               "  industry in ['retail', 3]\n"
@@ -917,20 +932,23 @@ TEST(ExpressionLabels, SyntaxErrorsArePolicyErrorsWithThePosition) {
 
 TEST(ExpressionLabels, ColumnsReadTheWrongWayAreTypedErrors) {
     const Data d = labelled();
-    auto as_number = make(json::array({{{"when", "revenue > 0 and industry > 1"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
+    auto as_number =
+        make(json::array({{{"when", "revenue > 0 and industry > 1"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
     EXPECT_EQ(thrown<InvalidInput>([&] { as_number->fit(d.input()); }),
               "rule.branches[0].when: column 'industry' holds labels; compare it with labels: industry == 'label' or "
               "industry in ['a', 'b'] at position 17\n"
               "  revenue > 0 and industry > 1\n"
               "                  ^");
     auto as_labels = make(json::array({{{"when", "revenue == 'high'"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
-    EXPECT_EQ(thrown<InvalidInput>([&] { as_labels->fit(d.input()); }),
-              "rule.branches[0].when: column 'revenue' holds numbers, not labels; compare it with numbers at position 1\n"
-              "  revenue == 'high'\n"
-              "  ^");
+    EXPECT_EQ(
+        thrown<InvalidInput>([&] { as_labels->fit(d.input()); }),
+        "rule.branches[0].when: column 'revenue' holds numbers, not labels; compare it with numbers at position 1\n"
+        "  revenue == 'high'\n"
+        "  ^");
     auto unknown = make(json::array({{{"when", "sector in ['x']"}, {"tier", 0}}, {{"else", 1}}}), {"y", "n"});
-    EXPECT_EQ(thrown<UnknownColumn>([&] { unknown->fit(d.input()); }),
-              "rule.branches[0].when: unknown labelled column 'sector' at position 1; labelled columns: industry, region\n"
-              "  sector in ['x']\n"
-              "  ^");
+    EXPECT_EQ(
+        thrown<UnknownColumn>([&] { unknown->fit(d.input()); }),
+        "rule.branches[0].when: unknown labelled column 'sector' at position 1; labelled columns: industry, region\n"
+        "  sector in ['x']\n"
+        "  ^");
 }

@@ -12,11 +12,11 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/exact_sum.hpp"
+#include "tierkit/core/parallel.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
 #include "tierkit/fit_state.hpp"
 #include "tierkit/io/model_io.hpp"
-#include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/builtin/expression.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
 #include "tierkit/rules/builtin/quantiles.hpp"
@@ -121,7 +121,8 @@ TEST(QuantileSketch, RankErrorWithinHalfAPercentInOneAndSixteenChunks) {
             worst = std::max(worst, err / n);
         }
         EXPECT_LE(worst, 0.005) << parts << " chunks";
-        std::printf("[ measured ] sketch k=%u, %zu chunk(s): max rank error %.5f of n\n", total.capacity(), parts, worst);
+        std::printf("[ measured ] sketch k=%u, %zu chunk(s): max rank error %.5f of n\n", total.capacity(), parts,
+                    worst);
     }
 }
 
@@ -222,7 +223,8 @@ TEST(Fitter, SketchModeWithinTheRankErrorAndExactStatistics) {
                 EXPECT_NEAR(x.sd, y.sd, 1e-9 * (1 + y.sd));
             }
             for (std::size_t k = 0; k < m.scores()[0].weights.size(); ++k)  // (policy 1 clips: sketch bounds)
-                EXPECT_NEAR(m.scores()[0].weights[k], whole.scores()[0].weights[k], i == 1 ? 1e-3 : 1e-9) << "policy " << i;
+                EXPECT_NEAR(m.scores()[0].weights[k], whole.scores()[0].weights[k], i == 1 ? 1e-3 : 1e-9)
+                    << "policy " << i;
 
             // Tiers: the share of customers whose tier differs is bounded by the rank error
             // of the cuts (and, for kmeans, by the few points near a boundary).
@@ -351,7 +353,8 @@ TEST(Parallel, SetNumThreadsOverridesAndResultsAreBitIdentical) {
         const auto s = summarize(Transactions{d.customer, d.day, d.amount, d.margin, d.quantity});
         std::string bytes;
         auto put = [&](const void* p, std::size_t n) { bytes.append(static_cast<const char*>(p), n); };
-        for (std::size_t j = 0; j < s.features.cols(); ++j) put(s.features.column(j).data(), s.features.column(j).size_bytes());
+        for (std::size_t j = 0; j < s.features.cols(); ++j)
+            put(s.features.column(j).data(), s.features.column(j).size_bytes());
         for (const char* text : {policies[1], policies[3]}) {
             const Model m = fit(Policy::from_json(text), s.features);
             const auto a = m.assign(s.features);
@@ -465,7 +468,9 @@ TEST(ExactSum, CorrectlyRoundedAndOrderFree) {
     // Any order and any chunking give the same bits.
     std::mt19937_64 rng(3);
     std::vector<double> v(20000);
-    for (auto& x : v) x = std::ldexp(std::uniform_real_distribution<double>(-1, 1)(rng), std::uniform_int_distribution<int>(-60, 60)(rng));
+    for (auto& x : v)
+        x = std::ldexp(std::uniform_real_distribution<double>(-1, 1)(rng),
+                       std::uniform_int_distribution<int>(-60, 60)(rng));
     ExactSum whole;
     for (double x : v) whole.add(x);
     std::shuffle(v.begin(), v.end(), rng);
@@ -504,7 +509,8 @@ TEST(FitterRefine, GathersFewRowsAndNoneForTiedColumns) {
     // A continuous percentile column: the values pass gathers the rows of the buckets
     // holding the 16385 knot ranks, about max_knots / refine_buckets of the rows.
     const Policy continuous = Policy::from_json(R"({"criteria": [{"column": "revenue", "normalizer": "percentile"}],
-        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})").with_min_group(1);
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})")
+                                  .with_min_group(1);
     const Fitter f = run(continuous, split(t, 16), FitOptions{FitMode::refine});
     EXPECT_EQ(bytes_of(f.model()), bytes_of(fit(continuous, t)));
     // Each knot rank's own row (8% of the rows here, 1.6% of 10^6) plus about
@@ -517,7 +523,8 @@ TEST(FitterRefine, GathersFewRowsAndNoneForTiedColumns) {
     // pass; quantile cuts on tied scores sit in buckets of one value.
     const Policy tied = Policy::from_json(R"({"criteria": [{"column": "frequency", "normalizer": "percentile"},
                                                             {"column": "days_since_last", "normalizer": "percentile"}],
-        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})").with_min_group(1);
+        "rule": {"kind": "quantiles", "shares": [0.1, 0.4]}, "tiers": ["a", "b", "c"]})")
+                            .with_min_group(1);
     const Fitter g = run(tied, split(t, 16), FitOptions{FitMode::refine});
     EXPECT_EQ(bytes_of(g.model()), bytes_of(fit(tied, t)));
     EXPECT_LT(g.collected_rows() / n, 0.01);
@@ -540,7 +547,8 @@ TEST(FitterRefine, BytesRoundTripBetweenPassesAndMergeOrder) {
             f.advance(total);
         }
         EXPECT_EQ(bytes_of(f.model()), bytes_of(fit(p, t))) << "policy " << i;
-        std::vector<std::string> expected{"criteria", "criteria_count", "criteria_values", "rule", "rule_count", "rule_values"};
+        std::vector<std::string> expected{"criteria", "criteria_count", "criteria_values",
+                                          "rule",     "rule_count",     "rule_values"};
         if (i == 1) expected.insert(expected.begin(), {"clip", "clip_count", "clip_values"});
         EXPECT_EQ(stages, expected) << "policy " << i;
     }
@@ -555,10 +563,12 @@ TEST(FitterRefine, RefusesWhatItCannotMakeExact) {
             EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
         }
     };
-    refused(R"({"criteria": ["revenue"], "rule": {"kind": "kmeans", "k": 3}, "tiers": ["a", "b", "c"]})", "kind 'kmeans'");
-    refused(R"({"criteria": ["revenue", "frequency"], "weights": {"method": "entropy"}, "rule": {"kind": "thresholds", "cuts": [50]},
+    refused(R"({"criteria": ["revenue"], "rule": {"kind": "kmeans", "k": 3}, "tiers": ["a", "b", "c"]})",
+            "kind 'kmeans'");
+    refused(
+        R"({"criteria": ["revenue", "frequency"], "weights": {"method": "entropy"}, "rule": {"kind": "thresholds", "cuts": [50]},
                "tiers": ["a", "b"]})",
-            "method 'entropy'");
+        "method 'entropy'");
     refused(R"({"criteria": ["revenue"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"],
                "privacy": {"min_group": 5}})",
             "privacy.min_group");
@@ -582,7 +592,8 @@ TEST(RuleState, MergeOrderDoesNotChangeTheModel) {
             if (tree) {  // pairs, then pairs of pairs
                 while (s.size() > 1) {
                     std::vector<PartialState> up;
-                    for (std::size_t i = 0; i < s.size(); i += 2) up.push_back(i + 1 < s.size() ? Fitter::merge(s[i], s[i + 1]) : s[i]);
+                    for (std::size_t i = 0; i < s.size(); i += 2)
+                        up.push_back(i + 1 < s.size() ? Fitter::merge(s[i], s[i + 1]) : s[i]);
                     s = std::move(up);
                 }
                 total = s[0];
@@ -602,8 +613,10 @@ TEST(RuleState, MergeOrderDoesNotChangeTheModel) {
         R"({"kind": "thresholds", "cuts": [80, 50, 20]})",
     };
     for (const char* rule : rules) {
-        const Policy p = Policy::from_json(std::string(R"({"criteria": ["revenue", {"column": "frequency", "normalizer": "percentile"}],
-            "tiers": ["a", "b", "c", "d"], "privacy": {"min_group": 1}, "rule": )") + rule + "}");
+        const Policy p = Policy::from_json(
+            std::string(R"({"criteria": ["revenue", {"column": "frequency", "normalizer": "percentile"}],
+            "tiers": ["a", "b", "c", "d"], "privacy": {"min_group": 1}, "rule": )") +
+            rule + "}");
         const std::string in_order = fit_in_order(p, chunks, false);
         EXPECT_EQ(fit_in_order(p, shuffled, false), in_order) << rule;
         EXPECT_EQ(fit_in_order(p, shuffled, true), in_order) << rule;

@@ -3,11 +3,10 @@
 // load() throws only FormatError.
 #include <gtest/gtest.h>
 
+#include <boost/crc.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <boost/crc.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/model_io.hpp"
@@ -56,7 +55,8 @@ TEST(FuzzRegressions, PolicyParserThrowsOnlyTierkitErrors) {
     // An empty column name is refused in the shorthand too (it was accepted, and its
     // normalized form then refused).
     try {
-        (void)Policy::from_json(R"({"criteria": [""], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
+        (void)Policy::from_json(
+            R"({"criteria": [""], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
         ADD_FAILURE() << "an empty criterion column was accepted";
     } catch (const PolicyError& e) {
         EXPECT_NE(std::string(e.what()).find("a column name must not be empty"), std::string::npos) << e.what();

@@ -23,8 +23,8 @@ namespace {
 
 const std::string golden_dir = std::string(TIERKIT_TEST_DATA) + "/golden";
 const std::vector<std::string> region_labels{"north", "south", "east"};
-const std::vector<std::string> feature_columns{"frequency", "recency", "T",       "monetary_value", "days_since_last",
-                                               "revenue",   "aov",     "margin",  "trend"};
+const std::vector<std::string> feature_columns{"frequency", "recency", "T",      "monetary_value", "days_since_last",
+                                               "revenue",   "aov",     "margin", "trend"};
 
 struct Case {
     const char* name;
@@ -65,7 +65,8 @@ const Case cases[] = {
                  "first": {"kind": "quantiles", "score": "value", "shares": [0.3], "tiers": ["key", "rest"]},
                  "then": {"key": {"kind": "quantiles", "score": "potential", "shares": [0.34], "tiers": ["key", "high"]}}},
         "tiers": ["key", "high", "rest"]})j"},
-    {"override", R"j({"criteria": [{"column": "revenue", "normalizer": "minmax"}, {"column": "frequency", "normalizer": "minmax"}],
+    {"override",
+     R"j({"criteria": [{"column": "revenue", "normalizer": "minmax"}, {"column": "frequency", "normalizer": "minmax"}],
         "weights": {"method": "combined", "subjective": {"method": "manual"}, "objective": {"method": "critic"},
                     "mode": "linear", "alpha": 0.5},
         "rule": {"kind": "override",
@@ -115,7 +116,9 @@ const Case cases[] = {
 };
 
 const ArchiveKind kinds[] = {ArchiveKind::binary, ArchiveKind::text, ArchiveKind::xml};
-const char* kind_name(ArchiveKind k) { return k == ArchiveKind::binary ? "binary" : k == ArchiveKind::text ? "text" : "xml"; }
+const char* kind_name(ArchiveKind k) {
+    return k == ArchiveKind::binary ? "binary" : k == ArchiveKind::text ? "text" : "xml";
+}
 
 std::string model_path(const Case& c, ArchiveKind k) { return golden_dir + "/" + c.name + "." + kind_name(k) + ".tkm"; }
 std::string expected_path(const Case& c) { return golden_dir + "/" + c.name + ".expected.csv"; }

@@ -3,17 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <cmath>
 #include <locale>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
-#include <boost/math/special_functions/nonfinite_num_facets.hpp>
-#include <nlohmann/json.hpp>
-
 #include "tierkit/core/error.hpp"
-#include "tierkit/io/archives.hpp"
 #include "tierkit/core/progress.hpp"
+#include "tierkit/io/archives.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
 
 using namespace tierkit;
@@ -35,7 +34,8 @@ struct KRun {
         scores.assign(1, std::vector<double>(n, 0.0));
         CriteriaBlock b;
         b.score = "value";
-        for (std::size_t f = 0; f < columns.size(); ++f) b.names.push_back(f == 0 ? "revenue" : f == 1 ? "frequency" : "c" + std::to_string(f));
+        for (std::size_t f = 0; f < columns.size(); ++f)
+            b.names.push_back(f == 0 ? "revenue" : f == 1 ? "frequency" : "c" + std::to_string(f));
         b.normalized = std::move(columns);
         b.weights = std::move(weights);
         criteria.push_back(std::move(b));
@@ -53,7 +53,8 @@ struct KRun {
 /// its centre and its squared deviations sum to 25 * 2 * 0.0002 = 0.01.
 /// Rows cycle through the blobs in the order given by `row_order`.
 std::vector<std::vector<double>> blobs(const std::vector<std::pair<double, double>>& centres,
-                                       const std::vector<std::size_t>& row_order, std::vector<std::size_t>* blob_of = nullptr) {
+                                       const std::vector<std::size_t>& row_order,
+                                       std::vector<std::size_t>* blob_of = nullptr) {
     std::vector<std::vector<double>> cols(2);
     for (int dx = -2; dx <= 2; ++dx)
         for (int dy = -2; dy <= 2; ++dy)
@@ -218,7 +219,8 @@ std::vector<std::int32_t> nearest_by_definition(const std::vector<std::vector<do
         double best = 0;
         for (std::size_t j = 0; j < k; ++j) {
             double s = 0;
-            for (std::size_t f = 0; f < d; ++f) s += (cols[f][i] - centres[j * d + f]) * (cols[f][i] - centres[j * d + f]);
+            for (std::size_t f = 0; f < d; ++f)
+                s += (cols[f][i] - centres[j * d + f]) * (cols[f][i] - centres[j * d + f]);
             if (j == 0 || s < best) {
                 best = s;
                 out[i] = static_cast<std::int32_t>(j);
@@ -341,7 +343,8 @@ TEST(KMeansRule, SeparableBlobsGoToTiersByCentroidScore) {
         rule->fit(run.input());
         std::vector<std::int32_t> reason;
         const auto tier = run.tiers(*rule, &reason);
-        for (std::size_t i = 0; i < tier.size(); ++i) ASSERT_EQ(tier[i], static_cast<std::int32_t>(blob[i])) << "seed " << seed;
+        for (std::size_t i = 0; i < tier.size(); ++i)
+            ASSERT_EQ(tier[i], static_cast<std::int32_t>(blob[i])) << "seed " << seed;
         EXPECT_EQ(reason, tier);
         const auto& k = dynamic_cast<const KMeansRule&>(*rule);
         for (std::size_t j = 0; j < 4; ++j) {
@@ -468,7 +471,8 @@ TEST(KMeansRule, InputErrors) {
         rule->fit(no_criteria);
         FAIL();
     } catch (const InvalidInput& e) {
-        EXPECT_STREQ(e.what(), "kmeans: needs the normalized criteria of the first score (RuleInput::criteria is empty)");
+        EXPECT_STREQ(e.what(),
+                     "kmeans: needs the normalized criteria of the first score (RuleInput::criteria is empty)");
     }
     auto wide = kmeans({{"init", {{0.1}, {0.2}}}}, 2);
     try {
@@ -495,7 +499,8 @@ TEST(KMeansRule, InputErrors) {
         rule->assign(renamed.input(), t, q);
         FAIL();
     } catch (const InvalidInput& e) {
-        EXPECT_STREQ(e.what(), "kmeans: the criteria are (revenue, aov) but the model was fitted on (revenue, frequency)");
+        EXPECT_STREQ(e.what(),
+                     "kmeans: the criteria are (revenue, aov) but the model was fitted on (revenue, frequency)");
     }
 }
 
@@ -513,17 +518,20 @@ TEST(KMeansPolicy, BadParametersNameTheirPath) {
     EXPECT_EQ(error({{"k", 3}}, 4),
               "rule.k: must equal the number of tiers (4), got 3; use \"k\": \"auto\" with a k_range to merge more "
               "clusters into the tiers");
-    EXPECT_EQ(error({{"k", "auto"}, {"k_range", {2, 8}}}, 4),
-              "rule.k_range: the smallest k must be >= the 4 tiers (clusters are merged into tiers, never split), got 2");
+    EXPECT_EQ(
+        error({{"k", "auto"}, {"k_range", {2, 8}}}, 4),
+        "rule.k_range: the smallest k must be >= the 4 tiers (clusters are merged into tiers, never split), got 2");
     EXPECT_EQ(error({{"k", "auto"}, {"k_range", {5, 3}}}, 2),
               "rule.k_range: must be [lo, hi] with 2 <= lo <= hi <= 1000 (whole numbers), got [5,3]");
     EXPECT_EQ(error({{"k", "many"}}, 2), "rule.k: must be a whole number or \"auto\", got \"many\"");
     EXPECT_EQ(error({{"init", {{0.1}, {0.2}}}}, 4), "rule.init: must be 4 centroids (one per tier), got [[0.1],[0.2]]");
     EXPECT_EQ(error({{"init", {{0.1, 0.2}, {0.2}}}}, 2), "rule.init[1]: must have 2 values like init[0], got 1");
-    EXPECT_EQ(error({{"init", {{0.1}, {0.2}}}, {"n_init", 3}}, 2), "rule.n_init: must be 1 with explicit init centroids, got 3");
+    EXPECT_EQ(error({{"init", {{0.1}, {0.2}}}, {"n_init", 3}}, 2),
+              "rule.n_init: must be 1 with explicit init centroids, got 3");
     EXPECT_EQ(error({{"k", "auto"}, {"init", {{0.1}, {0.2}}}}, 2), "rule.init: needs a fixed k, not \"auto\"");
     EXPECT_EQ(error({{"select", "elbow"}}, 2), "rule.select: only applies with \"k\": \"auto\"");
-    EXPECT_EQ(error({{"k", "auto"}, {"select", "gap"}}, 2), "rule.select: must be one of silhouette, elbow, got \"gap\"");
+    EXPECT_EQ(error({{"k", "auto"}, {"select", "gap"}}, 2),
+              "rule.select: must be one of silhouette, elbow, got \"gap\"");
     EXPECT_EQ(error({{"tol", -1}}, 2), "rule.tol: must be a number >= 0, got -1");
     EXPECT_EQ(error({{"max_iter", 0}}, 2), "rule.max_iter: must be a whole number in 1..2147483647, got 0");
     EXPECT_EQ(error({{"seed", -3}}, 2), "rule.seed: must be a whole number >= 0, got -3");

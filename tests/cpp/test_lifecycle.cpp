@@ -39,7 +39,9 @@ FeatureTable stage_table(const std::vector<double>& orders, const std::vector<do
     return t;
 }
 
-std::string stage_of(const lifecycle::Stages& s, std::size_t i) { return lifecycle::stage_names[static_cast<std::size_t>(s.stage[i])]; }
+std::string stage_of(const lifecycle::Stages& s, std::size_t i) {
+    return lifecycle::stage_names[static_cast<std::size_t>(s.stage[i])];
+}
 
 }  // namespace
 
@@ -56,9 +58,9 @@ TEST(Lifecycle, EachStageByActivity) {
     prev[2] = code(Stage::lost);  // still lost: stays lost
     lifecycle::LifecycleSpec spec;
     auto s = lifecycle::compute_stages(spec, t, prev);
-    const char* want[] = {"prospect",  "prospect", "lost",      "first_time", "declining", "growing", "mature",
-                          "won_back",  "at_risk",  "declining", "growing",    "repeat",    "loyal",   "at_risk",
-                          "at_risk",   "declining", "first_time", "declining", "at_risk"};
+    const char* want[] = {"prospect", "prospect",  "lost",       "first_time", "declining", "growing", "mature",
+                          "won_back", "at_risk",   "declining",  "growing",    "repeat",    "loyal",   "at_risk",
+                          "at_risk",  "declining", "first_time", "declining",  "at_risk"};
     for (std::size_t i = 0; i < t.rows(); ++i) EXPECT_EQ(stage_of(s, i), want[i]) << "row " << i;
     auto reason = [&](std::size_t i) { return s.reasons[static_cast<std::size_t>(s.reason[i])]; };
     // Row 8: exactly 365 days without a purchase is not yet lost, but at risk.
@@ -145,7 +147,8 @@ Model threshold_model(const std::string& hysteresis) {
     auto p = Policy::from_json(R"({
       "criteria": [{"column": "x", "normalizer": "minmax"}],
       "rule": {"kind": "thresholds", "column": "x", "cuts": [60, 30]},
-      "lifecycle": {"hysteresis": )" + hysteresis + R"(},
+      "lifecycle": {"hysteresis": )" +
+                               hysteresis + R"(},
       "tiers": [{"name": "a", "mode": "strategic"}, {"name": "b", "mode": "cooperative"}, "c"]})");
     FeatureTable fit_table(std::vector<std::int64_t>{1, 2});
     fit_table.add_column("x", {0, 100});
@@ -160,7 +163,8 @@ FeatureTable x_table(const std::vector<double>& x) {
     return t;
 }
 
-PreviousAssignment previous(const FeatureTable& t, std::vector<std::int32_t> tier, std::vector<std::int32_t> below = {}) {
+PreviousAssignment previous(const FeatureTable& t, std::vector<std::int32_t> tier,
+                            std::vector<std::int32_t> below = {}) {
     PreviousAssignment p;
     p.ids.assign(t.ids().begin(), t.ids().end());
     p.tier = std::move(tier);
@@ -173,7 +177,6 @@ PreviousAssignment previous_of(const FeatureTable& t, const Assignment& a) {
     return previous(t, std::vector<std::int32_t>(a.tier.begin(), a.tier.end()),
                     std::vector<std::int32_t>(a.below_count.begin(), a.below_count.end()));
 }
-
 
 /// Re-tier `t` against `p` (a temporary lives until the end of the call's full expression).
 Assignment assign_after(const Model& m, const FeatureTable& t, const PreviousAssignment& p) {
@@ -201,7 +204,8 @@ TEST(Hysteresis, MarginsAndConsecutiveEvaluations) {
               "hysteresis: kept a: demotion needs x < its cut - 5 for 2 evaluations in a row");
     // 4: second evaluation below: demoted to b, landed (counter 0).
     // 5: second evaluation far below (c level): one tier per evaluation -> b, counter stays 2.
-    EXPECT_EQ(a.reasons[static_cast<std::size_t>(a.reason[5])], "hysteresis: down to b (at most 1 tier(s) per evaluation)");
+    EXPECT_EQ(a.reasons[static_cast<std::size_t>(a.reason[5])],
+              "hysteresis: down to b (at most 1 tier(s) per evaluation)");
     // 6: new to the book: the plain rule (62 -> a) without margins.
     EXPECT_EQ(a.new_to_book, 1);
     // 7: 29 is within down_margin of b's cut 30: kept b. 8: promotion from c to b is
@@ -261,7 +265,8 @@ TEST(Hysteresis, RuleWithoutCutsUsesTierIndices) {
 }
 
 TEST(Hysteresis, QuantileAndAbcRulesExposeTheirCuts) {
-    auto q = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]})");
+    auto q = Policy::from_json(
+        R"({"criteria": ["x"], "rule": {"kind": "quantiles", "shares": [0.5]}, "tiers": ["a", "b"]})");
     FeatureTable f(std::vector<std::int64_t>{1, 2, 3, 4});
     f.add_column("x", {1, 2, 3, 4});
     Model m = fit(q, f);
@@ -270,7 +275,8 @@ TEST(Hysteresis, QuantileAndAbcRulesExposeTheirCuts) {
     ASSERT_EQ(cuts.cuts.size(), 1u);
     auto plain = m.assign(f, {.with_contributions = false});
     EXPECT_DOUBLE_EQ(cuts.cuts[0], plain.scores[0][2]);  // the 2nd highest score
-    auto abc = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "abc", "column": "x", "cuts": [0.5]}, "tiers": ["a", "b"]})");
+    auto abc = Policy::from_json(
+        R"({"criteria": ["x"], "rule": {"kind": "abc", "column": "x", "cuts": [0.5]}, "tiers": ["a", "b"]})");
     Model ma = fit(abc, f);
     EXPECT_EQ(ma.rule().score_cuts().source, "x");
     // Revenue share before 4 is 0, before 3 is 40% (< 50%), before 2 is 70%: A = {4, 3}, cut 3.
@@ -323,13 +329,15 @@ TEST(NextAction, DefaultTableAndPolicyStrategies) {
         return Policy::from_json(buf);
     };
     // a declining, b growing, c lost, c prospect, a mature, b at_risk, c first_time, a loyal
-    auto t = stage_table({5, 5, 5, 0, 3, 5, 1, 5}, {10, 10, 500, 0, 10, 200, 10, 10}, {100, 100, 100, 0, 100, 100, 990, 100},
-                         {0.5, 1.5, 1.0, 0, 1.0, 0, 10, 1.0});
+    auto t = stage_table({5, 5, 5, 0, 3, 5, 1, 5}, {10, 10, 500, 0, 10, 200, 10, 10},
+                         {100, 100, 100, 0, 100, 100, 990, 100}, {0.5, 1.5, 1.0, 0, 1.0, 0, 10, 1.0});
     t.add_column("x", {70, 40, 10, 10, 90, 40, 10, 90});
     FeatureTable f(std::vector<std::int64_t>{1, 2});
     f.add_column("x", {0, 100});
     auto a = fit(make(""), f).assign(t, {.with_contributions = false});
-    auto action = [&](const Assignment& as, std::size_t i) { return as.next_actions[static_cast<std::size_t>(as.next_action[i])]; };
+    auto action = [&](const Assignment& as, std::size_t i) {
+        return as.next_actions[static_cast<std::size_t>(as.next_action[i])];
+    };
     ASSERT_EQ(a.stage.size(), 8u);
     EXPECT_EQ(action(a, 0), "executive retention call");
     EXPECT_EQ(action(a, 1), "upsell review");
@@ -340,7 +348,8 @@ TEST(NextAction, DefaultTableAndPolicyStrategies) {
     EXPECT_EQ(action(a, 6), "second-purchase incentive");
     EXPECT_EQ(action(a, 7), "executive business review");
     auto b = fit(make(R"("strategies": [{"tier": ["a"], "stage": "declining", "action": "CEO visit"},
-                                        {"stage": ["lost", "prospect"], "mode": "transactional", "action": "email"}],)"), f)
+                                        {"stage": ["lost", "prospect"], "mode": "transactional", "action": "email"}],)"),
+                 f)
                  .assign(t, {.with_contributions = false});
     EXPECT_EQ(action(b, 0), "CEO visit");
     EXPECT_EQ(action(b, 1), "upsell review");  // falls through to the default table
@@ -356,7 +365,8 @@ TEST(NextAction, StagesAbsentWithoutTheColumnsUnlessRequired) {
     // Only hysteresis settings: stages where the columns are.
     EXPECT_TRUE(threshold_model("{}").assign(x_table({1}), {.with_contributions = false}).stage.empty());
     // A stage threshold or strategies: stages required.
-    auto strict = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"],
+    auto strict =
+        Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"],
                                         "lifecycle": {"new_days": 30}})");
     EXPECT_TRUE(strict.requires_stages());
     try {
@@ -365,7 +375,8 @@ TEST(NextAction, StagesAbsentWithoutTheColumnsUnlessRequired) {
     } catch (const UnknownColumn& e) {
         EXPECT_EQ(std::string(e.what()).rfind("lifecycle: ", 0), 0u) << e.what();
     }
-    auto p = Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
+    auto p =
+        Policy::from_json(R"({"criteria": ["x"], "rule": {"kind": "thresholds", "cuts": [50]}, "tiers": ["a", "b"]})");
     auto t = x_table({1, 2});
     auto a = fit(p, t).assign(t, {.with_contributions = false});
     EXPECT_TRUE(a.stage.empty());
@@ -374,7 +385,8 @@ TEST(NextAction, StagesAbsentWithoutTheColumnsUnlessRequired) {
 }
 
 TEST(LifecyclePolicy, DefaultsErrorsAndRoundTrip) {
-    auto p = Policy::from_json(R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
+    auto p =
+        Policy::from_json(R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
                                    "lifecycle": {"lost_days": 180, "hysteresis": {"k": 3}}})");
     EXPECT_TRUE(p.has_lifecycle());
     EXPECT_TRUE(p.requires_stages());
@@ -389,37 +401,47 @@ TEST(LifecyclePolicy, DefaultsErrorsAndRoundTrip) {
     EXPECT_EQ(again.lifecycle().hysteresis.k, 3);
     auto error = [](const std::string& extra) -> std::string {
         try {
-            Policy::from_json(R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}, )" +
-                              extra + "}");
+            Policy::from_json(
+                R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}, )" + extra +
+                "}");
         } catch (const PolicyError& e) {
             return e.what();
         }
         return "no error";
     };
-    EXPECT_EQ(error(R"("lifecycle": {"lost_dayz": 1})"),
-              "lifecycle.lost_dayz: unknown key; expected one of: new_days, active_days, growing_trend, declining_trend, "
-              "loyal_purchases, loyal_days, at_risk_days, at_risk_p_alive, declining_p_alive, lost_days, lost_p_alive, "
-              "hysteresis");
-    EXPECT_EQ(error(R"("lifecycle": {"at_risk_days": 400})"), "lifecycle.at_risk_days: must be <= lost_days 365, got 400");
-    EXPECT_EQ(error(R"("lifecycle": {"active_days": 200})"), "lifecycle.active_days: must be <= at_risk_days 180, got 200");
+    EXPECT_EQ(
+        error(R"("lifecycle": {"lost_dayz": 1})"),
+        "lifecycle.lost_dayz: unknown key; expected one of: new_days, active_days, growing_trend, declining_trend, "
+        "loyal_purchases, loyal_days, at_risk_days, at_risk_p_alive, declining_p_alive, lost_days, lost_p_alive, "
+        "hysteresis");
+    EXPECT_EQ(error(R"("lifecycle": {"at_risk_days": 400})"),
+              "lifecycle.at_risk_days: must be <= lost_days 365, got 400");
+    EXPECT_EQ(error(R"("lifecycle": {"active_days": 200})"),
+              "lifecycle.active_days: must be <= at_risk_days 180, got 200");
     EXPECT_EQ(error(R"("lifecycle": {"loyal_purchases": 1})"), "lifecycle.loyal_purchases: must be >= 2, got 1");
     EXPECT_EQ(error(R"("lifecycle": {"declining_p_alive": 0.4, "at_risk_p_alive": 0.4})"),
               "lifecycle.declining_p_alive: is the former name of at_risk_p_alive; give only at_risk_p_alive");
-    EXPECT_EQ(error(R"("lifecycle": {"lost_p_alive": 0.6})"), "lifecycle.lost_p_alive: must be <= at_risk_p_alive 0.5, got 0.6");
-    EXPECT_EQ(error(R"("lifecycle": {"hysteresis": {"k": 1.5}})"), "lifecycle.hysteresis.k: must be a whole number, got 1.5");
-    EXPECT_EQ(error(R"("lifecycle": {"hysteresis": {"up_margin": -1}})"), "lifecycle.hysteresis.up_margin: must be >= 0, got -1");
-    EXPECT_EQ(error(R"("lifecycle": {"declining_trend": 2})"), "lifecycle.declining_trend: must be < growing_trend 1.2, got 2");
+    EXPECT_EQ(error(R"("lifecycle": {"lost_p_alive": 0.6})"),
+              "lifecycle.lost_p_alive: must be <= at_risk_p_alive 0.5, got 0.6");
+    EXPECT_EQ(error(R"("lifecycle": {"hysteresis": {"k": 1.5}})"),
+              "lifecycle.hysteresis.k: must be a whole number, got 1.5");
+    EXPECT_EQ(error(R"("lifecycle": {"hysteresis": {"up_margin": -1}})"),
+              "lifecycle.hysteresis.up_margin: must be >= 0, got -1");
+    EXPECT_EQ(error(R"("lifecycle": {"declining_trend": 2})"),
+              "lifecycle.declining_trend: must be < growing_trend 1.2, got 2");
     EXPECT_EQ(error(R"("strategies": [{"tier": "z", "action": "x"}])"),
               "strategies[0].tier: unknown tier 'z'; the policy's tiers: a, b");
     EXPECT_EQ(error(R"("strategies": [{"stage": "dormant", "action": "x"}])"),
               "strategies[0].stage: must be one of prospect, first_time, repeat, loyal, growing, mature, at_risk, "
               "declining, lost, won_back, got 'dormant'");
-    EXPECT_EQ(error(R"("strategies": [{"stage": "lost"}])"), "strategies[0].action: required: the next action for matching customers");
+    EXPECT_EQ(error(R"("strategies": [{"stage": "lost"}])"),
+              "strategies[0].action: required: the next action for matching customers");
     EXPECT_EQ(error(R"("strategies": [{"mode": "x", "action": "y"}])"),
               "strategies[0].mode: must be one of transactional, cooperative, strategic, emotional, got 'x'");
     // A tierkit 0.1 lifecycle section (as model files store it) reads declining_p_alive
     // as at_risk_p_alive and writes the new name.
-    auto old = Policy::from_json(R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
+    auto old =
+        Policy::from_json(R"({"criteria": ["x"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
         "lifecycle": {"new_days": 90, "growing_trend": 1.2, "declining_trend": 0.8, "declining_p_alive": 0.4,
                       "lost_p_alive": 0.2, "lost_days": 365}})");
     EXPECT_EQ(old.lifecycle().at_risk_p_alive, 0.4);
@@ -428,7 +450,8 @@ TEST(LifecyclePolicy, DefaultsErrorsAndRoundTrip) {
     EXPECT_EQ(Policy::from_json(old.to_json()).lifecycle().at_risk_p_alive, 0.4);
     EXPECT_EQ(old.to_json().find("declining_p_alive"), std::string::npos);
     // Without the sections, the normalized JSON has neither.
-    auto plain = Policy::from_json(R"({"criteria": ["x"], "tiers": ["a"], "rule": {"kind": "quantiles", "shares": []}})");
+    auto plain =
+        Policy::from_json(R"({"criteria": ["x"], "tiers": ["a"], "rule": {"kind": "quantiles", "shares": []}})");
     EXPECT_EQ(plain.to_json().find("lifecycle"), std::string::npos);
     EXPECT_FALSE(plain.has_lifecycle());
     EXPECT_FALSE(plain.requires_stages());

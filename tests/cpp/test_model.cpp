@@ -1,8 +1,8 @@
 // fit -> assign end to end, with scores computed by hand.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <span>
 #include <thread>
 
@@ -95,8 +95,10 @@ TEST(Model, SeveralScoresAndAhpWeights) {
 TEST(Model, EntropyAndCriticWeightsComeFromTheData) {
     auto t = small_table();
     for (const char* method : {"entropy", "critic"}) {
-        auto p = Policy::from_json(std::string(R"({"criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}],
-          "weights": {"method": ")") + method + R"("}, "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}})");
+        auto p = Policy::from_json(
+            std::string(R"({"criteria": ["revenue", {"column": "days_since_last", "direction": "lower"}],
+          "weights": {"method": ")") +
+            method + R"("}, "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}})");
         auto m = fit(p, t);
         const auto& w = m.scores()[0].weights;
         EXPECT_NEAR(w[0] + w[1], 1.0, 1e-12) << method;
@@ -106,12 +108,14 @@ TEST(Model, EntropyAndCriticWeightsComeFromTheData) {
 }
 
 TEST(Model, UnknownColumnListsTheAvailableOnes) {
-    auto p = Policy::from_json(R"({"criteria": ["revenue", "margin"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}})");
+    auto p = Policy::from_json(
+        R"({"criteria": ["revenue", "margin"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]}})");
     try {
         fit(p, small_table());
         FAIL();
     } catch (const UnknownColumn& e) {
-        EXPECT_STREQ(e.what(), "score 'score', criteria[1].column: unknown column 'margin'; available: revenue, days_since_last");
+        EXPECT_STREQ(e.what(),
+                     "score 'score', criteria[1].column: unknown column 'margin'; available: revenue, days_since_last");
     }
 }
 
@@ -129,8 +133,9 @@ TEST(Model, InconsistentAhpIsRejectedUnlessAccepted) {
     } catch (const PolicyError& e) {
         EXPECT_EQ(std::string(e.what()).rfind("weights: consistency ratio ", 0), 0u) << e.what();
     }
-    auto q = Policy::from_json(R"({"criteria": ["a", "b", "c"], "weights": {"method": "ahp", "accept_inconsistent": true, "matrix": )" +
-                               matrix + R"(}, "tiers": ["x", "y"], "rule": {"kind": "quantiles", "shares": [0.5]}})");
+    auto q = Policy::from_json(
+        R"({"criteria": ["a", "b", "c"], "weights": {"method": "ahp", "accept_inconsistent": true, "matrix": )" +
+        matrix + R"(}, "tiers": ["x", "y"], "rule": {"kind": "quantiles", "shares": [0.5]}})");
     auto m = fit(q, t);
     EXPECT_GT(m.scores()[0].ahp_consistency_ratio, 0.1);
 }
@@ -157,8 +162,14 @@ TEST(Model, DefaultPolicyOnSyntheticData) {
     double whale_top = 0, whales = 0, occ_top = 0, occ = 0;
     for (std::size_t i = 0; i < a.ids.size(); ++i) {
         const auto type = d.type[static_cast<std::size_t>(a.ids[i] - 1)];
-        if (type == 3) { whales += 1; whale_top += a.tier[i] <= 1; }
-        if (type == 0) { occ += 1; occ_top += a.tier[i] <= 1; }
+        if (type == 3) {
+            whales += 1;
+            whale_top += a.tier[i] <= 1;
+        }
+        if (type == 0) {
+            occ += 1;
+            occ_top += a.tier[i] <= 1;
+        }
     }
     EXPECT_GT(whale_top / whales, 3 * occ_top / occ);
 }
@@ -271,7 +282,8 @@ TEST(Model, ThreadLimitSetsTheCallersThreadsOnly) {
         const ThreadLimit limit(3);
         EXPECT_EQ(num_threads(), 3u);
         std::atomic<int> ranges{0};
-        parallel_for(300, [&](std::size_t, std::size_t) { ++ranges; }, 1);
+        parallel_for(
+            300, [&](std::size_t, std::size_t) { ++ranges; }, 1);
         EXPECT_EQ(ranges.load(), 3);
         unsigned other = 0;
         std::thread([&] { other = num_threads(); }).join();
@@ -380,8 +392,10 @@ TEST(Model, InputColumnsNameWhatEveryRuleKindReads) {
         // A table of just these columns assigns as the full one does.
         FeatureTable only(std::vector<std::int64_t>(full.ids().begin(), full.ids().end()));
         for (const auto& name : m.input_columns()) {
-            if (name == "region") only.add_category(name, region, {"north", "south", "east"});
-            else only.add_column_view(name, full.column(name), nullptr);
+            if (name == "region")
+                only.add_category(name, region, {"north", "south", "east"});
+            else
+                only.add_column_view(name, full.column(name), nullptr);
         }
         const Assignment want = m.assign(full, {.with_contributions = false});
         const Assignment got = m.assign(only, {.with_contributions = false});

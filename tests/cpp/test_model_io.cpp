@@ -2,9 +2,8 @@
 // bit-identical assignments; broken input is a FormatError.
 #include <gtest/gtest.h>
 
-#include <sstream>
-
 #include <boost/crc.hpp>
+#include <sstream>
 
 #include "tierkit/io/model_io.hpp"
 #include "tierkit/tierkit.hpp"
@@ -72,7 +71,8 @@ TEST(ModelIo, BrokenFilesAreFormatErrors) {
         std::stringstream buffer;
         save(model, buffer, kind);
         const std::string bytes = buffer.str();
-        EXPECT_EQ(format_error_of("this is not a model"), "load: not a tierkit model: bad magic at byte 0 (expected \"TIERKIT\")");
+        EXPECT_EQ(format_error_of("this is not a model"),
+                  "load: not a tierkit model: bad magic at byte 0 (expected \"TIERKIT\")");
         EXPECT_EQ(format_error_of(bytes.substr(0, 20)), "load: truncated header: 20 of 32 bytes");
         const std::string cut = format_error_of(bytes.substr(0, bytes.size() / 2));
         EXPECT_EQ(cut.rfind("load: truncated: the header announces ", 0), 0u) << cut;
@@ -84,7 +84,8 @@ TEST(ModelIo, BrokenFilesAreFormatErrors) {
         EXPECT_EQ(format_error_of(future), "load: format version 9 at byte 8 is not one this tierkit reads (1..1)");
         std::string huge = bytes;
         for (int k = 20; k < 28; ++k) huge[k] = '\x7f';
-        EXPECT_EQ(format_error_of(huge).rfind("load: payload length 9187201950435737471 at byte 20 exceeds the cap", 0), 0u);
+        EXPECT_EQ(format_error_of(huge).rfind("load: payload length 9187201950435737471 at byte 20 exceeds the cap", 0),
+                  0u);
         std::stringstream again(bytes);
         const auto other = kind == ArchiveKind::xml ? ArchiveKind::text : ArchiveKind::xml;
         EXPECT_THROW(load(again, other), FormatError);
@@ -98,7 +99,8 @@ namespace {
 /// length and CRC-32, so that load() reaches the archive reader.
 std::string rewrap(const std::string& file, const std::string& payload) {
     std::string out = file.substr(0, 32) + payload;
-    for (int k = 0; k < 8; ++k) out[20 + k] = static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * k)) & 0xff);
+    for (int k = 0; k < 8; ++k)
+        out[20 + k] = static_cast<char>((static_cast<std::uint64_t>(payload.size()) >> (8 * k)) & 0xff);
     boost::crc_32_type crc;
     crc.process_bytes(payload.data(), payload.size());
     for (int k = 0; k < 4; ++k) out[28 + k] = static_cast<char>((crc.checksum() >> (8 * k)) & 0xff);
@@ -122,13 +124,15 @@ TEST(ModelIo, HugeLengthsInThePayloadAreFormatErrorsNotAllocations) {
     std::string huge_string = payload;
     for (int k = 0; k < 8; ++k) huge_string[at - 8 + k] = k == 5 ? '\x01' : '\0';  // 2^40 characters
     EXPECT_EQ(format_error_of(rewrap(binary, huge_string)),
-              "load: a string of 1099511627776 elements at payload byte " + std::to_string(at) + " is longer than the " +
-                  std::to_string(payload.size() - at) + " bytes left");
+              "load: a string of 1099511627776 elements at payload byte " + std::to_string(at) +
+                  " is longer than the " + std::to_string(payload.size() - at) + " bytes left");
     // The count of fitted scores follows the policy text and the vector's class
     // information (1 byte tracking, 4 bytes version).
     std::string huge_vector = payload;
     for (int k = 0; k < 8; ++k) huge_vector[at + policy.size() + 5 + k] = k == 6 ? '\x01' : '\0';  // 2^48 scores
-    EXPECT_EQ(format_error_of(rewrap(binary, huge_vector)).rfind("load: a collection of 281474976710656 elements at payload byte ", 0), 0u)
+    EXPECT_EQ(format_error_of(rewrap(binary, huge_vector))
+                  .rfind("load: a collection of 281474976710656 elements at payload byte ", 0),
+              0u)
         << format_error_of(rewrap(binary, huge_vector));
 
     const std::string text = saved(ArchiveKind::text);
@@ -137,7 +141,9 @@ TEST(ModelIo, HugeLengthsInThePayloadAreFormatErrorsNotAllocations) {
     const std::size_t t_at = text_payload.find(length);
     ASSERT_NE(t_at, std::string::npos);
     text_payload.replace(t_at, length.size() - 2, "99999999999999");
-    EXPECT_EQ(format_error_of(rewrap(text, text_payload)).rfind("load: a string of 99999999999999 elements at payload byte ", 0), 0u)
+    EXPECT_EQ(format_error_of(rewrap(text, text_payload))
+                  .rfind("load: a string of 99999999999999 elements at payload byte ", 0),
+              0u)
         << format_error_of(rewrap(text, text_payload));
 }
 

@@ -113,7 +113,8 @@ std::vector<std::string> leaks(const std::string& bytes, const FeatureTable& t, 
         const double l = std::log1p(v);
         if (contains_bytes(bytes, v) || bytes.find(significant_prefix(v, 8)) != std::string::npos ||
             bytes.find(scientific(v)) != std::string::npos || contains_bytes(bytes, l) ||
-            bytes.find(significant_prefix(l, 8)) != std::string::npos || bytes.find(scientific(l)) != std::string::npos) {
+            bytes.find(significant_prefix(l, 8)) != std::string::npos ||
+            bytes.find(scientific(l)) != std::string::npos) {
             char buf[40];
             std::snprintf(buf, sizeof buf, "%.17g", v);
             found.push_back(std::string("amount ") + buf);
@@ -226,8 +227,8 @@ TEST(Privacy, GroupsKeepLargeTiesExactAndAverageTheRest) {
     EXPECT_EQ(f.knot_y, (std::vector<double>{1.5 / d, 5.5 / d, 9.5 / d}));
     EXPECT_EQ(f.knot_lo, (std::vector<double>{-0.5 / d, 3.5 / d, 7.5 / d}));
     EXPECT_EQ(f.knot_hi, (std::vector<double>{3.5 / d, 7.5 / d, 11.5 / d}));
-    EXPECT_EQ(f.min, 0);       // mean of the 3 lowest: 0 0 0
-    EXPECT_EQ(f.max, 9);       // mean of the 3 highest: 9 9 9
+    EXPECT_EQ(f.min, 0);        // mean of the 3 lowest: 0 0 0
+    EXPECT_EQ(f.max, 9);        // mean of the 3 highest: 9 9 9
     EXPECT_EQ(f.median, 2.75);  // ranks 5 and 6 are in the middle group
     EXPECT_EQ(f.iqr, 9 - 0);    // q75 at rank 8.25 (9, 9), q25 at 2.75 (0, 0)
     // min_group 1 keeps every distinct value.
@@ -284,13 +285,15 @@ TEST(Privacy, RefusesTooFewRowsAndSmallClusters) {
     FeatureTable t(std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
     std::vector<double> x{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
     t.add_column("revenue", x);
-    const std::string few = R"({"criteria": ["revenue"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
+    const std::string few =
+        R"({"criteria": ["revenue"], "tiers": ["a", "b"], "rule": {"kind": "quantiles", "shares": [0.5]},
                                "privacy": {"min_group": 13}})";
     try {
         fit(Policy::from_json(few), t);
         FAIL() << "expected InvalidInput";
     } catch (const InvalidInput& e) {
-        EXPECT_NE(std::string(e.what()).find("privacy.min_group 13 needs at least that many rows"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("privacy.min_group 13 needs at least that many rows"), std::string::npos)
+            << e.what();
     }
     // 12 rows in 3 clusters: one has at most 4 < 5 members.
     const std::string km = R"({"criteria": [{"column": "revenue", "normalizer": "minmax"}], "tiers": ["a", "b", "c"],
@@ -302,9 +305,11 @@ TEST(Privacy, RefusesTooFewRowsAndSmallClusters) {
         EXPECT_NE(std::string(e.what()).find("fewer than privacy.min_group 5"), std::string::npos) << e.what();
     }
     // Policy validation.
-    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["a"], "privacy": {"min_group": 2.5}})"), PolicyError);
+    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["a"], "privacy": {"min_group": 2.5}})"),
+                 PolicyError);
     EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["a"], "privacy": {"k": 2}})"), PolicyError);
-    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["a"], "privacy": {"min_group": 0}})"), PolicyError);
+    EXPECT_THROW(Policy::from_json(R"({"criteria": ["revenue"], "tiers": ["a"], "privacy": {"min_group": 0}})"),
+                 PolicyError);
     // The sketch mode cannot group: refused.
     FitOptions sketch;
     sketch.mode = FitMode::sketch;
@@ -322,7 +327,8 @@ TEST(Privacy, QuantileCutIsTheMeanOfItsGroup) {
     const char* policy = R"({"criteria": ["revenue"], "tiers": ["a", "b"],
                             "rule": {"kind": "quantiles", "column": "revenue", "shares": [0.5]}})";
     EXPECT_EQ(fit(Policy::from_json(policy), t).rule().score_cuts().cuts, std::vector<double>{11});
-    const std::string grouped = std::string(policy).substr(0, std::string(policy).rfind('}')) + R"(, "privacy": {"min_group": 4}})";
+    const std::string grouped =
+        std::string(policy).substr(0, std::string(policy).rfind('}')) + R"(, "privacy": {"min_group": 4}})";
     EXPECT_EQ(fit(Policy::from_json(grouped), t).rule().score_cuts().cuts, std::vector<double>{10.5});
 }
 
@@ -346,7 +352,8 @@ TEST(Privacy, TheDefaultGroupingFollowsTheTableSize) {
     // A fit without a privacy section is the fit with the resolved min_group, byte for
     // byte (the model's policy stores it either way): 1 under 100 rows, 2 on 120 and 5 on 600.
     const auto rows = [](std::size_t n) {
-        std::vector<std::int64_t> ids(features().ids().begin(), features().ids().begin() + static_cast<std::ptrdiff_t>(n));
+        std::vector<std::int64_t> ids(features().ids().begin(),
+                                      features().ids().begin() + static_cast<std::ptrdiff_t>(n));
         FeatureTable t(ids);
         for (const auto& name : features().names()) {
             const auto col = features().column(name);
@@ -379,7 +386,8 @@ TEST(Privacy, SketchAndRefineFitOnlyAnExplicitMinGroupOfOne) {
             Fitter f(plain, o);
             FAIL() << "expected PolicyError";
         } catch (const PolicyError& e) {
-            EXPECT_NE(std::string(e.what()).find("set \"privacy\": {\"min_group\": 1} to fit"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("set \"privacy\": {\"min_group\": 1} to fit"), std::string::npos)
+                << e.what();
         }
         EXPECT_NO_THROW(Fitter(Policy::from_json(with_privacy(plain.to_json(), 1)), o));
         EXPECT_THROW(Fitter(Policy::from_json(with_privacy(plain.to_json(), 2)), o), PolicyError);

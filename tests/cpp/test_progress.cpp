@@ -4,12 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tierkit/clv/clv.hpp"
 #include "tierkit/io/model_io.hpp"
@@ -201,8 +200,10 @@ TEST(Progress, FitReportsClvThenKMeansAndTheModelIsUnchanged) {
     for (const auto& s : seen)
         if (order.empty() || order.back() != s.stage) order.push_back(s.stage);
     EXPECT_EQ(order, (std::vector<std::string>{"clv bg/nbd", "clv gamma-gamma", "kmeans"}));
-    EXPECT_EQ(of_stage(seen, "clv bg/nbd").size(), static_cast<std::size_t>(with.clv()->transaction_summary().iterations));
-    EXPECT_EQ(of_stage(seen, "clv gamma-gamma").size(), static_cast<std::size_t>(with.clv()->spend()->summary.iterations));
+    EXPECT_EQ(of_stage(seen, "clv bg/nbd").size(),
+              static_cast<std::size_t>(with.clv()->transaction_summary().iterations));
+    EXPECT_EQ(of_stage(seen, "clv gamma-gamma").size(),
+              static_cast<std::size_t>(with.clv()->spend()->summary.iterations));
     const auto& rule = dynamic_cast<const KMeansRule&>(with.rule());
     const auto kmeans = of_stage(seen, "kmeans");
     ASSERT_EQ(kmeans.size(), static_cast<std::size_t>(rule.iterations()));
@@ -215,8 +216,10 @@ TEST(Progress, KMeansAutoCountsEveryRunOnOneScale) {
     const FeatureTable& t = weekly_features();
     nlohmann::json j = nlohmann::json::parse(kPolicy);
     j.erase("clv");
-    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}}, {{"column", "frequency"}, {"weight", 0.4}}};
-    j["rule"] = {{"kind", "kmeans"}, {"k", "auto"}, {"k_range", {3, 5}}, {"n_init", 2}, {"max_iter", 40}, {"select", "elbow"}};
+    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}},
+                                  {{"column", "frequency"}, {"weight", 0.4}}};
+    j["rule"] = {{"kind", "kmeans"}, {"k", "auto"},    {"k_range", {3, 5}},
+                 {"n_init", 2},      {"max_iter", 40}, {"select", "elbow"}};
     std::vector<Seen> seen;
     const Progress p = recorder(seen);
     const Model m = fit(Policy::from_json(j.dump()), t, &p);
@@ -232,7 +235,8 @@ TEST(Progress, ThrowingCallableStopsTheKMeansFit) {
     const FeatureTable& t = weekly_features();
     nlohmann::json j = nlohmann::json::parse(kPolicy);
     j.erase("clv");
-    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}}, {{"column", "frequency"}, {"weight", 0.4}}};
+    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}},
+                                  {{"column", "frequency"}, {"weight", 0.4}}};
     const Progress p = stop_at(2);
     EXPECT_THROW(fit(Policy::from_json(j.dump()), t, &p), Stop);
     const Progress empty;  // an empty std::function: no reports
@@ -248,7 +252,8 @@ TEST(Progress, GroupedKMeansReportsContinueFromGroupToGroup) {
     t.add_category("region", std::move(codes), {"north", "south"});
     nlohmann::json j = nlohmann::json::parse(kPolicy);
     j.erase("clv");
-    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}}, {{"column", "frequency"}, {"weight", 0.4}}};
+    j["scores"][0]["criteria"] = {{{"column", "monetary_value"}, {"weight", 0.6}},
+                                  {{"column", "frequency"}, {"weight", 0.4}}};
     j["rule"] = {{"kind", "kmeans"}, {"k", 3}, {"max_iter", 50}, {"group_by", "region"}};
     std::vector<Seen> seen;
     const Progress p = recorder(seen);

@@ -2,13 +2,11 @@
 // validator on the published R rfm tables, policy errors and save/load.
 #include <gtest/gtest.h>
 
+#include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <locale>
 #include <map>
-#include <sstream>
-
-#include <boost/math/special_functions/nonfinite_num_facets.hpp>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
@@ -188,15 +186,22 @@ TEST(SegmentTable, DefaultCoversEveryCellExactlyOnce) {
     for (auto c : rep.cells_won) total += c;
     EXPECT_EQ(total, 125u);
     for (std::size_t k = 0; k < t.size(); ++k) EXPECT_EQ(rep.cells_matched[k], rep.cells_won[k]) << t[k].name;
-    const std::map<std::string, std::size_t> expected{
-        {"Champions", 3},   {"Loyal Customers", 27}, {"Potential Loyalist", 28}, {"New Customers", 1},
-        {"Promising", 1},   {"Need Attention", 9},   {"About To Sleep", 6},      {"At Risk", 35},
-        {"Can't Lose Them", 3}, {"Hibernating", 5},  {"Lost", 7}};
+    const std::map<std::string, std::size_t> expected{{"Champions", 3},
+                                                      {"Loyal Customers", 27},
+                                                      {"Potential Loyalist", 28},
+                                                      {"New Customers", 1},
+                                                      {"Promising", 1},
+                                                      {"Need Attention", 9},
+                                                      {"About To Sleep", 6},
+                                                      {"At Risk", 35},
+                                                      {"Can't Lose Them", 3},
+                                                      {"Hibernating", 5},
+                                                      {"Lost", 7}};
     EXPECT_EQ(cells_by_segment(t, rep), expected);
     EXPECT_EQ(default_segment_names(),
-              (std::vector<std::string>{"Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
-                                        "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Hibernating",
-                                        "Lost"}));
+              (std::vector<std::string>{"Champions", "Loyal Customers", "Potential Loyalist", "New Customers",
+                                        "Promising", "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them",
+                                        "Hibernating", "Lost"}));
     auto name_of = [&](int r, int f, int m) { return t[static_cast<std::size_t>(rep.winner_of({r, f, m}))].name; };
     EXPECT_EQ(name_of(5, 5, 5), "Champions");
     EXPECT_EQ(name_of(5, 5, 4), "Champions");  // (F+M)/2 = 4.5
@@ -217,16 +222,16 @@ TEST(SegmentTable, DefaultCoversEveryCellExactlyOnce) {
 // Champions 1 cell, Potential Loyalist 35, Loyal 15, New 15, Lost 14, About To Sleep 10,
 // Promising 8, At Risk 7, Can't Lose Them 6, Need Attention 4, and 10 "Others" cells.
 TEST(SegmentValidator, ReproducesTheRfm030Counts) {
-    const auto t = r_table({"Champions", "Potential Loyalist", "Loyal Customers", "Promising", "New Customers",
-                            "Can't Lose Them", "At Risk", "Need Attention", "About To Sleep", "Lost"},
-                           {5, 3, 2, 3, 4, 1, 1, 1, 2, 1}, {5, 5, 4, 4, 5, 2, 2, 3, 3, 1},
-                           {5, 3, 2, 1, 1, 3, 2, 3, 1, 1}, {5, 5, 4, 3, 3, 4, 5, 5, 3, 5},
-                           {5, 2, 2, 3, 1, 4, 4, 3, 1, 1}, {5, 5, 4, 5, 5, 5, 5, 5, 4, 5});
+    const auto t =
+        r_table({"Champions", "Potential Loyalist", "Loyal Customers", "Promising", "New Customers", "Can't Lose Them",
+                 "At Risk", "Need Attention", "About To Sleep", "Lost"},
+                {5, 3, 2, 3, 4, 1, 1, 1, 2, 1}, {5, 5, 4, 4, 5, 2, 2, 3, 3, 1}, {5, 3, 2, 1, 1, 3, 2, 3, 1, 1},
+                {5, 5, 4, 3, 3, 4, 5, 5, 3, 5}, {5, 2, 2, 3, 1, 4, 4, 3, 1, 1}, {5, 5, 4, 5, 5, 5, 5, 5, 4, 5});
     const auto rep = validate_segments(t, 5);
     EXPECT_EQ(codes(rep.gaps), (std::vector<int>{215, 241, 251, 252, 341, 351, 441, 451, 541, 551}));
     const std::map<std::string, std::size_t> expected{
-        {"Champions", 1},      {"Potential Loyalist", 35}, {"Loyal Customers", 15}, {"New Customers", 15},
-        {"Lost", 14},          {"About To Sleep", 10},     {"Promising", 8},        {"At Risk", 7},
+        {"Champions", 1},       {"Potential Loyalist", 35}, {"Loyal Customers", 15}, {"New Customers", 15},
+        {"Lost", 14},           {"About To Sleep", 10},     {"Promising", 8},        {"At Risk", 7},
         {"Can't Lose Them", 6}, {"Need Attention", 4}};
     EXPECT_EQ(cells_by_segment(t, rep), expected);
     EXPECT_TRUE(rep.unreachable.empty());
@@ -244,11 +249,11 @@ TEST(SegmentValidator, ReproducesTheRfm030Counts) {
 // The code of rfm 0.2.x's vignette (10 segments, no Hibernating): 36 "Others" cells,
 // and New Customers, Promising and Can't Lose Them unreachable (SEGMENTATION.md 1.1).
 TEST(SegmentValidator, ReproducesTheRfm02xCodeCounts) {
-    const auto t = r_table({"Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising",
-                            "Need Attention", "About To Sleep", "At Risk", "Can't Lose Them", "Lost"},
-                           {4, 2, 3, 4, 3, 2, 2, 1, 1, 1}, {5, 5, 5, 5, 4, 3, 3, 2, 1, 2},
-                           {4, 3, 1, 1, 1, 2, 1, 2, 4, 1}, {5, 5, 3, 1, 1, 3, 2, 5, 5, 2},
-                           {4, 3, 1, 1, 1, 2, 1, 2, 4, 1}, {5, 5, 3, 1, 1, 3, 2, 5, 5, 2});
+    const auto t =
+        r_table({"Champions", "Loyal Customers", "Potential Loyalist", "New Customers", "Promising", "Need Attention",
+                 "About To Sleep", "At Risk", "Can't Lose Them", "Lost"},
+                {4, 2, 3, 4, 3, 2, 2, 1, 1, 1}, {5, 5, 5, 5, 4, 3, 3, 2, 1, 2}, {4, 3, 1, 1, 1, 2, 1, 2, 4, 1},
+                {5, 5, 3, 1, 1, 3, 2, 5, 5, 2}, {4, 3, 1, 1, 1, 2, 1, 2, 4, 1}, {5, 5, 3, 1, 1, 3, 2, 5, 5, 2});
     const auto rep = validate_segments(t, 5);
     EXPECT_EQ(rep.gaps.size(), 36u);
     EXPECT_EQ(rep.unreachable, (std::vector<std::size_t>{3, 4, 8}));
@@ -384,7 +389,8 @@ TEST(RfmSegmentRule, BadValuesNameColumnAndRow) {
         EXPECT_STREQ(e.what(), "column 'frequency', row 1: must be finite, got nan");
     }
     RfmRun missing({1, 2}, {1, 2}, {1, 2});
-    auto other = make_rfm_segments_rule(policy_params({{"kind", "rfm_segments"}, {"monetary", "monetary_value"}}), "rule", 11);
+    auto other =
+        make_rfm_segments_rule(policy_params({{"kind", "rfm_segments"}, {"monetary", "monetary_value"}}), "rule", 11);
     EXPECT_THROW(other->fit(missing.input()), UnknownColumn);
 }
 
@@ -417,7 +423,8 @@ TEST(RfmSegmentPolicy, GapsWithoutFallbackListTheFirstCells) {
               "rule.segments: 10 of 125 cells match no segment: 215, 241, 251, 252, 341, 351, 441, 451, 541, 551; "
               "add segments or name a \"fallback\" segment");
     // With a fallback the same table is accepted; its overlaps are reported.
-    auto rule = make_rfm_segments_rule({{"kind", "rfm_segments"}, {"segments", segments}, {"fallback", "Others"}}, "rule", 11);
+    auto rule =
+        make_rfm_segments_rule({{"kind", "rfm_segments"}, {"segments", segments}, {"fallback", "Others"}}, "rule", 11);
     std::map<std::string, std::vector<double>> params;
     for (auto& [k, v] : rule->parameters()) params[k] = v;
     EXPECT_EQ(params["fallback_cells"], (std::vector<double>{215, 241, 251, 252, 341, 351, 441, 451, 541, 551}));
@@ -447,8 +454,9 @@ TEST(RfmSegmentPolicy, BadParametersNameTheirPath) {
     EXPECT_EQ(with("ties", "random"), "rule.ties: must be one of average, min, max, dense, first, got 'random'");
     EXPECT_EQ(with("bins", 12), "rule.bins: must be a whole number in 2..9, got 12");
     EXPECT_EQ(with("recency_direction", "up"), "rule.recency_direction: must be one of lower, higher, got 'up'");
-    EXPECT_EQ(with("colour", 1), "rule.colour: unknown key; expected one of: kind, recency, frequency, monetary, "
-                                 "recency_direction, bins, ties, segments, fallback, tier_names");
+    EXPECT_EQ(with("colour", 1),
+              "rule.colour: unknown key; expected one of: kind, recency, frequency, monetary, "
+              "recency_direction, bins, ties, segments, fallback, tier_names");
     EXPECT_EQ(policy_error({{"kind", "rfm_segments"}, {"bins", 4}}, 11),
               "rule.segments: required when bins is not 5 (the default table is for 5 bins), got bins = 4");
     const json bad_range = json::parse(R"([{"name": "a", "r": [1, 3]}, {"name": "b", "r": [4, 5]},
@@ -491,7 +499,8 @@ TEST(RfmSegmentRule, SaveLoadGivesIdenticalAssignments) {
     // `first` ties so that the split shares travel too.
     RfmRun run({3, 3, 3, 9, 1, 7, 7, 2, 5, 3, 8, 8}, {1, 1, 1, 1, 2, 2, 3, 4, 5, 6, 1, 1},
                {10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 100, 100});
-    std::shared_ptr<Rule> rule(make_rfm_segments_rule(policy_params({{"kind", "rfm_segments"}, {"ties", "first"}}), "rule", 11));
+    std::shared_ptr<Rule> rule(
+        make_rfm_segments_rule(policy_params({{"kind", "rfm_segments"}, {"ties", "first"}}), "rule", 11));
     rule->fit(run.input());
     std::vector<std::int32_t> tier(12), reason(12);
     rule->assign(run.input(), tier, reason);
@@ -555,8 +564,8 @@ TEST(RfmSegmentPolicy, FitAssignSaveLoadThroughAModel) {
     std::size_t r5 = 0;
     for (double r : extra["r_score"]) r5 += r == 5 ? 1 : 0;
     EXPECT_NEAR(static_cast<double>(r5) / 3000.0, 0.2, 0.05);
-    EXPECT_GT(per_tier[0], 0u);    // Champions
-    EXPECT_GT(per_tier[10], 0u);   // Lost
+    EXPECT_GT(per_tier[0], 0u);   // Champions
+    EXPECT_GT(per_tier[10], 0u);  // Lost
     for (auto kind : {ArchiveKind::binary, ArchiveKind::text, ArchiveKind::xml}) {
         std::stringstream buffer;
         save(model, buffer, kind);

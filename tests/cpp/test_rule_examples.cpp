@@ -6,10 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "tierkit/tierkit.hpp"
 
@@ -30,7 +29,8 @@ FeatureTable ten() {
 }
 
 Assignment fitted(const std::string& rule, const std::string& tiers) {
-    const auto policy = Policy::from_json("{" + std::string(two_scores) + R"(, "rule": )" + rule + R"(, "tiers": )" + tiers + "}");
+    const auto policy =
+        Policy::from_json("{" + std::string(two_scores) + R"(, "rule": )" + rule + R"(, "tiers": )" + tiers + "}");
     return fit(policy, ten()).assign(ten());
 }
 
@@ -46,9 +46,11 @@ std::string policy_error(const std::string& rule, const std::string& tiers) {
 }  // namespace
 
 TEST(NestedRuleScore, ChainDefaultsToTheMainScore) {
-    const std::string with = R"({"kind": "chain", "first": {"kind": "quantiles", "score": "value", "shares": [0.3], "tiers": ["key", "rest"]},
+    const std::string with =
+        R"({"kind": "chain", "first": {"kind": "quantiles", "score": "value", "shares": [0.3], "tiers": ["key", "rest"]},
         "then": {"key": {"kind": "thresholds", "score": "value", "cuts": [95], "tiers": ["key", "high"]}}})";
-    const std::string without = R"({"kind": "chain", "first": {"kind": "quantiles", "shares": [0.3], "tiers": ["key", "rest"]},
+    const std::string without =
+        R"({"kind": "chain", "first": {"kind": "quantiles", "shares": [0.3], "tiers": ["key", "rest"]},
         "then": {"key": {"kind": "thresholds", "cuts": [95], "tiers": ["key", "high"]}}})";
     const auto a = fitted(without, R"(["key", "high", "rest"])");
     // Top 30% of value: customers 1-3 (value 100, 88.9, 77.8); value >= 95 only customer 1.
@@ -59,28 +61,34 @@ TEST(NestedRuleScore, ChainDefaultsToTheMainScore) {
 
 TEST(NestedRuleScore, OverrideGroupByAndMatrixDefaultToTheMainScore) {
     const auto o = fitted(R"({"kind": "override", "base": {"kind": "quantiles", "shares": [0.5]},
-        "overrides": [{"when": "trend >= 9", "tier": "b"}]})", R"(["a", "b"])");
+        "overrides": [{"when": "trend >= 9", "tier": "b"}]})",
+                          R"(["a", "b"])");
     EXPECT_EQ(o.tier, (std::vector<std::int32_t>{0, 1, 0, 0, 0, 1, 1, 1, 1, 1}));
     const auto g = fitted(R"({"kind": "quantiles", "shares": [0.4], "group_by": "region"})", R"(["a", "b"])");
     // Per region of 5, the top 2 by value: north 1, 3; south 2, 4.
     EXPECT_EQ(g.tier, (std::vector<std::int32_t>{0, 0, 0, 0, 1, 1, 1, 1, 1, 1}));
     const auto m = fitted(R"({"kind": "matrix", "x": {"shares": [0.5]}, "y": {"score": "potential", "cuts": [50]},
-        "cells": [["a", "b"], ["b", "c"]]})", R"(["a", "b", "c"])");
+        "cells": [["a", "b"], ["b", "c"]]})",
+                          R"(["a", "b", "c"])");
     // x: top half by value (1-5); y: trend >= 5 on a 0..9 minmax scale (50 = 4.5).
     EXPECT_EQ(m.tier, (std::vector<std::int32_t>{1, 0, 1, 0, 1, 1, 2, 1, 1, 2}));
 }
 
 TEST(NestedRuleScore, AnUnknownNestedScoreNamesItsPath) {
     EXPECT_EQ(policy_error(R"({"kind": "chain", "first": {"kind": "quantiles", "shares": [0.3], "tiers": ["a", "b"]},
-        "then": {"a": {"kind": "quantiles", "score": "nope", "shares": [0.5], "tiers": ["a", "b"]}}})", R"(["a", "b"])"),
+        "then": {"a": {"kind": "quantiles", "score": "nope", "shares": [0.5], "tiers": ["a", "b"]}}})",
+                           R"(["a", "b"])"),
               "rule.then.a.score: unknown score 'nope'; the policy defines: value, potential");
     EXPECT_EQ(policy_error(R"({"kind": "override", "base": {"kind": "thresholds", "score": "", "cuts": [50]},
-        "overrides": [{"when": "trend >= 9", "tier": "b"}]})", R"(["a", "b"])"),
+        "overrides": [{"when": "trend >= 9", "tier": "b"}]})",
+                           R"(["a", "b"])"),
               "rule.base.score: unknown score ''; the policy defines: value, potential");
     EXPECT_EQ(policy_error(R"({"kind": "matrix", "x": {"score": "valu", "shares": [0.5]}, "y": {"cuts": [50]},
-        "cells": [["a", "b"], ["b", "a"]]})", R"(["a", "b"])"),
+        "cells": [["a", "b"], ["b", "a"]]})",
+                           R"(["a", "b"])"),
               "rule.x.score: unknown score 'valu'; the policy defines: value, potential");
-    EXPECT_EQ(policy_error(R"({"kind": "quantiles", "score": "nope", "shares": [0.5], "group_by": "region"})", R"(["a", "b"])"),
+    EXPECT_EQ(policy_error(R"({"kind": "quantiles", "score": "nope", "shares": [0.5], "group_by": "region"})",
+                           R"(["a", "b"])"),
               "rule.score: unknown score 'nope'; the policy defines: value, potential");
 }
 
@@ -129,7 +137,8 @@ void tier_names(const json& j, const std::string& key, std::vector<std::string>&
     };
     if (j.is_object()) {
         for (auto it = j.begin(); it != j.end(); ++it) {
-            if (it.key() == "tiers" || it.key() == "tier" || it.key() == "else" || it.key() == "fallback" || it.key() == "cells") {
+            if (it.key() == "tiers" || it.key() == "tier" || it.key() == "else" || it.key() == "fallback" ||
+                it.key() == "cells") {
                 if (it.value().is_array())
                     for (const auto& v : it.value().flatten()) add(v);
                 else

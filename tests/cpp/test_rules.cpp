@@ -2,14 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <limits>
-
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/rules/builtin/abc.hpp"
 #include "tierkit/rules/builtin/quantiles.hpp"
-#include "tierkit/rules/registry.hpp"
 #include "tierkit/rules/builtin/thresholds.hpp"
+#include "tierkit/rules/registry.hpp"
 
 using namespace tierkit;
 
@@ -157,7 +156,8 @@ TEST(Registry, BuiltinsAreRegisteredAndUnknownKindIsNamed) {
     } catch (const PolicyError& e) {
         const std::string msg = e.what();
         EXPECT_EQ(msg.rfind("rule.kind: unknown rule 'magic'; registered: abc, chain, ", 0), 0u) << msg;
-        EXPECT_EQ(msg, "rule.kind: unknown rule 'magic'; registered: abc, chain, expression, kmeans, matrix, override, "
-                       "quantiles, rfm_segments, thresholds");
+        EXPECT_EQ(msg,
+                  "rule.kind: unknown rule 'magic'; registered: abc, chain, expression, kmeans, matrix, override, "
+                  "quantiles, rfm_segments, thresholds");
     }
 }

@@ -107,7 +107,7 @@ const FeatureTable& features() {
 }
 
 const std::vector<std::string> columns{"revenue", "frequency", "days_since_last", "aov", "margin", "trend",
-                                       "recency", "T", "monetary_value"};
+                                       "recency", "T",         "monetary_value"};
 
 struct Case {
     const char* policy;
@@ -141,7 +141,8 @@ const Case cases[] = {
     // A host rule gets the allocation-free path when it implements Rule::row_assigner.
     {R"j({"criteria": ["revenue"], "rule": {"kind": "column_median", "column": "frequency", "row": true}, "tiers": ["a", "b"]})j",
      true},
-    {R"j({"criteria": ["revenue"], "rule": {"kind": "column_median", "column": "frequency"}, "tiers": ["a", "b"]})j", false},
+    {R"j({"criteria": ["revenue"], "rule": {"kind": "column_median", "column": "frequency"}, "tiers": ["a", "b"]})j",
+     false},
 };
 
 }  // namespace
@@ -193,7 +194,8 @@ TEST(Scorer, ErrorsNameTheColumn) {
         Scorer scorer(model, {"revenue", "frequency"});
         FAIL() << "no error";
     } catch (const UnknownColumn& e) {
-        EXPECT_STREQ(e.what(), "score 'score': column 'days_since_last' is not among the scorer's columns: revenue, frequency");
+        EXPECT_STREQ(e.what(),
+                     "score 'score': column 'days_since_last' is not among the scorer's columns: revenue, frequency");
     }
     Scorer scorer(model, columns);
     std::vector<double> x(columns.size(), 1.0);

@@ -65,7 +65,8 @@ TEST(Percentile, TieBlockDoesNotDragItsNeighbours) {
 
 TEST(Percentile, ManyDistinctValuesUseKnotsWithinOneRank) {
     std::vector<double> x(100000);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<double>((i * 7919) % x.size());  // a permutation of 0..n-1
+    for (std::size_t i = 0; i < x.size(); ++i)
+        x[i] = static_cast<double>((i * 7919) % x.size());  // a permutation of 0..n-1
     auto f = fit_criterion(spec(Normalizer::percentile), x);
     EXPECT_LE(f.knots.size(), FittedCriterion::max_knots);
     for (double v : {0.0, 123.0, 5000.5, 77777.0, 99999.0})
@@ -106,7 +107,8 @@ TEST(Normalizers, BinsLikeRfmScores) {
 
 TEST(Normalizers, ConstantColumnGivesOneHalf) {
     const std::vector<double> x{7, 7, 7, 7};
-    for (auto n : {Normalizer::minmax, Normalizer::zscore, Normalizer::robust, Normalizer::percentile, Normalizer::bins}) {
+    for (auto n :
+         {Normalizer::minmax, Normalizer::zscore, Normalizer::robust, Normalizer::percentile, Normalizer::bins}) {
         auto f = fit_criterion(spec(n), x);
         EXPECT_DOUBLE_EQ(f.normalize(7), 0.5) << to_string(n);
         EXPECT_FALSE(std::isnan(f.normalize(8))) << to_string(n);
@@ -153,15 +155,18 @@ TEST(Normalizers, FiniteAndMonotoneForExtremeFiniteValues) {
         {-big, -big, -big, big, big},  // the IQR and every group mean span past the largest double
     };
     for (const auto& x : columns)
-        for (auto n : {Normalizer::minmax, Normalizer::zscore, Normalizer::robust, Normalizer::percentile, Normalizer::bins})
+        for (auto n :
+             {Normalizer::minmax, Normalizer::zscore, Normalizer::robust, Normalizer::percentile, Normalizer::bins})
             for (std::size_t k : {std::size_t{1}, std::size_t{2}}) {
                 const auto f = fit_criterion(spec(n), x, k);
-                ASSERT_TRUE(std::isfinite(f.min) && std::isfinite(f.max) && std::isfinite(f.mean) && std::isfinite(f.sd))
+                ASSERT_TRUE(std::isfinite(f.min) && std::isfinite(f.max) && std::isfinite(f.mean) &&
+                            std::isfinite(f.sd))
                     << to_string(n) << " k=" << k;
                 std::vector<double> y(x.size());
                 f.normalize_block(x.data(), y.data(), x.size());
                 for (std::size_t i = 0; i < x.size(); ++i) {
-                    ASSERT_TRUE(std::isfinite(y[i]) && y[i] >= 0 && y[i] <= 1) << to_string(n) << " k=" << k << " row " << i;
+                    ASSERT_TRUE(std::isfinite(y[i]) && y[i] >= 0 && y[i] <= 1)
+                        << to_string(n) << " k=" << k << " row " << i;
                     EXPECT_EQ(y[i], f.normalize(x[i]));
                     if (i > 0) EXPECT_GE(y[i], y[i - 1]) << to_string(n) << " k=" << k << " row " << i;
                 }
@@ -216,11 +221,21 @@ TEST(Percentile, IndexedLookupsGiveTheBinarySearchBits) {
         std::vector<double> v(20000);
         for (auto& x : v) {
             switch (shape) {
-                case 0: x = std::lognormal_distribution<double>(3, 2)(rng); break;
-                case 1: x = std::floor(std::exponential_distribution<double>(0.2)(rng)); break;
-                case 2: x = 1e15 + std::uniform_int_distribution<int>(0, 40)(rng); break;  // tiny span, huge values
-                case 3: x = std::uniform_real_distribution<double>(-1, 1)(rng) * 1.7e308; break;
-                default: x = std::uniform_int_distribution<int>(0, 3)(rng); break;
+                case 0:
+                    x = std::lognormal_distribution<double>(3, 2)(rng);
+                    break;
+                case 1:
+                    x = std::floor(std::exponential_distribution<double>(0.2)(rng));
+                    break;
+                case 2:
+                    x = 1e15 + std::uniform_int_distribution<int>(0, 40)(rng);
+                    break;  // tiny span, huge values
+                case 3:
+                    x = std::uniform_real_distribution<double>(-1, 1)(rng) * 1.7e308;
+                    break;
+                default:
+                    x = std::uniform_int_distribution<int>(0, 3)(rng);
+                    break;
             }
         }
         const FittedCriterion f = curve(v);

@@ -42,19 +42,35 @@ TEST(SortDoubles, MatchesStdSortOnEveryKindOfValue) {
     std::lognormal_distribution<double> lognormal(3.0, 2.0);
     std::normal_distribution<double> normal(0.0, 1e3);
     std::uniform_int_distribution<int> small(-20, 20);
-    const double specials[] = {0.0, -0.0, std::numeric_limits<double>::denorm_min(),
-                               -std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min(),
-                               std::numeric_limits<double>::max(), -std::numeric_limits<double>::max(),
-                               std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                               1.0, -1.0, 0.5, 1e-300, -1e300};
+    const double specials[] = {0.0,
+                               -0.0,
+                               std::numeric_limits<double>::denorm_min(),
+                               -std::numeric_limits<double>::denorm_min(),
+                               std::numeric_limits<double>::min(),
+                               std::numeric_limits<double>::max(),
+                               -std::numeric_limits<double>::max(),
+                               std::numeric_limits<double>::infinity(),
+                               -std::numeric_limits<double>::infinity(),
+                               1.0,
+                               -1.0,
+                               0.5,
+                               1e-300,
+                               -1e300};
     for (const std::size_t n : {0u, 1u, 7u, 2047u, 2048u, 5000u, 300000u}) {
         std::vector<double> v(n);
         for (std::size_t i = 0; i < n; ++i) {
             switch (i % 4) {
-                case 0: v[i] = lognormal(rng); break;
-                case 1: v[i] = normal(rng); break;
-                case 2: v[i] = small(rng); break;  // heavy ties
-                default: v[i] = specials[i % std::size(specials)];
+                case 0:
+                    v[i] = lognormal(rng);
+                    break;
+                case 1:
+                    v[i] = normal(rng);
+                    break;
+                case 2:
+                    v[i] = small(rng);
+                    break;  // heavy ties
+                default:
+                    v[i] = specials[i % std::size(specials)];
             }
         }
         expect_same_order(v);

@@ -6,12 +6,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <numeric>
-#include <random>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <numeric>
+#include <random>
 #include <sstream>
 
 #include "tierkit/core/error.hpp"
@@ -30,7 +30,8 @@ struct Tx {
     std::vector<std::int64_t> customer, day;
     std::vector<double> amount, margin;
     Transactions view(bool with_margin = false) const {
-        return Transactions{customer, day, amount, with_margin ? std::span<const double>(margin) : std::span<const double>{}, {}};
+        return Transactions{
+            customer, day, amount, with_margin ? std::span<const double>(margin) : std::span<const double>{}, {}};
     }
     void add(std::int64_t c, std::int64_t dd, double a, double m = 0) {
         customer.push_back(c);
@@ -95,11 +96,11 @@ TEST(Summarize, HandMadeDaily) {
     EXPECT_EQ(col(s, "recency", 1), 20);
     EXPECT_EQ(col(s, "T", 1), 30);
     EXPECT_DOUBLE_EQ(col(s, "monetary_value", 1), 25);
-    EXPECT_EQ(col(s, "orders", 1), 4);                 // refunds are not orders
-    EXPECT_DOUBLE_EQ(col(s, "revenue", 1), 57);        // 65 - 8
+    EXPECT_EQ(col(s, "orders", 1), 4);           // refunds are not orders
+    EXPECT_DOUBLE_EQ(col(s, "revenue", 1), 57);  // 65 - 8
     EXPECT_DOUBLE_EQ(col(s, "aov", 1), 65.0 / 4);
     EXPECT_DOUBLE_EQ(col(s, "margin", 1), 11.5);
-    EXPECT_EQ(col(s, "days_since_last", 1), 10);       // last purchase 01-21, the refund is not one
+    EXPECT_EQ(col(s, "days_since_last", 1), 10);  // last purchase 01-21, the refund is not one
     EXPECT_EQ(col(s, "active_periods", 1), 3);
     EXPECT_EQ(col(s, "first_purchase", 1), d(2024, 1, 1));
     EXPECT_EQ(col(s, "last_purchase", 1), d(2024, 1, 21));
@@ -117,9 +118,9 @@ TEST(Summarize, HandMadeDaily) {
 
 TEST(Summarize, WeeksAsUnitAndWeeklyPeriods) {
     Tx tx;
-    tx.add(1, d(2024, 1, 1), 10);   // Monday
-    tx.add(1, d(2024, 1, 7), 10);   // Sunday, same W-SUN week
-    tx.add(1, d(2024, 1, 8), 10);   // next week
+    tx.add(1, d(2024, 1, 1), 10);  // Monday
+    tx.add(1, d(2024, 1, 7), 10);  // Sunday, same W-SUN week
+    tx.add(1, d(2024, 1, 8), 10);  // next week
     SummarizeOptions o;
     o.as_of = d(2024, 1, 29);
     o.freq_multiplier = 7;  // daily periods, times in weeks
@@ -267,7 +268,10 @@ TEST(SummarizeCdnow, ReproducesLifetimesSummary) {
         std::int64_t master, sample, ymd;
         double cds, dollars;
         while (in >> master >> sample >> ymd >> cds >> dollars)
-            tx.add(sample, d(static_cast<int>(ymd / 10000), static_cast<unsigned>(ymd / 100 % 100), static_cast<unsigned>(ymd % 100)), dollars);
+            tx.add(sample,
+                   d(static_cast<int>(ymd / 10000), static_cast<unsigned>(ymd / 100 % 100),
+                     static_cast<unsigned>(ymd % 100)),
+                   dollars);
     }
     ASSERT_EQ(tx.customer.size(), 6919u);
     SummarizeOptions o;
@@ -450,9 +454,11 @@ TEST(Summarizer, MergeOrderOnlyRenumbersRows) {
     for (std::size_t i = 0; i < whole.rejects.size(); ++i)
         if (whole.rejects[i].row >= 0) {
             const std::int64_t r = whole.rejects[i].row;
-            const std::int64_t expected = r < static_cast<std::int64_t>(half) ? r + nb : r - static_cast<std::int64_t>(half);
+            const std::int64_t expected =
+                r < static_cast<std::int64_t>(half) ? r + nb : r - static_cast<std::int64_t>(half);
             bool found = false;
-            for (const auto& rj : x.rejects) found = found || (rj.row == expected && rj.reason == whole.rejects[i].reason);
+            for (const auto& rj : x.rejects)
+                found = found || (rj.row == expected && rj.reason == whole.rejects[i].reason);
             EXPECT_TRUE(found) << "row " << r;
         }
 }
@@ -463,10 +469,11 @@ TEST(Summarizer, GlobalRowNumbersAndUnchangedStateOnError) {
     tx.add(2, d(2024, 1, 2), 5);
     tx.add(1, d(2024, 1, 3), std::nan(""));
     Summarizer s;
-    s.update(Transactions{std::span(tx.customer).first(2), std::span(tx.day).first(2), std::span(tx.amount).first(2), {}, {}});
+    s.update(Transactions{
+        std::span(tx.customer).first(2), std::span(tx.day).first(2), std::span(tx.amount).first(2), {}, {}});
     try {
-        s.update(Transactions{std::span(tx.customer).subspan(2), std::span(tx.day).subspan(2),
-                              std::span(tx.amount).subspan(2), {}, {}});
+        s.update(Transactions{
+            std::span(tx.customer).subspan(2), std::span(tx.day).subspan(2), std::span(tx.amount).subspan(2), {}, {}});
         FAIL() << "expected InvalidInput";
     } catch (const InvalidInput& e) {
         EXPECT_STREQ(e.what(), "row 2: column 'amount': must be a finite number, got nan");
@@ -477,9 +484,10 @@ TEST(Summarizer, GlobalRowNumbersAndUnchangedStateOnError) {
     EXPECT_EQ(out.features.column("revenue")[0], 10);
     // margin given now but not before
     std::vector<double> m{1.0};
-    EXPECT_THROW(s.update(Transactions{std::span(tx.customer).first(1), std::span(tx.day).first(1),
-                                       std::span(tx.amount).first(1), m, {}}),
-                 InvalidInput);
+    EXPECT_THROW(
+        s.update(Transactions{
+            std::span(tx.customer).first(1), std::span(tx.day).first(1), std::span(tx.amount).first(1), m, {}}),
+        InvalidInput);
     SummarizeOptions other;
     other.windows_days = {30};
     Summarizer t(other);
@@ -502,16 +510,16 @@ TEST(Summarizer, HandCheckedAcrossChunks) {
     s.update(b.view());
     const Summary out = s.finalize();
     ASSERT_EQ(out.features.rows(), 1u);
-    EXPECT_EQ(col(out, "frequency", 0), 1);       // periods 01-01 and 01-11
+    EXPECT_EQ(col(out, "frequency", 0), 1);  // periods 01-01 and 01-11
     EXPECT_EQ(col(out, "recency", 0), 10);
     EXPECT_EQ(col(out, "T", 0), 30);
     EXPECT_EQ(col(out, "monetary_value", 0), 20);  // the repeat period's purchases
     EXPECT_EQ(col(out, "orders", 0), 3);
     EXPECT_EQ(col(out, "revenue", 0), 27);
     EXPECT_EQ(col(out, "aov", 0), 35.0 / 3);
-    EXPECT_EQ(col(out, "revenue_25d", 0), 12);     // 01-11: 20 - 8
+    EXPECT_EQ(col(out, "revenue_25d", 0), 12);  // 01-11: 20 - 8
     EXPECT_EQ(col(out, "orders_25d", 0), 1);
-    EXPECT_EQ(col(out, "trend", 0), 0);            // nothing in (01-16, 01-31], 12 in (01-01, 01-16]
+    EXPECT_EQ(col(out, "trend", 0), 0);  // nothing in (01-16, 01-31], 12 in (01-01, 01-16]
     EXPECT_EQ(out.report.refunds, 1);
 }
 
@@ -640,8 +648,11 @@ TEST(Summarizer, RejectReasonsMustBeUtf8) {
     const std::string reason = "column 'amount': must be a finite number, got nan";
     const std::size_t at = good.find(reason);
     ASSERT_NE(at, std::string::npos);
-    for (const auto& [bytes, offset] : {std::pair<std::string, std::size_t>{"\xff", 0}, {"ab\xc3(", 2},
-                                        {"\xe2\x82", 0}, {"\xc0\xaf", 0}, {"\xed\xa0\x80", 0}}) {
+    for (const auto& [bytes, offset] : {std::pair<std::string, std::size_t>{"\xff", 0},
+                                        {"ab\xc3(", 2},
+                                        {"\xe2\x82", 0},
+                                        {"\xc0\xaf", 0},
+                                        {"\xed\xa0\x80", 0}}) {
         std::string b = good;
         b.replace(at + 8, bytes.size(), bytes);  // inside "'amount'"
         fix_crc(b);
@@ -660,7 +671,9 @@ TEST(Summarizer, RejectReasonsMustBeUtf8) {
     EXPECT_EQ(invalid_utf8_at("plain \xc3\xa9 \xf0\x9f\x98\x80"), std::string_view::npos);
     EXPECT_EQ(invalid_utf8_at("ab\x80"), 2u);
     EXPECT_EQ(invalid_utf8_at("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
-    EXPECT_EQ(printable_utf8("a\xff" "b\xc3\xa9\xe2\x82"), "a\\xffb\xc3\xa9\\xe2\\x82");
+    EXPECT_EQ(printable_utf8("a\xff"
+                             "b\xc3\xa9\xe2\x82"),
+              "a\\xffb\xc3\xa9\\xe2\\x82");
 }
 
 // Sums past the largest double: the customer goes to the rejects with the reason (or
@@ -689,7 +702,8 @@ TEST(Summarize, OverflowingSumsRejectTheCustomer) {
         ADD_FAILURE() << "no error";
     } catch (const InvalidInput& e) {
         EXPECT_STREQ(e.what(),
-                     "customer 1: column 'amount': the customer's sums overflow the largest double (monetary_value is not finite)");
+                     "customer 1: column 'amount': the customer's sums overflow the largest double (monetary_value is "
+                     "not finite)");
     }
 }
 
@@ -726,7 +740,8 @@ TEST(Summarize, TimeOrderedEqualsCustomerOrderedAtAnyThreadCount) {
     // The same rows grouped by customer (stable: each customer's rows keep their order).
     std::vector<std::size_t> perm(log.size());
     std::iota(perm.begin(), perm.end(), 0);
-    std::stable_sort(perm.begin(), perm.end(), [&](std::size_t a, std::size_t b) { return log.customer[a] < log.customer[b]; });
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](std::size_t a, std::size_t b) { return log.customer[a] < log.customer[b]; });
     Shuffled sorted = log;
     for (std::size_t k = 0; k < perm.size(); ++k) {
         sorted.customer[k] = log.customer[perm[k]];

@@ -22,7 +22,8 @@ FeatureTable tied_orders() {
 
 std::string quotas(const std::string& extra) {
     return R"({"criteria": ["orders"], "rule": {"kind": "quantiles", "shares": [0.05, 0.15, 0.5]},
-               "tiers": ["key", "high-value", "ordinary", "potential"])" + extra + "}";
+               "tiers": ["key", "high-value", "ordinary", "potential"])" +
+           extra + "}";
 }
 
 }  // namespace
@@ -36,8 +37,9 @@ TEST(TierSizes, CountsEmptyAndStarvedByHand) {
     EXPECT_EQ(s.starved, (std::vector<std::size_t>{}));  // mid: 3 of its 6 is exactly half, not under
     const auto m = s.messages();
     ASSERT_EQ(m.size(), 1u);
-    EXPECT_EQ(m[0], "tier 'low' has no customer of the 10 customers (its quota is 20%; customers tied at a cut go "
-                    "to the better tier)");
+    EXPECT_EQ(m[0],
+              "tier 'low' has no customer of the 10 customers (its quota is 20%; customers tied at a cut go "
+              "to the better tier)");
     const auto t = count_tiers(tier, {"top", "mid", "low"}, {0.1, 0.7, 0.2});
     EXPECT_EQ(t.starved, (std::vector<std::size_t>{1}));  // 3 < 0.5 * 0.7 * 10
     EXPECT_EQ(t.messages()[1], "tier 'mid' holds 3 of the 10 customers (30%), under half its quota of 70%");
@@ -88,8 +90,9 @@ TEST(TierSizes, HiddenSegmentIsARuleWarning) {
                {"name": "champions", "r": [5, 5], "f": [5, 5], "m": [5, 5]}], "fallback": "others"}})");
     const auto w = p.make_rule()->warnings();
     ASSERT_EQ(w.size(), 1u);
-    EXPECT_EQ(w[0], "rfm_segments: segment 'champions' (rule 1: R 5, F 5, M 5) loses every cell it matches to "
-                    "earlier rules, so it gets no customer");
+    EXPECT_EQ(w[0],
+              "rfm_segments: segment 'champions' (rule 1: R 5, F 5, M 5) loses every cell it matches to "
+              "earlier rules, so it gets no customer");
     EXPECT_TRUE(Policy::default_policy().make_rule()->warnings().empty());
 }
 

@@ -21,8 +21,8 @@ std::vector<std::span<const double>> spans(const std::vector<std::vector<double>
 /// The reference: a stable descending sort of each row's indices, the first k kept,
 /// then the distinct combinations numbered in lexicographic order.
 std::pair<std::vector<std::int32_t>, std::vector<std::string>> reference(const std::vector<std::vector<double>>& cols,
-                                                                        const std::vector<std::string>& names,
-                                                                        std::size_t top) {
+                                                                         const std::vector<std::string>& names,
+                                                                         std::size_t top) {
     const std::size_t c = cols.size(), n = cols[0].size(), k = std::min(top, c);
     std::vector<std::vector<std::size_t>> rows(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -36,7 +36,8 @@ std::pair<std::vector<std::int32_t>, std::vector<std::string>> reference(const s
     distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
     std::vector<std::int32_t> code(n);
     for (std::size_t i = 0; i < n; ++i)
-        code[i] = static_cast<std::int32_t>(std::lower_bound(distinct.begin(), distinct.end(), rows[i]) - distinct.begin());
+        code[i] =
+            static_cast<std::int32_t>(std::lower_bound(distinct.begin(), distinct.end(), rows[i]) - distinct.begin());
     std::vector<std::string> labels;
     for (const auto& d : distinct) {
         std::string s;

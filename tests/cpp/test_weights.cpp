@@ -4,8 +4,6 @@
 // values in the comments), and from a direct numpy implementation of the textbook
 // formulas (np.linalg.eig, np.std(ddof=1), np.corrcoef) whose outputs are pasted
 // here as literals.
-#include "tierkit/scoring/weights.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,6 +15,7 @@
 #include <vector>
 
 #include "tierkit/core/error.hpp"
+#include "tierkit/scoring/weights.hpp"
 
 namespace {
 
@@ -86,7 +85,8 @@ const std::vector<Direction> large_directions{hi, lo, hi, lo};
 // ---- AHP ------------------------------------------------------------------------------
 
 TEST(Ahp, SaatyRandomIndexTable) {
-    const std::vector<double> expected{0, 0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59};
+    const std::vector<double> expected{0,    0,    0.58, 0.90, 1.12, 1.24, 1.32, 1.41,
+                                       1.45, 1.49, 1.51, 1.48, 1.56, 1.57, 1.59};
     EXPECT_EQ(tw::saaty_random_index(), expected);
 }
 
@@ -167,9 +167,9 @@ TEST(Ahp, RejectionMessageShowsEnoughDigitsToDiffer) {
     // Saaty's drinks matrix has CR = 0.0223016...; against a limit of 0.0223 three
     // significant digits would print "0.0223 > 0.0223".
     const double t = 1.0 / 3, n = 1.0 / 9;
-    const std::vector<double> drinks{1,   9, 5, 2, 1, 1,    0.5, n, 1, t, n, n, n, n, 0.2, 3, 1,
-                                     t,   0.25, t, n, 0.5, 9, 3, 1, 0.5, 1, t, 1, 9, 4, 2, 1,
-                                     2,   0.5, 1, 9, 3, 1, 0.5, 1, t, 2, 9, 9, 3, 2, 3, 1};
+    const std::vector<double> drinks{1,   9,    5, 2, 1,   1,   0.5, n, 1,   t, n, n, n, n, 0.2, 3, 1,
+                                     t,   0.25, t, n, 0.5, 9,   3,   1, 0.5, 1, t, 1, 9, 4, 2,   1, 2,
+                                     0.5, 1,    9, 3, 1,   0.5, 1,   t, 2,   9, 9, 3, 2, 3, 1};
     EXPECT_EQ(error_message<NumericError>([&] { tw::ahp(drinks, 7, {}, 0.0223); }),
               "ahp: consistency ratio 0.022302 > 0.0223; revise the pairwise comparisons or accept_inconsistent");
 }
@@ -204,18 +204,29 @@ TEST(Ahp, CustomRandomIndexTable) {
 }
 
 TEST(Ahp, ValidationMessagesNameTheEntry) {
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{1, 3, 0.5, 1}, 2); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::ahp(std::vector<double>{1, 3, 0.5, 1}, 2);
+              }),
               "pairwise[1][0]: must be 1/pairwise[0][1] = 0.333333, got 0.5");
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{1, 3, 1.0 / 3, 2}, 2); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::ahp(std::vector<double>{1, 3, 1.0 / 3, 2}, 2);
+              }),
               "pairwise[1][1]: must be 1 (diagonal), got 2");
-    EXPECT_EQ(error_message<InvalidInput>(
-                  [] { tw::ahp(std::vector<double>{1, 2, 0, 0.5, 1, 1, 4, 1, 1}, 3); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::ahp(std::vector<double>{1, 2, 0, 0.5, 1, 1, 4, 1, 1}, 3);
+              }),
               "pairwise[0][2]: must be > 0, got 0");
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{1, -3, -1.0 / 3, 1}, 2); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::ahp(std::vector<double>{1, -3, -1.0 / 3, 1}, 2);
+              }),
               "pairwise[0][1]: must be > 0, got -3");
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{1, 2, nan, 1}, 2); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::ahp(std::vector<double>{1, 2, nan, 1}, 2);
+              }),
               "pairwise[1][0]: must be finite, got nan");
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{1, 2, 0.5}, 2); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::ahp(std::vector<double>{1, 2, 0.5}, 2);
+              }),
               "pairwise: expected n * n = 4 values for n = 2, got 3");
     EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{}, 0); }), "n: must be >= 1, got 0");
     EXPECT_EQ(error_message<InvalidInput>([] { tw::ahp(std::vector<double>{1}, 1, {}, nan); }),
@@ -305,18 +316,24 @@ TEST(Entropy, InputErrorsNameColumnAndRow) {
               "columns[2][3]: must be finite, got -inf");
     c.data[2][3] = 6;
     c.data[0][1] = -2;
-    EXPECT_EQ(error_message<InvalidInput>(
-                  [&] { tw::entropy(c.views(), small_directions, tw::EntropyVariant::proportion); }),
-              "columns[0][1]: must be >= 0 for the proportion variant, got -2");
+    EXPECT_EQ(
+        error_message<InvalidInput>([&] { tw::entropy(c.views(), small_directions, tw::EntropyVariant::proportion); }),
+        "columns[0][1]: must be >= 0 for the proportion variant, got -2");
     EXPECT_NO_THROW(tw::entropy(c.views(), small_directions));  // minmax accepts negatives
 
-    EXPECT_EQ(error_message<InvalidInput>([&] { tw::entropy(c.views(), {hi, lo}); }),
+    EXPECT_EQ(error_message<InvalidInput>([&] {
+                  tw::entropy(c.views(), {hi, lo});
+              }),
               "directions: expected 3 (one per column), got 2");
     const Columns ragged{{{1, 2, 3}, {1, 2}}};
-    EXPECT_EQ(error_message<InvalidInput>([&] { tw::entropy(ragged.views(), {hi, hi}); }),
+    EXPECT_EQ(error_message<InvalidInput>([&] {
+                  tw::entropy(ragged.views(), {hi, hi});
+              }),
               "columns[1]: expected 3 rows (as columns[0]), got 2");
     const Columns one_row{{{1}, {2}}};
-    EXPECT_EQ(error_message<InvalidInput>([&] { tw::entropy(one_row.views(), {hi, hi}); }),
+    EXPECT_EQ(error_message<InvalidInput>([&] {
+                  tw::entropy(one_row.views(), {hi, hi});
+              }),
               "columns: must have at least 2 rows, got 1");
     EXPECT_EQ(error_message<InvalidInput>([&] { tw::entropy({}, {}); }),
               "columns: must hold at least 1 criterion column, got 0");
@@ -406,13 +423,19 @@ TEST(Manual, NormalizesToSumOne) {
 }
 
 TEST(Manual, Errors) {
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::manual(std::vector<double>{1, 2, -1}); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::manual(std::vector<double>{1, 2, -1});
+              }),
               "weights[2]: must be >= 0, got -1");
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::manual(std::vector<double>{1, nan}); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::manual(std::vector<double>{1, nan});
+              }),
               "weights[1]: must be finite, got nan");
     EXPECT_EQ(error_message<InvalidInput>([] { tw::manual(std::vector<double>{inf}); }),
               "weights[0]: must be finite, got inf");
-    EXPECT_EQ(error_message<InvalidInput>([] { tw::manual(std::vector<double>{0, 0}); }),
+    EXPECT_EQ(error_message<InvalidInput>([] {
+                  tw::manual(std::vector<double>{0, 0});
+              }),
               "weights: sum must be > 0, got 0");
     EXPECT_EQ(error_message<InvalidInput>([] { tw::manual(std::vector<double>{}); }),
               "weights: must hold at least 1 weight, got 0");
@@ -438,25 +461,28 @@ TEST(Combine, Multiplicative) {
                                tw::CombineMode::multiplicative),
                    {5.0 / 14, 3.0 / 14, 6.0 / 14}, 1e-15);
     // A criterion with zero objective weight drops out.
-    expect_weights(tw::combine(std::vector<double>{0.5, 0.5}, std::vector<double>{0.0, 1.0},
-                               tw::CombineMode::multiplicative),
-                   {0.0, 1.0}, 0.0);
+    expect_weights(
+        tw::combine(std::vector<double>{0.5, 0.5}, std::vector<double>{0.0, 1.0}, tw::CombineMode::multiplicative),
+        {0.0, 1.0}, 0.0);
 }
 
 TEST(Combine, Errors) {
     const std::vector<double> s{0.5, 0.5};
-    EXPECT_EQ(error_message<InvalidInput>(
-                  [&] { tw::combine(s, std::vector<double>{1, 0, 0}, tw::CombineMode::linear); }),
+    EXPECT_EQ(error_message<InvalidInput>([&] {
+                  tw::combine(s, std::vector<double>{1, 0, 0}, tw::CombineMode::linear);
+              }),
               "objective: expected 2 weights (as many as subjective), got 3");
     EXPECT_EQ(error_message<InvalidInput>([&] { tw::combine(s, s, tw::CombineMode::linear, 1.5); }),
               "alpha: must be in [0, 1], got 1.5");
     EXPECT_EQ(error_message<InvalidInput>([&] { tw::combine(s, s, tw::CombineMode::linear, nan); }),
               "alpha: must be in [0, 1], got nan");
-    EXPECT_EQ(error_message<InvalidInput>(
-                  [&] { tw::combine(std::vector<double>{1, -0.2}, s, tw::CombineMode::linear); }),
+    EXPECT_EQ(error_message<InvalidInput>([&] {
+                  tw::combine(std::vector<double>{1, -0.2}, s, tw::CombineMode::linear);
+              }),
               "subjective[1]: must be >= 0, got -0.2");
-    EXPECT_EQ(error_message<InvalidInput>(
-                  [&] { tw::combine(s, std::vector<double>{0, 0}, tw::CombineMode::multiplicative); }),
+    EXPECT_EQ(error_message<InvalidInput>([&] {
+                  tw::combine(s, std::vector<double>{0, 0}, tw::CombineMode::multiplicative);
+              }),
               "objective: sum must be > 0, got 0");
     EXPECT_EQ(error_message<InvalidInput>([] {
                   tw::combine(std::vector<double>{1, 0}, std::vector<double>{0, 1}, tw::CombineMode::multiplicative);

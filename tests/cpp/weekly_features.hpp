@@ -3,9 +3,9 @@
 // with daily periods and recency / T in weeks (days / 7), as the CLV models want them.
 #include <cstdint>
 
+#include "tierkit/core/table.hpp"
 #include "tierkit/features/summarize.hpp"
 #include "tierkit/features/synthetic.hpp"
-#include "tierkit/core/table.hpp"
 
 namespace tierkit::test_data {
 

@@ -100,24 +100,24 @@ struct Tables {
     std::vector<std::string> columns{"a", "b", "c", "x y"};
 
     Tables() {
-        const std::vector<std::vector<double>> fit_cols = {
-            {1, 2, 2, 3, 5, 8, 13, 0},         // a
-            {-1, 0, 0, 0, 1, 1, 2, 100},       // b
-            {7, 7, 7, 7, 7, 7, 7, 7},          // c (constant)
-            {0.5, 0.25, 1e6, -3, 4, 4, 4, 9}}; // x y
+        const std::vector<std::vector<double>> fit_cols = {{1, 2, 2, 3, 5, 8, 13, 0},          // a
+                                                           {-1, 0, 0, 0, 1, 1, 2, 100},        // b
+                                                           {7, 7, 7, 7, 7, 7, 7, 7},           // c (constant)
+                                                           {0.5, 0.25, 1e6, -3, 4, 4, 4, 9}};  // x y
         fit_table = FeatureTable(std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
         for (std::size_t k = 0; k < columns.size(); ++k) fit_table.add_column(columns[k], fit_cols[k]);
         fit_scores = {{10, 20, 30, 40, 50, 60, 70, 80}, {3, 1, 4, 1, 5, 9, 2, 6}};
 
-        const std::vector<double> specials = {0, -0.0, 1, -1, 2, 2.5, 3, 7, 13, 100, 1e6, -3, 0.25, 1e308,
-                                              -1e308, 5e-324, kNaN, kInf, -kInf, 4, 8, 0.5, 9, 50};
+        const std::vector<double> specials = {0,    -0.0,  1,      -1,     2,    2.5,  3,     7, 13, 100, 1e6, -3,
+                                              0.25, 1e308, -1e308, 5e-324, kNaN, kInf, -kInf, 4, 8,  0.5, 9,   50};
         const std::size_t n = 1030;  // one full block and a few rows more
         std::vector<std::int64_t> ids(n);
         std::vector<std::vector<double>> cols(columns.size(), std::vector<double>(n));
         assign_scores.assign(2, std::vector<double>(n));
         for (std::size_t i = 0; i < n; ++i) {
             ids[i] = static_cast<std::int64_t>(i);
-            for (std::size_t k = 0; k < cols.size(); ++k) cols[k][i] = specials[(i * (k + 3) + k * 7) % specials.size()];
+            for (std::size_t k = 0; k < cols.size(); ++k)
+                cols[k][i] = specials[(i * (k + 3) + k * 7) % specials.size()];
             assign_scores[0][i] = specials[(i * 5 + 1) % specials.size()];
             assign_scores[1][i] = specials[(i * 11 + 2) % specials.size()];
         }
@@ -149,8 +149,10 @@ struct Oracle {
         auto arg = [&](std::size_t k) { return eval(n.args[k]); };
         auto truth = [](bool b) { return b ? 1.0 : 0.0; };
         switch (n.op) {
-            case expr::Op::number: return n.value;
-            case expr::Op::column: return column(n.name);
+            case expr::Op::number:
+                return n.value;
+            case expr::Op::column:
+                return column(n.name);
             case expr::Op::pct: {
                 const double x = column(n.name);
                 if (std::isnan(x)) return kNaN;
@@ -158,28 +160,42 @@ struct Oracle {
                     if (rule.pct_columns()[k] == n.name) return rule.pct_curves()[k].normalize(x);
                 crash("pct column without a curve", n.name);
             }
-            case expr::Op::neg: return -arg(0);
-            case expr::Op::log: return std::log(arg(0));
-            case expr::Op::abs: return std::fabs(arg(0));
-            case expr::Op::add: return arg(0) + arg(1);
-            case expr::Op::sub: return arg(0) - arg(1);
-            case expr::Op::mul: return arg(0) * arg(1);
-            case expr::Op::div: return arg(0) / arg(1);
+            case expr::Op::neg:
+                return -arg(0);
+            case expr::Op::log:
+                return std::log(arg(0));
+            case expr::Op::abs:
+                return std::fabs(arg(0));
+            case expr::Op::add:
+                return arg(0) + arg(1);
+            case expr::Op::sub:
+                return arg(0) - arg(1);
+            case expr::Op::mul:
+                return arg(0) * arg(1);
+            case expr::Op::div:
+                return arg(0) / arg(1);
             case expr::Op::min:
             case expr::Op::max: {
                 double acc = arg(0);
                 for (std::size_t k = 1; k < n.args.size(); ++k) {
                     const double v = arg(k);
-                    if (std::isnan(acc) || std::isnan(v)) acc = kNaN;
-                    else acc = n.op == expr::Op::min ? std::min(acc, v) : std::max(acc, v);
+                    if (std::isnan(acc) || std::isnan(v))
+                        acc = kNaN;
+                    else
+                        acc = n.op == expr::Op::min ? std::min(acc, v) : std::max(acc, v);
                 }
                 return acc;
             }
-            case expr::Op::lt: return truth(arg(0) < arg(1));
-            case expr::Op::le: return truth(arg(0) <= arg(1));
-            case expr::Op::gt: return truth(arg(0) > arg(1));
-            case expr::Op::ge: return truth(arg(0) >= arg(1));
-            case expr::Op::eq: return truth(arg(0) == arg(1));
+            case expr::Op::lt:
+                return truth(arg(0) < arg(1));
+            case expr::Op::le:
+                return truth(arg(0) <= arg(1));
+            case expr::Op::gt:
+                return truth(arg(0) > arg(1));
+            case expr::Op::ge:
+                return truth(arg(0) >= arg(1));
+            case expr::Op::eq:
+                return truth(arg(0) == arg(1));
             case expr::Op::ne: {
                 const double a = arg(0), b = arg(1);
                 return truth(!std::isnan(a) && !std::isnan(b) && a != b);
@@ -197,8 +213,10 @@ struct Oracle {
                 return truth(found != (n.op == expr::Op::not_in));
             }
             case expr::Op::label_in:
-            case expr::Op::label_not_in: crash("a label comparison fitted without a labelled column", n.name);
-            case expr::Op::not_: return truth(arg(0) == 0);
+            case expr::Op::label_not_in:
+                crash("a label comparison fitted without a labelled column", n.name);
+            case expr::Op::not_:
+                return truth(arg(0) == 0);
             case expr::Op::and_: {
                 const bool a = arg(0) != 0;
                 const bool b = arg(1) != 0;

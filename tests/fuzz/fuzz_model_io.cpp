@@ -19,7 +19,6 @@
 // Seeds: tests/fuzz/corpus/model_io (the golden files of tests/data/golden).
 // Run: scripts/fuzz.sh (all targets briefly), `make fuzz` (longer).
 #include <boost/crc.hpp>
-
 #include <cstdint>
 #include <cstring>
 #include <sstream>

@@ -11,7 +11,6 @@
 // Seeds: tests/fuzz/corpus/model_policy (policies, deep and broken JSON).
 // Run: scripts/fuzz.sh (all targets briefly), `make fuzz` (longer).
 #include <boost/crc.hpp>
-
 #include <cstdint>
 #include <sstream>
 #include <string>

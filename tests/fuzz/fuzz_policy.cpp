@@ -9,8 +9,8 @@
 // Seeds: tests/fuzz/corpus/policy (the policies of tests/ and README.md).
 // Run: scripts/fuzz.sh (all targets briefly), `make fuzz` (longer).
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "tierkit/core/error.hpp"
@@ -29,7 +29,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         const tierkit::Policy again = tierkit::Policy::from_json(normalized);
         if (again.to_json() != normalized) {
-            std::fprintf(stderr, "to_json is not a fixed point:\n%s\n---\n%s\n", normalized.c_str(), again.to_json().c_str());
+            std::fprintf(stderr, "to_json is not a fixed point:\n%s\n---\n%s\n", normalized.c_str(),
+                         again.to_json().c_str());
             std::abort();
         }
     } catch (const tierkit::Error& e) {

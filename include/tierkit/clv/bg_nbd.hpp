@@ -12,14 +12,13 @@
 /// Arguments (x, t_x, T) are checked as validate_rfm does; horizons t must be finite and
 /// >= 0; parameters must be finite and > 0 (InvalidInput otherwise).
 #include <array>
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/version.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
-
-#include <boost/serialization/nvp.hpp>
-#include <boost/serialization/version.hpp>
 
 #include "tierkit/clv/fit.hpp"
 #include "tierkit/clv/histogram.hpp"
@@ -48,8 +47,10 @@ void serialize_time_unit(Archive& ar, TimeUnit& unit) {
 template <class Archive>
 void serialize_numerics(Archive& ar, PredictionNumerics& numerics, unsigned version) {
     int code = static_cast<int>(numerics);
-    if (version >= 1) ar& boost::make_nvp("numerics", code);
-    else code = static_cast<int>(PredictionNumerics::per_horizon_2f1);
+    if (version >= 1)
+        ar& boost::make_nvp("numerics", code);
+    else
+        code = static_cast<int>(PredictionNumerics::per_horizon_2f1);
     numerics = code == 0 ? PredictionNumerics::per_horizon_2f1 : PredictionNumerics::shared_series;
 }
 }  // namespace detail

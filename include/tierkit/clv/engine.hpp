@@ -40,18 +40,17 @@
 /// names is an error: the policy would otherwise read a different `clv` than the one it
 /// declares. FittedClv holds parameters and fit summaries only, never customer rows, is
 /// immutable after fit, and its const members may run from many threads at once.
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/split_member.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/version.hpp>
 #include <cstddef>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <boost/serialization/nvp.hpp>
-#include <boost/serialization/split_member.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/version.hpp>
-#include <nlohmann/json_fwd.hpp>
 
 #include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/fit.hpp"
@@ -147,8 +146,8 @@ public:
     /// over chunks, see histogram.hpp): fit() compresses the table's rows and calls this,
     /// so equal patterns give bit-identical models. `spend` is given exactly when the spec
     /// has a spend model. @throws as fit(), InvalidInput for missing patterns.
-    static FittedClv fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm, const std::optional<SpendPatterns>& spend,
-                                  const Progress* progress = nullptr);
+    static FittedClv fit_patterns(const ClvSpec& spec, const RfmPatterns& rfm,
+                                  const std::optional<SpendPatterns>& spend, const Progress* progress = nullptr);
 
     /// The derived columns for every row of `table`, in spec().output_columns() order.
     /// @throws as fit() for a taken name, a missing column or an invalid row.
@@ -182,9 +181,15 @@ public:
         ClvSpec parsed = spec_from_archive(spec);
         Transactions transactions;
         switch (parsed.model) {
-            case TransactionModel::bg_nbd: transactions.emplace<Fitted<BgNbdParams>>(); break;
-            case TransactionModel::mbg_nbd: transactions.emplace<Fitted<MbgNbdParams>>(); break;
-            case TransactionModel::pareto_nbd: transactions.emplace<Fitted<ParetoNbdParams>>(); break;
+            case TransactionModel::bg_nbd:
+                transactions.emplace<Fitted<BgNbdParams>>();
+                break;
+            case TransactionModel::mbg_nbd:
+                transactions.emplace<Fitted<MbgNbdParams>>();
+                break;
+            case TransactionModel::pareto_nbd:
+                transactions.emplace<Fitted<ParetoNbdParams>>();
+                break;
         }
         std::visit([&ar](auto& fitted) { ar& boost::make_nvp("transactions", fitted); }, transactions);
         std::optional<Fitted<GammaGammaParams>> spend;

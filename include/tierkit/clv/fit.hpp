@@ -13,14 +13,13 @@
 /// gradient norm below the tolerance, whose parameters run off to 0 or infinity, or whose
 /// Hessian is not positive definite throws NumericError naming the model and the reason;
 /// it never returns NaN parameters.
-#include <cstddef>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
+#include <cstddef>
+#include <string>
+#include <vector>
 
 #include "tierkit/clv/time_unit.hpp"
 #include "tierkit/core/progress.hpp"

@@ -8,11 +8,10 @@
 /// frequency_spend_correlation).
 /// Pure functions, thread-safe.
 #include <array>
-#include <span>
-#include <string_view>
-
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/version.hpp>
+#include <span>
+#include <string_view>
 
 #include "tierkit/clv/fit.hpp"
 #include "tierkit/clv/histogram.hpp"

@@ -16,14 +16,13 @@
 /// frequency = number of repeat purchase periods (an integer >= 0), recency = time from
 /// the first to the last purchase (0 when frequency is 0), T = time from the first
 /// purchase to the end of the observation period, recency <= T.
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <boost/serialization/nvp.hpp>
-#include <boost/serialization/vector.hpp>
-#include <boost/serialization/version.hpp>
 
 namespace tierkit::clv {
 
@@ -110,13 +109,13 @@ private:
 /// index of its recency and T among the distinct values, so that terms such as
 /// log(alpha + t) are computed once per distinct value. Built by the model code.
 struct RfmLayout {
-    std::vector<double> x;                    ///< distinct frequencies, ascending
-    std::vector<std::size_t> block;           ///< rows of x[k] are [block[k], block[k+1])
-    std::vector<double> recency_values;       ///< distinct recencies, in order of first appearance
-    std::vector<double> T_values;             ///< distinct T, in order of first appearance
+    std::vector<double> x;                     ///< distinct frequencies, ascending
+    std::vector<std::size_t> block;            ///< rows of x[k] are [block[k], block[k+1])
+    std::vector<double> recency_values;        ///< distinct recencies, in order of first appearance
+    std::vector<double> T_values;              ///< distinct T, in order of first appearance
     std::vector<std::uint32_t> recency_index;  ///< per row
     std::vector<std::uint32_t> T_index;        ///< per row
-    std::vector<double> count;                ///< per row
+    std::vector<double> count;                 ///< per row
     double customers = 0;
     double repeat_purchases = 0;  ///< sum of count * x
     double sum_T = 0;             ///< sum of count * T
@@ -137,9 +136,8 @@ public:
     /// messages are `first_row + i`. The chunk is validated before anything is added, so a
     /// failed update leaves the State unchanged.
     /// @throws InvalidInput for columns of different lengths or an invalid row.
-    void update(std::span<const double> frequency, std::span<const double> recency,
-                std::span<const double> T, std::span<const double> weights = {},
-                std::size_t first_row = 0);
+    void update(std::span<const double> frequency, std::span<const double> recency, std::span<const double> T,
+                std::span<const double> weights = {}, std::size_t first_row = 0);
     /// Adds everything `other` has counted.
     void merge(const RfmHistogram& other);
     /// The distinct patterns, sorted; the State stays usable.
@@ -170,11 +168,10 @@ private:
 
 /// Builds the patterns of whole columns in one call (update + finalize).
 /// @throws InvalidInput as RfmHistogram::update.
-RfmPatterns compress_rfm(std::span<const double> frequency, std::span<const double> recency,
-                         std::span<const double> T, std::span<const double> weights = {});
+RfmPatterns compress_rfm(std::span<const double> frequency, std::span<const double> recency, std::span<const double> T,
+                         std::span<const double> weights = {});
 /// @throws InvalidInput as SpendHistogram::update.
-SpendPatterns compress_spend(std::span<const double> frequency,
-                             std::span<const double> monetary_value,
+SpendPatterns compress_spend(std::span<const double> frequency, std::span<const double> monetary_value,
                              std::span<const double> weights = {});
 
 /// Gamma-Gamma's independence check: the weighted Pearson correlation between frequency and

@@ -17,7 +17,7 @@ struct LikelihoodProblem {
     /// Multiplies each parameter inside the penalty and in the divergence check (1/max T for
     /// time-scale parameters, 1 otherwise).
     std::vector<double> scale;
-    double customers = 0;            ///< total count (the mean objective divides by it)
+    double customers = 0;  ///< total count (the mean objective divides by it)
     std::size_t patterns = 0;
     /// Total log-likelihood at natural parameters `theta`, writing d LL / d theta to `grad`.
     /// May return a non-finite value or throw NumericError where it cannot be evaluated;

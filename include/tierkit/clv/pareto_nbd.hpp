@@ -9,11 +9,10 @@
 /// lives an exponential lifetime with rate mu ~ Gamma(s, beta).
 /// Pure functions, thread-safe; arguments checked as in bg_nbd.hpp.
 #include <array>
-#include <span>
-#include <string_view>
-
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/version.hpp>
+#include <span>
+#include <string_view>
 
 #include "tierkit/clv/bg_nbd.hpp"
 

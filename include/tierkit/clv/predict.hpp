@@ -41,8 +41,8 @@ inline constexpr std::size_t clv_rows_per_range = 2048;
 
 inline void check_length(const char* column, std::size_t expected, std::size_t got) {
     if (expected != got)
-        throw InvalidInput(std::string(column) + ": expected " + std::to_string(expected) +
-                           " rows, got " + std::to_string(got));
+        throw InvalidInput(std::string(column) + ": expected " + std::to_string(expected) + " rows, got " +
+                           std::to_string(got));
 }
 /// Rows checked per parallel range; parallel_for rethrows the first range's error, so the
 /// first bad row is the one reported at any thread count.
@@ -68,8 +68,7 @@ inline void check_spend(std::span<const double> frequency, std::span<const doubl
         check_rows_per_range);
 }
 inline void check_horizon(double t) {
-    if (!(std::isfinite(t) && t >= 0))
-        throw InvalidInput("t: must be finite and >= 0, got " + std::to_string(t));
+    if (!(std::isfinite(t) && t >= 0)) throw InvalidInput("t: must be finite and >= 0, got " + std::to_string(t));
 }
 /// Models whose column predictions share a series per distinct (x, T) (HorizonExpectations).
 template <class Params>
@@ -94,8 +93,7 @@ void p_alive(const Params& params, const RfmColumns& data, std::span<double> out
 /// out[i] = expected purchases of customer i in the next t periods (t in the model's unit).
 /// @throws InvalidInput for different lengths, an invalid row or t.
 template <class Params>
-void conditional_expected_purchases(const Params& params, double t, const RfmColumns& data,
-                                    std::span<double> out) {
+void conditional_expected_purchases(const Params& params, double t, const RfmColumns& data, std::span<double> out) {
     params.validate();
     detail::check_horizon(t);
     detail::check_columns(data, out.size());
@@ -131,37 +129,32 @@ void expected_purchases(const Params& params, std::span<const double> t, std::sp
     detail::check_length("out", t.size(), out.size());
     for (std::size_t i = 0; i < t.size(); ++i) {
         if (!(std::isfinite(t[i]) && t[i] >= 0))
-            throw InvalidInput("t[" + std::to_string(i) + "]: must be finite and >= 0, got " +
-                               std::to_string(t[i]));
+            throw InvalidInput("t[" + std::to_string(i) + "]: must be finite and >= 0, got " + std::to_string(t[i]));
     }
     for (std::size_t i = 0; i < t.size(); ++i) out[i] = expected_purchases(params, t[i]);
 }
 
 /// out[i] = P(X(t[i]) = n[i]) for a new customer; n[i] a non-negative integer.
 template <class Params>
-void probability_of_purchases(const Params& params, std::span<const double> t,
-                              std::span<const double> n, std::span<double> out) {
+void probability_of_purchases(const Params& params, std::span<const double> t, std::span<const double> n,
+                              std::span<double> out) {
     params.validate();
     detail::check_length("n", t.size(), n.size());
     detail::check_length("out", t.size(), out.size());
     for (std::size_t i = 0; i < t.size(); ++i) {
         if (!(std::isfinite(t[i]) && t[i] >= 0))
-            throw InvalidInput("t[" + std::to_string(i) + "]: must be finite and >= 0, got " +
-                               std::to_string(t[i]));
+            throw InvalidInput("t[" + std::to_string(i) + "]: must be finite and >= 0, got " + std::to_string(t[i]));
         if (!(std::isfinite(n[i]) && n[i] >= 0 && n[i] == std::floor(n[i]) && n[i] < 2147483647.0))
             throw InvalidInput("n[" + std::to_string(i) + "]: must be a non-negative integer, got " +
                                std::to_string(n[i]));
     }
-    for (std::size_t i = 0; i < t.size(); ++i)
-        out[i] = probability_of_purchases(params, t[i], static_cast<int>(n[i]));
+    for (std::size_t i = 0; i < t.size(); ++i) out[i] = probability_of_purchases(params, t[i], static_cast<int>(n[i]));
 }
 
 /// out[i] = Gamma-Gamma's expected spend per transaction of customer i.
 /// @throws NumericError when q <= 1; InvalidInput for different lengths or an invalid row.
-inline void conditional_expected_average_spend(const GammaGammaParams& params,
-                                               std::span<const double> frequency,
-                                               std::span<const double> monetary_value,
-                                               std::span<double> out) {
+inline void conditional_expected_average_spend(const GammaGammaParams& params, std::span<const double> frequency,
+                                               std::span<const double> monetary_value, std::span<double> out) {
     params.validate();
     detail::check_length("monetary_value", frequency.size(), monetary_value.size());
     detail::check_length("out", frequency.size(), out.size());
@@ -190,8 +183,7 @@ struct ClvHorizon {
 /// @throws InvalidInput when neither says the unit, when they disagree, or for months < 0,
 /// a discount rate <= -1 or a non-finite value.
 inline double resolve_periods_per_month(const ClvHorizon& horizon, TimeUnit model_unit) {
-    if (horizon.months < 0)
-        throw InvalidInput("months: must be >= 0, got " + std::to_string(horizon.months));
+    if (horizon.months < 0) throw InvalidInput("months: must be >= 0, got " + std::to_string(horizon.months));
     if (!(std::isfinite(horizon.monthly_discount_rate) && horizon.monthly_discount_rate > -1))
         throw InvalidInput("monthly_discount_rate: must be finite and > -1, got " +
                            std::to_string(horizon.monthly_discount_rate));
@@ -263,8 +255,8 @@ double clv_of_row(const Params& transactions, const GammaGammaParams& spend, dou
 /// one call (their multi-horizon conditional_expected_purchases).
 /// @throws InvalidInput (unit, horizon, row) and NumericError (Gamma-Gamma q <= 1).
 template <class Params>
-double customer_lifetime_value(const Params& transactions, const GammaGammaParams& spend, double x,
-                               double t_x, double T, double monetary_value, const ClvHorizon& horizon) {
+double customer_lifetime_value(const Params& transactions, const GammaGammaParams& spend, double x, double t_x,
+                               double T, double monetary_value, const ClvHorizon& horizon) {
     const double f = resolve_periods_per_month(horizon, transactions.time_unit);
     const detail::ClvMonths months(horizon, f);
     std::vector<double> expected(months.horizons.size());
@@ -273,9 +265,8 @@ double customer_lifetime_value(const Params& transactions, const GammaGammaParam
 
 /// Column version of customer_lifetime_value.
 template <class Params>
-void customer_lifetime_value(const Params& transactions, const GammaGammaParams& spend,
-                             const RfmColumns& data, std::span<const double> monetary_value,
-                             const ClvHorizon& horizon, std::span<double> out) {
+void customer_lifetime_value(const Params& transactions, const GammaGammaParams& spend, const RfmColumns& data,
+                             std::span<const double> monetary_value, const ClvHorizon& horizon, std::span<double> out) {
     transactions.validate();
     spend.validate();
     resolve_periods_per_month(horizon, transactions.time_unit);

@@ -47,9 +47,7 @@ private:
 };
 
 /// log(1 + exp(d)) without overflow.
-inline double softplus(double d) noexcept {
-    return d > 0 ? d + std::log1p(std::exp(-d)) : std::log1p(std::exp(d));
-}
+inline double softplus(double d) noexcept { return d > 0 ? d + std::log1p(std::exp(-d)) : std::log1p(std::exp(d)); }
 /// 1 / (1 + exp(-d)) without overflow.
 inline double logistic(double d) noexcept {
     if (d >= 0) return 1.0 / (1.0 + std::exp(-d));

@@ -17,11 +17,16 @@ enum class TimeUnit : int { unspecified = 0, hours = 1, days = 2, weeks = 3, mon
 /// `customer_lifetime_value` (H 720, D 30, W 4.345, M 1); 0 for `unspecified`.
 constexpr double periods_per_month(TimeUnit unit) noexcept {
     switch (unit) {
-        case TimeUnit::hours: return 720.0;
-        case TimeUnit::days: return 30.0;
-        case TimeUnit::weeks: return 4.345;
-        case TimeUnit::months: return 1.0;
-        case TimeUnit::unspecified: break;
+        case TimeUnit::hours:
+            return 720.0;
+        case TimeUnit::days:
+            return 30.0;
+        case TimeUnit::weeks:
+            return 4.345;
+        case TimeUnit::months:
+            return 1.0;
+        case TimeUnit::unspecified:
+            break;
     }
     return 0.0;
 }
@@ -29,11 +34,16 @@ constexpr double periods_per_month(TimeUnit unit) noexcept {
 /// "hours", "days", "weeks", "months" or "unspecified".
 constexpr std::string_view to_string(TimeUnit unit) noexcept {
     switch (unit) {
-        case TimeUnit::hours: return "hours";
-        case TimeUnit::days: return "days";
-        case TimeUnit::weeks: return "weeks";
-        case TimeUnit::months: return "months";
-        case TimeUnit::unspecified: break;
+        case TimeUnit::hours:
+            return "hours";
+        case TimeUnit::days:
+            return "days";
+        case TimeUnit::weeks:
+            return "weeks";
+        case TimeUnit::months:
+            return "months";
+        case TimeUnit::unspecified:
+            break;
     }
     return "unspecified";
 }
@@ -46,8 +56,8 @@ inline TimeUnit parse_time_unit(std::string_view text) {
     if (text == "D" || text == "days" || text == "day") return TimeUnit::days;
     if (text == "W" || text == "weeks" || text == "week") return TimeUnit::weeks;
     if (text == "M" || text == "months" || text == "month") return TimeUnit::months;
-    throw InvalidInput("time_unit: must be one of H, D, W, M (hours, days, weeks, months), got '" +
-                       std::string(text) + "'");
+    throw InvalidInput("time_unit: must be one of H, D, W, M (hours, days, weeks, months), got '" + std::string(text) +
+                       "'");
 }
 
 }  // namespace tierkit::clv

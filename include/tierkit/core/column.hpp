@@ -15,8 +15,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <limits>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <span>
 #include <type_traits>
@@ -68,7 +68,9 @@ public:
             std::size_t best = blocks_.size();
             for (std::size_t k = 0; k < blocks_.size(); ++k) {
                 const std::size_t size = blocks_[k].first;
-                if (size >= total && size - total <= total / 4 && (best == blocks_.size() || size < blocks_[best].first)) best = k;
+                if (size >= total && size - total <= total / 4 &&
+                    (best == blocks_.size() || size < blocks_[best].first))
+                    best = k;
             }
             if (best != blocks_.size()) {
                 void* block = blocks_[best].second;
@@ -77,7 +79,7 @@ public:
                 return static_cast<char*>(block) + header;
             }
         }
-        void* block = ::operator new(total, std::align_val_t{header});
+        void* block = ::operator new (total, std::align_val_t{header});
         *static_cast<std::size_t*>(block) = total;
         return static_cast<char*>(block) + header;
     }
@@ -103,8 +105,8 @@ public:
                 }
             }
         }
-        for (void* b : evicted) ::operator delete(b, std::align_val_t{header});
-        if (block) ::operator delete(block, std::align_val_t{header});
+        for (void* b : evicted) ::operator delete (b, std::align_val_t{header});
+        if (block) ::operator delete (block, std::align_val_t{header});
     }
 
     /// Set the most bytes kept; 0 frees every cached block and keeps none.
@@ -119,7 +121,7 @@ public:
                 blocks_.erase(blocks_.begin());
             }
         }
-        for (void* b : evicted) ::operator delete(b, std::align_val_t{header});
+        for (void* b : evicted) ::operator delete (b, std::align_val_t{header});
     }
     std::size_t limit() const noexcept { return limit_.load(); }
     std::size_t held() {
@@ -179,7 +181,8 @@ struct DefaultInitAllocator : std::allocator<T> {
     DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
 
     T* allocate(std::size_t n) {
-        if (n > (std::numeric_limits<std::size_t>::max() - detail::BlockCache::header) / sizeof(T)) throw std::bad_array_new_length();
+        if (n > (std::numeric_limits<std::size_t>::max() - detail::BlockCache::header) / sizeof(T))
+            throw std::bad_array_new_length();
         if (n * sizeof(T) < detail::BlockCache::min_bytes) return std::allocator<T>::allocate(n);
         return static_cast<T*>(detail::BlockCache::instance().allocate(n * sizeof(T)));
     }
@@ -225,8 +228,9 @@ Column<T> filled_column(std::size_t n, T value) {
 template <class T>
 Column<T> column_copy(std::span<const T> values) {
     Column<T> c(values.size());
-    parallel_for(values.size(),
-                 [&](std::size_t begin, std::size_t end) { std::copy(values.data() + begin, values.data() + end, c.data() + begin); });
+    parallel_for(values.size(), [&](std::size_t begin, std::size_t end) {
+        std::copy(values.data() + begin, values.data() + end, c.data() + begin);
+    });
     return c;
 }
 

@@ -17,17 +17,21 @@ namespace tierkit {
 namespace detail {
 
 template <std::int64_t PerDay>
-void floor_days(std::span<const std::int64_t> ticks, std::int64_t missing, std::span<double> out, std::int64_t per_day) {
-    parallel_for(ticks.size(), [&](std::size_t begin, std::size_t end) {
-        // A constant divisor (the usual units) compiles to a multiplication.
-        const std::int64_t d = PerDay != 0 ? PerDay : per_day;
-        for (std::size_t i = begin; i < end; ++i) {
-            const std::int64_t t = ticks[i];
-            std::int64_t q = t / d;
-            q -= (t % d != 0) & (t < 0);  // floor, not truncation
-            out[i] = t == missing ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(q);
-        }
-    }, std::size_t{1} << 16);
+void floor_days(std::span<const std::int64_t> ticks, std::int64_t missing, std::span<double> out,
+                std::int64_t per_day) {
+    parallel_for(
+        ticks.size(),
+        [&](std::size_t begin, std::size_t end) {
+            // A constant divisor (the usual units) compiles to a multiplication.
+            const std::int64_t d = PerDay != 0 ? PerDay : per_day;
+            for (std::size_t i = begin; i < end; ++i) {
+                const std::int64_t t = ticks[i];
+                std::int64_t q = t / d;
+                q -= (t % d != 0) & (t < 0);  // floor, not truncation
+                out[i] = t == missing ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(q);
+            }
+        },
+        std::size_t{1} << 16);
 }
 
 }  // namespace detail
@@ -36,22 +40,38 @@ void floor_days(std::span<const std::int64_t> ticks, std::int64_t missing, std::
 /// (NaT). Days, hours, minutes, seconds, milliseconds, microseconds and nanoseconds
 /// divide by a constant; any other positive ticks_per_day works too.
 /// @throws InvalidInput naming `name` when ticks_per_day < 1 or out has another length.
-inline void day_numbers_from_ticks(std::span<const std::int64_t> ticks, std::int64_t ticks_per_day, std::int64_t missing,
-                                   std::span<double> out, const std::string& name = "dates") {
+inline void day_numbers_from_ticks(std::span<const std::int64_t> ticks, std::int64_t ticks_per_day,
+                                   std::int64_t missing, std::span<double> out, const std::string& name = "dates") {
     if (ticks_per_day < 1)
         throw InvalidInput("column '" + name + "': ticks per day must be >= 1, got " + std::to_string(ticks_per_day));
     if (out.size() != ticks.size())
         throw InvalidInput("column '" + name + "': " + std::to_string(ticks.size()) + " dates for " +
                            std::to_string(out.size()) + " rows");
     switch (ticks_per_day) {
-        case 1: detail::floor_days<1>(ticks, missing, out, 1); break;
-        case 24: detail::floor_days<24>(ticks, missing, out, 24); break;
-        case 1'440: detail::floor_days<1'440>(ticks, missing, out, 1'440); break;
-        case 86'400: detail::floor_days<86'400>(ticks, missing, out, 86'400); break;
-        case 86'400'000: detail::floor_days<86'400'000>(ticks, missing, out, 86'400'000); break;
-        case 86'400'000'000: detail::floor_days<86'400'000'000>(ticks, missing, out, 86'400'000'000); break;
-        case 86'400'000'000'000: detail::floor_days<86'400'000'000'000>(ticks, missing, out, 86'400'000'000'000); break;
-        default: detail::floor_days<0>(ticks, missing, out, ticks_per_day); break;
+        case 1:
+            detail::floor_days<1>(ticks, missing, out, 1);
+            break;
+        case 24:
+            detail::floor_days<24>(ticks, missing, out, 24);
+            break;
+        case 1'440:
+            detail::floor_days<1'440>(ticks, missing, out, 1'440);
+            break;
+        case 86'400:
+            detail::floor_days<86'400>(ticks, missing, out, 86'400);
+            break;
+        case 86'400'000:
+            detail::floor_days<86'400'000>(ticks, missing, out, 86'400'000);
+            break;
+        case 86'400'000'000:
+            detail::floor_days<86'400'000'000>(ticks, missing, out, 86'400'000'000);
+            break;
+        case 86'400'000'000'000:
+            detail::floor_days<86'400'000'000'000>(ticks, missing, out, 86'400'000'000'000);
+            break;
+        default:
+            detail::floor_days<0>(ticks, missing, out, ticks_per_day);
+            break;
     }
 }
 

@@ -116,7 +116,8 @@ public:
         ar& d_;
         ar& pending_;
         if constexpr (Archive::is_loading::value) {
-            if (pending_ >= (std::uint32_t{1} << 30)) throw FormatError("exact sum: pending count " + std::to_string(pending_) + " out of range");
+            if (pending_ >= (std::uint32_t{1} << 30))
+                throw FormatError("exact sum: pending count " + std::to_string(pending_) + " out of range");
             for (auto d : d_)
                 if (d > (std::int64_t{1} << 62) || d < -(std::int64_t{1} << 62))
                     throw FormatError("exact sum: digit out of range");

@@ -6,17 +6,18 @@
 #include <cmath>
 #include <initializer_list>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
-#include "tierkit/core/format.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/format.hpp"
 
 namespace tierkit::json_checks {
 
 /// Throw PolicyError("<path>: <what>").
-[[noreturn]] inline void fail(const std::string& path, const std::string& what) { throw PolicyError(path + ": " + what); }
+[[noreturn]] inline void fail(const std::string& path, const std::string& what) {
+    throw PolicyError(path + ": " + what);
+}
 
 /// A JSON value shortened for a message (invalid UTF-8 in strings shown as U+FFFD).
 inline std::string show(const nlohmann::json& j) {

@@ -28,6 +28,8 @@
 ///   in it).
 ///
 /// Thread safety: every function here may be called from any thread at any time.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -40,8 +42,6 @@
 #include <thread>
 #include <type_traits>
 #include <vector>
-
-#include <unistd.h>
 
 namespace tierkit {
 
@@ -233,8 +233,8 @@ void fork_join(unsigned tasks, Fn&& fn, unsigned threads = 0) {
 template <class Fn>
 void parallel_for(std::size_t n, Fn&& fn, std::size_t grain = std::size_t{1} << 16, unsigned threads = 0) {
     if (threads == 0) threads = num_threads();
-    const std::size_t ranges =
-        std::min<std::size_t>(std::min(threads, max_threads), (n + std::max<std::size_t>(grain, 1) - 1) / std::max<std::size_t>(grain, 1));
+    const std::size_t ranges = std::min<std::size_t>(
+        std::min(threads, max_threads), (n + std::max<std::size_t>(grain, 1) - 1) / std::max<std::size_t>(grain, 1));
     if (ranges <= 1) {
         fn(std::size_t{0}, n);
         return;

@@ -50,13 +50,11 @@ public:
 
     /// Add a borrowed column; `owner` keeps the memory alive.
     /// @throws InvalidInput when the length differs from rows() or the name is taken.
-    void add_column_view(const std::string& name, std::span<const double> values,
-                         std::shared_ptr<const void> owner) {
+    void add_column_view(const std::string& name, std::span<const double> values, std::shared_ptr<const void> owner) {
         if (values.size() != rows())
-            throw InvalidInput("column '" + name + "': expected " + std::to_string(rows()) +
-                               " rows, got " + std::to_string(values.size()));
-        if (index_.count(name))
-            throw InvalidInput("column '" + name + "': appears twice");
+            throw InvalidInput("column '" + name + "': expected " + std::to_string(rows()) + " rows, got " +
+                               std::to_string(values.size()));
+        if (index_.count(name)) throw InvalidInput("column '" + name + "': appears twice");
         index_.emplace(name, columns_.size());
         columns_.push_back(Column{name, values, std::move(owner)});
     }
@@ -80,12 +78,13 @@ public:
     /// Add a categorical column: one code per row into `labels` (-1 = missing).
     /// Rules group by these (e.g. region). The codes are borrowed; `owner` keeps them alive.
     /// @throws InvalidInput when the length differs, a code is out of range, or the name is taken.
-    void add_category_view(const std::string& name, std::span<const std::int32_t> codes, std::vector<std::string> labels,
-                           std::shared_ptr<const void> owner) {
+    void add_category_view(const std::string& name, std::span<const std::int32_t> codes,
+                           std::vector<std::string> labels, std::shared_ptr<const void> owner) {
         if (codes.size() != rows())
             throw InvalidInput("column '" + name + "': expected " + std::to_string(rows()) + " rows, got " +
                                std::to_string(codes.size()));
-        if (index_.count(name) || category_index_.count(name)) throw InvalidInput("column '" + name + "': appears twice");
+        if (index_.count(name) || category_index_.count(name))
+            throw InvalidInput("column '" + name + "': appears twice");
         for (std::size_t i = 0; i < codes.size(); ++i)
             if (codes[i] < -1 || codes[i] >= static_cast<std::int32_t>(labels.size()))
                 throw InvalidInput("column '" + name + "', row " + std::to_string(i) + ": category code " +

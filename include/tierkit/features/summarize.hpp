@@ -78,18 +78,18 @@ struct Reject {
 
 /// What happened to the input rows.
 struct SummarizeReport {
-    std::int64_t transactions = 0;      ///< input rows
-    std::int64_t used = 0;              ///< rows that entered the features
-    std::int64_t after_as_of = 0;       ///< rows dated after as_of (excluded)
-    std::int64_t refunds = 0;           ///< rows with a negative amount (used)
-    std::int64_t rejected_rows = 0;     ///< rows in the rejects
-    std::int64_t customers = 0;         ///< customers in the output
-    std::int64_t rejected_customers = 0;///< customers in the rejects
-    std::int64_t as_of = 0;             ///< the as_of day used
+    std::int64_t transactions = 0;        ///< input rows
+    std::int64_t used = 0;                ///< rows that entered the features
+    std::int64_t after_as_of = 0;         ///< rows dated after as_of (excluded)
+    std::int64_t refunds = 0;             ///< rows with a negative amount (used)
+    std::int64_t rejected_rows = 0;       ///< rows in the rejects
+    std::int64_t customers = 0;           ///< customers in the output
+    std::int64_t rejected_customers = 0;  ///< customers in the rejects
+    std::int64_t as_of = 0;               ///< the as_of day used
 };
 
 struct Summary {
-    FeatureTable features;   ///< one row per customer, sorted by id
+    FeatureTable features;  ///< one row per customer, sorted by id
     std::vector<Reject> rejects;
     SummarizeReport report;
 };
@@ -163,11 +163,11 @@ public:
     static Summarizer from_bytes(std::string_view bytes);
 
     const SummarizeOptions& options() const noexcept { return options_; }
-    std::int64_t transactions() const noexcept { return rows_; }  ///< rows seen
-    std::size_t customers() const noexcept { return ids_.size(); }  ///< distinct valid ids seen
+    std::int64_t transactions() const noexcept { return rows_; }                  ///< rows seen
+    std::size_t customers() const noexcept { return ids_.size(); }                ///< distinct valid ids seen
     std::size_t cells() const noexcept { return cells_.size() + small_.size(); }  ///< day cells held
-    /// Heap bytes the state holds (capacities of its arrays, reject texts): what streaming costs in memory, per customer about
-    /// state_bytes() / customers().
+    /// Heap bytes the state holds (capacities of its arrays, reject texts): what streaming costs in memory, per
+    /// customer about state_bytes() / customers().
     std::size_t state_bytes() const noexcept;
 
     /// Exact-enough sum: hi + lo with error-free accumulation (see the class notes).
@@ -187,11 +187,11 @@ public:
     };
     /// One customer's used transactions on one day.
     struct Cell {
-        std::uint32_t slot;       ///< customer slot (index into the ids seen)
+        std::uint32_t slot;  ///< customer slot (index into the ids seen)
         std::int64_t day;
-        Sum gross;                ///< purchases (amount >= 0)
-        Sum refund;               ///< refunds (amount < 0)
-        std::int64_t purchases;   ///< purchase rows
+        Sum gross;               ///< purchases (amount >= 0)
+        Sum refund;              ///< refunds (amount < 0)
+        std::int64_t purchases;  ///< purchase rows
     };
 
     /// A cell of one purchase row and no refund (most cells): 16 bytes for a Cell's 56.
@@ -221,11 +221,11 @@ private:
     int has_quantity_ = -1;
     std::int64_t rows_ = 0, used_ = 0, after_ = 0, refunds_ = 0;
     std::int64_t max_day_ = std::numeric_limits<std::int64_t>::min();  ///< over valid rows
-    std::vector<std::int64_t> ids_;  ///< slot -> customer id
-    mutable std::vector<std::int64_t> sorted_ids_;  ///< the ids in increasing order
-    mutable std::vector<std::uint32_t> by_id_;       ///< the slot of each sorted id
-    std::vector<std::int64_t> after_of_;  ///< per slot: rows after as_of
-    std::vector<Sum> margin_, quantity_;  ///< per slot, when the columns are given
+    std::vector<std::int64_t> ids_;                                    ///< slot -> customer id
+    mutable std::vector<std::int64_t> sorted_ids_;                     ///< the ids in increasing order
+    mutable std::vector<std::uint32_t> by_id_;                         ///< the slot of each sorted id
+    std::vector<std::int64_t> after_of_;                               ///< per slot: rows after as_of
+    std::vector<Sum> margin_, quantity_;                               ///< per slot, when the columns are given
     std::vector<Reject> row_rejects_;
     // A slot's day cells are its SmallCells and its Cells together (one per day when
     // compact, each list in day order); a cell goes to small_ when it fits.

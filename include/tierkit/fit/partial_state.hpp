@@ -33,14 +33,14 @@ struct PartialState {
     std::vector<double> lows, highs;
     std::vector<std::uint64_t> sample_keys;  ///< kmeans: hashed id, ascending
     std::vector<std::int64_t> sample_ids;
-    std::vector<double> sample_points;       ///< row-major, one row per key
-    std::uint32_t sample_capacity = 0;       ///< rows the sample keeps at most
-    std::vector<clv::RfmPatterns> rfm;       ///< clv: (frequency, recency, T) patterns
-    std::vector<clv::SpendPatterns> spend;   ///< clv: (frequency, monetary value) patterns
+    std::vector<double> sample_points;      ///< row-major, one row per key
+    std::uint32_t sample_capacity = 0;      ///< rows the sample keeps at most
+    std::vector<clv::RfmPatterns> rfm;      ///< clv: (frequency, recency, T) patterns
+    std::vector<clv::SpendPatterns> spend;  ///< clv: (frequency, monetary value) patterns
     // refine
-    std::vector<ExactSum> exact_sums;            ///< per criterion: sum, then squared deviations
-    std::vector<std::vector<double>> buckets;    ///< per column: exact row counts of the buckets
-    std::vector<ValueCounts> values;             ///< per column: distinct values (capped) or collected ones
+    std::vector<ExactSum> exact_sums;          ///< per criterion: sum, then squared deviations
+    std::vector<std::vector<double>> buckets;  ///< per column: exact row counts of the buckets
+    std::vector<ValueCounts> values;           ///< per column: distinct values (capped) or collected ones
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {

@@ -26,8 +26,8 @@ struct RefineBuckets {
     std::vector<std::vector<double>> bounds;
     std::vector<std::vector<double>> counts;
     std::vector<std::vector<double>> wanted;  ///< per column, ascending bucket indices
-    double collected_rows = 0;  ///< rows the values passes gathered so far
-    double pending = 0;         ///< rows of the buckets the next values pass gathers
+    double collected_rows = 0;                ///< rows the values passes gathered so far
+    double pending = 0;                       ///< rows of the buckets the next values pass gathers
 
     /// Whether some column has a bucket whose values are to be gathered.
     bool any_wanted() const noexcept;
@@ -54,7 +54,8 @@ std::vector<double> bounds_of(const QuantileSketch& q, std::uint32_t buckets);
 void count_buckets(const std::vector<double>& bounds, std::span<const double> values, std::vector<double>& out);
 
 /// The values of `values` in the (sorted) buckets `wanted`, counted.
-ValueCounts values_in(const std::vector<double>& bounds, const std::vector<double>& wanted, std::span<const double> values);
+ValueCounts values_in(const std::vector<double>& bounds, const std::vector<double>& wanted,
+                      std::span<const double> values);
 
 /// A tie group of a column: its value, the rows below it and the rows equal to it.
 struct Group {

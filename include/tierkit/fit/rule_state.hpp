@@ -40,13 +40,13 @@ inline constexpr std::uint32_t no_more_passes = max_rule_passes;
 /// the first Fitter states, which still load): a state uses the fields it needs and
 /// leaves the others empty.
 struct RuleStateRecord {
-    std::vector<double> values;   ///< learned values (cuts, thresholds)
-    std::vector<double> points;   ///< points (centroids), row-major
+    std::vector<double> values;  ///< learned values (cuts, thresholds)
+    std::vector<double> points;  ///< points (centroids), row-major
     std::vector<std::string> names;
     std::vector<double> weights;
     double scale = 0, objective = 0;
     std::int32_t iterations = 0;
-    std::vector<double> grid;     ///< edges of bins for a later pass
+    std::vector<double> grid;  ///< edges of bins for a later pass
     double total = 0;
     std::vector<double> open_buckets;  ///< per target, the refine bucket holding it (-1: known)
     std::vector<ExactSum> sums_above;  ///< per target, the exact sum above its bucket
@@ -111,7 +111,8 @@ public:
     std::unique_ptr<RuleState> clone() const override { return std::make_unique<FixedRuleState>(); }
     std::uint32_t first_pass() const override { return no_more_passes; }
     std::string pass_name(std::uint32_t) const override { return "done"; }
-    void update(std::uint32_t, const RuleInput&, const RuleFitContext&, const RefineBuckets&, PartialState&) const override {}
+    void update(std::uint32_t, const RuleInput&, const RuleFitContext&, const RefineBuckets&,
+                PartialState&) const override {}
     bool has_layout(std::uint32_t, const PartialState&, const RefineBuckets&) const override { return true; }
     std::uint32_t advance(std::uint32_t, const PartialState&, const RuleFitContext&, RefineBuckets&) override {
         return no_more_passes;

@@ -44,8 +44,8 @@ public:
             std::uint64_t weight = 0;
             for (std::size_t h = 0; h < levels_.size() && h < 64; ++h) weight += levels_[h].size() << h;
             if (k_ < 8 || levels_.size() > 64 || weight != n_)
-                throw FormatError("quantile sketch: capacity " + std::to_string(k_) + " or item weights do not add up to the count " +
-                                  std::to_string(n_));
+                throw FormatError("quantile sketch: capacity " + std::to_string(k_) +
+                                  " or item weights do not add up to the count " + std::to_string(n_));
         }
     }
 
@@ -109,9 +109,11 @@ struct ValueCounts {
         ar& cap;
         ar& overflow;
         if constexpr (Archive::is_loading::value) {
-            if (values.size() != counts.size() || (cap && values.size() > cap) || !std::is_sorted(values.begin(), values.end()))
-                throw FormatError("value counts: " + std::to_string(values.size()) + " values, " + std::to_string(counts.size()) +
-                                  " counts, cap " + std::to_string(cap) + " (or unsorted values)");
+            if (values.size() != counts.size() || (cap && values.size() > cap) ||
+                !std::is_sorted(values.begin(), values.end()))
+                throw FormatError("value counts: " + std::to_string(values.size()) + " values, " +
+                                  std::to_string(counts.size()) + " counts, cap " + std::to_string(cap) +
+                                  " (or unsorted values)");
         }
     }
 };

@@ -10,11 +10,6 @@
 ///
 /// They are registered like Boost's archives, so a rule exported after including
 /// tierkit/io/archives.hpp (TIERKIT_REGISTER_RULE) loads through them.
-#include <cstddef>
-#include <istream>
-#include <set>
-#include <string>
-
 #include <boost/archive/binary_iarchive_impl.hpp>
 #include <boost/archive/detail/basic_iserializer.hpp>
 #include <boost/archive/detail/basic_pointer_iserializer.hpp>
@@ -22,6 +17,10 @@
 #include <boost/archive/text_iarchive.hpp>
 #include <boost/archive/xml_iarchive.hpp>
 #include <boost/serialization/collection_size_type.hpp>
+#include <cstddef>
+#include <istream>
+#include <set>
+#include <string>
 
 namespace tierkit::io {
 
@@ -58,8 +57,8 @@ private:
 
 /// Boost's pointer loaders: a pointer's serializer, and how Boost finds the loader of
 /// a class named in the file.
-using PointerFinder = const boost::archive::detail::basic_pointer_iserializer* (*)(
-    const boost::serialization::extended_type_info&);
+using PointerFinder =
+    const boost::archive::detail::basic_pointer_iserializer* (*)(const boost::serialization::extended_type_info&);
 
 /// Class and object ids as read from the payload, checked before Boost uses them.
 ///
@@ -82,7 +81,8 @@ class ArchiveIds {
 public:
     /// A pointer is about to be read: its static serializer (null for an abstract
     /// base) and Boost's finder for a class named in the file.
-    void begin_pointer(const boost::archive::detail::basic_pointer_iserializer* static_type, PointerFinder finder) noexcept {
+    void begin_pointer(const boost::archive::detail::basic_pointer_iserializer* static_type,
+                       PointerFinder finder) noexcept {
         pointer_type_ = static_type;
         finder_ = finder;
         in_pointer_ = true;
@@ -119,7 +119,8 @@ private:
 template <class Derived, class Impl>
 class checked_iarchive : public Impl {
 protected:
-    checked_iarchive(std::istream& is, std::size_t size, unsigned flags) : Impl(is, flags), budget_(*is.rdbuf(), size) {}
+    checked_iarchive(std::istream& is, std::size_t size, unsigned flags)
+        : Impl(is, flags), budget_(*is.rdbuf(), size) {}
 
 public:
     using Impl::load;

@@ -55,10 +55,10 @@
 #include <string>
 #include <vector>
 
+#include "tierkit/core/table.hpp"
 #include "tierkit/lifecycle/spec.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/rule.hpp"
-#include "tierkit/core/table.hpp"
 
 namespace tierkit::lifecycle {
 
@@ -107,7 +107,8 @@ struct Stages {
 ///   empty = all unknown.
 /// @throws UnknownColumn for a missing column; InvalidInput naming column and row for
 ///   a non-finite value of a customer with orders > 0.
-Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table, std::span<const std::int8_t> previous_stage);
+Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table,
+                      std::span<const std::int8_t> previous_stage);
 
 /// The next action per tier and stage: code[tier * stage_count + stage] indexes actions.
 struct ActionTable {

@@ -30,8 +30,8 @@ inline std::int32_t tier_of(double v, const std::vector<double>& cuts) noexcept 
 /// With non-increasing cuts (every rule's), tier_of(v) is the number of cuts c with
 /// !(v >= c) (NaN included: all of them), counted cut by cut over blocks of rows so
 /// the loop vectorizes and has no branch to mispredict.
-inline void assign_by_cuts(std::span<const double> values, const std::vector<double>& cuts, std::span<std::int32_t> tier,
-                           std::span<std::int32_t> reason) {
+inline void assign_by_cuts(std::span<const double> values, const std::vector<double>& cuts,
+                           std::span<std::int32_t> tier, std::span<std::int32_t> reason) {
     const bool monotone = std::is_sorted(cuts.rbegin(), cuts.rend()) &&
                           std::none_of(cuts.begin(), cuts.end(), [](double c) { return std::isnan(c); });
     parallel_for(values.size(), [&](std::size_t begin, std::size_t end) {

@@ -6,17 +6,16 @@
 /// Without "tiers" it produces all the policy's tiers. Without "score" or
 /// "column", a rule that reads a score reads the policy's main score, as at the
 /// top level (Rule::defaults_to_main_score).
-#include <cstdint>
-#include <memory>
-#include <span>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "tierkit/rules/rule.hpp"
 

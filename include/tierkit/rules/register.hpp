@@ -28,9 +28,8 @@
 /// `Type(params, path, tiers)`. The rule's capabilities (Rule::defaults_to_main_score,
 /// Rule::row_assigner, ...) are read from its virtual methods, so a host rule gets
 /// everything a built-in gets.
-#include <memory>
-
 #include <boost/serialization/export.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "tierkit/rules/registry.hpp"
@@ -58,20 +57,20 @@ RuleFactory rule_factory(RuleFactory factory) {
 /// Without the archives declared first the export would compile and register nothing
 /// to save or load with, so the macro refuses: a compile error naming
 /// TIERKIT_ARCHIVES_DECLARED means "include tierkit/io/archives.hpp before this line".
-#define TIERKIT_EXPORT_RULE(Type, name)                                                                 \
+#define TIERKIT_EXPORT_RULE(Type, name)                                                                    \
     static_assert(TIERKIT_ARCHIVES_DECLARED, "include tierkit/io/archives.hpp before registering a rule"); \
     BOOST_CLASS_EXPORT_GUID(Type, "tierkit.rule." name)
 
 /// Export `Type` as "tierkit.rule.<kind>" and register its factory under `kind`.
-#define TIERKIT_REGISTER_RULE(Type, kind, ...)                                                          \
-    TIERKIT_EXPORT_RULE(Type, kind)                                                                     \
+#define TIERKIT_REGISTER_RULE(Type, kind, ...) \
+    TIERKIT_EXPORT_RULE(Type, kind)            \
     TIERKIT_REGISTER_RULE_FACTORY_(Type, kind, __COUNTER__, __VA_ARGS__)
 
 #define TIERKIT_REGISTER_RULE_FACTORY_(Type, kind, n, ...) TIERKIT_REGISTER_RULE_FACTORY2_(Type, kind, n, __VA_ARGS__)
-#define TIERKIT_REGISTER_RULE_FACTORY2_(Type, kind, n, ...)                                             \
-    namespace {                                                                                         \
-    [[maybe_unused]] const bool tierkit_rule_registered_##n =                                          \
-        ::tierkit::register_rule(kind, ::tierkit::detail::rule_factory<Type>(__VA_ARGS__), Type{});     \
+#define TIERKIT_REGISTER_RULE_FACTORY2_(Type, kind, n, ...)                                         \
+    namespace {                                                                                     \
+    [[maybe_unused]] const bool tierkit_rule_registered_##n =                                       \
+        ::tierkit::register_rule(kind, ::tierkit::detail::rule_factory<Type>(__VA_ARGS__), Type{}); \
     }
 
 // The library's own rules (src/rules/builtin/*.cpp) are compiled with

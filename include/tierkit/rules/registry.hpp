@@ -14,10 +14,9 @@
 /// "column", and checks that a named "score" is one of the policy's.
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "tierkit/rules/rule.hpp"
 

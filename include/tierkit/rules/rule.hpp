@@ -8,18 +8,17 @@
 /// training data (cut points, shares...), then assign() any number of times. After
 /// fit, a rule is immutable and assign() may run from many threads at once.
 #include <algorithm>
-#include <cstdint>
-#include <memory>
-#include <utility>
-#include <span>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/access.hpp>
 #include <boost/serialization/assume_abstract.hpp>
 #include <boost/serialization/export.hpp>
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/version.hpp>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tierkit/core/column.hpp"
 #include "tierkit/core/error.hpp"
@@ -130,8 +129,7 @@ public:
     /// Learn from the training data. Rules without parameters to learn do nothing.
     virtual void fit(const RuleInput& input) = 0;
     /// Write a tier index and a reason code for every row.
-    virtual void assign(const RuleInput& input, std::span<std::int32_t> tier,
-                        std::span<std::int32_t> reason) const = 0;
+    virtual void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const = 0;
     /// Human-readable reason per reason code (after fit).
     virtual std::vector<std::string> reasons() const = 0;
     /// Learned parameters for display: name -> values (e.g. "cuts").

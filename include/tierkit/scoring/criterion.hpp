@@ -25,17 +25,16 @@
 /// bounds are values shared by, or means of, at least K rows (privacy.hpp); with
 /// K = 1 (the default) they are single values of the data.
 #include <algorithm>
+#include <boost/serialization/nvp.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <boost/serialization/nvp.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
-#include <boost/serialization/version.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/scoring/direction.hpp"
@@ -158,8 +157,8 @@ struct FittedCriterion {
     /// Of the transformed values. median and iqr are NaN (and there are no knots)
     /// unless the normalizer is robust, percentile or bins.
     double min = 0, max = 0, mean = 0, sd = 0, median = 0, iqr = 0;
-    std::vector<double> knots;  ///< distinct transformed values, ascending
-    std::vector<double> knot_y; ///< percentile y at each knot
+    std::vector<double> knots;   ///< distinct transformed values, ascending
+    std::vector<double> knot_y;  ///< percentile y at each knot
     /// y just below and just above each knot: (#less - 0.5) / (n - 1) and
     /// (#less-or-equal - 0.5) / (n - 1). Values between two knots interpolate from
     /// the upper edge of one to the lower edge of the next, so a large tie block (many
@@ -229,8 +228,8 @@ struct FittedCriterion {
     /// lookup starts one bucket below its own (slack for rounding in the bucket
     /// arithmetic) and counts, without branches, the knots below the value in windows
     /// of scan_width knots of scan_knots (the knots, then scan_width copies of +inf):
-    /// one window almost always. (percentile_block() also prefetches.) The knot found is std::lower_bound's, checked by its
-    /// left neighbour, so the curve's value has the same bits as a full binary search.
+    /// one window almost always. (percentile_block() also prefetches.) The knot found is std::lower_bound's, checked by
+    /// its left neighbour, so the curve's value has the same bits as a full binary search.
     std::vector<std::uint32_t> bucket_start;
     std::vector<double> scan_knots;
     double bucket_scale = 0;
@@ -255,7 +254,8 @@ struct FittedCriterion {
         bucket_start.resize(bucket_count + 1);
         for (std::size_t b = 0; b <= bucket_count; ++b) {
             const double edge = lo + static_cast<double>(b) / bucket_scale;
-            bucket_start[b] = static_cast<std::uint32_t>(std::lower_bound(knots.begin(), knots.end(), edge) - knots.begin());
+            bucket_start[b] =
+                static_cast<std::uint32_t>(std::lower_bound(knots.begin(), knots.end(), edge) - knots.begin());
         }
         scan_knots.reserve(m + scan_width);
         scan_knots.assign(knots.begin(), knots.end());
@@ -306,9 +306,10 @@ struct FittedCriterion {
         if (t >= knots.back()) return t == knots.back() ? knot_y.back() : 1.0;
         if (knots.size() < 2) return 0.5;  // t is NaN (the caller rejects it)
         if (bucket_count == 0)
-            return curve_at(t, std::clamp<std::size_t>(
-                                   static_cast<std::size_t>(std::lower_bound(knots.begin(), knots.end(), t) - knots.begin()),
-                                   1, knots.size() - 1));
+            return curve_at(
+                t, std::clamp<std::size_t>(
+                       static_cast<std::size_t>(std::lower_bound(knots.begin(), knots.end(), t) - knots.begin()), 1,
+                       knots.size() - 1));
         return curve_at(t, scan_knot(t, scan_start(t)));
     }
 
@@ -348,9 +349,9 @@ struct FittedCriterion {
             }
             for (std::size_t i = 0; i < m; ++i) {
                 const double v = tg[i];
-                y[g + i] = v <= front ? (v == front ? knot_y.front() : 0.0)
-                         : v >= back  ? (v == back ? knot_y.back() : 1.0)
-                                      : curve_at(v, at[i]);
+                y[g + i] = v <= front  ? (v == front ? knot_y.front() : 0.0)
+                           : v >= back ? (v == back ? knot_y.back() : 1.0)
+                                       : curve_at(v, at[i]);
             }
         }
     }
@@ -414,13 +415,20 @@ struct FittedCriterion {
                 y = std::isfinite(max - min) ? std::clamp((t - min) / (max - min), 0.0, 1.0)
                                              : std::clamp((t * 0.5 - min * 0.5) / (max * 0.5 - min * 0.5), 0.0, 1.0);
                 break;
-            case Normalizer::zscore: y = sd > 0 ? standard_normal_cdf(scaled_difference(t, mean, sd)) : 0.5; break;
+            case Normalizer::zscore:
+                y = sd > 0 ? standard_normal_cdf(scaled_difference(t, mean, sd)) : 0.5;
+                break;
             case Normalizer::robust:
                 y = iqr > 0 ? standard_normal_cdf(scaled_difference(t, median, iqr / 1.349)) : 0.5;
                 break;
-            case Normalizer::percentile: y = percentile(t); break;
+            case Normalizer::percentile:
+                y = percentile(t);
+                break;
             case Normalizer::bins: {
-                if (max <= min) { y = 0.5; break; }
+                if (max <= min) {
+                    y = 0.5;
+                    break;
+                }
                 const int k = spec.bins;
                 const int bin = std::min(k, 1 + static_cast<int>(std::floor(k * percentile(t))));
                 y = static_cast<double>(bin - 1) / static_cast<double>(k - 1);

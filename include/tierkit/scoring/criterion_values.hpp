@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "tierkit/core/table.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/scoring/criterion.hpp"
-#include "tierkit/core/table.hpp"
 
 namespace tierkit {
 
@@ -25,9 +25,9 @@ struct FittedScore;
 
 /// One criterion column after resolving.
 struct ResolvedColumn {
-    std::vector<double> values;  ///< numbers, missing entries filled
+    std::vector<double> values;                              ///< numbers, missing entries filled
     double fill = std::numeric_limits<double>::quiet_NaN();  ///< the value missing entries got
-    std::int64_t missing = 0;    ///< entries filled
+    std::int64_t missing = 0;                                ///< entries filled
 };
 
 /// The numbers of `spec.column` in `table`: labels mapped through the value map and
@@ -40,7 +40,8 @@ struct ResolvedColumn {
 ///   column and row for a missing entry when spec.missing is reject, for a value map
 ///   on a numeric column or labels without a value map, and when every entry is
 ///   missing and the fill needs present values (median, worst).
-ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& table, double fill, std::size_t min_group = 1);
+ResolvedColumn resolve_column(const CriterionSpec& spec, const FeatureTable& table, double fill,
+                              std::size_t min_group = 1);
 
 /// Per score, per criterion: the fill used and the entries filled (0 for criteria that
 /// need no resolving).
@@ -59,6 +60,7 @@ struct CriteriaFill {
 /// @throws as resolve_column; PolicyError when two scores read one column with
 ///   different value maps or missing options.
 std::optional<FeatureTable> resolve_criteria(const std::vector<ScoreSpec>& scores, const FeatureTable& table,
-                              const std::vector<FittedScore>* fitted, std::size_t min_group, CriteriaFill& out);
+                                             const std::vector<FittedScore>* fitted, std::size_t min_group,
+                                             CriteriaFill& out);
 
 }  // namespace tierkit

@@ -109,8 +109,9 @@ inline void top_criteria_ranks(std::span<const double* const> contrib, std::size
                                std::size_t k, std::int32_t* code, std::uint8_t* seen) {
     std::vector<std::size_t> idx(k);
     for (std::size_t i = begin; i < end; ++i) {
-        const auto rank = C == 0 ? top_criteria_rank(contrib, i, k, idx.data())
-                                 : top_criteria_rank_of<C == 0 ? 1 : C>(contrib, i, k, idx.data());
+        const auto rank = C == 0                          ? top_criteria_rank(contrib, i, k, idx.data())
+                          : top_criteria_rank_of < C == 0 ? 1
+                                                          : C > (contrib, i, k, idx.data());
         code[i] = static_cast<std::int32_t>(rank);
         seen[rank] = 1;
     }
@@ -179,21 +180,40 @@ inline TopCriteria top_criteria(std::span<const std::span<const double>> contrib
         // The usual case: a table over every combination marks those present.
         std::vector<std::uint8_t> seen(combinations, 0);
         std::mutex merge;
-        parallel_for(rows, [&](std::size_t begin, std::size_t end) {
-            std::vector<std::uint8_t> local(combinations, 0);
-            switch (c) {  // the usual few criteria: a kernel without branches on the data
-                case 2: detail::top_criteria_ranks<2>(view, begin, end, k, out.code.data(), local.data()); break;
-                case 3: detail::top_criteria_ranks<3>(view, begin, end, k, out.code.data(), local.data()); break;
-                case 4: detail::top_criteria_ranks<4>(view, begin, end, k, out.code.data(), local.data()); break;
-                case 5: detail::top_criteria_ranks<5>(view, begin, end, k, out.code.data(), local.data()); break;
-                case 6: detail::top_criteria_ranks<6>(view, begin, end, k, out.code.data(), local.data()); break;
-                case 7: detail::top_criteria_ranks<7>(view, begin, end, k, out.code.data(), local.data()); break;
-                case 8: detail::top_criteria_ranks<8>(view, begin, end, k, out.code.data(), local.data()); break;
-                default: detail::top_criteria_ranks<0>(view, begin, end, k, out.code.data(), local.data()); break;
-            }
-            std::lock_guard lock(merge);
-            for (std::size_t p = 0; p < combinations; ++p) seen[p] |= local[p];
-        }, std::size_t{1} << 15);
+        parallel_for(
+            rows,
+            [&](std::size_t begin, std::size_t end) {
+                std::vector<std::uint8_t> local(combinations, 0);
+                switch (c) {  // the usual few criteria: a kernel without branches on the data
+                    case 2:
+                        detail::top_criteria_ranks<2>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    case 3:
+                        detail::top_criteria_ranks<3>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    case 4:
+                        detail::top_criteria_ranks<4>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    case 5:
+                        detail::top_criteria_ranks<5>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    case 6:
+                        detail::top_criteria_ranks<6>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    case 7:
+                        detail::top_criteria_ranks<7>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    case 8:
+                        detail::top_criteria_ranks<8>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                    default:
+                        detail::top_criteria_ranks<0>(view, begin, end, k, out.code.data(), local.data());
+                        break;
+                }
+                std::lock_guard lock(merge);
+                for (std::size_t p = 0; p < combinations; ++p) seen[p] |= local[p];
+            },
+            std::size_t{1} << 15);
         std::vector<std::int32_t> renumber(combinations, -1);
         for (std::uint64_t p = 0; p < combinations; ++p)
             if (seen[p]) {
@@ -208,16 +228,20 @@ inline TopCriteria top_criteria(std::span<const std::span<const double>> contrib
 
     // Very many criteria: rank every row, then number the distinct ranks in order.
     std::vector<std::uint64_t> ranks(rows);
-    parallel_for(rows, [&](std::size_t begin, std::size_t end) {
-        std::vector<std::size_t> idx(k);
-        for (std::size_t i = begin; i < end; ++i) ranks[i] = detail::top_criteria_rank(view, i, k, idx.data());
-    }, std::size_t{1} << 15);
+    parallel_for(
+        rows,
+        [&](std::size_t begin, std::size_t end) {
+            std::vector<std::size_t> idx(k);
+            for (std::size_t i = begin; i < end; ++i) ranks[i] = detail::top_criteria_rank(view, i, k, idx.data());
+        },
+        std::size_t{1} << 15);
     std::vector<std::uint64_t> present(ranks);
     std::sort(present.begin(), present.end());
     present.erase(std::unique(present.begin(), present.end()), present.end());
     for (std::uint64_t p : present) out.labels.push_back(detail::top_criteria_label(p, names, k));
     for (std::size_t i = 0; i < rows; ++i)
-        out.code[i] = static_cast<std::int32_t>(std::lower_bound(present.begin(), present.end(), ranks[i]) - present.begin());
+        out.code[i] =
+            static_cast<std::int32_t>(std::lower_bound(present.begin(), present.end(), ranks[i]) - present.begin());
     return out;
 }
 

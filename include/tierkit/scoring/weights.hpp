@@ -84,8 +84,7 @@ enum class EntropyVariant {
 ///         infinite (`columns[1][7]: must be finite, got nan`), or, for the proportion
 ///         variant, a value is negative.
 std::vector<double> entropy(const std::vector<std::span<const double>>& columns,
-                            const std::vector<Direction>& directions,
-                            EntropyVariant variant = EntropyVariant::minmax);
+                            const std::vector<Direction>& directions, EntropyVariant variant = EntropyVariant::minmax);
 
 /// CRITIC weights (Diakoulaki, Mavrotas & Papayannakis 1995, "Determining objective
 /// weights in multiple criteria problems: the CRITIC method", Computers & Operations
@@ -137,7 +136,7 @@ enum class CombineMode {
 /// @throws InvalidInput when the inputs are empty or differ in length, a weight is not
 ///         finite or negative, an input sums to 0, alpha is outside [0, 1], or, in the
 ///         multiplicative mode, no criterion has both weights > 0 (sum of products 0).
-std::vector<double> combine(std::span<const double> subjective, std::span<const double> objective,
-                            CombineMode mode, double alpha = 0.5);
+std::vector<double> combine(std::span<const double> subjective, std::span<const double> objective, CombineMode mode,
+                            double alpha = 0.5);
 
 }  // namespace tierkit::weights

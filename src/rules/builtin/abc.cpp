@@ -10,7 +10,8 @@ namespace tierkit {
 std::unique_ptr<Rule> AbcRule::from_json(const nlohmann::json& p, const std::string& path, std::size_t tiers) {
     using json_checks::fail;
     json_checks::only_keys(p, path, {"kind", "score", "column", "cuts", "tier_names"});
-    std::vector<double> cuts = p.contains("cuts") ? cut_params::numbers(p.at("cuts"), path + ".cuts") : std::vector<double>{0.8, 0.95};
+    std::vector<double> cuts =
+        p.contains("cuts") ? cut_params::numbers(p.at("cuts"), path + ".cuts") : std::vector<double>{0.8, 0.95};
     cut_params::expect_count(cuts, tiers - 1, path + ".cuts", "cumulative shares", tiers);
     for (std::size_t k = 0; k < cuts.size(); ++k) {
         const std::string cp = path + ".cuts[" + std::to_string(k) + "]";

@@ -32,10 +32,14 @@ public:
     std::uint32_t first_pass() const override { return sketch_pass; }
     std::string pass_name(std::uint32_t pass) const override {
         switch (pass) {
-            case sketch_pass: return "rule";
-            case count_pass: return "rule_count";
-            case values_pass: return "rule_values";
-            default: return "abc_mass";
+            case sketch_pass:
+                return "rule";
+            case count_pass:
+                return "rule_count";
+            case values_pass:
+                return "rule_values";
+            default:
+                return "abc_mass";
         }
     }
 
@@ -65,7 +69,9 @@ public:
                 }
                 break;
             }
-            case values_pass: out.values.push_back(values_in(buckets.bounds.at(0), buckets.wanted.at(0), x)); break;
+            case values_pass:
+                out.values.push_back(values_in(buckets.bounds.at(0), buckets.wanted.at(0), x));
+                break;
             default: {
                 const auto& bounds = buckets.bounds.at(0);
                 out.buckets.emplace_back();
@@ -78,10 +84,13 @@ public:
 
     bool has_layout(std::uint32_t pass, const PartialState& total, const RefineBuckets& buckets) const override {
         switch (pass) {
-            case sketch_pass: return total.sketches.size() == 1;
+            case sketch_pass:
+                return total.sketches.size() == 1;
             case mass_pass:
-                return total.sums.size() == grid_.size() && total.lows.size() == grid_.size() && total.highs.size() == grid_.size();
-            case values_pass: return total.values.size() == buckets.counts.size();
+                return total.sums.size() == grid_.size() && total.lows.size() == grid_.size() &&
+                       total.highs.size() == grid_.size();
+            case values_pass:
+                return total.values.size() == buckets.counts.size();
             default: {
                 bool ok = total.buckets.size() == buckets.bounds.size();
                 for (std::size_t j = 0; ok && j < buckets.bounds.size(); ++j)
@@ -113,7 +122,9 @@ public:
                 for (const auto& item : q.items()) grid_.push_back(item.first);
                 return mode_ == FitMode::refine ? count_pass : mass_pass;
             }
-            case mass_pass: walk_bins(total); return no_more_passes;
+            case mass_pass:
+                walk_bins(total);
+                return no_more_passes;
             case count_pass:
                 buckets.counts = total.buckets;
                 buckets.pending = 0;
@@ -165,7 +176,8 @@ private:
                 if (!(total.lows[b] <= total.highs[b])) continue;  // empty bin
                 while (cls < cuts_.size() && !(before < cuts_[cls] * sum)) ++cls;
                 if (cls == cuts_.size()) break;
-                for (std::size_t k = cls; k < cuts_.size(); ++k) thresholds_[k] = std::min(thresholds_[k], total.lows[b]);
+                for (std::size_t k = cls; k < cuts_.size(); ++k)
+                    thresholds_[k] = std::min(thresholds_[k], total.lows[b]);
                 before += total.sums[b];
             }
             for (auto& t : thresholds_)

@@ -2,7 +2,6 @@
 #include "tierkit/rules/builtin/chain.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
@@ -27,7 +26,8 @@ std::unique_ptr<Rule> ChainRule::from_json(const json& p, const std::string& pat
         for (auto it = t.begin(); it != t.end(); ++it) {
             const std::string sub = path + ".then." + it.key();
             std::size_t k = 0;
-            while (k < first.to_policy.size() && policy_tiers[static_cast<std::size_t>(first.to_policy[k])] != it.key()) ++k;
+            while (k < first.to_policy.size() && policy_tiers[static_cast<std::size_t>(first.to_policy[k])] != it.key())
+                ++k;
             if (k == first.to_policy.size())
                 throw PolicyError(sub + ": '" + it.key() + "' is not a tier of the first rule");
             then[k] = make_nested_rule(it.value(), sub, policy_tiers);
@@ -133,7 +133,8 @@ std::vector<std::string> ChainRule::reasons() const {
     for (const auto& r : first_.rule->reasons()) out.push_back("chain: " + r);
     for (std::size_t k = 0; k < then_.size(); ++k)
         if (then_[k].rule)
-            for (const auto& r : then_[k].rule->reasons()) out.push_back("chain: first tier " + std::to_string(k) + ", then " + r);
+            for (const auto& r : then_[k].rule->reasons())
+                out.push_back("chain: first tier " + std::to_string(k) + ", then " + r);
     return out;
 }
 
@@ -142,7 +143,8 @@ std::vector<std::pair<std::string, std::vector<double>>> ChainRule::parameters()
     for (auto& [name, v] : out) name = "first." + name;
     for (std::size_t k = 0; k < then_.size(); ++k)
         if (then_[k].rule)
-            for (auto& [name, v] : then_[k].rule->parameters()) out.emplace_back("then[" + std::to_string(k) + "]." + name, v);
+            for (auto& [name, v] : then_[k].rule->parameters())
+                out.emplace_back("then[" + std::to_string(k) + "]." + name, v);
     return out;
 }
 

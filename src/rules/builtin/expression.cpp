@@ -7,13 +7,11 @@
 #include <cmath>
 #include <limits>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/register.hpp"
-
 
 namespace tierkit {
 namespace expr {
@@ -28,15 +26,24 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
     if (c < 0x80) return 1;
     std::size_t len = 0;
     unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) len = 3, lo = 0xA0;
-    else if (c >= 0xE1 && c <= 0xEC) len = 3;
-    else if (c == 0xED) len = 3, hi = 0x9F;
-    else if (c >= 0xEE && c <= 0xEF) len = 3;
-    else if (c == 0xF0) len = 4, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) len = 4, hi = 0x8F;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2;
+    else if (c == 0xE0)
+        len = 3, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC)
+        len = 3;
+    else if (c == 0xED)
+        len = 3, hi = 0x9F;
+    else if (c >= 0xEE && c <= 0xEF)
+        len = 3;
+    else if (c == 0xF0)
+        len = 4, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3)
+        len = 4;
+    else if (c == 0xF4)
+        len = 4, hi = 0x8F;
+    else
+        return 0;
     if (i + len > s.size()) return 0;
     if (b(i + 1) < lo || b(i + 1) > hi) return 0;
     for (std::size_t k = 2; k < len; ++k)
@@ -66,9 +73,12 @@ std::vector<Glyph> glyphs(std::string_view s) {
 std::string printable(std::string_view s) {
     std::string out;
     for (const Glyph& g : glyphs(s)) {
-        if (!g.valid) out += '?';
-        else if (g.length == 1 && (static_cast<unsigned char>(s[g.offset]) < 0x20 || s[g.offset] == 0x7f)) out += ' ';
-        else out.append(s.substr(g.offset, g.length));
+        if (!g.valid)
+            out += '?';
+        else if (g.length == 1 && (static_cast<unsigned char>(s[g.offset]) < 0x20 || s[g.offset] == 0x7f))
+            out += ' ';
+        else
+            out.append(s.substr(g.offset, g.length));
     }
     return out;
 }
@@ -104,8 +114,30 @@ const char* type_name(Type t) { return t == Type::number ? "a number" : "a condi
 // ---- lexer ------------------------------------------------------------------------
 
 enum class Tok : std::uint8_t {
-    end, number, name, quoted, label, lparen, rparen, lbracket, rbracket, comma,
-    plus, minus, star, slash, lt, le, gt, ge, eq, ne, kw_and, kw_or, kw_not, kw_in,
+    end,
+    number,
+    name,
+    quoted,
+    label,
+    lparen,
+    rparen,
+    lbracket,
+    rbracket,
+    comma,
+    plus,
+    minus,
+    star,
+    slash,
+    lt,
+    le,
+    gt,
+    ge,
+    eq,
+    ne,
+    kw_and,
+    kw_or,
+    kw_not,
+    kw_in,
 };
 
 struct Token {
@@ -166,11 +198,11 @@ private:
             while (j < text_.size() && is_name_char(text_[j])) ++j;
             t.end = j;
             t.name = std::string(text_.substr(i, j - i));
-            t.kind = t.name == "and" ? Tok::kw_and
-                     : t.name == "or" ? Tok::kw_or
+            t.kind = t.name == "and"   ? Tok::kw_and
+                     : t.name == "or"  ? Tok::kw_or
                      : t.name == "not" ? Tok::kw_not
-                     : t.name == "in" ? Tok::kw_in
-                                      : Tok::name;
+                     : t.name == "in"  ? Tok::kw_in
+                                       : Tok::name;
             return t;
         }
         switch (c) {
@@ -197,26 +229,40 @@ private:
                 t.name = std::string(text_.substr(i + 1, close - i - 1));
                 return t;
             }
-            case '(': return one(Tok::lparen);
-            case ')': return one(Tok::rparen);
-            case '[': return one(Tok::lbracket);
-            case ']': return one(Tok::rbracket);
-            case ',': return one(Tok::comma);
-            case '+': return one(Tok::plus);
-            case '-': return one(Tok::minus);
-            case '*': return one(Tok::star);
-            case '/': return one(Tok::slash);
-            case '<': return next == '=' ? one(Tok::le, 2) : one(Tok::lt);
-            case '>': return next == '=' ? one(Tok::ge, 2) : one(Tok::gt);
+            case '(':
+                return one(Tok::lparen);
+            case ')':
+                return one(Tok::rparen);
+            case '[':
+                return one(Tok::lbracket);
+            case ']':
+                return one(Tok::rbracket);
+            case ',':
+                return one(Tok::comma);
+            case '+':
+                return one(Tok::plus);
+            case '-':
+                return one(Tok::minus);
+            case '*':
+                return one(Tok::star);
+            case '/':
+                return one(Tok::slash);
+            case '<':
+                return next == '=' ? one(Tok::le, 2) : one(Tok::lt);
+            case '>':
+                return next == '=' ? one(Tok::ge, 2) : one(Tok::gt);
             case '=':
                 if (next == '=') return one(Tok::eq, 2);
                 fail(i, "'=' is not an operator; use '==' to compare");
             case '!':
                 if (next == '=') return one(Tok::ne, 2);
                 fail(i, "'!' is not an operator; use 'not'");
-            case '&': fail(i, std::string(next == '&' ? "'&&'" : "'&'") + " is not an operator; use 'and'");
-            case '|': fail(i, std::string(next == '|' ? "'||'" : "'|'") + " is not an operator; use 'or'");
-            default: break;
+            case '&':
+                fail(i, std::string(next == '&' ? "'&&'" : "'&'") + " is not an operator; use 'and'");
+            case '|':
+                fail(i, std::string(next == '|' ? "'||'" : "'|'") + " is not an operator; use 'or'");
+            default:
+                break;
         }
         const auto u = static_cast<unsigned char>(c);
         if (u >= 0x20 && u < 0x7f) fail(i, std::string("unexpected character '") + c + "'");
@@ -263,7 +309,8 @@ private:
     std::uint32_t add(Node n) {
         std::size_t h = 1;
         for (auto a : n.args) h = std::max(h, heights_[a] + 1);
-        if (h > kMaxDepth) fail(n.op_position, "expression too deep: more than " + std::to_string(kMaxDepth) + " nested operations");
+        if (h > kMaxDepth)
+            fail(n.op_position, "expression too deep: more than " + std::to_string(kMaxDepth) + " nested operations");
         heights_.push_back(h);
         tree_.nodes.push_back(std::move(n));
         return static_cast<std::uint32_t>(tree_.nodes.size() - 1);
@@ -283,7 +330,8 @@ private:
     const Node& node(std::uint32_t k) const { return tree_.nodes[k]; }
 
     void expect_type(std::uint32_t k, Type want, const std::string& who) const {
-        if (node(k).type != want) fail(node(k).position, who + " needs " + type_name(want) + ", got " + type_name(node(k).type));
+        if (node(k).type != want)
+            fail(node(k).position, who + " needs " + type_name(want) + ", got " + type_name(node(k).type));
     }
 
     std::uint32_t binary(Op op, Type result, Type operands, const std::string& who, std::size_t op_pos,
@@ -348,8 +396,8 @@ private:
     std::uint32_t label_condition(std::uint32_t left, bool negated, std::size_t op_pos, std::vector<std::string> labels,
                                   const char* who) {
         if (node(left).op != Op::column || left + 1 != tree_.nodes.size())
-            fail(node(left).position, std::string(who) + " with labels needs a column name on the left, got " +
-                                          type_name(node(left).type));
+            fail(node(left).position,
+                 std::string(who) + " with labels needs a column name on the left, got " + type_name(node(left).type));
         Node& n = tree_.nodes[left];
         n.op = negated ? Op::label_not_in : Op::label_in;
         n.type = Type::condition;
@@ -370,7 +418,7 @@ private:
             result = label_condition(left, negated, pos, {std::move(label)}, negated ? "'!='" : "'=='");
         } else if (is_comparison(tok_.kind)) {
             static const std::map<Tok, std::pair<Op, const char*>> ops = {
-                {Tok::lt, {Op::lt, "'<'"}}, {Tok::le, {Op::le, "'<='"}}, {Tok::gt, {Op::gt, "'>'"}},
+                {Tok::lt, {Op::lt, "'<'"}},  {Tok::le, {Op::le, "'<='"}}, {Tok::gt, {Op::gt, "'>'"}},
                 {Tok::ge, {Op::ge, "'>='"}}, {Tok::eq, {Op::eq, "'=='"}}, {Tok::ne, {Op::ne, "'!='"}}};
             const auto [op, name] = ops.at(tok_.kind);
             const std::size_t pos = tok_.begin;
@@ -399,8 +447,8 @@ private:
             return left;
         }
         if (is_comparison(tok_.kind) || tok_.kind == Tok::kw_in || at_not_in())
-            fail(tok_.begin, "comparisons do not chain; join them with 'and' (or use between(x, lo, hi)), got " +
-                                 describe(tok_));
+            fail(tok_.begin,
+                 "comparisons do not chain; join them with 'and' (or use between(x, lo, hi)), got " + describe(tok_));
         return result;
     }
 
@@ -508,18 +556,20 @@ private:
                 return inner;
             }
             case Tok::label:
-                fail(t.begin, "a label is compared with a labelled column: column == 'label' or column in ['a', 'b'], got " +
-                                  describe(t));
-            default: fail(t.begin, "expected a number, column or '(', got " + describe(t));
+                fail(t.begin,
+                     "a label is compared with a labelled column: column == 'label' or column in ['a', 'b'], got " +
+                         describe(t));
+            default:
+                fail(t.begin, "expected a number, column or '(', got " + describe(t));
         }
     }
 
     std::uint32_t parse_call() {
         const Token fn = tok_;
         const std::string& name = fn.name;
-        static const std::map<std::string, Op> functions = {
-            {"abs", Op::abs}, {"between", Op::between}, {"log", Op::log},
-            {"max", Op::max}, {"min", Op::min},         {"pct", Op::pct}};
+        static const std::map<std::string, Op> functions = {{"abs", Op::abs}, {"between", Op::between},
+                                                            {"log", Op::log}, {"max", Op::max},
+                                                            {"min", Op::min}, {"pct", Op::pct}};
         const auto it = functions.find(name);
         if (it == functions.end())
             fail(fn.begin, "unknown function '" + name + "'; functions: abs, between, log, max, min, pct");
@@ -656,47 +706,74 @@ private:
 
     static double fold_number(Op op, double a, double b) {
         switch (op) {
-            case Op::add: return a + b;
-            case Op::sub: return a - b;
-            case Op::mul: return a * b;
-            case Op::div: return a / b;
-            case Op::min: return f_min(a, b);
-            case Op::max: return f_max(a, b);
-            default: return a;
+            case Op::add:
+                return a + b;
+            case Op::sub:
+                return a - b;
+            case Op::mul:
+                return a * b;
+            case Op::div:
+                return a / b;
+            case Op::min:
+                return f_min(a, b);
+            case Op::max:
+                return f_max(a, b);
+            default:
+                return a;
         }
     }
     static Code code_of(Op op) {
         switch (op) {
-            case Op::add: return Code::add;
-            case Op::sub: return Code::sub;
-            case Op::mul: return Code::mul;
-            case Op::div: return Code::div;
-            case Op::min: return Code::min;
-            case Op::max: return Code::max;
-            case Op::lt: return Code::lt;
-            case Op::le: return Code::le;
-            case Op::gt: return Code::gt;
-            case Op::ge: return Code::ge;
-            case Op::eq: return Code::eq;
-            default: return Code::ne;
+            case Op::add:
+                return Code::add;
+            case Op::sub:
+                return Code::sub;
+            case Op::mul:
+                return Code::mul;
+            case Op::div:
+                return Code::div;
+            case Op::min:
+                return Code::min;
+            case Op::max:
+                return Code::max;
+            case Op::lt:
+                return Code::lt;
+            case Op::le:
+                return Code::le;
+            case Op::gt:
+                return Code::gt;
+            case Op::ge:
+                return Code::ge;
+            case Op::eq:
+                return Code::eq;
+            default:
+                return Code::ne;
         }
     }
     static double fold_compare(Op op, double a, double b) {
         switch (op) {
-            case Op::lt: return a < b;
-            case Op::le: return a <= b;
-            case Op::gt: return a > b;
-            case Op::ge: return a >= b;
-            case Op::eq: return a == b;
-            default: return f_ne(a, b);
+            case Op::lt:
+                return a < b;
+            case Op::le:
+                return a <= b;
+            case Op::gt:
+                return a > b;
+            case Op::ge:
+                return a >= b;
+            case Op::eq:
+                return a == b;
+            default:
+                return f_ne(a, b);
         }
     }
 
     Operand emit(std::uint32_t id) {
         const Node& n = tree_.nodes[id];
         switch (n.op) {
-            case Op::number: return constant(n.value);
-            case Op::column: return Operand{Operand::Kind::column, index_of(columns_, n.name), 0};
+            case Op::number:
+                return constant(n.value);
+            case Op::column:
+                return Operand{Operand::Kind::column, index_of(columns_, n.name), 0};
             case Op::pct: {
                 const Operand col{Operand::Kind::column, index_of(columns_, n.name), 0};
                 return instruction(Code::pct, false, col, false, {}, false, {}, index_of(pct_columns_, n.name));
@@ -706,8 +783,13 @@ private:
             case Op::abs: {
                 const Operand a = emit(n.args[0]);
                 if (is_const(a))
-                    return constant(n.op == Op::neg ? -a.value : n.op == Op::log ? std::log(a.value) : std::fabs(a.value));
-                return instruction(n.op == Op::neg ? Code::neg : n.op == Op::log ? Code::log : Code::abs, false, a, false);
+                    return constant(n.op == Op::neg   ? -a.value
+                                    : n.op == Op::log ? std::log(a.value)
+                                                      : std::fabs(a.value));
+                return instruction(n.op == Op::neg   ? Code::neg
+                                   : n.op == Op::log ? Code::log
+                                                     : Code::abs,
+                                   false, a, false);
             }
             case Op::add:
             case Op::sub:
@@ -739,7 +821,8 @@ private:
                 const Operand x = emit(n.args[0]);
                 const Operand lo = emit(n.args[1]);
                 const Operand hi = emit(n.args[2]);
-                if (is_const(x) && is_const(lo) && is_const(hi)) return constant(lo.value <= x.value && x.value <= hi.value);
+                if (is_const(x) && is_const(lo) && is_const(hi))
+                    return constant(lo.value <= x.value && x.value <= hi.value);
                 return instruction(Code::between, true, x, false, lo, false, hi);
             }
             case Op::in:
@@ -761,8 +844,8 @@ private:
                 labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
                 program_.label_sets.push_back(std::move(labels));
                 const Operand col{Operand::Kind::column, index_of(label_columns_, n.name), 0};
-                return instruction(n.op == Op::label_in ? Code::label_in : Code::label_not_in, true, col, false, {}, false,
-                                   {}, static_cast<std::uint32_t>(program_.label_sets.size() - 1));
+                return instruction(n.op == Op::label_in ? Code::label_in : Code::label_not_in, true, col, false, {},
+                                   false, {}, static_cast<std::uint32_t>(program_.label_sets.size() - 1));
             }
             case Op::not_: {
                 const Operand a = emit(n.args[0]);
@@ -818,8 +901,10 @@ struct View {
     const T* p;
     T v;
     T operator[](std::size_t i) const {
-        if constexpr (Scalar) return v;
-        else return p[i];
+        if constexpr (Scalar)
+            return v;
+        else
+            return p[i];
     }
 };
 
@@ -827,13 +912,17 @@ struct View {
 /// kernel loop is compiled (and vectorized) for every mix of blocks and scalars.
 template <class K>
 void view(const Num& s, K&& k) {
-    if (s.p) k(View<false, double>{s.p, 0});
-    else k(View<true, double>{nullptr, s.v});
+    if (s.p)
+        k(View<false, double>{s.p, 0});
+    else
+        k(View<true, double>{nullptr, s.v});
 }
 template <class K>
 void view(const Cond& s, K&& k) {
-    if (s.p) k(View<false, std::uint8_t>{s.p, 0});
-    else k(View<true, std::uint8_t>{nullptr, s.v});
+    if (s.p)
+        k(View<false, std::uint8_t>{s.p, 0});
+    else
+        k(View<true, std::uint8_t>{nullptr, s.v});
 }
 
 template <class Out, class In, class F>
@@ -860,13 +949,16 @@ struct Machine {
     /// `labels` holds the codes of the labelled columns and `member`, per label set of
     /// `p`, which codes of its column are in the set.
     Cond run(const Program& p, const std::vector<std::span<const double>>& cols,
-             const std::vector<std::span<const std::int32_t>>& labels, const std::vector<std::vector<std::uint8_t>>& member,
-             std::size_t start, std::size_t n) {
+             const std::vector<std::span<const std::int32_t>>& labels,
+             const std::vector<std::vector<std::uint8_t>>& member, std::size_t start, std::size_t n) {
         auto num = [&](const Operand& o) -> Num {
             switch (o.kind) {
-                case Operand::Kind::constant: return {nullptr, o.value};
-                case Operand::Kind::slot: return {numbers.data() + o.index * kBlock, 0};
-                case Operand::Kind::column: return {cols[o.index].data() + start, 0};
+                case Operand::Kind::constant:
+                    return {nullptr, o.value};
+                case Operand::Kind::slot:
+                    return {numbers.data() + o.index * kBlock, 0};
+                case Operand::Kind::column:
+                    return {cols[o.index].data() + start, 0};
             }
             return {nullptr, 0};
         };
@@ -880,15 +972,33 @@ struct Machine {
             double* nout = number_out ? numbers.data() + in.out * kBlock : nullptr;
             std::uint8_t* cond_out = number_out ? nullptr : conditions.data() + in.out * kBlock;
             switch (in.code) {
-                case Code::neg: map1(num(in.a), nout, n, [](double x) { return -x; }); break;
-                case Code::log: map1(num(in.a), nout, n, [](double x) { return std::log(x); }); break;
-                case Code::abs: map1(num(in.a), nout, n, [](double x) { return std::fabs(x); }); break;
-                case Code::add: map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x + y; }); break;
-                case Code::sub: map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x - y; }); break;
-                case Code::mul: map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x * y; }); break;
-                case Code::div: map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x / y; }); break;
-                case Code::min: map2(num(in.a), num(in.b), nout, n, f_min); break;
-                case Code::max: map2(num(in.a), num(in.b), nout, n, f_max); break;
+                case Code::neg:
+                    map1(num(in.a), nout, n, [](double x) { return -x; });
+                    break;
+                case Code::log:
+                    map1(num(in.a), nout, n, [](double x) { return std::log(x); });
+                    break;
+                case Code::abs:
+                    map1(num(in.a), nout, n, [](double x) { return std::fabs(x); });
+                    break;
+                case Code::add:
+                    map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x + y; });
+                    break;
+                case Code::sub:
+                    map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x - y; });
+                    break;
+                case Code::mul:
+                    map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x * y; });
+                    break;
+                case Code::div:
+                    map2(num(in.a), num(in.b), nout, n, [](double x, double y) { return x / y; });
+                    break;
+                case Code::min:
+                    map2(num(in.a), num(in.b), nout, n, f_min);
+                    break;
+                case Code::max:
+                    map2(num(in.a), num(in.b), nout, n, f_max);
+                    break;
                 case Code::pct: {
                     const FittedCriterion& curve = (*curves)[in.aux];
                     map1(num(in.a), nout, n, [&](double x) {
@@ -911,7 +1021,9 @@ struct Machine {
                 case Code::eq:
                     map2(num(in.a), num(in.b), cond_out, n, [](double x, double y) -> std::uint8_t { return x == y; });
                     break;
-                case Code::ne: map2(num(in.a), num(in.b), cond_out, n, f_ne); break;
+                case Code::ne:
+                    map2(num(in.a), num(in.b), cond_out, n, f_ne);
+                    break;
                 case Code::between:
                     view(num(in.a), [&](auto X) {
                         view(num(in.b), [&](auto L) {
@@ -940,12 +1052,16 @@ struct Machine {
                     });
                     break;
                 }
-                case Code::not_: map1(cond(in.a), cond_out, n, [](std::uint8_t x) -> std::uint8_t { return x ^ 1; }); break;
+                case Code::not_:
+                    map1(cond(in.a), cond_out, n, [](std::uint8_t x) -> std::uint8_t { return x ^ 1; });
+                    break;
                 case Code::and_:
-                    map2(cond(in.a), cond(in.b), cond_out, n, [](std::uint8_t x, std::uint8_t y) -> std::uint8_t { return x & y; });
+                    map2(cond(in.a), cond(in.b), cond_out, n,
+                         [](std::uint8_t x, std::uint8_t y) -> std::uint8_t { return x & y; });
                     break;
                 case Code::or_:
-                    map2(cond(in.a), cond(in.b), cond_out, n, [](std::uint8_t x, std::uint8_t y) -> std::uint8_t { return x | y; });
+                    map2(cond(in.a), cond(in.b), cond_out, n,
+                         [](std::uint8_t x, std::uint8_t y) -> std::uint8_t { return x | y; });
                     break;
                 case Code::label_in:
                 case Code::label_not_in: {
@@ -987,18 +1103,20 @@ std::string reason_text(const std::string& s) {
     const auto first = s.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) return "";
     std::string out = s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-    std::replace_if(out.begin(), out.end(), [](char c) { return c == '\t' || c == '\r' || c == '\n'; }, ' ');
+    std::replace_if(
+        out.begin(), out.end(), [](char c) { return c == '\t' || c == '\r' || c == '\n'; }, ' ');
     return expr::printable(out);
 }
 
 }  // namespace
 
-ExpressionRule::ExpressionRule(std::vector<Branch> branches, std::int32_t else_tier, std::size_t tiers, std::string path)
+ExpressionRule::ExpressionRule(std::vector<Branch> branches, std::int32_t else_tier, std::size_t tiers,
+                               std::string path)
     : path_(std::move(path)), tiers_(tiers), branches_(std::move(branches)), else_tier_(else_tier) {
     const auto check_tier = [&](std::int32_t t, const std::string& where) {
         if (t < 0 || static_cast<std::size_t>(t) >= tiers_)
-            throw PolicyError(where + ": must be a tier index 0.." + std::to_string(static_cast<long long>(tiers_) - 1) +
-                              ", got " + std::to_string(t));
+            throw PolicyError(where + ": must be a tier index 0.." +
+                              std::to_string(static_cast<long long>(tiers_) - 1) + ", got " + std::to_string(t));
     };
     if (branches_.size() >= 65535)
         throw PolicyError(path_ + ".branches: at most 65535 branches, got " + std::to_string(branches_.size() + 1));
@@ -1020,8 +1138,8 @@ void ExpressionRule::build(bool loaded) {
         expr::Tree tree = expr::parse(branches_[k].when, where);
         const expr::Node& root = tree.root_node();
         if (root.type != expr::Type::condition)
-            throw PolicyError(expr::located(where, tree.text, root.position,
-                                            "must be a condition (true or false), got a number"));
+            throw PolicyError(
+                expr::located(where, tree.text, root.position, "must be a condition (true or false), got a number"));
         // Every column the text names is listed (so checked at fit and assign, and
         // pct() fitted) even where constant folding drops its code: "1 > 2 and
         // typo > 0" still reports the typo. The compiler then finds them listed.
@@ -1031,11 +1149,13 @@ void ExpressionRule::build(bool loaded) {
             auto& names = labels ? label_columns_ : columns_;
             if (std::find(names.begin(), names.end(), n.name) == names.end()) {
                 names.push_back(n.name);
-                if (std::none_of(first_use_.begin(), first_use_.end(), [&](const auto& u) { return std::get<0>(u) == n.name; }))
+                if (std::none_of(first_use_.begin(), first_use_.end(),
+                                 [&](const auto& u) { return std::get<0>(u) == n.name; }))
                     first_use_.emplace_back(n.name, k, n.position);  // for messages at fit and assign
             }
             if (labels) continue;
-            if (n.op == expr::Op::pct && std::find(pct_columns_.begin(), pct_columns_.end(), n.name) == pct_columns_.end())
+            if (n.op == expr::Op::pct &&
+                std::find(pct_columns_.begin(), pct_columns_.end(), n.name) == pct_columns_.end())
                 pct_columns_.push_back(n.name);
         }
         programs_.push_back(expr::compile(tree, columns_, pct_columns_, label_columns_));
@@ -1056,20 +1176,23 @@ std::vector<std::string> ExpressionRule::inputs() const {
 }
 
 void ExpressionRule::column_error(const RuleInput& input, const std::string& name, bool as_labels) const {
-    const auto use = std::find_if(first_use_.begin(), first_use_.end(), [&](const auto& u) { return std::get<0>(u) == name; });
+    const auto use =
+        std::find_if(first_use_.begin(), first_use_.end(), [&](const auto& u) { return std::get<0>(u) == name; });
     const std::size_t branch = std::get<1>(*use);
     const std::uint32_t at = std::get<2>(*use);
     const std::string shown = "'" + expr::printable(name) + "'";
     const auto located = [&](const std::string& what) {
         return expr::located(branch_path(path_, branch), branches_[branch].when, at, what);
     };
-    const bool is_score = std::find(input.score_names.begin(), input.score_names.end(), name) != input.score_names.end();
+    const bool is_score =
+        std::find(input.score_names.begin(), input.score_names.end(), name) != input.score_names.end();
     if (!as_labels && input.table.has_category(name) && !is_score)
-        throw InvalidInput(located("column " + shown + " holds labels; compare it with labels: " + expr::printable(name) +
+        throw InvalidInput(located("column " + shown +
+                                   " holds labels; compare it with labels: " + expr::printable(name) +
                                    " == 'label' or " + expr::printable(name) + " in ['a', 'b']"));
     if (as_labels && (is_score || input.table.has(name)))
-        throw InvalidInput(located((is_score ? "score " : "column ") + shown +
-                                   " holds numbers, not labels; compare it with numbers"));
+        throw InvalidInput(
+            located((is_score ? "score " : "column ") + shown + " holds numbers, not labels; compare it with numbers"));
     std::string what = (as_labels ? "unknown labelled column " : "unknown score or column ") + shown;
     std::string list;
     if (as_labels) {
@@ -1096,8 +1219,7 @@ std::vector<std::span<const double>> ExpressionRule::resolve(const RuleInput& in
     std::vector<std::span<const double>> out;
     for (const std::string& name : columns_) {
         bool found = false;
-        for (std::size_t k = 0; k < input.score_names.size() && !found; ++k)
-            found = input.score_names[k] == name;
+        for (std::size_t k = 0; k < input.score_names.size() && !found; ++k) found = input.score_names[k] == name;
         if (!found && !input.table.has(name)) column_error(input, name, false);
         out.push_back(input.values(name));
     }
@@ -1124,15 +1246,16 @@ void ExpressionRule::fit(const RuleInput& input) {
     for (std::size_t k = 0; k < trees_.size(); ++k)
         for (const auto& n : trees_[k].nodes) {
             if (n.op != expr::Op::label_in && n.op != expr::Op::label_not_in) continue;
-            const auto c = static_cast<std::size_t>(
-                std::find(label_columns_.begin(), label_columns_.end(), n.name) - label_columns_.begin());
+            const auto c = static_cast<std::size_t>(std::find(label_columns_.begin(), label_columns_.end(), n.name) -
+                                                    label_columns_.begin());
             const std::vector<std::string>& have = *label_cols[c].second;
             for (const auto& label : n.labels)
                 if (std::find(have.begin(), have.end(), label) == have.end()) {
                     std::string list;
                     for (std::size_t j = 0; j < have.size(); ++j) list += (j ? ", " : "") + expr::printable(have[j]);
-                    unseen.push_back(branch_path(path_, k) + ": column '" + expr::printable(n.name) + "' has no label '" +
-                                     expr::printable(label) + "' in the fit data (labels: " + list + ")");
+                    unseen.push_back(branch_path(path_, k) + ": column '" + expr::printable(n.name) +
+                                     "' has no label '" + expr::printable(label) +
+                                     "' in the fit data (labels: " + list + ")");
                 }
         }
     std::vector<FittedCriterion> curves;
@@ -1150,7 +1273,8 @@ void ExpressionRule::fit(const RuleInput& input) {
             present.push_back(v);
         }
         if (present.empty())
-            throw InvalidInput("column '" + expr::printable(name) + "': pct() needs at least one value that is not NaN to fit on");
+            throw InvalidInput("column '" + expr::printable(name) +
+                               "': pct() needs at least one value that is not NaN to fit on");
         CriterionSpec spec;
         spec.column = name;
         spec.normalizer = Normalizer::percentile;
@@ -1161,7 +1285,8 @@ void ExpressionRule::fit(const RuleInput& input) {
     fitted_ = true;
 }
 
-void ExpressionRule::assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const {
+void ExpressionRule::assign(const RuleInput& input, std::span<std::int32_t> tier,
+                            std::span<std::int32_t> reason) const {
     if (!pct_columns_.empty() && !fitted_) {
         std::size_t k = 0;
         while (k < trees_.size() && std::none_of(trees_[k].nodes.begin(), trees_[k].nodes.end(),
@@ -1273,7 +1398,8 @@ std::vector<std::pair<std::string, std::vector<double>>> ExpressionRule::paramet
     for (const auto& b : branches_) tiers.push_back(b.tier);
     tiers.push_back(else_tier_);
     std::vector<std::pair<std::string, std::vector<double>>> out{{"branch_tiers", tiers}};
-    for (std::size_t k = 0; k < curves_.size(); ++k) out.emplace_back("pct(" + pct_columns_[k] + ").knots", curves_[k].knots);
+    for (std::size_t k = 0; k < curves_.size(); ++k)
+        out.emplace_back("pct(" + pct_columns_[k] + ").knots", curves_[k].knots);
     return out;
 }
 
@@ -1323,7 +1449,8 @@ std::unique_ptr<Rule> make_expression_rule(const json& params, const std::string
         fail(names_path, "must be an array of the " + std::to_string(tiers) + " tier names, got " + show(tn));
     std::vector<std::string> names;
     for (std::size_t k = 0; k < tn.size(); ++k) {
-        if (!tn[k].is_string()) fail(names_path + "[" + std::to_string(k) + "]", "must be a string, got " + show(tn[k]));
+        if (!tn[k].is_string())
+            fail(names_path + "[" + std::to_string(k) + "]", "must be a string, got " + show(tn[k]));
         names.push_back(tn[k].get<std::string>());
     }
 

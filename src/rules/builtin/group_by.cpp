@@ -2,11 +2,10 @@
 #include "tierkit/rules/builtin/group_by.hpp"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
-#include "tierkit/core/json_checks.hpp"
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/json_checks.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/register.hpp"
 
@@ -65,13 +64,15 @@ void GroupedRule::assign(const RuleInput& input, std::span<std::int32_t> tier, s
     }
     std::vector<std::vector<std::size_t>> rows(labels->size());
     for (std::size_t i = 0; i < codes.size(); ++i) {
-        if (codes[i] < 0) throw InvalidInput("column '" + column_ + "', row " + std::to_string(i) + ": group is missing");
+        if (codes[i] < 0)
+            throw InvalidInput("column '" + column_ + "', row " + std::to_string(i) + ": group is missing");
         const auto g = static_cast<std::size_t>(codes[i]);
         if (!rule_of[g]) {
             std::string seen;
             for (const auto& [label, r] : fitted_) seen += (seen.empty() ? "" : ", ") + label;
             throw InvalidInput("column '" + column_ + "', row " + std::to_string(i) + ": group '" + (*labels)[g] +
-                               "' was not seen at fit (seen: " + seen + "); set \"unseen_group\": \"global\" to use a rule fitted on every customer");
+                               "' was not seen at fit (seen: " + seen +
+                               "); set \"unseen_group\": \"global\" to use a rule fitted on every customer");
         }
         rows[g].push_back(i);
     }
@@ -139,7 +140,8 @@ using nlohmann::json;
 // Any rule object with "group_by" is fitted per group of that categorical column.
 [[maybe_unused]] const bool group_by_registered = tierkit::register_rule_wrapper(
     "group_by", {"group_by", "unseen_group"},
-    [](const json& params, const std::string& path, std::unique_ptr<tierkit::Rule> inner) -> std::unique_ptr<tierkit::Rule> {
+    [](const json& params, const std::string& path,
+       std::unique_ptr<tierkit::Rule> inner) -> std::unique_ptr<tierkit::Rule> {
         using tierkit::json_checks::fail;
         const json& g = params.at("group_by");
         if (!g.is_string() || g.get<std::string>().empty())
@@ -152,8 +154,8 @@ using nlohmann::json;
         }
         if (unseen != "error" && unseen != "global")
             fail(path + ".unseen_group", "must be error or global, got '" + unseen + "'");
-        return std::make_unique<tierkit::GroupedRule>(std::shared_ptr<tierkit::Rule>(std::move(inner)), g.get<std::string>(),
-                                                      unseen == "global");
+        return std::make_unique<tierkit::GroupedRule>(std::shared_ptr<tierkit::Rule>(std::move(inner)),
+                                                      g.get<std::string>(), unseen == "global");
     });
 
 }  // namespace

@@ -3,22 +3,19 @@
 // the registry factory.
 #include "tierkit/rules/builtin/kmeans.hpp"
 
-#include "rules/builtin/kmeans_detail.hpp"
-
+#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
 
-#include <Eigen/Core>
-#include <nlohmann/json.hpp>
-
+#include "rules/builtin/kmeans_detail.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/rules/register.hpp"
-
 
 namespace tierkit {
 
@@ -94,11 +91,12 @@ KMeansRule::KMeansRule(KMeansOptions options, std::size_t tiers) : options_(std:
     if (tiers_ == 0) throw PolicyError("rule: kmeans needs at least one tier");
     if (options_.k == 0) {
         if (options_.k_min < 2 || options_.k_min > options_.k_max)
-            throw PolicyError("rule.k_range: must be [lo, hi] with 2 <= lo <= hi, got [" + std::to_string(options_.k_min) +
-                              ", " + std::to_string(options_.k_max) + "]");
+            throw PolicyError("rule.k_range: must be [lo, hi] with 2 <= lo <= hi, got [" +
+                              std::to_string(options_.k_min) + ", " + std::to_string(options_.k_max) + "]");
         if (options_.k_min < tiers_)
             throw PolicyError("rule.k_range: the smallest k must be >= the " + std::to_string(tiers_) +
-                              " tiers (clusters are merged into tiers, never split), got " + std::to_string(options_.k_min));
+                              " tiers (clusters are merged into tiers, never split), got " +
+                              std::to_string(options_.k_min));
         if (!options_.init.empty()) throw PolicyError("rule.init: needs a fixed k, not \"auto\"");
     } else if (options_.k != tiers_) {
         throw PolicyError("rule.k: must equal the number of tiers (" + std::to_string(tiers_) + "), got " +
@@ -106,11 +104,13 @@ KMeansRule::KMeansRule(KMeansOptions options, std::size_t tiers) : options_(std:
     }
     if (!options_.init.empty()) {
         if (options_.n_init != 1)
-            throw PolicyError("rule.n_init: must be 1 with explicit init centroids, got " + std::to_string(options_.n_init));
+            throw PolicyError("rule.n_init: must be 1 with explicit init centroids, got " +
+                              std::to_string(options_.n_init));
         if (options_.init.size() % options_.k != 0)
             throw PolicyError("rule.init: must be " + std::to_string(options_.k) + " centroids of equal length");
     }
-    if (options_.max_iter < 1) throw PolicyError("rule.max_iter: must be >= 1, got " + std::to_string(options_.max_iter));
+    if (options_.max_iter < 1)
+        throw PolicyError("rule.max_iter: must be >= 1, got " + std::to_string(options_.max_iter));
     if (options_.n_init < 1) throw PolicyError("rule.n_init: must be >= 1, got " + std::to_string(options_.n_init));
     if (!(options_.tol >= 0)) throw PolicyError("rule.tol: must be >= 0, got " + format_number(options_.tol));
 }
@@ -135,8 +135,9 @@ const CriteriaBlock& KMeansRule::block(const RuleInput& input) const {
         throw InvalidInput("kmeans: the criteria of " + shown + " need one column and one weight per criterion");
     for (std::size_t f = 0; f < b->names.size(); ++f)
         if (b->normalized[f].size() != input.table.rows())
-            throw InvalidInput("kmeans: criterion '" + b->names[f] + "' has " + std::to_string(b->normalized[f].size()) +
-                               " values for " + std::to_string(input.table.rows()) + " rows");
+            throw InvalidInput("kmeans: criterion '" + b->names[f] + "' has " +
+                               std::to_string(b->normalized[f].size()) + " values for " +
+                               std::to_string(input.table.rows()) + " rows");
     return *b;
 }
 
@@ -256,7 +257,8 @@ std::vector<std::string> KMeansRule::reasons() const {
     for (std::size_t j = 0; j < k; ++j) {
         std::string s = "kmeans: cluster " + std::to_string(j + 1) + " of " + std::to_string(k) + ", centroid score " +
                         short_number(centroid_score_[j]) + " (";
-        for (std::size_t f = 0; f < d; ++f) s += (f ? ", " : "") + names_[f] + " " + short_number(centroids_[j * d + f]);
+        for (std::size_t f = 0; f < d; ++f)
+            s += (f ? ", " : "") + names_[f] + " " + short_number(centroids_[j * d + f]);
         out.push_back(s + ")");
     }
     return out;
@@ -294,10 +296,12 @@ std::int64_t whole_at(const json& p, const char* key, const std::string& path, s
     if (!p.contains(key)) return fallback;
     const json& j = p.at(key);
     constexpr std::int64_t hi = std::numeric_limits<std::int32_t>::max();
-    const bool ok = j.is_number_integer() && (j.is_number_unsigned() ? j.get<std::uint64_t>() <= static_cast<std::uint64_t>(hi)
-                                                                     : j.get<std::int64_t>() >= lo);
+    const bool ok =
+        j.is_number_integer() && (j.is_number_unsigned() ? j.get<std::uint64_t>() <= static_cast<std::uint64_t>(hi)
+                                                         : j.get<std::int64_t>() >= lo);
     if (!ok || j.get<std::int64_t>() < lo)
-        fail(path + "." + key, "must be a whole number in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + show(j));
+        fail(path + "." + key,
+             "must be a whole number in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + show(j));
     return j.get<std::int64_t>();
 }
 
@@ -306,9 +310,10 @@ std::int64_t whole_at(const json& p, const char* key, const std::string& path, s
 std::unique_ptr<Rule> make_kmeans_rule(const json& p, const std::string& path, std::size_t tiers) {
     if (!p.is_object()) fail(path, "must be an object, got " + show(p));
     for (auto it = p.begin(); it != p.end(); ++it) {
-        static const char* keys[] = {"kind", "score", "k", "k_range", "select", "seed", "max_iter", "tol",
-                                     "n_init", "init", "silhouette_sample", "tier_names"};
-        if (std::find_if(std::begin(keys), std::end(keys), [&](const char* k) { return it.key() == k; }) == std::end(keys))
+        static const char* keys[] = {"kind", "score",  "k",    "k_range",           "select",    "seed", "max_iter",
+                                     "tol",  "n_init", "init", "silhouette_sample", "tier_names"};
+        if (std::find_if(std::begin(keys), std::end(keys), [&](const char* k) { return it.key() == k; }) ==
+            std::end(keys))
             fail(path + "." + it.key(),
                  "unknown key; expected one of: kind, score, k, k_range, select, seed, max_iter, tol, n_init, init, "
                  "silhouette_sample");
@@ -316,13 +321,15 @@ std::unique_ptr<Rule> make_kmeans_rule(const json& p, const std::string& path, s
     KMeansOptions o;
     if (p.contains("score")) {
         const json& s = p.at("score");
-        if (!s.is_string() || s.get<std::string>().empty()) fail(path + ".score", "must be a score name, got " + show(s));
+        if (!s.is_string() || s.get<std::string>().empty())
+            fail(path + ".score", "must be a score name, got " + show(s));
         o.score = s.get<std::string>();
     }
     o.k = tiers;
     const bool automatic = p.contains("k") && p.at("k").is_string();
     if (automatic) {
-        if (p.at("k").get<std::string>() != "auto") fail(path + ".k", "must be a whole number or \"auto\", got " + show(p.at("k")));
+        if (p.at("k").get<std::string>() != "auto")
+            fail(path + ".k", "must be a whole number or \"auto\", got " + show(p.at("k")));
         o.k = 0;
         o.k_min = std::max<std::size_t>(2, tiers);
         o.k_max = std::max<std::size_t>(8, o.k_min);
@@ -338,9 +345,12 @@ std::unique_ptr<Rule> make_kmeans_rule(const json& p, const std::string& path, s
         if (p.contains("select")) {
             const json& s = p.at("select");
             const std::string v = s.is_string() ? s.get<std::string>() : "";
-            if (v == "silhouette") o.select = KSelect::silhouette;
-            else if (v == "elbow") o.select = KSelect::elbow;
-            else fail(path + ".select", "must be one of silhouette, elbow, got " + show(s));
+            if (v == "silhouette")
+                o.select = KSelect::silhouette;
+            else if (v == "elbow")
+                o.select = KSelect::elbow;
+            else
+                fail(path + ".select", "must be one of silhouette, elbow, got " + show(s));
         }
         o.silhouette_sample = static_cast<std::size_t>(whole_at(p, "silhouette_sample", path, 2000, 2));
     } else {
@@ -378,17 +388,20 @@ std::unique_ptr<Rule> make_kmeans_rule(const json& p, const std::string& path, s
         for (std::size_t j = 0; j < init.size(); ++j) {
             const std::string cp = path + ".init[" + std::to_string(j) + "]";
             const json& row = init[j];
-            if (!row.is_array() || row.empty()) fail(cp, "must be an array of numbers (one per criterion), got " + show(row));
+            if (!row.is_array() || row.empty())
+                fail(cp, "must be an array of numbers (one per criterion), got " + show(row));
             if (j == 0) width = row.size();
             if (row.size() != width)
-                fail(cp, "must have " + std::to_string(width) + " values like init[0], got " + std::to_string(row.size()));
+                fail(cp,
+                     "must have " + std::to_string(width) + " values like init[0], got " + std::to_string(row.size()));
             for (std::size_t f = 0; f < row.size(); ++f) {
                 if (!row[f].is_number() || !std::isfinite(row[f].get<double>()))
                     fail(cp + "[" + std::to_string(f) + "]", "must be a finite number, got " + show(row[f]));
                 o.init.push_back(row[f].get<double>());
             }
         }
-        if (o.n_init != 1) fail(path + ".n_init", "must be 1 with explicit init centroids, got " + std::to_string(o.n_init));
+        if (o.n_init != 1)
+            fail(path + ".n_init", "must be 1 with explicit init centroids, got " + std::to_string(o.n_init));
     }
     try {
         return std::make_unique<KMeansRule>(std::move(o), tiers);

@@ -12,10 +12,10 @@
 #include <memory>
 #include <unordered_set>
 
+#include "rules/builtin/kmeans_detail.hpp"
 #include "tierkit/core/random.hpp"
 #include "tierkit/fit/rule_state.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
-#include "rules/builtin/kmeans_detail.hpp"
 
 namespace tierkit {
 
@@ -39,8 +39,8 @@ public:
     std::uint32_t first_pass() const override { return seed_pass; }
     std::string pass_name(std::uint32_t pass) const override { return pass == seed_pass ? "kmeans_seed" : "lloyd"; }
 
-    void update(std::uint32_t pass, const RuleInput& input, const RuleFitContext& context, const RefineBuckets& /*buckets*/,
-                PartialState& out) const override {
+    void update(std::uint32_t pass, const RuleInput& input, const RuleFitContext& context,
+                const RefineBuckets& /*buckets*/, PartialState& out) const override {
         const CriteriaBlock& b = block_of(input.criteria, options_.score);
         const auto ids = input.table.ids();
         const std::size_t d = b.names.size(), n = input.table.rows();
@@ -99,7 +99,8 @@ public:
             return !centroids_.empty() && iterations_ < options_.max_iter ? lloyd_pass : no_more_passes;
         }
         const std::size_t d = names_.size(), k = centroids_.size() / d;
-        if (total.sums.size() != k * d + k + 1) throw InvalidInput("Fitter.advance: the Lloyd state has the wrong size");
+        if (total.sums.size() != k * d + k + 1)
+            throw InvalidInput("Fitter.advance: the Lloyd state has the wrong size");
         double shift = 0;
         for (std::size_t j = 0; j < k; ++j) {
             const double count = total.sums[k * d + j];
@@ -234,8 +235,8 @@ void KMeansRule::fit(const RuleInput& input) {
         chosen = run(options_.k);
     } else {
         if (options_.k_min > n)
-            throw InvalidInput("kmeans: k_range starts at " + std::to_string(options_.k_min) + " clusters but there are " +
-                               std::to_string(n) + " rows");
+            throw InvalidInput("kmeans: k_range starts at " + std::to_string(options_.k_min) +
+                               " clusters but there are " + std::to_string(n) + " rows");
         std::vector<std::size_t> sample;
         if (options_.select == KSelect::silhouette && n > options_.silhouette_sample) {
             // Floyd's sampling without replacement, from its own stream of the seed.
@@ -253,7 +254,7 @@ void KMeansRule::fit(const RuleInput& input) {
             KMeansResult res = run(k);
             candidates_.push_back(static_cast<double>(k));
             selection_.push_back(options_.select == KSelect::silhouette ? mean_silhouette(x, res.labels, k, sample)
-                                                                         : res.inertia);
+                                                                        : res.inertia);
             res.labels.clear();
             results.push_back(std::move(res));
         }
@@ -287,8 +288,9 @@ void KMeansRule::fit(const RuleInput& input) {
 std::unique_ptr<RuleState> KMeansRule::make_state(const FitOptions& options) const {
     if (options.mode == FitMode::refine) return nullptr;  // Lloyd's sums are not exact: no refine passes
     if (options_.k == 0)
-        throw PolicyError("rule.k: \"auto\" cannot be fitted in sketch mode (silhouette and elbow need every row); "
-                          "give k or use the exact mode");
+        throw PolicyError(
+            "rule.k: \"auto\" cannot be fitted in sketch mode (silhouette and elbow need every row); "
+            "give k or use the exact mode");
     return std::make_unique<KMeansState>(options_);
 }
 

@@ -9,12 +9,12 @@
 #include <thread>
 #include <type_traits>
 
+#include "rules/builtin/kmeans_detail.hpp"
+#include "simd_clones.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
-#include "rules/builtin/kmeans_detail.hpp"
-#include "simd_clones.hpp"
 
 namespace tierkit {
 
@@ -69,7 +69,8 @@ void check_points(const PointColumns& x, std::size_t centers_size, const char* w
     if (d == 0) throw InvalidInput(std::string(what) + ": the points have no dimensions");
     if (centers_size % d != 0)
         throw InvalidInput(std::string(what) + ": " + std::to_string(centers_size) +
-                           " centroid values are not a whole number of " + std::to_string(d) + "-dimensional centroids");
+                           " centroid values are not a whole number of " + std::to_string(d) +
+                           "-dimensional centroids");
 }
 
 // ---- fit-time kernels ------------------------------------------------------------
@@ -190,24 +191,42 @@ template <std::size_t D>
 template <class F>
 [[gnu::always_inline]] inline void with_dims(std::size_t d, F&& fn) {
     switch (d) {
-        case 1: fn(std::integral_constant<std::size_t, 1>{}); break;
-        case 2: fn(std::integral_constant<std::size_t, 2>{}); break;
-        case 3: fn(std::integral_constant<std::size_t, 3>{}); break;
-        case 4: fn(std::integral_constant<std::size_t, 4>{}); break;
-        case 5: fn(std::integral_constant<std::size_t, 5>{}); break;
-        case 6: fn(std::integral_constant<std::size_t, 6>{}); break;
-        case 7: fn(std::integral_constant<std::size_t, 7>{}); break;
-        case 8: fn(std::integral_constant<std::size_t, 8>{}); break;
-        default: fn(std::integral_constant<std::size_t, 0>{}); break;
+        case 1:
+            fn(std::integral_constant<std::size_t, 1>{});
+            break;
+        case 2:
+            fn(std::integral_constant<std::size_t, 2>{});
+            break;
+        case 3:
+            fn(std::integral_constant<std::size_t, 3>{});
+            break;
+        case 4:
+            fn(std::integral_constant<std::size_t, 4>{});
+            break;
+        case 5:
+            fn(std::integral_constant<std::size_t, 5>{});
+            break;
+        case 6:
+            fn(std::integral_constant<std::size_t, 6>{});
+            break;
+        case 7:
+            fn(std::integral_constant<std::size_t, 7>{});
+            break;
+        case 8:
+            fn(std::integral_constant<std::size_t, 8>{});
+            break;
+        default:
+            fn(std::integral_constant<std::size_t, 0>{});
+            break;
     }
 }
 
 /// rows_nearest for the rows [0, b) of the columns cols[f] (b <= block_rows).
 TIERKIT_SIMD_CLONES void block_nearest_all(const double* const* cols, std::size_t d, std::size_t b, const double* wide,
                                            const double* centers, std::size_t k, Nearest& out) {
-    with_dims(d, [&](auto D) __attribute__((always_inline)) {
-        rows_nearest<decltype(D)::value>(cols, d, b, wide, centers, k, out);
-    });
+    with_dims(
+        d, [&](auto D)
+               __attribute__((always_inline)) { rows_nearest<decltype(D)::value>(cols, d, b, wide, centers, k, out); });
 }
 
 /// The centres for rows_nearest: every value repeated 4 times, padded with +inf
@@ -236,7 +255,8 @@ template <std::size_t D>
     for (std::size_t j = 0; j < k; ++j) start[j + 1] = start[j] + static_cast<std::size_t>(counts[j]);
     std::size_t fill[256];
     std::copy(start, start + k, fill);
-    for (std::size_t i = 0; i < b; ++i) order[fill[static_cast<std::size_t>(labels[i])]++] = static_cast<std::uint16_t>(i);
+    for (std::size_t i = 0; i < b; ++i)
+        order[fill[static_cast<std::size_t>(labels[i])]++] = static_cast<std::uint16_t>(i);
     for (std::size_t j = 0; j < k; ++j) {
         if (start[j] == start[j + 1]) continue;
         double* sum = sums + j * d;
@@ -421,9 +441,10 @@ void check_cluster_sizes(const PointColumns& x, const std::vector<double>& centr
     }
     for (std::size_t j = 0; j < k; ++j)
         if (members[j] < min_group)
-            throw PolicyError("rule: kmeans cluster " + std::to_string(j) + " has " + std::to_string(members[j]) +
-                              " customers, fewer than privacy.min_group " + std::to_string(min_group) +
-                              " (its centroid would be the mean of too few rows); use fewer clusters or a smaller min_group");
+            throw PolicyError(
+                "rule: kmeans cluster " + std::to_string(j) + " has " + std::to_string(members[j]) +
+                " customers, fewer than privacy.min_group " + std::to_string(min_group) +
+                " (its centroid would be the mean of too few rows); use fewer clusters or a smaller min_group");
 }
 
 void check_finite(const PointColumns& x, const std::vector<std::string>& names, unsigned threads) {
@@ -453,8 +474,8 @@ std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshi
     const std::size_t n = x.rows, d = x.dims();
     if (d == 0) throw InvalidInput("k-means++: the points have no dimensions");
     if (k == 0 || k > n)
-        throw InvalidInput("k-means++: needs 1 <= k <= the number of points (" + std::to_string(n) + "), got k = " +
-                           std::to_string(k));
+        throw InvalidInput("k-means++: needs 1 <= k <= the number of points (" + std::to_string(n) +
+                           "), got k = " + std::to_string(k));
     std::vector<double> centers(k * d);
     auto take = [&](std::size_t c, std::size_t i) {
         for (std::size_t f = 0; f < d; ++f) centers[c * d + f] = x.columns[f][i];
@@ -482,7 +503,8 @@ std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshi
             std::size_t idx;
             if (pot > 0) {
                 const double r = rng.uniform() * pot;
-                idx = static_cast<std::size_t>(std::lower_bound(cumulative.begin(), cumulative.end(), r) - cumulative.begin());
+                idx = static_cast<std::size_t>(std::lower_bound(cumulative.begin(), cumulative.end(), r) -
+                                               cumulative.begin());
                 idx = std::min(idx, n - 1);
             } else {
                 idx = rng.below(n);  // every point is already a centre: any will do
@@ -491,7 +513,8 @@ std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshi
             for_blocks(blocks, threads, [&](std::size_t blk, unsigned) {
                 const std::size_t i0 = blk * block_rows, end = std::min(n, i0 + block_rows);
                 double s = 0;
-                for (std::size_t i = i0; i < end; ++i) s += trial_closest[i] = std::min(closest[i], squared_distance(x, i, candidate.data()));
+                for (std::size_t i = i0; i < end; ++i)
+                    s += trial_closest[i] = std::min(closest[i], squared_distance(x, i, candidate.data()));
                 partial[blk] = s;
             });
             double trial_pot = 0;
@@ -542,8 +565,8 @@ KMeansResult kmeans_lloyd(const PointColumns& x, std::vector<double> init, int m
     check_points(x, init.size(), "k-means");
     const std::size_t n = x.rows, d = x.dims(), k = init.size() / d;
     if (k == 0 || k > n)
-        throw InvalidInput("k-means: needs 1 <= k <= the number of points (" + std::to_string(n) + "), got k = " +
-                           std::to_string(k));
+        throw InvalidInput("k-means: needs 1 <= k <= the number of points (" + std::to_string(n) +
+                           "), got k = " + std::to_string(k));
     // scikit-learn's tolerance: tol times the mean variance of the dimensions (0 for
     // tol = 0 without the two passes over the data, as scikit-learn does).
     const double tol_abs = tol == 0 ? 0.0 : tol * summed_variance(x, threads) / static_cast<double>(d);
@@ -611,7 +634,8 @@ double mean_silhouette(const PointColumns& x, std::span<const std::int32_t> labe
         for (std::size_t f = 0; f < d; ++f) point[f] = x.columns[f][i];
         std::fill(sum.begin(), sum.end(), 0.0);
         for (std::size_t q = 0; q < m; ++q)
-            if (q != p) sum[static_cast<std::size_t>(labels[rows[q]])] += std::sqrt(squared_distance(x, rows[q], point.data()));
+            if (q != p)
+                sum[static_cast<std::size_t>(labels[rows[q]])] += std::sqrt(squared_distance(x, rows[q], point.data()));
         const double a = sum[own] / static_cast<double>(size[own] - 1);
         double b = std::numeric_limits<double>::infinity();
         for (std::size_t j = 0; j < k; ++j)

@@ -5,11 +5,10 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/register.hpp"
 #include "tierkit/rules/builtin/quantiles.hpp"
 #include "tierkit/rules/builtin/thresholds.hpp"
+#include "tierkit/rules/register.hpp"
 #include "tierkit/rules/registry.hpp"
-
 
 namespace tierkit {
 
@@ -26,7 +25,8 @@ std::shared_ptr<Rule> make_axis(const json& p, const std::string& path, std::siz
     // Without score or column an axis reads the policy's main score (rules/registry.hpp).
     if (p.contains("score") && p.contains("column")) throw PolicyError(path + ": give either score or column");
     const bool cuts = p.contains("cuts"), shares = p.contains("shares");
-    if (cuts == shares) throw PolicyError(path + ": give either cuts (fixed, descending) or shares (quotas from the top)");
+    if (cuts == shares)
+        throw PolicyError(path + ": give either cuts (fixed, descending) or shares (quotas from the top)");
     const json& list = cuts ? p.at("cuts") : p.at("shares");
     if (!list.is_array() || list.empty())
         throw PolicyError(path + (cuts ? ".cuts" : ".shares") + ": must be a non-empty array of numbers");
@@ -52,7 +52,8 @@ std::unique_ptr<Rule> make_matrix_rule(const json& p, const std::string& path, s
     auto y = make_axis(p.at("y"), path + ".y", ny);
     const json& cells = p.at("cells");
     if (!cells.is_array() || cells.size() != nx)
-        throw PolicyError(path + ".cells: must have one row per x band (" + std::to_string(nx) + "), got " + cells.dump());
+        throw PolicyError(path + ".cells: must have one row per x band (" + std::to_string(nx) + "), got " +
+                          cells.dump());
     std::vector<std::int32_t> flat;
     for (std::size_t i = 0; i < nx; ++i) {
         const std::string rp = path + ".cells[" + std::to_string(i) + "]";

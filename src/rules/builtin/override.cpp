@@ -5,9 +5,8 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/register.hpp"
 #include "tierkit/rules/builtin/expression.hpp"
-
+#include "tierkit/rules/register.hpp"
 
 namespace tierkit {
 

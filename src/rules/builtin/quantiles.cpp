@@ -15,7 +15,8 @@ std::unique_ptr<Rule> QuantileRule::from_json(const nlohmann::json& p, const std
     if (shares.size() == tiers && tiers > 0) {
         double total = 0;
         for (double s : shares) total += s;
-        if (std::fabs(total - 1.0) > 1e-9) fail(path + ".shares", "shares for every tier must sum to 1, got " + format_number(total));
+        if (std::fabs(total - 1.0) > 1e-9)
+            fail(path + ".shares", "shares for every tier must sum to 1, got " + format_number(total));
         shares.pop_back();
     }
     cut_params::expect_count(shares, tiers - 1, path + ".shares", "shares (or one per tier summing to 1)", tiers);

@@ -16,7 +16,8 @@ enum Pass : std::uint32_t { sketch_pass = 0, count_pass = 1, values_pass = 2 };
 
 class QuantileState final : public RuleState {
 public:
-    QuantileState(const QuantileRule& rule, FitMode mode) : source_(rule.source()), shares_(rule.shares()), mode_(mode) {}
+    QuantileState(const QuantileRule& rule, FitMode mode)
+        : source_(rule.source()), shares_(rule.shares()), mode_(mode) {}
     std::unique_ptr<RuleState> clone() const override { return std::make_unique<QuantileState>(*this); }
     std::uint32_t first_pass() const override { return sketch_pass; }
     std::string pass_name(std::uint32_t pass) const override {
@@ -55,7 +56,8 @@ public:
             if (q.count() == 0) throw InvalidInput("fit: the table has no rows");
             // The sketch's cuts (refine mode replaces them with exact ones).
             cuts_.clear();
-            for (double r : cut_ranks(n)) cuts_.push_back(r < 0 ? std::numeric_limits<double>::infinity() : q.at_rank(r));
+            for (double r : cut_ranks(n))
+                cuts_.push_back(r < 0 ? std::numeric_limits<double>::infinity() : q.at_rank(r));
             if (mode_ != FitMode::refine) return no_more_passes;
             buckets.bounds.assign(1, bounds_of(q, 0));
             buckets.counts.assign(1, {});
@@ -80,7 +82,8 @@ public:
             buckets.clear();
             return no_more_passes;
         }
-        if (!buckets.counts.at(0).empty()) set_cuts(OrderIndex(buckets.bounds.at(0), buckets.counts.at(0), total.values.at(0)));
+        if (!buckets.counts.at(0).empty())
+            set_cuts(OrderIndex(buckets.bounds.at(0), buckets.counts.at(0), total.values.at(0)));
         buckets.finish_values();
         return no_more_passes;
     }

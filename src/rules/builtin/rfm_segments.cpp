@@ -1,19 +1,17 @@
 // The rfm_segments rule: rank-based R/F/M scores, the segment table, its
 // validator and the registry factory.
-#include "tierkit/core/json_checks.hpp"
 #include "tierkit/rules/builtin/rfm_segments.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "tierkit/core/error.hpp"
+#include "tierkit/core/json_checks.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/rules/register.hpp"
 #include "tierkit/privacy.hpp"
-
+#include "tierkit/rules/register.hpp"
 
 namespace tierkit {
 
@@ -21,11 +19,16 @@ using nlohmann::json;
 
 const char* to_string(RankTies t) noexcept {
     switch (t) {
-        case RankTies::average: return "average";
-        case RankTies::min: return "min";
-        case RankTies::max: return "max";
-        case RankTies::dense: return "dense";
-        case RankTies::first: return "first";
+        case RankTies::average:
+            return "average";
+        case RankTies::min:
+            return "min";
+        case RankTies::max:
+            return "max";
+        case RankTies::dense:
+            return "dense";
+        case RankTies::first:
+            return "first";
     }
     return "average";
 }
@@ -70,7 +73,7 @@ RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, 
 
     b.thresholds_.assign(static_cast<std::size_t>(bins - 1), std::numeric_limits<double>::infinity());
     b.below_.assign(static_cast<std::size_t>(bins - 1), 0.0);
-    int reached = 1;  // highest score seen so far
+    int reached = 1;         // highest score seen so far
     std::int64_t group = 0;  // dense rank of the current group, 1-based
     for (std::int64_t a = 0; a < n;) {
         std::int64_t e = a + 1;
@@ -80,15 +83,26 @@ RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, 
         for (std::int64_t i = a; i < e; ++i) {
             int s = 0;
             switch (ties) {
-                case RankTies::average: s = score_of_rank2(a + 1 + e, n, bins); break;
-                case RankTies::min: s = score_of_rank2(2 * (a + 1), n, bins); break;
-                case RankTies::max: s = score_of_rank2(2 * e, n, bins); break;
-                case RankTies::dense: s = score_of_rank2(2 * group, distinct, bins); break;
-                case RankTies::first: s = score_of_rank2(2 * (i + 1), n, bins); break;
+                case RankTies::average:
+                    s = score_of_rank2(a + 1 + e, n, bins);
+                    break;
+                case RankTies::min:
+                    s = score_of_rank2(2 * (a + 1), n, bins);
+                    break;
+                case RankTies::max:
+                    s = score_of_rank2(2 * e, n, bins);
+                    break;
+                case RankTies::dense:
+                    s = score_of_rank2(2 * group, distinct, bins);
+                    break;
+                case RankTies::first:
+                    s = score_of_rank2(2 * (i + 1), n, bins);
+                    break;
             }
             for (; reached < s; ++reached) {
                 b.thresholds_[static_cast<std::size_t>(reached - 1)] = sorted[a];
-                b.below_[static_cast<std::size_t>(reached - 1)] = static_cast<double>(i - a) / static_cast<double>(e - a);
+                b.below_[static_cast<std::size_t>(reached - 1)] =
+                    static_cast<double>(i - a) / static_cast<double>(e - a);
             }
             if (ties != RankTies::first) break;
         }
@@ -135,8 +149,10 @@ std::size_t RankBins::score(std::span<const double> values, std::span<std::uint8
             const std::int64_t j = seen[v]++;
             int s = 1;
             for (std::size_t u = 0; u < t; ++u) {
-                if (x > thresholds_[u]) ++s;
-                else if (x == thresholds_[u] && j >= std::llround(below_[u] * static_cast<double>(total[v]))) ++s;
+                if (x > thresholds_[u])
+                    ++s;
+                else if (x == thresholds_[u] && j >= std::llround(below_[u] * static_cast<double>(total[v])))
+                    ++s;
             }
             out[i] = static_cast<std::uint8_t>(s);
         }
@@ -216,7 +232,8 @@ SegmentReport validate_segments(const std::vector<SegmentRange>& table, int bins
     rep.bins = bins;
     rep.cells_matched.assign(table.size(), 0);
     rep.cells_won.assign(table.size(), 0);
-    rep.winner.assign(static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins), -1);
+    rep.winner.assign(static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins),
+                      -1);
     std::size_t cell = 0;
     for (int r = 1; r <= bins; ++r)
         for (int f = 1; f <= bins; ++f)
@@ -239,10 +256,12 @@ SegmentReport validate_segments(const std::vector<SegmentRange>& table, int bins
 }
 
 std::string SegmentReport::describe(const std::vector<SegmentRange>& table, std::size_t max_cells) const {
-    const std::size_t cells = static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins);
-    std::string s = std::to_string(cells) + " cells, " + std::to_string(table.size()) + " rules: " +
-                    std::to_string(gaps.size()) + " cells match no rule, " + std::to_string(overlaps.size()) +
-                    " cells match several rules, " + std::to_string(unreachable.size()) + " rules win no cell";
+    const std::size_t cells =
+        static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins) * static_cast<std::size_t>(bins);
+    std::string s = std::to_string(cells) + " cells, " + std::to_string(table.size()) +
+                    " rules: " + std::to_string(gaps.size()) + " cells match no rule, " +
+                    std::to_string(overlaps.size()) + " cells match several rules, " +
+                    std::to_string(unreachable.size()) + " rules win no cell";
     if (!gaps.empty()) {
         s += "\nno rule:";
         for (std::size_t j = 0; j < gaps.size() && j < max_cells; ++j) s += " " + std::to_string(gaps[j].code());
@@ -298,7 +317,8 @@ void RfmSegmentRule::build(const std::string& path) {
         segments.push_back(fallback_);
     const std::set<std::string> a(segments.begin(), segments.end()), b(tier_names_.begin(), tier_names_.end());
     if (a != b || tier_names_.size() != b.size())
-        throw PolicyError(path + ".segments: the policy's tiers must be the segment names, one tier per segment; segments: " +
+        throw PolicyError(path +
+                          ".segments: the policy's tiers must be the segment names, one tier per segment; segments: " +
                           join(segments) + "; tiers: " + join(tier_names_));
     auto tier_of_name = [&](const std::string& name) {
         return static_cast<std::int32_t>(std::find(tier_names_.begin(), tier_names_.end(), name) - tier_names_.begin());
@@ -322,7 +342,8 @@ std::span<const double> checked_column(const RuleInput& input, const std::string
     return v;
 }
 
-void score_column(const RankBins& bins, const RuleInput& input, const std::string& name, std::vector<std::uint8_t>& out) {
+void score_column(const RankBins& bins, const RuleInput& input, const std::string& name,
+                  std::vector<std::uint8_t>& out) {
     const auto v = checked_column(input, name);
     out.resize(v.size());
     const std::size_t bad = bins.score(v, out);
@@ -356,7 +377,8 @@ void RfmSegmentRule::scores(const RuleInput& input, std::vector<std::uint8_t>& r
     score_column(bins_m_, input, columns_.monetary, m);
 }
 
-void RfmSegmentRule::assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const {
+void RfmSegmentRule::assign(const RuleInput& input, std::span<std::int32_t> tier,
+                            std::span<std::int32_t> reason) const {
     std::vector<std::uint8_t> r, f, m;
     scores(input, r, f, m);
     const int k = bins_;
@@ -380,7 +402,10 @@ std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::extra_c
         ms[i] = m[i];
         cell[i] = 100.0 * r[i] + 10.0 * f[i] + m[i];
     }
-    return {{"r_score", std::move(rs)}, {"f_score", std::move(fs)}, {"m_score", std::move(ms)}, {"rfm_cell", std::move(cell)}};
+    return {{"r_score", std::move(rs)},
+            {"f_score", std::move(fs)},
+            {"m_score", std::move(ms)},
+            {"rfm_cell", std::move(cell)}};
 }
 
 std::vector<std::string> RfmSegmentRule::warnings() const {
@@ -388,10 +413,12 @@ std::vector<std::string> RfmSegmentRule::warnings() const {
     for (auto k : report_.unreachable) {
         const std::string& name = table_[k].name;
         bool reached = name == fallback_ && !report_.gaps.empty();
-        for (std::size_t q = 0; q < table_.size(); ++q) reached = reached || (table_[q].name == name && report_.cells_won[q] > 0);
-        out.push_back("rfm_segments: segment '" + name + "' (rule " + std::to_string(k) + ": " + table_[k].describe() +
-                      ") " + (report_.cells_matched[k] == 0 ? "matches no cell" : "loses every cell it matches to earlier rules") +
-                      (reached ? "; the segment's other rules still win cells" : ", so it gets no customer"));
+        for (std::size_t q = 0; q < table_.size(); ++q)
+            reached = reached || (table_[q].name == name && report_.cells_won[q] > 0);
+        out.push_back(
+            "rfm_segments: segment '" + name + "' (rule " + std::to_string(k) + ": " + table_[k].describe() + ") " +
+            (report_.cells_matched[k] == 0 ? "matches no cell" : "loses every cell it matches to earlier rules") +
+            (reached ? "; the segment's other rules still win cells" : ", so it gets no customer"));
     }
     return out;
 }
@@ -440,7 +467,8 @@ using json_checks::only_keys;
 std::string string_at(const json& obj, const char* key, const std::string& path, const std::string& fallback) {
     if (!obj.contains(key)) return fallback;
     const json& j = obj.at(key);
-    if (!j.is_string() || j.get<std::string>().empty()) fail(path + "." + key, "must be a non-empty string, got " + show(j));
+    if (!j.is_string() || j.get<std::string>().empty())
+        fail(path + "." + key, "must be a non-empty string, got " + show(j));
     return j.get<std::string>();
 }
 
@@ -460,8 +488,9 @@ ScoreRange range_at(const json& j, const std::string& path, int k, double step) 
 
 std::unique_ptr<Rule> make_rfm_segments_rule(const json& p, const std::string& path, std::size_t tiers) {
     if (!p.is_object()) fail(path, "must be an object, got " + show(p));
-    only_keys(p, path, {"kind", "recency", "frequency", "monetary", "recency_direction", "bins", "ties", "segments",
-                        "fallback", "tier_names"});
+    only_keys(p, path,
+              {"kind", "recency", "frequency", "monetary", "recency_direction", "bins", "ties", "segments", "fallback",
+               "tier_names"});
     RfmColumns columns;
     columns.recency = string_at(p, "recency", path, columns.recency);
     columns.frequency = string_at(p, "frequency", path, columns.frequency);
@@ -491,16 +520,19 @@ std::unique_ptr<Rule> make_rfm_segments_rule(const json& p, const std::string& p
     std::vector<SegmentRange> table;
     if (!p.contains("segments")) {
         if (bins != 5)
-            fail(path + ".segments", "required when bins is not 5 (the default table is for 5 bins), got bins = " +
-                                         std::to_string(bins));
+            fail(path + ".segments",
+                 "required when bins is not 5 (the default table is for 5 bins), got bins = " + std::to_string(bins));
         table = default_segment_table();
     } else {
         const json& ss = p.at("segments");
-        if (!ss.is_array() || ss.empty()) fail(path + ".segments", "must be a non-empty array of segments, got " + show(ss));
+        if (!ss.is_array() || ss.empty())
+            fail(path + ".segments", "must be a non-empty array of segments, got " + show(ss));
         for (std::size_t q = 0; q < ss.size(); ++q) {
             const std::string sp = path + ".segments[" + std::to_string(q) + "]";
             const json& s = ss[q];
-            if (!s.is_object()) fail(sp, "must be an object {\"name\", \"r\", \"f\", \"m\"} or {\"name\", \"r\", \"fm\"}, got " + show(s));
+            if (!s.is_object())
+                fail(sp,
+                     "must be an object {\"name\", \"r\", \"f\", \"m\"} or {\"name\", \"r\", \"fm\"}, got " + show(s));
             only_keys(s, sp, {"name", "r", "f", "m", "fm"});
             if (!s.contains("name")) fail(sp + ".name", "required: the segment (and tier) name");
             SegmentRange seg;
@@ -529,7 +561,8 @@ std::unique_ptr<Rule> make_rfm_segments_rule(const json& p, const std::string& p
         }
     } else {
         for (const auto& s : table)
-            if (std::find(tier_names.begin(), tier_names.end(), s.name) == tier_names.end()) tier_names.push_back(s.name);
+            if (std::find(tier_names.begin(), tier_names.end(), s.name) == tier_names.end())
+                tier_names.push_back(s.name);
         if (!fallback.empty() && std::find(tier_names.begin(), tier_names.end(), fallback) == tier_names.end())
             tier_names.push_back(fallback);
     }

@@ -13,16 +13,15 @@
 /// Negative values count as 0. When the total is not positive, every customer goes
 /// to the last class.
 #include <algorithm>
-#include <functional>
-#include <limits>
-#include <span>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <functional>
+#include <limits>
 #include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "tierkit/core/exact_sum.hpp"
 #include "tierkit/privacy.hpp"
@@ -62,10 +61,10 @@ public:
     std::vector<std::string> reasons() const override {
         std::vector<std::string> out;
         for (std::size_t k = 0; k < thresholds_.size(); ++k)
-            out.push_back("abc: " + source_ + " >= " + format_number(thresholds_[k]) + " (cumulative share <= " +
-                          format_number(100 * cuts_[k]) + "%)");
-        out.push_back("abc: " + source_ + " in the last " + format_number(100 * (1 - (cuts_.empty() ? 0 : cuts_.back()))) +
-                      "% of the total");
+            out.push_back("abc: " + source_ + " >= " + format_number(thresholds_[k]) +
+                          " (cumulative share <= " + format_number(100 * cuts_[k]) + "%)");
+        out.push_back("abc: " + source_ + " in the last " +
+                      format_number(100 * (1 - (cuts_.empty() ? 0 : cuts_.back()))) + "% of the total");
         return out;
     }
     std::vector<std::pair<std::string, std::vector<double>>> parameters() const override {

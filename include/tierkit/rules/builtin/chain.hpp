@@ -11,13 +11,12 @@
 /// "then" is split again by its sub-rule, fitted only on the customers the first
 /// rule put there; other tiers stay as the first rule left them. Nested rule
 /// objects are described in rules/nested.hpp.
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/vector.hpp>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
 
 #include "tierkit/rules/nested.hpp"
 #include "tierkit/rules/rule.hpp"

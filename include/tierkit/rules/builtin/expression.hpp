@@ -24,18 +24,15 @@
 /// | form | meaning |
 /// |---|---|
 /// | `12`, `1.5`, `.5`, `2e3` | number literals (no sign; `-` is an operator) |
-/// | `frequency`, `` `net margin %` `` | a score or feature column (scores are searched first); backquotes allow any other characters |
-/// | `+ - * /`, unary `-` | arithmetic on numbers |
-/// | `< <= > >= == !=` | compare two numbers, giving a condition; comparisons do not chain |
-/// | `not`, `and`, `or` | logic on conditions |
-/// | `x in [1, 2, -3]`, `x not in [...]` | membership in a list of number literals |
-/// | `'retail'`, `"retail"` | a label: text in single or double quotes (no escapes), only in the two forms below |
-/// | `industry == 'retail'`, `industry != 'retail'` | a labelled (categorical) column compared with a label |
-/// | `industry in ['retail', 'energy']`, `industry not in [...]` | a labelled column's label in a list of labels |
-/// | `log(x)`, `abs(x)` | natural logarithm, absolute value |
-/// | `min(a, b, ...)`, `max(a, b, ...)` | two or more numbers |
-/// | `between(x, lo, hi)` | `lo <= x and x <= hi` (inclusive) |
-/// | `pct(column)` | the value's percentile in the column as seen at fit, in [0, 1] |
+/// | `frequency`, `` `net margin %` `` | a score or feature column (scores are searched first); backquotes allow any
+/// other characters | | `+ - * /`, unary `-` | arithmetic on numbers | | `< <= > >= == !=` | compare two numbers,
+/// giving a condition; comparisons do not chain | | `not`, `and`, `or` | logic on conditions | | `x in [1, 2, -3]`, `x
+/// not in [...]` | membership in a list of number literals | | `'retail'`, `"retail"` | a label: text in single or
+/// double quotes (no escapes), only in the two forms below | | `industry == 'retail'`, `industry != 'retail'` | a
+/// labelled (categorical) column compared with a label | | `industry in ['retail', 'energy']`, `industry not in [...]`
+/// | a labelled column's label in a list of labels | | `log(x)`, `abs(x)` | natural logarithm, absolute value | |
+/// `min(a, b, ...)`, `max(a, b, ...)` | two or more numbers | | `between(x, lo, hi)` | `lo <= x and x <= hi`
+/// (inclusive) | | `pct(column)` | the value's percentile in the column as seen at fit, in [0, 1] |
 ///
 /// Precedence, loosest first: `or`; `and`; `not`; comparisons, `in`, `not in`;
 /// `+ -`; `* /`; unary `-`; function calls and parentheses. Binary operators are
@@ -105,21 +102,20 @@
 ///
 /// Serialization: the branches' text, tiers and the fitted pct curves are saved;
 /// loading parses and compiles the text again.
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <tuple>
-#include <utility>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
@@ -167,10 +163,10 @@ enum class Op : std::uint8_t {
 struct Node {
     Op op = Op::number;
     Type type = Type::number;
-    std::uint32_t position = 0;     ///< byte offset of the node's first character in the text
-    std::uint32_t op_position = 0;  ///< byte offset of its operator, keyword or function name
-    double value = 0;               ///< Op::number
-    std::string name;               ///< Op::column, Op::pct
+    std::uint32_t position = 0;       ///< byte offset of the node's first character in the text
+    std::uint32_t op_position = 0;    ///< byte offset of its operator, keyword or function name
+    double value = 0;                 ///< Op::number
+    std::string name;                 ///< Op::column, Op::pct
     std::vector<std::uint32_t> args;  ///< child node indices (always lower than this node's)
     std::vector<double> set;          ///< Op::in, Op::not_in
     std::vector<std::string> labels;  ///< Op::label_in, Op::label_not_in
@@ -202,15 +198,30 @@ struct Operand {
 /// are separate files; `out` and the operands name registers of the file the
 /// operation reads or writes.
 enum class Code : std::uint8_t {
-    neg, log, abs,             ///< number a -> number
-    add, sub, mul, div, min, max,  ///< numbers a, b -> number
-    pct,                       ///< column a -> number (aux: curve)
-    lt, le, gt, ge, eq, ne,    ///< numbers a, b -> condition
-    between,                   ///< numbers a, b, c -> condition
-    in, not_in,                ///< number a -> condition (aux: set)
-    not_,                      ///< condition a -> condition
-    and_, or_,                 ///< conditions a, b -> condition
-    label_in, label_not_in,    ///< labelled column a -> condition (aux: label set)
+    neg,
+    log,
+    abs,  ///< number a -> number
+    add,
+    sub,
+    mul,
+    div,
+    min,
+    max,  ///< numbers a, b -> number
+    pct,  ///< column a -> number (aux: curve)
+    lt,
+    le,
+    gt,
+    ge,
+    eq,
+    ne,       ///< numbers a, b -> condition
+    between,  ///< numbers a, b, c -> condition
+    in,
+    not_in,  ///< number a -> condition (aux: set)
+    not_,    ///< condition a -> condition
+    and_,
+    or_,  ///< conditions a, b -> condition
+    label_in,
+    label_not_in,  ///< labelled column a -> condition (aux: label set)
 };
 
 struct Instruction {
@@ -223,9 +234,9 @@ struct Instruction {
 /// A compiled condition. An instruction never writes a register it reads.
 struct Program {
     std::vector<Instruction> code;
-    std::vector<std::vector<double>> sets;  ///< `in` lists, sorted, without duplicates
+    std::vector<std::vector<double>> sets;             ///< `in` lists, sorted, without duplicates
     std::vector<std::vector<std::string>> label_sets;  ///< label lists, sorted, without duplicates
-    Operand result;                         ///< a condition register or a constant
+    Operand result;                                    ///< a condition register or a constant
     std::uint32_t number_slots = 0;
     std::uint32_t condition_slots = 0;
 };
@@ -241,8 +252,8 @@ Program compile(const Tree& tree, std::vector<std::string>& columns, std::vector
 class ExpressionRule : public Rule {
 public:
     struct Branch {
-        std::string when;        ///< condition text
-        std::int32_t tier = 0;   ///< tier index
+        std::string when;       ///< condition text
+        std::int32_t tier = 0;  ///< tier index
         template <class Archive>
         void serialize(Archive& ar, unsigned /*version*/) {
             ar& boost::serialization::make_nvp("when", when);
@@ -257,8 +268,7 @@ public:
     ///   name "<path>.branches[k].when").
     /// @throws PolicyError for a syntax or type error, a condition that is not a
     ///   condition, a tier index outside [0, tiers), or 65535 branches or more.
-    ExpressionRule(std::vector<Branch> branches, std::int32_t else_tier, std::size_t tiers,
-                   std::string path = "rule");
+    ExpressionRule(std::vector<Branch> branches, std::int32_t else_tier, std::size_t tiers, std::string path = "rule");
 
     std::string kind() const override { return "expression"; }
     std::size_t tiers() const override { return tiers_; }
@@ -268,8 +278,7 @@ public:
     void fit(const RuleInput& input) override;
     /// @throws UnknownColumn as fit; InvalidInput when a column's length is not
     ///   tier.size(); PolicyError when pct() is used and the rule was not fitted.
-    void assign(const RuleInput& input, std::span<std::int32_t> tier,
-                std::span<std::int32_t> reason) const override;
+    void assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const override;
     std::vector<std::string> reasons() const override;
     /// "branch_tiers" (each branch's tier, the else tier last) and, per pct()
     /// column, "pct(<column>).knots".

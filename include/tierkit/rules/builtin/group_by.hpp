@@ -9,15 +9,14 @@
 /// "unseen_group" says what happens to a group not seen at fit: "error" (default)
 /// or "global" (a rule fitted on every customer). The wrapper registers itself with
 /// register_rule_wrapper, so the registry builds it around any kind.
-#include <map>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/map.hpp>
 #include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/string.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "tierkit/rules/nested.hpp"
 #include "tierkit/rules/rule.hpp"

@@ -76,22 +76,21 @@
 ///
 /// Thread safety: immutable after fit; assign() and extra_columns() are const and
 /// may run concurrently.
-#include <cstdint>
-#include <memory>
-#include <span>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
+#include <cstdint>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <vector>
 
-#include "tierkit/core/random.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/progress.hpp"
+#include "tierkit/core/random.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
@@ -156,8 +155,8 @@ enum class KSelect { silhouette, elbow };
 
 /// The policy's options of the kmeans rule (see the file comment).
 struct KMeansOptions {
-    std::string score;        ///< criteria block; empty = the first score
-    std::size_t k = 0;        ///< clusters; 0 = auto
+    std::string score;  ///< criteria block; empty = the first score
+    std::size_t k = 0;  ///< clusters; 0 = auto
     std::size_t k_min = 2, k_max = 8;
     KSelect select = KSelect::silhouette;
     std::uint64_t seed = 0;
@@ -223,8 +222,8 @@ public:
     /// distributed Lloyd iterations too): order them by score and map them to tiers.
     /// @param centroids k x d row-major, any order. @throws InvalidInput when the sizes
     ///   do not fit (k must equal the fixed k, and be at least the tiers).
-    void set_centroids(std::vector<std::string> names, std::vector<double> weights, const std::vector<double>& centroids,
-                       double inertia, int iterations);
+    void set_centroids(std::vector<std::string> names, std::vector<double> weights,
+                       const std::vector<double>& centroids, double inertia, int iterations);
     double inertia() const noexcept { return inertia_; }
     int iterations() const noexcept { return iterations_; }
     /// One customer: the nearest centroid in the normalized criteria of its score.
@@ -275,7 +274,7 @@ private:
 
     KMeansOptions options_;
     std::size_t tiers_ = 0;
-    std::vector<std::string> names_;      ///< criteria, fitted order
+    std::vector<std::string> names_;  ///< criteria, fitted order
     std::vector<double> weights_;
     std::vector<double> centroids_;       ///< score order, row-major
     std::vector<double> centroid_score_;  ///< weights . centroid, descending
@@ -288,7 +287,8 @@ private:
 
 /// The nearest of k centroids (k x y.size(), row-major) to y by squared Euclidean
 /// distance; the lowest index on a tie.
-inline std::size_t nearest_centroid(std::span<const double> y, std::span<const double> centroids, std::size_t k) noexcept {
+inline std::size_t nearest_centroid(std::span<const double> y, std::span<const double> centroids,
+                                    std::size_t k) noexcept {
     const std::size_t d = y.size();
     double best = 0;
     std::size_t label = 0;

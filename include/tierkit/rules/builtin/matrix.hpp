@@ -13,16 +13,14 @@
 /// @endcode
 /// cells[i][j] is the tier of x band i and y band j, band 0 being the highest.
 /// 2x2 and 3x3 are usual; any size works.
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <algorithm>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/vector.hpp>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
 
 #include "tierkit/rules/rule.hpp"
 
@@ -75,8 +73,8 @@ public:
         return out;
     }
     std::unique_ptr<Rule> clone() const override {
-        return std::make_unique<MatrixRule>(std::shared_ptr<Rule>(x_->clone()), std::shared_ptr<Rule>(y_->clone()), cells_,
-                                            tiers_);
+        return std::make_unique<MatrixRule>(std::shared_ptr<Rule>(x_->clone()), std::shared_ptr<Rule>(y_->clone()),
+                                            cells_, tiers_);
     }
 
     template <class Archive>

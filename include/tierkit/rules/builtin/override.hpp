@@ -15,17 +15,15 @@
 /// that holds decides, and its reason ("override: credit risk", or the condition
 /// itself) is the customer's. Customers no condition catches get the base rule's
 /// tier and reason.
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <algorithm>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/shared_ptr.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
 
 #include "tierkit/rules/nested.hpp"
 #include "tierkit/rules/rule.hpp"
@@ -75,7 +73,8 @@ public:
     }
     std::unique_ptr<Rule> clone() const override {
         NestedRule base{std::shared_ptr<Rule>(base_.rule->clone()), base_.to_policy};
-        return std::make_unique<OverrideRule>(std::move(base), std::shared_ptr<Rule>(conditions_->clone()), labels_, tiers_);
+        return std::make_unique<OverrideRule>(std::move(base), std::shared_ptr<Rule>(conditions_->clone()), labels_,
+                                              tiers_);
     }
     bool needs_criteria() const override { return base_.rule->needs_criteria(); }
     bool reads_every_column() const override {

@@ -12,19 +12,18 @@
 /// quota that rounds to no customer gives an empty tier (cut = +infinity). The cuts
 /// then apply unchanged to new customers.
 #include <algorithm>
-#include <cstdint>
-#include <span>
-#include <utility>
-#include <cmath>
-#include <functional>
-#include <limits>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <limits>
 #include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tierkit/privacy.hpp"
 #include "tierkit/rules/cuts.hpp"
@@ -45,25 +44,30 @@ inline std::vector<double> largest_at_ranks(std::span<const double> v, const std
     if (n == 0 || ranks.empty()) return out;
     const std::size_t chunks = std::max<std::size_t>(1, std::min<std::size_t>(num_threads(), n >> 16));
     auto rows = [&](std::size_t c) { return std::pair{n * c / chunks, n * (c + 1) / chunks}; };
-    std::vector<double> lo(chunks, std::numeric_limits<double>::infinity()), hi(chunks, -std::numeric_limits<double>::infinity());
+    std::vector<double> lo(chunks, std::numeric_limits<double>::infinity()),
+        hi(chunks, -std::numeric_limits<double>::infinity());
     std::vector<std::uint8_t> finite(chunks, 1);
-    parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const auto [b, e] = rows(c);
-            for (std::size_t i = b; i < e; ++i) {
-                if (!std::isfinite(v[i])) finite[c] = 0;
-                lo[c] = std::min(lo[c], v[i]);
-                hi[c] = std::max(hi[c], v[i]);
+    parallel_for(
+        chunks,
+        [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const auto [b, e] = rows(c);
+                for (std::size_t i = b; i < e; ++i) {
+                    if (!std::isfinite(v[i])) finite[c] = 0;
+                    lo[c] = std::min(lo[c], v[i]);
+                    hi[c] = std::max(hi[c], v[i]);
+                }
             }
-        }
-    }, 1);
+        },
+        1);
     const double min = *std::min_element(lo.begin(), lo.end()), max = *std::max_element(hi.begin(), hi.end());
     // Non-finite values, or a range too wide for a double (max - min overflows): select
     // among all rows.
     if (std::find(finite.begin(), finite.end(), 0) != finite.end() || !std::isfinite(max - min)) {
         std::vector<double> all(v.begin(), v.end());
         for (std::size_t j = 0; j < ranks.size(); ++j) {
-            std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(ranks[j] - 1), all.end(), std::greater<>());
+            std::nth_element(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(ranks[j] - 1), all.end(),
+                             std::greater<>());
             out[j] = all[ranks[j] - 1];
         }
         return out;
@@ -73,13 +77,16 @@ inline std::vector<double> largest_at_ranks(std::span<const double> v, const std
     const double scale = static_cast<double>(buckets) / (max - min);
     auto bucket = [&](double x) { return std::min(buckets - 1, static_cast<std::size_t>((x - min) * scale)); };
     std::vector<std::vector<std::uint32_t>> partial(chunks, std::vector<std::uint32_t>(buckets, 0));
-    parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const auto [b, e] = rows(c);
-            auto& h = partial[c];
-            for (std::size_t i = b; i < e; ++i) ++h[bucket(v[i])];
-        }
-    }, 1);
+    parallel_for(
+        chunks,
+        [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const auto [b, e] = rows(c);
+                auto& h = partial[c];
+                for (std::size_t i = b; i < e; ++i) ++h[bucket(v[i])];
+            }
+        },
+        1);
     std::vector<std::size_t> count(buckets, 0);
     for (const auto& h : partial)
         for (std::size_t b = 0; b < buckets; ++b) count[b] += h[b];
@@ -95,20 +102,25 @@ inline std::vector<double> largest_at_ranks(std::span<const double> v, const std
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
     std::vector<std::vector<std::vector<double>>> gathered(chunks, std::vector<std::vector<double>>(wanted.size()));
-    parallel_for(chunks, [&](std::size_t c0, std::size_t c1) {
-        for (std::size_t c = c0; c < c1; ++c) {
-            const auto [b, e] = rows(c);
-            for (std::size_t i = b; i < e; ++i) {
-                const auto it = std::lower_bound(wanted.begin(), wanted.end(), bucket(v[i]));
-                if (it != wanted.end() && *it == bucket(v[i])) gathered[c][static_cast<std::size_t>(it - wanted.begin())].push_back(v[i]);
+    parallel_for(
+        chunks,
+        [&](std::size_t c0, std::size_t c1) {
+            for (std::size_t c = c0; c < c1; ++c) {
+                const auto [b, e] = rows(c);
+                for (std::size_t i = b; i < e; ++i) {
+                    const auto it = std::lower_bound(wanted.begin(), wanted.end(), bucket(v[i]));
+                    if (it != wanted.end() && *it == bucket(v[i]))
+                        gathered[c][static_cast<std::size_t>(it - wanted.begin())].push_back(v[i]);
+                }
             }
-        }
-    }, 1);
+        },
+        1);
     for (std::size_t j = 0; j < ranks.size(); ++j) {
         const auto w = static_cast<std::size_t>(std::lower_bound(wanted.begin(), wanted.end(), at[j]) - wanted.begin());
         std::vector<double> values;
         for (const auto& g : gathered) values.insert(values.end(), g[w].begin(), g[w].end());
-        std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(within[j] - 1), values.end(), std::greater<>());
+        std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(within[j] - 1), values.end(),
+                         std::greater<>());
         out[j] = values[within[j] - 1];
     }
     return out;
@@ -120,7 +132,8 @@ class QuantileRule : public Rule {
 public:
     QuantileRule() = default;  ///< for loading
     /// @param shares per-tier shares of the first tiers (each in (0, 1], sum <= 1).
-    QuantileRule(std::string source, std::vector<double> shares) : source_(std::move(source)), shares_(std::move(shares)) {}
+    QuantileRule(std::string source, std::vector<double> shares)
+        : source_(std::move(source)), shares_(std::move(shares)) {}
     std::string kind() const override { return "quantiles"; }
     std::size_t tiers() const override { return shares_.size() + 1; }
     void fit(const RuleInput& input) override {
@@ -130,8 +143,8 @@ public:
         double cumulative = 0;
         for (double s : shares_) {
             cumulative += s;
-            ranks.push_back(static_cast<std::size_t>(
-                std::min<double>(static_cast<double>(v.size()), std::floor(cumulative * static_cast<double>(v.size()) + 0.5))));
+            ranks.push_back(static_cast<std::size_t>(std::min<double>(
+                static_cast<double>(v.size()), std::floor(cumulative * static_cast<double>(v.size()) + 0.5))));
         }
         std::vector<std::size_t> positive;
         for (auto r : ranks)
@@ -189,7 +202,8 @@ public:
     /// @throws InvalidInput when their number differs from the shares'.
     void set_cuts(std::vector<double> cuts) {
         if (cuts.size() != shares_.size())
-            throw InvalidInput("quantiles: expected " + std::to_string(shares_.size()) + " cuts, got " + std::to_string(cuts.size()));
+            throw InvalidInput("quantiles: expected " + std::to_string(shares_.size()) + " cuts, got " +
+                               std::to_string(cuts.size()));
         cuts_ = std::move(cuts);
     }
     const std::string& source() const noexcept { return source_; }

@@ -112,19 +112,18 @@
 ///
 /// Thread safety: immutable after fit; assign() and extra_columns() are const and
 /// may run concurrently.
-#include <cstdint>
-#include <limits>
-#include <memory>
-#include <span>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
+#include <cstdint>
+#include <limits>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "tierkit/rules/rule.hpp"
 
@@ -187,7 +186,9 @@ struct ScoreRange {
     double hi = std::numeric_limits<double>::infinity();
 
     bool contains(double s) const noexcept { return lo <= s && s <= hi; }
-    bool any() const noexcept { return lo == -std::numeric_limits<double>::infinity() && hi == std::numeric_limits<double>::infinity(); }
+    bool any() const noexcept {
+        return lo == -std::numeric_limits<double>::infinity() && hi == std::numeric_limits<double>::infinity();
+    }
 
     template <class Archive>
     void serialize(Archive& ar, unsigned /*version*/) {
@@ -248,9 +249,9 @@ struct SegmentOverlap {
 /// (111, 112, ..., kkk).
 struct SegmentReport {
     int bins = 5;
-    std::vector<RfmCell> gaps;             ///< cells no rule matches
-    std::vector<SegmentOverlap> overlaps;  ///< cells two or more rules match
-    std::vector<std::size_t> unreachable;  ///< rules that win no cell
+    std::vector<RfmCell> gaps;               ///< cells no rule matches
+    std::vector<SegmentOverlap> overlaps;    ///< cells two or more rules match
+    std::vector<std::size_t> unreachable;    ///< rules that win no cell
     std::vector<std::size_t> cells_matched;  ///< per rule: cells it matches
     std::vector<std::size_t> cells_won;      ///< per rule: cells where it is the first match
     /// Per cell, index (r-1) k^2 + (f-1) k + (m-1): the winning rule, or -1 for a gap.

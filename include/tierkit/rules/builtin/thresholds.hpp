@@ -7,15 +7,14 @@
 /// >= 60 -> tier 1, >= 30 -> tier 2, else tier 3. A value equal to a cut belongs to
 /// the higher tier.
 #include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <cmath>
+#include <cstdint>
 #include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
 
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/rules/cuts.hpp"
