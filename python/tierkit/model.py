@@ -857,7 +857,7 @@ def _categorical(codes: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorica
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
-def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
+def _per_tier(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     """A categorical of labels[code]; labels may repeat (two tiers, one mode)."""
     dtype, remap = _labels_dtype(labels)
     return _categorical(codes if remap is None else np.take(remap, codes), dtype)
