@@ -70,6 +70,9 @@ chroot_connect() {
     cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
   fi
   cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  # Every installed Debian and every container has an /etc/hosts naming localhost (the
+  # installer or the container runtime writes it); debootstrap leaves it out.
+  [ -e "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
   mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
   mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
   mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts" 2>/dev/null || true

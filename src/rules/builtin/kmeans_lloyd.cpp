@@ -466,8 +466,6 @@ void check_finite(const PointColumns& x, const std::vector<std::string>& names, 
 
 }  // namespace kmeans_detail
 
-using kmeans_detail::check_finite;
-
 // ---- building blocks --------------------------------------------------------------
 
 std::vector<double> kmeans_plus_plus(const PointColumns& x, std::size_t k, Xoshiro256& rng, unsigned threads) {
