@@ -1,19 +1,22 @@
 """Python callables as tiering rules.
 
-A policy built in Python may give a vectorized callable as its rule::
+A policy built in Python may give a vectorized callable as its rule, or as a
+rule nested in another (a chain's ``first`` or ``then``, an override's ``base``)::
 
     def rule(features: pd.DataFrame, score: np.ndarray) -> np.ndarray: ...
 
-returning one tier per customer, as tier indices (0 = best) or tier names. The
-policy stores ``{"kind": "python", "name": <key>}``; :func:`register` hands the
-C++ rule a function (:func:`call` bound to the key) that runs the callable and
-checks what it returned.
+returning one tier per customer, as tier indices (0 = best) or tier names (of
+the rule's own ``tiers`` when it names them, else the enclosing rule's). The
+policy stores ``{"kind": "python", "name": <key>}`` in its place; :func:`register`
+hands the C++ rule a function (:func:`call` bound to the key) that runs the
+callable and checks what it returned.
 """
 
 from __future__ import annotations
 
 import contextvars
 import functools
+import zlib
 from typing import Any, Callable
 
 import numpy as np
@@ -28,10 +31,12 @@ current_codec: contextvars.ContextVar[Any] = contextvars.ContextVar("tierkit_cod
 
 
 def register(fn: Callable[..., Any], tier_names: list[str]) -> str:
-    """Keep ``fn`` under a key for the policy to name."""
+    """Keep ``fn`` under a key for the policy to name. The key holds the tier names'
+    checksum: one function may tier into different tiers in two places."""
     if not callable(fn):
         raise TypeError(f"rule: expected a callable, got {type(fn).__name__}")
-    key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', 'rule')}@{id(fn):x}"
+    tiers = zlib.crc32("\x1f".join(tier_names).encode("utf-8"))
+    key = f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', 'rule')}@{id(fn):x}/{tiers:08x}"
     _REGISTRY[key] = (fn, list(tier_names))
     _hand_over(key)
     return key
@@ -56,6 +61,22 @@ def adopt(key: str, fn: Callable[..., Any], tier_names: list[str]) -> None:
 def entry(key: str) -> tuple[Callable[..., Any], list[str]] | None:
     """The callable and tier names registered under ``key``, if any."""
     return _REGISTRY.get(key)
+
+
+def keys_in(rule: Any) -> list[str]:
+    """The keys of the Python rules in a normalized rule object (at its top or nested
+    at any depth), in document order, each once."""
+    keys: dict[str, None] = {}
+    stack = [rule]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("kind") == "python" and isinstance(value.get("name"), str):
+                keys[value["name"]] = None
+            stack.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            stack.extend(reversed(value))
+    return list(keys)
 
 
 def lookup(key: str) -> Callable[..., Any]:

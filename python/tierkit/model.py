@@ -549,7 +549,7 @@ class Model:
         portable across platforms), "text" or "xml" (portable, readable). Holds
         parameters and aggregates only, never customer rows.
 
-        Raises FormatError for a model whose rule is a Python callable: a model
+        Raises FormatError for a model whose rule is or nests a Python callable: a model
         file cannot hold Python code. Pickle such a model instead (``pickle``,
         ``copy.deepcopy`` and joblib work when cloudpickle is installed), or save
         a policy with a built-in rule.
@@ -562,21 +562,23 @@ class Model:
         """
         if kind not in ("binary", "text", "xml"):
             raise InvalidInputError(f"kind: expected binary, text or xml, got {kind!r}")
-        key = self._python_rule_key()
-        if key is not None:
-            fn = _callable.entry(key)
-            name = getattr(fn[0], "__qualname__", "rule") if fn else key
+        keys = self._python_rule_keys()
+        if keys:
+            entries = [_callable.entry(key) for key in keys]
+            names = ", ".join(
+                repr(getattr(e[0], "__qualname__", "rule") if e else key) for key, e in zip(keys, entries)
+            )
             raise FormatError(
-                f"save: cannot serialize the model (rule 'python'): its rule is the Python callable {name!r}, which "
+                f"save: cannot serialize the model (rule 'python'): its rule uses the Python callable {names}, which "
                 "a model file cannot hold; pickle the model instead (with cloudpickle installed), or save a policy "
-                "with a built-in rule"
+                "with built-in rules only"
             )
         return self._core.to_bytes(kind)
 
-    def _python_rule_key(self) -> str | None:
-        """The registry key of the model's Python callable rule, if it has one."""
-        rule = json.loads(self._core.policy.to_json()).get("rule", {})
-        return rule.get("name") if rule.get("kind") == "python" else None
+    def _python_rule_keys(self) -> list[str]:
+        """The registry keys of the model's Python callable rules (the rule itself or
+        rules nested in it)."""
+        return _callable.keys_in(json.loads(self._core.policy.to_json()).get("rule", {}))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Model:
@@ -586,32 +588,44 @@ class Model:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # pickle, copy.deepcopy and joblib go through the same bytes as model files.
-        key = self._python_rule_key()
-        if key is None:
+        keys = self._python_rule_keys()
+        if not keys:
             return (Model.from_bytes, (self.to_bytes("binary"),))
-        # A Python callable rule: the archive names it by its registry key only;
-        # the callable travels beside it, pickled by value with cloudpickle.
-        entry = _callable.entry(key)
-        if entry is None:
-            raise pickle.PicklingError(
-                f"tierkit.Model: python rule '{key}': the callable is not registered in this process"
-            )
-        fn, tiers = entry
+        # Python callable rules: the archive names each by its registry key only;
+        # the callables travel beside it, pickled by value with cloudpickle.
+        entries = []
+        for key in keys:
+            entry = _callable.entry(key)
+            if entry is None:
+                raise pickle.PicklingError(
+                    f"tierkit.Model: python rule '{key}': the callable is not registered in this process"
+                )
+            entries.append((key, *entry))
         try:
             import cloudpickle
         except ImportError:
+            names = ", ".join(repr(getattr(fn, "__qualname__", "rule")) for _, fn, _ in entries)
             raise pickle.PicklingError(
-                f"tierkit.Model: the rule is the Python callable {getattr(fn, '__qualname__', 'rule')!r}; pickling it "
-                "needs cloudpickle (pip install cloudpickle), which is not installed"
+                f"tierkit.Model: the rule uses the Python callable {names}; pickling it needs cloudpickle "
+                "(pip install cloudpickle), which is not installed"
             ) from None
-        return (_model_with_callable, (self._core.to_bytes("binary"), key, cloudpickle.dumps(fn), tiers))
+        (key, fn, tiers), *more = entries
+        return (
+            _model_with_callable,
+            (
+                self._core.to_bytes("binary"),
+                key,
+                cloudpickle.dumps(fn),
+                tiers,
+                *((k, cloudpickle.dumps(f), t) for k, f, t in more),
+            ),
+        )
 
     def __dask_tokenize__(self) -> str:
         """Dask's deterministic token: a hash of the model's bytes (equal models, equal tokens)."""
         import hashlib
 
-        key = self._python_rule_key()
-        data = self._core.to_bytes("binary") if key is not None else self.to_bytes("binary")
+        data = self._core.to_bytes("binary")
         return hashlib.sha256(data).hexdigest()
 
     def explain(
@@ -806,9 +820,14 @@ def _tier_attrs(sizes: dict[str, Any]) -> dict[str, Any]:
     return {"empty": [names[k] for k in sizes["empty"]], "starved": [names[k] for k in sizes["starved"]]}
 
 
-def _model_with_callable(data: bytes, key: str, fn_bytes: bytes, tiers: list[str]) -> Model:
-    """Unpickle a model whose rule is a Python callable (see Model.__reduce__)."""
-    _callable.adopt(key, pickle.loads(fn_bytes), tiers)
+def _model_with_callable(
+    data: bytes, key: str, fn_bytes: bytes, tiers: list[str], *more: tuple[str, bytes, list[str]]
+) -> Model:
+    """Unpickle a model whose rule is or holds Python callables (see Model.__reduce__):
+    the first callable's key, pickled callable and tier names, then one such triple
+    per further callable (pickles of a model with one callable have none)."""
+    for k, f, t in ((key, fn_bytes, tiers), *more):
+        _callable.adopt(k, pickle.loads(f), t)
     return Model.from_bytes(data)
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import _core
+from . import _callable, _core
 from ._errors import PolicyError
 
 __all__ = ["Policy"]
@@ -54,7 +54,7 @@ def read_policy_file(path: Path) -> str:
         ) from None
 
 
-def _check_rule_signature(fn: Any) -> None:
+def _check_rule_signature(fn: Any, path: str) -> None:
     """A callable rule is called as ``fn(features, score)``: refuse one that cannot be."""
     import inspect
 
@@ -65,13 +65,89 @@ def _check_rule_signature(fn: Any) -> None:
     try:
         signature.bind(None, None)
     except TypeError:
-        from ._errors import PolicyError
-
         name = getattr(fn, "__qualname__", type(fn).__name__)
         raise PolicyError(
-            f"rule: the callable {name}{signature} cannot be called as rule(features, score); expected "
+            f"{path}: the callable {name}{signature} cannot be called as rule(features, score); expected "
             "def rule(features: pandas.DataFrame, score: numpy.ndarray) -> one tier (index or name) per customer"
         ) from None
+
+
+def _callable_name(fn: Any) -> str:
+    return str(getattr(fn, "__qualname__", type(fn).__name__))
+
+
+class _CallableRules:
+    """The Python callables of a policy dict, each put in the policy as
+    ``{"kind": "python", "name": <key>}`` (kept in tierkit._callable): ``"rule": fn``,
+    ``{"kind": "python", "function": fn, ...}``, and either form where a rule nests
+    another (a chain's ``first`` and ``then``, an override's ``base``). A nested
+    callable tiers into the ``tiers`` of its own rule object, else of the nearest
+    enclosing one that names them, else the policy's."""
+
+    def __init__(self) -> None:
+        self.placed: list[tuple[str, Any]] = []  # (JSON path, callable), in document order
+
+    def spec(self, spec: dict[str, Any]) -> dict[str, Any]:
+        policy_tiers = [t["name"] if isinstance(t, dict) else t for t in spec.get("tiers", [])]
+        out = {}
+        for name, value in spec.items():
+            if name == "rule":
+                out[name] = self._walk(value, "rule", policy_tiers)
+            else:
+                self._refuse(value, f"policy.{name}")
+                out[name] = value
+        return out if self.placed else spec
+
+    def _refuse(self, value: Any, path: str) -> None:
+        """PolicyError for a callable outside the rule (e.g. a criterion's)."""
+        stack = [(value, path)]
+        while stack:
+            v, p = stack.pop()
+            if callable(v):
+                raise PolicyError(
+                    f"{p}: got the Python callable {_callable_name(v)}; a callable can only be the policy's rule "
+                    "or a rule nested in it"
+                )
+            if isinstance(v, dict):
+                stack.extend((child, f"{p}.{k}") for k, child in v.items())
+            elif isinstance(v, (list, tuple)):
+                stack.extend((child, f"{p}[{i}]") for i, child in enumerate(v))
+
+    def _walk(self, value: Any, path: str, tiers: list[str]) -> Any:
+        if callable(value):
+            return self._place(value, path, tiers, {})
+        if isinstance(value, (list, tuple)):
+            return [self._walk(v, f"{path}[{i}]", tiers) for i, v in enumerate(value)]
+        if not isinstance(value, dict):
+            return value
+        own = value.get("tiers")
+        if isinstance(own, list) and own and all(isinstance(t, str) for t in own):
+            tiers = own
+        if "function" in value and value.get("kind", "python") == "python":
+            fn = value["function"]
+            if not callable(fn):
+                raise TypeError(f"{path}.function: expected a callable, got {type(fn).__name__}")
+            rest = {k: v for k, v in value.items() if k not in ("kind", "function")}
+            return self._place(fn, path, tiers, rest)
+        return {k: self._walk(v, f"{path}.{k}", tiers) for k, v in value.items()}
+
+    def _place(self, fn: Any, path: str, tiers: list[str], rest: dict[str, Any]) -> dict[str, Any]:
+        _check_rule_signature(fn, path)
+        self.placed.append((path, fn))
+        return {"kind": "python", "name": _callable.register(fn, tiers), **rest}
+
+    def explain(self, error: PolicyError) -> PolicyError:
+        """The core's error, said in the user's terms when it is about a callable the
+        policy put where no rule goes (a matrix axis, an override's condition...)."""
+        message = str(error)
+        where = message.split(": ", 1)[0]
+        for path, fn in sorted(self.placed, key=lambda p: -len(p[0])):
+            if where in (path, f"{path}.kind", f"{path}.name"):
+                return PolicyError(
+                    f"{path}: got the Python callable {_callable_name(fn)}, but no rule goes here (a callable is a "
+                    f"rule: the policy's rule, a chain's first or then, an override's base); {message}"
+                )
+        return error
 
 
 class Policy:
@@ -123,9 +199,11 @@ class Policy:
         if isinstance(spec, _core.model.Policy):
             self._core = spec
             return
+        callables = _CallableRules()
         if isinstance(spec, dict):
-            spec = self._register_callable(spec)
             check_nesting(spec, "policy")
+            spec = callables.spec(spec)
+            self._callables = [fn for _, fn in callables.placed]  # the policy keeps its rules alive
             try:
                 text = json.dumps(spec, allow_nan=False)
             except (TypeError, ValueError) as exc:
@@ -144,27 +222,10 @@ class Policy:
             text = spec
         else:
             raise TypeError(f"Policy: expected a dict, JSON text or a path, got {type(spec).__name__}")
-        self._core = _core.model.Policy.from_json(text)
-
-    def _register_callable(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """A callable rule (``"rule": fn`` or ``{"kind": "python", "function": fn}``)
-        is kept in tierkit._callable and named in the policy by its key."""
-        from . import _callable
-
-        rule = spec.get("rule")
-        fn = rule if callable(rule) else rule.get("function") if isinstance(rule, dict) else None
-        if fn is None:
-            return spec
-        if not callable(fn):
-            raise TypeError(f"rule.function: expected a callable, got {type(fn).__name__}")
-        _check_rule_signature(fn)
-        tiers = [t["name"] if isinstance(t, dict) else t for t in spec.get("tiers", [])]
-        key = _callable.register(fn, tiers)
-        self._callable = fn  # the policy keeps its rule alive
-        new_rule = {"kind": "python", "name": key}
-        if isinstance(rule, dict) and "score" in rule:
-            new_rule["score"] = rule["score"]
-        return {**spec, "rule": new_rule}
+        try:
+            self._core = _core.model.Policy.from_json(text)
+        except PolicyError as exc:
+            raise callables.explain(exc) from None
 
     @classmethod
     def default(cls) -> Policy:

@@ -1,5 +1,5 @@
-"""A model whose rule is a Python callable: no model file (a clear FormatError),
-but pickle, copy.deepcopy and joblib work through cloudpickle."""
+"""A model whose rule is a Python callable, or nests callables: no model file (a
+clear FormatError), but pickle, copy.deepcopy and joblib work through cloudpickle."""
 
 from __future__ import annotations
 
@@ -33,7 +33,33 @@ def model(features):
     )
 
 
-def test_a_model_file_cannot_hold_the_callable(model, tmp_path):
+@pytest.fixture(scope="module")
+def nested(features):
+    """Two closures, a chain's first rule and its sub-rule in the top tier."""
+    cut = float(features["revenue"].quantile(0.7))
+    visits = 4.0
+    first = lambda f, score: np.where(f["revenue"] >= cut, "top", "rest")  # noqa: E731
+    then = lambda f, score: np.where(f["orders"] >= visits, "top", "middle")  # noqa: E731
+    rule = {"kind": "chain", "first": {"kind": "python", "function": first, "tiers": ["top", "rest"]}}
+    rule["then"] = {"top": {"kind": "python", "function": then, "tiers": ["top", "middle"]}}
+    return tk.fit(tk.Policy({"criteria": ["revenue"], "rule": rule, "tiers": ["top", "middle", "rest"]}), features)
+
+
+@pytest.fixture(params=["top", "nested"])
+def any_model(request, model, nested):
+    return model if request.param == "top" else nested
+
+
+def test_nested_callables_tier(nested, features):
+    out = nested.assign(features)
+    top = features["revenue"] >= features["revenue"].quantile(0.7)
+    expected = np.where(top, np.where(features["orders"] >= 4, "top", "middle"), "rest")
+    assert out["tier"].astype(str).tolist() == expected.tolist()
+    assert set(expected) == {"top", "middle", "rest"}
+
+
+def test_a_model_file_cannot_hold_the_callable(any_model, tmp_path):
+    model = any_model
     for kind in ("binary", "text", "xml"):
         with pytest.raises(
             tk.FormatError,
@@ -46,9 +72,11 @@ def test_a_model_file_cannot_hold_the_callable(model, tmp_path):
     assert not (tmp_path / "m.tkm").exists()
 
 
-def test_pickle_and_deepcopy_round_trip(model, features):
+def test_pickle_and_deepcopy_round_trip(any_model, features):
+    model = any_model
     expected = model.assign(features)
     assert expected["tier"].nunique() == 3
+    assert pickle.loads(pickle.dumps(model)).policy == model.policy
     for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         pd.testing.assert_frame_equal(clone.assign(features), expected)
 
@@ -59,8 +87,9 @@ def test_joblib_round_trip(model, features, tmp_path):
     pd.testing.assert_frame_equal(joblib.load(tmp_path / "m.joblib").assign(features), model.assign(features))
 
 
-def test_unpickled_in_a_fresh_process(model, features, tmp_path):
-    # The callable is not registered there: the pickle brings it.
+def test_unpickled_in_a_fresh_process(any_model, features, tmp_path):
+    # The callables are not registered there: the pickle brings them.
+    model = any_model
     (tmp_path / "m.pkl").write_bytes(pickle.dumps(model))
     features.to_pickle(tmp_path / "f.pkl")
     code = (
@@ -73,7 +102,8 @@ def test_unpickled_in_a_fresh_process(model, features, tmp_path):
     assert out == ",".join(str(t) for t in model.assign(features)["tier_index"])
 
 
-def test_without_cloudpickle_the_error_names_it(model, monkeypatch):
+def test_without_cloudpickle_the_error_names_it(any_model, monkeypatch):
+    model = any_model
     real_import = builtins.__import__
 
     def no_cloudpickle(name, *args, **kwargs):

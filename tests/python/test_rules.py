@@ -149,6 +149,129 @@ def test_callable_rule_sees_columns_the_policy_never_names(features):
     assert out.index[out["tier"] == "key"].tolist() == ["c2", "c4", "c6", "c8", "c9"]
 
 
+def test_callable_nested_in_chain(features):
+    """A callable as a chain's sub-rule sees the rows of its first-rule tier only (with
+    columns the policy never names) and tiers into its own tiers."""
+    seen = {}
+
+    def by_frequency(f: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+        seen["index"] = list(f.index)
+        return np.where(f["frequency"] >= 3, "key", "high")
+
+    policy = tk.Policy(
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "chain",
+                "first": {"kind": "quantiles", "shares": [0.5], "tiers": ["key", "rest"]},
+                "then": {"key": {"kind": "python", "function": by_frequency, "tiers": ["key", "high"]}},
+            },
+            "tiers": ["key", "high", "rest"],
+        }
+    )
+    out = tk.fit(policy, features).assign(features)
+    # top half by revenue: c1..c5 with frequency 5, 1, 4, 2, 3
+    assert seen["index"] == ["c1", "c2", "c3", "c4", "c5"]
+    assert out["tier"].astype(str).tolist() == ["key", "high", "key", "high", "key"] + ["rest"] * 5
+    assert out.loc["c2", "reason"] == "chain: first tier 0, then python rule by_frequency: high"
+
+
+def test_callable_nested_in_override_and_as_chain_first(features):
+    def by_revenue_three(f: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+        return np.where(f["revenue"] >= 55, "gold", "silver")
+
+    override = tk.Policy(
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "override",
+                "base": by_revenue_three,
+                "overrides": [{"when": "frequency >= 5", "tier": "watch", "reason": "very frequent"}],
+            },
+            "tiers": ["gold", "silver", "watch"],
+        }
+    )
+    out = tk.fit(override, features).assign(features)
+    assert out["tier"].astype(str).tolist() == ["watch"] + ["gold"] * 4 + ["silver"] * 4 + ["watch"]
+    assert out.loc["c10", "reason"] == "override: very frequent"
+    assert out.loc["c6", "reason"] == "python rule by_revenue_three: silver"
+
+    # The same function in two places with different tiers: each place keeps its own.
+    def by_frequency(f: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+        return (f["frequency"].to_numpy() < 3).astype(int)
+
+    chain = tk.Policy(
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "chain",
+                "first": {"kind": "python", "function": by_frequency, "tiers": ["a", "c"]},
+                "then": {"a": {"kind": "python", "function": by_frequency, "tiers": ["a", "b"]}},
+            },
+            "tiers": ["a", "b", "c"],
+        }
+    )
+    out = tk.fit(chain, features).assign(features)
+    # frequency 5, 1, 4, 2, 3, 3, 2, 4, 1, 5: < 3 -> c; the rest are a (their frequency is >= 3)
+    assert out["tier"].astype(str).tolist() == ["a", "c", "a", "c", "a", "a", "c", "a", "c", "a"]
+    assert out.loc["c2", "reason"] == "chain: python rule by_frequency: c"
+    assert out.loc["c1", "reason"] == "chain: first tier 0, then python rule by_frequency: a"
+
+
+def test_callable_rule_keeps_group_by(features):
+    """{"kind": "python", "function": fn, "group_by": ...} calls fn once per group."""
+
+    def upper_half(f: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+        return (score < np.median(score)).astype(int)
+
+    policy = tk.Policy(
+        {
+            "criteria": [{"column": "revenue", "normalizer": "minmax"}],
+            "rule": {"kind": "python", "function": upper_half, "group_by": "region"},
+            "tiers": ["top", "rest"],
+        }
+    )
+    out = tk.fit(policy, features).assign(features)
+    # north: revenue 100, 80, 60, 40, 20 -> c1, c3, c5; south: 90, 70, 50, 30, 10 -> c2, c4, c6
+    assert out.index[out["tier"] == "top"].tolist() == ["c1", "c2", "c3", "c4", "c5", "c6"]
+    assert out.loc["c4", "reason"] == "region south: python rule upper_half: top"
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        (
+            {"kind": "matrix", "x": by_revenue, "y": {"shares": [0.5]}, "cells": [["gold", "silver"]]},
+            r"^rule\.x: got the Python callable by_revenue, but no rule goes here .*rule\.x\.kind: unknown key",
+        ),
+        (
+            {"kind": "override", "base": by_revenue, "overrides": [{"when": by_revenue, "tier": "gold"}]},
+            r"^rule\.overrides\[0\]\.when: got the Python callable by_revenue, but no rule goes here",
+        ),
+        (
+            {"kind": "chain", "first": by_revenue, "then": {"gold": lambda f: f}},
+            r"^rule\.then\.gold: the callable <lambda>\(f\) cannot be called as rule\(features, score\)",
+        ),
+        (
+            {"kind": "chain", "first": {"kind": "python", "function": 3}},
+            r"^rule\.first\.function: expected a callable, got int",
+        ),
+    ],
+)
+def test_callable_where_no_rule_goes(rule, message):
+    error = TypeError if "function" in message else tk.PolicyError
+    with pytest.raises(error, match=message):
+        tk.Policy({"criteria": ["revenue"], "rule": rule, "tiers": ["gold", "silver"]})
+
+
+def test_callable_outside_the_rule():
+    with pytest.raises(
+        tk.PolicyError,
+        match=r"^policy\.criteria\[0\]\.transform: got the Python callable by_revenue; a callable can only be",
+    ):
+        tk.Policy({"criteria": [{"column": "revenue", "transform": by_revenue}], "rule": by_revenue, "tiers": ["a"]})
+
+
 def test_top_criteria_and_explain(features):
     p = tk.Policy(
         {
