@@ -65,6 +65,15 @@ def float_array(values: Any, name: str) -> np.ndarray:
 EXACT_FLOAT_INT = 2.0**53
 
 
+def _integer_id(value: Any) -> int:
+    """An id an int64 carries unchanged, else MISSING_ID."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer() and abs(float(value)) <= EXACT_FLOAT_INT:
+        value = int(value)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) and MISSING_ID < value < 2**63:
+        return int(value)
+    return MISSING_ID
+
+
 class IdCodec:
     """Maps customer ids (int, string, categorical) to int64 codes and back.
 
@@ -120,6 +129,25 @@ class IdCodec:
         missing = self.codes == MISSING_ID
         if missing.any():
             raise InvalidInputError(f"{role}: row {_first_bad(missing)}: customer id is missing (None, NaN or NA)")
+
+    def encode(self, ids: Any) -> np.ndarray:
+        """Codes of other ids (an override's, a previous assignment's) in this encoding:
+        an id not among the encoded ones gets a code of its own that no encoded id
+        has, so it matches nothing."""
+        values = pd.Index(ids)
+        if self.uniques is not None:
+            codes = self.uniques.get_indexer(values)
+            unknown = codes < 0
+        else:
+            other = IdCodec(values)
+            codes = other.codes
+            if other.uniques is not None:  # ids of mixed types: the integers among them are ids
+                as_id = np.array([_integer_id(u) for u in other.uniques], dtype=np.int64)
+                codes = np.where(codes == MISSING_ID, MISSING_ID, as_id[np.maximum(codes, 0)])
+            unknown = codes == MISSING_ID
+        if unknown.any():
+            codes = np.where(unknown, MISSING_ID + 1 + np.arange(len(codes)), codes)
+        return np.ascontiguousarray(codes, dtype=np.int64)
 
     def decode(self, codes: np.ndarray) -> pd.Index:
         index: pd.Index = pd.Index(codes if self.uniques is None else self.uniques.take(codes), name=self.name)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import _callable, _core
 from ._arrow import as_frame, convert_output
-from ._convert import IdCodec, float_array
+from ._convert import MISSING_ID, IdCodec, float_array
 from ._errors import ColumnNotFoundError, FormatError, InvalidInputError, TierkitWarning
 from ._repr import TierSummary
 from .policy import Policy
@@ -186,11 +186,7 @@ def _overrides(
         expires = np.where(expires == _core.features.missing_day, np.iinfo(np.int64).max, expires)
     else:
         expires = np.full(len(overrides), np.iinfo(np.int64).max, dtype=np.int64)
-    if codec.uniques is None:
-        customers = pd.Series(overrides["customer"]).astype(np.int64).to_numpy()
-    else:
-        customers = codec.uniques.get_indexer(pd.Index(overrides["customer"]))  # -1 for ids not in the table
-        customers = np.where(customers < 0, np.iinfo(np.int64).min + 1 + np.arange(len(customers)), customers)
+    customers = codec.encode(overrides["customer"])
     out = []
     for row, (customer, tier, reason, exp) in enumerate(
         zip(customers, overrides["tier"], overrides["reason"], expires)
@@ -207,18 +203,18 @@ STAGES: list[str] = list(_core.model.stage_names)
 FORMER_STAGES = {"potential": "prospect", "new": "first_time"}
 
 
-def _previous(
-    previous: Any, policy: Policy, index: pd.Index, ids: np.ndarray
-) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], int]:
-    """A previous assignment aligned to ``index``: (ids, tier index or -1, below_count,
-    stage code or -1), and the number of its customers not in ``index``."""
+def _previous(previous: Any, policy: Policy, codec: IdCodec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A previous assignment as the core reads it, row for row: (customer code in the
+    features' encoding, tier index or -1, below_count, stage code or -1). The core
+    matches it to the features by id, checks the counters (naming the row) and
+    counts the customers it drops."""
     previous = as_frame(previous, "previous")
     if "tier" not in previous.columns:
         raise ColumnNotFoundError(
             "previous: unknown column 'tier'; expected tier and optionally below_count and stage (as Model.assign "
             f"returns them); available: {', '.join(map(str, previous.columns))}"
         )
-    if previous.index.has_duplicates:
+    if previous.index.has_duplicates:  # the core's check would name the code, not the id
         row = int(np.flatnonzero(previous.index.duplicated())[0])
         raise InvalidInputError(
             f"previous: row {row}: customer id {previous.index[[row]].tolist()[0]!r} appears more than once"
@@ -237,10 +233,11 @@ def _previous(
         return codes
 
     tier = codes_of("tier", policy.tier_names)  # a missing tier (NaN): not on the book
-    below = np.zeros(len(previous), dtype=np.int64)
+    below = np.zeros(len(previous), dtype=np.int32)
     if "below_count" in previous.columns:
         raw = pd.to_numeric(previous["below_count"], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(raw) | (raw < 0) | (raw != np.floor(raw))
+        # What an int32 cannot carry; the core checks the sign.
+        bad = ~np.isfinite(raw) | (raw != np.floor(raw)) | (np.abs(raw) >= 2**31)
         bad &= ~((tier < 0) & np.isnan(raw))  # customers without a tier may lack a counter
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
@@ -248,22 +245,11 @@ def _previous(
                 f"previous: column 'below_count', row {row}: must be a whole number >= 0, "
                 f"got {previous['below_count'].iloc[row]}"
             )
-        below = np.where(np.isnan(raw), 0, raw).astype(np.int64)
+        below = np.where(np.isnan(raw), 0, raw).astype(np.int32)
     if "stage" in previous.columns:
         previous = previous.assign(stage=previous["stage"].astype(object).replace(FORMER_STAGES))
     stage = codes_of("stage", STAGES) if "stage" in previous.columns else np.full(len(previous), -1)
-    at = previous.index.get_indexer(index)  # -1 picks the appended "not on the book" entry
-    found = at >= 0
-    aligned = (
-        np.ascontiguousarray(ids, dtype=np.int64),
-        np.append(tier, -1)[at].astype(np.int32),
-        np.append(below, 0)[at].astype(np.int32),
-        np.append(stage, -1)[at].astype(np.int8),
-    )
-    on_book = np.zeros(len(previous), dtype=bool)
-    on_book[at[found]] = True
-    dropped = int(((tier >= 0) & ~on_book).sum())
-    return aligned, dropped
+    return codec.encode(previous.index), tier.astype(np.int32), below, stage.astype(np.int8)
 
 
 class Model:
@@ -487,7 +473,7 @@ class Model:
         policy = self.policy
         ids, names, arrays, dates, codec = _table(features, policy.required_columns, self._input_columns())
         pins = _overrides(overrides, policy, codec)
-        prev, dropped = (None, 0) if previous is None else _previous(previous, policy, features.index, ids)
+        prev = None if previous is None else _previous(previous, policy, codec)
         as_of_day = 0
         if pins:
             from ._convert import day_number
@@ -531,13 +517,15 @@ class Model:
                 data["top_criteria"] = _from_codes(out.top_criteria, list(out.top_criteria_names))
         frame = pd.DataFrame({k: v for k, v in data.items() if v is not None}, index=index, copy=False)
         if overrides is not None:
+            # An id the features do not have got a code of its own (IdCodec.encode): None.
+            foreign = MISSING_ID + len(overrides)
             unmatched = [
-                codec.decode_one(int(c)) if codec.uniques is None or 0 <= c < len(codec.uniques) else None
+                codec.decode_one(int(c)) if codec.uniques is None and c > foreign else None
                 for c in out.overrides_unmatched
             ]
             frame.attrs["overrides"] = {"expired": int(out.overrides_expired), "unmatched": unmatched}
         if previous is not None:
-            frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": dropped}
+            frame.attrs["previous"] = {"new_to_book": int(out.new_to_book), "dropped": int(out.previous_dropped)}
         if out.missing_filled:
             frame.attrs["missing"] = {name: int(count) for name, count in out.missing_filled}
         frame.attrs["tiers"] = _tier_attrs(self._core.tier_sizes(np.ascontiguousarray(tier, dtype=np.int32)))

@@ -180,6 +180,19 @@ def test_previous_alignment_by_id(model):
     assert out.attrs["previous"] == {"new_to_book": 1, "dropped": 1}
 
 
+def test_previous_alignment_by_string_id(model):
+    f = book([10, 70, 40], ids=["u", "v", "w"])
+    previous = pd.DataFrame(
+        {"tier": ["a", "a", "b", None], "below_count": [1, 0, 0, None]}, index=pd.Index(["w", "gone", "u", "x"])
+    )
+    out = model.assign(f, previous=previous)
+    # u (b, counter 0): 10 is below b's cut 30 - 5, first time: kept; v: new to the book; w (a, counter 1): 40 is
+    # below a's cut 60 - 5 the second time: down to b. "gone" is dropped; "x" had no tier (not on the book).
+    assert out["tier"].tolist() == ["b", "a", "b"]
+    assert out["below_count"].tolist() == [1, 0, 0]
+    assert out.attrs["previous"] == {"new_to_book": 1, "dropped": 1}
+
+
 @pytest.mark.parametrize(
     "previous, message",
     [
@@ -187,7 +200,15 @@ def test_previous_alignment_by_id(model):
         (pd.DataFrame({"tier": ["a", "b"]}, index=[1, 1]), "previous: row 1: customer id 1 appears more than once"),
         (
             pd.DataFrame({"tier": ["a", "b"], "below_count": [0, -1]}, index=[1, 2]),
-            "previous: column 'below_count', row 1: must be a whole number >= 0, got -1",
+            "previous: column 'below_count', row 1: must be >= 0, got -1",
+        ),
+        (  # the row of previous, not of the features; a customer the features lack is checked too
+            pd.DataFrame({"tier": ["a", "b", "a"], "below_count": [0, 1, -2]}, index=[2, 1, 7]),
+            "previous: column 'below_count', row 2: must be >= 0, got -2",
+        ),
+        (
+            pd.DataFrame({"tier": ["a", "b"], "below_count": [3e9, 1]}, index=[1, 2]),
+            "previous: column 'below_count', row 0: must be a whole number >= 0, got 3000000000.0",
         ),
         (
             pd.DataFrame({"tier": ["a", "b"], "below_count": [0.5, 1]}, index=[1, 2]),

@@ -110,6 +110,26 @@ def test_manual_overrides(features):
         m.assign(features, overrides=pins.assign(tier="vip"), as_of="2025-06-30")
 
 
+def test_overrides_with_integer_ids():
+    features = pd.DataFrame({"revenue": [30.0, 20, 10]}, index=pd.Index([7, 8, 9], name="customer"))
+    m = tk.fit(
+        tk.Policy(
+            {
+                "criteria": [{"column": "revenue", "normalizer": "minmax"}],
+                "rule": {"kind": "thresholds", "cuts": [60]},
+                "tiers": ["key", "rest"],
+            }
+        ),
+        features,
+    )
+    pins = pd.DataFrame({"customer": [9, 99, "nobody"], "tier": ["key"] * 3, "reason": ["a", "b", "c"]})
+    out = m.assign(features, overrides=pins)
+    assert out["tier"].tolist() == ["key", "rest", "key"]  # scores 100, 50, 0; cut 60; 9 pinned
+    assert out.attrs["overrides"] == {"expired": 0, "unmatched": [99, None]}
+    with pytest.raises(tk.InvalidInputError, match=r"overrides, row 1: customer 9 is pinned twice"):
+        m.assign(features, overrides=pins.assign(customer=[9, 9, 8]))
+
+
 def test_chain_and_matrix_from_python(features):
     chain = tk.Policy(
         {
