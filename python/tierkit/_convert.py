@@ -280,12 +280,22 @@ _NS_DAYS = (-106751, 106750)
 
 def to_dates(days: np.ndarray) -> np.ndarray:
     """Day numbers as datetime64[ns], or datetime64[s] when a day is outside the
-    nanosecond range (years before 1678 or after 2261), so no date wraps around."""
-    d = days.astype(np.int64).astype("datetime64[D]")
-    finite = days[days == days] if days.dtype.kind == "f" else days
-    if len(finite) and (finite.min() < _NS_DAYS[0] or finite.max() > _NS_DAYS[1]):
-        return d.astype("datetime64[s]")
-    return d.astype("datetime64[ns]")
+    nanosecond range (years before 1678 or after 2261), so no date wraps around;
+    NaN -> NaT. The display of the core's day numbers: in range, one integer
+    multiplication (no datetime unit casts)."""
+    if len(days) == 0:
+        return np.empty(0, dtype="datetime64[ns]")
+    lo, hi = days.min(), days.max()
+    if lo != lo or hi != hi:  # NaN (a float column): NaT there
+        missing = np.isnan(days)
+        out = to_dates(np.where(missing, 0, days))
+        out[missing] = np.datetime64("NaT")
+        return out
+    ticks = days.astype(np.int64)  # a copy: the multiplication below is in place
+    if lo < _NS_DAYS[0] or hi > _NS_DAYS[1]:
+        return ticks.astype("datetime64[D]").astype("datetime64[s]")
+    ticks *= 86_400_000_000_000
+    return ticks.view("datetime64[ns]")
 
 
 def as_date(day: int) -> _dt.date:

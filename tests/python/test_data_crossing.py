@@ -35,6 +35,26 @@ def test_date_columns_cross_as_their_ticks_and_the_core_floors_them_to_days(unit
         model.assign(dated)
 
 
+def test_the_features_show_day_numbers_as_datetime64():
+    """summarize's day numbers become the datetime64 display columns by one integer
+    multiplication; the values are those numpy's unit casts give."""
+    from tierkit._convert import to_dates
+
+    days = np.array([-106751, -1, 0, 1, 19724, 106750], dtype=np.float64)
+    shown = to_dates(days)
+    assert shown.dtype == np.dtype("datetime64[ns]")
+    np.testing.assert_array_equal(shown, days.astype(np.int64).astype("datetime64[D]").astype("datetime64[ns]"))
+    assert str(shown[4]) == "2024-01-02T00:00:00.000000000"
+    far = to_dates(np.array([-200000.0, 19724.0, 200000.0]))  # beyond 1677..2262: seconds, no wrap-around
+    assert far.dtype == np.dtype("datetime64[s]") and str(far[2])[:4] == "2517"
+    gap = to_dates(np.array([19724.0, np.nan]))
+    assert gap.dtype == np.dtype("datetime64[ns]") and str(gap[0])[:10] == "2024-01-02" and np.isnat(gap[1])
+    assert to_dates(np.arange(3)).dtype == np.dtype("datetime64[ns]")
+    f = tk.summarize(tk.datasets.synthetic(50, seed=1))
+    assert f["first_purchase"].dtype == f["last_purchase"].dtype == np.dtype("datetime64[ns]")
+    assert (f["first_purchase"] <= f["last_purchase"]).all()
+
+
 def test_time_zone_aware_dates_take_the_general_path():
     dates = pd.Series(pd.to_datetime(["2024-01-02 01:00", None]).tz_localize("Europe/Berlin"))
     assert tkmodel._date_ticks(dates) is None
