@@ -88,7 +88,10 @@ class _CallableRules:
         self.placed: list[tuple[str, Any]] = []  # (JSON path, callable), in document order
 
     def spec(self, spec: dict[str, Any]) -> dict[str, Any]:
-        policy_tiers = [t["name"] if isinstance(t, dict) else t for t in spec.get("tiers", [])]
+        # The tier names a callable may return; the core checks the tiers themselves.
+        tiers = spec.get("tiers")
+        listed = tiers if isinstance(tiers, list) else []
+        policy_tiers = [str(t.get("name", "")) if isinstance(t, dict) else str(t) for t in listed]
         out = {}
         for name, value in spec.items():
             if name == "rule":
