@@ -12,6 +12,9 @@
 
 namespace host {
 
+/// Rows the last HalfOfMaxRule::assign was handed.
+inline std::size_t rows_assigned = 0;
+
 /// Tier 0 when the column is at least `share` of the largest value seen in fit.
 class HalfOfMaxRule : public tierkit::Rule {
 public:
@@ -34,6 +37,7 @@ public:
     void assign(const tierkit::RuleInput& input, std::span<std::int32_t> tier,
                 std::span<std::int32_t> reason) const override {
         const auto v = input.values(column_);
+        rows_assigned = v.size();
         for (std::size_t i = 0; i < v.size(); ++i) tier[i] = reason[i] = v[i] >= cut_ ? 0 : 1;
     }
     std::vector<std::string> reasons() const override {
@@ -128,4 +132,26 @@ TEST(CustomRule, ReadingEveryColumnIsSeenThroughNestingRules) {
     plain.replace(plain.find("true"), 4, "false");
     EXPECT_FALSE(model_of(plain).reads_every_column());
     EXPECT_FALSE(tierkit::fit(tierkit::Policy::from_json(policy_text), table()).reads_every_column());
+}
+
+TEST(CustomRule, AChainHandsARuleReadingEveryColumnOnlyTheRowsOfItsTier) {
+    // Such a rule (a host's callable) may read every row it is given, so the chain
+    // assigns it its tier's rows alone, as it fits it; a row-wise rule gets every row.
+    const std::string policy = R"({"criteria": ["revenue"], "tiers": ["top", "mid", "rest"],
+        "rule": {"kind": "chain", "first": {"kind": "thresholds", "cuts": [40], "tiers": ["top", "rest"]},
+                 "then": {"top": {"kind": "half_of_max", "tiers": ["top", "mid"], "every_column": EVERY}}}})";
+    auto assign = [&](const char* every) {
+        std::string text = policy;
+        text.replace(text.find("EVERY"), 5, every);
+        return tierkit::fit(tierkit::Policy::from_json(text), table()).assign(table());
+    };
+    const auto plain = assign("false");
+    EXPECT_EQ(host::rows_assigned, 4u);
+    const auto every = assign("true");
+    EXPECT_EQ(every.tier, plain.tier);  // the same tiers either way
+    std::size_t in_top = 0;
+    for (auto t : every.tier) in_top += t != 2;
+    EXPECT_EQ(host::rows_assigned, in_top);
+    EXPECT_GT(in_top, 0u);
+    EXPECT_LT(in_top, 4u);
 }
