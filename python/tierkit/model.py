@@ -187,6 +187,13 @@ def _overrides(
     else:
         expires = np.full(len(overrides), np.iinfo(np.int64).max, dtype=np.int64)
     customers = codec.encode(overrides["customer"])
+    if codec.uniques is not None:  # the core names a customer pinned twice by code: name the id here
+        twice = pd.Index(overrides["customer"]).duplicated()
+        if twice.any():
+            row = int(np.flatnonzero(twice)[0])
+            raise InvalidInputError(
+                f"overrides, row {row}: customer {overrides['customer'].iloc[row]!r} is pinned twice"
+            )
     out = []
     for row, (customer, tier, reason, exp) in enumerate(
         zip(customers, overrides["tier"], overrides["reason"], expires)

@@ -108,6 +108,8 @@ def test_manual_overrides(features):
     assert out.attrs["overrides"] == {"expired": 1, "unmatched": [None]}
     with pytest.raises(tk.InvalidInputError, match=r"overrides, row 0: unknown tier 'vip'"):
         m.assign(features, overrides=pins.assign(tier="vip"), as_of="2025-06-30")
+    with pytest.raises(tk.InvalidInputError, match=r"^overrides, row 2: customer 'c10' is pinned twice$"):
+        m.assign(features, overrides=pins.assign(customer=["c10", "c1", "c10"]), as_of="2025-06-30")
 
 
 def test_overrides_with_integer_ids():
