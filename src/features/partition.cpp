@@ -41,7 +41,8 @@ namespace {
 /// The ids' range and order, from check_rows().
 struct IdRange {
     std::int64_t lo = std::numeric_limits<std::int64_t>::max(), hi = std::numeric_limits<std::int64_t>::min();
-    bool sorted = true;  ///< non-decreasing, and no id missing
+    bool sorted = true;                                               ///< non-decreasing, and no id missing
+    std::int64_t min_day = std::numeric_limits<std::int64_t>::max();  ///< over valid rows
 };
 
 /// Checks every row; returns the per-row rejected flags (empty when every row is valid).
@@ -57,6 +58,7 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
     struct Scan {
         bool any_bad = false;
         std::int64_t max_day = std::numeric_limits<std::int64_t>::min();
+        std::int64_t min_day = std::numeric_limits<std::int64_t>::max();
         IdRange ids;
     };
     std::vector<Scan> scans(ranges);
@@ -70,6 +72,7 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
             if (has_quantity) ok = ok && std::isfinite(tx.quantity[i]);
             sc.any_bad |= !ok;
             sc.max_day = std::max(sc.max_day, ok ? tx.day[i] : sc.max_day);
+            sc.min_day = std::min(sc.min_day, ok ? tx.day[i] : sc.min_day);
             sc.ids.sorted = sc.ids.sorted && id != missing_id && id >= prev;
             prev = id;
             if (id == missing_id) continue;
@@ -84,6 +87,7 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
         const Scan& sc = scans[r];
         any_bad |= sc.any_bad;
         max_day = std::max(max_day, sc.max_day);
+        ids.min_day = std::min(ids.min_day, sc.min_day);
         ids.sorted = ids.sorted && sc.ids.sorted &&
                      (r == 0 || n * r / ranges == n * (r + 1) / ranges ||
                       tx.customer[n * r / ranges - 1] <= tx.customer[n * r / ranges]);
@@ -125,16 +129,17 @@ std::vector<std::uint8_t> check_rows(const Transactions& tx, const SummarizeOpti
     return bad;
 }
 
-/// Stable LSD radix sort of `r` by (id - lo) >> skip over `bits` bits, through `tmp`.
-void sort_by_id(std::span<Record> r, std::vector<Record>& tmp, std::uint64_t lo, int skip, int bits) {
+/// Stable LSD radix sort of `r` by the low `bits` bits of key_of(record), through `tmp`.
+template <class R, class KeyOf>
+void sort_by_key(std::span<R> r, std::vector<R>& tmp, KeyOf key_of, int bits) {
     if (r.size() < 2 || bits <= 0 ||
-        std::is_sorted(r.begin(), r.end(), [](const Record& a, const Record& b) { return a.id < b.id; }))
+        std::is_sorted(r.begin(), r.end(), [&](const R& a, const R& b) { return key_of(a) < key_of(b); }))
         return;
     if (r.size() <= 32) {  // insertion sort: stable, and cheaper for a handful of rows
         for (std::size_t i = 1; i < r.size(); ++i) {
-            const Record x = r[i];
+            const R x = r[i];
             std::size_t j = i;
-            for (; j > 0 && r[j - 1].id > x.id; --j) r[j] = r[j - 1];
+            for (; j > 0 && key_of(r[j - 1]) > key_of(x); --j) r[j] = r[j - 1];
             r[j] = x;
         }
         return;
@@ -145,14 +150,12 @@ void sort_by_id(std::span<Record> r, std::vector<Record>& tmp, std::uint64_t lo,
     const int passes = (bits + 11) / 12;
     const int digit = (bits + passes - 1) / passes;
     const std::uint64_t mask = (std::uint64_t{1} << digit) - 1;
-    std::span<Record> from = r, to(tmp.data(), r.size());
+    std::span<R> from = r, to(tmp.data(), r.size());
     std::vector<std::size_t> count(std::size_t{1} << digit);
-    for (int shift = skip; shift < skip + bits; shift += digit) {
+    for (int shift = 0; shift < bits; shift += digit) {
         std::fill(count.begin(), count.end(), std::size_t{0});
-        auto key = [&](const Record& x) {
-            return static_cast<std::size_t>(((static_cast<std::uint64_t>(x.id) - lo) >> shift) & mask);
-        };
-        for (const Record& x : from) ++count[key(x)];
+        auto key = [&](const R& x) { return static_cast<std::size_t>((key_of(x) >> shift) & mask); };
+        for (const R& x : from) ++count[key(x)];
         std::size_t sum = 0, nonzero = 0;
         for (auto& c : count) {
             nonzero += c != 0;
@@ -161,10 +164,31 @@ void sort_by_id(std::span<Record> r, std::vector<Record>& tmp, std::uint64_t lo,
             sum += v;
         }
         if (nonzero == 1) continue;  // one digit value: the order stays
-        for (const Record& x : from) to[count[key(x)]++] = x;
+        for (const R& x : from) to[count[key(x)]++] = x;
         std::swap(from, to);
     }
     if (from.data() != r.data()) std::copy(from.begin(), from.end(), r.begin());
+}
+
+/// Sorts each partition of `records` by key_of (the low `bits` bits) and counts its
+/// customers (distinct keys) into g.cust_start.
+template <class R, class KeyOf>
+void sort_partitions(Partitioned& g, std::vector<R>& records, KeyOf key_of, int bits) {
+    const std::size_t parts = g.part_start.size() - 1;
+    std::vector<std::size_t> customers(parts, 0);
+    const std::size_t tasks = std::min<std::size_t>(parts, 64);
+    fork_join(static_cast<unsigned>(tasks), [&](unsigned t) {
+        std::vector<R> tmp;
+        for (std::size_t p = parts * t / tasks, end = parts * (t + 1) / tasks; p < end; ++p) {
+            std::span<R> r(records.data() + g.part_start[p], g.part_start[p + 1] - g.part_start[p]);
+            sort_by_key(r, tmp, key_of, bits);
+            std::size_t c = 0;
+            for (std::size_t k = 0; k < r.size(); ++k) c += k == 0 || key_of(r[k]) != key_of(r[k - 1]);
+            customers[p] = c;
+        }
+    });
+    g.cust_start.assign(parts + 1, 0);
+    for (std::size_t p = 0; p < parts; ++p) g.cust_start[p + 1] = g.cust_start[p] + customers[p];
 }
 
 /// Rows already sorted by id: blocks of about 2^16 rows that end at a customer's
@@ -246,10 +270,21 @@ Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& optio
         }
     }
     g.part_start[parts] = total;
-    g.records.resize(total);
+    // Narrow records (16 bytes for 32) when nothing needs the row and the keys and
+    // days fit: the same grouping, half the memory traffic.
+    g.is_narrow = tx.margin.empty() && tx.quantity.empty() && skip <= 32 && ids.min_day > narrow_rejected &&
+                  g.max_day <= std::numeric_limits<std::int32_t>::max();
+    g.lo = ulo;
+    g.skip = skip;
+    const std::uint64_t key_mask = skip == 0 ? 0 : (~std::uint64_t{0} >> (64 - skip));
+    if (g.is_narrow)
+        g.narrow.resize(total);
+    else
+        g.records.resize(total);
     fork_join(static_cast<unsigned>(ranges), [&](unsigned r) {
         auto& at = fill[r];
         Record* out = g.records.data();
+        NarrowRecord* narrow = g.narrow.data();
         std::int64_t n_after = 0, n_used = 0;
         for (std::size_t i = n * r / ranges, end = n * (r + 1) / ranges; i < end; ++i) {
             const std::int64_t id = tx.customer[i];
@@ -262,7 +297,13 @@ Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& optio
                 kind = Partitioned::after;
             n_after += kind == Partitioned::after;
             n_used += kind == Partitioned::used;
-            out[at[part_of(id)]++] = Record{id, day, tx.amount[i], static_cast<std::uint32_t>(i), kind};
+            const std::size_t to = at[part_of(id)]++;
+            if (narrow != nullptr)
+                narrow[to] = NarrowRecord{
+                    static_cast<std::uint32_t>((static_cast<std::uint64_t>(id) - ulo) & key_mask),
+                    kind == Partitioned::rejected ? narrow_rejected : static_cast<std::int32_t>(day), tx.amount[i]};
+            else
+                out[to] = Record{id, day, tx.amount[i], static_cast<std::uint32_t>(i), kind};
         }
         after[r] = n_after;
         used[r] = n_used;
@@ -274,20 +315,12 @@ Partitioned partition_rows(const Transactions& tx, const SummarizeOptions& optio
     fill.clear();
 
     // Sort each partition by id; count its customers.
-    std::vector<std::size_t> customers(parts, 0);
-    const std::size_t tasks = std::min<std::size_t>(parts, 64);
-    fork_join(static_cast<unsigned>(tasks), [&](unsigned t) {
-        std::vector<Record> tmp;
-        for (std::size_t p = parts * t / tasks, end = parts * (t + 1) / tasks; p < end; ++p) {
-            std::span<Record> r(g.records.data() + g.part_start[p], g.part_start[p + 1] - g.part_start[p]);
-            sort_by_id(r, tmp, ulo, 0, skip);
-            std::size_t c = 0;
-            for (std::size_t k = 0; k < r.size(); ++k) c += k == 0 || r[k].id != r[k - 1].id;
-            customers[p] = c;
-        }
-    });
-    g.cust_start.assign(parts + 1, 0);
-    for (std::size_t p = 0; p < parts; ++p) g.cust_start[p + 1] = g.cust_start[p] + customers[p];
+    if (g.is_narrow)
+        sort_partitions(
+            g, g.narrow, [](const NarrowRecord& x) { return std::uint64_t{x.key}; }, skip);
+    else
+        sort_partitions(
+            g, g.records, [ulo](const Record& x) { return static_cast<std::uint64_t>(x.id) - ulo; }, skip);
     return g;
 }
 
@@ -296,7 +329,7 @@ std::vector<std::int64_t> customer_ids(const Partitioned& g, const Transactions&
     ids.reserve(g.customers());
     for (std::size_t p = 0; p + 1 < g.part_start.size(); ++p)
         for (std::size_t k = g.part_start[p]; k < g.part_start[p + 1]; ++k) {
-            const std::int64_t id = g.at(tx, k).id;
+            const std::int64_t id = g.id_at(tx, p, k);
             if (k == g.part_start[p] || id != ids.back()) ids.push_back(id);
         }
     return ids;
