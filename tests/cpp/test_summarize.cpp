@@ -763,6 +763,59 @@ TEST(Summarize, TimeOrderedEqualsCustomerOrderedAtAnyThreadCount) {
     set_num_threads(0);
 }
 
+TEST(Summarize, NarrowAndWideRecordsAgree) {
+    // Without margin and quantity, ids within 2^32 of each other below the partition
+    // bits and int32 days, the rows are grouped in 16-byte records; with a margin
+    // column, or ids spread over 2^58, in 32-byte ones. The features are the same.
+    Shuffled log = time_ordered(200'000);
+    for (std::size_t i = 7; i < log.size(); i += 997) log.amount[i] = std::nan("");
+    for (std::size_t i = 13; i < log.size(); i += 1499) log.day[i] = missing_day;
+    SummarizeOptions o;
+    o.as_of = 19'600;  // some rows after it
+    o.reject_invalid = true;
+    auto without_extras = [](const Shuffled& x) {
+        Transactions t = x.all();
+        t.margin = {};
+        t.quantity = {};
+        return t;
+    };
+    const Summary narrow = summarize(without_extras(log), o);
+    ASSERT_GT(narrow.features.rows(), 24'000u);
+    ASSERT_GT(narrow.report.after_as_of, 0);
+    ASSERT_GT(narrow.report.rejected_rows, 200);
+    const Summary with_margin = summarize(log.all(), o);
+    Shuffled spread = log;
+    constexpr std::int64_t scale = std::int64_t{1} << 30;
+    for (auto& c : spread.customer) c *= scale;
+    const Summary wide_ids = summarize(without_extras(spread), o);
+    for (const Summary* other : {&with_margin, &wide_ids}) {
+        const std::int64_t k = other == &wide_ids ? scale : 1;
+        ASSERT_EQ(other->features.rows(), narrow.features.rows());
+        for (std::size_t i = 0; i < narrow.features.rows(); ++i)
+            ASSERT_EQ(other->features.ids()[i], narrow.features.ids()[i] * k);
+        for (const auto& name : narrow.features.names()) {
+            auto x = narrow.features.column(name), y = other->features.column(name);
+            for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], y[i]) << name << " row " << i;
+        }
+        ASSERT_EQ(other->rejects.size(), narrow.rejects.size());
+        for (std::size_t i = 0; i < narrow.rejects.size(); ++i) {
+            EXPECT_EQ(other->rejects[i].row, narrow.rejects[i].row);
+            EXPECT_EQ(other->rejects[i].customer, narrow.rejects[i].customer * k);
+            EXPECT_EQ(other->rejects[i].reason, narrow.rejects[i].reason);
+        }
+        EXPECT_EQ(other->report.used, narrow.report.used);
+        EXPECT_EQ(other->report.after_as_of, narrow.report.after_as_of);
+        EXPECT_EQ(other->report.refunds, narrow.report.refunds);
+        EXPECT_EQ(other->report.rejected_customers, narrow.report.rejected_customers);
+    }
+    for (unsigned threads : {1u, 5u}) {
+        set_num_threads(threads);
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        expect_same(summarize(without_extras(log), o), narrow);
+    }
+    set_num_threads(0);
+}
+
 TEST(Summarizer, OnePurchaseDaysCostSixteenBytes) {
     // 4000 customers, each buying once on each of 10 days, in time order over chunks.
     Shuffled log(false);
