@@ -31,6 +31,7 @@ COMPILED_BY_DESIGN: dict[str, str] = {
     "src/default_policy.cpp": "JSON parsing (the default policy document)",
     # Expression parsing (the evaluator is the rule's assign kernel and lives in the header).
     "src/rules/builtin/expression_parse.cpp": "expression parsing",
+    "src/rules/builtin/expression_compile.cpp": "expression parsing (text to program, once per policy)",
     # Archives: Boost.Serialization's compiled archives and the byte envelope.
     "src/io.cpp": "archives (io)",
     "src/io_archives.cpp": "archives (io)",
