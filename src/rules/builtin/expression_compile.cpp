@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "tierkit/rules/builtin/expression_eval.hpp"
-#include "tierkit/rules/builtin/expression_program.hpp"
+#include "tierkit/rules/builtin/expression/eval.hpp"
+#include "tierkit/rules/builtin/expression/program.hpp"
 
 namespace tierkit {
 namespace expr {

@@ -7,7 +7,7 @@
 #include <map>
 
 #include "tierkit/core/error.hpp"
-#include "tierkit/rules/builtin/expression_program.hpp"
+#include "tierkit/rules/builtin/expression/program.hpp"
 
 namespace tierkit {
 namespace expr {

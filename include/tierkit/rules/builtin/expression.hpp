@@ -117,8 +117,8 @@
 #include <utility>
 #include <vector>
 
-#include "tierkit/rules/builtin/expression_eval.hpp"
-#include "tierkit/rules/builtin/expression_program.hpp"
+#include "tierkit/rules/builtin/expression/eval.hpp"
+#include "tierkit/rules/builtin/expression/program.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
 

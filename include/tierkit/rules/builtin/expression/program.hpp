@@ -1,9 +1,9 @@
 #pragma once
-/// @file expression_program.hpp
+/// @file expression/program.hpp
 /// The `expression` rule's syntax tree and compiled program (see expression.hpp for
 /// the language). Parsing and compiling a text are compiled functions of the library
 /// (src/rules/builtin/expression_parse.cpp, expression_compile.cpp); running a
-/// program is inline (expression_eval.hpp), part of the rule's assign kernel.
+/// program is inline (expression/eval.hpp), part of the rule's assign kernel.
 #include <cstddef>
 #include <cstdint>
 #include <string>

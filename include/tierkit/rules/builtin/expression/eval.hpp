@@ -1,6 +1,6 @@
 #pragma once
-/// @file expression_eval.hpp
-/// The `expression` rule's evaluator: runs a compiled Program (expression_program.hpp)
+/// @file expression/eval.hpp
+/// The `expression` rule's evaluator: runs a compiled Program (expression/program.hpp)
 /// on a block of rows. Inline: it is the rule's assign kernel, compiled into the
 /// caller's code. The scalar semantics here are shared with the compiler's constant
 /// folding, so folded and evaluated results agree bit for bit.
@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-#include "tierkit/rules/builtin/expression_program.hpp"
+#include "tierkit/rules/builtin/expression/program.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
 namespace tierkit::expr::detail {
