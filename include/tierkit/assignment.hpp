@@ -128,4 +128,50 @@ struct Assignment {
     std::span<const double> extra(std::string_view name) const;
 };
 
+// ---- inline: a host compiles these into its own code --------------------------------
+
+namespace detail {
+
+/// "a, b, c", or "none".
+inline std::string listed(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out.empty() ? "none" : out;
+}
+
+}  // namespace detail
+
+inline std::size_t Assignment::score_index(std::string_view name) const {
+    for (std::size_t k = 0; k < score_names.size(); ++k)
+        if (score_names[k] == name) return k;
+    throw UnknownColumn("score '" + std::string(name) +
+                        "' is not in the assignment; scores: " + detail::listed(score_names));
+}
+
+inline std::span<const double> Assignment::score(std::string_view name) const { return scores[score_index(name)]; }
+
+inline std::span<const double> Assignment::contribution(std::string_view score_name, std::string_view criterion) const {
+    const std::size_t k = score_index(score_name);
+    const auto& names = contribution_names[k];
+    for (std::size_t c = 0; c < names.size(); ++c) {
+        if (names[c] != criterion) continue;
+        if (contributions[k].size() != names.size())
+            throw InvalidInput("contributions of score '" + std::string(score_name) +
+                               "' were not computed: assign with with_contributions = true");
+        return contributions[k][c];
+    }
+    throw UnknownColumn("score '" + std::string(score_name) + "' has no criterion '" + std::string(criterion) +
+                        "'; criteria: " + detail::listed(names));
+}
+
+inline std::span<const double> Assignment::extra(std::string_view name) const {
+    std::vector<std::string> names;
+    for (const auto& [n, values] : extras) {
+        if (n == name) return values;
+        names.push_back(n);
+    }
+    throw UnknownColumn("extra column '" + std::string(name) +
+                        "' is not in the assignment; extra columns: " + detail::listed(names));
+}
+
 }  // namespace tierkit

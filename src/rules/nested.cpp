@@ -1,5 +1,5 @@
-// Rules inside rules: a rule's input on a subset of rows, and nested rule objects.
-// See tierkit/rules/nested.hpp.
+// Nested rule objects from the policy JSON. See tierkit/rules/nested.hpp (where a
+// rule's input on a subset of rows is inline).
 #include "tierkit/rules/nested.hpp"
 
 #include <algorithm>
@@ -11,31 +11,6 @@
 namespace tierkit {
 
 using nlohmann::json;
-
-RuleSubset subset_input(const RuleInput& input, std::span<const std::size_t> rows) {
-    RuleSubset s;
-    s.table = input.table.subset(rows);
-    s.score_names = input.score_names;
-    s.min_group = input.min_group;
-    for (const auto& sc : input.scores) {
-        std::vector<double> v(rows.size());
-        for (std::size_t k = 0; k < rows.size(); ++k) v[k] = sc[rows[k]];
-        s.scores.push_back(std::move(v));
-    }
-    if (input.criteria) {
-        s.has_criteria = true;
-        for (const auto& block : *input.criteria) {
-            CriteriaBlock b{block.score, block.names, {}, block.weights};
-            for (const auto& col : block.normalized) {
-                std::vector<double> v(rows.size());
-                for (std::size_t k = 0; k < rows.size(); ++k) v[k] = col[rows[k]];
-                b.normalized.push_back(std::move(v));
-            }
-            s.criteria.push_back(std::move(b));
-        }
-    }
-    return s;
-}
 
 NestedRule make_nested_rule(const json& object, const std::string& path, const std::vector<std::string>& policy_tiers) {
     if (!object.is_object()) throw PolicyError(path + ": must be a rule object with a kind, got " + object.dump());

@@ -35,7 +35,30 @@ struct RuleSubset {
         return RuleInput{table, score_names, scores, has_criteria ? &criteria : nullptr, min_group, progress};
     }
 };
-RuleSubset subset_input(const RuleInput& input, std::span<const std::size_t> rows);
+inline RuleSubset subset_input(const RuleInput& input, std::span<const std::size_t> rows) {
+    RuleSubset s;
+    s.table = input.table.subset(rows);
+    s.score_names = input.score_names;
+    s.min_group = input.min_group;
+    for (const auto& sc : input.scores) {
+        std::vector<double> v(rows.size());
+        for (std::size_t k = 0; k < rows.size(); ++k) v[k] = sc[rows[k]];
+        s.scores.push_back(std::move(v));
+    }
+    if (input.criteria) {
+        s.has_criteria = true;
+        for (const auto& block : *input.criteria) {
+            CriteriaBlock b{block.score, block.names, {}, block.weights};
+            for (const auto& col : block.normalized) {
+                std::vector<double> v(rows.size());
+                for (std::size_t k = 0; k < rows.size(); ++k) v[k] = col[rows[k]];
+                b.normalized.push_back(std::move(v));
+            }
+            s.criteria.push_back(std::move(b));
+        }
+    }
+    return s;
+}
 
 /// A rule inside another, with the map from its tier indices to the policy's.
 struct NestedRule {

@@ -39,55 +39,6 @@ void GroupedRule::fit(const RuleInput& input) {
     }
 }
 
-void GroupedRule::assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const {
-    if (fitted_.empty()) throw Error("rule '" + kind() + "' grouped by '" + column_ + "': assign before fit");
-    const auto [codes, labels] = input.table.category(column_);
-    // Each label of this table -> its fitted rule and the offset of its reasons.
-    // Reason codes: each fitted group's reasons in label order, then the global rule's.
-    std::map<std::string, std::int32_t> offset_by_label;
-    std::int32_t total = 0;
-    for (const auto& [label, r] : fitted_) {
-        offset_by_label[label] = total;
-        total += static_cast<std::int32_t>(r->reasons().size());
-    }
-    std::vector<std::shared_ptr<Rule>> rule_of(labels->size());
-    std::vector<std::int32_t> offset_of(labels->size(), 0);
-    for (std::size_t g = 0; g < labels->size(); ++g) {
-        auto it = fitted_.find((*labels)[g]);
-        if (it != fitted_.end()) {
-            rule_of[g] = it->second;
-            offset_of[g] = offset_by_label[it->first];
-        } else if (global_) {
-            rule_of[g] = global_;
-            offset_of[g] = total;
-        }
-    }
-    std::vector<std::vector<std::size_t>> rows(labels->size());
-    for (std::size_t i = 0; i < codes.size(); ++i) {
-        if (codes[i] < 0)
-            throw InvalidInput("column '" + column_ + "', row " + std::to_string(i) + ": group is missing");
-        const auto g = static_cast<std::size_t>(codes[i]);
-        if (!rule_of[g]) {
-            std::string seen;
-            for (const auto& [label, r] : fitted_) seen += (seen.empty() ? "" : ", ") + label;
-            throw InvalidInput("column '" + column_ + "', row " + std::to_string(i) + ": group '" + (*labels)[g] +
-                               "' was not seen at fit (seen: " + seen +
-                               "); set \"unseen_group\": \"global\" to use a rule fitted on every customer");
-        }
-        rows[g].push_back(i);
-    }
-    for (std::size_t g = 0; g < labels->size(); ++g) {
-        if (rows[g].empty()) continue;
-        const RuleSubset sub = subset_input(input, rows[g]);
-        std::vector<std::int32_t> t(rows[g].size()), r(rows[g].size());
-        rule_of[g]->assign(sub.input(), t, r);
-        for (std::size_t k = 0; k < rows[g].size(); ++k) {
-            tier[rows[g][k]] = t[k];
-            reason[rows[g][k]] = offset_of[g] + r[k];
-        }
-    }
-}
-
 std::vector<std::string> GroupedRule::reasons() const {
     std::vector<std::string> out;
     for (const auto& [label, r] : fitted_)

@@ -1,9 +1,8 @@
 // The kmeans rule: its centroids (set by fit, kmeans_fit.cpp, over the kernels of
-// kmeans_lloyd.cpp), the nearest-centroid assignment, cluster -> tier mapping and
-// the registry factory.
+// kmeans_lloyd.cpp), cluster -> tier mapping, reasons and the registry factory.
+// The nearest-centroid assignment is inline in the header.
 #include "tierkit/rules/builtin/kmeans.hpp"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -21,60 +20,7 @@ namespace tierkit {
 
 using nlohmann::json;
 
-using kmeans_detail::block_rows;
-
 namespace {
-
-using ConstColumn = Eigen::Map<const Eigen::ArrayXd>;
-
-/// Squared distances of rows [i0, i0 + b) to each of k centres (row-major k x d):
-/// dist[j * block_rows + i]. Direct differences, vectorized down the columns.
-void block_distances(const PointColumns& x, std::size_t i0, std::size_t b, const double* centers, std::size_t k,
-                     double* dist) {
-    const std::size_t d = x.dims();
-    for (std::size_t j = 0; j < k; ++j) {
-        Eigen::Map<Eigen::ArrayXd> out(dist + j * block_rows, static_cast<Eigen::Index>(b));
-        const double* c = centers + j * d;
-        if (d == 0) {
-            out.setZero();
-            continue;
-        }
-        out = (ConstColumn(x.columns[0] + i0, static_cast<Eigen::Index>(b)) - c[0]).square();
-        for (std::size_t f = 1; f < d; ++f)
-            out += (ConstColumn(x.columns[f] + i0, static_cast<Eigen::Index>(b)) - c[f]).square();
-    }
-}
-
-/// Per block scratch: squared distances (k columns of block_rows), and per row the
-/// nearest centre (as a double, so the search vectorizes) and its distance.
-struct BlockScratch {
-    std::vector<double> dist, best, label;
-    explicit BlockScratch(std::size_t k) : dist(block_rows * k), best(block_rows), label(block_rows) {}
-};
-
-/// Distances of rows [i0, i0 + b) to the k centres and the nearest of them (the
-/// lowest index on a tie). Branch-free, so random labels cost no mispredictions.
-void block_nearest(const PointColumns& x, std::size_t i0, std::size_t b, const double* centers, std::size_t k,
-                   BlockScratch& s) {
-    block_distances(x, i0, b, centers, k, s.dist.data());
-    double* best = s.best.data();
-    double* label = s.label.data();
-    const double* d0 = s.dist.data();
-    for (std::size_t i = 0; i < b; ++i) {
-        best[i] = d0[i];
-        label[i] = 0.0;
-    }
-    for (std::size_t j = 1; j < k; ++j) {
-        const double* dj = s.dist.data() + j * block_rows;
-        const double jj = static_cast<double>(j);
-        // Written so that GCC and Clang vectorize it (min + blend, no branch).
-        for (std::size_t i = 0; i < b; ++i) {
-            const double v = dj[i], b0 = best[i], l0 = label[i];
-            best[i] = std::min(v, b0);
-            label[i] = v < b0 ? jj : l0;
-        }
-    }
-}
 
 std::string short_number(double v) {
     std::ostringstream os;
@@ -113,32 +59,6 @@ KMeansRule::KMeansRule(KMeansOptions options, std::size_t tiers) : options_(std:
         throw PolicyError("rule.max_iter: must be >= 1, got " + std::to_string(options_.max_iter));
     if (options_.n_init < 1) throw PolicyError("rule.n_init: must be >= 1, got " + std::to_string(options_.n_init));
     if (!(options_.tol >= 0)) throw PolicyError("rule.tol: must be >= 0, got " + format_number(options_.tol));
-}
-
-const CriteriaBlock& KMeansRule::block(const RuleInput& input) const {
-    const std::string shown = options_.score.empty() ? "the first score" : "score '" + options_.score + "'";
-    if (!input.criteria || input.criteria->empty())
-        throw InvalidInput("kmeans: needs the normalized criteria of " + shown + " (RuleInput::criteria is empty)");
-    const CriteriaBlock* b = nullptr;
-    if (options_.score.empty()) {
-        b = &input.criteria->front();
-    } else {
-        for (const auto& c : *input.criteria)
-            if (c.score == options_.score) b = &c;
-    }
-    if (!b) {
-        std::string list;
-        for (const auto& c : *input.criteria) list += (list.empty() ? "" : ", ") + c.score;
-        throw InvalidInput("kmeans: no criteria for score '" + options_.score + "'; scores: " + list);
-    }
-    if (b->names.empty() || b->normalized.size() != b->names.size() || b->weights.size() != b->names.size())
-        throw InvalidInput("kmeans: the criteria of " + shown + " need one column and one weight per criterion");
-    for (std::size_t f = 0; f < b->names.size(); ++f)
-        if (b->normalized[f].size() != input.table.rows())
-            throw InvalidInput("kmeans: criterion '" + b->names[f] + "' has " +
-                               std::to_string(b->normalized[f].size()) + " values for " +
-                               std::to_string(input.table.rows()) + " rows");
-    return *b;
 }
 
 void KMeansRule::set_centroids(std::vector<std::string> names, std::vector<double> weights,
@@ -188,67 +108,6 @@ void KMeansRule::set_centroids(std::vector<std::string> names, std::vector<doubl
     }
     inertia_ = inertia;
     iterations_ = iterations;
-}
-
-void KMeansRule::nearest(const CriteriaBlock& b, std::span<std::int32_t> cluster, double* own_distance,
-                         std::vector<std::vector<double>>* tier_distance) const {
-    const std::size_t d = names_.size(), k = centroid_score_.size();
-    if (k == 0) throw InvalidInput("kmeans: assign before fit");
-    if (b.names != names_) {
-        std::string got, want;
-        for (const auto& s : b.names) got += (got.empty() ? "" : ", ") + s;
-        for (const auto& s : names_) want += (want.empty() ? "" : ", ") + s;
-        throw InvalidInput("kmeans: the criteria are (" + got + ") but the model was fitted on (" + want + ")");
-    }
-    const std::size_t n = b.normalized.front().size();
-    PointColumns x{n, {}};
-    for (const auto& col : b.normalized) x.columns.push_back(col.data());
-    BlockScratch s(k);
-    const std::vector<double>& dist = s.dist;
-    for (std::size_t i0 = 0; i0 < n; i0 += block_rows) {
-        const std::size_t rows = std::min(block_rows, n - i0);
-        block_nearest(x, i0, rows, centroids_.data(), k, s);
-        for (std::size_t i = 0; i < rows; ++i) {
-            const double best = s.best[i];
-            const auto label = static_cast<std::int32_t>(s.label[i]);
-            if (!std::isfinite(best)) {
-                for (std::size_t f = 0; f < d; ++f)
-                    if (!std::isfinite(x.columns[f][i0 + i]))
-                        throw InvalidInput("kmeans: criterion '" + names_[f] + "', row " + std::to_string(i0 + i) +
-                                           ": must be finite, got " + format_number(x.columns[f][i0 + i]));
-            }
-            cluster[i0 + i] = label;
-            if (own_distance) own_distance[i0 + i] = std::sqrt(best);
-            if (tier_distance) {
-                for (auto& t : *tier_distance) t[i0 + i] = std::numeric_limits<double>::infinity();
-                for (std::size_t j = 0; j < k; ++j) {
-                    double& t = (*tier_distance)[static_cast<std::size_t>(cluster_tier_[j])][i0 + i];
-                    t = std::min(t, dist[j * block_rows + i]);
-                }
-                for (auto& t : *tier_distance) t[i0 + i] = std::sqrt(t[i0 + i]);
-            }
-        }
-    }
-}
-
-void KMeansRule::assign(const RuleInput& input, std::span<std::int32_t> tier, std::span<std::int32_t> reason) const {
-    const CriteriaBlock& b = block(input);
-    nearest(b, reason, nullptr, nullptr);
-    const std::size_t n = input.table.rows();
-    for (std::size_t i = 0; i < n; ++i) tier[i] = cluster_tier_[static_cast<std::size_t>(reason[i])];
-}
-
-std::vector<std::pair<std::string, std::vector<double>>> KMeansRule::extra_columns(const RuleInput& input) const {
-    const CriteriaBlock& b = block(input);
-    const std::size_t n = input.table.rows();
-    std::vector<std::int32_t> cluster(n);
-    std::vector<double> own(n);
-    std::vector<std::vector<double>> per_tier(tiers_, std::vector<double>(n));
-    nearest(b, cluster, own.data(), &per_tier);
-    std::vector<std::pair<std::string, std::vector<double>>> out;
-    out.emplace_back("cluster_distance", std::move(own));
-    for (std::size_t t = 0; t < tiers_; ++t) out.emplace_back("distance_" + std::to_string(t), std::move(per_tier[t]));
-    return out;
 }
 
 std::vector<std::string> KMeansRule::reasons() const {

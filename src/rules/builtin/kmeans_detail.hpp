@@ -1,6 +1,7 @@
 #pragma once
-// What the kmeans rule's files share (private to src/rules/builtin/): the block size
-// of the distance kernels and the checks the fit runs.
+// What the kmeans rule's fit files share (private to src/rules/builtin/): the checks
+// the fit runs. The block size of the distance kernels is kmeans_detail::block_rows
+// (tierkit/rules/builtin/kmeans.hpp).
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -8,10 +9,6 @@
 #include "tierkit/rules/builtin/kmeans.hpp"
 
 namespace tierkit::kmeans_detail {
-
-/// Rows per block: the unit of every distance computation and partial sum. Small
-/// enough that a block's columns and its distances to 8 centres stay in L1.
-inline constexpr std::size_t block_rows = 256;
 
 /// Throws InvalidInput naming the first non-finite value (by criterion, then row).
 void check_finite(const PointColumns& x, const std::vector<std::string>& names, unsigned threads);

@@ -1,5 +1,5 @@
-// The rfm_segments rule: rank-based R/F/M scores, the segment table, its
-// validator and the registry factory.
+// The rfm_segments rule: fitting the rank-based R/F/M scores, the segment table,
+// its validator and the registry factory. Scoring and assign are inline in the header.
 #include "tierkit/rules/builtin/rfm_segments.hpp"
 
 #include <algorithm>
@@ -110,54 +110,6 @@ RankBins RankBins::fit(std::span<const double> values, int bins, RankTies ties, 
     }
     to_group_values(b.thresholds_, sorted, min_group);  // privacy.hpp
     return b;
-}
-
-std::size_t RankBins::score(std::span<const double> values, std::span<std::uint8_t> out) const {
-    const std::size_t n = values.size();
-    const std::size_t t = thresholds_.size();
-    std::size_t bad = n;
-    bool split = false;
-    for (double v : below_) split = split || v > 0;
-    // Plain thresholds: score = 1 + #{s : x >= t_s}.
-    for (std::size_t i = 0; i < n; ++i) {
-        const double x = sign_ * values[i];
-        if (!std::isfinite(x)) {
-            if (bad == n) bad = i;
-            out[i] = 0;
-            continue;
-        }
-        int s = 1;
-        for (std::size_t j = 0; j < t; ++j) s += x >= thresholds_[j] ? 1 : 0;
-        out[i] = static_cast<std::uint8_t>(s);
-    }
-    if (!split || bad != n) return bad;
-    // `first` ties: rows equal to a split threshold are split in the fitted
-    // proportion, earlier rows below. Count them, then walk in row order.
-    std::vector<double> split_values;
-    for (std::size_t j = 0; j < t; ++j)
-        if (below_[j] > 0 && std::find(split_values.begin(), split_values.end(), thresholds_[j]) == split_values.end())
-            split_values.push_back(thresholds_[j]);
-    std::vector<std::int64_t> total(split_values.size(), 0), seen(split_values.size(), 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        const double x = sign_ * values[i];
-        for (std::size_t v = 0; v < split_values.size(); ++v) total[v] += x == split_values[v] ? 1 : 0;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        const double x = sign_ * values[i];
-        for (std::size_t v = 0; v < split_values.size(); ++v) {
-            if (x != split_values[v]) continue;
-            const std::int64_t j = seen[v]++;
-            int s = 1;
-            for (std::size_t u = 0; u < t; ++u) {
-                if (x > thresholds_[u])
-                    ++s;
-                else if (x == thresholds_[u] && j >= std::llround(below_[u] * static_cast<double>(total[v])))
-                    ++s;
-            }
-            out[i] = static_cast<std::uint8_t>(s);
-        }
-    }
-    return bad;
 }
 
 std::vector<double> RankBins::thresholds() const {
@@ -334,26 +286,8 @@ void RfmSegmentRule::build(const std::string& path) {
 
 namespace {
 
-std::span<const double> checked_column(const RuleInput& input, const std::string& name) {
-    auto v = input.values(name);
-    if (v.size() != input.table.rows())
-        throw InvalidInput("column '" + name + "': expected " + std::to_string(input.table.rows()) + " rows, got " +
-                           std::to_string(v.size()));
-    return v;
-}
-
-void score_column(const RankBins& bins, const RuleInput& input, const std::string& name,
-                  std::vector<std::uint8_t>& out) {
-    const auto v = checked_column(input, name);
-    out.resize(v.size());
-    const std::size_t bad = bins.score(v, out);
-    if (bad != v.size())
-        throw InvalidInput("column '" + name + "', row " + std::to_string(bad) + ": must be finite, got " +
-                           format_number(v[bad]));
-}
-
 RankBins fit_column(const RuleInput& input, const std::string& name, int bins, RankTies ties, bool lower) {
-    const auto v = checked_column(input, name);
+    const auto v = rfm_detail::checked_column(input, name);
     try {
         return RankBins::fit(v, bins, ties, lower, input.min_group);
     } catch (const InvalidInput& e) {
@@ -367,45 +301,6 @@ void RfmSegmentRule::fit(const RuleInput& input) {
     bins_r_ = fit_column(input, columns_.recency, bins_, ties_, columns_.recency_lower_is_better);
     bins_f_ = fit_column(input, columns_.frequency, bins_, ties_, false);
     bins_m_ = fit_column(input, columns_.monetary, bins_, ties_, false);
-}
-
-void RfmSegmentRule::scores(const RuleInput& input, std::vector<std::uint8_t>& r, std::vector<std::uint8_t>& f,
-                            std::vector<std::uint8_t>& m) const {
-    if (bins_r_.split_below().empty()) throw InvalidInput("rfm_segments: assign before fit");
-    score_column(bins_r_, input, columns_.recency, r);
-    score_column(bins_f_, input, columns_.frequency, f);
-    score_column(bins_m_, input, columns_.monetary, m);
-}
-
-void RfmSegmentRule::assign(const RuleInput& input, std::span<std::int32_t> tier,
-                            std::span<std::int32_t> reason) const {
-    std::vector<std::uint8_t> r, f, m;
-    scores(input, r, f, m);
-    const int k = bins_;
-    const std::int32_t* cells = cell_reason_.data();
-    const std::int32_t* tiers = reason_tier_.data();
-    for (std::size_t i = 0; i < r.size(); ++i) {
-        const std::int32_t code = cells[((r[i] - 1) * k + (f[i] - 1)) * k + (m[i] - 1)];
-        reason[i] = code;
-        tier[i] = tiers[code];
-    }
-}
-
-std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::extra_columns(const RuleInput& input) const {
-    std::vector<std::uint8_t> r, f, m;
-    scores(input, r, f, m);
-    const std::size_t n = r.size();
-    std::vector<double> rs(n), fs(n), ms(n), cell(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        rs[i] = r[i];
-        fs[i] = f[i];
-        ms[i] = m[i];
-        cell[i] = 100.0 * r[i] + 10.0 * f[i] + m[i];
-    }
-    return {{"r_score", std::move(rs)},
-            {"f_score", std::move(fs)},
-            {"m_score", std::move(ms)},
-            {"rfm_cell", std::move(cell)}};
 }
 
 std::vector<std::string> RfmSegmentRule::warnings() const {

@@ -58,6 +58,53 @@ private:
     std::size_t tiers_ = 0;
 };
 
+// ---- the assign kernel (inline: a host compiles it into its own code) ----------------
+
+inline void ChainRule::assign(const RuleInput& input, std::span<std::int32_t> tier,
+                              std::span<std::int32_t> reason) const {
+    const std::size_t n = input.table.rows();
+    std::vector<std::int32_t> t1(n), r1(n);
+    first_.rule->assign(input, t1, r1);
+    // Reason codes: the first rule's, then each sub-rule's in order.
+    std::vector<std::int32_t> offset(then_.size(), 0);
+    std::int32_t next = static_cast<std::int32_t>(first_.rule->reasons().size());
+    for (std::size_t k = 0; k < then_.size(); ++k)
+        if (then_[k].rule) {
+            offset[k] = next;
+            next += static_cast<std::int32_t>(then_[k].rule->reasons().size());
+        }
+    std::vector<std::int32_t> t2(n), r2(n);
+    for (std::size_t k = 0; k < then_.size(); ++k) {
+        if (!then_[k].rule) continue;
+        // Sub-rules are row-wise: applying them to every row and keeping the rows in
+        // tier k gives the same result as applying them to those rows alone. A rule that
+        // reads every column (a host's callable) may read every row too: it gets tier k's
+        // rows alone, as at fit.
+        if (then_[k].rule->reads_every_column()) {
+            std::vector<std::size_t> rows;
+            for (std::size_t i = 0; i < n; ++i)
+                if (t1[i] == static_cast<std::int32_t>(k)) rows.push_back(i);
+            if (rows.empty()) continue;
+            RuleSubset sub = subset_input(input, rows);
+            std::vector<std::int32_t> ts(rows.size()), rs(rows.size());
+            then_[k].rule->assign(sub.input(), ts, rs);
+            for (std::size_t j = 0; j < rows.size(); ++j) t2[rows[j]] = ts[j], r2[rows[j]] = rs[j];
+        } else {
+            then_[k].rule->assign(input, t2, r2);
+        }
+        for (std::size_t i = 0; i < n; ++i)
+            if (t1[i] == static_cast<std::int32_t>(k)) {
+                tier[i] = then_[k].to_policy[static_cast<std::size_t>(t2[i])];
+                reason[i] = offset[k] + r2[i];
+            }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (!then_[static_cast<std::size_t>(t1[i])].rule) {
+            tier[i] = first_.to_policy[static_cast<std::size_t>(t1[i])];
+            reason[i] = r1[i];
+        }
+}
+
 }  // namespace tierkit
 
 BOOST_CLASS_VERSION(tierkit::ChainRule, 0)

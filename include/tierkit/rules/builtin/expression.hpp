@@ -117,137 +117,12 @@
 #include <utility>
 #include <vector>
 
+#include "tierkit/rules/builtin/expression/eval.hpp"
+#include "tierkit/rules/builtin/expression/program.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
 
 namespace tierkit {
-namespace expr {
-
-/// Rows per evaluation block.
-inline constexpr std::size_t kBlock = 1024;
-/// Deepest nesting of parentheses, calls and operators a text may have.
-inline constexpr std::size_t kMaxDepth = 100;
-
-enum class Type : std::uint8_t { number, condition };
-
-/// Node kinds of the syntax tree.
-enum class Op : std::uint8_t {
-    number,  ///< literal: Node::value
-    column,  ///< score or column: Node::name
-    pct,     ///< pct(Node::name)
-    neg,
-    log,
-    abs,
-    add,
-    sub,
-    mul,
-    div,
-    min,  ///< two or more args
-    max,  ///< two or more args
-    lt,
-    le,
-    gt,
-    ge,
-    eq,
-    ne,
-    between,  ///< args: x, lo, hi
-    in,       ///< args: x; Node::set
-    not_in,   ///< args: x; Node::set
-    not_,
-    and_,
-    or_,
-    label_in,      ///< labelled column Node::name has one of Node::labels (`==`, `in`)
-    label_not_in,  ///< labelled column Node::name has a label, not one of Node::labels (`!=`, `not in`)
-};
-
-struct Node {
-    Op op = Op::number;
-    Type type = Type::number;
-    std::uint32_t position = 0;       ///< byte offset of the node's first character in the text
-    std::uint32_t op_position = 0;    ///< byte offset of its operator, keyword or function name
-    double value = 0;                 ///< Op::number
-    std::string name;                 ///< Op::column, Op::pct
-    std::vector<std::uint32_t> args;  ///< child node indices (always lower than this node's)
-    std::vector<double> set;          ///< Op::in, Op::not_in
-    std::vector<std::string> labels;  ///< Op::label_in, Op::label_not_in
-};
-
-/// A parsed, type-checked expression. Children precede their parents in `nodes`.
-struct Tree {
-    std::string text;
-    std::vector<Node> nodes;
-    std::uint32_t root = 0;
-    const Node& root_node() const { return nodes.at(root); }
-};
-
-/// Parse and type-check `text` (either type at the root).
-/// @param path JSON path of the text, the prefix of error messages.
-/// @throws PolicyError "<path>: <what was expected>, got <what was found> at
-///   position <n>" followed by the text and a caret line.
-Tree parse(std::string_view text, const std::string& path);
-
-/// An instruction's input: a literal, a register of the program, or a column.
-struct Operand {
-    enum class Kind : std::uint8_t { constant, slot, column };
-    Kind kind = Kind::constant;
-    std::uint32_t index = 0;  ///< register or column index
-    double value = 0;         ///< Kind::constant (a condition: 0 or 1)
-};
-
-/// Operations of the register machine. Number registers and condition registers
-/// are separate files; `out` and the operands name registers of the file the
-/// operation reads or writes.
-enum class Code : std::uint8_t {
-    neg,
-    log,
-    abs,  ///< number a -> number
-    add,
-    sub,
-    mul,
-    div,
-    min,
-    max,  ///< numbers a, b -> number
-    pct,  ///< column a -> number (aux: curve)
-    lt,
-    le,
-    gt,
-    ge,
-    eq,
-    ne,       ///< numbers a, b -> condition
-    between,  ///< numbers a, b, c -> condition
-    in,
-    not_in,  ///< number a -> condition (aux: set)
-    not_,    ///< condition a -> condition
-    and_,
-    or_,  ///< conditions a, b -> condition
-    label_in,
-    label_not_in,  ///< labelled column a -> condition (aux: label set)
-};
-
-struct Instruction {
-    Code code = Code::add;
-    std::uint32_t out = 0;
-    Operand a, b, c;
-    std::uint32_t aux = 0;
-};
-
-/// A compiled condition. An instruction never writes a register it reads.
-struct Program {
-    std::vector<Instruction> code;
-    std::vector<std::vector<double>> sets;             ///< `in` lists, sorted, without duplicates
-    std::vector<std::vector<std::string>> label_sets;  ///< label lists, sorted, without duplicates
-    Operand result;                                    ///< a condition register or a constant
-    std::uint32_t number_slots = 0;
-    std::uint32_t condition_slots = 0;
-};
-
-/// Compile a condition tree. Column operands index `columns` (numbers) or, for the
-/// label instructions, `label_columns`; pct curves index `pct_columns`; names not yet
-/// listed are appended.
-Program compile(const Tree& tree, std::vector<std::string>& columns, std::vector<std::string>& pct_columns,
-                std::vector<std::string>& label_columns);
-
-}  // namespace expr
 
 class ExpressionRule : public Rule {
 public:
@@ -343,6 +218,138 @@ private:
     std::vector<std::tuple<std::string, std::size_t, std::uint32_t>> first_use_;
     std::vector<std::string> unseen_labels_;  ///< found by fit; not saved
 };
+
+// ---- the assign kernel (inline: a host compiles it into its own code) ----------------
+
+inline std::vector<std::string> ExpressionRule::inputs() const {
+    std::vector<std::string> out = columns_;
+    for (const auto& name : label_columns_)
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    return out;
+}
+
+inline std::vector<std::span<const double>> ExpressionRule::resolve(const RuleInput& input) const {
+    std::vector<std::span<const double>> out;
+    for (const std::string& name : columns_) {
+        bool found = false;
+        for (std::size_t k = 0; k < input.score_names.size() && !found; ++k) found = input.score_names[k] == name;
+        if (!found && !input.table.has(name)) column_error(input, name, false);
+        out.push_back(input.values(name));
+    }
+    return out;
+}
+
+inline std::vector<std::pair<std::span<const std::int32_t>, const std::vector<std::string>*>>
+ExpressionRule::resolve_labels(const RuleInput& input) const {
+    std::vector<std::pair<std::span<const std::int32_t>, const std::vector<std::string>*>> out;
+    for (const std::string& name : label_columns_) {
+        if (!input.table.has_category(name)) column_error(input, name, true);
+        const auto [codes, labels] = input.table.category(name);
+        out.emplace_back(codes, labels);
+    }
+    return out;
+}
+
+inline void ExpressionRule::assign(const RuleInput& input, std::span<std::int32_t> tier,
+                                   std::span<std::int32_t> reason) const {
+    if (!pct_columns_.empty() && !fitted_) {
+        std::size_t k = 0;
+        while (k < trees_.size() && std::none_of(trees_[k].nodes.begin(), trees_[k].nodes.end(),
+                                                 [](const expr::Node& n) { return n.op == expr::Op::pct; }))
+            ++k;
+        std::uint32_t at = 0;
+        for (const auto& n : trees_[k].nodes)
+            if (n.op == expr::Op::pct) {
+                at = n.position;
+                break;
+            }
+        throw PolicyError(expr::located(expr::branch_path(path_, k), branches_[k].when, at,
+                                        "pct() needs the rule to be fitted first (call fit before assign)"));
+    }
+    const std::size_t rows = tier.size();
+    if (reason.size() != rows)
+        throw InvalidInput("expression: tier and reason outputs differ in length (" + std::to_string(rows) + " and " +
+                           std::to_string(reason.size()) + ")");
+    const auto cols = resolve(input);
+    for (std::size_t c = 0; c < cols.size(); ++c)
+        if (cols[c].size() != rows)
+            throw InvalidInput("column '" + expr::printable(columns_[c]) + "': expected " + std::to_string(rows) +
+                               " rows, got " + std::to_string(cols[c].size()));
+    // Labelled columns: their codes, and per program, per label set, which of the
+    // table's labels are in the set (the table's labels, so labels unseen at fit match).
+    const auto label_cols = resolve_labels(input);
+    std::vector<std::span<const std::int32_t>> codes;
+    for (std::size_t c = 0; c < label_cols.size(); ++c) {
+        const auto column = label_cols[c].first;
+        if (column.size() != rows)
+            throw InvalidInput("column '" + expr::printable(label_columns_[c]) + "': expected " + std::to_string(rows) +
+                               " rows, got " + std::to_string(column.size()));
+        codes.push_back(column);  // codes are -1 or index labels (checked by FeatureTable)
+    }
+    std::vector<std::vector<std::vector<std::uint8_t>>> member(programs_.size());
+    for (std::size_t k = 0; k < programs_.size(); ++k) {
+        member[k].resize(programs_[k].label_sets.size());
+        for (const auto& in : programs_[k].code) {
+            if (in.code != expr::Code::label_in && in.code != expr::Code::label_not_in) continue;
+            const std::vector<std::string>& have = *label_cols[in.a.index].second;
+            const std::vector<std::string>& set = programs_[k].label_sets[in.aux];
+            auto& m = member[k][in.aux];
+            m.resize(have.size());
+            for (std::size_t j = 0; j < have.size(); ++j) m[j] = std::binary_search(set.begin(), set.end(), have[j]);
+        }
+    }
+
+    expr::detail::Machine machine{&curves_, {}, {}};
+    std::uint32_t number_slots = 0, condition_slots = 0;
+    for (const auto& p : programs_) {
+        number_slots = std::max(number_slots, p.number_slots);
+        condition_slots = std::max(condition_slots, p.condition_slots);
+    }
+    machine.numbers.resize(std::size_t{number_slots} * expr::kBlock);
+    machine.conditions.resize(std::size_t{condition_slots} * expr::kBlock);
+
+    // Per block: `open` marks rows without a branch yet and `chosen` holds the
+    // branch that took each row; both are narrow so the loops vectorize. Tiers and
+    // reasons are written once per block at the end.
+    const auto else_branch = static_cast<std::uint16_t>(branches_.size());
+    std::vector<std::int32_t> tier_of_branch;
+    for (const auto& b : branches_) tier_of_branch.push_back(b.tier);
+    tier_of_branch.push_back(else_tier_);
+    std::vector<std::uint8_t> open(expr::kBlock);
+    std::vector<std::uint16_t> chosen(expr::kBlock);
+    for (std::size_t start = 0; start < rows; start += expr::kBlock) {
+        const std::size_t n = std::min(expr::kBlock, rows - start);
+        std::fill(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(n), std::uint8_t{1});
+        std::fill(chosen.begin(), chosen.begin() + static_cast<std::ptrdiff_t>(n), else_branch);
+        std::uint8_t any_open = 1;
+        for (std::size_t k = 0; k < programs_.size() && any_open; ++k) {
+            const expr::detail::Cond c = machine.run(programs_[k], cols, codes, member[k], start, n);
+            const auto branch = static_cast<std::uint16_t>(k);
+            if (!c.p) {
+                if (!c.v) continue;
+                for (std::size_t i = 0; i < n; ++i) chosen[i] = open[i] ? branch : chosen[i];
+                any_open = 0;
+                continue;
+            }
+            std::uint8_t still = 0;
+            std::uint8_t* o = open.data();
+            std::uint16_t* ch = chosen.data();
+            for (std::size_t i = 0; i < n; ++i) {
+                const std::uint8_t take = o[i] & c.p[i];
+                ch[i] = take ? branch : ch[i];
+                o[i] = static_cast<std::uint8_t>(o[i] & ~take);
+                still |= o[i];
+            }
+            any_open = still;
+        }
+        std::int32_t* t = tier.data() + start;
+        std::int32_t* r = reason.data() + start;
+        for (std::size_t i = 0; i < n; ++i) {
+            r[i] = chosen[i];
+            t[i] = tier_of_branch[chosen[i]];
+        }
+    }
+}
 
 /// The policy factory of `expression` (registered as "expression").
 /// `params` holds "branches" and "tier_names" (the policy's tier names, filled in

@@ -112,11 +112,13 @@
 ///
 /// Thread safety: immutable after fit; assign() and extra_columns() are const and
 /// may run concurrently.
+#include <algorithm>
 #include <boost/serialization/base_object.hpp>
 #include <boost/serialization/nvp.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <boost/serialization/version.hpp>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -125,6 +127,8 @@
 #include <string>
 #include <vector>
 
+#include "tierkit/core/error.hpp"
+#include "tierkit/core/format.hpp"
 #include "tierkit/rules/rule.hpp"
 
 namespace tierkit {
@@ -368,6 +372,118 @@ private:
     std::vector<std::int32_t> cell_reason_;  ///< per cell: table rule, or table_.size() for the fallback
     std::vector<std::int32_t> reason_tier_;  ///< per reason code: tier index
 };
+
+// ---- the assign kernel (inline: a host compiles it into its own code) ----------------
+
+inline std::size_t RankBins::score(std::span<const double> values, std::span<std::uint8_t> out) const {
+    const std::size_t n = values.size();
+    const std::size_t t = thresholds_.size();
+    std::size_t bad = n;
+    bool split = false;
+    for (double v : below_) split = split || v > 0;
+    // Plain thresholds: score = 1 + #{s : x >= t_s}.
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = sign_ * values[i];
+        if (!std::isfinite(x)) {
+            if (bad == n) bad = i;
+            out[i] = 0;
+            continue;
+        }
+        int s = 1;
+        for (std::size_t j = 0; j < t; ++j) s += x >= thresholds_[j] ? 1 : 0;
+        out[i] = static_cast<std::uint8_t>(s);
+    }
+    if (!split || bad != n) return bad;
+    // `first` ties: rows equal to a split threshold are split in the fitted
+    // proportion, earlier rows below. Count them, then walk in row order.
+    std::vector<double> split_values;
+    for (std::size_t j = 0; j < t; ++j)
+        if (below_[j] > 0 && std::find(split_values.begin(), split_values.end(), thresholds_[j]) == split_values.end())
+            split_values.push_back(thresholds_[j]);
+    std::vector<std::int64_t> total(split_values.size(), 0), seen(split_values.size(), 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = sign_ * values[i];
+        for (std::size_t v = 0; v < split_values.size(); ++v) total[v] += x == split_values[v] ? 1 : 0;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const double x = sign_ * values[i];
+        for (std::size_t v = 0; v < split_values.size(); ++v) {
+            if (x != split_values[v]) continue;
+            const std::int64_t j = seen[v]++;
+            int s = 1;
+            for (std::size_t u = 0; u < t; ++u) {
+                if (x > thresholds_[u])
+                    ++s;
+                else if (x == thresholds_[u] && j >= std::llround(below_[u] * static_cast<double>(total[v])))
+                    ++s;
+            }
+            out[i] = static_cast<std::uint8_t>(s);
+        }
+    }
+    return bad;
+}
+
+namespace rfm_detail {
+
+inline std::span<const double> checked_column(const RuleInput& input, const std::string& name) {
+    auto v = input.values(name);
+    if (v.size() != input.table.rows())
+        throw InvalidInput("column '" + name + "': expected " + std::to_string(input.table.rows()) + " rows, got " +
+                           std::to_string(v.size()));
+    return v;
+}
+
+inline void score_column(const RankBins& bins, const RuleInput& input, const std::string& name,
+                         std::vector<std::uint8_t>& out) {
+    const auto v = checked_column(input, name);
+    out.resize(v.size());
+    const std::size_t bad = bins.score(v, out);
+    if (bad != v.size())
+        throw InvalidInput("column '" + name + "', row " + std::to_string(bad) + ": must be finite, got " +
+                           format_number(v[bad]));
+}
+
+}  // namespace rfm_detail
+
+inline void RfmSegmentRule::scores(const RuleInput& input, std::vector<std::uint8_t>& r, std::vector<std::uint8_t>& f,
+                                   std::vector<std::uint8_t>& m) const {
+    if (bins_r_.split_below().empty()) throw InvalidInput("rfm_segments: assign before fit");
+    rfm_detail::score_column(bins_r_, input, columns_.recency, r);
+    rfm_detail::score_column(bins_f_, input, columns_.frequency, f);
+    rfm_detail::score_column(bins_m_, input, columns_.monetary, m);
+}
+
+inline void RfmSegmentRule::assign(const RuleInput& input, std::span<std::int32_t> tier,
+                                   std::span<std::int32_t> reason) const {
+    std::vector<std::uint8_t> r, f, m;
+    scores(input, r, f, m);
+    const int k = bins_;
+    const std::int32_t* cells = cell_reason_.data();
+    const std::int32_t* tiers = reason_tier_.data();
+    for (std::size_t i = 0; i < r.size(); ++i) {
+        const std::int32_t code = cells[((r[i] - 1) * k + (f[i] - 1)) * k + (m[i] - 1)];
+        reason[i] = code;
+        tier[i] = tiers[code];
+    }
+}
+
+inline std::vector<std::pair<std::string, std::vector<double>>> RfmSegmentRule::extra_columns(
+    const RuleInput& input) const {
+    std::vector<std::uint8_t> r, f, m;
+    scores(input, r, f, m);
+    const std::size_t n = r.size();
+    std::vector<double> rs(n), fs(n), ms(n), cell(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        rs[i] = r[i];
+        fs[i] = f[i];
+        ms[i] = m[i];
+        cell[i] = 100.0 * r[i] + 10.0 * f[i] + m[i];
+    }
+    return {{"r_score", std::move(rs)},
+            {"f_score", std::move(fs)},
+            {"m_score", std::move(ms)},
+            {"rfm_cell", std::move(cell)}};
+}
 
 /// Registry factory for {"kind": "rfm_segments", ...} (keys in the file comment).
 /// Uses params["tier_names"] (the policy's tier names, in order) when present,
