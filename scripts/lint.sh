@@ -5,6 +5,8 @@
 # ruff and clang-format can fix, then checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ninja and cmake come from the venv (scripts/setup.sh), as in scripts/test.sh.
+export PATH="$PWD/.venv/bin:$PATH"
 JOBS="${JOBS:-2}"
 FIX=0
 [ "${1:-}" = "--fix" ] && FIX=1
