@@ -25,30 +25,28 @@ from pathlib import Path
 #: src/ paths (files, or folders ending in "/") compiled by design, with why.
 COMPILED_BY_DESIGN: dict[str, str] = {
     # JSON parsing (nlohmann::json is slow to compile; headers only see json_fwd).
-    "src/json_parse.cpp": "JSON parsing",
-    "src/json_parse.hpp": "JSON parsing",
+    "src/core/json_parse.cpp": "JSON parsing",
+    "src/core/json_parse.hpp": "JSON parsing",
     "src/policy_json.cpp": "JSON parsing (the policy parser)",
     "src/default_policy.cpp": "JSON parsing (the default policy document)",
     # Expression parsing (the evaluator is the rule's assign kernel and lives in the header).
     "src/rules/builtin/expression_parse.cpp": "expression parsing",
     "src/rules/builtin/expression_compile.cpp": "expression parsing (text to program, once per policy)",
     # Archives: Boost.Serialization's compiled archives and the byte envelope.
-    "src/io.cpp": "archives (io)",
-    "src/io_archives.cpp": "archives (io)",
+    "src/io/": "archives (io)",
     "src/core/envelope.cpp": "archives (the byte envelope)",
     # CLV models: fitted by LBFGSpp/Eigen optimizers, not on the assign path.
-    "src/clv_bg_nbd.cpp": "CLV optimizers",
-    "src/clv_engine.cpp": "CLV optimizers",
-    "src/clv_gamma_gamma.cpp": "CLV optimizers",
-    "src/clv_histogram.cpp": "CLV optimizers",
-    "src/clv_hypergeometric.cpp": "CLV optimizers",
-    "src/clv_optimizer.cpp": "CLV optimizers",
-    "src/clv_pareto_nbd.cpp": "CLV optimizers",
-    "src/clv_special_functions.cpp": "CLV optimizers",
+    "src/clv/": "CLV models and their optimizers",
     # The Fitter's scheduling: passes over chunks and the states' bytes.
     "src/fit/": "the Fitter's scheduling",
     # Summarize's grouping of transactions (radix partitions over every transaction).
-    "src/features/": "summarize's grouping",
+    "src/features/summarize.cpp": "summarize's grouping",
+    "src/features/partition.cpp": "summarize's grouping",
+    "src/features/partition.hpp": "summarize's grouping",
+    "src/features/feature_table.cpp": "summarize's grouping",
+    "src/features/feature_table.hpp": "summarize's grouping",
+    "src/features/summarizer.cpp": "summarize's grouping",
+    "src/features/summarizer_bytes.cpp": "summarize's grouping",
 }
 
 SUFFIXES = {".hpp", ".cpp", ".h", ".cc", ".ipp"}

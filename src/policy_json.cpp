@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "json_parse.hpp"
+#include "core/json_parse.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/json_checks.hpp"
 #include "tierkit/policy.hpp"

@@ -112,7 +112,7 @@ struct Assignment {
     /// rows whose missing value (or unknown label) was filled (criterion_values.hpp).
     std::vector<std::pair<std::string, std::int64_t>> missing_filled;
 
-    /// The position of score `name` in score_names. (These lookups are compiled: src/assignment.cpp.)
+    /// The position of score `name` in score_names.
     /// @throws UnknownColumn naming `name` and the assignment's scores.
     std::size_t score_index(std::string_view name) const;
     /// The column of score `name` (0..100, one value per row).

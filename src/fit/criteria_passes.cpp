@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "preset_weights.hpp"
+#include "scoring/preset_weights.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/fit/rule_state.hpp"
 #include "tierkit/scoring/weights.hpp"

@@ -2,7 +2,7 @@
 /// @file special_functions.hpp
 /// Special functions the CLV likelihoods need, with the conventions they rely on.
 /// Thread-safe (no global state, unlike std::lgamma's signgam). Compiled in
-/// src/clv_special_functions.cpp so that Boost.Math stays out of the headers.
+/// src/clv/special_functions.cpp so that Boost.Math stays out of the headers.
 #include <cmath>
 
 namespace tierkit::clv {

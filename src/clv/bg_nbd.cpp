@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "simd_clones.hpp"
+#include "core/simd_clones.hpp"
 #include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "json_parse.hpp"
+#include "core/json_parse.hpp"
 #include "tierkit/clv/engine.hpp"
 #include "tierkit/clv/histogram.hpp"
 #include "tierkit/core/error.hpp"

@@ -1,4 +1,4 @@
-#include "json_parse.hpp"
+#include "core/json_parse.hpp"
 
 #include <vector>
 
