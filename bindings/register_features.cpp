@@ -27,11 +27,14 @@ py::dict table_to_dict(const FeatureTable& t) {
 }
 
 Transactions transactions(const py::array& customer, const py::array& day, const py::array& amount,
-                          const std::optional<py::array>& margin, const std::optional<py::array>& quantity) {
-    return Transactions{view<std::int64_t>(customer, "customer"), view<std::int64_t>(day, "date"),
+                          const std::optional<py::array>& margin, const std::optional<py::array>& quantity,
+                          std::int64_t ticks_per_day) {
+    return Transactions{view<std::int64_t>(customer, "customer"),
+                        view<std::int64_t>(day, "date"),
                         view<double>(amount, "amount"),
                         margin ? view<double>(*margin, "margin") : std::span<const double>{},
-                        quantity ? view<double>(*quantity, "quantity") : std::span<const double>{}};
+                        quantity ? view<double>(*quantity, "quantity") : std::span<const double>{},
+                        ticks_per_day};
 }
 
 SummarizeOptions options(std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier,
@@ -81,8 +84,9 @@ py::dict summary_to_dict(Summary&& s) {
 py::dict summarize_py(const py::array& customer, const py::array& day, const py::array& amount,
                       const std::optional<py::array>& margin, const std::optional<py::array>& quantity,
                       std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier,
-                      int trend_window, std::vector<int> windows, double trend_cap, bool reject_invalid) {
-    const Transactions tx = transactions(customer, day, amount, margin, quantity);
+                      int trend_window, std::vector<int> windows, double trend_cap, bool reject_invalid,
+                      std::int64_t ticks_per_day) {
+    const Transactions tx = transactions(customer, day, amount, margin, quantity, ticks_per_day);
     const SummarizeOptions o =
         options(as_of, freq, freq_multiplier, trend_window, std::move(windows), trend_cap, reject_invalid);
     Summary s;
@@ -129,10 +133,22 @@ void register_features(py::module_ m) {
           py::arg("margin") = py::none(), py::arg("quantity") = py::none(), py::arg("as_of") = py::none(),
           py::arg("freq") = "D", py::arg("freq_multiplier") = 1.0, py::arg("trend_window") = 90,
           py::arg("windows") = std::vector<int>{30, 90, 365}, py::arg("trend_cap") = 10.0,
-          py::arg("reject_invalid") = false);
+          py::arg("reject_invalid") = false, py::arg("ticks_per_day") = 1);
     m.def("synthetic", &synthetic_py, py::arg("customers"), py::arg("seed"), py::arg("start_day"), py::arg("days"),
           py::arg("refund_rate"), py::arg("threads") = 0);
     m.def("days_from_civil", &days_from_civil);
+    m.def(
+        "days_from_ticks",
+        [](const py::array& ticks, std::int64_t ticks_per_day) {
+            const auto in = view<std::int64_t>(ticks, "date");
+            std::vector<std::int64_t> days(in.size());
+            {
+                py::gil_scoped_release release;  // reads the numpy buffer the argument holds
+                day_numbers_from_ticks(in, ticks_per_day, missing_day, std::span<std::int64_t>(days), "date");
+            }
+            return to_numpy(std::move(days));
+        },
+        py::arg("ticks"), py::arg("ticks_per_day"));
     py::class_<Summarizer>(m, "Summarizer")
         .def(py::init([](std::optional<std::int64_t> as_of, const std::string& freq, double freq_multiplier,
                          int trend_window, std::vector<int> windows, double trend_cap, bool reject_invalid) {
@@ -145,13 +161,14 @@ void register_features(py::module_ m) {
         .def(
             "update",
             [](Summarizer& self, const py::array& customer, const py::array& day, const py::array& amount,
-               const std::optional<py::array>& margin, const std::optional<py::array>& quantity) {
-                const Transactions tx = transactions(customer, day, amount, margin, quantity);
+               const std::optional<py::array>& margin, const std::optional<py::array>& quantity,
+               std::int64_t ticks_per_day) {
+                const Transactions tx = transactions(customer, day, amount, margin, quantity, ticks_per_day);
                 py::gil_scoped_release release;  // tx views numpy buffers the caller holds
                 self.update(tx);
             },
             py::arg("customer"), py::arg("day"), py::arg("amount"), py::arg("margin") = py::none(),
-            py::arg("quantity") = py::none())
+            py::arg("quantity") = py::none(), py::arg("ticks_per_day") = 1)
         .def(
             "merge",
             [](Summarizer& self, const Summarizer& other) {

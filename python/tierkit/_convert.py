@@ -202,6 +202,18 @@ def day_numbers(values: Any, name: str) -> tuple[np.ndarray, bool]:
     return days, dated
 
 
+#: Ticks a day of each numpy datetime64 unit a date column may come in.
+_TICKS_PER_DAY = {
+    "D": 1,
+    "h": 24,
+    "m": 1_440,
+    "s": 86_400,
+    "ms": 86_400_000,
+    "us": 86_400_000_000,
+    "ns": 86_400_000_000_000,
+}
+
+
 def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray, bool, dict[int, str]]:
     """Whole days since 1970-01-01 as int64 (missing -> MISSING_DAY), whether the
     input was a date type (so outputs can be turned back into dates), and the rows
@@ -209,12 +221,23 @@ def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray
     rows get MISSING_DAY). A value that is not a date raises InvalidInputError
     naming the column and row otherwise; so does a number in a column of dates
     (which pandas would read as nanoseconds since 1970)."""
+    ticks, per_day, dated, rejected = read_day_ticks(values, name, errors)
+    if per_day != 1:
+        ticks = _core.features.days_from_ticks(ticks, per_day)
+    return ticks, dated, rejected
+
+
+def read_day_ticks(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray, int, bool, dict[int, str]]:
+    """read_days without the division: int64 ticks since 1970-01-01 and the ticks a
+    day. A datetime column comes as it is, without a copy (datetime64[ns]: 86.4e12
+    ticks a day, NaT as MISSING_DAY); day numbers come with 1. The core reads
+    floor(tick / ticks per day) where it reads the column."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if s.dtype.kind in "iu" and not isinstance(s.dtype, pd.CategoricalDtype):
         if s.dtype.kind == "u" and len(s) and s.max() >= 2**63:
             row = _first_bad((s >= 2**63).to_numpy(dtype=bool))
             raise InvalidInputError(f"column '{name}', row {row}: day number {s.iloc[row]} is out of range")
-        return np.ascontiguousarray(s.to_numpy(dtype=np.int64, na_value=MISSING_DAY)), False, {}
+        return np.ascontiguousarray(s.to_numpy(dtype=np.int64, na_value=MISSING_DAY)), 1, False, {}
     if s.dtype.kind == "f":
         arr = s.to_numpy(dtype=np.float64, na_value=np.nan)
         nan = np.isnan(arr)
@@ -224,7 +247,7 @@ def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray
             raise InvalidInputError(
                 f"column '{name}', row {row}: integer day numbers or dates expected, got {arr[row]!r}"
             )
-        return np.where(nan, MISSING_DAY, np.where(nan, 0, arr)).astype(np.int64), False, {}
+        return np.where(nan, MISSING_DAY, np.where(nan, 0, arr)).astype(np.int64), 1, False, {}
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
     rejected: dict[int, str] = {}
@@ -256,9 +279,12 @@ def read_days(values: Any, name: str, errors: str = "raise") -> tuple[np.ndarray
             s = s.dt.tz_localize(None)
         if s.dtype.kind != "M":
             raise InvalidInputError(f"column '{name}': expected dates, got values of dtype {s.dtype}")
-    days = s.to_numpy(dtype="datetime64[D]").astype(np.int64)
-    days[s.isna().to_numpy(dtype=bool)] = MISSING_DAY
-    return np.ascontiguousarray(days), True, rejected
+    stamps = s.to_numpy()  # the column's own datetime64 buffer: no copy
+    unit, count = np.datetime_data(stamps.dtype)
+    if unit not in _TICKS_PER_DAY or count != 1:
+        stamps, unit = stamps.astype("datetime64[D]"), "D"
+    # NaT is INT64_MIN, which is MISSING_DAY.
+    return np.ascontiguousarray(stamps.view(np.int64)), _TICKS_PER_DAY[unit], True, rejected
 
 
 def day_number(value: Any, name: str) -> int:

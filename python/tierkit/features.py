@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import _core
 from ._arrow import as_frame, convert_output
-from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, float_array, read_days, to_dates
+from ._convert import MISSING_DAY, MISSING_ID, IdCodec, column, day_number, float_array, read_day_ticks, to_dates
 from ._errors import InvalidInputError
 from .progress import bar
 
@@ -116,10 +116,10 @@ def summarize(
     names = _Names(customer, date, amount, margin, quantity)
     transactions = as_frame(transactions, "transactions", index=None)
     ids = IdCodec(column(transactions, customer, "customer"), name=customer)
-    days, dated, unreadable = read_days(column(transactions, date, "date"), date, errors)
+    ticks, per_day, dated, unreadable = read_day_ticks(column(transactions, date, "date"), date, errors)
     amounts, margins, quantities = names.numbers(transactions)
     try:
-        out = _core.features.summarize(ids.codes, days, amounts, margins, quantities, *options)
+        out = _core.features.summarize(ids.codes, ticks, amounts, margins, quantities, *options, ticks_per_day=per_day)
     except InvalidInputError as exc:
         raise InvalidInputError(names.rename(_name_customer(str(exc), ids.decode_one))) from None
     return _result(out, ids.decode, ids.decode_one, dated, names, return_rejects, output, reasons=unreadable)
@@ -392,14 +392,14 @@ class Summarizer:
         try:
             codes = ids.encode(column(frame, names.customer, "customer"))
             dated: bool | None
-            days, dated, _ = read_days(column(frame, names.date, "date"), names.date)
-            if np.all(days == MISSING_DAY):
+            ticks, per_day, dated, _ = read_day_ticks(column(frame, names.date, "date"), names.date)
+            if np.all(ticks == MISSING_DAY):
                 dated = self._dated  # an all-missing date column (a CSV chunk of blanks) has no type
             if self._dated is not None and dated != self._dated:
                 raise InvalidInputError(f"column '{names.date}': dates in some chunks and day numbers in others")
             amounts, margins, quantities = names.numbers(frame)
             try:
-                self._core.update(codes, days, amounts, margins, quantities)
+                self._core.update(codes, ticks, amounts, margins, quantities, ticks_per_day=per_day)
             except InvalidInputError as exc:
                 raise InvalidInputError(names.rename(str(exc))) from None
         except BaseException:

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "tierkit/core/day_ticks.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 
@@ -34,6 +35,16 @@ void check_lengths(const Transactions& tx) {
     if (!tx.quantity.empty()) check_len(tx.quantity.size(), "quantity");
     if (n >= std::numeric_limits<std::uint32_t>::max())
         throw InvalidInput("transactions: at most 2^32-2 rows per chunk, got " + std::to_string(n));
+}
+
+Transactions in_days(const Transactions& tx, std::vector<std::int64_t>& days) {
+    if (tx.ticks_per_day == 1) return tx;
+    days.resize(tx.day.size());
+    day_numbers_from_ticks(tx.day, tx.ticks_per_day, missing_day, std::span<std::int64_t>(days), "date");
+    Transactions out = tx;
+    out.day = days;
+    out.ticks_per_day = 1;
+    return out;
 }
 
 namespace {

@@ -23,6 +23,11 @@ void check_presence(int& known, bool given, const char* column);
 /// @throws InvalidInput naming the column.
 void check_lengths(const Transactions& tx);
 
+/// tx with its dates as whole days: tx itself when ticks_per_day is 1, otherwise tx
+/// viewing `days`, filled with floor(tick / ticks_per_day) (missing_day stays missing).
+/// @throws InvalidInput when ticks_per_day < 1.
+Transactions in_days(const Transactions& tx, std::vector<std::int64_t>& days);
+
 /// A transaction row with a customer id, as the radix partition moves it (and as
 /// for_each_customer reads it).
 struct Record {

@@ -70,15 +70,18 @@ using summarize_detail::count_customers;
 using summarize_detail::FeatureBuilder;
 using summarize_detail::fill_report;
 using summarize_detail::for_each_customer;
+using summarize_detail::in_days;
 using summarize_detail::partition_rows;
 using summarize_detail::Partitioned;
 using summarize_detail::Sum;
 
 // The same steps as Summarizer(options).update(tx).finalize(), without keeping the
 // day cells: each customer's cells go straight into the features.
-Summary summarize(const Transactions& tx, const SummarizeOptions& options) {
+Summary summarize(const Transactions& input, const SummarizeOptions& options) {
     const Summarizer checked(options);  // option checks
-    check_lengths(tx);
+    check_lengths(input);
+    std::vector<std::int64_t> days;
+    const Transactions tx = in_days(input, days);
     Partitioned g = partition_rows(tx, options, 0);
     Summary result;
     SummarizeReport& report = result.report;

@@ -23,6 +23,7 @@ using summarize_detail::customer_ids;
 using summarize_detail::FeatureBuilder;
 using summarize_detail::fill_report;
 using summarize_detail::for_each_customer;
+using summarize_detail::in_days;
 using summarize_detail::partition_rows;
 using summarize_detail::Partitioned;
 
@@ -101,10 +102,12 @@ std::vector<std::uint32_t> Summarizer::slots_for(std::span<const std::int64_t> i
     return out;
 }
 
-void Summarizer::update(const Transactions& tx) {
-    check_lengths(tx);
-    const std::size_t n = tx.customer.size();
+void Summarizer::update(const Transactions& input) {
+    check_lengths(input);
+    const std::size_t n = input.customer.size();
     if (n == 0) return;
+    std::vector<std::int64_t> days;
+    const Transactions tx = in_days(input, days);
     int margin_known = has_margin_, quantity_known = has_quantity_;
     check_presence(margin_known, !tx.margin.empty(), "margin");
     check_presence(quantity_known, !tx.quantity.empty(), "quantity");

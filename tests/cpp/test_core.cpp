@@ -401,3 +401,30 @@ TEST(DayTicks, FloorToDaysWithNaTAsNaN) {
     std::vector<double> short_out(2);
     EXPECT_THROW(tierkit::day_numbers_from_ticks(weeks, 7, nat, short_out), tierkit::InvalidInput);
 }
+
+TEST(DayTicks, WholeDaysKeepTheMissingValue) {
+    // Integer days (summarize's date column): the same floor, and NaT stays the missing day.
+    constexpr std::int64_t us = 86'400'000'000, nat = std::numeric_limits<std::int64_t>::min();
+    const std::vector<std::int64_t> ticks = {0, us - 1, us, -1, -us, -us - 1, nat, 19'782 * us + 1};
+    std::vector<std::int64_t> days(ticks.size());
+    tierkit::day_numbers_from_ticks(ticks, us, nat, std::span<std::int64_t>(days));
+    EXPECT_EQ(days, (std::vector<std::int64_t>{0, 0, 1, -1, -1, -2, nat, 19'782}));
+    // Every divisor and the double overload agree on the same ticks.
+    for (const std::int64_t per_day : {std::int64_t{1}, std::int64_t{24}, std::int64_t{7}, us}) {
+        std::vector<std::int64_t> whole(ticks.size());
+        std::vector<double> real(ticks.size());
+        tierkit::day_numbers_from_ticks(ticks, per_day, nat, std::span<std::int64_t>(whole));
+        tierkit::day_numbers_from_ticks(ticks, per_day, nat, std::span<double>(real));
+        for (std::size_t i = 0; i < ticks.size(); ++i) {
+            if (ticks[i] == nat) {
+                EXPECT_EQ(whole[i], nat);
+                EXPECT_TRUE(std::isnan(real[i]));
+            } else {
+                EXPECT_EQ(static_cast<double>(whole[i]), real[i]) << per_day << " " << ticks[i];
+            }
+        }
+    }
+    std::vector<std::int64_t> short_out(2);
+    EXPECT_THROW(tierkit::day_numbers_from_ticks(ticks, us, nat, std::span<std::int64_t>(short_out), "date"),
+                 tierkit::InvalidInput);
+}

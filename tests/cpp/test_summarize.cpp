@@ -847,3 +847,37 @@ TEST(Summarizer, OnePurchaseDaysCostSixteenBytes) {
     EXPECT_EQ(back.cells(), 40'000u);
     expect_same(back.finalize(), whole);
 }
+
+TEST(Summarize, TimestampTicksReadAsDays) {
+    // A datetime64[ns] column as it is (ticks_per_day) gives the features of its whole
+    // days: a time of day never moves a purchase to another day, NaT is a missing date,
+    // and the streaming Summarizer reads the same ticks the same way.
+    constexpr std::int64_t ns = 86'400'000'000'000;
+    Shuffled days(true);
+    Shuffled ticks = days;
+    for (std::size_t i = 0; i < ticks.day.size(); ++i)
+        if (ticks.day[i] != missing_day) ticks.day[i] = ticks.day[i] * ns + static_cast<std::int64_t>(i % 86'400) * 1'000'000'000;
+    SummarizeOptions o;
+    o.reject_invalid = true;
+    const Summary whole = summarize(days.all(), o);
+    ASSERT_GT(whole.rejects.size(), 5u);
+    Transactions in_ticks = ticks.all();
+    in_ticks.ticks_per_day = ns;
+    expect_same(summarize(in_ticks, o), whole);
+    Summarizer s(o);
+    const std::size_t half = ticks.day.size() / 2;
+    auto part = [&](std::size_t begin, std::size_t end) {
+        Transactions t = in_ticks;
+        t.customer = t.customer.subspan(begin, end - begin);
+        t.day = t.day.subspan(begin, end - begin);
+        t.amount = t.amount.subspan(begin, end - begin);
+        t.margin = t.margin.subspan(begin, end - begin);
+        t.quantity = t.quantity.subspan(begin, end - begin);
+        return t;
+    };
+    s.update(part(0, half));
+    s.update(part(half, ticks.day.size()));
+    expect_same(s.finalize(), whole);
+    in_ticks.ticks_per_day = 0;
+    EXPECT_THROW(summarize(in_ticks, o), InvalidInput);
+}

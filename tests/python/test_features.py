@@ -43,6 +43,29 @@ def test_integer_ids_and_integer_days():
     assert f["first_purchase"].dtype == np.float64  # integer days stay numbers
 
 
+@pytest.mark.parametrize("unit", ["ns", "us", "ms", "s"])
+def test_timestamps_in_any_unit_count_whole_days(unit):
+    # The core reads a timestamp column as it is (ticks per day of its unit): a time of
+    # day never moves a purchase to another day, dates before 1970 floor, NaT is missing.
+    stamps = pd.Series(
+        pd.to_datetime(
+            ["1969-12-31 23:59:59", "2024-02-28 23:59:59", "2024-02-29 00:00:01", None, "2024-03-10 12:00:00"]
+        )
+    ).astype(f"datetime64[{unit}]")
+    tx = pd.DataFrame({"customer": [1, 1, 2, 2, 2], "date": stamps, "amount": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    days = tx.assign(date=np.array([-1, 19_781, 19_782, tk._core.features.missing_day, 19_792], dtype=np.int64))
+    f, rejects = tk.summarize(tx, errors="reject", return_rejects=True)
+    g = tk.summarize(days, errors="reject")
+    assert f.loc[1, "recency"] == 19_782 and f.loc[2, "recency"] == 10
+    assert f.loc[1, "T"] == 19_793 and f.loc[2, "T"] == 10
+    assert f["first_purchase"].tolist() == [pd.Timestamp("1969-12-31"), pd.Timestamp("2024-02-29")]
+    cols = [c for c in g.columns if c not in ("first_purchase", "last_purchase")]
+    pd.testing.assert_frame_equal(f[cols], g[cols])
+    assert rejects.to_dict("records") == [{"row": 3, "customer": 2, "reason": "column 'date': date is missing"}]
+    streamed = tk.Summarizer(errors="reject").update(tx.iloc[:2]).update(tx.iloc[2:]).finalize()
+    pd.testing.assert_frame_equal(streamed, f)
+
+
 def test_after_as_of_is_counted_and_rejected_customer_listed(small_tx):
     f, rejects = tk.summarize(small_tx, as_of="2024-01-15", return_rejects=True)
     assert f.index.tolist() == ["ann", "bob"]

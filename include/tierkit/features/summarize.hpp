@@ -38,14 +38,18 @@ enum class Period { day, week, month };
 /// Parse "D"/"day", "W"/"week", "M"/"month". @throws InvalidInput otherwise.
 Period parse_period(const std::string& text);
 
-/// Transactions as columns. Days are whole days since 1970-01-01 (numpy
-/// datetime64[D]). margin and quantity are optional (empty span).
+/// Transactions as columns. `day` counts ticks since 1970-01-01, ticks_per_day to a
+/// day: whole days (numpy datetime64[D]) with the default 1, or a timestamp column
+/// as it is (datetime64[ns]: 86,400,000,000,000), read as floor(tick / ticks_per_day)
+/// once, at the start of summarize() and Summarizer::update(). missing_day (numpy's
+/// NaT) is a missing date in either unit. margin and quantity are optional (empty span).
 struct Transactions {
     std::span<const std::int64_t> customer;
     std::span<const std::int64_t> day;
     std::span<const double> amount;
     std::span<const double> margin;
     std::span<const double> quantity;
+    std::int64_t ticks_per_day = 1;
 };
 
 struct SummarizeOptions {

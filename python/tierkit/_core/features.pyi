@@ -23,7 +23,9 @@ def summarize(
     windows: Sequence[int] = ...,
     trend_cap: float = ...,
     reject_invalid: bool = ...,
+    ticks_per_day: int = ...,
 ) -> dict[str, Any]: ...
+def days_from_ticks(ticks: npt.NDArray[np.int64], ticks_per_day: int) -> npt.NDArray[np.int64]: ...
 
 class Summarizer(metaclass=_Pybind11Type):
     def __init__(
@@ -43,6 +45,7 @@ class Summarizer(metaclass=_Pybind11Type):
         amount: npt.NDArray[np.float64],
         margin: npt.NDArray[np.float64] | None = ...,
         quantity: npt.NDArray[np.float64] | None = ...,
+        ticks_per_day: int = ...,
     ) -> None: ...
     def merge(self, other: Summarizer) -> None: ...
     def finalize(self) -> dict[str, Any]: ...
