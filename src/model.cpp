@@ -8,8 +8,8 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "scoring/preset_weights.hpp"
 #include "core/simd_clones.hpp"
+#include "scoring/preset_weights.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/privacy.hpp"

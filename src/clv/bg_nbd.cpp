@@ -1,6 +1,8 @@
 // BG/NBD and MBG/NBD: likelihood with analytic gradient over compressed patterns, fits and
 // predictions. The two models differ only in whether a customer may drop out at time 0,
 // which moves b + x - 1 to b + x in a few places; `Modified` selects the variant.
+#include "tierkit/clv/bg_nbd.hpp"
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "core/simd_clones.hpp"
-#include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"

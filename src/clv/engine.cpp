@@ -1,10 +1,11 @@
 // The policy's clv section (parsing, validation, JSON) and the CLV models fitted with a
 // policy: fit on the table's columns, derived columns p_alive / expected_purchases / clv.
+#include "tierkit/clv/engine.hpp"
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "core/json_parse.hpp"
-#include "tierkit/clv/engine.hpp"
 #include "tierkit/clv/histogram.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"

@@ -1,12 +1,13 @@
 // Gamma-Gamma spend model: likelihood with analytic gradient over compressed (x, m)
 // patterns, fit and expected spend.
+#include "tierkit/clv/gamma_gamma.hpp"
+
 #include <array>
 #include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "tierkit/clv/gamma_gamma.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"

@@ -1,3 +1,5 @@
+#include "tierkit/clv/histogram.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -7,7 +9,6 @@
 #include <string>
 #include <tuple>
 
-#include "tierkit/clv/histogram.hpp"
 #include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {

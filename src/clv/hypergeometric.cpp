@@ -1,10 +1,11 @@
+#include "tierkit/clv/hypergeometric.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
 #include <string>
 
-#include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/core/error.hpp"
 
 namespace tierkit::clv {

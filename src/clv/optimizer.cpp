@@ -1,6 +1,8 @@
 // Maximum likelihood for the CLV models: L-BFGS (LBFGSpp) on log-parameters, Newton
 // refinement on a finite-difference Hessian of the analytic gradient, delta-method
 // standard errors. See tierkit/clv/fit.hpp for the contract.
+#include "tierkit/clv/optimizer.hpp"
+
 #include <LBFGS.h>
 
 #include <Eigen/Cholesky>
@@ -12,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "tierkit/clv/optimizer.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/progress.hpp"
 

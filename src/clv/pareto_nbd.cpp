@@ -11,6 +11,8 @@
 //   alpha <  beta: log G = -(s+1) log(beta+tau) - (r+x-1) log(alpha+tau) - log a
 //                          + log S(s+1, a+1, (beta-alpha)/(beta+tau))
 // Everything stays in logs, so no term overflows for any x.
+#include "tierkit/clv/pareto_nbd.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -21,7 +23,6 @@
 
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"
-#include "tierkit/clv/pareto_nbd.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"
 

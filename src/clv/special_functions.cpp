@@ -1,11 +1,11 @@
 // Boost.Math behind the small interface of tierkit/clv/special_functions.hpp. Errors are
 // reported as NaN/inf (errno policy) rather than Boost exceptions: callers check finiteness
 // and raise tierkit errors with context; double is not promoted to long double (speed).
+#include "tierkit/clv/special_functions.hpp"
+
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/digamma.hpp>
 #include <boost/math/special_functions/gamma.hpp>
-
-#include "tierkit/clv/special_functions.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -1,4 +1,6 @@
 // Model archives with Boost.Serialization. Rules export themselves (rules/register.hpp).
+#include "tierkit/io/model_io.hpp"
+
 #include <array>
 #include <boost/math/special_functions/nonfinite_num_facets.hpp>
 #include <cmath>
@@ -14,7 +16,6 @@
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/io/archives.hpp"
-#include "tierkit/io/model_io.hpp"
 
 namespace tierkit {
 namespace {

@@ -1,5 +1,7 @@
 // Migration matrix, Markov projection, events, revenue at risk and win-back list
 // (see include/tierkit/lifecycle/migration.hpp).
+#include "tierkit/lifecycle/migration.hpp"
+
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -8,7 +10,6 @@
 
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
-#include "tierkit/lifecycle/migration.hpp"
 
 namespace tierkit::lifecycle {
 namespace {

@@ -856,7 +856,8 @@ TEST(Summarize, TimestampTicksReadAsDays) {
     Shuffled days(true);
     Shuffled ticks = days;
     for (std::size_t i = 0; i < ticks.day.size(); ++i)
-        if (ticks.day[i] != missing_day) ticks.day[i] = ticks.day[i] * ns + static_cast<std::int64_t>(i % 86'400) * 1'000'000'000;
+        if (ticks.day[i] != missing_day)
+            ticks.day[i] = ticks.day[i] * ns + static_cast<std::int64_t>(i % 86'400) * 1'000'000'000;
     SummarizeOptions o;
     o.reject_invalid = true;
     const Summary whole = summarize(days.all(), o);

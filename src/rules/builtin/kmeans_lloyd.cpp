@@ -9,8 +9,8 @@
 #include <thread>
 #include <type_traits>
 
-#include "rules/builtin/kmeans_detail.hpp"
 #include "core/simd_clones.hpp"
+#include "rules/builtin/kmeans_detail.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/parallel.hpp"
