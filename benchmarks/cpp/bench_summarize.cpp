@@ -55,6 +55,22 @@ void BM_SummarizeTimeOrdered(benchmark::State& state) {
 }
 BENCHMARK(BM_SummarizeTimeOrdered)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+/// The same log with its dates as datetime64[ns] ticks (a pandas date column as it
+/// is): summarize floors them to days once.
+void BM_SummarizeTimeOrderedTicks(benchmark::State& state) {
+    const auto& log = time_log(state.range(0));
+    constexpr std::int64_t ns = 86'400'000'000'000;
+    std::vector<std::int64_t> ticks(log.day.size());
+    for (std::size_t i = 0; i < ticks.size(); ++i) ticks[i] = log.day[i] * ns + static_cast<std::int64_t>(i % 86'400);
+    const tierkit::Transactions tx{log.customer, ticks, log.amount, {}, {}, ns};
+    for (auto _ : state) {
+        auto s = tierkit::summarize(tx);
+        benchmark::DoNotOptimize(s.features.rows());
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(log.customer.size()));
+}
+BENCHMARK(BM_SummarizeTimeOrderedTicks)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 /// The log in chunks of 10^6 rows through one Summarizer, then finalize().
 void BM_SummarizerTimeOrdered(benchmark::State& state) {
     const auto& log = time_log(state.range(0));
