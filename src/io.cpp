@@ -15,6 +15,7 @@
 #include "tierkit/core/format.hpp"
 #include "tierkit/io/archives.hpp"
 #include "tierkit/io/model_io.hpp"
+#include "tierkit/scoring/serialize.hpp"
 
 namespace tierkit {
 namespace {
