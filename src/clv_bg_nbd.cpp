@@ -12,13 +12,13 @@
 #include <type_traits>
 #include <vector>
 
-#include "simd_clones.hpp"
 #include "tierkit/clv/bg_nbd.hpp"
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/core/simd_clones.hpp"
 
 namespace tierkit::clv {
 namespace {

@@ -104,16 +104,6 @@ Model fit(const Policy& policy, const FeatureTable& table, const Progress* progr
 /// @throws PolicyError for an empty tier when empty_tiers is "error"; as Rule::assign.
 FitReport fit_report(const Policy& policy, const Rule& rule, const RuleInput& input);
 
-/// The composite scores (0..100, one vector per fitted score) of every row of
-/// `table`, as assign() computes them before the rule. (The out-of-core Fitter,
-/// fit_state.hpp, feeds the rule's statistics with them.)
-/// @throws as Model::assign.
-std::vector<std::vector<double>> score_columns(const std::vector<FittedScore>& scores, const FeatureTable& table);
-
-/// The normalized criteria of every fitted score, as rules with needs_criteria() see them.
-/// @throws as Model::assign.
-std::vector<CriteriaBlock> normalized_criteria(const std::vector<FittedScore>& scores, const FeatureTable& table);
-
 /// The Pareto view per tier.
 struct TierSummary {
     std::vector<std::string> tier;

@@ -37,7 +37,7 @@
 #include "tierkit/core/error.hpp"
 #include "tierkit/scoring/direction.hpp"
 
-/// Inlined into every caller, including the scorer's per-CPU versions (model.cpp).
+/// Inlined into every caller, including the scorer's per-CPU versions (score.hpp).
 #if defined(__GNUC__)
 #define TIERKIT_ALWAYS_INLINE [[gnu::always_inline]] inline
 #else
@@ -61,9 +61,23 @@ enum class Normalizer { minmax, zscore, robust, percentile, bins };
 /// The value is filled in before the transform, so it is normalized like any other.
 enum class Missing { reject, worst, median, zero, value };
 
-const char* to_string(Normalizer n) noexcept;
-const char* to_string(Transform t) noexcept;
-const char* to_string(Direction d) noexcept;
+inline const char* to_string(Normalizer n) noexcept {
+    switch (n) {
+        case Normalizer::minmax:
+            return "minmax";
+        case Normalizer::zscore:
+            return "zscore";
+        case Normalizer::robust:
+            return "robust";
+        case Normalizer::percentile:
+            return "percentile";
+        case Normalizer::bins:
+            return "bins";
+    }
+    return "percentile";
+}
+inline const char* to_string(Transform t) noexcept { return t == Transform::log1p ? "log1p" : "none"; }
+inline const char* to_string(Direction d) noexcept { return d == Direction::higher ? "higher" : "lower"; }
 
 struct CriterionSpec {
     std::string column;
@@ -391,8 +405,20 @@ struct FittedCriterion {
 ///   when the column is empty or has fewer than min_group rows.
 FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column, std::size_t min_group = 1);
 
+/// Whether every value of `column` is finite.
+/// @throws InvalidInput naming `name` and the row of the first NaN or infinite value.
+inline void check_finite(std::span<const double> column, const std::string& name) {
+    for (std::size_t i = 0; i < column.size(); ++i)
+        if (!std::isfinite(column[i]))
+            throw InvalidInput("column '" + name + "', row " + std::to_string(i) + ": must be a finite number, got " +
+                               std::to_string(column[i]));
+}
+
 /// out[i] = fitted.normalize(column[i]).
 /// @throws InvalidInput naming the column and row for a NaN or infinite value.
-void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out);
+inline void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out) {
+    check_finite(column, fitted.spec.column);
+    for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
+}
 
 }  // namespace tierkit

@@ -1,7 +1,8 @@
 #pragma once
 /// @file score.hpp
 /// A composite score: its fitted criteria (criterion.hpp) and weights, combined as a
-/// weighted sum or by TOPSIS into 0..100. No Boost header: the archive code is in
+/// weighted sum or by TOPSIS into 0..100 (the kernels over many rows are in
+/// scoring/composite.hpp). No Boost header: the archive code is in
 /// scoring/serialize.hpp, so the serving header (serve.hpp) can see fitted scores.
 #include <limits>
 #include <string>

@@ -10,10 +10,10 @@
 #include <type_traits>
 
 #include "rules/builtin/kmeans_detail.hpp"
-#include "simd_clones.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/core/simd_clones.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
 
 namespace tierkit {
