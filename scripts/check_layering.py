@@ -13,7 +13,10 @@ Fails (exit 1, one line per violation: file:line: rule: what) when
 - a lower part includes the engine: core/ (include/tierkit/core/**, src/core/**)
   and the table headers include nothing but core/ and the lower headers;
 - the bindings import the Python package (py::module_::import("tierkit...")):
-  Python hands the bindings what they need as arguments.
+  Python hands the bindings what they need as arguments;
+- the serving header (include/tierkit/serve.hpp), through any tierkit header it
+  includes, reaches a Boost, Eigen or JSON header: a host that only loads and
+  scores compiles none of them (archive code lives apart, e.g. scoring/serialize.hpp).
 
 Usage: scripts/check_layering.py [--root DIR]
 """
@@ -37,6 +40,10 @@ LOWER: set[str] = set()
 #: reported; an entry whose file no longer includes io/ is itself an error, so the
 #: list only shrinks. Empty: every built-in rule registers with TIERKIT_REGISTER_RULE.
 KNOWN_RULE_IO: set[str] = set()
+
+#: The header a host that only loads and scores includes, and the libraries it must not reach.
+SERVING_HEADER = "include/tierkit/serve.hpp"
+HEAVY = re.compile(r"^(boost|Eigen|eigen3|unsupported/Eigen|nlohmann)/")
 
 #: The io/ header a rule's registering .cpp includes by design (see the module doc).
 REGISTRATION_ARCHIVES = "tierkit/io/archives.hpp"
@@ -84,6 +91,33 @@ def is_lower(rel: str) -> bool:
     return rel.startswith(("include/tierkit/core/", "src/core/")) or tierkit_name(rel) in LOWER
 
 
+def serving_errors(root: Path) -> list[str]:
+    """The Boost, Eigen and JSON includes the serving header reaches, with the chain to each."""
+    start = root / SERVING_HEADER
+    if not start.is_file():
+        return []
+    errors: list[str] = []
+    seen = {SERVING_HEADER: SERVING_HEADER}
+    todo = [SERVING_HEADER]
+    while todo:
+        rel = todo.pop()
+        for n, line in enumerate((root / rel).read_text(errors="replace").splitlines(), 1):
+            m = INCLUDE.match(line)
+            if not m:
+                continue
+            quote, name = m.groups()
+            if HEAVY.match(name):
+                errors.append(
+                    f"{rel}:{n}: the serving header reaches a Boost, Eigen or JSON header: {name} (via {seen[rel]})"
+                )
+                continue
+            target = resolve(root, root / rel, quote, name)
+            if target.startswith("include/") and target not in seen:
+                seen[target] = f"{seen[rel]} -> {target}"
+                todo.append(target)
+    return errors
+
+
 def check(root: Path) -> tuple[list[str], list[str]]:
     """(errors, notes) for the tree at root."""
     errors: list[str] = []
@@ -118,6 +152,7 @@ def check(root: Path) -> tuple[list[str], list[str]]:
             if rel.startswith("bindings/"):
                 for imp in IMPORT.finditer(line):
                     errors.append(f"{where}: bindings import the Python package: {imp.group(1)}")
+    errors += serving_errors(root)
     for stale in sorted(KNOWN_RULE_IO - rule_io):
         if (root / stale).exists():
             errors.append(f"{stale}: listed in KNOWN_RULE_IO but includes no io/ header: remove it from the list")

@@ -29,6 +29,14 @@ COMPILED_BY_DESIGN: dict[str, str] = {
     "src/core/json_parse.hpp": "JSON parsing",
     "src/policy_json.cpp": "JSON parsing (the policy parser)",
     "src/default_policy.cpp": "JSON parsing (the default policy document)",
+    # The built-in rules' policy objects, parsed and checked into rules (one file per kind).
+    "src/rules/builtin/chain_json.cpp": "JSON parsing (the chain rule's policy object)",
+    "src/rules/builtin/expression_json.cpp": "JSON parsing (the expression rule's policy object)",
+    "src/rules/builtin/kmeans_json.cpp": "JSON parsing (the kmeans rule's policy object)",
+    "src/rules/builtin/matrix_json.cpp": "JSON parsing (the matrix rule's policy object)",
+    "src/rules/builtin/override_json.cpp": "JSON parsing (the override rule's policy object)",
+    "src/rules/builtin/rfm_segments_json.cpp": "JSON parsing (the rfm_segments rule's policy object)",
+    "src/rules/nested.cpp": "JSON parsing (a rule object nested in another rule's)",
     # Expression parsing (the evaluator is the rule's assign kernel and lives in the header).
     "src/rules/builtin/expression_parse.cpp": "expression parsing",
     "src/rules/builtin/expression_compile.cpp": "expression parsing (text to program, once per policy)",

@@ -3,67 +3,25 @@
 #include "tierkit/model.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <numeric>
 #include <unordered_map>
 
-#include "core/simd_clones.hpp"
 #include "scoring/preset_weights.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
 #include "tierkit/privacy.hpp"
+#include "tierkit/scoring/composite.hpp"
 #include "tierkit/scoring/criterion_values.hpp"
 #include "tierkit/scoring/top_criteria.hpp"
 #include "tierkit/scoring/weights.hpp"
 
 namespace tierkit {
 
-const char* to_string(Normalizer n) noexcept {
-    switch (n) {
-        case Normalizer::minmax:
-            return "minmax";
-        case Normalizer::zscore:
-            return "zscore";
-        case Normalizer::robust:
-            return "robust";
-        case Normalizer::percentile:
-            return "percentile";
-        case Normalizer::bins:
-            return "bins";
-    }
-    return "percentile";
-}
-const char* to_string(Transform t) noexcept { return t == Transform::log1p ? "log1p" : "none"; }
-const char* to_string(Direction d) noexcept { return d == Direction::higher ? "higher" : "lower"; }
+// fit_criterion is in criterion_fit.cpp; normalize_column and the score kernels are inline
+// (scoring/criterion.hpp, scoring/score.hpp).
 
 namespace {
-
-void check_finite(std::span<const double> column, const std::string& name) {
-    for (std::size_t i = 0; i < column.size(); ++i)
-        if (!std::isfinite(column[i]))
-            throw InvalidInput("column '" + name + "', row " + std::to_string(i) + ": must be a finite number, got " +
-                               std::to_string(column[i]));
-}
-
-}  // namespace
-
-// fit_criterion is in criterion_fit.cpp.
-
-void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out) {
-    check_finite(column, fitted.spec.column);
-    for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
-}
-
-namespace {
-
-std::span<const double> criterion_column(const FeatureTable& table, const std::string& score, std::size_t k,
-                                         const std::string& column) {
-    if (!table.has(column))
-        throw UnknownColumn("score '" + score + "', criteria[" + std::to_string(k) +
-                            "].column: " + table.unknown_message(column));
-    return table.column(column);
-}
 
 std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec,
                                  const std::vector<std::vector<double>>& transformed, FittedScore& out) {
@@ -98,99 +56,6 @@ std::vector<double> data_weights(const WeightSpec& w, const ScoreSpec& spec,
 bool needs_transformed(const WeightSpec& w) {
     if (w.method == WeightMethod::entropy || w.method == WeightMethod::critic) return true;
     return w.method == WeightMethod::combined && needs_transformed(*w.objective);
-}
-
-// The scoring kernel is compiled for AVX2 and the baseline (simd_clones.hpp).
-
-constexpr std::size_t score_block_rows = 2048;
-
-/// Score rows [b, b + m) (m <= score_block_rows) of one fitted score into out[0, m)
-/// and the contributions; y is scratch of criteria x score_block_rows values.
-/// @return whether every input value was finite.
-TIERKIT_SIMD_CLONES bool score_block(const FittedScore& s, const std::vector<std::span<const double>>& cols,
-                                     std::size_t b, std::size_t m, double* y, double* out,
-                                     const std::vector<double*>& contrib) {
-    const std::size_t c = s.criteria.size();
-    bool finite = true;
-    if (s.method == ScoreMethod::weighted_sum) {
-        std::fill(out, out + m, 0.0);
-        for (std::size_t k = 0; k < c; ++k) {
-            finite &= s.criteria[k].normalize_block(cols[k].data() + b, y, m);
-            const double w = 100.0 * s.weights[k];
-            for (std::size_t i = 0; i < m; ++i) out[i] += w * y[i];
-            if (contrib[k])
-                for (std::size_t i = 0; i < m; ++i) contrib[k][b + i] = w * y[i];
-        }
-        for (std::size_t i = 0; i < m; ++i) out[i] = out[i] < 0.0 ? 0.0 : (100.0 < out[i] ? 100.0 : out[i]);  // clamp
-        return finite;
-    }
-    constexpr std::size_t stride = score_block_rows;
-    for (std::size_t k = 0; k < c; ++k) finite &= s.criteria[k].normalize_block(cols[k].data() + b, y + k * stride, m);
-    // TOPSIS on the weighted normalized criteria: closeness = d- / (d+ + d-).
-    for (std::size_t i = 0; i < m; ++i) {
-        double dp = 0, dm = 0, ws = 0;
-        for (std::size_t k = 0; k < c; ++k) {
-            const double v = y[k * stride + i];
-            const double p = s.weights[k] * (v - s.ideal[k]);
-            const double q = s.weights[k] * (v - s.anti_ideal[k]);
-            dp += p * p;
-            dm += q * q;
-            ws += s.weights[k] * v;
-        }
-        dp = std::sqrt(dp);
-        dm = std::sqrt(dm);
-        const double closeness = dp + dm > 0 ? dm / (dp + dm) : 0.5;
-        out[i] = 100.0 * closeness;
-        // Contributions: the score split in proportion to w_k * y_k.
-        for (std::size_t k = 0; k < c; ++k)
-            if (contrib[k])
-                contrib[k][b + i] =
-                    ws > 0 ? out[i] * s.weights[k] * y[k * stride + i] / ws : out[i] / static_cast<double>(c);
-    }
-    return finite;
-}
-
-/// Score every row for one fitted score: one parallel pass over blocks of rows,
-/// each criterion normalized into a per-thread buffer of one block and folded into
-/// the score (and contributions) at once, so no criteria x rows scratch is made.
-/// The per-row arithmetic and its order are those of the scalar definitions, so the
-/// bits do not depend on the block size or the thread count.
-/// @throws InvalidInput for the first non-finite value in criterion, row order.
-void score_rows(const FittedScore& s, const std::vector<std::span<const double>>& cols, std::size_t n, double* score,
-                const std::vector<double*>& contrib) {
-    const std::size_t c = s.criteria.size();
-    std::atomic<bool> bad{false};
-    parallel_for(
-        n,
-        [&](std::size_t begin, std::size_t end) {
-            std::vector<double> y(std::max<std::size_t>(c, 1) * score_block_rows);
-            for (std::size_t b = begin; b < end; b += score_block_rows) {
-                const std::size_t m = std::min(score_block_rows, end - b);
-                if (!score_block(s, cols, b, m, y.data(), score + b, contrib))
-                    bad.store(true, std::memory_order_relaxed);
-            }
-        },
-        4 * score_block_rows);
-    if (bad.load()) {
-        for (std::size_t k = 0; k < c; ++k) check_finite(cols[k], s.criteria[k].spec.column);  // names the first one
-    }
-}
-
-std::vector<CriteriaBlock> criteria_blocks(const std::vector<FittedScore>& scores, const FeatureTable& table) {
-    std::vector<CriteriaBlock> blocks;
-    for (const auto& s : scores) {
-        CriteriaBlock b;
-        b.score = s.name;
-        b.weights = s.weights;
-        for (std::size_t k = 0; k < s.criteria.size(); ++k) {
-            const auto col = criterion_column(table, s.name, k, s.criteria[k].spec.column);
-            b.names.push_back(s.criteria[k].spec.column);
-            b.normalized.emplace_back(col.size());
-            normalize_column(s.criteria[k], col, b.normalized.back());
-        }
-        blocks.push_back(std::move(b));
-    }
-    return blocks;
 }
 
 }  // namespace
@@ -272,7 +137,7 @@ Model fit(const Policy& policy, const FeatureTable& features, const Progress* pr
     }
     std::unique_ptr<Rule> rule = policy.make_rule();
     std::vector<CriteriaBlock> blocks;
-    if (rule->needs_criteria()) blocks = criteria_blocks(fitted, table);
+    if (rule->needs_criteria()) blocks = normalized_criteria(fitted, table);
     const RuleInput input{table, names, scores, rule->needs_criteria() ? &blocks : nullptr, min_group, progress};
     rule->fit(input);
     FitReport report = fit_report(policy, *rule, input);
@@ -389,7 +254,7 @@ Assignment Model::assign_impl(const FeatureTable& features, bool with_contributi
     a.tier = filled_column<std::int32_t>(n, 0);
     a.reason = filled_column<std::int32_t>(n, 0);
     std::vector<CriteriaBlock> blocks;
-    if (rule_->needs_criteria()) blocks = criteria_blocks(scores_, table);
+    if (rule_->needs_criteria()) blocks = normalized_criteria(scores_, table);
     const RuleInput input{table, a.score_names, a.scores, rule_->needs_criteria() ? &blocks : nullptr};
     rule_->assign(input, a.tier, a.reason);
     a.extras = rule_->extra_columns(input);
@@ -496,23 +361,6 @@ TierSummary summarize_tiers(const Assignment& assignment, std::span<const double
                                          : std::numeric_limits<double>::quiet_NaN();
     }
     return s;
-}
-
-std::vector<std::vector<double>> score_columns(const std::vector<FittedScore>& scores, const FeatureTable& table) {
-    std::vector<std::vector<double>> out;
-    for (const auto& s : scores) {
-        std::vector<std::span<const double>> cols;
-        for (std::size_t k = 0; k < s.criteria.size(); ++k)
-            cols.push_back(criterion_column(table, s.name, k, s.criteria[k].spec.column));
-        std::vector<double> score(table.rows());
-        score_rows(s, cols, table.rows(), score.data(), std::vector<double*>(s.criteria.size(), nullptr));
-        out.push_back(std::move(score));
-    }
-    return out;
-}
-
-std::vector<CriteriaBlock> normalized_criteria(const std::vector<FittedScore>& scores, const FeatureTable& table) {
-    return criteria_blocks(scores, table);
 }
 
 }  // namespace tierkit

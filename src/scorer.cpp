@@ -33,6 +33,7 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
     const Model& model = *model_;
     for (const auto& t : model.policy().tiers()) tier_names_.push_back(t.name);
     reasons_ = model.rule().reasons();
+    fitted_ = &model.scores();
     const auto& scores = model.scores();
     fill_.assign(columns_.size(), std::numeric_limits<double>::quiet_NaN());
     for (const auto& s : scores) {
@@ -66,60 +67,6 @@ Scorer::Scorer(std::shared_ptr<const Model> shared, std::vector<std::string> col
     }
     row_ = model.rule().row_assigner(RowLayout{columns_, score_names_, criteria});
     fast_ = row_ != nullptr;
-}
-
-const Scored& Scorer::assign_one(std::span<const double> values) {
-    if (values.size() != columns_.size())
-        throw InvalidInput("assign_one: expected " + std::to_string(columns_.size()) +
-                           " values (one per column), got " + std::to_string(values.size()));
-    for (std::size_t j = 0; j < values.size(); ++j) {
-        filled_[j] = std::isnan(values[j]) && !std::isnan(fill_[j]) ? fill_[j] : values[j];
-        if (!std::isfinite(filled_[j]))
-            throw InvalidInput("column '" + columns_[j] + "': must be a finite number, got " +
-                               std::to_string(values[j]));
-    }
-    values = filled_;
-    result_.scores = scores_;  // set here, not at construction, so a copied Scorer views its own buffer
-
-    if (!fast_) {
-        FeatureTable table(std::vector<std::int64_t>{0});
-        for (std::size_t j = 0; j < values.size(); ++j) table.add_column(columns_[j], {values[j]});
-        AssignOptions options;
-        options.with_contributions = false;
-        const Assignment a = model_->assign(table, options);
-        for (std::size_t s = 0; s < scores_.size(); ++s) scores_[s] = a.scores[s][0];
-        result_.tier = a.tier[0];
-        result_.reason = a.reason[0];
-        return result_;
-    }
-
-    // The composite scores, in the order of operations of Model::assign.
-    const auto& scores = model_->scores();
-    for (std::size_t s = 0; s < scores.size(); ++s) {
-        const FittedScore& fs = scores[s];
-        std::vector<double>& y = normalized_[s];
-        const std::size_t c = fs.criteria.size();
-        for (std::size_t k = 0; k < c; ++k) y[k] = fs.criteria[k].normalize(values[criterion_column_[s][k]]);
-        if (fs.method == ScoreMethod::weighted_sum) {
-            double score = 0;
-            for (std::size_t k = 0; k < c; ++k) score += 100.0 * fs.weights[k] * y[k];
-            scores_[s] = std::clamp(score, 0.0, 100.0);
-        } else {
-            double dp = 0, dm = 0;
-            for (std::size_t k = 0; k < c; ++k) {
-                const double a = fs.weights[k] * (y[k] - fs.ideal[k]);
-                const double b = fs.weights[k] * (y[k] - fs.anti_ideal[k]);
-                dp += a * a;
-                dm += b * b;
-            }
-            dp = std::sqrt(dp);
-            dm = std::sqrt(dm);
-            scores_[s] = 100.0 * (dp + dm > 0 ? dm / (dp + dm) : 0.5);
-        }
-    }
-
-    row_->assign_one(RowInput{values, scores_, normalized_}, result_.tier, result_.reason);
-    return result_;
 }
 
 }  // namespace tierkit

@@ -20,34 +20,10 @@
 #include "tierkit/policy.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
+#include "tierkit/scoring/score.hpp"
 #include "tierkit/tier_sizes.hpp"
 
 namespace tierkit {
-
-/// One composite score with its fitted criteria and weights.
-struct FittedScore {
-    std::string name;
-    ScoreMethod method = ScoreMethod::weighted_sum;
-    std::vector<FittedCriterion> criteria;
-    std::vector<double> weights;     ///< sum to 1
-    std::vector<double> ideal;       ///< topsis: best normalized value per criterion in the fit data
-    std::vector<double> anti_ideal;  ///< topsis: worst
-    double ahp_lambda_max = std::numeric_limits<double>::quiet_NaN();
-    double ahp_consistency_ratio = std::numeric_limits<double>::quiet_NaN();
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned /*version*/) {
-        using boost::serialization::make_nvp;
-        ar& make_nvp("name", name);
-        ar& make_nvp("method", method);
-        ar& make_nvp("criteria", criteria);
-        ar& make_nvp("weights", weights);
-        ar& make_nvp("ideal", ideal);
-        ar& make_nvp("anti_ideal", anti_ideal);
-        ar& make_nvp("ahp_lambda_max", ahp_lambda_max);
-        ar& make_nvp("ahp_consistency_ratio", ahp_consistency_ratio);
-    }
-};
 
 class Model {
 public:
@@ -128,16 +104,6 @@ Model fit(const Policy& policy, const FeatureTable& table, const Progress* progr
 /// @throws PolicyError for an empty tier when empty_tiers is "error"; as Rule::assign.
 FitReport fit_report(const Policy& policy, const Rule& rule, const RuleInput& input);
 
-/// The composite scores (0..100, one vector per fitted score) of every row of
-/// `table`, as assign() computes them before the rule. (The out-of-core Fitter,
-/// fit_state.hpp, feeds the rule's statistics with them.)
-/// @throws as Model::assign.
-std::vector<std::vector<double>> score_columns(const std::vector<FittedScore>& scores, const FeatureTable& table);
-
-/// The normalized criteria of every fitted score, as rules with needs_criteria() see them.
-/// @throws as Model::assign.
-std::vector<CriteriaBlock> normalized_criteria(const std::vector<FittedScore>& scores, const FeatureTable& table);
-
 /// The Pareto view per tier.
 struct TierSummary {
     std::vector<std::string> tier;
@@ -154,5 +120,3 @@ struct TierSummary {
 TierSummary summarize_tiers(const Assignment& assignment, std::span<const double> revenue);
 
 }  // namespace tierkit
-
-BOOST_CLASS_VERSION(tierkit::FittedScore, 0)

@@ -62,12 +62,12 @@
 #include "tierkit/lifecycle/spec.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
+#include "tierkit/scoring/score.hpp"
 #include "tierkit/tier_sizes.hpp"
 
 namespace tierkit {
 
 enum class WeightMethod { manual, ahp, entropy, critic, combined };
-enum class ScoreMethod { weighted_sum, topsis };
 
 struct WeightSpec {
     WeightMethod method = WeightMethod::manual;

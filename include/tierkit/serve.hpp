@@ -40,9 +40,7 @@ class Model;
 /// @throws FormatError saying what was wrong and at which byte.
 std::shared_ptr<const Model> load_shared(std::istream& in);
 
-/// model.assign(table, options): see Model::assign and AssignOptions.
-/// @throws as Model::assign.
-Assignment assign(const Model& model, const FeatureTable& table, const AssignOptions& options = {});
+// assign(model, table, options) is declared in scorer.hpp (the Scorer's general path calls it).
 
 /// Model::input_columns(): every feature column assign reads.
 std::vector<std::string> input_columns(const Model& model);

@@ -14,12 +14,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/simd_clones.hpp"
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/core/simd_clones.hpp"
 
 namespace tierkit::clv {
 namespace {

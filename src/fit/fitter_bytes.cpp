@@ -11,6 +11,7 @@
 #include "tierkit/core/error.hpp"
 #include "tierkit/fit_state.hpp"
 #include "tierkit/io/model_io.hpp"
+#include "tierkit/scoring/serialize.hpp"
 
 namespace tierkit {
 

@@ -10,6 +10,7 @@
 #include "fit/stages.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/fit_state.hpp"
+#include "tierkit/scoring/composite.hpp"
 
 namespace tierkit {
 

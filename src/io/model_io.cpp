@@ -16,6 +16,7 @@
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/io/archives.hpp"
+#include "tierkit/scoring/serialize.hpp"
 
 namespace tierkit {
 namespace {

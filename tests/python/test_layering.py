@@ -107,6 +107,11 @@ def test_a_registering_rule_cpp_may_include_the_archives(clean_tree: Path):
             'auto f = py::module_::import("tierkit._callable");\n',
             "bindings import the Python package: tierkit._callable",
         ),
+        (
+            "include/tierkit/serve.hpp",
+            "#include <nlohmann/json_fwd.hpp>\n",
+            "the serving header reaches a Boost, Eigen or JSON header: nlohmann/json_fwd.hpp",
+        ),
     ],
 )
 def test_a_planted_violation_fails(clean_tree: Path, rel: str, text: str, message: str):
@@ -116,3 +121,16 @@ def test_a_planted_violation_fails(clean_tree: Path, rel: str, text: str, messag
     assert done.returncode == 1
     assert f"{rel}:1: {message}" in done.stderr
     assert "layering: 1 violation(s)" in done.stderr
+
+
+def test_the_serving_header_reaches_no_boost_through_another_header(clean_tree: Path):
+    write(clean_tree, "include/tierkit/serve.hpp", '#pragma once\n#include "tierkit/model.hpp"\n')
+    assert run(clean_tree).returncode == 0
+    write(clean_tree, "include/tierkit/model.hpp", '#pragma once\n#include "tierkit/io/archives.hpp"\n')
+    done = run(clean_tree)
+    assert done.returncode == 1
+    assert (
+        "include/tierkit/io/archives.hpp:2: the serving header reaches a Boost, Eigen or JSON header: "
+        "boost/archive/text_oarchive.hpp (via include/tierkit/serve.hpp -> include/tierkit/model.hpp -> "
+        "include/tierkit/io/archives.hpp)" in done.stderr
+    )

@@ -24,11 +24,9 @@
 /// the policy's privacy.min_group K > 1, knots, min, max, median, IQR and clip
 /// bounds are values shared by, or means of, at least K rows (privacy.hpp); with
 /// K = 1 (the default) they are single values of the data.
+///
+/// No Boost header: their archive code is in scoring/serialize.hpp.
 #include <algorithm>
-#include <boost/serialization/nvp.hpp>
-#include <boost/serialization/string.hpp>
-#include <boost/serialization/vector.hpp>
-#include <boost/serialization/version.hpp>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -39,7 +37,7 @@
 #include "tierkit/core/error.hpp"
 #include "tierkit/scoring/direction.hpp"
 
-/// Inlined into every caller, including the scorer's per-CPU versions (model.cpp).
+/// Inlined into every caller, including the scorer's per-CPU versions (score.hpp).
 #if defined(__GNUC__)
 #define TIERKIT_ALWAYS_INLINE [[gnu::always_inline]] inline
 #else
@@ -63,9 +61,23 @@ enum class Normalizer { minmax, zscore, robust, percentile, bins };
 /// The value is filled in before the transform, so it is normalized like any other.
 enum class Missing { reject, worst, median, zero, value };
 
-const char* to_string(Normalizer n) noexcept;
-const char* to_string(Transform t) noexcept;
-const char* to_string(Direction d) noexcept;
+inline const char* to_string(Normalizer n) noexcept {
+    switch (n) {
+        case Normalizer::minmax:
+            return "minmax";
+        case Normalizer::zscore:
+            return "zscore";
+        case Normalizer::robust:
+            return "robust";
+        case Normalizer::percentile:
+            return "percentile";
+        case Normalizer::bins:
+            return "bins";
+    }
+    return "percentile";
+}
+inline const char* to_string(Transform t) noexcept { return t == Transform::log1p ? "log1p" : "none"; }
+inline const char* to_string(Direction d) noexcept { return d == Direction::higher ? "higher" : "lower"; }
 
 struct CriterionSpec {
     std::string column;
@@ -91,31 +103,6 @@ struct CriterionSpec {
     /// read as numbers: labels to map, or missing values to fill.
     bool has_value_map() const noexcept { return !labels.empty(); }
     bool needs_resolving() const noexcept { return has_value_map() || missing != Missing::reject; }
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned version) {
-        using boost::serialization::make_nvp;
-        ar& make_nvp("column", column);
-        ar& make_nvp("direction", direction);
-        ar& make_nvp("transform", transform);
-        ar& make_nvp("clip", clip);
-        ar& make_nvp("clip_lower", clip_lower);
-        ar& make_nvp("clip_upper", clip_upper);
-        ar& make_nvp("normalizer", normalizer);
-        ar& make_nvp("bins", bins);
-        ar& make_nvp("weight", weight);
-        if (version >= 1) {
-            ar& make_nvp("labels", labels);
-            ar& make_nvp("label_values", label_values);
-            ar& make_nvp("missing", missing);
-            ar& make_nvp("missing_value", missing_value);
-            ar& make_nvp("unknown_as_missing", unknown_as_missing);
-            if constexpr (Archive::is_loading::value)
-                if (labels.size() != label_values.size() || static_cast<unsigned>(missing) > 4)
-                    throw FormatError("load: criterion '" + column + "': value map or missing option is corrupt");
-        }
-        // version 0 (files written before value maps): numeric column, missing rejected.
-    }
 };
 
 /// Linear-interpolation quantile (numpy's default) of sorted data.
@@ -170,34 +157,6 @@ struct FittedCriterion {
     /// NaN when spec.missing is reject), and how many fit rows were filled with it.
     double missing_fill = std::numeric_limits<double>::quiet_NaN();
     double missing_count = 0;
-
-    template <class Archive>
-    void serialize(Archive& ar, unsigned version) {
-        using boost::serialization::make_nvp;
-        ar& make_nvp("spec", spec);
-        ar& make_nvp("n", n);
-        ar& make_nvp("lo", lo);
-        ar& make_nvp("hi", hi);
-        ar& make_nvp("min", min);
-        ar& make_nvp("max", max);
-        ar& make_nvp("mean", mean);
-        ar& make_nvp("sd", sd);
-        ar& make_nvp("median", median);
-        ar& make_nvp("iqr", iqr);
-        ar& make_nvp("knots", knots);
-        ar& make_nvp("knot_y", knot_y);
-        ar& make_nvp("knot_lo", knot_lo);
-        ar& make_nvp("knot_hi", knot_hi);
-        if (version >= 1) {
-            ar& make_nvp("missing_fill", missing_fill);
-            ar& make_nvp("missing_count", missing_count);
-        }
-        // version 0: no fill (its spec is version 0 too, so missing is reject).
-        if constexpr (Archive::is_loading::value) {
-            check_curve("load: criterion '" + spec.column + "'");
-            build_index();
-        }
-    }
 
     /// The percentile curve's invariants that percentile() relies on: one y, lower and
     /// upper edge per knot, knots finite and strictly ascending, y values in range.
@@ -446,11 +405,20 @@ struct FittedCriterion {
 ///   when the column is empty or has fewer than min_group rows.
 FittedCriterion fit_criterion(const CriterionSpec& spec, std::span<const double> column, std::size_t min_group = 1);
 
+/// Whether every value of `column` is finite.
+/// @throws InvalidInput naming `name` and the row of the first NaN or infinite value.
+inline void check_finite(std::span<const double> column, const std::string& name) {
+    for (std::size_t i = 0; i < column.size(); ++i)
+        if (!std::isfinite(column[i]))
+            throw InvalidInput("column '" + name + "', row " + std::to_string(i) + ": must be a finite number, got " +
+                               std::to_string(column[i]));
+}
+
 /// out[i] = fitted.normalize(column[i]).
 /// @throws InvalidInput naming the column and row for a NaN or infinite value.
-void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out);
+inline void normalize_column(const FittedCriterion& fitted, std::span<const double> column, std::span<double> out) {
+    check_finite(column, fitted.spec.column);
+    for (std::size_t i = 0; i < column.size(); ++i) out[i] = fitted.normalize(column[i]);
+}
 
 }  // namespace tierkit
-
-BOOST_CLASS_VERSION(tierkit::CriterionSpec, 1)
-BOOST_CLASS_VERSION(tierkit::FittedCriterion, 1)

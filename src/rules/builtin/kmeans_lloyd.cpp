@@ -9,11 +9,11 @@
 #include <thread>
 #include <type_traits>
 
-#include "core/simd_clones.hpp"
 #include "rules/builtin/kmeans_detail.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/format.hpp"
 #include "tierkit/core/parallel.hpp"
+#include "tierkit/core/simd_clones.hpp"
 #include "tierkit/rules/builtin/kmeans.hpp"
 
 namespace tierkit {

@@ -121,6 +121,7 @@
 #include "tierkit/rules/builtin/expression/program.hpp"
 #include "tierkit/rules/rule.hpp"
 #include "tierkit/scoring/criterion.hpp"
+#include "tierkit/scoring/serialize.hpp"
 
 namespace tierkit {
 

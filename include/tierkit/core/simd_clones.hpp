@@ -4,7 +4,8 @@
 /// or Clang, for AVX2 and for the baseline; the loader picks one for the CPU (an
 /// ifunc). No FMA is enabled, so both versions give the same bits. Sanitizer builds
 /// keep one version (ifunc resolvers run before the sanitizer runtime is up).
-/// Internal to src/ (not installed).
+/// Inline kernels in headers get their own clones and resolver in each translation
+/// unit that calls them (the linker keeps one).
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 #if defined(__has_feature)
