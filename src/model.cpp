@@ -331,9 +331,11 @@ void Model::set_next_actions(Assignment& a) const {
     const auto actions = lifecycle::action_table(policy_.lifecycle(), policy_.tiers());
     const std::size_t n = a.stage.size();
     a.next_action.resize(n);
-    for (std::size_t i = 0; i < n; ++i)
-        a.next_action[i] = actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count +
-                                        static_cast<std::size_t>(a.stage[i])];
+    parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i)
+            a.next_action[i] = actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count +
+                                            static_cast<std::size_t>(a.stage[i])];
+    });
     a.next_actions = actions.actions;
 }
 
