@@ -193,7 +193,9 @@ void register_model(py::module_ m) {
         .def_property_readonly("empty_tiers", [](const Policy& p) { return std::string(to_string(p.empty_tiers())); })
         .def("rule_warnings", [](const Policy& p) { return p.make_rule()->warnings(); })
         .def("rule_inputs", [](const Policy& p) { return p.make_rule()->inputs(); })
-        .def("rule_group_columns", [](const Policy& p) { return p.make_rule()->group_columns(); });
+        .def("rule_group_columns", [](const Policy& p) { return p.make_rule()->group_columns(); })
+        .def("input_columns", py::overload_cast<>(&Policy::input_columns, py::const_))
+        .def("reads_every_column", [](const Policy& p) { return p.make_rule()->reads_every_column(); });
 
     py::class_<Model>(m, "Model")
         .def_property_readonly("policy", &Model::policy)

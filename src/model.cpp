@@ -172,33 +172,18 @@ Assignment Model::assign(const FeatureTable& table, const AssignOptions& options
     return a;
 }
 
-std::vector<std::string> Model::input_columns() const {
-    std::vector<std::string> out, computed;
-    if (policy_.clv()) computed = policy_.clv()->output_columns();
-    for (const auto& s : scores_) computed.push_back(s.name);  // a rule reads scores before columns
-    auto add = [&](const std::string& name) {
-        if (std::find(out.begin(), out.end(), name) == out.end() &&
-            std::find(computed.begin(), computed.end(), name) == computed.end())
-            out.push_back(name);
-    };
-    if (policy_.clv())
-        for (const auto& name : policy_.clv()->input_columns()) add(name);
-    for (const auto& s : scores_)
-        for (const auto& c : s.criteria) add(c.spec.column);
-    for (const auto& name : rule_->inputs()) add(name);
-    if (policy_.requires_stages())
-        for (const auto& name : lifecycle::stage_input_columns()) add(name);
-    return out;
-}
+std::vector<std::string> Model::input_columns() const { return policy_.input_columns(*rule_); }
 
 void Model::set_next_actions(Assignment& a) const {
     if (a.stage.empty()) return;
     const auto actions = lifecycle::action_table(policy_.lifecycle(), policy_.tiers());
     const std::size_t n = a.stage.size();
     a.next_action.resize(n);
-    for (std::size_t i = 0; i < n; ++i)
-        a.next_action[i] = actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count +
-                                        static_cast<std::size_t>(a.stage[i])];
+    parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i)
+            a.next_action[i] = actions.code[static_cast<std::size_t>(a.tier[i]) * lifecycle::stage_count +
+                                            static_cast<std::size_t>(a.stage[i])];
+    });
     a.next_actions = actions.actions;
 }
 

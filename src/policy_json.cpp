@@ -11,6 +11,7 @@
 #include "core/json_parse.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/json_checks.hpp"
+#include "tierkit/lifecycle/lifecycle.hpp"
 #include "tierkit/policy.hpp"
 #include "tierkit/privacy.hpp"
 #include "tierkit/rules/registry.hpp"
@@ -702,6 +703,27 @@ Policy Policy::with_min_group(std::size_t k) const {
 
 std::unique_ptr<Rule> Policy::make_rule() const {
     return tierkit::make_rule(rule_kind_, json_text::parse(rule_json_, "rule"), "rule", tiers_.size());
+}
+
+std::vector<std::string> Policy::input_columns() const { return input_columns(*make_rule()); }
+
+std::vector<std::string> Policy::input_columns(const Rule& rule) const {
+    std::vector<std::string> out, computed;
+    if (clv_) computed = clv_->output_columns();
+    for (const auto& s : scores_) computed.push_back(s.name);  // a rule reads scores before columns
+    auto add = [&](const std::string& name) {
+        if (std::find(out.begin(), out.end(), name) == out.end() &&
+            std::find(computed.begin(), computed.end(), name) == computed.end())
+            out.push_back(name);
+    };
+    if (clv_)
+        for (const auto& name : clv_->input_columns()) add(name);
+    for (const auto& s : scores_)
+        for (const auto& c : s.criteria) add(c.column);
+    for (const auto& name : rule.inputs()) add(name);
+    if (requires_stages_)
+        for (const auto& name : lifecycle::stage_input_columns()) add(name);
+    return out;
 }
 
 std::vector<std::string> Policy::required_columns() const {

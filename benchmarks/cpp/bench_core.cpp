@@ -91,6 +91,29 @@ void BM_AssignDefault(benchmark::State& state) {
 }
 BENCHMARK(BM_AssignDefault)->Arg(1)->Arg(2)->ArgName("threads")->Unit(benchmark::kMillisecond)->UseRealTime();
 
+/// One criterion of the default policy normalized over 10^6 customers in blocks of
+/// 2048 rows, one thread (the per-criterion step of assign's scoring): 0 revenue (log1p,
+/// 16385 knots), 1 frequency (integer counts), 2 days_since_last, 3 aov (log1p).
+void BM_NormalizeDefault(benchmark::State& state) {
+    const auto& t = million_customers();
+    const auto model = tierkit::fit(tierkit::Policy::default_policy(), t);
+    const auto& c = model.scores()[0].criteria[static_cast<std::size_t>(state.range(0))];
+    const auto x = t.column(c.spec.column);
+    std::vector<double> y(2048);
+    for (auto _ : state) {
+        double total = 0;
+        for (std::size_t b = 0; b < x.size(); b += y.size()) {
+            const std::size_t m = std::min(y.size(), x.size() - b);
+            benchmark::DoNotOptimize(c.normalize_block(x.data() + b, y.data(), m));
+            total += y[0];
+        }
+        benchmark::DoNotOptimize(total);
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(x.size()));
+    state.SetLabel(c.spec.column + ", " + std::to_string(c.knots.size()) + " knots");
+}
+BENCHMARK(BM_NormalizeDefault)->DenseRange(0, 3)->ArgName("criterion")->Unit(benchmark::kMillisecond);
+
 /// 10^7 customers x 8 gamma-distributed columns c0..c7 (as benchmarks/compare.py).
 const tierkit::FeatureTable& wide_table() {
     static const tierkit::FeatureTable table = [] {

@@ -119,6 +119,16 @@ public:
     const std::string& to_json() const noexcept { return json_; }
     /// Every column the criteria name (in order of first use).
     std::vector<std::string> required_columns() const;
+    /// Every feature column fit() reads, in order: the clv section's inputs, the
+    /// criteria columns (less the clv columns fit computes and the score names), the
+    /// columns the rule reads (Rule::inputs(): group_by columns included), then the
+    /// lifecycle stage columns when the policy requires stages. The list
+    /// Model::input_columns() gives after fit; a table with only these columns fits
+    /// the same model. @throws as make_rule().
+    std::vector<std::string> input_columns() const;
+    /// input_columns() with the columns `rule` reads (Model::input_columns() passes
+    /// its fitted rule: the same names).
+    std::vector<std::string> input_columns(const Rule& rule) const;
     /// The `clv` section, if any: the CLV models fit() fits and the columns they add.
     const std::optional<clv::ClvSpec>& clv() const noexcept { return clv_; }
     /// Lifecycle thresholds, hysteresis and strategies (the defaults when the policy

@@ -980,7 +980,10 @@ def fit(policy: Policy | dict[str, Any] | str, features: pd.DataFrame, *, progre
     """
     policy = Policy(policy)
     features = as_frame(features, "features")
-    ids, names, arrays, dates, codec = _table(features, policy.required_columns)
+    columns = policy.input_columns
+    if columns is not None and not all(c in features.columns for c in columns):
+        columns = None  # every column crosses, so the core's error lists them all
+    ids, names, arrays, dates, codec = _table(features, policy.required_columns, columns)
     token = _callable.current_codec.set(codec)
     try:
         with StageBars(progress, make=bar) as bars:

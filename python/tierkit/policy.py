@@ -277,6 +277,22 @@ class Policy:
         """Feature columns the criteria read."""
         return list(self._core.required_columns())
 
+    @property
+    def input_columns(self) -> list[str] | None:
+        """Every feature column :func:`tierkit.fit` reads: the clv section's inputs, the
+        criteria columns, the columns the rule reads (group_by columns included) and,
+        when the policy sets lifecycle thresholds or strategies, the stage columns (the
+        columns the fitted model reads too). None when a Python callable in the rule
+        sees the whole frame.
+
+        >>> import tierkit as tk
+        >>> tk.Policy.default().input_columns
+        ['revenue', 'frequency', 'days_since_last', 'aov']
+        """
+        if self._core.reads_every_column():
+            return None
+        return list(self._core.input_columns())
+
     def to_dict(self) -> dict[str, Any]:
         """The normalized policy (every default filled in) as a dict."""
         spec: dict[str, Any] = json.loads(self._core.to_json())

@@ -2,6 +2,7 @@
 #include "tierkit/lifecycle/lifecycle.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -274,50 +275,65 @@ Stages compute_stages(const LifecycleSpec& spec, const FeatureTable& table,
                                ": must be a finite number for a customer with orders > 0, got " +
                                std::to_string(col[i]));
     };
-    auto stage_of = [&](std::size_t i) -> std::pair<Stage, std::int32_t> {
-        if (!(orders[i] > 0)) return {Stage::prospect, r_prospect};
-        check(dsl, "days_since_last", i);
-        check(first, "first_purchase", i);
-        check(last, "last_purchase", i);
-        check(trend, "trend", i);
-        if (with_p) check(p_alive, "p_alive", i);
-        if (with_periods) check(purchases, "active_periods", i);
-        // Idleness first, by days and, with a p_alive column, by P(alive): a BG/NBD
-        // P(alive) is 1 for every one-time buyer however long ago, so days count too.
-        if (dsl[i] > spec.lost_days) return {Stage::lost, r_lost_days};
-        if (with_p && p_alive[i] < spec.lost_p_alive) return {Stage::lost, r_lost_p};
-        if (!previous_stage.empty() && previous_stage[i] == static_cast<std::int8_t>(Stage::lost))
-            return {Stage::won_back, r_won_back};
-        if (dsl[i] > spec.at_risk_days) return {Stage::at_risk, r_at_risk_days};
-        if (with_p && p_alive[i] < spec.at_risk_p_alive) return {Stage::at_risk, r_at_risk_p};
-        // The relationship ladder: one purchase, then a new repeat buyer.
-        if (purchases[i] <= 1) return {Stage::first_time, r_first_time};
-        const double tenure = last[i] + dsl[i] - first[i];  // days since the first purchase
-        if (tenure <= spec.new_days) return {Stage::repeat, r_repeat};
-        // An established customer: its trajectory. The trend is read only for active
-        // customers, whose latest trend window holds a purchase (so it is defined).
-        if (dsl[i] > spec.active_days) return {Stage::declining, r_declining_idle};
-        if (trend[i] <= spec.declining_trend) return {Stage::declining, r_declining_trend};
-        if (trend[i] >= spec.growing_trend) return {Stage::growing, r_growing};
-        if (purchases[i] >= spec.loyal_purchases && tenure >= spec.loyal_days) return {Stage::loyal, r_loyal};
-        return {Stage::mature, r_mature};
+    // The stage of reason code r (the enum above, in the order the rules are tried).
+    constexpr std::array<Stage, r_mature + 1> stage_of_reason{
+        Stage::prospect, Stage::lost,       Stage::lost,   Stage::won_back,  Stage::at_risk,
+        Stage::at_risk,  Stage::first_time, Stage::repeat, Stage::declining, Stage::declining,
+        Stage::growing,  Stage::loyal,      Stage::mature};
+    const auto lost = static_cast<std::int8_t>(Stage::lost);
+    // Each row's reason is the first rule that holds, tried from the last one up with
+    // selects instead of branches (the stages mix within any range of rows, so branches
+    // would mispredict). A row with orders > 0 must have finite values (checked after);
+    // a prospect's other values do not matter.
+    auto range = [&](std::size_t begin, std::size_t end) {
+        bool finite = true;
+        for (std::size_t i = begin; i < end; ++i) {
+            const double d = dsl[i], tr = trend[i], bought = purchases[i];
+            const double tenure = last[i] + d - first[i];  // days since the first purchase
+            const double p = with_p ? p_alive[i] : 1.0;
+            std::int32_t r = r_mature;
+            r = bought >= spec.loyal_purchases && tenure >= spec.loyal_days ? r_loyal : r;
+            r = tr >= spec.growing_trend ? r_growing : r;
+            // The trend is read only for active customers, whose latest trend window
+            // holds a purchase (so it is defined).
+            r = tr <= spec.declining_trend ? r_declining_trend : r;
+            r = d > spec.active_days ? r_declining_idle : r;
+            // The relationship ladder: one purchase, then a new repeat buyer.
+            r = tenure <= spec.new_days ? r_repeat : r;
+            r = bought <= 1 ? r_first_time : r;
+            // Idleness first, by days and, with a p_alive column, by P(alive): a BG/NBD
+            // P(alive) is 1 for every one-time buyer however long ago, so days count too.
+            r = with_p && p < spec.at_risk_p_alive ? r_at_risk_p : r;
+            r = d > spec.at_risk_days ? r_at_risk_days : r;
+            r = !previous_stage.empty() && previous_stage[i] == lost ? r_won_back : r;
+            r = with_p && p < spec.lost_p_alive ? r_lost_p : r;
+            r = d > spec.lost_days ? r_lost_days : r;
+            const bool active = orders[i] > 0;
+            r = active ? r : r_prospect;
+            // v - v is 0 exactly for finite v (NaN otherwise).
+            const double periods = with_periods ? bought : 0.0;  // orders > 0 is checked by itself
+            finite &=
+                !active ||
+                (d - d) + (first[i] - first[i]) + (last[i] - last[i]) + (tr - tr) + (p - p) + (periods - periods) == 0;
+            s.reason[i] = r;
+            s.stage[i] = static_cast<std::int8_t>(stage_of_reason[static_cast<std::size_t>(r)]);
+        }
+        return finite;
     };
-    // Rows in parallel; a row that is not finite stops its range, and the rows are then
-    // read again in order so the error names the first one at any thread count.
     std::atomic<bool> bad{false};
     parallel_for(n, [&](std::size_t begin, std::size_t end) {
-        try {
-            for (std::size_t i = begin; i < end; ++i) {
-                const auto [st, why] = stage_of(i);
-                s.stage[i] = static_cast<std::int8_t>(st);
-                s.reason[i] = why;
-            }
-        } catch (const InvalidInput&) {
-            bad.store(true, std::memory_order_relaxed);
-        }
+        if (!range(begin, end)) bad.store(true, std::memory_order_relaxed);
     });
-    if (bad.load())
-        for (std::size_t i = 0; i < n; ++i) stage_of(i);  // throws for the first bad row
+    if (bad.load())  // name the first row with a value that is not finite, at any thread count
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!(orders[i] > 0)) continue;
+            check(dsl, "days_since_last", i);
+            check(first, "first_purchase", i);
+            check(last, "last_purchase", i);
+            check(trend, "trend", i);
+            if (with_p) check(p_alive, "p_alive", i);
+            if (with_periods) check(purchases, "active_periods", i);
+        }
     return s;
 }
 

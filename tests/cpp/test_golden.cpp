@@ -237,7 +237,8 @@ TEST(Golden, EveryFileLoadsAndAssignsTheStoredOutput) {
 }
 
 // Model::input_columns() names every column a model reads: a table holding only
-// those columns assigns every golden model exactly as the full table does.
+// those columns assigns every golden model exactly as the full table does. The
+// policy names the same columns before fit.
 TEST(Golden, InputColumnsAreEveryColumnAModelReads) {
     const std::map<std::string, std::vector<std::string>> expected{
         {"thresholds", {"revenue", "frequency"}},
@@ -270,5 +271,13 @@ TEST(Golden, InputColumnsAreEveryColumnAModelReads) {
             }
         }
         EXPECT_EQ(assignment_csv(model.assign(only)), read_file(expected_path(c))) << c.name;
+        // Policy::input_columns() names them before fit, and fitting on only those
+        // columns gives the model that fitting on the whole table gives.
+        const Policy policy = Policy::from_json(c.policy);
+        EXPECT_EQ(policy.input_columns(), columns) << c.name;
+        EXPECT_EQ(model.policy().input_columns(), columns) << c.name;
+        EXPECT_EQ(assignment_csv(fit(policy, only).assign(only)),
+                  assignment_csv(fit(policy, features).assign(features)))
+            << c.name;
     }
 }

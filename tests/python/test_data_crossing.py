@@ -114,3 +114,142 @@ def test_the_core_assignment_is_a_class_of_views():
     again = model._core.assign(ids, names, arrays, [], dates=dates)
     with pytest.raises(tk.ColumnNotFoundError, match="score 'nope' is not in the assignment; scores: value"):
         again.score("nope")
+
+
+CLV_SECTION = {"model": "bgnbd", "spend": "gammagamma", "horizon_months": 12, "discount_rate": 0.01, "time_unit": "W"}
+
+#: Policies reading columns in every way a policy can: criteria, a score of the rule,
+#: a rule's own columns (thresholds on a column, expressions, rfm segments, matrix axes,
+#: chains), a group_by column, a clv section (inputs, and criteria on its outputs) and
+#: lifecycle thresholds (the stage columns).
+INPUT_POLICIES = {
+    "default": (tk.Policy.default().to_dict(), ["revenue", "frequency", "days_since_last", "aov"]),
+    "thresholds on a column": (
+        {
+            "criteria": ["revenue", "aov"],
+            "rule": {"kind": "thresholds", "column": "revenue_365d", "cuts": [100, 10]},
+            "tiers": ["a", "b", "c"],
+        },
+        ["revenue", "aov", "revenue_365d"],
+    ),
+    "expression": (
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "expression",
+                "branches": [{"when": "orders_90d >= 2 and score > 50", "tier": "a"}, {"else": "b"}],
+            },
+            "tiers": ["a", "b"],
+        },
+        ["revenue", "orders_90d"],
+    ),
+    "rfm segments": (
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "rfm_segments",
+                "bins": 3,
+                "segments": [{"name": "best", "r": [3, 3], "fm": [2.5, 3]}, {"name": "rest"}],
+            },
+            "tiers": ["best", "rest"],
+        },
+        None,  # the rule's default columns, checked against the fitted model below
+    ),
+    "matrix in a chain": (
+        {
+            "criteria": ["revenue"],
+            "rule": {
+                "kind": "chain",
+                "first": {"kind": "thresholds", "column": "orders_365d", "cuts": [3], "tiers": ["a", "c"]},
+                "then": {
+                    "a": {
+                        "kind": "matrix",
+                        "x": {"score": "score", "shares": [0.5]},
+                        "y": {"column": "trend", "cuts": [1.0]},
+                        "cells": [["a", "b"], ["b", "b"]],
+                        "tiers": ["a", "b"],
+                    }
+                },
+            },
+            "tiers": ["a", "b", "c"],
+        },
+        ["revenue", "orders_365d", "trend"],
+    ),
+    "group_by and lifecycle": (
+        {
+            "criteria": ["frequency", {"column": "revenue", "transform": "log1p"}],
+            "rule": {"kind": "quantiles", "shares": [0.3], "group_by": "region"},
+            "lifecycle": {"at_risk_days": 120},
+            "tiers": ["a", "b"],
+        },
+        ["frequency", "revenue", "region", "orders", "days_since_last", "first_purchase", "last_purchase", "trend"],
+    ),
+    "clv": (
+        {
+            "clv": CLV_SECTION,
+            "scores": [
+                {"name": "value", "criteria": [{"column": "clv", "weight": 0.7}, {"column": "aov", "weight": 0.3}]}
+            ],
+            "rule": {"kind": "quantiles", "score": "value", "shares": [0.2]},
+            "tiers": ["a", "b"],
+        },
+        ["frequency", "recency", "T", "monetary_value", "aov"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def regional_features() -> pd.DataFrame:
+    f = tk.summarize(tk.datasets.synthetic(600, seed=8))
+    return f.assign(region=pd.Categorical(np.array(["north", "south", "east"])[np.arange(len(f)) % 3]))
+
+
+@pytest.mark.parametrize("case", list(INPUT_POLICIES))
+def test_fit_passes_only_the_columns_the_policy_reads(case, regional_features, monkeypatch):
+    """Policy.input_columns names, before fit, the columns the fitted model reads; fit
+    passes only those across (and the model equals one fitted on every column)."""
+    spec, expected = INPUT_POLICIES[case]
+    policy = tk.Policy(spec)
+    columns = policy.input_columns
+    assert columns is not None
+    if expected is not None:
+        assert columns == expected
+    crossed = {}
+    real_fit = tk._core.model.fit
+
+    def spy(core_policy, ids, names, arrays, categories, *args):
+        crossed["names"] = list(names) + [c[0] for c in categories] + [d[0] for d in args[-1]]
+        return real_fit(core_policy, ids, names, arrays, categories, *args)
+
+    monkeypatch.setattr(tk._core.model, "fit", spy)
+    model = tk.fit(policy, regional_features)
+    monkeypatch.undo()
+    assert model._core.input_columns() == columns
+    assert sorted(crossed["names"]) == sorted(columns)
+    # The same model as a fit on every column (the path taken when a column is missing).
+    wide = tkmodel._table(regional_features, policy.required_columns)
+    every = tk.Model(
+        tk._core.model.fit(
+            policy._core, wide[0], wide[1], wide[2], tkmodel._categories(regional_features, policy), None, wide[3]
+        )
+    )
+    assert model.to_bytes() == every.to_bytes()
+
+
+def test_a_missing_column_gives_the_error_listing_every_column(regional_features):
+    f = regional_features.drop(columns="aov")
+    with pytest.raises(tk.ColumnNotFoundError) as caught:
+        tk.fit(tk.Policy.default(), f)
+    message = str(caught.value)
+    assert "unknown column 'aov'; available: revenue, frequency, days_since_last, recency, T," in message
+    assert "revenue_365d" in message  # a column no part of the policy reads
+
+
+def test_a_callable_rule_gets_every_column(regional_features):
+    def by_visits(f: pd.DataFrame, score: np.ndarray) -> np.ndarray:
+        return np.where(f["recency"] > 10, "a", "b")
+
+    policy = tk.Policy({"criteria": ["revenue"], "rule": by_visits, "tiers": ["a", "b"]})
+    assert policy.input_columns is None
+    out = tk.fit(policy, regional_features).assign(regional_features)
+    assert (out["tier"] == "a").tolist() == (regional_features["recency"] > 10).tolist()

@@ -197,14 +197,23 @@ struct FittedCriterion {
     static constexpr std::size_t min_buckets = 16;
     static constexpr std::size_t max_buckets = std::size_t{1} << 16;
     static constexpr std::size_t prefetch_knots = 1024;
+    /// Direct table (derived, never saved) of a curve over a span of at most max_direct
+    /// whose knots are mostly integers (counts, days; the privacy grouping may average
+    /// the top ones): direct_y[j] is percentile(direct_base + j), so an integer t reads
+    /// its value at once and any other t takes the search (percentile_block()).
+    std::vector<double> direct_y;
+    double direct_base = 0;
+    static constexpr std::size_t max_direct = std::size_t{1} << 16;
 
     void build_index() {
         bucket_start.clear();
         scan_knots.clear();
+        direct_y.clear();
         bucket_scale = 0;
         bucket_count = 0;
         const std::size_t m = knots.size();
         if (m < 2) return;
+        build_direct();
         const double lo = knots.front(), span = knots.back() - knots.front();
         if (!(span > 0) || !std::isfinite(span)) return;  // a span past 1.8e308: binary search
         bucket_count = min_buckets;
@@ -219,6 +228,22 @@ struct FittedCriterion {
         scan_knots.reserve(m + scan_width);
         scan_knots.assign(knots.begin(), knots.end());
         scan_knots.resize(m + scan_width, std::numeric_limits<double>::infinity());
+    }
+
+    /// Fills direct_y when at least 3/4 of the knots are integers, the span is below
+    /// max_direct and the knots' magnitudes are below 2^52 (direct_base + j is then exact).
+    void build_direct() {
+        const double base = std::floor(knots.front()), span = knots.back() - base;
+        if (!(span < static_cast<double>(max_direct)) || !(std::fabs(base) < 0x1p52) ||
+            !(std::fabs(knots.back()) < 0x1p52))
+            return;
+        std::size_t integers = 0;
+        for (const double k : knots) integers += k == std::floor(k) ? 1 : 0;
+        if (4 * integers < 3 * knots.size()) return;
+        std::vector<double> table(static_cast<std::size_t>(span) + 1);
+        for (std::size_t j = 0; j < table.size(); ++j) table[j] = percentile(base + static_cast<double>(j));
+        direct_base = base;
+        direct_y = std::move(table);
     }
 
     /// The first knot of the scan for t: one bucket below t's (slack for rounding).
@@ -277,6 +302,10 @@ struct FittedCriterion {
     /// rows go in groups whose table reads are prefetched one step ahead (bucket, then
     /// knots, then the curve), so the lookups of a group wait on memory together.
     void percentile_block(const double* t, double* y, std::size_t n) const noexcept {
+        if (!direct_y.empty()) {
+            direct_block(t, y, n);
+            return;
+        }
         if (bucket_count == 0 || knots.size() <= prefetch_knots) {
             for (std::size_t i = 0; i < n; ++i) y[i] = percentile(t[i]);
             return;
@@ -315,6 +344,34 @@ struct FittedCriterion {
         }
     }
 
+    /// percentile_block() through direct_y: rows in groups, each row's j = t - direct_base
+    /// (clamped; NaN gives 0) read from the table without branches when base + j == t,
+    /// then the other rows of the group by percentile().
+    void direct_block(const double* t, double* y, std::size_t n) const noexcept {
+        constexpr std::size_t group = 256;
+        std::uint8_t miss[group];
+        const double front = direct_base, last = static_cast<double>(direct_y.size() - 1);
+        const double* table = direct_y.data();
+        for (std::size_t g = 0; g < n; g += group) {
+            const std::size_t m = std::min(group, n - g);
+            unsigned misses = 0;
+            for (std::size_t i = 0; i < m; ++i) {
+                const double v = t[g + i];
+                double d = v - front;
+                d = d > 0.0 ? d : 0.0;
+                d = d < last ? d : last;
+                const auto j = static_cast<std::size_t>(d);
+                const bool hit = front + static_cast<double>(j) == v;
+                miss[i] = hit ? 0 : 1;
+                misses += hit ? 0U : 1U;
+                y[g + i] = hit ? table[j] : v;  // t itself, kept for the search when t is y
+            }
+            if (misses != 0)
+                for (std::size_t i = 0; i < m; ++i)
+                    if (miss[i] != 0) y[g + i] = percentile(y[g + i]);
+        }
+    }
+
     /// y[i] = normalize(x[i]) for i < n, the same bits as the scalar call; the
     /// normalizer is chosen once per block so the minmax loop vectorizes and the
     /// percentile lookups prefetch (percentile_block).
@@ -339,8 +396,13 @@ struct FittedCriterion {
             if (spec.direction != Direction::higher)
                 for (std::size_t i = 0; i < n; ++i) y[i] = 1.0 - y[i];
         } else if (spec.normalizer == Normalizer::percentile) {
-            for (std::size_t i = 0; i < n; ++i) y[i] = transform(x[i]);
-            percentile_block(y, y, n);
+            if (spec.transform == Transform::none && lo == -std::numeric_limits<double>::infinity() &&
+                hi == std::numeric_limits<double>::infinity()) {
+                percentile_block(x, y, n);  // transform(x) is x
+            } else {
+                for (std::size_t i = 0; i < n; ++i) y[i] = transform(x[i]);
+                percentile_block(y, y, n);
+            }
             if (spec.direction != Direction::higher)
                 for (std::size_t i = 0; i < n; ++i) y[i] = 1.0 - y[i];
         } else {
