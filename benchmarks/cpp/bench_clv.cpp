@@ -151,11 +151,14 @@ template <class Fit>
 void fit_synthetic_patterns(benchmark::State& state, Fit fit) {
     const Columns& c = synthetic(static_cast<std::size_t>(state.range(0)));
     const RfmPatterns p = compress_rfm(c.x, c.t_x, c.T);
+    int iterations = 0;
     for (auto _ : state) {
         auto result = fit(p);
+        iterations = result.summary.iterations;
         benchmark::DoNotOptimize(result);
     }
     state.counters["patterns"] = static_cast<double>(p.size());
+    state.counters["iterations"] = iterations;
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.x.size()));
 }
 
