@@ -151,11 +151,14 @@ template <class Fit>
 void fit_synthetic_patterns(benchmark::State& state, Fit fit) {
     const Columns& c = synthetic(static_cast<std::size_t>(state.range(0)));
     const RfmPatterns p = compress_rfm(c.x, c.t_x, c.T);
+    int iterations = 0;
     for (auto _ : state) {
         auto result = fit(p);
+        iterations = result.summary.iterations;
         benchmark::DoNotOptimize(result);
     }
     state.counters["patterns"] = static_cast<double>(p.size());
+    state.counters["iterations"] = iterations;
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.x.size()));
 }
 
@@ -164,6 +167,22 @@ void BM_FitBgNbdPatterns_Synthetic(benchmark::State& state) {
 }
 void BM_FitParetoNbdPatterns_Synthetic(benchmark::State& state) {
     fit_synthetic_patterns(state, [](const RfmPatterns& p) { return fit_pareto_nbd(p); });
+}
+
+// Gamma-Gamma on the repeat customers' (x, m) patterns (spend in cents, so most
+// patterns are distinct).
+void BM_FitGammaGammaPatterns_Synthetic(benchmark::State& state) {
+    const Columns& c = synthetic(static_cast<std::size_t>(state.range(0)));
+    const SpendPatterns p = compress_spend(c.x, c.m);
+    int iterations = 0;
+    for (auto _ : state) {
+        auto result = fit_gamma_gamma(p);
+        iterations = result.summary.iterations;
+        benchmark::DoNotOptimize(result);
+    }
+    state.counters["patterns"] = static_cast<double>(p.size());
+    state.counters["iterations"] = iterations;
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * c.x.size()));
 }
 
 void BM_PAliveBgNbd(benchmark::State& state) {
@@ -236,6 +255,7 @@ BENCHMARK(BM_CompressAndFitBgNbd_Synthetic)
     ->Iterations(3);
 BENCHMARK(BM_FitBgNbdPatterns_Synthetic)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_FitParetoNbdPatterns_Synthetic)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_FitGammaGammaPatterns_Synthetic)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
 BENCHMARK(BM_PAliveBgNbd)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ConditionalExpectedPurchasesBgNbd)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_CustomerLifetimeValueBgNbd)

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "clv/fast_math.hpp"
 #include "tierkit/clv/hypergeometric.hpp"
 #include "tierkit/clv/optimizer.hpp"
 #include "tierkit/clv/special_functions.hpp"
@@ -23,6 +24,9 @@
 
 namespace tierkit::clv {
 namespace {
+
+using fast::expm1_in_range;
+using fast::log1p_nonnegative;
 
 void check_params(std::string_view model, const std::array<double, 4>& v,
                   const std::array<std::string_view, 4>& names) {
@@ -36,6 +40,65 @@ void check_params(std::string_view model, const std::array<double, 4>& v,
 
 void check_t(double t) {
     if (!(std::isfinite(t) && t >= 0)) throw InvalidInput("t: must be finite and >= 0, got " + std::to_string(t));
+}
+
+// ---- likelihood over the patterns ----------------------------------------------------
+//
+// The terms that depend on x only are summed per block of equal x (their weight is the
+// block's customer count), serially. The rows' terms run over fixed tasks of kRowsPerTask
+// rows (fork_join), each in kRowLanes lanes of partial sums added in lane order, and the
+// tasks' sums are added in task order: the result does not depend on the thread count.
+
+constexpr std::size_t kRowsPerTask = 4096;
+constexpr std::size_t kRowLanes = 8;
+
+// Sums over rows [0, n) of one block (xr = r + x, c_x = log a - log(b + x - 1 (+1))) of
+// count * (softplus(d) - xr log(alpha + T)) with d = c_x + xr (log(alpha + T) - log(alpha +
+// t_x)), and the row parts of its derivatives, into sums: [0] the likelihood, [1] d/dr, [2]
+// d/dalpha, [3] count * logistic(d) (the dropout weight, for d/da and d/db).
+TIERKIT_SIMD_CLONES void dropout_rows(std::size_t n, const double* count, const std::uint32_t* T_index,
+                                      const std::uint32_t* recency_index, const double* log_T, const double* inv_T,
+                                      const double* log_tx, const double* inv_tx, double xr, double c_x, double* sums) {
+    double s_ll[kRowLanes] = {}, s_r[kRowLanes] = {}, s_alpha[kRowLanes] = {}, s_w[kRowLanes] = {};
+    for (std::size_t i = 0; i < n; i += kRowLanes) {
+        const std::size_t lanes = std::min(kRowLanes, n - i);
+        double cnt[kRowLanes], lT[kRowLanes], iT[kRowLanes], ltx[kRowLanes], itx[kRowLanes];
+        // the lanes past n count 0 customers (at valid indices): they add +0
+        for (std::size_t j = 0; j < kRowLanes; ++j) {
+            const std::size_t row = i + (j < lanes ? j : 0);
+            cnt[j] = j < lanes ? count[row] : 0.0;
+            lT[j] = log_T[T_index[row]];
+            iT[j] = inv_T[T_index[row]];
+            ltx[j] = log_tx[recency_index[row]];
+            itx[j] = inv_tx[recency_index[row]];
+        }
+        double d[kRowLanes], e[kRowLanes], l1p[kRowLanes];
+        for (std::size_t j = 0; j < kRowLanes; ++j) d[j] = c_x + xr * (lT[j] - ltx[j]);
+        // softplus(d) and logistic(d) from one exponential
+        for (std::size_t j = 0; j < kRowLanes; ++j) e[j] = std::max(-std::abs(d[j]), -708.0);
+        for (std::size_t j = 0; j < kRowLanes; ++j) e[j] = fast::exp_in_range(e[j]);
+        for (std::size_t j = 0; j < kRowLanes; ++j) l1p[j] = fast::log1p_nonnegative(e[j]);
+        for (std::size_t j = 0; j < kRowLanes; ++j) {
+            const double inv = 1.0 / (1.0 + e[j]), e_inv = e[j] * inv;
+            // by the sign bit (a floating comparison keeps the loop from vectorizing):
+            // logistic(d) is inv for d >= 0, e_inv below; max(d, 0)
+            const std::uint64_t negative = 0ULL - (std::bit_cast<std::uint64_t>(d[j]) >> 63);
+            const double w = std::bit_cast<double>((std::bit_cast<std::uint64_t>(inv) & ~negative) |
+                                                   (std::bit_cast<std::uint64_t>(e_inv) & negative));
+            const double d_plus = std::bit_cast<double>(std::bit_cast<std::uint64_t>(d[j]) & ~negative);
+            s_ll[j] += cnt[j] * (-xr * lT[j] + d_plus + l1p[j]);
+            s_r[j] += cnt[j] * (-lT[j] + w * (lT[j] - ltx[j]));
+            s_alpha[j] += cnt[j] * xr * (-iT[j] + w * (iT[j] - itx[j]));
+            s_w[j] += cnt[j] * w;
+        }
+    }
+    for (std::size_t k = 0; k < 4; ++k) sums[k] = 0.0;
+    for (std::size_t j = 0; j < kRowLanes; ++j) {
+        sums[0] += s_ll[j];
+        sums[1] += s_r[j];
+        sums[2] += s_alpha[j];
+        sums[3] += s_w[j];
+    }
 }
 
 // Total log-likelihood and gradient d/d(r, alpha, a, b).
@@ -55,59 +118,72 @@ double evaluate(const double* theta, const detail::RfmLayout& L, double* grad) {
     const double lg_r = log_gamma(r), dg_r = digamma(r), log_alpha = std::log(alpha), log_a = std::log(a);
     const double lg_b = log_gamma(b), dg_b = digamma(b), lg_ab = log_gamma(a + b), dg_ab = digamma(a + b);
     const double shift = Modified ? 1.0 : 0.0;  // b + x (+1) in the Beta terms
+    const std::size_t blocks = L.x.size();
+    // per block: log a - log(b + x - 1 (+1)) and 1 / (b + x - 1 (+1)), 0 without a dropout term
+    std::vector<double> c_x(blocks), inv_bx(blocks);
     double ll = 0, g_r = 0, g_alpha = 0, g_a = 0, g_b = 0;
     GammaWalk walk_r(r), walk_b(b + shift), walk_ab(a + b + shift);
-    for (std::size_t k = 0; k < L.x.size(); ++k) {
-        const double x = L.x[k], xr = r + x;
-        const bool has_dropout_term = Modified || x > 0;
+    for (std::size_t k = 0; k < blocks; ++k) {
+        const double x = L.x[k];
         // b + x - 1 (BG) or b + x (MBG) in P(drop out after the last purchase)
         const double bx = b + x - 1.0 + shift;
-        const double c_x = has_dropout_term ? log_a - std::log(bx) : 0.0;
+        if (Modified || x > 0) c_x[k] = log_a - std::log(bx), inv_bx[k] = 1.0 / bx;
         walk_r.advance_to(x);
         walk_b.advance_to(x);
         walk_ab.advance_to(x);
         const double A12 = walk_r.log_gamma_value() - lg_r + r * log_alpha + lg_ab + walk_b.log_gamma_value() - lg_b -
                            walk_ab.log_gamma_value();
         const double dg_abx = walk_ab.digamma_value();
-        const double dA_r = walk_r.digamma_value() - dg_r + log_alpha;
-        const double dA_alpha = r / alpha;
-        const double dA_a = dg_ab - dg_abx;
-        const double dA_b = dg_ab + walk_b.digamma_value() - dg_b - dg_abx;
-        double cnt_sum = 0, row_ll = 0, row_r = 0, row_alpha = 0, w_sum = 0;
-        for (std::size_t i = L.block[k]; i < L.block[k + 1]; ++i) {
-            const double cnt = L.count[i];
-            const std::uint32_t it = L.T_index[i], ix = L.recency_index[i];
-            const double lT = log_T[it];
-            cnt_sum += cnt;
-            if (has_dropout_term) {
-                const double ltx = log_tx[ix];
-                const double d = c_x + xr * (lT - ltx);
-                // softplus(d) and logistic(d) from one exp; log(1 + e) instead of log1p
-                // loses at most 1e-16 absolute, far below what the sum can resolve
-                const double e = std::exp(-std::abs(d));
-                const double inv = 1.0 / (1.0 + e);
-                const double w = d >= 0 ? inv : e * inv;
-                row_ll += cnt * (-xr * lT + std::max(d, 0.0) + std::log(1.0 + e));
-                row_r += cnt * (-lT + w * (lT - ltx));
-                row_alpha += cnt * xr * (-inv_T[it] + w * (inv_T[it] - inv_tx[ix]));
-                w_sum += cnt * w;
-            } else {
-                row_ll += cnt * (-xr * lT);
-                row_r += cnt * (-lT);
-                row_alpha += cnt * (-xr * inv_T[it]);
-            }
+        const double cnt_sum = L.block_count[k];
+        ll += cnt_sum * A12;
+        g_r += cnt_sum * (walk_r.digamma_value() - dg_r + log_alpha);
+        g_alpha += cnt_sum * (r / alpha);
+        g_a += cnt_sum * (dg_ab - dg_abx);
+        g_b += cnt_sum * (dg_ab + walk_b.digamma_value() - dg_b - dg_abx);
+    }
+    // BG/NBD's customers without repeat purchases (the first block when x = 0) have no
+    // dropout term: -r log(alpha + T) each.
+    const std::size_t rows = L.rows();
+    const std::size_t no_dropout = !Modified && blocks > 0 && L.x[0] == 0 ? L.block[1] : 0;
+    const auto tasks = static_cast<unsigned>((rows + kRowsPerTask - 1) / kRowsPerTask);
+    std::vector<std::array<double, 5>> partial(tasks);
+    fork_join(tasks, [&](unsigned task) {
+        const std::size_t begin = task * kRowsPerTask, end = std::min(rows, begin + kRowsPerTask);
+        double sums[4] = {}, w_over_bx = 0;
+        for (std::size_t i = begin; i < std::min(end, no_dropout); ++i) {
+            const double lT = log_T[L.T_index[i]];
+            sums[0] += L.count[i] * (-r * lT);
+            sums[1] += L.count[i] * (-lT);
+            sums[2] += L.count[i] * (-r * inv_T[L.T_index[i]]);
         }
-        ll += cnt_sum * A12 + row_ll;
-        g_r += cnt_sum * dA_r + row_r;
-        g_alpha += cnt_sum * dA_alpha + row_alpha;
-        g_a += cnt_sum * dA_a + (has_dropout_term ? w_sum / a : 0.0);
-        g_b += cnt_sum * dA_b - (has_dropout_term ? w_sum / bx : 0.0);
+        // the blocks that overlap [max(begin, no_dropout), end)
+        std::size_t from = std::max(begin, no_dropout);
+        std::size_t k =
+            static_cast<std::size_t>(std::upper_bound(L.block.begin(), L.block.end(), from) - L.block.begin()) - 1;
+        for (; from < end; ++k) {
+            const std::size_t to = std::min(end, L.block[k + 1]);
+            double block_sums[4];
+            dropout_rows(to - from, L.count.data() + from, L.T_index.data() + from, L.recency_index.data() + from,
+                         log_T.data(), inv_T.data(), log_tx.data(), inv_tx.data(), r + L.x[k], c_x[k], block_sums);
+            for (std::size_t j = 0; j < 4; ++j) sums[j] += block_sums[j];
+            w_over_bx += block_sums[3] * inv_bx[k];
+            from = to;
+        }
+        partial[task] = {sums[0], sums[1], sums[2], sums[3], w_over_bx};
+    });
+    double w_sum = 0, w_over_bx = 0;
+    for (const auto& p : partial) {
+        ll += p[0];
+        g_r += p[1];
+        g_alpha += p[2];
+        w_sum += p[3];
+        w_over_bx += p[4];
     }
     if (grad) {
         grad[0] = g_r;
         grad[1] = g_alpha;
-        grad[2] = g_a;
-        grad[3] = g_b;
+        grad[2] = g_a + w_sum / a;
+        grad[3] = g_b - w_over_bx;
     }
     return ll;
 }
@@ -187,68 +263,6 @@ constexpr long kMaxSeriesTerms = 4096;     // beyond: the logarithmic 2F1 path
 constexpr double kSeriesTarget = 0x1p-54;  // tail target, relative to the smallest result
 constexpr double kSeriesCheck = 1e-13;     // accepted tail, relative to each result
 constexpr double kMaxCancellation = 1e4;   // accepted (|first| + |second|) / |result|
-
-constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 32 significant bits: k * hi is exact
-constexpr double kLn2Lo = 1.90821492927058770002e-10;
-constexpr double kInvLn2 = 1.44269504088896338700e+00;
-
-// log(w) for w >= 1 finite: w = 2^e m with m in [sqrt(1/2), sqrt(2)), log m = 2 atanh(s),
-// s = (m - 1) / (m + 1), |s| <= 0.1716, an odd series to s^23 (relative error < 1e-17).
-inline double log_at_least_one(double w) {
-    const std::uint64_t bits = std::bit_cast<std::uint64_t>(w);
-    // the biased exponent as a double without an integer conversion (none is vectorized)
-    double e = std::bit_cast<double>((bits >> 52) | 0x4330000000000000ULL) - (0x1p52 + 1023.0);
-    double m = std::bit_cast<double>((bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL);
-    // 1.0 when the mantissa is above sqrt(2), else 0.0, by integer arithmetic: a floating
-    // comparison would keep the compiler from vectorizing the caller's loop
-    const double high = std::bit_cast<double>((0ULL - ((0x6a09e667f3bcdULL - (bits & 0x000fffffffffffffULL)) >> 63)) &
-                                              0x3ff0000000000000ULL);
-    m *= 1.0 - 0.5 * high;
-    e += high;
-    const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    double poly = 1.0 / 23;
-    poly = poly * s2 + 1.0 / 21;
-    poly = poly * s2 + 1.0 / 19;
-    poly = poly * s2 + 1.0 / 17;
-    poly = poly * s2 + 1.0 / 15;
-    poly = poly * s2 + 1.0 / 13;
-    poly = poly * s2 + 1.0 / 11;
-    poly = poly * s2 + 1.0 / 9;
-    poly = poly * s2 + 1.0 / 7;
-    poly = poly * s2 + 1.0 / 5;
-    poly = poly * s2 + 1.0 / 3;
-    return e * kLn2Hi + (e * kLn2Lo + 2.0 * (s + s * s2 * poly));
-}
-
-// log(1 + u) for u >= 0, with the rounding of 1 + u corrected to first order.
-inline double log1p_nonnegative(double u) {
-    const double w = 1.0 + u;
-    return log_at_least_one(w) + (u - (w - 1.0)) / w;
-}
-
-// expm1(L) for L in [-708, 709]: L = k ln 2 + r, |r| <= 0.347, Taylor to r^14 (relative
-// error < 2e-17), then 2^k (1 + expm1 r) - 1.
-inline double expm1_in_range(double L) {
-    const double shifted = L * kInvLn2 + 0x1.8p52;  // round to nearest: the low bits hold k
-    const double kd = shifted - 0x1.8p52;
-    const double r = (L - kd * kLn2Hi) - kd * kLn2Lo;
-    double poly = 1.0 / 87178291200.0;  // 1/14!
-    poly = poly * r + 1.0 / 6227020800.0;
-    poly = poly * r + 1.0 / 479001600.0;
-    poly = poly * r + 1.0 / 39916800.0;
-    poly = poly * r + 1.0 / 3628800.0;
-    poly = poly * r + 1.0 / 362880.0;
-    poly = poly * r + 1.0 / 40320.0;
-    poly = poly * r + 1.0 / 5040.0;
-    poly = poly * r + 1.0 / 720.0;
-    poly = poly * r + 1.0 / 120.0;
-    poly = poly * r + 1.0 / 24.0;
-    poly = poly * r + 1.0 / 6.0;
-    poly = poly * r + 0.5;
-    const double em1_r = r + r * r * poly;
-    const double scale = std::bit_cast<double>((std::bit_cast<std::uint64_t>(shifted) + 1023) << 52);
-    return scale * em1_r + (scale - 1.0);
-}
 
 // E[X(T, T + t[j]] | x, t_x, T] = alive * factor * out[j] for j < lanes (<= kLanes),
 // where alive = P(alive | x, t_x, T): the rest depends on x and T only, so customers with

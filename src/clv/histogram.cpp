@@ -306,7 +306,9 @@ RfmLayout RfmLayout::build(const RfmPatterns& patterns) {
         if (i == 0 || p.frequency[i] != p.frequency[i - 1]) {
             out.x.push_back(p.frequency[i]);
             out.block.push_back(i);
+            out.block_count.push_back(0.0);
         }
+        out.block_count.back() += p.count[i];
         out.customers += p.count[i];
         out.repeat_purchases += p.count[i] * p.frequency[i];
         out.sum_T += p.count[i] * p.T[i];

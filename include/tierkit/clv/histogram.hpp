@@ -111,6 +111,7 @@ private:
 struct RfmLayout {
     std::vector<double> x;                     ///< distinct frequencies, ascending
     std::vector<std::size_t> block;            ///< rows of x[k] are [block[k], block[k+1])
+    std::vector<double> block_count;           ///< customers of x[k]: the sum of its rows' counts
     std::vector<double> recency_values;        ///< distinct recencies, in order of first appearance
     std::vector<double> T_values;              ///< distinct T, in order of first appearance
     std::vector<std::uint32_t> recency_index;  ///< per row
