@@ -8,6 +8,7 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "fit/exact.hpp"
 #include "preset_weights.hpp"
 #include "simd_clones.hpp"
 #include "tierkit/core/error.hpp"
@@ -195,7 +196,7 @@ std::vector<CriteriaBlock> criteria_blocks(const std::vector<FittedScore>& score
 
 }  // namespace
 
-Model fit(const Policy& policy, const FeatureTable& features, const Progress* progress) {
+Model detail::fit_rows(const Policy& policy, const FeatureTable& features, const Progress* progress) {
     if (features.rows() == 0) throw InvalidInput("fit: the table has no rows");
     // The clv section's models are fitted first; criteria and the rule then read their
     // columns (p_alive, expected_purchases, clv) like any feature column.

@@ -117,7 +117,11 @@ std::string Fitter::to_bytes() const {
     r.passes = passes_;
     r.scores = scores_;
     if (rule_state_) rule_state_->save(r.rule);
-    r.model_bytes = model_bytes_;
+    if (model_) {
+        std::ostringstream out;
+        save(*model_, out);
+        r.model_bytes = out.str();
+    }
     r.refine_buckets = options_.refine_buckets;
     r.buckets = buckets_;
     r.has_clv = clv_.has_value();
@@ -171,7 +175,13 @@ Fitter Fitter::from_bytes(const std::string& bytes) {
     f.stage_ = r.stage;
     f.passes_ = r.passes;
     f.scores_ = std::move(r.scores);
-    f.model_bytes_ = std::move(r.model_bytes);
+    if (!r.model_bytes.empty()) {
+        if (f.options_.mode != FitMode::exact || r.stage != fit_passes::finished)
+            throw FormatError(
+                "Fitter.from_bytes: a fitted model is stored but the fit is not an exact one that is done");
+        std::istringstream in(r.model_bytes);
+        f.model_ = load(in);
+    }
     if (r.has_clv) {
         if (!f.policy_.clv() || !(r.clv.spec() == *f.policy_.clv()))
             throw FormatError("Fitter.from_bytes: the fitted clv models do not match the policy's clv section");

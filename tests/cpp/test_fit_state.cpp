@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "chunks.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/exact_sum.hpp"
 #include "tierkit/core/parallel.hpp"
@@ -23,6 +24,8 @@
 #include "tierkit/rules/registry.hpp"
 
 using namespace tierkit;
+using test_data::bytes_of;
+using test_data::split;
 
 namespace {
 
@@ -35,22 +38,6 @@ const FeatureTable& features() {
         return summarize(Transactions{d.customer, d.day, d.amount, d.margin, d.quantity}).features;
     }();
     return table;
-}
-
-std::vector<FeatureTable> split(const FeatureTable& t, std::size_t parts) {
-    std::vector<FeatureTable> out;
-    for (std::size_t p = 0; p < parts; ++p) {
-        std::vector<std::size_t> rows;
-        for (std::size_t i = t.rows() * p / parts; i < t.rows() * (p + 1) / parts; ++i) rows.push_back(i);
-        out.push_back(t.subset(rows));
-    }
-    return out;
-}
-
-std::string bytes_of(const Model& m) {
-    std::ostringstream out;
-    save(m, out);
-    return out.str();
 }
 
 /// Fraction of values in `sorted` strictly below v, and at or below v.
