@@ -50,10 +50,12 @@
 ///      per-cluster sums and counts (a map-reduce); the iterations stop when the squared centroid shift is <= tol * the
 ///      data's mean variance or after max_iter (an empty cluster keeps its centroid; the inertia is the last pass's,
 ///      against the centroids before their last move); thresholds - nothing to learn.
-///   Rules that need every row (rfm_segments, expression with pct(), chain, matrix,
-///   override, group_by, kmeans with "k": "auto") cannot be fitted in sketch mode:
-///   the Fitter's constructor throws a PolicyError naming them (use the exact mode).
-///   So does a policy with privacy.min_group > 1 (privacy.hpp).
+///   A rule with no passes of its own, which needs every row (rfm_segments, expression
+///   with pct(), chain, matrix, override, group_by, kmeans with "k": "auto", a host's
+///   rule), gets the default gathering state: one pass gathers the rows of its scores,
+///   criteria and input columns, and the rule is fitted on them as the exact mode fits
+///   it on the same scores (chunks merged in table order). The client then holds those
+///   rows. A policy with privacy.min_group unset or > 1 is refused (privacy.hpp).
 /// - refine (out of core, exact): bounded state per pass like sketch, and the model of
 ///   fit() on all rows byte for byte, whatever the chunks and the merge tree (rows
 ///   may even come in any order). Each stage with order statistics (clip bounds;

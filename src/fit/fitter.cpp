@@ -148,14 +148,7 @@ void Fitter::check_layout(const PartialState& total) const {
     bool ok = true;
     switch (stage_) {
         case gather:
-            ok = total.columns.size() == total.names.size() &&
-                 total.category_codes.size() == total.category_names.size() &&
-                 total.category_labels.size() == total.category_names.size();
-            for (const auto& c : total.columns) ok = ok && c.size() == total.ids.size();
-            for (const auto& c : total.category_codes) ok = ok && c.size() == total.ids.size();
-            for (std::size_t j = 0; ok && j < total.category_codes.size(); ++j)
-                for (std::int32_t code : total.category_codes[j])
-                    ok = ok && code >= -1 && code < static_cast<std::int32_t>(total.category_labels[j].size());
+            ok = total.rows_line_up();
             break;
         case clv_pass:
             ok = total.rfm.size() == 1 && total.spend.size() == (policy_.clv()->gamma_gamma ? 1u : 0u);
@@ -349,7 +342,7 @@ Model Fitter::model() const& {
     if (!done()) throw PolicyError("Fitter.model: the fit is not done (pass '" + stage() + "' is next)");
     if (model_) return *model_;
     std::unique_ptr<Rule> rule = policy_.make_rule();
-    if (rule_state_) rule_state_->finish(*rule);
+    if (rule_state_) rule_state_->finish(*rule, RuleFitContext{options_, scores_});
     return Model(policy_, scores_, std::shared_ptr<const Rule>(std::move(rule)), clv_);
 }
 

@@ -4,6 +4,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 #include <sstream>
 
 #include "fit/stages.hpp"
@@ -97,15 +98,22 @@ struct FitterAccess {
         clv::FittedClv clv;
 
         template <class Archive>
-        void serialize(Archive& ar, unsigned /*version*/) {
+        void serialize(Archive& ar, unsigned version) {
             ar& policy& mode& sketch_k& kmeans_sample& stage& passes& scores& rule.values& rule.points& rule.names& rule
                 .weights& rule.scale& rule.objective& rule.iterations& model_bytes& rule.grid& refine_buckets& buckets
                 .bounds& buckets.counts& buckets.wanted& buckets.collected_rows& buckets.pending& rule.total& rule
                 .open_buckets& rule.sums_above& has_clv;
             if (has_clv) ar& clv;
+            if (version >= 1) ar& rule.rows;  // a gathering rule state's rows (none in the first format)
         }
     };
 };
+
+}  // namespace tierkit
+
+BOOST_CLASS_VERSION(tierkit::FitterAccess::Record, 1)
+
+namespace tierkit {
 
 std::string Fitter::to_bytes() const {
     FitterAccess::Record r;
