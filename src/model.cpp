@@ -7,6 +7,7 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "fit/exact.hpp"
 #include "scoring/preset_weights.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/core/parallel.hpp"
@@ -60,7 +61,7 @@ bool needs_transformed(const WeightSpec& w) {
 
 }  // namespace
 
-Model fit(const Policy& policy, const FeatureTable& features, const Progress* progress) {
+Model detail::fit_rows(const Policy& policy, const FeatureTable& features, const Progress* progress) {
     if (features.rows() == 0) throw InvalidInput("fit: the table has no rows");
     // The clv section's models are fitted first; criteria and the rule then read their
     // columns (p_alive, expected_purchases, clv) like any feature column.

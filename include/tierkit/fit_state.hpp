@@ -11,15 +11,20 @@
 ///   s = Fitter::merge(s1, s2)                  (any tree of merges)
 ///   fitter.advance(s)                          (on the client: finish the pass)
 /// until fitter.done(); then fitter.model(). Fitter and PartialState serialize to
-/// bytes (to_bytes / from_bytes) to be shipped to workers and back.
+/// bytes (to_bytes / from_bytes) to be shipped to workers and back. A pass over a
+/// single chunk is fitter.advance(chunk); fit(policy, table) is the exact Fitter
+/// advanced over its one chunk, the table, which that pass reads in place.
 ///
 /// ## Modes
-/// - exact (one pass): every chunk's feature rows are gathered, and the model is
-///   fit(policy, rows) on the client. The result is bit-identical to a fit on the
-///   whole table when the chunks are merged in table order (merge(a, b) puts a's
-///   rows before b's; Dask and Spark reductions keep partition order), for every
-///   rule and the clv section. Memory: one row per customer of the used columns on
-///   the client, never the transactions. Merge order changes only the row order:
+/// - exact (one pass): every chunk's feature rows are gathered, and the pass fits
+///   every row on the client: the clv section, the criteria (in parallel), the
+///   weights, then the rule on the whole table (its default gathering state). One
+///   chunk is not gathered: advance(chunk) reads its columns where they are. The
+///   result is bit-identical to fit() on the whole table when the chunks are merged
+///   in table order (merge(a, b) puts a's rows before b's; Dask and Spark reductions
+///   keep partition order), for every rule, the clv section, and value maps and
+///   missing values (the gathered rows are the whole table). Memory: one row per
+///   customer of the used columns on the client, never the transactions. Merge order changes only the row order:
 ///   n, min, max, mean, sd, median, IQR, percentile knots and the quantile and abc
 ///   cuts do not depend on it; entropy and CRITIC sums may differ in the last bits.
 /// - sketch (out of core, 2 to 4 passes plus Lloyd iterations): each pass keeps
@@ -45,10 +50,12 @@
 ///      per-cluster sums and counts (a map-reduce); the iterations stop when the squared centroid shift is <= tol * the
 ///      data's mean variance or after max_iter (an empty cluster keeps its centroid; the inertia is the last pass's,
 ///      against the centroids before their last move); thresholds - nothing to learn.
-///   Rules that need every row (rfm_segments, expression with pct(), chain, matrix,
-///   override, group_by, kmeans with "k": "auto") cannot be fitted in sketch mode:
-///   the Fitter's constructor throws a PolicyError naming them (use the exact mode).
-///   So does a policy with privacy.min_group > 1 (privacy.hpp).
+///   A rule with no passes of its own, which needs every row (rfm_segments, expression
+///   with pct(), chain, matrix, override, group_by, kmeans with "k": "auto", a host's
+///   rule), gets the default gathering state: one pass gathers the rows of its scores,
+///   criteria and input columns, and the rule is fitted on them as the exact mode fits
+///   it on the same scores (chunks merged in table order). The client then holds those
+///   rows. A policy with privacy.min_group unset or > 1 is refused (privacy.hpp).
 /// - refine (out of core, exact): bounded state per pass like sketch, and the model of
 ///   fit() on all rows byte for byte, whatever the chunks and the merge tree (rows
 ///   may even come in any order). Each stage with order statistics (clip bounds;
@@ -161,8 +168,15 @@ public:
     /// @throws InvalidInput when the state is of another pass or holds no rows, plus
     ///   what fit() throws.
     void advance(const PartialState& total);
+    /// Finish the current pass with one chunk that holds every row: advance(update(chunk)),
+    /// except that the exact mode's pass fits `chunk` in place, without gathering a
+    /// copy of it (what fit() runs). `progress` gets the exact pass's long parts (progress.hpp).
+    /// @throws as update() and advance(), and what fit() throws.
+    void advance(const FeatureTable& chunk, const Progress* progress = nullptr);
     /// The fitted model. @throws PolicyError unless done().
-    Model model() const;
+    Model model() const&;
+    /// The fitted model, moved out of the Fitter. @throws PolicyError unless done().
+    Model model() &&;
 
     /// Envelope as PartialState's ("TKFITTR\0") then a Boost binary archive.
     std::string to_bytes() const;
@@ -187,7 +201,7 @@ private:
     std::uint32_t stage_ = 0;
     std::uint32_t passes_ = 0;
     std::vector<FittedScore> scores_;
-    std::string model_bytes_;            ///< exact mode: the fitted model
+    std::optional<Model> model_;         ///< exact mode: the fitted model
     std::optional<clv::FittedClv> clv_;  ///< the clv section's models (after the clv pass)
     /// refine: the bucket state of the current stage's columns (criteria or the rule's).
     RefineBuckets buckets_;

@@ -94,8 +94,9 @@ def fit(
     iteration); by default only in an interactive session (see tierkit.progress).
 
     Raises PolicyError in sketch or refine mode for a policy without
-    ``"privacy": {"min_group": 1}`` and for rules that need every row at
-    once (rfm_segments, expression with pct(), grouped rules, ...): use the exact mode.
+    ``"privacy": {"min_group": 1}``, and in refine mode for rules that need every
+    row at once (rfm_segments, expression with pct(), grouped rules, ...), which
+    sketch mode fits on their gathered rows.
     """
     from dask.base import compute
     from dask.delayed import delayed

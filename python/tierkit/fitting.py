@@ -95,8 +95,10 @@ class Fitter:
         rows of such a column with more than 16385 distinct values (none with
         fewer); each bucket costs 24 bytes on the client and in every state.
 
-    Raises PolicyError in sketch and refine mode for a rule that needs every row at
-    once (naming it) and for a policy without ``"privacy": {"min_group": 1}``
+    In sketch mode a rule that needs every row at once (expression with ``pct()``,
+    rfm_segments, chain, group_by, kmeans with ``"k": "auto"``, ...) is fitted on the
+    gathered rows of what it reads. Raises PolicyError in refine mode for such a rule
+    (naming it), in sketch and refine mode for a policy without ``"privacy": {"min_group": 1}``
     (the default grouping of stored values needs every row in order; see
     include/tierkit/privacy.hpp); refine mode also refuses kmeans, entropy and CRITIC.
     """

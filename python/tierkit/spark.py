@@ -105,8 +105,9 @@ def fit(
     number of passes is known only as they finish: kmeans adds one per Lloyd
     iteration); by default only in an interactive session (see tierkit.progress).
 
-    Raises PolicyError in sketch or refine mode for rules that need every row at once
-    and for a policy without ``"privacy": {"min_group": 1}``.
+    Raises PolicyError in refine mode for rules that need every row at once (sketch
+    mode fits them on their gathered rows) and in sketch or refine mode for a policy
+    without ``"privacy": {"min_group": 1}``.
     """
     if customer not in sdf.columns:
         raise InvalidInputError(f"sdf: no customer id column '{customer}'; columns: {', '.join(sdf.columns)}")

@@ -4,13 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <sstream>
 
 #include "fit/criteria_passes.hpp"
+#include "fit/exact.hpp"
 #include "fit/stages.hpp"
 #include "tierkit/core/error.hpp"
 #include "tierkit/fit_state.hpp"
-#include "tierkit/io/model_io.hpp"
 
 namespace tierkit {
 
@@ -19,22 +18,24 @@ using namespace fit_passes;
 Fitter::Fitter(Policy policy, FitOptions options) : policy_(std::move(policy)), options_(options) {
     QuantileSketch check(options_.sketch_k);  // validates sketch_k
     (void)check;
+    const bool exact = options_.mode == FitMode::exact;
     for (const auto& spec : policy_.scores()) {
         FittedScore s;
         s.name = spec.name;
         s.method = spec.method;
         for (const auto& c : spec.criteria) {
-            if (c.needs_resolving())
+            // The exact mode fits the gathered rows, the whole table.
+            if (!exact && c.needs_resolving())
                 throw PolicyError("criterion '" + c.column +
                                   "': value maps and missing options need the whole table; "
-                                  "fit it with fit(), not by chunks");
+                                  "fit it with fit() or the exact mode, not sketch or refine");
             FittedCriterion f;
             f.spec = c;
             s.criteria.push_back(std::move(f));
         }
         scores_.push_back(std::move(s));
     }
-    if (options_.mode == FitMode::exact) {
+    if (exact) {
         stage_ = gather;
         return;
     }
@@ -147,14 +148,7 @@ void Fitter::check_layout(const PartialState& total) const {
     bool ok = true;
     switch (stage_) {
         case gather:
-            ok = total.columns.size() == total.names.size() &&
-                 total.category_codes.size() == total.category_names.size() &&
-                 total.category_labels.size() == total.category_names.size();
-            for (const auto& c : total.columns) ok = ok && c.size() == total.ids.size();
-            for (const auto& c : total.category_codes) ok = ok && c.size() == total.ids.size();
-            for (std::size_t j = 0; ok && j < total.category_codes.size(); ++j)
-                for (std::int32_t code : total.category_codes[j])
-                    ok = ok && code >= -1 && code < static_cast<std::int32_t>(total.category_labels[j].size());
+            ok = total.rows_line_up();
             break;
         case clv_pass:
             ok = total.rfm.size() == 1 && total.spend.size() == (policy_.clv()->gamma_gamma ? 1u : 0u);
@@ -205,10 +199,7 @@ void Fitter::advance(const PartialState& total) {
     switch (stage_) {
         case gather: {
             if (total.ids.empty()) throw InvalidInput("fit: the table has no rows");
-            const Model m = fit(policy_, gathered_table(total));
-            std::ostringstream out;
-            save(m, out);
-            model_bytes_ = out.str();
+            model_ = detail::fit_rows(policy_, gathered_table(total), nullptr);
             stage_ = finished;
             ++passes_;
             return;
@@ -335,25 +326,49 @@ void Fitter::refine_criteria(const PartialState& total) {
     }
 }
 
-Model Fitter::model() const {
-    if (!done()) throw PolicyError("Fitter.model: the fit is not done (pass '" + stage() + "' is next)");
-    if (!model_bytes_.empty()) {
-        std::istringstream in(model_bytes_);
-        return load(in);
+void Fitter::advance(const FeatureTable& chunk, const Progress* progress) {
+    if (done()) throw PolicyError("Fitter.advance: the fit is done; call model()");
+    if (stage_ != gather) {
+        advance(update(chunk));
+        return;
     }
+    // The exact pass over the one chunk: every row is there, read in place.
+    model_ = detail::fit_rows(policy_, chunk, progress);
+    stage_ = finished;
+    ++passes_;
+}
+
+Model Fitter::model() const& {
+    if (!done()) throw PolicyError("Fitter.model: the fit is not done (pass '" + stage() + "' is next)");
+    if (model_) return *model_;
     std::unique_ptr<Rule> rule = policy_.make_rule();
-    if (rule_state_) rule_state_->finish(*rule);
+    if (rule_state_) rule_state_->finish(*rule, RuleFitContext{options_, scores_});
     return Model(policy_, scores_, std::shared_ptr<const Rule>(std::move(rule)), clv_);
+}
+
+Model Fitter::model() && {
+    if (done() && model_) return *std::move(model_);
+    return static_cast<const Fitter&>(*this).model();
+}
+
+Model fit(const Policy& policy, const FeatureTable& table, const Progress* progress) {
+    Fitter f(policy);
+    while (!f.done()) f.advance(table, progress);
+    return std::move(f).model();
 }
 
 Model fit_chunks(const Policy& policy, std::span<const FeatureTable> chunks, FitOptions options) {
     Fitter f(policy, options);
     while (!f.done()) {
+        if (chunks.size() == 1) {
+            f.advance(chunks[0]);
+            continue;
+        }
         PartialState total;
         for (const auto& c : chunks) total = Fitter::merge(total, f.update(c));
         f.advance(total);
     }
-    return f.model();
+    return std::move(f).model();
 }
 
 }  // namespace tierkit

@@ -4,6 +4,7 @@
 #include <boost/archive/binary_oarchive.hpp>
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
+#include <boost/serialization/version.hpp>
 #include <sstream>
 
 #include "fit/stages.hpp"
@@ -98,15 +99,22 @@ struct FitterAccess {
         clv::FittedClv clv;
 
         template <class Archive>
-        void serialize(Archive& ar, unsigned /*version*/) {
+        void serialize(Archive& ar, unsigned version) {
             ar& policy& mode& sketch_k& kmeans_sample& stage& passes& scores& rule.values& rule.points& rule.names& rule
                 .weights& rule.scale& rule.objective& rule.iterations& model_bytes& rule.grid& refine_buckets& buckets
                 .bounds& buckets.counts& buckets.wanted& buckets.collected_rows& buckets.pending& rule.total& rule
                 .open_buckets& rule.sums_above& has_clv;
             if (has_clv) ar& clv;
+            if (version >= 1) ar& rule.rows;  // a gathering rule state's rows (none in the first format)
         }
     };
 };
+
+}  // namespace tierkit
+
+BOOST_CLASS_VERSION(tierkit::FitterAccess::Record, 1)
+
+namespace tierkit {
 
 std::string Fitter::to_bytes() const {
     FitterAccess::Record r;
@@ -118,7 +126,11 @@ std::string Fitter::to_bytes() const {
     r.passes = passes_;
     r.scores = scores_;
     if (rule_state_) rule_state_->save(r.rule);
-    r.model_bytes = model_bytes_;
+    if (model_) {
+        std::ostringstream out;
+        save(*model_, out);
+        r.model_bytes = out.str();
+    }
     r.refine_buckets = options_.refine_buckets;
     r.buckets = buckets_;
     r.has_clv = clv_.has_value();
@@ -172,7 +184,13 @@ Fitter Fitter::from_bytes(const std::string& bytes) {
     f.stage_ = r.stage;
     f.passes_ = r.passes;
     f.scores_ = std::move(r.scores);
-    f.model_bytes_ = std::move(r.model_bytes);
+    if (!r.model_bytes.empty()) {
+        if (f.options_.mode != FitMode::exact || r.stage != fit_passes::finished)
+            throw FormatError(
+                "Fitter.from_bytes: a fitted model is stored but the fit is not an exact one that is done");
+        std::istringstream in(r.model_bytes);
+        f.model_ = load(in);
+    }
     if (r.has_clv) {
         if (!f.policy_.clv() || !(r.clv.spec() == *f.policy_.clv()))
             throw FormatError("Fitter.from_bytes: the fitted clv models do not match the policy's clv section");

@@ -192,6 +192,48 @@ PartialState Fitter::update(const FeatureTable& input) const {
     return out;
 }
 
+namespace {
+
+/// Append b's gathered rows (ids, columns, categories) to out's: the exact mode's
+/// gather pass and a gathering rule state (fit/rule_state.hpp).
+/// @throws InvalidInput when the two hold different columns.
+void append_rows(PartialState& out, const PartialState& b) {
+    const PartialState& a = out;
+    // Columns in the same order append in place (a gathering state's layout may repeat
+    // a name); else each is found by name.
+    const bool same_order = a.names == b.names;
+    for (std::size_t j = 0; j < b.names.size(); ++j) {
+        const auto it = same_order ? a.names.begin() + static_cast<std::ptrdiff_t>(j)
+                                   : std::find(a.names.begin(), a.names.end(), b.names[j]);
+        if (it == a.names.end() || a.names.size() != b.names.size())
+            throw InvalidInput("merge: the chunks have different columns ('" + b.names[j] + "' is not in both)");
+        auto& col = out.columns[static_cast<std::size_t>(it - a.names.begin())];
+        col.insert(col.end(), b.columns[j].begin(), b.columns[j].end());
+    }
+    out.ids.insert(out.ids.end(), b.ids.begin(), b.ids.end());
+    if (a.category_names.size() != b.category_names.size())
+        throw InvalidInput("merge: the chunks have different categorical columns");
+    for (std::size_t j = 0; j < b.category_names.size(); ++j) {
+        const auto it = std::find(a.category_names.begin(), a.category_names.end(), b.category_names[j]);
+        if (it == a.category_names.end())
+            throw InvalidInput("merge: categorical column '" + b.category_names[j] + "' is not in both chunks");
+        const auto at = static_cast<std::size_t>(it - a.category_names.begin());
+        auto& labels = out.category_labels[at];
+        std::map<std::string, std::int32_t> code;
+        for (std::size_t l = 0; l < labels.size(); ++l) code.emplace(labels[l], static_cast<std::int32_t>(l));
+        std::vector<std::int32_t> remap;
+        for (const auto& label : b.category_labels[j]) {
+            auto [pos, added] = code.emplace(label, static_cast<std::int32_t>(labels.size()));
+            if (added) labels.push_back(label);
+            remap.push_back(pos->second);
+        }
+        for (std::int32_t c : b.category_codes[j])
+            out.category_codes[at].push_back(c < 0 ? c : remap[static_cast<std::size_t>(c)]);
+    }
+}
+
+}  // namespace
+
 PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
     const auto empty = [](const PartialState& s) {
         return s.ids.empty() && s.names.empty() && s.moments.empty() && s.sketches.empty() && s.sums.empty() &&
@@ -207,33 +249,7 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
     if (a.stage == gather) {
         if (a.names.empty() && a.ids.empty()) return b;
         if (b.names.empty() && b.ids.empty()) return a;
-        for (std::size_t j = 0; j < b.names.size(); ++j) {
-            const auto it = std::find(a.names.begin(), a.names.end(), b.names[j]);
-            if (it == a.names.end() || a.names.size() != b.names.size())
-                throw InvalidInput("merge: the chunks have different columns ('" + b.names[j] + "' is not in both)");
-            auto& col = out.columns[static_cast<std::size_t>(it - a.names.begin())];
-            col.insert(col.end(), b.columns[j].begin(), b.columns[j].end());
-        }
-        out.ids.insert(out.ids.end(), b.ids.begin(), b.ids.end());
-        if (a.category_names.size() != b.category_names.size())
-            throw InvalidInput("merge: the chunks have different categorical columns");
-        for (std::size_t j = 0; j < b.category_names.size(); ++j) {
-            const auto it = std::find(a.category_names.begin(), a.category_names.end(), b.category_names[j]);
-            if (it == a.category_names.end())
-                throw InvalidInput("merge: categorical column '" + b.category_names[j] + "' is not in both chunks");
-            const auto at = static_cast<std::size_t>(it - a.category_names.begin());
-            auto& labels = out.category_labels[at];
-            std::map<std::string, std::int32_t> code;
-            for (std::size_t l = 0; l < labels.size(); ++l) code.emplace(labels[l], static_cast<std::int32_t>(l));
-            std::vector<std::int32_t> remap;
-            for (const auto& label : b.category_labels[j]) {
-                auto [pos, added] = code.emplace(label, static_cast<std::int32_t>(labels.size()));
-                if (added) labels.push_back(label);
-                remap.push_back(pos->second);
-            }
-            for (std::int32_t c : b.category_codes[j])
-                out.category_codes[at].push_back(c < 0 ? c : remap[static_cast<std::size_t>(c)]);
-        }
+        append_rows(out, b);
         return out;
     }
     if (a.moments.size() != b.moments.size() || a.sketches.size() != b.sketches.size() ||
@@ -241,6 +257,10 @@ PartialState Fitter::merge(const PartialState& a, const PartialState& b) {
         a.spend.size() != b.spend.size() || a.exact_sums.size() != b.exact_sums.size() ||
         a.buckets.size() != b.buckets.size() || a.values.size() != b.values.size())
         throw InvalidInput("merge: the states have different layouts (were they made by the same Fitter pass?)");
+    // A gathering rule state's rows (fit/rule_state.hpp): appended, a's first.
+    if (!a.names.empty() || !b.names.empty() || !a.ids.empty() || !b.ids.empty() || !a.category_names.empty() ||
+        !b.category_names.empty())
+        append_rows(out, b);
     // CLV patterns: re-counted with their counts as weights, then sorted (exact, any order).
     for (std::size_t j = 0; j < b.rfm.size(); ++j) {
         clv::RfmHistogram h;

@@ -233,10 +233,23 @@ TEST(CriterionValues, SaveLoadKeepsMapAndFill) {
     }
 }
 
-TEST(CriterionValues, ChunkedFitterRefusesThem) {
-    // The fill and the map need the whole table; the out-of-core Fitter says so.
-    const std::string msg = what_of([] { Fitter f(Policy::from_json(kRatingPolicy), FitOptions{}); });
-    EXPECT_NE(msg.find("criterion 'credit_rating': value maps and missing options need the whole table"),
-              std::string::npos)
-        << msg;
+TEST(CriterionValues, SketchAndRefineRefuseThemTheExactModeFitsThem) {
+    // The fill and the map need the whole table: the out-of-core modes say so.
+    for (FitMode mode : {FitMode::sketch, FitMode::refine}) {
+        const std::string msg = what_of([mode] { Fitter f(Policy::from_json(kRatingPolicy), FitOptions{mode}); });
+        EXPECT_NE(msg.find("criterion 'credit_rating': value maps and missing options need the whole table; fit it "
+                           "with fit() or the exact mode"),
+                  std::string::npos)
+            << msg;
+    }
+    // The exact mode gathers the whole table: two chunks give fit()'s model.
+    const FeatureTable t = ratings();
+    const std::vector<std::size_t> first{0, 1}, second{2, 3};
+    const std::vector<FeatureTable> chunks{t.subset(first), t.subset(second)};
+    const Policy p = Policy::from_json(kRatingPolicy);
+    std::ostringstream chunked, whole;
+    save(fit_chunks(p, chunks), chunked);
+    save(fit(p, t), whole);
+    EXPECT_EQ(chunked.str(), whole.str());
+    EXPECT_EQ(fit_chunks(p, chunks).assign(t).tier, (std::vector<std::int32_t>{1, 0, 1, 0}));
 }

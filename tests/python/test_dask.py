@@ -120,15 +120,18 @@ def test_models_pickle_and_tokenize(features):
     assert tokenize(model) != tokenize(tk.fit(tk.Policy(KMEANS), features))
 
 
-def test_sketch_mode_names_the_rule_it_cannot_fit(features):
+def test_sketch_mode_gathers_a_rule_that_needs_every_row(client, features):
+    # pct() needs every row: the rule's default gathering state fits it on all of them.
     ddf = dd.from_pandas(features, npartitions=2)
     policy = {
         "criteria": ["revenue"],
         "tiers": ["a", "b"],
         "rule": {"kind": "expression", "branches": [{"when": "pct(revenue) >= 0.9", "tier": "a"}, {"else": "b"}]},
+        "privacy": {"min_group": 1},
     }
-    with pytest.raises(tk.PolicyError, match=r"rule: kind 'expression'.*sketch mode"):
-        tk.dask.fit(policy, ddf, mode="sketch")
+    model = tk.dask.fit(policy, ddf, mode="sketch")
+    expected = tk.fit(tk.Policy(policy), features).assign(features)["tier"]
+    pd.testing.assert_series_equal(model.assign(features)["tier"], expected)
 
 
 def test_summarize_equals_single_machine(client):

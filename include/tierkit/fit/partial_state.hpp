@@ -68,6 +68,20 @@ struct PartialState {
         ar& values;
     }
 
+    /// Whether the gathered rows line up: a column and a category per name, each one
+    /// value per id, category codes within their labels (-1: missing).
+    bool rows_line_up() const {
+        bool ok = columns.size() == names.size() && category_codes.size() == category_names.size() &&
+                  category_labels.size() == category_names.size();
+        for (const auto& c : columns) ok = ok && c.size() == ids.size();
+        for (std::size_t j = 0; ok && j < category_codes.size(); ++j) {
+            ok = category_codes[j].size() == ids.size();
+            for (std::int32_t code : category_codes[j])
+                ok = ok && code >= -1 && code < static_cast<std::int32_t>(category_labels[j].size());
+        }
+        return ok;
+    }
+
     /// A 24-byte envelope (magic "TKSTATE\0", format version, payload length, CRC-32)
     /// then a Boost binary archive (same platform only, like binary model archives).
     std::string to_bytes() const;

@@ -12,8 +12,12 @@
 ///   state.finish(rule)                  the learned values into the fitted rule
 /// Exact, sketch and refine are the state's business: Rule::make_state gets the fit
 /// options and returns null when the rule cannot be fitted that way out of core.
-/// A rule without a state is fitted on every row: the exact mode gathers the chunks
-/// and calls Rule::fit on the whole table (the default gathering state).
+/// The exact mode gathers the chunks and calls Rule::fit on the whole table. In
+/// sketch mode a rule with no passes of its own (Rule::make_state's default) gets
+/// the default gathering state: one pass gathers the rows of what the rule reads
+/// (its scores, normalized criteria and input columns), and finish() calls Rule::fit
+/// on them, so the rule is fitted on every row exactly as the exact mode fits it on
+/// the same scores (rows merged in table order). Its memory grows with the rows.
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -50,6 +54,7 @@ struct RuleStateRecord {
     double total = 0;
     std::vector<double> open_buckets;  ///< per target, the refine bucket holding it (-1: known)
     std::vector<ExactSum> sums_above;  ///< per target, the exact sum above its bucket
+    PartialState rows;                 ///< a gathering state's rows (Fitter bytes of format 1 on)
 };
 
 /// What the Fitter lends a rule state's passes.
@@ -78,7 +83,8 @@ public:
     virtual std::uint32_t advance(std::uint32_t pass, const PartialState& total, const RuleFitContext& context,
                                   RefineBuckets& buckets) = 0;
     /// Set the learned values on `rule` (the policy's rule, not fitted).
-    virtual void finish(Rule& rule) const = 0;
+    /// @throws what Rule::fit throws, for a state that fits the rule itself.
+    virtual void finish(Rule& rule, const RuleFitContext& context) const = 0;
     virtual void save(RuleStateRecord& record) const = 0;
     /// @throws FormatError when the record does not fit the rule or the buckets.
     virtual void load(const RuleStateRecord& record, const RefineBuckets& buckets) = 0;
@@ -117,9 +123,36 @@ public:
     std::uint32_t advance(std::uint32_t, const PartialState&, const RuleFitContext&, RefineBuckets&) override {
         return no_more_passes;
     }
-    void finish(Rule&) const override {}
+    void finish(Rule&, const RuleFitContext&) const override {}
     void save(RuleStateRecord&) const override {}
     void load(const RuleStateRecord&, const RefineBuckets&) override {}
+};
+
+/// The default gathering state (see the file comment): one pass, "rule_gather", whose
+/// chunks' states hold the rows of what the rule reads, merged by appending; finish()
+/// fits the rule on them.
+class GatheringRuleState final : public RuleState {
+public:
+    /// What `rule` reads: its inputs() (every column when reads_every_column()) and,
+    /// when it needs_criteria(), the normalized criteria.
+    explicit GatheringRuleState(const Rule& rule);
+    std::unique_ptr<RuleState> clone() const override { return std::make_unique<GatheringRuleState>(*this); }
+    std::uint32_t first_pass() const override { return 0; }
+    std::string pass_name(std::uint32_t) const override { return "rule_gather"; }
+    void update(std::uint32_t pass, const RuleInput& input, const RuleFitContext& context, const RefineBuckets& buckets,
+                PartialState& out) const override;
+    bool has_layout(std::uint32_t pass, const PartialState& total, const RefineBuckets& buckets) const override;
+    std::uint32_t advance(std::uint32_t pass, const PartialState& total, const RuleFitContext& context,
+                          RefineBuckets& buckets) override;
+    void finish(Rule& rule, const RuleFitContext& context) const override;
+    void save(RuleStateRecord& record) const override { record.rows = rows_; }
+    void load(const RuleStateRecord& record, const RefineBuckets& buckets) override;
+
+private:
+    std::vector<std::string> inputs_;
+    bool every_column_ = false;
+    bool criteria_ = false;
+    PartialState rows_;  ///< after the pass: every chunk's rows
 };
 
 /// `v`, a chunk's column, after checking that every value is finite.

@@ -139,7 +139,9 @@ public:
         }
     }
 
-    void finish(Rule& rule) const override { dynamic_cast<AbcRule&>(rule).set_thresholds(thresholds_); }
+    void finish(Rule& rule, const RuleFitContext& /*context*/) const override {
+        dynamic_cast<AbcRule&>(rule).set_thresholds(thresholds_);
+    }
     void save(RuleStateRecord& record) const override {
         record.values = thresholds_;
         record.grid = grid_;

@@ -116,7 +116,7 @@ public:
         return shift <= options_.tol * mean_variance_ || iterations_ >= options_.max_iter ? no_more_passes : lloyd_pass;
     }
 
-    void finish(Rule& rule) const override {
+    void finish(Rule& rule, const RuleFitContext& /*context*/) const override {
         dynamic_cast<KMeansRule&>(rule).set_centroids(names_, weights_, centroids_, inertia_, iterations_);
     }
     void save(RuleStateRecord& record) const override {
@@ -287,10 +287,8 @@ void KMeansRule::fit(const RuleInput& input) {
 
 std::unique_ptr<RuleState> KMeansRule::make_state(const FitOptions& options) const {
     if (options.mode == FitMode::refine) return nullptr;  // Lloyd's sums are not exact: no refine passes
-    if (options_.k == 0)
-        throw PolicyError(
-            "rule.k: \"auto\" cannot be fitted in sketch mode (silhouette and elbow need every row); "
-            "give k or use the exact mode");
+    // "auto": silhouette and elbow need every row, so the default gathering state.
+    if (options_.k == 0) return Rule::make_state(options);
     return std::make_unique<KMeansState>(options_);
 }
 

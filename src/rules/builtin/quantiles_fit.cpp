@@ -88,7 +88,9 @@ public:
         return no_more_passes;
     }
 
-    void finish(Rule& rule) const override { dynamic_cast<QuantileRule&>(rule).set_cuts(cuts_); }
+    void finish(Rule& rule, const RuleFitContext& /*context*/) const override {
+        dynamic_cast<QuantileRule&>(rule).set_cuts(cuts_);
+    }
     void save(RuleStateRecord& record) const override { record.values = cuts_; }
     void load(const RuleStateRecord& record, const RefineBuckets& /*buckets*/) override { cuts_ = record.values; }
 
